@@ -1,0 +1,117 @@
+// Options for opening a Store. Every field has a default that suits a tracing backend; each
+// comment states the trade-off.
+
+#ifndef SPANSTORE_OPTIONS_H_
+#define SPANSTORE_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "absl/time/time.h"
+
+namespace spanstore {
+
+class Env;
+struct Trace;
+
+// When Append makes its spans durable.
+enum class SyncPolicy : uint8_t {
+  // fdatasync before Append returns. A machine crash or power cut loses nothing that was
+  // acknowledged. Concurrent appenders share one write and one fdatasync (group commit), so the
+  // cost per caller falls as concurrency rises.
+  kEveryBatch = 0,
+  // Append returns once the bytes are in the OS page cache; a background thread fdatasyncs every
+  // `Options::sync_interval`. A process crash loses nothing; a machine crash loses at most the
+  // spans acknowledged in the last sync_interval (plus the time one fdatasync takes).
+  kInterval = 1,
+  // Never fdatasync except when a segment is sealed and on Close. A process crash loses nothing;
+  // a machine crash can lose everything since the last sealed segment.
+  kNone = 2,
+};
+
+// How Open treats damage found while replaying the write-ahead log.
+enum class RecoveryMode : uint8_t {
+  // A partial record at the very end of the newest segment (a write torn by a crash) is
+  // truncated and counted in Stats().torn_tail_records. Any other damage fails Open with
+  // DataLoss naming the segment and byte offset.
+  kTolerateTornTail = 0,
+  // Damaged records anywhere are skipped and counted (Stats().corrupt_records_skipped,
+  // corrupt_bytes_skipped); Open succeeds with whatever is readable. For getting data out of a
+  // damaged store, never the default.
+  kSalvage = 1,
+  // Any damage, even a torn tail, fails Open.
+  kStrict = 2,
+};
+
+// Compression for column pages in compacted blocks.
+enum class Codec : uint8_t {
+  kNone = 0,
+  kLz4 = 1,   // fast to decode; larger
+  kZstd = 2,  // about a third smaller than LZ4 on span data; slower to compact
+};
+
+// Tail-based sampling, applied by compaction when whole traces are in hand. The default keeps
+// every span. The decision for a trace depends only on the trace (and its id's hash for the
+// percentage), so every span of a trace gets the same fate even when compacted at different
+// times.
+struct SamplingPolicy {
+  bool enabled = false;
+  // Keep every trace with at least one error span.
+  bool keep_errors = true;
+  // Keep every trace with a span at least this slow. Zero disables the rule.
+  absl::Duration keep_slower_than = absl::ZeroDuration();
+  // Keep this percentage of the remaining traces, chosen by trace-id hash.
+  double keep_percent = 100.0;
+  // Optional custom rule, consulted first: return true to keep, false to drop, or leave empty.
+  std::function<bool(const Trace&)> keep;
+};
+
+struct Options {
+  // Durability of Append. See SyncPolicy.
+  SyncPolicy sync = SyncPolicy::kEveryBatch;
+  // Loss window for SyncPolicy::kInterval.
+  absl::Duration sync_interval = absl::Milliseconds(100);
+
+  // A WAL segment is sealed (fdatasync'd and handed to compaction) when it reaches this size.
+  // Larger segments mean fewer, larger compactions; smaller ones bound replay time and memory.
+  uint64_t segment_bytes = 64ull << 20;
+
+  // Upper bound on the bytes of spans held in memory (active + sealed-but-uncompacted
+  // memtables). When compaction falls behind, Append waits (back-pressure) rather than growing
+  // memory without bound; Stats().write_stalls counts the waits.
+  uint64_t max_memtable_bytes = 512ull << 20;
+
+  // Compression of column pages.
+  Codec codec = Codec::kZstd;
+  int zstd_level = 3;
+  // Rows per column page: larger pages compress better, smaller ones skip more precisely.
+  uint32_t rows_per_page = 4096;
+
+  // Blocks whose newest span started more than this long ago are deleted by compaction.
+  // Zero keeps data forever.
+  absl::Duration retention = absl::ZeroDuration();
+
+  // Run compaction on a background thread. When false, only CompactAll() compacts.
+  bool background_compaction = true;
+
+  RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
+
+  SamplingPolicy sampling;
+
+  // Limits against hostile input. Append rejects (InvalidArgument) a span larger than
+  // max_span_bytes encoded, with more than max_attributes attributes in one list, or with a
+  // string longer than max_string_bytes.
+  uint64_t max_span_bytes = 4ull << 20;
+  uint32_t max_attributes = 1024;
+  uint64_t max_string_bytes = 1ull << 20;
+  // GetTrace returns at most this many spans and sets Trace::truncated beyond it.
+  uint32_t max_trace_spans = 100000;
+
+  // The file system. nullptr: Env::Default(). Not owned; must outlive the Store.
+  Env* env = nullptr;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_OPTIONS_H_

@@ -1,0 +1,154 @@
+// Span queries: the structured filter (`SpanQuery`), trace summaries, and the TraceQL
+// span-filter parser.
+//
+// A SpanQuery is a conjunction: a span matches when it satisfies every populated field *and*
+// the optional boolean `filter` expression. The structured fields exist so the engine can skip
+// blocks and pages by zone maps and indexes; `filter` carries what a conjunction cannot say
+// (`||`, `!`). ParseQuery lifts the top-level conjuncts it can into the structured fields.
+//
+// Thread safety: plain values; a SpanQuery may be shared by concurrent readers.
+
+#ifndef SPANSTORE_QUERY_H_
+#define SPANSTORE_QUERY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "spanstore/span.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace spanstore {
+
+// Where an attribute is looked up: `span.x`, `resource.x`, or `.x` (span first, then resource).
+enum class AttributeScope : uint8_t { kAny = 0, kSpan = 1, kResource = 2 };
+
+enum class CompareOp : uint8_t {
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kExists,    // the attribute is present (any type); `value` unused
+  kRegex,     // `=~`: full match of an RE2 pattern against a string value
+  kNotRegex,  // `!~`
+};
+
+// A compiled regular expression, shared between copies of a query.
+class Regex {
+ public:
+  // InvalidArgument with RE2's message when the pattern does not compile.
+  static absl::StatusOr<std::shared_ptr<const Regex>> Compile(std::string_view pattern);
+  ~Regex();
+  bool FullMatch(std::string_view text) const;
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  explicit Regex(std::string pattern);
+  std::string pattern_;
+  std::unique_ptr<re2::RE2> re_;
+};
+
+// `key op value` on an attribute. Comparison semantics follow TraceQL: ints and doubles compare
+// numerically with each other; strings compare lexicographically; bools only with = and !=;
+// a comparison between incompatible types is false (and so `!=` on a missing key is false).
+struct AttributePredicate {
+  AttributeScope scope = AttributeScope::kAny;
+  std::string key;
+  CompareOp op = CompareOp::kEq;
+  AnyValue value;                       // unused for kExists; the pattern string for regexes
+  std::shared_ptr<const Regex> regex;   // set for kRegex / kNotRegex
+};
+
+// The things a TraceQL filter can compare besides attributes.
+enum class Intrinsic : uint8_t {
+  kName,           // string
+  kStatus,         // StatusCode, compared as an enum: = and !=
+  kKind,           // SpanKind: = and !=
+  kDuration,       // nanoseconds, int
+  kStatusMessage,  // string
+  kServiceName,    // resource.service.name, the dedicated column
+  kTraceId,        // hex string
+  kSpanId,         // hex string
+  kParentSpanId,   // hex string, empty for roots
+  kStartTime,      // unix nanos, int
+};
+
+// A boolean expression tree over span fields.
+struct FilterExpr {
+  enum class Kind : uint8_t { kTrue, kAnd, kOr, kNot, kAttribute, kIntrinsic };
+  Kind kind = Kind::kTrue;
+  std::vector<FilterExpr> children;  // kAnd/kOr: two or more; kNot: exactly one
+
+  AttributePredicate attribute;  // kAttribute
+
+  Intrinsic intrinsic = Intrinsic::kName;  // kIntrinsic
+  CompareOp op = CompareOp::kEq;
+  AnyValue value;  // string / int (durations in ns, enums as their integer value)
+  std::shared_ptr<const Regex> regex;
+};
+
+struct SpanQuery {
+  // Span start time window, unix nanos, inclusive. Zero start_min and UINT64_MAX start_max
+  // mean unbounded.
+  uint64_t start_min = 0;
+  uint64_t start_max = UINT64_MAX;
+
+  // Each non-empty list is a disjunction: the span's field must equal one of the entries.
+  std::vector<std::string> services;
+  std::vector<std::string> names;
+  std::vector<SpanKind> kinds;
+
+  // Duration bounds in nanoseconds, inclusive.
+  uint64_t min_duration_nanos = 0;
+  uint64_t max_duration_nanos = UINT64_MAX;
+
+  std::optional<StatusCode> status;  // unset: any
+
+  std::vector<AttributePredicate> attributes;  // all must hold
+
+  std::optional<FilterExpr> filter;  // must also hold when present
+
+  // At most this many spans from Scan (0: no limit). FindTraces takes its own limit.
+  size_t limit = 0;
+};
+
+// One trace in a search result: what Tempo's search shows per trace.
+struct TraceSummary {
+  TraceId trace_id;
+  std::string root_service;  // empty when the root span is not (yet) in the store
+  std::string root_name;
+  uint64_t start_time_unix_nano = 0;  // earliest span start
+  uint64_t duration_nanos = 0;        // latest span end - earliest span start
+  uint32_t span_count = 0;
+  uint32_t error_count = 0;
+  std::vector<std::string> services;  // distinct, sorted
+  uint32_t matched_spans = 0;         // spans that satisfied the query
+};
+
+// True when `span` satisfies every part of `query` (the time window, lists, durations, status,
+// attribute predicates and filter). `limit` is ignored. This is the reference semantics that
+// every storage path must agree with.
+bool SpanMatches(const SpanQuery& query, const Span& span);
+
+// Evaluates one expression tree against a span.
+bool FilterMatches(const FilterExpr& expr, const Span& span);
+
+// Parses the TraceQL span filter `{ ... }` (see DESIGN §2). Errors are InvalidArgument with the
+// 1-based column of the problem: "column 17: expected a value after '>', found end of input".
+absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
+
+// Parses a TraceQL duration literal such as "250ms" or "1.5s" into nanoseconds.
+absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_QUERY_H_

@@ -1,0 +1,11 @@
+// The umbrella header: everything an embedder needs.
+#ifndef SPANSTORE_SPANSTORE_H_
+#define SPANSTORE_SPANSTORE_H_
+
+#include "spanstore/env.h"
+#include "spanstore/options.h"
+#include "spanstore/query.h"
+#include "spanstore/span.h"
+#include "spanstore/store.h"
+
+#endif  // SPANSTORE_SPANSTORE_H_

@@ -1,0 +1,125 @@
+// The Store: an embeddable, durable store of spans with trace lookup and span search.
+//
+// Thread safety: every method may be called concurrently from many threads. A query sees a
+// consistent snapshot: every span acknowledged before the query started, and none twice, even
+// while compaction replaces files underneath it.
+
+#ifndef SPANSTORE_STORE_H_
+#define SPANSTORE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "spanstore/options.h"
+#include "spanstore/query.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+struct Trace {
+  TraceId trace_id;
+  std::vector<Span> spans;  // ordered by start time, then span id
+  // True when the trace had more than Options::max_trace_spans spans and `spans` holds only
+  // the first max_trace_spans of them.
+  bool truncated = false;
+  uint64_t total_spans = 0;  // spans the store holds for this trace
+};
+
+struct StoreStats {
+  // Contents.
+  uint64_t spans = 0;          // spans held (memtables + blocks), duplicates not yet removed
+  uint64_t memtable_spans = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t blocks = 0;
+  uint64_t block_spans = 0;
+  uint64_t block_bytes = 0;
+  uint64_t wal_segments = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t disk_bytes = 0;  // every file of the store
+
+  // Write path.
+  uint64_t appends = 0;         // successful Append calls
+  uint64_t appended_spans = 0;  // spans acknowledged by this process
+  uint64_t wal_writes = 0;      // write() calls on the WAL (one per group commit)
+  uint64_t wal_syncs = 0;       // fdatasync calls on the WAL
+  uint64_t write_stalls = 0;    // Appends that waited for compaction (back-pressure)
+  bool read_only = false;       // writes refused after an unrecoverable I/O error
+  std::string background_error;  // the sticky error that made the store read-only, if any
+
+  // Recovery (from the last Open).
+  uint64_t recovered_spans = 0;
+  uint64_t torn_tail_records = 0;      // partial records truncated at the end of the WAL
+  uint64_t torn_tail_bytes = 0;
+  uint64_t corrupt_records_skipped = 0;  // kSalvage only
+  uint64_t corrupt_bytes_skipped = 0;
+
+  // Compaction.
+  uint64_t compactions = 0;
+  uint64_t compacted_spans = 0;
+  uint64_t duplicate_spans_dropped = 0;
+  uint64_t expired_blocks_dropped = 0;
+  uint64_t sampled_out_traces = 0;
+  uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
+  bool compaction_behind = false;          // ingest currently outruns compaction
+
+  // Bytes on disk per block column (compressed), summed over live blocks, e.g. "attr.values".
+  std::map<std::string, uint64_t> column_bytes;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) the store in `dir`, takes its lock and replays its WAL per
+  // options.recovery. Errors: FailedPrecondition if another process holds the store;
+  // DataLoss naming file and offset for damage the recovery mode does not tolerate.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const Options& options,
+                                                     const std::string& dir);
+
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Closes the store (see Close) if the caller did not.
+  virtual ~Store() = default;
+
+  // Appends spans as one atomic batch: after a crash either all of them or none are present.
+  // When it returns OK the spans are durable per Options::sync and visible to every query
+  // started afterwards. Errors: InvalidArgument for an invalid span (zero ids, over a limit);
+  // ResourceExhausted when the disk is full (nothing of the batch is kept; later Appends may
+  // succeed once space is freed); FailedPrecondition once the store is read-only.
+  virtual absl::Status Append(absl::Span<const Span> spans) = 0;
+
+  // Every span of the trace, ordered by start time. NotFound if the store has none.
+  virtual absl::StatusOr<Trace> GetTrace(const TraceId& trace_id) = 0;
+
+  // Calls `visitor` for every span matching `query` (at most query.limit when non-zero) until it
+  // returns false. Order: unspecified.
+  virtual absl::Status Scan(const SpanQuery& query,
+                            absl::FunctionRef<bool(const Span&)> visitor) = 0;
+
+  // Traces with at least one span matching `query`, most recent first, at most `limit`.
+  virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
+                                                               size_t limit) = 0;
+
+  // Distinct service names, sorted; distinct span names of one service, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> Services() = 0;
+  virtual absl::StatusOr<std::vector<std::string>> Operations(const std::string& service) = 0;
+
+  // Makes everything appended so far durable (fdatasync), whatever the sync policy.
+  virtual absl::Status Flush() = 0;
+  // Seals the active segment and compacts everything into blocks; returns when done.
+  virtual absl::Status CompactAll() = 0;
+  virtual StoreStats Stats() = 0;
+  // Flushes, stops background work and releases the lock. Further calls fail with
+  // FailedPrecondition. Idempotent.
+  virtual absl::Status Close() = 0;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_STORE_H_
