@@ -1,0 +1,386 @@
+// Row encoding of spans. Layout of the body that follows the 48-byte header (see span_codec.h):
+//   [parent_span_id 8]            only when header flag kHasParent is set
+//   trace_state, service_name, name, status_message       length-prefixed strings
+//   flags                                                varint
+//   attributes, dropped_attributes_count                 attribute list, varint
+//   resource_attributes, resource_schema_url             attribute list, string
+//   scope_name, scope_version, scope_attributes, scope_schema_url
+//   events: count, then per event: zig-zag(time - start), name, attributes, dropped count
+//   dropped_events_count
+//   links: count, then per link: trace id 16, span id 8, trace_state, attributes, dropped, flags
+//   dropped_links_count
+// An attribute list is a varint count of (key string, value); a value is a type byte then:
+// string/bytes length-prefixed, bool one byte, int zig-zag varint, double fixed64, array a count
+// of values, map a count of (key, value).
+
+#include "engine/span_codec.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "engine/coding.h"
+
+namespace spanstore {
+namespace {
+
+constexpr uint16_t kHasParent = 1;
+// Deeper nesting than this is refused by Append (store validation) and treated as corruption
+// when decoding, so hostile input cannot exhaust the stack.
+constexpr int kMaxValueDepth = 64;
+
+void EncodeValue(const AnyValue& v, std::string* out);
+
+void EncodeAttributes(const Attributes& attrs, std::string* out) {
+  PutVarint64(out, attrs.size());
+  for (const KeyValue& kv : attrs) {
+    PutLengthPrefixed(out, kv.key);
+    EncodeValue(kv.value, out);
+  }
+}
+
+void EncodeValue(const AnyValue& v, std::string* out) {
+  out->push_back(static_cast<char>(v.type()));
+  switch (v.type()) {
+    case AnyValue::Type::kEmpty:
+      break;
+    case AnyValue::Type::kString:
+      PutLengthPrefixed(out, v.string_value());
+      break;
+    case AnyValue::Type::kBool:
+      out->push_back(v.bool_value() ? 1 : 0);
+      break;
+    case AnyValue::Type::kInt:
+      PutVarint64(out, ZigZagEncode(v.int_value()));
+      break;
+    case AnyValue::Type::kDouble: {
+      uint64_t bits;
+      const double d = v.double_value();
+      std::memcpy(&bits, &d, 8);
+      PutFixed64(out, bits);
+      break;
+    }
+    case AnyValue::Type::kBytes:
+      PutLengthPrefixed(out, v.bytes_value());
+      break;
+    case AnyValue::Type::kArray:
+      PutVarint64(out, v.array_value().size());
+      for (const AnyValue& e : v.array_value()) EncodeValue(e, out);
+      break;
+    case AnyValue::Type::kMap:
+      EncodeAttributes(v.map_value(), out);
+      break;
+  }
+}
+
+// A cursor over a span body; every Get fails (returns false) rather than read past the end.
+class BodyDecoder {
+ public:
+  explicit BodyDecoder(std::string_view in) : in_(in) {}
+
+  bool String(std::string* s) {
+    std::string_view v;
+    if (!GetLengthPrefixed(&in_, &v)) return Fail("string");
+    s->assign(v.data(), v.size());
+    return true;
+  }
+  bool Varint32(uint32_t* v) { return GetVarint32(&in_, v) || Fail("varint"); }
+  bool Varint64(uint64_t* v) { return GetVarint64(&in_, v) || Fail("varint"); }
+  bool Raw(uint8_t* dst, size_t n) {
+    if (in_.size() < n) return Fail("fixed-size field");
+    std::memcpy(dst, in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  // A count of elements that each take at least one byte: larger than what remains is corrupt.
+  bool Count(uint64_t* n) {
+    if (!GetVarint64(&in_, n)) return Fail("count");
+    if (*n > in_.size()) return Fail("count larger than the remaining bytes");
+    return true;
+  }
+
+  bool Attributes(spanstore::Attributes* attrs, int depth) {
+    uint64_t n;
+    if (!Count(&n)) return false;
+    attrs->clear();
+    attrs->reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      KeyValue& kv = attrs->emplace_back();
+      if (!String(&kv.key) || !Value(&kv.value, depth)) return false;
+    }
+    return true;
+  }
+
+  bool Value(AnyValue* v, int depth) {
+    if (depth > kMaxValueDepth) return Fail("value nested too deeply");
+    if (in_.empty()) return Fail("value type");
+    const uint8_t type = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    switch (static_cast<AnyValue::Type>(type)) {
+      case AnyValue::Type::kEmpty:
+        *v = AnyValue();
+        return true;
+      case AnyValue::Type::kString: {
+        std::string s;
+        if (!String(&s)) return false;
+        *v = AnyValue::String(std::move(s));
+        return true;
+      }
+      case AnyValue::Type::kBool:
+        if (in_.empty() || static_cast<uint8_t>(in_[0]) > 1) return Fail("bool");
+        *v = AnyValue::Bool(in_[0] == 1);
+        in_.remove_prefix(1);
+        return true;
+      case AnyValue::Type::kInt: {
+        uint64_t z;
+        if (!Varint64(&z)) return false;
+        *v = AnyValue::Int(ZigZagDecode(z));
+        return true;
+      }
+      case AnyValue::Type::kDouble: {
+        uint64_t bits;
+        if (!GetFixed64(&in_, &bits)) return Fail("double");
+        double d;
+        std::memcpy(&d, &bits, 8);
+        *v = AnyValue::Double(d);
+        return true;
+      }
+      case AnyValue::Type::kBytes: {
+        std::string s;
+        if (!String(&s)) return false;
+        *v = AnyValue::BytesValue(std::move(s));
+        return true;
+      }
+      case AnyValue::Type::kArray: {
+        uint64_t n;
+        if (!Count(&n)) return false;
+        AnyValue::Array array;
+        array.reserve(n);
+        for (uint64_t i = 0; i < n; ++i) {
+          if (!Value(&array.emplace_back(), depth + 1)) return false;
+        }
+        *v = AnyValue::ArrayValue(std::move(array));
+        return true;
+      }
+      case AnyValue::Type::kMap: {
+        AnyValue::Map map;
+        if (!Attributes(&map, depth + 1)) return false;
+        *v = AnyValue::MapValue(std::move(map));
+        return true;
+      }
+    }
+    return Fail("value type byte");
+  }
+
+  bool done() const { return in_.empty(); }
+  size_t remaining() const { return in_.size(); }
+  const char* failure() const { return failure_; }
+
+ private:
+  bool Fail(const char* what) {
+    if (failure_ == nullptr) failure_ = what;
+    return false;
+  }
+  std::string_view in_;
+  const char* failure_ = nullptr;
+};
+
+}  // namespace
+
+void EncodeSpan(const Span& span, std::string* out) {
+  const size_t header_at = out->size();
+  out->resize(header_at + kEncodedSpanHeaderSize);
+  char* h = out->data() + header_at;
+  std::memcpy(h, span.trace_id.bytes.data(), 16);
+  std::memcpy(h + 16, span.span_id.bytes.data(), 8);
+  EncodeFixed64(h + 24, span.start_time_unix_nano);
+  EncodeFixed64(h + 32, span.end_time_unix_nano);
+  h[40] = static_cast<char>(span.kind);
+  h[41] = static_cast<char>(span.status_code);
+  const uint16_t flags = span.parent_span_id.IsValid() ? kHasParent : 0;
+  std::memcpy(h + 42, &flags, 2);
+
+  if (flags & kHasParent) {
+    out->append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
+  }
+  PutLengthPrefixed(out, span.trace_state);
+  PutLengthPrefixed(out, span.service_name);
+  PutLengthPrefixed(out, span.name);
+  PutLengthPrefixed(out, span.status_message);
+  PutVarint32(out, span.flags);
+  EncodeAttributes(span.attributes, out);
+  PutVarint32(out, span.dropped_attributes_count);
+  EncodeAttributes(span.resource_attributes, out);
+  PutLengthPrefixed(out, span.resource_schema_url);
+  PutLengthPrefixed(out, span.scope_name);
+  PutLengthPrefixed(out, span.scope_version);
+  EncodeAttributes(span.scope_attributes, out);
+  PutLengthPrefixed(out, span.scope_schema_url);
+  PutVarint64(out, span.events.size());
+  for (const SpanEvent& e : span.events) {
+    PutVarint64(out, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano - span.start_time_unix_nano)));
+    PutLengthPrefixed(out, e.name);
+    EncodeAttributes(e.attributes, out);
+    PutVarint32(out, e.dropped_attributes_count);
+  }
+  PutVarint32(out, span.dropped_events_count);
+  PutVarint64(out, span.links.size());
+  for (const SpanLink& l : span.links) {
+    out->append(reinterpret_cast<const char*>(l.trace_id.bytes.data()), 16);
+    out->append(reinterpret_cast<const char*>(l.span_id.bytes.data()), 8);
+    PutLengthPrefixed(out, l.trace_state);
+    EncodeAttributes(l.attributes, out);
+    PutVarint32(out, l.dropped_attributes_count);
+    PutVarint32(out, l.flags);
+  }
+  PutVarint32(out, span.dropped_links_count);
+
+  const uint64_t body = out->size() - header_at - kEncodedSpanHeaderSize;
+  // A span over 4 GiB cannot be framed; Append limits spans far below this (max_span_bytes).
+  EncodeFixed32(out->data() + header_at + 44, static_cast<uint32_t>(body));
+}
+
+void EncodeSpanBatch(absl::Span<const Span> spans, std::string* out) {
+  PutVarint64(out, spans.size());
+  for (const Span& s : spans) EncodeSpan(s, out);
+}
+
+absl::StatusOr<size_t> EncodedSpanSize(std::string_view data) {
+  if (data.size() < kEncodedSpanHeaderSize) {
+    return absl::DataLossError(absl::StrFormat(
+        "encoded span: %d bytes left, need a %d-byte header", data.size(), kEncodedSpanHeaderSize));
+  }
+  const uint64_t body = DecodeFixed32(data.data() + 44);
+  if (body > data.size() - kEncodedSpanHeaderSize) {
+    return absl::DataLossError(absl::StrFormat("encoded span: body of %d bytes, only %d remain",
+                                               body, data.size() - kEncodedSpanHeaderSize));
+  }
+  return kEncodedSpanHeaderSize + body;
+}
+
+absl::StatusOr<EncodedSpanHeader> PeekSpanHeader(std::string_view data) {
+  auto size = EncodedSpanSize(data);
+  if (!size.ok()) return size.status();
+  EncodedSpanHeader h;
+  std::memcpy(h.trace_id.bytes.data(), data.data(), 16);
+  std::memcpy(h.span_id.bytes.data(), data.data() + 16, 8);
+  h.start_time_unix_nano = DecodeFixed64(data.data() + 24);
+  h.end_time_unix_nano = DecodeFixed64(data.data() + 32);
+  h.kind = static_cast<SpanKind>(data[40]);
+  h.status_code = static_cast<StatusCode>(data[41]);
+  h.body_size = DecodeFixed32(data.data() + 44);
+  return h;
+}
+
+absl::Status DecodeSpan(std::string_view data, Span* span) {
+  auto size = EncodedSpanSize(data);
+  if (!size.ok()) return size.status();
+  if (*size != data.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "encoded span: %d bytes given, header says %d", data.size(), *size));
+  }
+  const char* h = data.data();
+  std::memcpy(span->trace_id.bytes.data(), h, 16);
+  std::memcpy(span->span_id.bytes.data(), h + 16, 8);
+  span->start_time_unix_nano = DecodeFixed64(h + 24);
+  span->end_time_unix_nano = DecodeFixed64(h + 32);
+  const uint8_t kind = static_cast<uint8_t>(h[40]);
+  const uint8_t status = static_cast<uint8_t>(h[41]);
+  if (kind > static_cast<uint8_t>(SpanKind::kConsumer) ||
+      status > static_cast<uint8_t>(StatusCode::kError)) {
+    return absl::DataLossError(
+        absl::StrFormat("encoded span: invalid kind %d or status %d", kind, status));
+  }
+  span->kind = static_cast<SpanKind>(kind);
+  span->status_code = static_cast<StatusCode>(status);
+  uint16_t flags;
+  std::memcpy(&flags, h + 42, 2);
+  if (flags & ~kHasParent) {
+    return absl::DataLossError(absl::StrFormat("encoded span: unknown flags 0x%x", flags));
+  }
+
+  BodyDecoder d(data.substr(kEncodedSpanHeaderSize));
+  span->parent_span_id = SpanId();
+  bool ok = (flags & kHasParent) == 0 || d.Raw(span->parent_span_id.bytes.data(), 8);
+  ok = ok && d.String(&span->trace_state) && d.String(&span->service_name) &&
+       d.String(&span->name) && d.String(&span->status_message) && d.Varint32(&span->flags) &&
+       d.Attributes(&span->attributes, 0) && d.Varint32(&span->dropped_attributes_count) &&
+       d.Attributes(&span->resource_attributes, 0) && d.String(&span->resource_schema_url) &&
+       d.String(&span->scope_name) && d.String(&span->scope_version) &&
+       d.Attributes(&span->scope_attributes, 0) && d.String(&span->scope_schema_url);
+  uint64_t n = 0;
+  ok = ok && d.Count(&n);
+  if (ok) {
+    span->events.clear();
+    span->events.reserve(n);
+    for (uint64_t i = 0; ok && i < n; ++i) {
+      SpanEvent& e = span->events.emplace_back();
+      uint64_t delta;
+      ok = d.Varint64(&delta) && d.String(&e.name) && d.Attributes(&e.attributes, 0) &&
+           d.Varint32(&e.dropped_attributes_count);
+      e.time_unix_nano = span->start_time_unix_nano + static_cast<uint64_t>(ZigZagDecode(delta));
+    }
+  }
+  ok = ok && d.Varint32(&span->dropped_events_count) && d.Count(&n);
+  if (ok) {
+    span->links.clear();
+    span->links.reserve(n);
+    for (uint64_t i = 0; ok && i < n; ++i) {
+      SpanLink& l = span->links.emplace_back();
+      ok = d.Raw(l.trace_id.bytes.data(), 16) && d.Raw(l.span_id.bytes.data(), 8) &&
+           d.String(&l.trace_state) && d.Attributes(&l.attributes, 0) &&
+           d.Varint32(&l.dropped_attributes_count) && d.Varint32(&l.flags);
+    }
+  }
+  ok = ok && d.Varint32(&span->dropped_links_count);
+  if (!ok) {
+    return absl::DataLossError(absl::StrFormat("encoded span %s/%s: malformed %s",
+                                               span->trace_id.ToHex(), span->span_id.ToHex(),
+                                               d.failure() ? d.failure() : "body"));
+  }
+  if (!d.done()) {
+    return absl::DataLossError(absl::StrFormat("encoded span: %d unexpected trailing bytes",
+                                               d.remaining()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SplitSpanBatch(std::string_view payload, std::vector<std::string_view>* spans) {
+  std::string_view in = payload;
+  uint64_t count;
+  if (!GetVarint64(&in, &count)) return absl::DataLossError("span batch: malformed count");
+  if (count > in.size() / kEncodedSpanHeaderSize) {
+    return absl::DataLossError(absl::StrFormat(
+        "span batch: count %d cannot fit in %d bytes", count, in.size()));
+  }
+  spans->clear();
+  spans->reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    auto size = EncodedSpanSize(in);
+    if (!size.ok()) {
+      return absl::DataLossError(absl::StrFormat("span batch: span %d of %d: %s", i, count,
+                                                 size.status().message()));
+    }
+    spans->push_back(in.substr(0, *size));
+    in.remove_prefix(*size);
+  }
+  if (!in.empty()) {
+    return absl::DataLossError(
+        absl::StrFormat("span batch: %d unexpected trailing bytes", in.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans) {
+  std::vector<std::string_view> encoded;
+  absl::Status s = SplitSpanBatch(payload, &encoded);
+  if (!s.ok()) return s;
+  spans->clear();
+  spans->resize(encoded.size());
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    s = DecodeSpan(encoded[i], &(*spans)[i]);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace spanstore

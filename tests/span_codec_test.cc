@@ -1,0 +1,128 @@
+#include "engine/span_codec.h"
+
+#include <random>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/util/random_spans.h"
+
+namespace spanstore {
+namespace {
+
+TEST(SpanCodecTest, RandomSpansRoundTrip) {
+  testing::RandomSpans gen(42);
+  for (int i = 0; i < 3000; ++i) {
+    const Span span = gen.NextSpan();
+    std::string encoded;
+    EncodeSpan(span, &encoded);
+    auto size = EncodedSpanSize(encoded);
+    ASSERT_TRUE(size.ok()) << size.status();
+    ASSERT_EQ(*size, encoded.size());
+    auto header = PeekSpanHeader(encoded);
+    ASSERT_TRUE(header.ok());
+    EXPECT_EQ(header->trace_id, span.trace_id);
+    EXPECT_EQ(header->span_id, span.span_id);
+    EXPECT_EQ(header->start_time_unix_nano, span.start_time_unix_nano);
+    EXPECT_EQ(header->end_time_unix_nano, span.end_time_unix_nano);
+    EXPECT_EQ(header->kind, span.kind);
+    EXPECT_EQ(header->status_code, span.status_code);
+    Span decoded;
+    ASSERT_TRUE(DecodeSpan(encoded, &decoded).ok()) << i;
+    ASSERT_EQ(decoded, span) << "span " << i;
+  }
+}
+
+TEST(SpanCodecTest, EmptySpanRoundTrips) {
+  Span span;
+  std::string encoded;
+  EncodeSpan(span, &encoded);
+  Span decoded;
+  decoded.name = "stale";
+  decoded.attributes.push_back({"stale", AnyValue::Int(1)});
+  ASSERT_TRUE(DecodeSpan(encoded, &decoded).ok());
+  EXPECT_EQ(decoded, span);
+}
+
+TEST(SpanCodecTest, BatchRoundTrip) {
+  testing::RandomSpans gen(7);
+  std::vector<Span> spans = gen.NextTrace(25);
+  std::string payload;
+  EncodeSpanBatch(spans, &payload);
+  std::vector<Span> decoded;
+  ASSERT_TRUE(DecodeSpanBatch(payload, &decoded).ok());
+  EXPECT_EQ(decoded, spans);
+  std::vector<std::string_view> parts;
+  ASSERT_TRUE(SplitSpanBatch(payload, &parts).ok());
+  EXPECT_EQ(parts.size(), spans.size());
+}
+
+TEST(SpanCodecTest, TruncationAtEveryOffsetIsAnError) {
+  testing::RandomSpanOptions options;
+  options.huge_string_bytes = 100;
+  testing::RandomSpans gen(9, options);
+  std::vector<Span> spans = gen.NextTrace(3);
+  std::string payload;
+  EncodeSpanBatch(spans, &payload);
+  for (size_t n = 0; n < payload.size(); ++n) {
+    std::vector<Span> decoded;
+    absl::Status s = DecodeSpanBatch(std::string_view(payload).substr(0, n), &decoded);
+    ASSERT_FALSE(s.ok()) << "prefix of " << n << " bytes decoded";
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  }
+}
+
+TEST(SpanCodecTest, GarbageNeverCrashes) {
+  std::mt19937_64 rng(3);
+  testing::RandomSpanOptions options;
+  options.huge_string_bytes = 200;
+  testing::RandomSpans gen(11, options);
+  for (int i = 0; i < 2000; ++i) {
+    std::string encoded;
+    EncodeSpan(gen.NextSpan(), &encoded);
+    // Flip a few bytes of the body (the header's sizes are checked separately).
+    for (int k = 0; k < 3; ++k) {
+      const size_t pos = rng() % encoded.size();
+      encoded[pos] = static_cast<char>(rng());
+    }
+    Span decoded;
+    auto size = EncodedSpanSize(encoded);
+    if (size.ok() && *size == encoded.size()) (void)DecodeSpan(encoded, &decoded);
+    std::vector<Span> batch;
+    (void)DecodeSpanBatch(encoded, &batch);
+  }
+}
+
+TEST(SpanCodecTest, HugeCountsDoNotAllocate) {
+  // A batch claiming 2^60 spans, and a span whose attribute count is 2^60.
+  std::string payload = "\x80\x80\x80\x80\x80\x80\x80\x80\x10";
+  std::vector<Span> spans;
+  EXPECT_EQ(DecodeSpanBatch(payload, &spans).code(), absl::StatusCode::kDataLoss);
+
+  Span span;
+  std::string encoded;
+  EncodeSpan(span, &encoded);
+  // Body: trace_state "", service "", name "", status_message "", flags 0, then attr count.
+  const size_t attr_count_at = kEncodedSpanHeaderSize + 5;
+  ASSERT_EQ(encoded[attr_count_at], 0);
+  encoded.replace(attr_count_at, 1, "\xff\xff\xff\xff\xff\xff\xff\xff\x7f");
+  const uint32_t body = encoded.size() - kEncodedSpanHeaderSize;
+  std::memcpy(encoded.data() + 44, &body, 4);
+  Span decoded;
+  absl::Status s = DecodeSpan(encoded, &decoded);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("count"));
+}
+
+TEST(SpanCodecTest, DeepNestingIsRejected) {
+  AnyValue v = AnyValue::Int(1);
+  for (int i = 0; i < 100; ++i) v = AnyValue::ArrayValue({v});
+  Span span;
+  span.attributes.push_back({"deep", v});
+  std::string encoded;
+  EncodeSpan(span, &encoded);
+  Span decoded;
+  EXPECT_EQ(DecodeSpan(encoded, &decoded).code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace spanstore
