@@ -1,9 +1,9 @@
 // Reads the records of one WAL segment, telling torn tails from corruption.
 //
-// The reader reports, the caller decides (LevelDB's log::Reader): a header or payload cut short
-// by the end of the file -- or a bad checksum on a record followed only by zero bytes or by
-// nothing -- is a *torn tail* (a writer that died mid-record). Anything else that fails to
-// verify is *corruption*. With salvage off the reader stops at corruption and status() names the
+// The reader reports, the caller decides (LevelDB's log::Reader): damage after which no record
+// verifies -- a header or payload cut short by the end of the file, a zero-filled or garbled
+// last record -- is a *torn tail* (a writer that died mid-write). Damage followed by a record
+// that verifies is *corruption*. With salvage off the reader stops at corruption and status() names the
 // segment and offset; with salvage on it reports the damage to the Reporter, scans forward for
 // the next record whose checksum verifies, and continues. After a checksum mismatch the length
 // field is distrusted. A length above wal::kMaxPayloadSize is rejected before any allocation.
@@ -54,6 +54,9 @@ class WalReader {
   uint64_t corrupt_bytes() const { return corrupt_bytes_; }
 
  private:
+  // Offset of the first record at or after `from` whose checksum verifies, or contents.size().
+  uint64_t NextVerifyingRecord(uint64_t from) const;
+
   std::string_view contents_;
   std::string path_;
   bool salvage_;
