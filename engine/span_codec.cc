@@ -271,6 +271,25 @@ absl::StatusOr<EncodedSpanHeader> PeekSpanHeader(std::string_view data) {
   return h;
 }
 
+absl::Status PeekServiceAndName(std::string_view data, std::string_view* service,
+                                std::string_view* name) {
+  auto size = EncodedSpanSize(data);
+  if (!size.ok()) return size.status();
+  uint16_t flags;
+  std::memcpy(&flags, data.data() + 42, 2);
+  std::string_view body = data.substr(kEncodedSpanHeaderSize, *size - kEncodedSpanHeaderSize);
+  if (flags & kHasParent) {
+    if (body.size() < 8) return absl::DataLossError("encoded span: truncated parent id");
+    body.remove_prefix(8);
+  }
+  std::string_view trace_state;
+  if (!GetLengthPrefixed(&body, &trace_state) || !GetLengthPrefixed(&body, service) ||
+      !GetLengthPrefixed(&body, name)) {
+    return absl::DataLossError("encoded span: malformed service or name");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DecodeSpan(std::string_view data, Span* span) {
   auto size = EncodedSpanSize(data);
   if (!size.ok()) return size.status();

@@ -55,6 +55,11 @@ absl::StatusOr<size_t> EncodedSpanSize(std::string_view data);
 // Reads the fixed header of the encoded span at the front of `data`.
 absl::StatusOr<EncodedSpanHeader> PeekSpanHeader(std::string_view data);
 
+// Reads the service and span name of an encoded span without decoding the rest (views into
+// `data`).
+absl::Status PeekServiceAndName(std::string_view data, std::string_view* service,
+                                std::string_view* name);
+
 // Decodes one encoded span (exactly `data`, as delimited by EncodedSpanSize).
 absl::Status DecodeSpan(std::string_view data, Span* span);
 

@@ -20,6 +20,14 @@ void FrameRecord(wal::RecordType type, std::string_view payload, std::string* ou
   EncodeFixed64(h, XXH3_64bits(h + 8, 5 + payload.size()));
 }
 
+void SealFramedRecord(wal::RecordType type, std::string* record) {
+  char* h = record->data();
+  const size_t payload = record->size() - wal::kRecordHeaderSize;
+  EncodeFixed32(h + 8, static_cast<uint32_t>(payload));
+  h[12] = static_cast<char>(type);
+  EncodeFixed64(h, XXH3_64bits(h + 8, 5 + payload));
+}
+
 absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Create(Env* env, const std::string& path) {
   auto file = env->NewWritableFile(path);
   if (!file.ok()) return file.status();

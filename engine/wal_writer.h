@@ -25,6 +25,10 @@ namespace spanstore {
 // wal::kMaxPayloadSize.
 void FrameRecord(wal::RecordType type, std::string_view payload, std::string* out);
 
+// For callers that build the payload in place: `record` holds wal::kRecordHeaderSize bytes of
+// room followed by the payload; fills in the header (length, type, checksum).
+void SealFramedRecord(wal::RecordType type, std::string* record);
+
 class WalWriter {
  public:
   // Creates the segment file `path` (which must not hold data) and writes its file header.

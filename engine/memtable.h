@@ -1,0 +1,96 @@
+// The memtable: the spans of one WAL segment, kept in their encoded row form (span_codec.h) and
+// indexed by trace id, service and operation.
+//
+// Spans are encoded once, by the appender; the memtable copies the bytes into an arena whose
+// chunks never move, and publishes each batch by bumping an entry count with release semantics.
+// A reader that loads the count (acquire) may then read entries [0, count) without any lock,
+// however long its scan takes; only the small indexes are behind a mutex, held briefly.
+//
+// Thread safety: one writer at a time (the store's group-commit leader, or recovery); any number
+// of concurrent readers.
+
+#ifndef SPANSTORE_ENGINE_MEMTABLE_H_
+#define SPANSTORE_ENGINE_MEMTABLE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+class MemTable {
+ public:
+  // Entries per index block and blocks per memtable: 4096 * 4096 = 16M spans at most.
+  static constexpr size_t kEntriesPerBlock = 4096;
+  static constexpr size_t kMaxBlocks = 4096;
+  static constexpr size_t kMaxEntries = kEntriesPerBlock * kMaxBlocks;
+
+  explicit MemTable(uint64_t segment_number);
+  ~MemTable();
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // Adds encoded spans (each exactly as delimited by SplitSpanBatch). A span whose trace id,
+  // span id and bytes equal a span already present is skipped (a retried Append); the number
+  // added is returned. REQUIRES: one writer at a time; !full().
+  size_t Add(absl::Span<const std::string_view> encoded_spans);
+
+  // True if (trace_id, span_id, bytes) is already present among the first `limit` entries.
+  bool Contains(const TraceId& trace_id, std::string_view encoded) const;
+
+  // Published entries; entries [0, count()) are immutable and readable without locks.
+  size_t count() const { return count_.load(std::memory_order_acquire); }
+  std::string_view entry(size_t i) const;
+  // True when the index has no room for another batch of kEntriesPerBlock spans.
+  bool full() const { return count() + kEntriesPerBlock > kMaxEntries; }
+
+  // Encoded spans of the trace among entries [0, limit).
+  void GetTrace(const TraceId& trace_id, size_t limit, std::vector<std::string_view>* out) const;
+
+  // Distinct services and, per service, span names.
+  void CollectServices(absl::btree_set<std::string>* out) const;
+  void CollectOperations(const std::string& service, absl::btree_set<std::string>* out) const;
+
+  uint64_t segment_number() const { return segment_number_; }
+  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t distinct_traces() const;
+
+ private:
+  struct Entry {
+    const char* data;
+    uint32_t size;
+  };
+  char* Allocate(size_t n);
+
+  const uint64_t segment_number_;
+
+  // Writer-only state.
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* chunk_ptr_ = nullptr;
+  size_t chunk_left_ = 0;
+
+  std::array<std::atomic<Entry*>, kMaxBlocks> blocks_{};
+  std::atomic<size_t> count_{0};
+  std::atomic<uint64_t> bytes_{0};
+
+  mutable absl::Mutex mu_;
+  // Entry indexes per trace, in insertion order.
+  absl::flat_hash_map<TraceId, std::vector<uint32_t>> traces_ ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, absl::btree_set<std::string>> operations_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_MEMTABLE_H_

@@ -1,0 +1,623 @@
+#include "engine/store_impl.h"
+
+#include <lz4.h>
+
+#include <algorithm>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "engine/coding.h"
+#include "engine/filenames.h"
+#include "engine/span_codec.h"
+#include "engine/span_validation.h"
+#include "engine/wal_reader.h"
+
+namespace spanstore {
+namespace {
+
+// A group never grows past this many bytes, so one slow giant group cannot starve the queue.
+constexpr size_t kMaxGroupBytes = 8 << 20;
+
+bool SpanOrder(const Span& a, const Span& b) {
+  if (a.start_time_unix_nano != b.start_time_unix_nano) {
+    return a.start_time_unix_nano < b.start_time_unix_nano;
+  }
+  return a.span_id < b.span_id;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
+                                                   const std::string& dir) {
+  auto store = std::make_unique<StoreImpl>(options, dir);
+  absl::Status s = store->Recover();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+StoreImpl::StoreImpl(const Options& options, std::string dir)
+    : options_(options),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      dir_(std::move(dir)) {}
+
+StoreImpl::~StoreImpl() { (void)Close(); }
+
+// --- Recovery --------------------------------------------------------------------------------
+
+absl::Status StoreImpl::Recover() {
+  absl::Status s = env_->CreateDir(dir_);
+  if (s.ok()) s = env_->CreateDir(WalDirName(dir_));
+  if (!s.ok()) return s;
+  auto lock = env_->LockFile(LockFileName(dir_));
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(*lock);
+
+  auto children = env_->GetChildren(WalDirName(dir_));
+  if (!children.ok()) return children.status();
+  std::vector<uint64_t> segments;
+  for (const std::string& name : *children) {
+    if (auto n = ParseSegmentFileName(name)) segments.push_back(*n);
+  }
+  std::sort(segments.begin(), segments.end());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    s = ReplaySegment(segments[i], i + 1 == segments.size());
+    if (!s.ok()) return s;
+  }
+
+  absl::MutexLock l(&mu_);
+  wal_number_ = segments.empty() ? 0 : segments.back();
+  s = StartNewSegment();
+  if (!s.ok()) return s;
+  if (options_.sync == SyncPolicy::kInterval) {
+    sync_thread_ = std::thread([this] { IntervalSyncLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
+  const std::string path = SegmentFileName(dir_, number);
+  auto contents = env_->ReadFile(path);
+  if (!contents.ok()) return contents.status();
+  const bool salvage = options_.recovery == RecoveryMode::kSalvage;
+  WalReader reader(*contents, path, salvage, nullptr);
+
+  absl::MutexLock l(&mu_);
+  auto mem = std::make_shared<MemTable>(number);
+  wal::RecordType type;
+  std::string_view payload;
+  std::string uncompressed;
+  std::vector<std::string_view> spans;
+  while (reader.ReadRecord(&type, &payload)) {
+    absl::Status s;
+    if (type == wal::kSpanBatchLz4) {
+      // u32 uncompressed size, then an LZ4 block; the size is bounded before allocating.
+      const uint32_t size = payload.size() >= 4 ? DecodeFixed32(payload.data()) : UINT32_MAX;
+      if (size > wal::kMaxPayloadSize) {
+        s = absl::DataLossError("bad LZ4 record size");
+      } else {
+        uncompressed.resize(size);
+        const int n = LZ4_decompress_safe(payload.data() + 4, uncompressed.data(),
+                                          static_cast<int>(payload.size() - 4),
+                                          static_cast<int>(size));
+        if (n != static_cast<int>(size)) s = absl::DataLossError("LZ4 record does not decompress");
+        payload = uncompressed;
+      }
+    }
+    if (s.ok()) s = SplitSpanBatch(payload, &spans);
+    if (!s.ok()) {
+      // The checksum verified, so the writer produced these bytes: a bug or a hostile file.
+      if (!salvage) {
+        return absl::DataLossError(absl::StrFormat("%s: offset %d: %s", path,
+                                                   reader.last_record_offset(), s.message()));
+      }
+      ++stats_.corrupt_records_skipped;
+      stats_.corrupt_bytes_skipped += payload.size();
+      continue;
+    }
+    if (mem->count() + spans.size() > MemTable::kMaxEntries) {
+      imm_.push_back(std::move(mem));
+      mem = std::make_shared<MemTable>(number);
+    }
+    stats_.recovered_spans += mem->Add(spans);
+  }
+  if (!reader.status().ok()) {
+    if (!salvage) return reader.status();
+    ++stats_.corrupt_records_skipped;
+    stats_.corrupt_bytes_skipped += contents->size();
+  }
+  stats_.corrupt_records_skipped += reader.corrupt_records();
+  stats_.corrupt_bytes_skipped += reader.corrupt_bytes();
+
+  if (reader.torn_tail()) {
+    if (options_.recovery == RecoveryMode::kStrict) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset %d: incomplete record at the end (%d bytes; a write torn by a crash); "
+          "RecoveryMode::kStrict refuses it, kTolerateTornTail drops it",
+          path, reader.valid_end(), reader.torn_bytes()));
+    }
+    if (!newest && !salvage) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset %d: damaged record at the end of a sealed segment (sealed segments are "
+          "synced, so this is not a torn write); open with RecoveryMode::kSalvage to skip it",
+          path, reader.valid_end()));
+    }
+    ++stats_.torn_tail_records;
+    stats_.torn_tail_bytes += reader.torn_bytes();
+    // Cut the torn bytes off durably so later segments never follow a damaged tail.
+    absl::Status s = env_->TruncateFile(path, reader.valid_end());
+    if (s.ok()) {
+      auto file = env_->NewAppendableFile(path);
+      s = file.ok() ? (*file)->Sync() : file.status();
+    }
+    if (!s.ok()) return s;
+  }
+
+  if (mem->count() > 0) {
+    imm_.push_back(std::move(mem));
+    sealed_wal_bytes_ += std::min<uint64_t>(contents->size(), reader.valid_end());
+  } else if (reader.valid_end() <= wal::kFileHeaderSize && reader.status().ok() &&
+             reader.corrupt_records() == 0) {
+    // Holds nothing (e.g. created just before a crash): remove it rather than keep it forever.
+    absl::Status s = env_->RemoveFile(path);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::StartNewSegment() {
+  const uint64_t number = wal_number_ + 1;
+  auto writer = WalWriter::Create(env_, SegmentFileName(dir_, number));
+  if (!writer.ok()) return writer.status();
+  // The new file's directory entry must be durable before any record in it is acknowledged.
+  absl::Status s = (*writer)->Flush();
+  if (s.ok()) s = env_->SyncDir(WalDirName(dir_));
+  if (!s.ok()) return s;
+  wal_ = std::move(*writer);
+  wal_number_ = number;
+  mem_ = std::make_shared<MemTable>(number);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::SealActiveSegment() {
+  absl::Status s = wal_->Sync();
+  if (s.ok()) s = wal_->Close();
+  if (!s.ok()) {
+    SetBackgroundError(s);
+    return bg_error_;
+  }
+  unsynced_bytes_ = 0;
+  const uint64_t size = wal_->size();
+  if (mem_->count() > 0) {
+    imm_.push_back(mem_);
+    sealed_wal_bytes_ += size;
+  } else if (size <= wal::kFileHeaderSize) {
+    (void)env_->RemoveFile(wal_->path());  // an empty segment; harmless if it stays
+  }
+  s = StartNewSegment();
+  if (!s.ok()) SetBackgroundError(s);
+  return s;
+}
+
+// --- Write path ------------------------------------------------------------------------------
+
+absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
+  if (spans.empty()) return absl::OkStatus();
+  Writer w;
+  w.framed.resize(wal::kRecordHeaderSize);
+  PutVarint64(&w.framed, spans.size());
+  for (const Span& span : spans) {
+    absl::Status s = ValidateSpan(options_, span);
+    if (!s.ok()) return s;
+    const size_t before = w.framed.size();
+    EncodeSpan(span, &w.framed);
+    const size_t encoded = w.framed.size() - before;
+    if (encoded > options_.max_span_bytes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "span %s/%s encodes to %d bytes, more than max_span_bytes (%d)", span.trace_id.ToHex(),
+          span.span_id.ToHex(), encoded, options_.max_span_bytes));
+    }
+  }
+  if (w.framed.size() - wal::kRecordHeaderSize > wal::kMaxPayloadSize) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a batch of %d spans encodes to %d bytes, more than one WAL record holds (%d); "
+        "append it in smaller batches",
+        spans.size(), w.framed.size(), wal::kMaxPayloadSize));
+  }
+  SealFramedRecord(wal::kSpanBatch, &w.framed);
+  w.spans = spans.size();
+  return Commit(&w);
+}
+
+absl::Status StoreImpl::CheckWritable() const {
+  if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  if (!bg_error_.ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the store is read-only after an unrecoverable write error (%s); reopen the store "
+        "to recover",
+        dir_, bg_error_.message()));
+  }
+  return absl::OkStatus();
+}
+
+void StoreImpl::SetBackgroundError(const absl::Status& s) {
+  if (bg_error_.ok()) bg_error_ = s;
+}
+
+absl::Status StoreImpl::Commit(Writer* w) {
+  absl::MutexLock l(&mu_);
+  writers_.push_back(w);
+  while (!w->done && w != writers_.front()) w->cv.Wait(&mu_);
+  if (w->done) return w->status;
+
+  absl::Status s = CheckWritable();
+  Writer* last = w;
+  if (s.ok()) last = WriteGroup(&s);
+  while (true) {
+    Writer* ready = writers_.front();
+    writers_.pop_front();
+    if (ready != w) {
+      ready->status = s;
+      ready->done = true;
+      ready->cv.Signal();
+    }
+    if (ready == last) break;
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return s;
+}
+
+StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
+  if (wal_->size() >= options_.segment_bytes || mem_->full()) {
+    *status = SealActiveSegment();
+    if (!status->ok()) return writers_.front();
+  }
+  std::vector<Writer*> group;
+  size_t bytes = 0;
+  bool sync = options_.sync == SyncPolicy::kEveryBatch;
+  for (Writer* x : writers_) {
+    if (!group.empty() && bytes + x->framed.size() > kMaxGroupBytes) break;
+    group.push_back(x);
+    bytes += x->framed.size();
+    sync = sync || x->sync;
+  }
+  sync = sync && (bytes > 0 || unsynced_bytes_ > 0);
+  MemTable* const mem = mem_.get();
+  const uint64_t before = wal_->size();
+
+  // Only the leader gets here, so the WAL and the active memtable are ours until we re-lock.
+  mu_.Unlock();
+  absl::Status s;
+  for (Writer* x : group) {
+    if (x->framed.empty()) continue;
+    s = wal_->AppendFramed(x->framed);
+    if (!s.ok()) break;
+  }
+  if (s.ok() && bytes > 0) s = wal_->Flush();
+  const bool wrote = s.ok();
+  if (wrote && sync) s = wal_->Sync();
+  size_t spans = 0;
+  if (s.ok()) {
+    std::vector<std::string_view> encoded;
+    for (Writer* x : group) {
+      if (x->framed.empty()) continue;
+      const std::string_view payload =
+          std::string_view(x->framed).substr(wal::kRecordHeaderSize);
+      if (SplitSpanBatch(payload, &encoded).ok()) mem->Add(encoded);
+      spans += x->spans;
+    }
+  }
+  mu_.Lock();
+
+  if (!wrote) {
+    // Nothing of the group is acknowledged. Cut the segment back to the last whole record so
+    // later records never follow a partial one; if even that fails, stop writing.
+    absl::Status t = wal_->Truncate(before);
+    if (!t.ok()) SetBackgroundError(t);
+  } else if (!s.ok()) {
+    // A failed fdatasync: the kernel may have dropped the dirty pages, and retrying the sync
+    // could report success for data that is gone. Never trust this file again.
+    SetBackgroundError(s);
+  } else {
+    unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + bytes;
+    ++stats_.wal_writes;
+    if (sync) ++stats_.wal_syncs;
+    for (Writer* x : group) {
+      if (!x->framed.empty()) ++stats_.appends;
+    }
+    stats_.appended_spans += spans;
+  }
+  *status = s;
+  return group.back();
+}
+
+absl::Status StoreImpl::Flush() {
+  Writer w;
+  w.sync = true;
+  return Commit(&w);
+}
+
+absl::Status StoreImpl::CompactAll() {
+  // Until compaction exists, "compact everything" means: seal the active segment so that
+  // everything appended so far is in sealed, synced segments.
+  absl::Status s = Flush();
+  if (!s.ok()) return s;
+  Writer w;  // take the leader position so no group is in flight while we rotate
+  absl::MutexLock l(&mu_);
+  writers_.push_back(&w);
+  while (&w != writers_.front()) w.cv.Wait(&mu_);
+  s = CheckWritable();
+  if (s.ok() && mem_->count() > 0) s = SealActiveSegment();
+  writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return s;
+}
+
+void StoreImpl::IntervalSyncLoop() {
+  while (true) {
+    {
+      absl::MutexLock l(&sync_mu_);
+      if (sync_mu_.AwaitWithTimeout(absl::Condition(&stop_sync_), options_.sync_interval)) {
+        return;
+      }
+    }
+    bool needed;
+    {
+      absl::MutexLock l(&mu_);
+      needed = unsynced_bytes_ > 0 && bg_error_.ok() && !closed_;
+    }
+    if (needed) (void)Flush();
+  }
+}
+
+absl::Status StoreImpl::Close() {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::OkStatus();
+  }
+  if (sync_thread_.joinable()) {
+    {
+      absl::MutexLock l(&sync_mu_);
+      stop_sync_ = true;
+    }
+    sync_thread_.join();
+  }
+  absl::Status s;
+  {
+    absl::MutexLock l(&mu_);
+    s = bg_error_;
+  }
+  if (s.ok() && wal_ != nullptr) s = Flush();
+  absl::MutexLock l(&mu_);
+  closed_ = true;
+  if (wal_ != nullptr) {
+    absl::Status c = wal_->Close();
+    if (s.ok() && bg_error_.ok()) s = c;
+  }
+  lock_.reset();
+  return s;
+}
+
+// --- Read path -------------------------------------------------------------------------------
+
+StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
+  absl::MutexLock l(&mu_);
+  Snapshot snap;
+  for (const auto& m : imm_) {
+    snap.memtables.push_back(m);
+    snap.counts.push_back(m->count());
+  }
+  if (mem_ != nullptr) {
+    snap.memtables.push_back(mem_);
+    snap.counts.push_back(mem_->count());
+  }
+  return snap;
+}
+
+absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
+                                     std::vector<Span>* spans) {
+  std::vector<std::string_view> encoded;
+  for (size_t i = 0; i < snap.memtables.size(); ++i) {
+    snap.memtables[i]->GetTrace(trace_id, snap.counts[i], &encoded);
+  }
+  spans->resize(encoded.size());
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    absl::Status s = DecodeSpan(encoded[i], &(*spans)[i]);
+    if (!s.ok()) return s;
+  }
+  std::sort(spans->begin(), spans->end(), SpanOrder);
+  // The same span appended twice (a retried Append) is returned once.
+  spans->erase(std::unique(spans->begin(), spans->end()), spans->end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  }
+  Trace trace;
+  trace.trace_id = trace_id;
+  absl::Status s = CollectTrace(TakeSnapshot(), trace_id, &trace.spans);
+  if (!s.ok()) return s;
+  if (trace.spans.empty()) {
+    return absl::NotFoundError(absl::StrFormat("trace %s not found", trace_id.ToHex()));
+  }
+  trace.total_spans = trace.spans.size();
+  if (trace.spans.size() > options_.max_trace_spans) {
+    trace.spans.resize(options_.max_trace_spans);
+    trace.truncated = true;
+  }
+  return trace;
+}
+
+namespace {
+
+// Cheap checks on the fixed header and the service/name fields before decoding a span.
+bool MayMatch(const SpanQuery& q, std::string_view encoded) {
+  auto h = PeekSpanHeader(encoded);
+  if (!h.ok()) return true;  // let DecodeSpan report it
+  if (h->start_time_unix_nano < q.start_min || h->start_time_unix_nano > q.start_max) {
+    return false;
+  }
+  const uint64_t d = h->end_time_unix_nano > h->start_time_unix_nano
+                         ? h->end_time_unix_nano - h->start_time_unix_nano
+                         : 0;
+  if (d < q.min_duration_nanos || d > q.max_duration_nanos) return false;
+  if (q.status.has_value() && h->status_code != *q.status) return false;
+  if (!q.kinds.empty() && std::find(q.kinds.begin(), q.kinds.end(), h->kind) == q.kinds.end()) {
+    return false;
+  }
+  if (!q.services.empty() || !q.names.empty()) {
+    std::string_view service, name;
+    if (!PeekServiceAndName(encoded, &service, &name).ok()) return true;
+    if (!q.services.empty() &&
+        std::find(q.services.begin(), q.services.end(), service) == q.services.end()) {
+      return false;
+    }
+    if (!q.names.empty() && std::find(q.names.begin(), q.names.end(), name) == q.names.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status StoreImpl::Scan(const SpanQuery& query,
+                             absl::FunctionRef<bool(const Span&)> visitor) {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  }
+  const Snapshot snap = TakeSnapshot();
+  size_t emitted = 0;
+  Span span;
+  for (size_t m = 0; m < snap.memtables.size(); ++m) {
+    const MemTable& mem = *snap.memtables[m];
+    for (size_t i = 0; i < snap.counts[m]; ++i) {
+      const std::string_view encoded = mem.entry(i);
+      if (!MayMatch(query, encoded)) continue;
+      absl::Status s = DecodeSpan(encoded, &span);
+      if (!s.ok()) return s;
+      if (!SpanMatches(query, span)) continue;
+      if (!visitor(span)) return absl::OkStatus();
+      if (query.limit != 0 && ++emitted >= query.limit) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery& query,
+                                                                size_t limit) {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  }
+  const Snapshot snap = TakeSnapshot();
+  struct Hit {
+    uint64_t first_match_start = UINT64_MAX;
+    uint32_t matched = 0;
+  };
+  absl::flat_hash_map<TraceId, Hit> hits;
+  Span span;
+  for (size_t m = 0; m < snap.memtables.size(); ++m) {
+    const MemTable& mem = *snap.memtables[m];
+    for (size_t i = 0; i < snap.counts[m]; ++i) {
+      const std::string_view encoded = mem.entry(i);
+      if (!MayMatch(query, encoded)) continue;
+      absl::Status s = DecodeSpan(encoded, &span);
+      if (!s.ok()) return s;
+      if (!SpanMatches(query, span)) continue;
+      Hit& hit = hits[span.trace_id];
+      hit.first_match_start = std::min(hit.first_match_start, span.start_time_unix_nano);
+      ++hit.matched;
+    }
+  }
+  // Most recent first. Rank by the earliest matching span, then summarise only the winners.
+  std::vector<std::pair<TraceId, Hit>> ranked(hits.begin(), hits.end());
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (a.second.first_match_start != b.second.first_match_start) {
+      return a.second.first_match_start > b.second.first_match_start;
+    }
+    return a.first < b.first;
+  });
+  if (limit != 0 && ranked.size() > limit) ranked.resize(limit);
+
+  std::vector<TraceSummary> out;
+  std::vector<Span> spans;
+  for (const auto& [trace_id, hit] : ranked) {
+    absl::Status s = CollectTrace(snap, trace_id, &spans);
+    if (!s.ok()) return s;
+    TraceSummary sum;
+    sum.trace_id = trace_id;
+    sum.matched_spans = hit.matched;
+    sum.span_count = static_cast<uint32_t>(spans.size());
+    uint64_t start = UINT64_MAX, end = 0;
+    absl::btree_set<std::string> services;
+    for (const Span& sp : spans) {
+      start = std::min(start, sp.start_time_unix_nano);
+      end = std::max(end, std::max(sp.end_time_unix_nano, sp.start_time_unix_nano));
+      if (sp.status_code == StatusCode::kError) ++sum.error_count;
+      services.insert(sp.service_name);
+      if (sp.is_root() && sum.root_name.empty() && sum.root_service.empty()) {
+        sum.root_service = sp.service_name;
+        sum.root_name = sp.name;
+      }
+    }
+    sum.start_time_unix_nano = start;
+    sum.duration_nanos = end - start;
+    sum.services.assign(services.begin(), services.end());
+    out.push_back(std::move(sum));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
+    return a.start_time_unix_nano > b.start_time_unix_nano;
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> StoreImpl::Services() {
+  const Snapshot snap = TakeSnapshot();
+  absl::btree_set<std::string> services;
+  for (const auto& m : snap.memtables) m->CollectServices(&services);
+  return std::vector<std::string>(services.begin(), services.end());
+}
+
+absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string& service) {
+  const Snapshot snap = TakeSnapshot();
+  absl::btree_set<std::string> names;
+  for (const auto& m : snap.memtables) m->CollectOperations(service, &names);
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+StoreStats StoreImpl::Stats() {
+  StoreStats st;
+  std::string wal_path;
+  {
+    absl::MutexLock l(&mu_);
+    st = stats_;
+    auto add = [&](const MemTable& m) {
+      st.memtable_spans += m.count();
+      st.memtable_bytes += m.bytes();
+    };
+    for (const auto& m : imm_) add(*m);
+    if (mem_ != nullptr) add(*mem_);
+    st.read_only = !bg_error_.ok();
+    if (!bg_error_.ok()) st.background_error = std::string(bg_error_.message());
+  }
+  st.spans = st.memtable_spans + st.block_spans;
+  auto names = env_->GetChildren(WalDirName(dir_));
+  if (names.ok()) {
+    for (const std::string& name : *names) {
+      if (!ParseSegmentFileName(name)) continue;
+      auto size = env_->GetFileSize(WalDirName(dir_) + "/" + name);
+      if (!size.ok()) continue;
+      ++st.wal_segments;
+      st.wal_bytes += *size;
+    }
+  }
+  st.disk_bytes = st.wal_bytes + st.block_bytes;
+  return st;
+}
+
+}  // namespace spanstore

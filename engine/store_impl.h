@@ -1,0 +1,122 @@
+// StoreImpl: the Store over a WAL segment log and memtables.
+//
+// Write path (group commit, after LevelDB's DBImpl::Write): each Append validates and encodes its
+// batch and frames the WAL record on its own thread, then joins a queue. The writer at the front
+// is the leader: it takes the batches queued behind it (up to kMaxGroupBytes), writes them with
+// one write(2) and, under SyncPolicy::kEveryBatch, one fdatasync, inserts them into the active
+// memtable, and wakes the others. Only the leader touches the WAL file and inserts into the
+// active memtable, so neither needs a lock of its own; mu_ is released during the I/O.
+//
+// Read path: a query takes a Snapshot under mu_ -- the memtables and, for each, the number of
+// entries published at that moment -- and reads without holding mu_. Entries never move, so a
+// long scan never blocks appenders. Compacted blocks will join the snapshot as further sources.
+//
+// Thread safety: all public methods are thread-safe.
+
+#ifndef SPANSTORE_ENGINE_STORE_IMPL_H_
+#define SPANSTORE_ENGINE_STORE_IMPL_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/memtable.h"
+#include "engine/wal_writer.h"
+#include "spanstore/env.h"
+#include "spanstore/store.h"
+
+namespace spanstore {
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(const Options& options, std::string dir);
+  ~StoreImpl() override;
+
+  // Takes the lock, replays the WAL, starts a fresh segment. Called once by Store::Open.
+  absl::Status Recover();
+
+  absl::Status Append(absl::Span<const Span> spans) override;
+  absl::StatusOr<Trace> GetTrace(const TraceId& trace_id) override;
+  absl::Status Scan(const SpanQuery& query,
+                    absl::FunctionRef<bool(const Span&)> visitor) override;
+  absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
+                                                       size_t limit) override;
+  absl::StatusOr<std::vector<std::string>> Services() override;
+  absl::StatusOr<std::vector<std::string>> Operations(const std::string& service) override;
+  absl::Status Flush() override;
+  absl::Status CompactAll() override;
+  StoreStats Stats() override;
+  absl::Status Close() override;
+
+ private:
+  // One Append (or a sync request) waiting in the group-commit queue.
+  struct Writer {
+    std::string framed;       // the framed WAL record; empty for a sync request
+    size_t spans = 0;
+    bool sync = false;        // force an fdatasync for this group (Flush, interval sync)
+    bool done = false;
+    absl::Status status;
+    absl::CondVar cv;
+  };
+
+  // The memtables a query reads, with the entries visible to it.
+  struct Snapshot {
+    std::vector<std::shared_ptr<const MemTable>> memtables;
+    std::vector<size_t> counts;
+  };
+
+  absl::Status ReplaySegment(uint64_t number, bool newest);
+  absl::Status StartNewSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals the active segment: fdatasync, memtable becomes immutable, new segment + memtable.
+  absl::Status SealActiveSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `w` through the group-commit queue and returns its status.
+  absl::Status Commit(Writer* w);
+  // Leader: writes the group from writers_.front() on. Returns the group's last writer.
+  Writer* WriteGroup(absl::Status* status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckWritable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetBackgroundError(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void IntervalSyncLoop();
+
+  Snapshot TakeSnapshot();
+  // Spans of one trace from a snapshot, sorted by start time then span id, exact duplicates
+  // removed.
+  absl::Status CollectTrace(const Snapshot& snap, const TraceId& trace_id,
+                            std::vector<Span>* spans);
+
+  const Options options_;
+  Env* const env_;
+  const std::string dir_;
+  std::unique_ptr<FileLock> lock_;
+
+  absl::Mutex mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // Sticky: set by a failed fdatasync (or a failed cleanup of a failed write); every later
+  // write fails with it.
+  absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
+
+  // Touched only by the leader (or under mu_ with no leader active, in recovery/seal/close).
+  std::unique_ptr<WalWriter> wal_;
+  uint64_t wal_number_ = 0;
+  uint64_t unsynced_bytes_ = 0;
+
+  std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<MemTable>> imm_ ABSL_GUARDED_BY(mu_);
+  uint64_t sealed_wal_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+
+  StoreStats stats_ ABSL_GUARDED_BY(mu_);
+
+  // SyncPolicy::kInterval.
+  absl::Mutex sync_mu_;
+  bool stop_sync_ ABSL_GUARDED_BY(sync_mu_) = false;
+  std::thread sync_thread_;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_STORE_IMPL_H_
