@@ -61,6 +61,11 @@ class PosixWritableFile final : public WritableFile {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return IoError(errno, "ftruncate", path_);
     }
+    // ftruncate leaves the file offset alone; without this the next write would land past the
+    // new end and leave a hole of zeros.
+    if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) {
+      return IoError(errno, "lseek", path_);
+    }
     size_ = size;
     (void)s;  // a failed flush of bytes we are cutting off anyway does not matter
     return absl::OkStatus();
