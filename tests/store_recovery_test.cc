@@ -1,0 +1,182 @@
+// Store::Open over damaged WAL segments, under each RecoveryMode.
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/filenames.h"
+#include "engine/wal_format.h"
+#include "engine/wal_reader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spanstore/spanstore.h"
+#include "tests/util/random_spans.h"
+#include "tests/util/temp_dir.h"
+
+namespace spanstore {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void WriteBytes(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+class StoreRecoveryTest : public ::testing::Test {
+ protected:
+  // Writes `batches` single-trace batches into a store at `dir` and closes it.
+  void Populate(int batches, uint64_t segment_bytes = 64 << 20) {
+    testing::RandomSpanOptions ro;
+    ro.huge_string_bytes = 300;
+    testing::RandomSpans gen(99, ro);
+    Options o;
+    o.sync = SyncPolicy::kNone;
+    o.segment_bytes = segment_bytes;
+    auto store = Store::Open(o, source_.path());
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < batches; ++i) {
+      traces_.push_back(gen.NextTrace(2));
+      ASSERT_TRUE((*store)->Append(traces_.back()).ok());
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // Record offsets of a segment.
+  std::vector<uint64_t> RecordOffsets(const std::string& path) {
+    const std::string contents = ReadBytes(path);
+    WalReader reader(contents, path, false, nullptr);
+    std::vector<uint64_t> offsets;
+    wal::RecordType type;
+    std::string_view payload;
+    while (reader.ReadRecord(&type, &payload)) offsets.push_back(reader.last_record_offset());
+    return offsets;
+  }
+  // A copy of the source store to damage.
+  std::string Copy(const std::string& name) {
+    const std::string dst = scratch_.Sub(name);
+    fs::remove_all(dst);
+    fs::copy(source_.path(), dst, fs::copy_options::recursive);
+    fs::remove(dst + "/LOCK");
+    return dst;
+  }
+  size_t CountSpans(Store* store) {
+    size_t n = 0;
+    EXPECT_TRUE(store->Scan(SpanQuery(), [&](const Span&) { return ++n, true; }).ok());
+    return n;
+  }
+
+  testing::TempDir source_, scratch_;
+  std::vector<std::vector<Span>> traces_;
+};
+
+TEST_F(StoreRecoveryTest, TornTailAtEveryByteOfTheLastRecord) {
+  Populate(5);
+  const std::string segment = SegmentFileName(source_.path(), 1);
+  const std::string full = ReadBytes(segment);
+  const std::vector<uint64_t> offsets = RecordOffsets(segment);
+  ASSERT_EQ(offsets.size(), 5u);
+  for (uint64_t cut = offsets.back() + 1; cut < full.size(); ++cut) {
+    const std::string dir = Copy("torn");
+    WriteBytes(SegmentFileName(dir, 1), full.substr(0, cut));
+    {
+      Options strict;
+      strict.recovery = RecoveryMode::kStrict;
+      auto refused = Store::Open(strict, dir);
+      ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << cut;
+      EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000001.log"));
+    }
+    auto store = Store::Open(Options(), dir);
+    ASSERT_TRUE(store.ok()) << "cut at " << cut << ": " << store.status();
+    EXPECT_EQ((*store)->Stats().torn_tail_records, 1u);
+    EXPECT_EQ((*store)->Stats().torn_tail_bytes, cut - offsets.back());
+    EXPECT_EQ(CountSpans(store->get()), 8u);
+    EXPECT_EQ((*store)->GetTrace(traces_.back()[0].trace_id).status().code(),
+              absl::StatusCode::kNotFound);
+    for (int i = 0; i < 4; ++i) {
+      auto t = (*store)->GetTrace(traces_[i][0].trace_id);
+      ASSERT_TRUE(t.ok());
+      EXPECT_EQ(t->spans.size(), 2u);
+    }
+    // The torn bytes were cut off, so a strict open now succeeds.
+    ASSERT_TRUE((*store)->Close().ok());
+    store->reset();
+    EXPECT_EQ(fs::file_size(SegmentFileName(dir, 1)), offsets.back());
+  }
+}
+
+TEST_F(StoreRecoveryTest, BitFlipUnderEachMode) {
+  Populate(6);
+  const std::string segment = SegmentFileName(source_.path(), 1);
+  const std::vector<uint64_t> offsets = RecordOffsets(segment);
+  const std::string full = ReadBytes(segment);
+  for (uint64_t at : {offsets[2] + 3, offsets[2] + 10, offsets[2] + 30}) {
+    std::string bad = full;
+    bad[at] ^= 0x10;
+    const std::string dir = Copy("flip");
+    WriteBytes(SegmentFileName(dir, 1), bad);
+
+    auto refused = Store::Open(Options(), dir);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(refused.status().message()),
+                HasSubstr("000001.log: offset " + std::to_string(offsets[2])));
+    Options strict;
+    strict.recovery = RecoveryMode::kStrict;
+    EXPECT_EQ(Store::Open(strict, dir).status().code(), absl::StatusCode::kDataLoss);
+
+    Options salvage;
+    salvage.recovery = RecoveryMode::kSalvage;
+    auto store = Store::Open(salvage, dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ((*store)->Stats().corrupt_records_skipped, 1u);
+    EXPECT_EQ((*store)->Stats().corrupt_bytes_skipped, offsets[3] - offsets[2]);
+    EXPECT_EQ(CountSpans(store->get()), 10u);
+    EXPECT_EQ((*store)->GetTrace(traces_[2][0].trace_id).status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_TRUE((*store)->GetTrace(traces_[5][0].trace_id).ok());
+  }
+}
+
+TEST_F(StoreRecoveryTest, DamagedTailOfASealedSegmentIsNotATornWrite) {
+  Populate(60, 4096);
+  const std::string first = SegmentFileName(source_.path(), 1);
+  ASSERT_TRUE(fs::exists(SegmentFileName(source_.path(), 2)));
+  const std::string dir = Copy("sealed");
+  const std::string contents = ReadBytes(first);
+  WriteBytes(SegmentFileName(dir, 1), contents.substr(0, contents.size() - 7));
+  auto refused = Store::Open(Options(), dir);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("sealed segment"));
+  Options salvage;
+  salvage.recovery = RecoveryMode::kSalvage;
+  EXPECT_TRUE(Store::Open(salvage, dir).ok());
+}
+
+TEST_F(StoreRecoveryTest, HugeLengthFieldIsCorruptionNotAnAllocation) {
+  Populate(4);
+  const std::string segment = SegmentFileName(source_.path(), 1);
+  const std::vector<uint64_t> offsets = RecordOffsets(segment);
+  std::string bad = ReadBytes(segment);
+  const uint32_t huge = 0xfffffff0u;
+  std::memcpy(bad.data() + offsets[1] + 8, &huge, 4);
+  const std::string dir = Copy("huge");
+  WriteBytes(SegmentFileName(dir, 1), bad);
+  auto refused = Store::Open(Options(), dir);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("exceeds the maximum"));
+}
+
+TEST_F(StoreRecoveryTest, NotAWalSegment) {
+  Populate(1);
+  const std::string dir = Copy("garbage");
+  WriteBytes(SegmentFileName(dir, 7), "this is not a segment, it is a text file\n");
+  auto refused = Store::Open(Options(), dir);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000007.log: offset 0"));
+}
+
+}  // namespace
+}  // namespace spanstore
