@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/absl_compat.h"
+#include "engine/coding.h"
 #include "engine/span_codec.h"
 
 namespace spanstore {
@@ -20,12 +21,26 @@ bool SameSpanId(std::string_view a, std::string_view b) {
   return std::memcmp(a.data() + 16, b.data() + 16, 8) == 0;
 }
 
+// Equal spans apart from the batch-local context reference at the front of the body.
+bool SameBody(std::string_view a, std::string_view b) {
+  auto skip = [](std::string_view s) {
+    std::string_view body = s.substr(kEncodedSpanHeaderSize);
+    if (SpanContextId(s).ok()) {
+      uint64_t id;
+      GetVarint64(&body, &id);
+    }
+    return std::make_pair(s.substr(0, kEncodedSpanHeaderSize - 4), body);
+  };
+  return skip(a) == skip(b);
+}
+
 }  // namespace
 
 MemTable::MemTable(uint64_t segment_number) : segment_number_(segment_number) {}
 
 MemTable::~MemTable() {
   for (auto& block : blocks_) delete[] block.load(std::memory_order_relaxed);
+  for (auto& block : context_blocks_) delete[] block.load(std::memory_order_relaxed);
 }
 
 char* MemTable::Allocate(size_t n) {
@@ -42,24 +57,66 @@ char* MemTable::Allocate(size_t n) {
   return p;
 }
 
-std::string_view MemTable::entry(size_t i) const {
-  const Entry* block = blocks_[i / kEntriesPerBlock].load(std::memory_order_acquire);
-  const Entry& e = block[i % kEntriesPerBlock];
-  return std::string_view(e.data, e.size);
+std::string_view MemTable::CopyToArena(std::string_view bytes) {
+  char* copy = Allocate(bytes.size());
+  std::memcpy(copy, bytes.data(), bytes.size());
+  return std::string_view(copy, bytes.size());
 }
 
-size_t MemTable::Add(absl::Span<const std::string_view> encoded_spans) {
+std::string_view MemTable::context(uint32_t i) const {
+  const Blob* block = context_blocks_[i / kEntriesPerBlock].load(std::memory_order_acquire);
+  const Blob& b = block[i % kEntriesPerBlock];
+  return std::string_view(b.data, b.size);
+}
+
+EncodedSpan MemTable::entry(size_t i) const {
+  const Entry* block = blocks_[i / kEntriesPerBlock].load(std::memory_order_acquire);
+  const Entry& e = block[i % kEntriesPerBlock];
+  return EncodedSpan{std::string_view(e.data, e.size),
+                     e.context == kNoContext ? std::string_view() : context(e.context)};
+}
+
+uint32_t MemTable::InternContext(std::string_view bytes) {
+  auto it = context_index_.find(bytes);
+  if (it != context_index_.end()) return it->second;
+  const size_t n = contexts_.load(std::memory_order_relaxed);
+  Blob* block = context_blocks_[n / kEntriesPerBlock].load(std::memory_order_relaxed);
+  if (block == nullptr) {
+    block = new Blob[kEntriesPerBlock];
+    context_blocks_[n / kEntriesPerBlock].store(block, std::memory_order_release);
+  }
+  const std::string_view stored = CopyToArena(bytes);
+  block[n % kEntriesPerBlock] = Blob{stored.data(), static_cast<uint32_t>(stored.size())};
+  context_index_.emplace(stored, static_cast<uint32_t>(n));
+  bytes_.fetch_add(stored.size(), std::memory_order_relaxed);
+  // Published before any entry that refers to it (count_ is stored with release after).
+  contexts_.store(n + 1, std::memory_order_release);
+  return static_cast<uint32_t>(n);
+}
+
+size_t MemTable::Add(const SpanBatchView& batch) {
   size_t n = count_.load(std::memory_order_relaxed);
   size_t added = 0;
   uint64_t added_bytes = 0;
   absl::MutexLock lock(&mu_);
-  for (std::string_view span : encoded_spans) {
+  // Batch-local context index -> memtable context index, interned on first use.
+  std::vector<uint32_t> contexts(batch.contexts.size(), kNoContext);
+  for (size_t k = 0; k < batch.spans.size(); ++k) {
     if (n >= kMaxEntries) break;  // callers rotate before this; never overflow the index
+    const std::string_view span = batch.spans[k];
+    uint32_t context = kNoContext;
+    if (const uint32_t local = batch.span_contexts[k]; local != kNoContext) {
+      if (contexts[local] == kNoContext) contexts[local] = InternContext(batch.contexts[local]);
+      context = contexts[local];
+    }
+    // The in-body context reference is batch-local; compare spans by bytes after it plus the
+    // interned context.
     std::vector<uint32_t>& trace = traces_[TraceIdOf(span)];
     bool duplicate = false;
     for (uint32_t i : trace) {
-      const std::string_view other = entry(i);
-      if (other.size() == span.size() && SameSpanId(other, span) && other == span) {
+      const Entry& other = blocks_[i / kEntriesPerBlock].load(std::memory_order_relaxed)[i % kEntriesPerBlock];
+      if (other.context == context && SameSpanId(std::string_view(other.data, other.size), span) &&
+          SameBody(std::string_view(other.data, other.size), span)) {
         duplicate = true;
         break;
       }
@@ -71,15 +128,16 @@ size_t MemTable::Add(absl::Span<const std::string_view> encoded_spans) {
       block = new Entry[kEntriesPerBlock];
       blocks_[n / kEntriesPerBlock].store(block, std::memory_order_release);
     }
-    char* copy = Allocate(span.size());
-    std::memcpy(copy, span.data(), span.size());
-    block[n % kEntriesPerBlock] = Entry{copy, static_cast<uint32_t>(span.size())};
+    const std::string_view copy = CopyToArena(span);
+    block[n % kEntriesPerBlock] = Entry{copy.data(), static_cast<uint32_t>(copy.size()), context};
     trace.push_back(static_cast<uint32_t>(n));
 
     std::string_view service, name;
     if (PeekServiceAndName(span, &service, &name).ok()) {
       auto it = operations_.find(AsAbsl(service));
-      if (it == operations_.end()) it = operations_.emplace(std::string(service), absl::btree_set<std::string>()).first;
+      if (it == operations_.end()) {
+        it = operations_.emplace(std::string(service), absl::btree_set<std::string>()).first;
+      }
       if (it->second.find(AsAbsl(name)) == it->second.end()) it->second.emplace(name);
     }
     ++n;
@@ -92,18 +150,8 @@ size_t MemTable::Add(absl::Span<const std::string_view> encoded_spans) {
   return added;
 }
 
-bool MemTable::Contains(const TraceId& trace_id, std::string_view encoded) const {
-  absl::MutexLock lock(&mu_);
-  auto it = traces_.find(trace_id);
-  if (it == traces_.end()) return false;
-  for (uint32_t i : it->second) {
-    if (entry(i) == encoded) return true;
-  }
-  return false;
-}
-
 void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
-                        std::vector<std::string_view>* out) const {
+                        std::vector<EncodedSpan>* out) const {
   absl::MutexLock lock(&mu_);
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;

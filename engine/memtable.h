@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "engine/span_codec.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -42,22 +43,24 @@ class MemTable {
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
-  // Adds encoded spans (each exactly as delimited by SplitSpanBatch). A span whose trace id,
-  // span id and bytes equal a span already present is skipped (a retried Append); the number
-  // added is returned. REQUIRES: one writer at a time; !full().
-  size_t Add(absl::Span<const std::string_view> encoded_spans);
-
-  // True if (trace_id, span_id, bytes) is already present among the first `limit` entries.
-  bool Contains(const TraceId& trace_id, std::string_view encoded) const;
+  // Adds the spans of a batch. Contexts (resource + scope) are interned: each distinct one is
+  // stored once per memtable. A span equal to one already present (same bytes and context) is
+  // skipped, as after a retried Append; the number added is returned.
+  // REQUIRES: one writer at a time; !full().
+  size_t Add(const SpanBatchView& batch);
 
   // Published entries; entries [0, count()) are immutable and readable without locks.
   size_t count() const { return count_.load(std::memory_order_acquire); }
-  std::string_view entry(size_t i) const;
-  // True when the index has no room for another batch of kEntriesPerBlock spans.
-  bool full() const { return count() + kEntriesPerBlock > kMaxEntries; }
+  EncodedSpan entry(size_t i) const;
+  // True when there may be no room for another batch (of up to kEntriesPerBlock spans and
+  // contexts): the store then seals the segment.
+  bool full() const {
+    return count() + kEntriesPerBlock > kMaxEntries ||
+           contexts_.load(std::memory_order_relaxed) + kEntriesPerBlock > kMaxContexts;
+  }
 
   // Encoded spans of the trace among entries [0, limit).
-  void GetTrace(const TraceId& trace_id, size_t limit, std::vector<std::string_view>* out) const;
+  void GetTrace(const TraceId& trace_id, size_t limit, std::vector<EncodedSpan>* out) const;
 
   // Distinct services and, per service, span names.
   void CollectServices(absl::btree_set<std::string>* out) const;
@@ -68,11 +71,23 @@ class MemTable {
   uint64_t distinct_traces() const;
 
  private:
+  static constexpr size_t kMaxContextBlocks = 256;
+  static constexpr size_t kMaxContexts = kEntriesPerBlock * kMaxContextBlocks;
+
   struct Entry {
+    const char* data;
+    uint32_t size;
+    uint32_t context;  // index into the context table, or kNoContext
+  };
+  struct Blob {
     const char* data;
     uint32_t size;
   };
   char* Allocate(size_t n);
+  std::string_view CopyToArena(std::string_view bytes);
+  // Index of `context` in the table, adding it when new. REQUIRES: mu_ held, single writer.
+  uint32_t InternContext(std::string_view context) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string_view context(uint32_t i) const;
 
   const uint64_t segment_number_;
 
@@ -83,12 +98,16 @@ class MemTable {
 
   std::array<std::atomic<Entry*>, kMaxBlocks> blocks_{};
   std::atomic<size_t> count_{0};
+  std::array<std::atomic<Blob*>, kMaxContextBlocks> context_blocks_{};
+  std::atomic<size_t> contexts_{0};
   std::atomic<uint64_t> bytes_{0};
 
   mutable absl::Mutex mu_;
   // Entry indexes per trace, in insertion order.
   absl::flat_hash_map<TraceId, std::vector<uint32_t>> traces_ ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_ ABSL_GUARDED_BY(mu_);
+  // Context bytes (views into the arena) -> index.
+  absl::flat_hash_map<std::string_view, uint32_t> context_index_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace spanstore

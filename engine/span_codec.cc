@@ -15,7 +15,10 @@
 
 #include "engine/span_codec.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include <xxhash.h>
 
 #include "absl/strings/str_format.h"
 #include "engine/coding.h"
@@ -24,6 +27,9 @@ namespace spanstore {
 namespace {
 
 constexpr uint16_t kHasParent = 1;
+// The span's context (resource and scope) is not inline: the body starts with a varint id into
+// the batch's (or memtable's) context table.
+constexpr uint16_t kContextRef = 2;
 // Deeper nesting than this is refused by Append (store validation) and treated as corruption
 // when decoding, so hostile input cannot exhaust the stack.
 constexpr int kMaxValueDepth = 64;
@@ -184,9 +190,24 @@ class BodyDecoder {
   const char* failure_ = nullptr;
 };
 
-}  // namespace
+void EncodeContext(const Span& span, std::string* out) {
+  EncodeAttributes(span.resource_attributes, out);
+  PutLengthPrefixed(out, span.resource_schema_url);
+  PutLengthPrefixed(out, span.scope_name);
+  PutLengthPrefixed(out, span.scope_version);
+  EncodeAttributes(span.scope_attributes, out);
+  PutLengthPrefixed(out, span.scope_schema_url);
+}
 
-void EncodeSpan(const Span& span, std::string* out) {
+bool SameContext(const Span& a, const Span& b) {
+  return a.resource_attributes == b.resource_attributes &&
+         a.resource_schema_url == b.resource_schema_url && a.scope_name == b.scope_name &&
+         a.scope_version == b.scope_version && a.scope_attributes == b.scope_attributes &&
+         a.scope_schema_url == b.scope_schema_url;
+}
+
+// Encodes `span`; its context goes inline when context_id < 0, else as a reference.
+void EncodeSpanImpl(const Span& span, int64_t context_id, std::string* out) {
   const size_t header_at = out->size();
   out->resize(header_at + kEncodedSpanHeaderSize);
   char* h = out->data() + header_at;
@@ -196,9 +217,11 @@ void EncodeSpan(const Span& span, std::string* out) {
   EncodeFixed64(h + 32, span.end_time_unix_nano);
   h[40] = static_cast<char>(span.kind);
   h[41] = static_cast<char>(span.status_code);
-  const uint16_t flags = span.parent_span_id.IsValid() ? kHasParent : 0;
+  const uint16_t flags = (span.parent_span_id.IsValid() ? kHasParent : 0) |
+                         (context_id >= 0 ? kContextRef : 0);
   std::memcpy(h + 42, &flags, 2);
 
+  if (context_id >= 0) PutVarint64(out, static_cast<uint64_t>(context_id));
   if (flags & kHasParent) {
     out->append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
   }
@@ -209,12 +232,7 @@ void EncodeSpan(const Span& span, std::string* out) {
   PutVarint32(out, span.flags);
   EncodeAttributes(span.attributes, out);
   PutVarint32(out, span.dropped_attributes_count);
-  EncodeAttributes(span.resource_attributes, out);
-  PutLengthPrefixed(out, span.resource_schema_url);
-  PutLengthPrefixed(out, span.scope_name);
-  PutLengthPrefixed(out, span.scope_version);
-  EncodeAttributes(span.scope_attributes, out);
-  PutLengthPrefixed(out, span.scope_schema_url);
+  if (context_id < 0) EncodeContext(span, out);
   PutVarint64(out, span.events.size());
   for (const SpanEvent& e : span.events) {
     PutVarint64(out, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano - span.start_time_unix_nano)));
@@ -239,9 +257,72 @@ void EncodeSpan(const Span& span, std::string* out) {
   EncodeFixed32(out->data() + header_at + 44, static_cast<uint32_t>(body));
 }
 
+}  // namespace
+
+void EncodeSpan(const Span& span, std::string* out) { EncodeSpanImpl(span, -1, out); }
+
+SpanBatchEncoder::SpanBatchEncoder(size_t count, std::string* out) : out_(out) {
+  PutVarint64(out_, count);
+}
+
+namespace {
+
+// A cheap fingerprint of a span's context: spans whose contexts differ almost always differ here
+// too, so a full comparison runs only against the few contexts that share it.
+uint64_t ContextSignature(const Span& span) {
+  // Only context fields may go in: two spans with equal contexts must get equal signatures.
+  uint64_t h = XXH3_64bits(span.scope_name.data(), span.scope_name.size());
+  h ^= span.resource_attributes.size() * 0x9E3779B97F4A7C15ull;
+  h ^= span.scope_attributes.size() * 0xC2B2AE3D27D4EB4Full;
+  // The service and instance tell contexts apart cheaply.
+  for (const KeyValue& kv : span.resource_attributes) {
+    if (kv.value.type() == AnyValue::Type::kString &&
+        (kv.key == "service.name" || kv.key == "service.instance.id")) {
+      h = XXH3_64bits_withSeed(kv.value.string_value().data(), kv.value.string_value().size(), h);
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
+size_t SpanBatchEncoder::Add(const Span& span) {
+  // Spans of one resource and scope usually arrive together: try the last context first.
+  int64_t id = -1;
+  if (last_ >= 0 && SameContext(*representatives_[last_], span)) {
+    id = last_;
+  } else {
+    std::vector<uint32_t>& candidates = by_signature_[ContextSignature(span)];
+    for (uint32_t c : candidates) {
+      if (SameContext(*representatives_[c], span)) {
+        id = c;
+        break;
+      }
+    }
+    if (id < 0) {
+      id = static_cast<int64_t>(representatives_.size());
+      representatives_.push_back(&span);
+      candidates.push_back(static_cast<uint32_t>(id));
+      std::string encoded;
+      EncodeContext(span, &encoded);
+      PutLengthPrefixed(&contexts_, encoded);
+    }
+  }
+  last_ = id;
+  const size_t before = out_->size();
+  EncodeSpanImpl(span, id, out_);
+  return out_->size() - before;
+}
+
+void SpanBatchEncoder::Finish() {
+  PutVarint64(out_, representatives_.size());
+  out_->append(contexts_);
+}
+
 void EncodeSpanBatch(absl::Span<const Span> spans, std::string* out) {
-  PutVarint64(out, spans.size());
-  for (const Span& s : spans) EncodeSpan(s, out);
+  SpanBatchEncoder encoder(spans.size(), out);
+  for (const Span& s : spans) encoder.Add(s);
+  encoder.Finish();
 }
 
 absl::StatusOr<size_t> EncodedSpanSize(std::string_view data) {
@@ -271,13 +352,30 @@ absl::StatusOr<EncodedSpanHeader> PeekSpanHeader(std::string_view data) {
   return h;
 }
 
+namespace {
+
+// Skips the context reference at the front of a body, if the span has one.
+bool SkipContextRef(uint16_t flags, std::string_view* body, uint64_t* id) {
+  *id = 0;
+  return (flags & kContextRef) == 0 || GetVarint64(body, id);
+}
+
+uint16_t FlagsOf(std::string_view data) {
+  uint16_t flags;
+  std::memcpy(&flags, data.data() + 42, 2);
+  return flags;
+}
+
+}  // namespace
+
 absl::Status PeekServiceAndName(std::string_view data, std::string_view* service,
                                 std::string_view* name) {
   auto size = EncodedSpanSize(data);
   if (!size.ok()) return size.status();
-  uint16_t flags;
-  std::memcpy(&flags, data.data() + 42, 2);
+  const uint16_t flags = FlagsOf(data);
   std::string_view body = data.substr(kEncodedSpanHeaderSize, *size - kEncodedSpanHeaderSize);
+  uint64_t id;
+  if (!SkipContextRef(flags, &body, &id)) return absl::DataLossError("encoded span: bad context");
   if (flags & kHasParent) {
     if (body.size() < 8) return absl::DataLossError("encoded span: truncated parent id");
     body.remove_prefix(8);
@@ -290,7 +388,21 @@ absl::Status PeekServiceAndName(std::string_view data, std::string_view* service
   return absl::OkStatus();
 }
 
-absl::Status DecodeSpan(std::string_view data, Span* span) {
+absl::StatusOr<uint64_t> SpanContextId(std::string_view data) {
+  auto size = EncodedSpanSize(data);
+  if (!size.ok()) return size.status();
+  const uint16_t flags = FlagsOf(data);
+  if ((flags & kContextRef) == 0) return absl::InvalidArgumentError("span has an inline context");
+  std::string_view body = data.substr(kEncodedSpanHeaderSize);
+  uint64_t id;
+  if (!SkipContextRef(flags, &body, &id)) return absl::DataLossError("encoded span: bad context");
+  return id;
+}
+
+absl::Status DecodeSpan(std::string_view data, Span* span) { return DecodeSpan({data, {}}, span); }
+
+absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
+  const std::string_view data = encoded.span;
   auto size = EncodedSpanSize(data);
   if (!size.ok()) return size.status();
   if (*size != data.size()) {
@@ -311,21 +423,42 @@ absl::Status DecodeSpan(std::string_view data, Span* span) {
   }
   span->kind = static_cast<SpanKind>(kind);
   span->status_code = static_cast<StatusCode>(status);
-  uint16_t flags;
-  std::memcpy(&flags, h + 42, 2);
-  if (flags & ~kHasParent) {
+  const uint16_t flags = FlagsOf(data);
+  if (flags & ~(kHasParent | kContextRef)) {
     return absl::DataLossError(absl::StrFormat("encoded span: unknown flags 0x%x", flags));
   }
+  const bool context_ref = (flags & kContextRef) != 0;
+  if (context_ref && encoded.context.data() == nullptr) {
+    return absl::DataLossError("encoded span: refers to a context that was not supplied");
+  }
 
-  BodyDecoder d(data.substr(kEncodedSpanHeaderSize));
+  std::string_view body = data.substr(kEncodedSpanHeaderSize);
+  uint64_t context_id;
+  if (!SkipContextRef(flags, &body, &context_id)) {
+    return absl::DataLossError("encoded span: malformed context reference");
+  }
+  BodyDecoder d(body);
   span->parent_span_id = SpanId();
   bool ok = (flags & kHasParent) == 0 || d.Raw(span->parent_span_id.bytes.data(), 8);
   ok = ok && d.String(&span->trace_state) && d.String(&span->service_name) &&
        d.String(&span->name) && d.String(&span->status_message) && d.Varint32(&span->flags) &&
-       d.Attributes(&span->attributes, 0) && d.Varint32(&span->dropped_attributes_count) &&
-       d.Attributes(&span->resource_attributes, 0) && d.String(&span->resource_schema_url) &&
-       d.String(&span->scope_name) && d.String(&span->scope_version) &&
-       d.Attributes(&span->scope_attributes, 0) && d.String(&span->scope_schema_url);
+       d.Attributes(&span->attributes, 0) && d.Varint32(&span->dropped_attributes_count);
+  if (ok) {
+    BodyDecoder separate_context(encoded.context);
+    BodyDecoder& c = context_ref ? separate_context : d;
+    ok = c.Attributes(&span->resource_attributes, 0) && c.String(&span->resource_schema_url) &&
+         c.String(&span->scope_name) && c.String(&span->scope_version) &&
+         c.Attributes(&span->scope_attributes, 0) && c.String(&span->scope_schema_url) &&
+         (!context_ref || c.done());
+    if (!ok && context_ref && c.failure() == nullptr) {
+      return absl::DataLossError("encoded span context: unexpected trailing bytes");
+    }
+    if (!ok) {
+      return absl::DataLossError(absl::StrFormat("encoded span %s/%s: malformed context %s",
+                                                 span->trace_id.ToHex(), span->span_id.ToHex(),
+                                                 c.failure() ? c.failure() : "bytes"));
+    }
+  }
   uint64_t n = 0;
   ok = ok && d.Count(&n);
   if (ok) {
@@ -363,7 +496,7 @@ absl::Status DecodeSpan(std::string_view data, Span* span) {
   return absl::OkStatus();
 }
 
-absl::Status SplitSpanBatch(std::string_view payload, std::vector<std::string_view>* spans) {
+absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {
   std::string_view in = payload;
   uint64_t count;
   if (!GetVarint64(&in, &count)) return absl::DataLossError("span batch: malformed count");
@@ -371,16 +504,47 @@ absl::Status SplitSpanBatch(std::string_view payload, std::vector<std::string_vi
     return absl::DataLossError(absl::StrFormat(
         "span batch: count %d cannot fit in %d bytes", count, in.size()));
   }
-  spans->clear();
-  spans->reserve(count);
+  batch->spans.clear();
+  batch->spans.reserve(count);
+  batch->span_contexts.clear();
+  batch->span_contexts.reserve(count);
+  uint64_t max_context = 0;
+  bool any_ref = false;
   for (uint64_t i = 0; i < count; ++i) {
     auto size = EncodedSpanSize(in);
     if (!size.ok()) {
       return absl::DataLossError(absl::StrFormat("span batch: span %d of %d: %s", i, count,
                                                  size.status().message()));
     }
-    spans->push_back(in.substr(0, *size));
+    const std::string_view span = in.substr(0, *size);
     in.remove_prefix(*size);
+    uint64_t id = 0;
+    std::string_view body = span.substr(kEncodedSpanHeaderSize);
+    if (!SkipContextRef(FlagsOf(span), &body, &id) || id > UINT32_MAX) {
+      return absl::DataLossError(absl::StrFormat("span batch: span %d: bad context reference", i));
+    }
+    any_ref = any_ref || (FlagsOf(span) & kContextRef) != 0;
+    max_context = std::max(max_context, id);
+    batch->spans.push_back(span);
+    batch->span_contexts.push_back(
+        (FlagsOf(span) & kContextRef) ? static_cast<uint32_t>(id) : kNoContext);
+  }
+  uint64_t contexts;
+  if (!GetVarint64(&in, &contexts) || contexts > in.size()) {
+    return absl::DataLossError("span batch: malformed context count");
+  }
+  batch->contexts.clear();
+  batch->contexts.reserve(contexts);
+  for (uint64_t i = 0; i < contexts; ++i) {
+    std::string_view c;
+    if (!GetLengthPrefixed(&in, &c)) {
+      return absl::DataLossError(absl::StrFormat("span batch: context %d of %d truncated", i, contexts));
+    }
+    batch->contexts.push_back(c);
+  }
+  if (any_ref && max_context >= contexts) {
+    return absl::DataLossError(absl::StrFormat(
+        "span batch: a span refers to context %d of %d", max_context, contexts));
   }
   if (!in.empty()) {
     return absl::DataLossError(
@@ -390,13 +554,15 @@ absl::Status SplitSpanBatch(std::string_view payload, std::vector<std::string_vi
 }
 
 absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans) {
-  std::vector<std::string_view> encoded;
-  absl::Status s = SplitSpanBatch(payload, &encoded);
+  SpanBatchView batch;
+  absl::Status s = SplitSpanBatch(payload, &batch);
   if (!s.ok()) return s;
   spans->clear();
-  spans->resize(encoded.size());
-  for (size_t i = 0; i < encoded.size(); ++i) {
-    s = DecodeSpan(encoded[i], &(*spans)[i]);
+  spans->resize(batch.spans.size());
+  for (size_t i = 0; i < batch.spans.size(); ++i) {
+    const uint32_t c = batch.span_contexts[i];
+    s = DecodeSpan({batch.spans[i], c == kNoContext ? std::string_view() : batch.contexts[c]},
+                   &(*spans)[i]);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -7,7 +7,7 @@
 //   kind[1] status_code[1] flags-of-the-encoding[2] body_size[4 LE]
 // followed by body_size bytes of varint-encoded fields (see docs/wal_format.md).
 //
-// A span batch (the payload of one WAL record) is: varint count, then `count` encoded spans.
+// A span batch (the payload of one WAL record) is described at SpanBatchEncoder.
 //
 // Decoding never trusts a length: every length is checked against the bytes that remain, so a
 // corrupt or hostile payload yields DataLoss, never a huge allocation or an out-of-bounds read.
@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -42,11 +43,48 @@ struct EncodedSpanHeader {
   uint32_t body_size = 0;
 };
 
-// Appends the encoding of `span` to *out.
+// Appends the self-contained encoding of `span` to *out (its resource and scope inline).
 void EncodeSpan(const Span& span, std::string* out);
 
-// Appends a batch (varint count + spans) to *out.
+// Encodes a batch. A batch stores each distinct *context* -- resource attributes, resource
+// schema url and the instrumentation scope, which repeat for every span of a service instance
+// and are most of a span's bytes -- once; spans refer to it by index. Layout: varint span count,
+// the spans, varint context count, the contexts (length-prefixed).
+class SpanBatchEncoder {
+ public:
+  // Appends to *out, which must outlive the encoder; exactly `count` spans must be added.
+  SpanBatchEncoder(size_t count, std::string* out);
+  // Encodes one span; returns the bytes it took (without its context). The span must stay
+  // alive until Finish (its context is compared with later spans').
+  size_t Add(const Span& span);
+  void Finish();
+
+ private:
+  std::string* out_;
+  std::string contexts_;
+  std::vector<const Span*> representatives_;  // one span per distinct context
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> by_signature_;
+  int64_t last_ = -1;
+};
+
+// Appends a whole batch to *out.
 void EncodeSpanBatch(absl::Span<const Span> spans, std::string* out);
+
+// An encoded span and, when it refers to one, its encoded context.
+struct EncodedSpan {
+  std::string_view span;
+  std::string_view context;  // null data() when the span's context is inline
+};
+
+inline constexpr uint32_t kNoContext = UINT32_MAX;
+
+// A batch split into views (into the payload), every length validated, bodies not decoded.
+struct SpanBatchView {
+  std::vector<std::string_view> spans;
+  std::vector<uint32_t> span_contexts;  // index into contexts, or kNoContext
+  std::vector<std::string_view> contexts;
+};
+absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch);
 
 // Size of the encoded span at the front of `data` (header + body), or DataLoss when `data` is
 // too short to hold it.
@@ -60,12 +98,13 @@ absl::StatusOr<EncodedSpanHeader> PeekSpanHeader(std::string_view data);
 absl::Status PeekServiceAndName(std::string_view data, std::string_view* service,
                                 std::string_view* name);
 
-// Decodes one encoded span (exactly `data`, as delimited by EncodedSpanSize).
-absl::Status DecodeSpan(std::string_view data, Span* span);
+// The context index an encoded span refers to (InvalidArgument if its context is inline).
+absl::StatusOr<uint64_t> SpanContextId(std::string_view data);
 
-// Splits a batch payload into the encoded spans it holds (views into `payload`), validating
-// every length. Does not decode the bodies.
-absl::Status SplitSpanBatch(std::string_view payload, std::vector<std::string_view>* spans);
+// Decodes one span (exactly as delimited by EncodedSpanSize) with its context, if it refers to
+// one; the self-contained form needs no context.
+absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span);
+absl::Status DecodeSpan(std::string_view data, Span* span);
 
 // Decodes a whole batch.
 absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans);

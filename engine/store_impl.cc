@@ -87,7 +87,7 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
   wal::RecordType type;
   std::string_view payload;
   std::string uncompressed;
-  std::vector<std::string_view> spans;
+  SpanBatchView spans;
   while (reader.ReadRecord(&type, &payload)) {
     absl::Status s;
     if (type == wal::kSpanBatchLz4) {
@@ -115,7 +115,7 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
       stats_.corrupt_bytes_skipped += payload.size();
       continue;
     }
-    if (mem->count() + spans.size() > MemTable::kMaxEntries) {
+    if (mem->full()) {
       imm_.push_back(std::move(mem));
       mem = std::make_shared<MemTable>(number);
     }
@@ -204,20 +204,21 @@ absl::Status StoreImpl::SealActiveSegment() {
 absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
   if (spans.empty()) return absl::OkStatus();
   Writer w;
+  // Room for the record header, then the payload encoded in place (no second copy).
+  w.framed.reserve(wal::kRecordHeaderSize + 64 + spans.size() * 384);
   w.framed.resize(wal::kRecordHeaderSize);
-  PutVarint64(&w.framed, spans.size());
+  SpanBatchEncoder encoder(spans.size(), &w.framed);
   for (const Span& span : spans) {
     absl::Status s = ValidateSpan(options_, span);
     if (!s.ok()) return s;
-    const size_t before = w.framed.size();
-    EncodeSpan(span, &w.framed);
-    const size_t encoded = w.framed.size() - before;
+    const size_t encoded = encoder.Add(span);
     if (encoded > options_.max_span_bytes) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "span %s/%s encodes to %d bytes, more than max_span_bytes (%d)", span.trace_id.ToHex(),
           span.span_id.ToHex(), encoded, options_.max_span_bytes));
     }
   }
+  encoder.Finish();
   if (w.framed.size() - wal::kRecordHeaderSize > wal::kMaxPayloadSize) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "a batch of %d spans encodes to %d bytes, more than one WAL record holds (%d); "
@@ -298,7 +299,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   if (wrote && sync) s = wal_->Sync();
   size_t spans = 0;
   if (s.ok()) {
-    std::vector<std::string_view> encoded;
+    SpanBatchView encoded;
     for (Writer* x : group) {
       if (x->framed.empty()) continue;
       const std::string_view payload =
@@ -416,7 +417,7 @@ StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
-  std::vector<std::string_view> encoded;
+  std::vector<EncodedSpan> encoded;
   for (size_t i = 0; i < snap.memtables.size(); ++i) {
     snap.memtables[i]->GetTrace(trace_id, snap.counts[i], &encoded);
   }
@@ -454,7 +455,8 @@ absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
 namespace {
 
 // Cheap checks on the fixed header and the service/name fields before decoding a span.
-bool MayMatch(const SpanQuery& q, std::string_view encoded) {
+bool MayMatch(const SpanQuery& q, const EncodedSpan& span) {
+  const std::string_view encoded = span.span;
   auto h = PeekSpanHeader(encoded);
   if (!h.ok()) return true;  // let DecodeSpan report it
   if (h->start_time_unix_nano < q.start_min || h->start_time_unix_nano > q.start_max) {
@@ -496,7 +498,7 @@ absl::Status StoreImpl::Scan(const SpanQuery& query,
   for (size_t m = 0; m < snap.memtables.size(); ++m) {
     const MemTable& mem = *snap.memtables[m];
     for (size_t i = 0; i < snap.counts[m]; ++i) {
-      const std::string_view encoded = mem.entry(i);
+      const EncodedSpan encoded = mem.entry(i);
       if (!MayMatch(query, encoded)) continue;
       absl::Status s = DecodeSpan(encoded, &span);
       if (!s.ok()) return s;
@@ -524,7 +526,7 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
   for (size_t m = 0; m < snap.memtables.size(); ++m) {
     const MemTable& mem = *snap.memtables[m];
     for (size_t i = 0; i < snap.counts[m]; ++i) {
-      const std::string_view encoded = mem.entry(i);
+      const EncodedSpan encoded = mem.entry(i);
       if (!MayMatch(query, encoded)) continue;
       absl::Status s = DecodeSpan(encoded, &span);
       if (!s.ok()) return s;

@@ -51,9 +51,50 @@ TEST(SpanCodecTest, BatchRoundTrip) {
   std::vector<Span> decoded;
   ASSERT_TRUE(DecodeSpanBatch(payload, &decoded).ok());
   EXPECT_EQ(decoded, spans);
-  std::vector<std::string_view> parts;
+  SpanBatchView parts;
   ASSERT_TRUE(SplitSpanBatch(payload, &parts).ok());
-  EXPECT_EQ(parts.size(), spans.size());
+  EXPECT_EQ(parts.spans.size(), spans.size());
+}
+
+TEST(SpanCodecTest, BatchStoresEachContextOnce) {
+  testing::RandomSpanOptions o;
+  o.awkward = 0;
+  testing::RandomSpans gen(8, o);
+  std::vector<Span> spans = gen.NextTrace(40);
+  // Two services' worth of context, interleaved.
+  for (size_t i = 0; i < spans.size(); ++i) {
+    spans[i].resource_attributes = spans[i % 2].resource_attributes;
+    spans[i].resource_schema_url = spans[i % 2].resource_schema_url;
+    spans[i].scope_name = spans[i % 2].scope_name;
+    spans[i].scope_version = spans[i % 2].scope_version;
+    spans[i].scope_attributes = spans[i % 2].scope_attributes;
+    spans[i].scope_schema_url = spans[i % 2].scope_schema_url;
+  }
+  std::string payload;
+  EncodeSpanBatch(spans, &payload);
+  SpanBatchView view;
+  ASSERT_TRUE(SplitSpanBatch(payload, &view).ok());
+  EXPECT_EQ(view.contexts.size(), 2u);
+  std::vector<Span> decoded;
+  ASSERT_TRUE(DecodeSpanBatch(payload, &decoded).ok());
+  EXPECT_EQ(decoded, spans);
+  // A context reference without its context is an error, not a crash.
+  Span lone;
+  EXPECT_EQ(DecodeSpan(view.spans[0], &lone).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(SpanCodecTest, BatchTruncatedOrCorruptContextTable) {
+  testing::RandomSpans gen(12);
+  std::vector<Span> spans = gen.NextTrace(5);
+  std::string payload;
+  EncodeSpanBatch(spans, &payload);
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = payload;
+    bad[rng() % bad.size()] = static_cast<char>(rng());
+    std::vector<Span> out;
+    (void)DecodeSpanBatch(bad, &out);  // must not crash; ASan checks the reads
+  }
 }
 
 TEST(SpanCodecTest, TruncationAtEveryOffsetIsAnError) {

@@ -1,0 +1,111 @@
+// Ingest: Store::Append spans/s and WAL MB/s by batch size, sync policy and appender threads.
+//
+//   build-release/benchmarks/append_bench --benchmark_min_time=1
+//
+// The spans come from the checkout generator (10-15 attributes, ~20 resource attributes). The
+// store lives in a fresh directory under $TMPDIR (default /tmp): run it on the disk you care about.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "engine/span_codec.h"
+#include "spanstore/spanstore.h"
+#include "workload/checkout_generator.h"
+
+namespace spanstore {
+namespace {
+
+const std::vector<Span>& Spans() {
+  static const std::vector<Span>* spans = [] {
+    auto* out = new std::vector<Span>;
+    GeneratorOptions o;
+    o.traces = 20000;
+    CheckoutGenerator gen(o);
+    std::vector<Span> trace;
+    while (gen.NextTrace(&trace)) out->insert(out->end(), trace.begin(), trace.end());
+    return out;
+  }();
+  return *spans;
+}
+
+double EncodedBytesPerSpan() {
+  static const double bytes = [] {
+    std::string buf;
+    for (size_t i = 0; i < 10000; ++i) EncodeSpan(Spans()[i], &buf);
+    return static_cast<double>(buf.size()) / 10000;
+  }();
+  return bytes;
+}
+
+std::unique_ptr<Store> g_store;
+std::string g_dir;
+std::atomic<size_t> g_cursor{0};
+
+void BM_Append(benchmark::State& state) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const auto policy = static_cast<SyncPolicy>(state.range(1));
+  const std::vector<Span>& spans = Spans();
+  if (state.thread_index() == 0) {
+    g_dir = (std::filesystem::temp_directory_path() / "spanstore_append_bench").string();
+    std::filesystem::remove_all(g_dir);
+    Options o;
+    o.sync = policy;
+    o.background_compaction = false;
+    auto store = Store::Open(o, g_dir);
+    if (!store.ok()) {
+      state.SkipWithError(std::string(store.status().message()).c_str());
+      return;
+    }
+    g_store = std::move(*store);
+    g_cursor = 0;
+  }
+  for (auto _ : state) {
+    // Threads take disjoint slices, so group commit merges different spans.
+    size_t at = g_cursor.fetch_add(batch) % (spans.size() - batch);
+    absl::Status s = g_store->Append(absl::MakeConstSpan(spans.data() + at, batch));
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * batch * EncodedBytesPerSpan()));
+  if (state.thread_index() == 0) {
+    const StoreStats st = g_store->Stats();
+    state.counters["spans_per_write"] =
+        st.wal_writes ? static_cast<double>(st.appended_spans) / st.wal_writes : 0;
+    state.counters["syncs"] = static_cast<double>(st.wal_syncs);
+    g_store.reset();
+    std::filesystem::remove_all(g_dir);
+  }
+}
+
+void Args(benchmark::internal::Benchmark* b) {
+  for (int policy : {0, 1, 2}) {
+    for (int batch : {1, 100, 1000}) b->Args({batch, policy});
+  }
+  b->ArgNames({"batch", "sync"});
+}
+
+// One thread, every batch size x policy (sync: 0 kEveryBatch, 1 kInterval, 2 kNone).
+BENCHMARK(BM_Append)->Apply(Args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+// Group commit: single-span batches with kEveryBatch from 1..16 appenders.
+BENCHMARK(BM_Append)
+    ->Args({1, 0})
+    ->ArgNames({"batch", "sync"})
+    ->ThreadRange(1, 16)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+// Bulk ingest from two threads.
+BENCHMARK(BM_Append)
+    ->Args({1000, 2})
+    ->ArgNames({"batch", "sync"})
+    ->Threads(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace spanstore
