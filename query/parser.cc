@@ -1,0 +1,464 @@
+// ParseQuery: the TraceQL span filter `{ ... }` into a SpanQuery (docs/query_language.md).
+//
+// Recursive descent with precedence ! > comparison > && > ||, and a depth limit so that hostile
+// input ("((((((...") cannot exhaust the stack.
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "query/lexer.h"
+#include "spanstore/query.h"
+
+namespace spanstore {
+namespace {
+
+using query::Lexer;
+using query::Token;
+using query::TokenKind;
+
+constexpr int kMaxDepth = 100;
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : lexer_(text) {}
+
+  absl::StatusOr<FilterExpr> Parse() {
+    absl::Status s = Advance();
+    if (!s.ok()) return s;
+    if (tok_.kind != TokenKind::kLBrace) return Expected("'{' to start the span filter");
+    if (s = Advance(); !s.ok()) return s;
+    FilterExpr expr;
+    if (tok_.kind == TokenKind::kRBrace) {
+      expr.kind = FilterExpr::Kind::kTrue;  // { } matches every span
+    } else {
+      auto e = Or(0);
+      if (!e.ok()) return e.status();
+      expr = std::move(*e);
+      if (tok_.kind != TokenKind::kRBrace) return Expected("'&&', '||' or '}'");
+    }
+    if (s = Advance(); !s.ok()) return s;
+    if (tok_.kind != TokenKind::kEnd) {
+      return Error(tok_, absl::StrCat("expected end of input after '}', found ", Describe(tok_),
+                                      " (only one span filter is supported)"));
+    }
+    return expr;
+  }
+
+ private:
+  absl::Status Advance() { return lexer_.Next(&tok_); }
+
+  absl::Status Error(const Token& at, std::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column ", at.column, ": ", absl::string_view(what.data(), what.size())));
+  }
+  absl::Status Expected(std::string_view what) {
+    return Error(tok_, absl::StrCat("expected ", absl::string_view(what.data(), what.size()),
+                                    ", found ", Describe(tok_)));
+  }
+
+  absl::StatusOr<FilterExpr> Or(int depth) {
+    auto left = And(depth);
+    if (!left.ok()) return left;
+    if (tok_.kind != TokenKind::kOr) return left;
+    FilterExpr node;
+    node.kind = FilterExpr::Kind::kOr;
+    node.children.push_back(std::move(*left));
+    while (tok_.kind == TokenKind::kOr) {
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      auto right = And(depth);
+      if (!right.ok()) return right;
+      node.children.push_back(std::move(*right));
+    }
+    return node;
+  }
+
+  absl::StatusOr<FilterExpr> And(int depth) {
+    auto left = Unary(depth);
+    if (!left.ok()) return left;
+    if (tok_.kind != TokenKind::kAnd) return left;
+    FilterExpr node;
+    node.kind = FilterExpr::Kind::kAnd;
+    node.children.push_back(std::move(*left));
+    while (tok_.kind == TokenKind::kAnd) {
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      auto right = Unary(depth);
+      if (!right.ok()) return right;
+      node.children.push_back(std::move(*right));
+    }
+    return node;
+  }
+
+  absl::StatusOr<FilterExpr> Unary(int depth) {
+    if (depth > kMaxDepth) return Error(tok_, "expression nested too deeply");
+    if (tok_.kind == TokenKind::kNot) {
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      auto inner = Unary(depth + 1);
+      if (!inner.ok()) return inner;
+      FilterExpr node;
+      node.kind = FilterExpr::Kind::kNot;
+      node.children.push_back(std::move(*inner));
+      return node;
+    }
+    if (tok_.kind == TokenKind::kLParen) {
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      auto inner = Or(depth + 1);
+      if (!inner.ok()) return inner;
+      if (tok_.kind != TokenKind::kRParen) return Expected("')'");
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      return inner;
+    }
+    if (tok_.kind == TokenKind::kIdentifier && (tok_.text == "true" || tok_.text == "false")) {
+      FilterExpr node;  // a bare boolean literal
+      node.kind = FilterExpr::Kind::kTrue;
+      if (tok_.text == "false") {
+        FilterExpr negated;
+        negated.kind = FilterExpr::Kind::kNot;
+        negated.children.push_back(std::move(node));
+        node = std::move(negated);
+      }
+      if (absl::Status s = Advance(); !s.ok()) return s;
+      return node;
+    }
+    return Comparison();
+  }
+
+  // A field: an intrinsic or a scoped attribute.
+  struct Field {
+    bool is_attribute = false;
+    Intrinsic intrinsic = Intrinsic::kName;
+    AttributeScope scope = AttributeScope::kAny;
+    std::string key;
+  };
+
+  absl::StatusOr<Field> ParseField() {
+    if (tok_.kind != TokenKind::kIdentifier) {
+      return Expected("a field such as name, duration, status, span.<attribute>");
+    }
+    const std::string& t = tok_.text;
+    Field f;
+    struct Named {
+      const char* name;
+      Intrinsic intrinsic;
+    };
+    static constexpr Named kIntrinsics[] = {
+        {"name", Intrinsic::kName},
+        {"span:name", Intrinsic::kName},
+        {"status", Intrinsic::kStatus},
+        {"span:status", Intrinsic::kStatus},
+        {"kind", Intrinsic::kKind},
+        {"span:kind", Intrinsic::kKind},
+        {"duration", Intrinsic::kDuration},
+        {"span:duration", Intrinsic::kDuration},
+        {"statusMessage", Intrinsic::kStatusMessage},
+        {"span:statusMessage", Intrinsic::kStatusMessage},
+        {"resource.service.name", Intrinsic::kServiceName},
+        {"trace:id", Intrinsic::kTraceId},
+        {"span:id", Intrinsic::kSpanId},
+        {"span:parentID", Intrinsic::kParentSpanId},
+    };
+    for (const Named& n : kIntrinsics) {
+      if (t == n.name) {
+        f.intrinsic = n.intrinsic;
+        return f;
+      }
+    }
+    auto strip_quotes = [](std::string key) {
+      if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
+        key = key.substr(1, key.size() - 2);
+      }
+      return key;
+    };
+    f.is_attribute = true;
+    if (t.rfind("span.", 0) == 0) {
+      f.scope = AttributeScope::kSpan;
+      f.key = t.substr(5);
+    } else if (t.rfind("resource.", 0) == 0) {
+      f.scope = AttributeScope::kResource;
+      f.key = t.substr(9);
+    } else if (t.rfind(".", 0) == 0) {
+      f.scope = AttributeScope::kAny;
+      f.key = t.substr(1);
+    } else {
+      return Error(tok_, absl::StrCat("unknown field '", t,
+                                      "': attributes need a scope (span., resource. or .); "
+                                      "intrinsics are name, status, kind, duration, "
+                                      "statusMessage"));
+    }
+    f.key = strip_quotes(f.key);
+    if (f.key.empty()) return Error(tok_, "attribute name is empty");
+    return f;
+  }
+
+  absl::StatusOr<FilterExpr> Comparison() {
+    const Token field_token = tok_;
+    auto field = ParseField();
+    if (!field.ok()) return field.status();
+    if (absl::Status s = Advance(); !s.ok()) return s;
+
+    CompareOp op;
+    switch (tok_.kind) {
+      case TokenKind::kEq:
+        op = CompareOp::kEq;
+        break;
+      case TokenKind::kNe:
+        op = CompareOp::kNe;
+        break;
+      case TokenKind::kLt:
+        op = CompareOp::kLt;
+        break;
+      case TokenKind::kLe:
+        op = CompareOp::kLe;
+        break;
+      case TokenKind::kGt:
+        op = CompareOp::kGt;
+        break;
+      case TokenKind::kGe:
+        op = CompareOp::kGe;
+        break;
+      case TokenKind::kRegex:
+        op = CompareOp::kRegex;
+        break;
+      case TokenKind::kNotRegex:
+        op = CompareOp::kNotRegex;
+        break;
+      default:
+        return Expected(absl::StrCat("a comparison operator after '", field_token.text,
+                                     "' (=, !=, <, <=, >, >=, =~, !~)"));
+    }
+    const Token op_token = tok_;
+    if (absl::Status s = Advance(); !s.ok()) return s;
+    const Token value_token = tok_;
+    auto value = Value(*field, op);
+    if (!value.ok()) return value.status();
+    if (absl::Status s = Advance(); !s.ok()) return s;
+
+    FilterExpr e;
+    std::shared_ptr<const Regex> regex;
+    if (op == CompareOp::kRegex || op == CompareOp::kNotRegex) {
+      if (value->type() != AnyValue::Type::kString) {
+        return Error(value_token, "a regular expression must be a quoted string");
+      }
+      auto compiled = Regex::Compile(value->string_value());
+      if (!compiled.ok()) {
+        return Error(value_token, std::string(compiled.status().message()));
+      }
+      regex = *compiled;
+    }
+    const bool is_nil = value->empty();
+    if (is_nil && op != CompareOp::kEq && op != CompareOp::kNe) {
+      return Error(op_token, "nil can only be compared with = or !=");
+    }
+    if (field->is_attribute) {
+      e.kind = FilterExpr::Kind::kAttribute;
+      e.attribute.scope = field->scope;
+      e.attribute.key = field->key;
+      e.attribute.op = is_nil ? CompareOp::kExists : op;
+      e.attribute.value = *value;
+      e.attribute.regex = regex;
+      if (is_nil && op == CompareOp::kEq) {  // `= nil`: the attribute is absent
+        FilterExpr absent;
+        absent.kind = FilterExpr::Kind::kNot;
+        absent.children.push_back(std::move(e));
+        return absent;
+      }
+      return e;
+    }
+    if (is_nil) return Error(value_token, "intrinsics are never nil");
+    e.kind = FilterExpr::Kind::kIntrinsic;
+    e.intrinsic = field->intrinsic;
+    e.op = op;
+    e.value = *value;
+    e.regex = regex;
+    return e;
+  }
+
+  static const char* FieldName(const Field& f) {
+    switch (f.intrinsic) {
+      case Intrinsic::kName:
+        return "name";
+      case Intrinsic::kStatusMessage:
+        return "statusMessage";
+      case Intrinsic::kServiceName:
+        return "resource.service.name";
+      case Intrinsic::kTraceId:
+        return "trace:id";
+      case Intrinsic::kSpanId:
+        return "span:id";
+      case Intrinsic::kParentSpanId:
+        return "span:parentID";
+      default:
+        return "the field";
+    }
+  }
+
+  // The literal after an operator, checked against the field's type.
+  absl::StatusOr<AnyValue> Value(const Field& field, CompareOp op) {
+    const Token& t = tok_;
+    auto enum_only = [&](std::string_view what) -> absl::Status {
+      if (op != CompareOp::kEq && op != CompareOp::kNe) {
+        return Error(t, absl::StrCat(absl::string_view(what.data(), what.size()),
+                                     " can only be compared with = or !="));
+      }
+      return absl::OkStatus();
+    };
+    if (!field.is_attribute && field.intrinsic == Intrinsic::kStatus) {
+      if (absl::Status s = enum_only("status"); !s.ok()) return s;
+      static constexpr std::pair<const char*, StatusCode> kStatus[] = {
+          {"ok", StatusCode::kOk}, {"error", StatusCode::kError}, {"unset", StatusCode::kUnset}};
+      for (const auto& [name, code] : kStatus) {
+        if (t.kind == TokenKind::kIdentifier && t.text == name) {
+          return AnyValue::Int(static_cast<int64_t>(code));
+        }
+      }
+      return Expected("ok, error or unset");
+    }
+    if (!field.is_attribute && field.intrinsic == Intrinsic::kKind) {
+      if (absl::Status s = enum_only("kind"); !s.ok()) return s;
+      static constexpr std::pair<const char*, SpanKind> kKinds[] = {
+          {"unspecified", SpanKind::kUnspecified}, {"internal", SpanKind::kInternal},
+          {"server", SpanKind::kServer},           {"client", SpanKind::kClient},
+          {"producer", SpanKind::kProducer},       {"consumer", SpanKind::kConsumer}};
+      for (const auto& [name, kind] : kKinds) {
+        if (t.kind == TokenKind::kIdentifier && t.text == name) {
+          return AnyValue::Int(static_cast<int64_t>(kind));
+        }
+      }
+      return Expected("server, client, producer, consumer, internal or unspecified");
+    }
+    if (!field.is_attribute && field.intrinsic == Intrinsic::kDuration) {
+      if (t.kind == TokenKind::kDuration) return AnyValue::Int(t.int_value);
+      return Expected("a duration such as 300ms, 1.5s or 2m");
+    }
+    if (!field.is_attribute) {  // the remaining intrinsics are strings
+      if (t.kind == TokenKind::kString) return AnyValue::String(t.text);
+      return Expected(absl::StrCat("a quoted string to compare with '", FieldName(field), "'"));
+    }
+    switch (t.kind) {
+      case TokenKind::kString:
+        return AnyValue::String(t.text);
+      case TokenKind::kInt:
+        return AnyValue::Int(t.int_value);
+      case TokenKind::kFloat:
+        return AnyValue::Double(t.float_value);
+      case TokenKind::kDuration:
+        return AnyValue::Int(t.int_value);
+      case TokenKind::kIdentifier:
+        if (t.text == "true") return AnyValue::Bool(true);
+        if (t.text == "false") return AnyValue::Bool(false);
+        if (t.text == "nil") {
+          if (!field.is_attribute) return Error(t, "intrinsics are never nil");
+          return AnyValue();
+        }
+        // Bare status/kind words compared with attributes are almost always a typo.
+        return Error(t, absl::StrCat("expected a value (a quoted string, number, duration, "
+                                     "true, false or nil), found '",
+                                     t.text, "'; quote strings: \"", t.text, "\""));
+      default:
+        return Expected("a value (a quoted string, number, duration, true, false or nil)");
+    }
+  }
+
+  Lexer lexer_;
+  Token tok_;
+};
+
+bool IsPlainAttribute(const FilterExpr& e) { return e.kind == FilterExpr::Kind::kAttribute; }
+
+// Moves top-level conjuncts that a structured SpanQuery field expresses exactly into `q`, so
+// that storage can prune by them; returns false for a conjunct that must stay in the filter.
+bool Lift(const FilterExpr& e, SpanQuery* q) {
+  if (IsPlainAttribute(e)) {
+    q->attributes.push_back(e.attribute);
+    return true;
+  }
+  if (e.kind != FilterExpr::Kind::kIntrinsic) return false;
+  const bool eq = e.op == CompareOp::kEq;
+  switch (e.intrinsic) {
+    case Intrinsic::kServiceName:
+      if (!eq || !q->services.empty()) return false;
+      q->services.push_back(e.value.string_value());
+      return true;
+    case Intrinsic::kName:
+      if (!eq || !q->names.empty()) return false;
+      q->names.push_back(e.value.string_value());
+      return true;
+    case Intrinsic::kKind:
+      if (!eq || !q->kinds.empty()) return false;
+      q->kinds.push_back(static_cast<SpanKind>(e.value.int_value()));
+      return true;
+    case Intrinsic::kStatus:
+      if (!eq || q->status.has_value()) return false;
+      q->status = static_cast<StatusCode>(e.value.int_value());
+      return true;
+    case Intrinsic::kDuration: {
+      const int64_t v = e.value.int_value();
+      switch (e.op) {
+        case CompareOp::kGt:
+          q->min_duration_nanos = std::max<uint64_t>(q->min_duration_nanos, v + 1);
+          return true;
+        case CompareOp::kGe:
+          q->min_duration_nanos = std::max<uint64_t>(q->min_duration_nanos, v);
+          return true;
+        case CompareOp::kLt:
+          if (v <= 0) return false;  // matches nothing; keep the filter to say so
+          q->max_duration_nanos = std::min<uint64_t>(q->max_duration_nanos, v - 1);
+          return true;
+        case CompareOp::kLe:
+          q->max_duration_nanos = std::min<uint64_t>(q->max_duration_nanos, v);
+          return true;
+        default:
+          return false;
+      }
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<SpanQuery> ParseQuery(std::string_view text) {
+  Parser parser(text);
+  auto expr = parser.Parse();
+  if (!expr.ok()) return expr.status();
+  SpanQuery q;
+  std::vector<FilterExpr> rest;
+  if (expr->kind == FilterExpr::Kind::kAnd) {
+    for (FilterExpr& c : expr->children) {
+      if (!Lift(c, &q)) rest.push_back(std::move(c));
+    }
+  } else if (expr->kind != FilterExpr::Kind::kTrue && !Lift(*expr, &q)) {
+    rest.push_back(std::move(*expr));
+  }
+  if (rest.size() == 1) {
+    q.filter = std::move(rest[0]);
+  } else if (rest.size() > 1) {
+    FilterExpr all;
+    all.kind = FilterExpr::Kind::kAnd;
+    all.children = std::move(rest);
+    q.filter = std::move(all);
+  }
+  return q;
+}
+
+absl::StatusOr<uint64_t> ParseDuration(std::string_view text) {
+  Lexer lexer(text);
+  query::Token t;
+  absl::Status s = lexer.Next(&t);
+  if (!s.ok()) return s;
+  if (t.kind != TokenKind::kDuration) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a duration such as 300ms, 1.5s, 15m or 2h, found ", Describe(t)));
+  }
+  query::Token end;
+  s = lexer.Next(&end);
+  if (!s.ok()) return s;
+  if (end.kind != TokenKind::kEnd) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column ", end.column, ": unexpected ", Describe(end), " after the duration"));
+  }
+  return static_cast<uint64_t>(t.int_value);
+}
+
+}  // namespace spanstore
