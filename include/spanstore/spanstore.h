@@ -3,6 +3,7 @@
 #define SPANSTORE_SPANSTORE_H_
 
 #include "spanstore/env.h"
+#include "spanstore/formats.h"
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"

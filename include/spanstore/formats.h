@@ -1,0 +1,25 @@
+// Trace file formats: writing spans as OTLP JSON (loaders for OTLP JSON, Jaeger and Zipkin come
+// in formats/ as they land).
+
+#ifndef SPANSTORE_FORMATS_H_
+#define SPANSTORE_FORMATS_H_
+
+#include <string>
+
+#include "absl/types/span.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+// Appends an OTLP/JSON `ExportTraceServiceRequest` (the protobuf JSON mapping, as the
+// OpenTelemetry Collector writes it) holding `spans`, grouped by resource and scope in order of
+// first appearance. Ids are lower-case hex; 64-bit integers are strings; NaN and infinities are
+// "NaN", "Infinity", "-Infinity"; bytes are base64; invalid UTF-8 in strings becomes U+FFFD.
+void WriteOtlpJson(absl::Span<const Span> spans, std::string* out);
+
+// Appends `s` as a quoted JSON string (escapes, U+FFFD for bytes that are not UTF-8).
+void AppendJsonString(std::string_view s, std::string* out);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_FORMATS_H_

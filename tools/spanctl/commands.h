@@ -1,0 +1,46 @@
+// The spanctl subcommands. Each takes the arguments after its name and returns the exit code:
+//   0 success; 1 the operation failed (I/O error, damage found, trace not found);
+//   2 usage error (unknown flag, missing or malformed argument).
+
+#ifndef SPANSTORE_TOOLS_SPANCTL_COMMANDS_H_
+#define SPANSTORE_TOOLS_SPANCTL_COMMANDS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "spanstore/spanstore.h"
+#include "tools/spanctl/flags.h"
+
+namespace spanstore::spanctl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Command {
+  CommandSpec spec;
+  int (*run)(const ParsedFlags& flags);
+};
+
+// Every subcommand, in the order `spanctl --help` lists them.
+const std::vector<Command>& Commands();
+
+// Shared helpers.
+FlagSpec DbFlag();
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const ParsedFlags& flags, Options options = {});
+int Fail(const std::string& command, const absl::Status& status);  // prints, returns 1 or 2
+bool StderrIsTerminal();
+bool StdoutIsTerminal();
+// A progress line on stderr (only on a terminal), redrawn in place.
+void Progress(const std::string& what, uint64_t done, uint64_t total);
+void ProgressDone();
+
+// The command tables of each file.
+std::vector<Command> WriteCommands();  // gen, compact, bench
+std::vector<Command> ReadCommands();   // trace, query, search, services, stats, verify
+
+}  // namespace spanstore::spanctl
+
+#endif  // SPANSTORE_TOOLS_SPANCTL_COMMANDS_H_

@@ -1,0 +1,412 @@
+// spanctl trace, query, search, services, stats, verify.
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "engine/absl_compat.h"
+#include "engine/filenames.h"
+#include "engine/span_codec.h"
+#include "engine/wal_reader.h"
+#include "tools/spanctl/commands.h"
+#include "tools/spanctl/render.h"
+
+namespace spanstore::spanctl {
+namespace {
+
+std::vector<FlagSpec> WindowFlags() {
+  return {{"start", "TIME", "", "only spans starting at or after TIME (RFC 3339, or unix seconds)"},
+          {"end", "TIME", "", "only spans starting at or before TIME"},
+          {"since", "DURATION", "", "only spans from the last DURATION (e.g. 15m, 2h)"}};
+}
+
+absl::StatusOr<uint64_t> ParseTimeFlag(const std::string& name, const std::string& value) {
+  int64_t secs;
+  if (absl::SimpleAtoi(value, &secs) && secs >= 0) {
+    // Unix seconds, or nanoseconds when it is obviously too large to be seconds.
+    return secs > 100'000'000'000ll ? static_cast<uint64_t>(secs)
+                                    : static_cast<uint64_t>(secs) * 1'000'000'000ull;
+  }
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, value, &t, &err)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--%s: '%s' is not a time (use RFC 3339 like 2026-01-01T00:00:00Z, or unix seconds)",
+        name, value));
+  }
+  return static_cast<uint64_t>(absl::ToUnixNanos(t));
+}
+
+// Applies --start/--end/--since to the query.
+absl::Status ApplyWindow(const ParsedFlags& flags, SpanQuery* q) {
+  if (flags.Has("start")) {
+    auto t = ParseTimeFlag("start", flags.Get("start"));
+    if (!t.ok()) return t.status();
+    q->start_min = *t;
+  }
+  if (flags.Has("end")) {
+    auto t = ParseTimeFlag("end", flags.Get("end"));
+    if (!t.ok()) return t.status();
+    q->start_max = *t;
+  }
+  if (flags.Has("since")) {
+    auto d = ParseDuration(flags.Get("since"));
+    if (!d.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--since: ", d.status().message()));
+    }
+    const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    q->start_min = std::max(q->start_min, now > *d ? now - *d : 0);
+  }
+  if (q->start_min > q->start_max) {
+    return absl::InvalidArgumentError("the time window is empty (start is after end)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SpanQuery> QueryFromFlags(const ParsedFlags& flags) {
+  auto q = ParseQuery(flags.args.empty() ? "{ }" : flags.args[0]);
+  if (!q.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("filter: ", q.status().message()));
+  }
+  if (absl::Status s = ApplyWindow(flags, &*q); !s.ok()) return s;
+  return q;
+}
+
+std::string StatusName(StatusCode c) { return std::string(StatusCodeName(c)); }
+
+int RunTrace(const ParsedFlags& flags) {
+  const std::string& arg = flags.args[0];
+  TraceId id;
+  if (arg.size() == 55 && arg[2] == '-') {
+    auto tp = ParseTraceparent(arg);
+    if (!tp.ok()) return Fail("trace", absl::InvalidArgumentError(tp.status().message()));
+    id = tp->trace_id;
+  } else {
+    auto parsed = TraceId::FromShortHex(arg);
+    if (!parsed.ok() || !parsed->IsValid()) {
+      return Fail("trace", absl::InvalidArgumentError(absl::StrFormat(
+                               "'%s' is neither a trace id (1-32 hex digits) nor a traceparent "
+                               "(00-<32 hex>-<16 hex>-<2 hex>)",
+                               arg)));
+    }
+    id = *parsed;
+  }
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("trace", store.status());
+  auto trace = (*store)->GetTrace(id);
+  if (!trace.ok()) return Fail("trace", trace.status());
+  if (flags.GetBool("json")) {
+    std::string out;
+    WriteOtlpJson(trace->spans, &out);
+    std::printf("%s\n", out.c_str());
+    return kExitOk;
+  }
+  auto width = flags.GetInt("width");
+  if (!width.ok()) return Fail("trace", width.status());
+  WaterfallOptions o;
+  o.width = static_cast<int>(std::clamp<int64_t>(*width, 60, 400));
+  o.color = StdoutIsTerminal() && !flags.GetBool("no-color");
+  std::fputs(RenderWaterfall(*trace, o).c_str(), stdout);
+  return kExitOk;
+}
+
+int RunQuery(const ParsedFlags& flags) {
+  auto q = QueryFromFlags(flags);
+  if (!q.ok()) return Fail("query", q.status());
+  auto limit = flags.GetInt("limit");
+  if (!limit.ok()) return Fail("query", limit.status());
+  q->limit = static_cast<size_t>(std::max<int64_t>(*limit, 0));
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("query", store.status());
+  const bool json = flags.GetBool("json");
+  std::vector<Span> spans;
+  absl::Status s = (*store)->Scan(*q, [&](const Span& span) {
+    spans.push_back(span);
+    return true;
+  });
+  if (!s.ok()) return Fail("query", s);
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.start_time_unix_nano > b.start_time_unix_nano;
+  });
+  if (json) {
+    std::string out;
+    WriteOtlpJson(spans, &out);
+    std::printf("%s\n", out.c_str());
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Span& sp : spans) {
+    rows.push_back({sp.trace_id.ToHex(), sp.span_id.ToHex(), sp.service_name, sp.name,
+                    FormatTime(sp.start_time_unix_nano), FormatDuration(sp.duration_nanos()),
+                    StatusName(sp.status_code)});
+  }
+  std::fputs(FormatTable({"TRACE ID", "SPAN ID", "SERVICE", "NAME", "START", "DURATION", "STATUS"},
+                         rows)
+                 .c_str(),
+             stdout);
+  std::fprintf(stderr, "%zu spans\n", spans.size());
+  return kExitOk;
+}
+
+int RunSearch(const ParsedFlags& flags) {
+  auto q = QueryFromFlags(flags);
+  if (!q.ok()) return Fail("search", q.status());
+  auto limit = flags.GetInt("limit");
+  if (!limit.ok()) return Fail("search", limit.status());
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("search", store.status());
+  auto found = (*store)->FindTraces(*q, static_cast<size_t>(std::max<int64_t>(*limit, 0)));
+  if (!found.ok()) return Fail("search", found.status());
+  if (flags.GetBool("json")) {
+    std::string out = "{\"traces\":[";
+    for (size_t i = 0; i < found->size(); ++i) {
+      const TraceSummary& t = (*found)[i];
+      absl::StrAppendFormat(&out, "%s{\"traceID\":\"%s\",\"rootServiceName\":", i ? "," : "",
+                            t.trace_id.ToHex());
+      AppendJsonString(t.root_service, &out);
+      out += ",\"rootTraceName\":";
+      AppendJsonString(t.root_name, &out);
+      absl::StrAppendFormat(&out,
+                            ",\"startTimeUnixNano\":\"%d\",\"durationMs\":%d,\"spanCount\":%d,"
+                            "\"errorCount\":%d,\"matchedSpans\":%d}",
+                            t.start_time_unix_nano, t.duration_nanos / 1'000'000, t.span_count,
+                            t.error_count, t.matched_spans);
+    }
+    out += "]}";
+    std::printf("%s\n", out.c_str());
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const TraceSummary& t : *found) {
+    rows.push_back({t.trace_id.ToHex(), t.root_service.empty() ? "<root not stored>" : t.root_service,
+                    t.root_name, FormatTime(t.start_time_unix_nano),
+                    FormatDuration(t.duration_nanos), absl::StrCat(t.span_count),
+                    absl::StrCat(t.error_count)});
+  }
+  std::fputs(FormatTable({"TRACE ID", "ROOT SERVICE", "ROOT NAME", "START", "DURATION", "SPANS",
+                          "ERRORS"},
+                         rows)
+                 .c_str(),
+             stdout);
+  std::fprintf(stderr, "%zu traces\n", found->size());
+  return kExitOk;
+}
+
+int RunServices(const ParsedFlags& flags) {
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("services", store.status());
+  auto services = (*store)->Services();
+  if (!services.ok()) return Fail("services", services.status());
+  for (const std::string& s : *services) {
+    std::printf("%s\n", s.c_str());
+    if (!flags.GetBool("operations")) continue;
+    auto ops = (*store)->Operations(s);
+    if (!ops.ok()) return Fail("services", ops.status());
+    for (const std::string& op : *ops) std::printf("  %s\n", op.c_str());
+  }
+  return kExitOk;
+}
+
+int RunStats(const ParsedFlags& flags) {
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("stats", store.status());
+  // Per attribute key: distinct values (counted up to a cap) and bytes of key + value.
+  constexpr size_t kCardinalityCap = 100000;
+  struct KeyStats {
+    absl::flat_hash_set<std::string> values;
+    bool capped = false;
+    uint64_t bytes = 0;
+    uint64_t spans = 0;
+  };
+  absl::flat_hash_map<std::string, KeyStats> keys;
+  absl::flat_hash_set<TraceId> traces;
+  uint64_t spans = 0;
+  absl::Status s = (*store)->Scan(SpanQuery(), [&](const Span& span) {
+    ++spans;
+    traces.insert(span.trace_id);
+    for (const KeyValue& kv : span.attributes) {
+      KeyStats& k = keys[kv.key];
+      const std::string v = kv.value.ToString();
+      k.bytes += kv.key.size() + v.size();
+      ++k.spans;
+      if (!k.capped) {
+        k.values.insert(v);
+        k.capped = k.values.size() >= kCardinalityCap;
+      }
+    }
+    return true;
+  });
+  if (!s.ok()) return Fail("stats", s);
+  const StoreStats st = (*store)->Stats();
+  std::printf("spans            %llu\n", static_cast<unsigned long long>(spans));
+  std::printf("traces           %zu\n", traces.size());
+  std::printf("services         %zu\n", (*store)->Services()->size());
+  std::printf("bytes on disk    %s (%llu)\n", FormatBytes(st.disk_bytes).c_str(),
+              static_cast<unsigned long long>(st.disk_bytes));
+  std::printf("bytes per span   %.1f\n", spans ? static_cast<double>(st.disk_bytes) / spans : 0.0);
+  std::printf("wal segments     %llu (%s)\n", static_cast<unsigned long long>(st.wal_segments),
+              FormatBytes(st.wal_bytes).c_str());
+  std::printf("blocks           %llu (%s)\n", static_cast<unsigned long long>(st.blocks),
+              FormatBytes(st.block_bytes).c_str());
+  std::printf("memtable         %llu spans, %s\n",
+              static_cast<unsigned long long>(st.memtable_spans),
+              FormatBytes(st.memtable_bytes).c_str());
+  if (!st.column_bytes.empty()) {
+    std::printf("\nbytes per column:\n");
+    for (const auto& [column, bytes] : st.column_bytes) {
+      std::printf("  %-24s %s\n", column.c_str(), FormatBytes(bytes).c_str());
+    }
+  }
+  std::vector<std::pair<std::string, const KeyStats*>> sorted;
+  for (const auto& [k, v] : keys) sorted.push_back({k, &v});
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second->values.size() != b.second->values.size()
+               ? a.second->values.size() > b.second->values.size()
+               : a.first < b.first;
+  });
+  auto top = flags.GetInt("top");
+  if (!top.ok()) return Fail("stats", top.status());
+  if (sorted.size() > static_cast<size_t>(std::max<int64_t>(*top, 0))) sorted.resize(*top);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, k] : sorted) {
+    rows.push_back({key, absl::StrCat(k->values.size(), k->capped ? "+" : ""),
+                    FormatBytes(k->bytes), absl::StrCat(k->spans)});
+  }
+  std::printf("\ntop span attribute keys by cardinality (high cardinality bloats storage):\n");
+  std::fputs(FormatTable({"KEY", "DISTINCT VALUES", "BYTES (RAW)", "SPANS"}, rows).c_str(), stdout);
+  return kExitOk;
+}
+
+// Checks every file without opening the store, so it works on a damaged one.
+int RunVerify(const ParsedFlags& flags) {
+  const std::string dir = flags.Get("db");
+  if (dir.empty()) return Fail("verify", absl::InvalidArgumentError("--db DIR is required"));
+  Env* env = Env::Default();
+  auto names = env->GetChildren(WalDirName(dir));
+  if (!names.ok()) return Fail("verify", names.status());
+  std::vector<std::pair<uint64_t, std::string>> segments;
+  for (const std::string& n : *names) {
+    if (auto num = ParseSegmentFileName(n)) {
+      segments.push_back({*num, n});
+    } else {
+      std::printf("warning: wal/%s: not a segment file\n", n.c_str());
+    }
+  }
+  std::sort(segments.begin(), segments.end());
+  uint64_t records = 0, spans = 0, damaged = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const std::string path = SegmentFileName(dir, segments[i].first);
+    auto contents = env->ReadFile(path);
+    if (!contents.ok()) {
+      std::printf("DAMAGED %s: %s\n", path.c_str(), std::string(contents.status().message()).c_str());
+      ++damaged;
+      continue;
+    }
+    struct Reporter : WalReader::Reporter {
+      void Corruption(uint64_t offset, uint64_t bytes, const absl::Status& reason) override {
+        std::printf("DAMAGED %s (%llu bytes skipped)\n", std::string(reason.message()).c_str(),
+                    static_cast<unsigned long long>(bytes));
+        ++count;
+      }
+      uint64_t count = 0;
+    } reporter;
+    WalReader reader(*contents, path, /*salvage=*/true, &reporter);
+    wal::RecordType type;
+    std::string_view payload;
+    SpanBatchView batch;
+    Span span;
+    uint64_t file_spans = 0;
+    while (reader.ReadRecord(&type, &payload)) {
+      ++records;
+      absl::Status s = type == wal::kSpanBatch ? SplitSpanBatch(payload, &batch)
+                                               : absl::OkStatus();
+      for (size_t k = 0; s.ok() && type == wal::kSpanBatch && k < batch.spans.size(); ++k) {
+        const uint32_t c = batch.span_contexts[k];
+        s = DecodeSpan({batch.spans[k], c == kNoContext ? std::string_view() : batch.contexts[c]},
+                       &span);
+        ++file_spans;
+      }
+      if (!s.ok()) {
+        std::printf("DAMAGED %s: offset %llu: %s\n", path.c_str(),
+                    static_cast<unsigned long long>(reader.last_record_offset()),
+                    std::string(s.message()).c_str());
+        ++damaged;
+      }
+    }
+    damaged += reporter.count;
+    if (!reader.status().ok()) {
+      std::printf("DAMAGED %s\n", std::string(reader.status().message()).c_str());
+      ++damaged;
+    }
+    if (reader.torn_tail()) {
+      std::printf("DAMAGED %s: offset %llu: %llu bytes of an incomplete record at the end "
+                  "(a write torn by a crash%s)\n",
+                  path.c_str(), static_cast<unsigned long long>(reader.valid_end()),
+                  static_cast<unsigned long long>(reader.torn_bytes()),
+                  i + 1 == segments.size() ? "; opening the store truncates it" : "");
+      ++damaged;
+    }
+    spans += file_spans;
+  }
+  std::printf("%s: %zu segments, %llu records, %llu spans checked, %llu problems\n",
+              damaged ? "DAMAGED" : "OK", segments.size(),
+              static_cast<unsigned long long>(records), static_cast<unsigned long long>(spans),
+              static_cast<unsigned long long>(damaged));
+  return damaged ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> ReadCommands() {
+  std::vector<FlagSpec> query_flags = {DbFlag()};
+  for (FlagSpec& f : WindowFlags()) query_flags.push_back(f);
+  std::vector<FlagSpec> search_flags = query_flags;
+  query_flags.push_back({"limit", "N", "20", "at most N spans (0: all)"});
+  query_flags.push_back({"json", "", "", "print OTLP JSON instead of a table"});
+  search_flags.push_back({"limit", "N", "20", "at most N traces (0: all)"});
+  search_flags.push_back({"json", "", "", "print JSON instead of a table"});
+  const std::string filter_help =
+      "FILTER is a TraceQL span filter, e.g.\n"
+      "  '{ resource.service.name = \"checkout\" && duration > 2s && status = error }'\n"
+      "  '{ span.http.host =~ \".*staging.*\" || .http.response.status_code >= 500 }'\n"
+      "Without FILTER every span matches; without a time window the whole store is searched.";
+  return {
+      {{"trace", "trace --db DIR <trace-id|traceparent> [--json]",
+        "show one trace as a waterfall (critical path and largest gaps marked)",
+        "The argument is a trace id (hex; leading zeros may be dropped) or a W3C traceparent.",
+        {DbFlag(),
+         {"json", "", "", "print the trace as OTLP JSON"},
+         {"width", "N", "120", "width of the waterfall in characters"},
+         {"no-color", "", "", "no ANSI colors even on a terminal"}},
+        1,
+        1},
+       RunTrace},
+      {{"query", "query --db DIR [FILTER] [--start T] [--end T] [--since D] [--limit N] [--json]",
+        "find spans matching a TraceQL filter", filter_help, query_flags, 0, 1},
+       RunQuery},
+      {{"search", "search --db DIR [FILTER] [--start T] [--end T] [--since D] [--limit N]",
+        "find traces with a span matching a TraceQL filter, most recent first", filter_help,
+        search_flags, 0, 1},
+       RunSearch},
+      {{"services", "services --db DIR [--operations]",
+        "list the services (and their operations)", "",
+        {DbFlag(), {"operations", "", "", "also list each service's span names"}}, 0, 0},
+       RunServices},
+      {{"stats", "stats --db DIR [--top N]",
+        "spans, traces, bytes on disk and the attribute keys that cost the most", "",
+        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}}, 0, 0},
+       RunStats},
+      {{"verify", "verify --db DIR",
+        "check every checksum of every file; exit 1 on any damage",
+        "Reads the files directly (it does not open the store), so it also works on a store\n"
+        "that fails to open.",
+        {DbFlag()}, 0, 0},
+       RunVerify},
+  };
+}
+
+}  // namespace spanstore::spanctl

@@ -1,0 +1,257 @@
+// spanctl gen, compact, bench -- and the helpers every command shares.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "engine/span_codec.h"
+#include "tools/spanctl/commands.h"
+#include "tools/spanctl/render.h"
+#include "workload/checkout_generator.h"
+
+namespace spanstore::spanctl {
+
+FlagSpec DbFlag() { return {"db", "DIR", "", "the store directory (required)"}; }
+
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const ParsedFlags& flags, Options options) {
+  const std::string dir = flags.Get("db");
+  if (dir.empty()) return absl::InvalidArgumentError("--db DIR is required");
+  return Store::Open(options, dir);
+}
+
+int Fail(const std::string& command, const absl::Status& status) {
+  std::fprintf(stderr, "spanctl %s: %s\n", command.c_str(), std::string(status.message()).c_str());
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool StdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+void Progress(const std::string& what, uint64_t done, uint64_t total) {
+  if (!StderrIsTerminal()) return;
+  const int width = 30;
+  const int filled = total ? static_cast<int>(done * width / total) : 0;
+  std::string bar(filled, '#');
+  bar.resize(width, '.');
+  std::fprintf(stderr, "\r%s [%s] %llu/%llu", what.c_str(), bar.c_str(),
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  std::fflush(stderr);
+}
+
+void ProgressDone() {
+  if (StderrIsTerminal()) std::fprintf(stderr, "\r\033[K");
+}
+
+namespace {
+
+absl::StatusOr<SyncPolicy> ParseSync(const std::string& s) {
+  if (s == "every-batch") return SyncPolicy::kEveryBatch;
+  if (s == "interval") return SyncPolicy::kInterval;
+  if (s == "none") return SyncPolicy::kNone;
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--sync must be every-batch, interval or none, got '%s'", s));
+}
+
+int RunGen(const ParsedFlags& flags) {
+  GeneratorOptions g;
+  auto traces = flags.GetInt("traces");
+  auto seed = flags.GetInt("seed");
+  auto errors = flags.GetDouble("error-rate");
+  auto slow = flags.GetDouble("slow-rate");
+  auto batch = flags.GetInt("batch");
+  auto sync = ParseSync(flags.Get("sync"));
+  for (const absl::Status& s : {traces.status(), seed.status(), errors.status(), slow.status(),
+                                batch.status(), sync.status()}) {
+    if (!s.ok()) return Fail("gen", s);
+  }
+  if (*traces < 0 || *batch <= 0 || *errors < 0 || *errors > 1 || *slow < 0 || *slow > 1) {
+    return Fail("gen", absl::InvalidArgumentError(
+                           "--traces must be >= 0, --batch > 0, rates between 0 and 1"));
+  }
+  g.traces = static_cast<uint64_t>(*traces);
+  g.seed = static_cast<uint64_t>(*seed);
+  g.error_rate = *errors;
+  g.slow_rate = *slow;
+  g.plant_gap_trace = flags.GetBool("plant-gap");
+  Options options;
+  options.sync = *sync;
+  auto store = OpenStore(flags, options);
+  if (!store.ok()) return Fail("gen", store.status());
+
+  CheckoutGenerator gen(g);
+  std::vector<Span> trace, pending;
+  uint64_t spans = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (gen.NextTrace(&trace)) {
+    pending.insert(pending.end(), std::make_move_iterator(trace.begin()),
+                   std::make_move_iterator(trace.end()));
+    if (pending.size() >= static_cast<size_t>(*batch)) {
+      if (absl::Status s = (*store)->Append(pending); !s.ok()) return Fail("gen", s);
+      spans += pending.size();
+      pending.clear();
+      if (gen.traces_generated() % 1000 == 0) Progress("gen", gen.traces_generated(), g.traces);
+    }
+  }
+  if (!pending.empty()) {
+    if (absl::Status s = (*store)->Append(pending); !s.ok()) return Fail("gen", s);
+    spans += pending.size();
+  }
+  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("gen", s);
+  ProgressDone();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("generated %llu traces, %llu spans in %.2fs (%.0f spans/s)\n",
+              static_cast<unsigned long long>(g.traces), static_cast<unsigned long long>(spans),
+              secs, secs > 0 ? spans / secs : 0.0);
+  if (auto planted = gen.planted_trace_id()) {
+    std::printf("planted slow trace (checkout -> payments.staging.internal): %s\n",
+                planted->ToHex().c_str());
+  }
+  return kExitOk;
+}
+
+int RunCompact(const ParsedFlags& flags) {
+  auto store = OpenStore(flags);
+  if (!store.ok()) return Fail("compact", store.status());
+  const auto start = std::chrono::steady_clock::now();
+  if (absl::Status s = (*store)->CompactAll(); !s.ok()) return Fail("compact", s);
+  const StoreStats st = (*store)->Stats();
+  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("compact", s);
+  std::printf("compacted in %.2fs: %llu spans, %s on disk\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+              static_cast<unsigned long long>(st.spans), FormatBytes(st.disk_bytes).c_str());
+  return kExitOk;
+}
+
+int RunBench(const ParsedFlags& flags) {
+  auto sync = ParseSync(flags.Get("sync"));
+  auto batch = flags.GetInt("batch");
+  auto threads = flags.GetInt("threads");
+  auto total = flags.GetInt("spans");
+  for (const absl::Status& s : {sync.status(), batch.status(), threads.status(), total.status()}) {
+    if (!s.ok()) return Fail("bench", s);
+  }
+  if (*batch <= 0 || *threads <= 0 || *threads > 256 || *total <= 0) {
+    return Fail("bench", absl::InvalidArgumentError(
+                             "--batch and --spans must be > 0, --threads between 1 and 256"));
+  }
+  std::string dir = flags.Get("db");
+  const bool temporary = dir.empty();
+  if (temporary) {
+    dir = (std::filesystem::temp_directory_path() /
+           absl::StrFormat("spanctl-bench-%d", ::getpid()))
+              .string();
+  }
+  // Spans are generated up front so that only Append is timed.
+  GeneratorOptions g;
+  g.traces = static_cast<uint64_t>(*total) / 15 + 1;
+  CheckoutGenerator gen(g);
+  std::vector<Span> spans, trace;
+  while (spans.size() < static_cast<size_t>(*total) && gen.NextTrace(&trace)) {
+    spans.insert(spans.end(), trace.begin(), trace.end());
+  }
+  spans.resize(std::min(spans.size(), static_cast<size_t>(*total)));
+  std::string encoded;
+  EncodeSpanBatch(spans, &encoded);
+
+  Options options;
+  options.sync = *sync;
+  auto store = Store::Open(options, dir);
+  if (!store.ok()) return Fail("bench", store.status());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  const size_t b = static_cast<size_t>(*batch);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < *threads; ++t) {
+    workers.emplace_back([&] {
+      while (!failed) {
+        const size_t at = next.fetch_add(b);
+        if (at >= spans.size()) break;
+        const size_t n = std::min(b, spans.size() - at);
+        absl::Status s = (*store)->Append(absl::MakeConstSpan(spans.data() + at, n));
+        if (!s.ok()) {
+          std::fprintf(stderr, "spanctl bench: %s\n", std::string(s.message()).c_str());
+          failed = true;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const StoreStats st = (*store)->Stats();
+  (void)(*store)->Close();
+  store->reset();
+  if (temporary) std::filesystem::remove_all(dir);
+  if (failed) return kExitFailure;
+  const double mb = static_cast<double>(encoded.size()) / (1 << 20);
+  std::printf("appended %zu spans (sync=%s, batch=%zu, threads=%lld) in %.3fs\n", spans.size(),
+              flags.Get("sync").c_str(), b, static_cast<long long>(*threads), secs);
+  std::printf("%.0f spans/s  %.1f MB/s of WAL  %.2f spans per write  %llu fdatasyncs\n",
+              spans.size() / secs, mb / secs,
+              st.wal_writes ? static_cast<double>(st.appended_spans) / st.wal_writes : 0.0,
+              static_cast<unsigned long long>(st.wal_syncs));
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> WriteCommands() {
+  return {
+      {{"gen",
+        "gen --db DIR [--traces N] [--seed S] [--error-rate R] [--slow-rate R] [--plant-gap]",
+        "generate realistic checkout-style traces into a store",
+        "About 20 services, 5-30 spans per trace, 10-15 attributes per span. The same --seed\n"
+        "always gives the same spans. --plant-gap adds one trace whose checkout -> payment call\n"
+        "goes to a staging host and waits ~5 s; its id is printed.",
+        {DbFlag(),
+         {"traces", "N", "10000", "number of traces"},
+         {"seed", "S", "1", "random seed"},
+         {"error-rate", "R", "0.01", "fraction of traces with an error"},
+         {"slow-rate", "R", "0.01", "fraction of traces with a pathologically slow span"},
+         {"plant-gap", "", "", "plant one trace with a 5 s gap before the payment call"},
+         {"batch", "N", "1000", "spans per Append"},
+         {"sync", "POLICY", "interval", "every-batch, interval or none"}},
+        0,
+        0},
+       RunGen},
+      {{"compact", "compact --db DIR", "seal the write-ahead log and compact the store", "",
+        {DbFlag()}, 0, 0},
+       RunCompact},
+      {{"bench", "bench [--db DIR] [--sync P] [--batch N] [--threads N] [--spans N]",
+        "measure ingest: spans/s and MB/s for a sync policy, batch size and thread count",
+        "Generates --spans checkout spans up front, then appends them from --threads threads in\n"
+        "batches of --batch. Without --db it uses a temporary directory under $TMPDIR.",
+        {{"db", "DIR", "", "store directory (default: a temporary one, removed afterwards)"},
+         {"sync", "POLICY", "none", "every-batch, interval or none"},
+         {"batch", "N", "1000", "spans per Append"},
+         {"threads", "N", "1", "appender threads"},
+         {"spans", "N", "200000", "spans to append"}},
+        0,
+        0},
+       RunBench},
+  };
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command>* commands = [] {
+    auto* all = new std::vector<Command>;
+    for (Command& c : WriteCommands()) {
+      if (c.spec.name == "gen") all->push_back(std::move(c));
+    }
+    for (Command& c : ReadCommands()) all->push_back(std::move(c));
+    for (Command& c : WriteCommands()) {
+      if (c.spec.name != "gen") all->push_back(std::move(c));
+    }
+    return all;
+  }();
+  return *commands;
+}
+
+}  // namespace spanstore::spanctl
