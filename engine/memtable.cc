@@ -98,7 +98,7 @@ size_t MemTable::Add(const SpanBatchView& batch) {
   size_t n = count_.load(std::memory_order_relaxed);
   size_t added = 0;
   uint64_t added_bytes = 0;
-  absl::MutexLock lock(&mu_);
+  port::MutexLock lock(&mu_);
   // Batch-local context index -> memtable context index, interned on first use.
   std::vector<uint32_t> contexts(batch.contexts.size(), kNoContext);
   for (size_t k = 0; k < batch.spans.size(); ++k) {
@@ -152,7 +152,7 @@ size_t MemTable::Add(const SpanBatchView& batch) {
 
 void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
                         std::vector<EncodedSpan>* out) const {
-  absl::MutexLock lock(&mu_);
+  port::MutexLock lock(&mu_);
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;
   for (uint32_t i : it->second) {
@@ -161,20 +161,20 @@ void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
 }
 
 void MemTable::CollectServices(absl::btree_set<std::string>* out) const {
-  absl::MutexLock lock(&mu_);
+  port::MutexLock lock(&mu_);
   for (const auto& [service, names] : operations_) out->insert(service);
 }
 
 void MemTable::CollectOperations(const std::string& service,
                                  absl::btree_set<std::string>* out) const {
-  absl::MutexLock lock(&mu_);
+  port::MutexLock lock(&mu_);
   auto it = operations_.find(service);
   if (it == operations_.end()) return;
   out->insert(it->second.begin(), it->second.end());
 }
 
 uint64_t MemTable::distinct_traces() const {
-  absl::MutexLock lock(&mu_);
+  port::MutexLock lock(&mu_);
   return traces_.size();
 }
 

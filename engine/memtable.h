@@ -24,7 +24,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "engine/port_mutex.h"
 #include "absl/types/span.h"
 #include "engine/span_codec.h"
 #include "spanstore/span.h"
@@ -102,7 +102,7 @@ class MemTable {
   std::atomic<size_t> contexts_{0};
   std::atomic<uint64_t> bytes_{0};
 
-  mutable absl::Mutex mu_;
+  mutable port::Mutex mu_;
   // Entry indexes per trace, in insertion order.
   absl::flat_hash_map<TraceId, std::vector<uint32_t>> traces_ ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_ ABSL_GUARDED_BY(mu_);

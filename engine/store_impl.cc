@@ -65,7 +65,7 @@ absl::Status StoreImpl::Recover() {
     if (!s.ok()) return s;
   }
 
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   wal_number_ = segments.empty() ? 0 : segments.back();
   s = StartNewSegment();
   if (!s.ok()) return s;
@@ -82,7 +82,7 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
   const bool salvage = options_.recovery == RecoveryMode::kSalvage;
   WalReader reader(*contents, path, salvage, nullptr);
 
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   auto mem = std::make_shared<MemTable>(number);
   wal::RecordType type;
   std::string_view payload;
@@ -246,7 +246,7 @@ void StoreImpl::SetBackgroundError(const absl::Status& s) {
 }
 
 absl::Status StoreImpl::Commit(Writer* w) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   writers_.push_back(w);
   while (!w->done && w != writers_.front()) w->cv.Wait(&mu_);
   if (w->done) return w->status;
@@ -344,7 +344,7 @@ absl::Status StoreImpl::CompactAll() {
   absl::Status s = Flush();
   if (!s.ok()) return s;
   Writer w;  // take the leader position so no group is in flight while we rotate
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   writers_.push_back(&w);
   while (&w != writers_.front()) w.cv.Wait(&mu_);
   s = CheckWritable();
@@ -357,14 +357,13 @@ absl::Status StoreImpl::CompactAll() {
 void StoreImpl::IntervalSyncLoop() {
   while (true) {
     {
-      absl::MutexLock l(&sync_mu_);
-      if (sync_mu_.AwaitWithTimeout(absl::Condition(&stop_sync_), options_.sync_interval)) {
-        return;
-      }
+      port::MutexLock l(&sync_mu_);
+      if (!stop_sync_) sync_cv_.WaitWithTimeout(&sync_mu_, options_.sync_interval);
+      if (stop_sync_) return;
     }
     bool needed;
     {
-      absl::MutexLock l(&mu_);
+      port::MutexLock l(&mu_);
       needed = unsynced_bytes_ > 0 && bg_error_.ok() && !closed_;
     }
     if (needed) (void)Flush();
@@ -373,23 +372,24 @@ void StoreImpl::IntervalSyncLoop() {
 
 absl::Status StoreImpl::Close() {
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     if (closed_) return absl::OkStatus();
   }
   if (sync_thread_.joinable()) {
     {
-      absl::MutexLock l(&sync_mu_);
+      port::MutexLock l(&sync_mu_);
       stop_sync_ = true;
+      sync_cv_.SignalAll();
     }
     sync_thread_.join();
   }
   absl::Status s;
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     s = bg_error_;
   }
   if (s.ok() && wal_ != nullptr) s = Flush();
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   closed_ = true;
   if (wal_ != nullptr) {
     absl::Status c = wal_->Close();
@@ -402,7 +402,7 @@ absl::Status StoreImpl::Close() {
 // --- Read path -------------------------------------------------------------------------------
 
 StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   Snapshot snap;
   for (const auto& m : imm_) {
     snap.memtables.push_back(m);
@@ -434,7 +434,7 @@ absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_
 
 absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
   }
   Trace trace;
@@ -489,7 +489,7 @@ bool MayMatch(const SpanQuery& q, const EncodedSpan& span) {
 absl::Status StoreImpl::Scan(const SpanQuery& query,
                              absl::FunctionRef<bool(const Span&)> visitor) {
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
   }
   const Snapshot snap = TakeSnapshot();
@@ -513,7 +513,7 @@ absl::Status StoreImpl::Scan(const SpanQuery& query,
 absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery& query,
                                                                 size_t limit) {
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
   }
   const Snapshot snap = TakeSnapshot();
@@ -596,7 +596,7 @@ StoreStats StoreImpl::Stats() {
   StoreStats st;
   std::string wal_path;
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     st = stats_;
     auto add = [&](const MemTable& m) {
       st.memtable_spans += m.count();

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "engine/port_mutex.h"
 #include "engine/memtable.h"
 #include "engine/wal_writer.h"
 #include "spanstore/env.h"
@@ -61,7 +61,7 @@ class StoreImpl final : public Store {
     bool sync = false;        // force an fdatasync for this group (Flush, interval sync)
     bool done = false;
     absl::Status status;
-    absl::CondVar cv;
+    port::CondVar cv;
   };
 
   // The memtables a query reads, with the entries visible to it.
@@ -93,7 +93,7 @@ class StoreImpl final : public Store {
   const std::string dir_;
   std::unique_ptr<FileLock> lock_;
 
-  absl::Mutex mu_;
+  port::Mutex mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   // Sticky: set by a failed fdatasync (or a failed cleanup of a failed write); every later
@@ -112,7 +112,8 @@ class StoreImpl final : public Store {
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
 
   // SyncPolicy::kInterval.
-  absl::Mutex sync_mu_;
+  port::Mutex sync_mu_;
+  port::CondVar sync_cv_;
   bool stop_sync_ ABSL_GUARDED_BY(sync_mu_) = false;
   std::thread sync_thread_;
 };

@@ -5,7 +5,7 @@
 #include <map>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include "engine/port_mutex.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/random_spans.h"
@@ -24,7 +24,7 @@ TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
   ASSERT_TRUE(opened.ok());
   Store* store = opened->get();
 
-  absl::Mutex mu;
+  port::Mutex mu;
   std::map<TraceId, size_t> acked;  // guarded by mu
   std::atomic<bool> stop{false};
   std::atomic<int> checks{0};
@@ -38,7 +38,7 @@ TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
       for (int i = 0; i < 150; ++i) {
         std::vector<Span> trace = gen.NextTrace(1 + i % 5);
         ASSERT_TRUE(store->Append(trace).ok());
-        absl::MutexLock l(&mu);
+        port::MutexLock l(&mu);
         acked[trace[0].trace_id] = trace.size();
       }
     });
@@ -48,7 +48,7 @@ TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
       while (!stop) {
         std::map<TraceId, size_t> snapshot;
         {
-          absl::MutexLock l(&mu);
+          port::MutexLock l(&mu);
           snapshot = acked;
         }
         if (snapshot.empty()) continue;

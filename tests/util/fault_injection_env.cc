@@ -99,12 +99,12 @@ const char* OpName(FaultOp op) {
 FaultInjectionEnv::FaultInjectionEnv(Env* target) : EnvWrapper(target) {}
 
 void FaultInjectionEnv::FailAfter(FaultOp op, int after, int err) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   faults_[op] = Fault{after, err};
 }
 
 void FaultInjectionEnv::ClearAll() {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   faults_.clear();
   short_writes_ = false;
   crash_at_ = 0;
@@ -112,32 +112,32 @@ void FaultInjectionEnv::ClearAll() {
 }
 
 void FaultInjectionEnv::SetShortWrites(bool on) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   short_writes_ = on;
 }
 
 bool FaultInjectionEnv::short_writes() const {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   return short_writes_;
 }
 
 uint64_t FaultInjectionEnv::mutations() const {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   return mutations_;
 }
 
 void FaultInjectionEnv::CrashAfter(uint64_t n) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   crash_at_ = mutations_ + n;
 }
 
 bool FaultInjectionEnv::crashed() const {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   return crashed_;
 }
 
 absl::Status FaultInjectionEnv::Check(FaultOp op, const std::string& path) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   if (op != FaultOp::kRead) {
     ++mutations_;
     if (crash_at_ != 0 && mutations_ >= crash_at_) crashed_ = true;
@@ -153,14 +153,14 @@ absl::Status FaultInjectionEnv::Check(FaultOp op, const std::string& path) {
 }
 
 void FaultInjectionEnv::RecordAppend(const std::string& path, uint64_t new_size) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   FileState& f = files_[path];
   f.size = new_size;
   if (f.synced_size > new_size) f.synced_size = new_size;
 }
 
 void FaultInjectionEnv::RecordSync(const std::string& path, uint64_t size) {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   FileState& f = files_[path];
   f.size = size;
   f.synced_size = size;
@@ -179,7 +179,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile
   auto file = target()->NewWritableFile(p);
   if (!file.ok()) return file.status();
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     files_[p] = FileState{};
     if (!existed) unsynced_creates_.insert(p);
   }
@@ -194,7 +194,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFi
   auto file = target()->NewAppendableFile(p);
   if (!file.ok()) return file.status();
   {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     auto it = files_.find(p);
     if (it == files_.end()) {
       // Bytes that were there before we started watching are taken as durable.
@@ -219,7 +219,7 @@ absl::Status FaultInjectionEnv::RemoveFile(const std::string& p) {
   if (!s.ok()) return s;
   s = target()->RemoveFile(p);
   if (s.ok()) {
-    absl::MutexLock l(&mu_);
+    port::MutexLock l(&mu_);
     files_.erase(p);
     unsynced_creates_.erase(p);
   }
@@ -236,7 +236,7 @@ absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::s
   }
   s = target()->RenameFile(from, to);
   if (!s.ok()) return s;
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   auto it = files_.find(from);
   if (it != files_.end()) {
     files_[to] = it->second;
@@ -260,7 +260,7 @@ absl::Status FaultInjectionEnv::SyncDir(const std::string& d) {
   if (!s.ok()) return s;
   s = target()->SyncDir(d);
   if (!s.ok()) return s;
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   for (auto it = unsynced_creates_.begin(); it != unsynced_creates_.end();) {
     it = DirOf(*it) == d ? unsynced_creates_.erase(it) : std::next(it);
   }
@@ -273,7 +273,7 @@ absl::Status FaultInjectionEnv::SyncDir(const std::string& d) {
 }
 
 absl::Status FaultInjectionEnv::PowerCut() {
-  absl::MutexLock l(&mu_);
+  port::MutexLock l(&mu_);
   // Undo renames that never became durable, newest first.
   for (auto it = unsynced_renames_.rbegin(); it != unsynced_renames_.rend(); ++it) {
     if (target()->FileExists(it->to)) (void)target()->RenameFile(it->to, it->from);

@@ -23,7 +23,7 @@
 #include <set>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include "engine/port_mutex.h"
 #include "spanstore/env.h"
 
 namespace spanstore::testing {
@@ -78,7 +78,7 @@ class FaultInjectionEnv : public EnvWrapper {
   };
   static std::string DirOf(const std::string& path);
 
-  mutable absl::Mutex mu_;
+  mutable port::Mutex mu_;
   std::map<FaultOp, Fault> faults_ ABSL_GUARDED_BY(mu_);
   bool short_writes_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t mutations_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,0 +1,179 @@
+// Drives the built spanctl binary end to end: gen -> search -> trace -> query -> services ->
+// stats -> verify, plus usage errors and exit codes.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/util/temp_dir.h"
+
+namespace spanstore {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Result {
+  int exit_code;
+  std::string out;  // stdout and stderr
+};
+
+Result Spanctl(const std::string& args) {
+  const std::string cmd = std::string(SPANCTL_PATH) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class SpanctlE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir;
+    const Result gen = Spanctl("gen --db " + Db() + " --traces 2000 --seed 7 --plant-gap");
+    ASSERT_EQ(gen.exit_code, 0) << gen.out;
+    std::smatch m;
+    const std::regex planted("payments.staging.internal\\): ([0-9a-f]{32})");
+    ASSERT_TRUE(std::regex_search(gen.out, m, planted)) << gen.out;
+    planted_ = new std::string(m[1]);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete planted_;
+  }
+  static std::string Db() { return dir_->Sub("store"); }
+
+  static testing::TempDir* dir_;
+  static std::string* planted_;
+};
+testing::TempDir* SpanctlE2eTest::dir_ = nullptr;
+std::string* SpanctlE2eTest::planted_ = nullptr;
+
+TEST_F(SpanctlE2eTest, SearchFindsThePlantedSlowCheckout) {
+  const Result r = Spanctl("search --db " + Db() +
+                       " '{ resource.service.name = \"checkout\" && duration > 4s }' --limit 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(*planted_));
+  EXPECT_THAT(r.out, HasSubstr("ROOT SERVICE"));
+  EXPECT_THAT(r.out, HasSubstr("POST /api/checkout"));
+}
+
+TEST_F(SpanctlE2eTest, TraceShowsTheGapAndCriticalPath) {
+  const Result r = Spanctl("trace --db " + Db() + " " + *planted_ + " --no-color");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("trace " + *planted_));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("payment POST /v1/charge .*<- gap [45]\\.[0-9]+s"));
+  EXPECT_THAT(r.out, HasSubstr("* frontend POST /api/checkout"));
+  // A traceparent works as well as a trace id.
+  const Result tp = Spanctl("trace --db " + Db() + " 00-" + *planted_ + "-00f067aa0ba902b7-01 --no-color");
+  EXPECT_EQ(tp.exit_code, 0) << tp.out;
+}
+
+TEST_F(SpanctlE2eTest, TraceJsonIsOtlp) {
+  const Result r = Spanctl("trace --db " + Db() + " " + *planted_ + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"resourceSpans\":[", 0), 0u) << r.out.substr(0, 200);
+  EXPECT_THAT(r.out, HasSubstr("\"traceId\":\"" + *planted_ + "\""));
+}
+
+TEST_F(SpanctlE2eTest, QueryFindsTheStagingHost) {
+  const Result r = Spanctl("query --db " + Db() + " '{ span.http.host =~ \".*staging.*\" }'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(*planted_));
+  EXPECT_THAT(r.out, HasSubstr("1 spans"));
+  const Result window = Spanctl("query --db " + Db() +
+                            " '{ span.http.host =~ \".*staging.*\" }' --end 2020-01-01T00:00:00Z");
+  ASSERT_EQ(window.exit_code, 0) << window.out;
+  EXPECT_THAT(window.out, HasSubstr("0 spans"));
+}
+
+TEST_F(SpanctlE2eTest, ServicesStatsVerify) {
+  const Result services = Spanctl("services --db " + Db());
+  ASSERT_EQ(services.exit_code, 0);
+  EXPECT_THAT(services.out, HasSubstr("checkout\n"));
+  EXPECT_THAT(services.out, HasSubstr("payment\n"));
+  const Result stats = Spanctl("stats --db " + Db());
+  ASSERT_EQ(stats.exit_code, 0) << stats.out;
+  EXPECT_THAT(stats.out, HasSubstr("traces           2000"));
+  EXPECT_THAT(stats.out, HasSubstr("app.session.id"));
+  const Result verify = Spanctl("verify --db " + Db());
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr("OK:"));
+}
+
+TEST_F(SpanctlE2eTest, VerifyFindsDamage) {
+  testing::TempDir damaged;
+  const std::string db = damaged.Sub("s");
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 200 --batch 100").exit_code, 0);
+  std::string seg;
+  for (const auto& e : std::filesystem::directory_iterator(db + "/wal")) {
+    if (std::filesystem::file_size(e.path()) > 10000) seg = e.path().string();
+  }
+  ASSERT_FALSE(seg.empty());
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5000);
+    f.put('\x5a');
+  }
+  const Result r = Spanctl("verify --db " + db);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("DAMAGED"));
+  // Opening it fails with the file and offset.
+  const Result open = Spanctl("services --db " + db);
+  EXPECT_EQ(open.exit_code, 1);
+  EXPECT_THAT(open.out, ::testing::ContainsRegex("wal/[0-9]+\\.log: offset [0-9]+"));
+}
+
+TEST_F(SpanctlE2eTest, UsageErrorsExitTwo) {
+  Result r = Spanctl("query --db " + Db() + " --frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("unknown flag --frobnicate (see 'spanctl query --help')"));
+  r = Spanctl("query --db " + Db() + " '{ duration > }'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("column 14"));
+  r = Spanctl("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  r = Spanctl("trace --db " + Db());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("missing argument"));
+  r = Spanctl("trace --db " + Db() + " nothex");
+  EXPECT_EQ(r.exit_code, 2);
+  r = Spanctl("gen --db " + Db() + " --traces lots");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("--traces must be an integer"));
+}
+
+TEST_F(SpanctlE2eTest, MissingTraceExitsOne) {
+  const Result r = Spanctl("trace --db " + Db() + " 0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("not found"));
+}
+
+TEST_F(SpanctlE2eTest, HelpEverywhere) {
+  for (const char* cmd : {"gen", "trace", "query", "search", "services", "stats", "verify",
+                          "compact", "bench"}) {
+    const Result r = Spanctl(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_THAT(r.out, HasSubstr(std::string("usage: spanctl ") + cmd)) << cmd;
+  }
+  EXPECT_EQ(Spanctl("--help").exit_code, 0);
+}
+
+TEST_F(SpanctlE2eTest, BenchRuns) {
+  const Result r = Spanctl("bench --spans 5000 --batch 500 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("spans/s"));
+}
+
+}  // namespace
+}  // namespace spanstore
