@@ -150,6 +150,21 @@ size_t MemTable::Add(const SpanBatchView& batch) {
   return added;
 }
 
+bool MemTable::Contains(const EncodedSpan& span, size_t limit) const {
+  port::MutexLock lock(&mu_);
+  auto it = traces_.find(TraceIdOf(span.span));
+  if (it == traces_.end()) return false;
+  for (uint32_t i : it->second) {
+    if (i >= limit) break;  // entries are indexed in insertion order
+    const EncodedSpan other = entry(i);
+    if (SameSpanId(other.span, span.span) && other.context == span.context &&
+        SameBody(other.span, span.span)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
                         std::vector<EncodedSpan>* out) const {
   port::MutexLock lock(&mu_);

@@ -59,6 +59,9 @@ class MemTable {
            contexts_.load(std::memory_order_relaxed) + kEntriesPerBlock > kMaxContexts;
   }
 
+  // True if a span equal to `span` (same bytes and context) is among entries [0, limit).
+  bool Contains(const EncodedSpan& span, size_t limit) const;
+
   // Encoded spans of the trace among entries [0, limit).
   void GetTrace(const TraceId& trace_id, size_t limit, std::vector<EncodedSpan>* out) const;
 

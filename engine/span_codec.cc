@@ -466,7 +466,7 @@ absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
     span->events.reserve(n);
     for (uint64_t i = 0; ok && i < n; ++i) {
       SpanEvent& e = span->events.emplace_back();
-      uint64_t delta;
+      uint64_t delta = 0;
       ok = d.Varint64(&delta) && d.String(&e.name) && d.Attributes(&e.attributes, 0) &&
            d.Varint32(&e.dropped_attributes_count);
       e.time_unix_nano = span->start_time_unix_nano + static_cast<uint64_t>(ZigZagDecode(delta));

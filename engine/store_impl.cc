@@ -415,6 +415,15 @@ StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
   return snap;
 }
 
+bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t m, const EncodedSpan& span) {
+  // A memtable drops exact duplicates within itself; across memtables (an Append retried after
+  // a segment rotation or a reopen) the first copy wins.
+  for (size_t earlier = 0; earlier < m; ++earlier) {
+    if (snap.memtables[earlier]->Contains(span, snap.counts[earlier])) return true;
+  }
+  return false;
+}
+
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
   std::vector<EncodedSpan> encoded;
@@ -503,6 +512,7 @@ absl::Status StoreImpl::Scan(const SpanQuery& query,
       absl::Status s = DecodeSpan(encoded, &span);
       if (!s.ok()) return s;
       if (!SpanMatches(query, span)) continue;
+      if (AppearsEarlier(snap, m, encoded)) continue;
       if (!visitor(span)) return absl::OkStatus();
       if (query.limit != 0 && ++emitted >= query.limit) return absl::OkStatus();
     }
@@ -531,6 +541,7 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
       absl::Status s = DecodeSpan(encoded, &span);
       if (!s.ok()) return s;
       if (!SpanMatches(query, span)) continue;
+      if (AppearsEarlier(snap, m, encoded)) continue;
       Hit& hit = hits[span.trace_id];
       hit.first_match_start = std::min(hit.first_match_start, span.start_time_unix_nano);
       ++hit.matched;

@@ -83,6 +83,8 @@ class StoreImpl final : public Store {
   void IntervalSyncLoop();
 
   Snapshot TakeSnapshot();
+  // True if an exact copy of `span` (from memtable m of the snapshot) is in an earlier memtable.
+  static bool AppearsEarlier(const Snapshot& snap, size_t m, const EncodedSpan& span);
   // Spans of one trace from a snapshot, sorted by start time then span id, exact duplicates
   // removed.
   absl::Status CollectTrace(const Snapshot& snap, const TraceId& trace_id,

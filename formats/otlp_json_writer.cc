@@ -127,7 +127,10 @@ void Value(const AnyValue& v, std::string* out) {
       } else if (std::isinf(d)) {
         out->append(d > 0 ? "{\"doubleValue\":\"Infinity\"}" : "{\"doubleValue\":\"-Infinity\"}");
       } else {
-        absl::StrAppendFormat(out, "{\"doubleValue\":%.17g}", d);
+        // Always spell a double as one ("-0.0", "3.0"), so a reader keeps it a double.
+        std::string text = absl::StrFormat("%.17g", d);
+        if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+        absl::StrAppend(out, "{\"doubleValue\":", text, "}");
       }
       break;
     }

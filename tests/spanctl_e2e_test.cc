@@ -160,13 +160,41 @@ TEST_F(SpanctlE2eTest, MissingTraceExitsOne) {
 }
 
 TEST_F(SpanctlE2eTest, HelpEverywhere) {
-  for (const char* cmd : {"gen", "trace", "query", "search", "services", "stats", "verify",
+  for (const char* cmd : {"gen", "load", "trace", "query", "search", "services", "stats", "verify",
                           "compact", "bench"}) {
     const Result r = Spanctl(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.out, HasSubstr(std::string("usage: spanctl ") + cmd)) << cmd;
   }
   EXPECT_EQ(Spanctl("--help").exit_code, 0);
+}
+
+TEST_F(SpanctlE2eTest, LoadFixtures) {
+  testing::TempDir d;
+  const std::string db = d.Sub("s");
+  const std::string data = SPANSTORE_TESTDATA_DIR;
+  Result r = Spanctl("load --db " + db + " " + data + "/otlp_basic.json " + data +
+                     "/otlp_collector.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("loaded 6 spans"));
+  r = Spanctl("trace --db " + db + " 5b8efff798038103d269b633813fc60c --no-color");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("!checkout POST /checkout"));
+  EXPECT_THAT(r.out, HasSubstr("payment POST /v1/charge"));
+  // stdin
+  r = Spanctl("load --db " + db + " - < " + data + "/otlp_basic.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Bad input: exit 1 with line and path; what came before stays.
+  r = Spanctl("load --db " + db + " " + data + "/otlp_bad.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("otlp_bad.jsonl: line 2: invalid JSON"));
+  r = Spanctl("load --db " + db + " --skip-invalid " + data + "/otlp_bad.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("skipped 1 invalid spans and 1 invalid documents"));
+  r = Spanctl("query --db " + db + " '{ name =~ \"ok-.*\" }'");
+  EXPECT_THAT(r.out, HasSubstr("2 spans"));
+  r = Spanctl("load --db " + db + " /nonexistent.json");
+  EXPECT_EQ(r.exit_code, 1);
 }
 
 TEST_F(SpanctlE2eTest, BenchRuns) {

@@ -125,6 +125,12 @@ TEST_F(StoreTest, DuplicateAppendIsReturnedOnce) {
   ASSERT_TRUE(store_->Append({s}).ok());
   EXPECT_EQ(store_->GetTrace(Tid(1))->spans.size(), 1u);
   EXPECT_EQ(ScanAll(SpanQuery()).size(), 1u);
+  // Across segments and reopens too.
+  Reopen();
+  ASSERT_TRUE(store_->Append({s}).ok());
+  EXPECT_EQ(store_->GetTrace(Tid(1))->spans.size(), 1u);
+  EXPECT_EQ(ScanAll(SpanQuery()).size(), 1u);
+  EXPECT_EQ((*store_->FindTraces(SpanQuery(), 10))[0].matched_spans, 1u);
   // Same ids, different content: both kept.
   Span changed = s;
   changed.name = "other";

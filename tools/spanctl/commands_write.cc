@@ -12,6 +12,7 @@
 #include "engine/span_codec.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
+#include "spanstore/loader.h"
 #include "workload/checkout_generator.h"
 
 namespace spanstore::spanctl {
@@ -112,6 +113,68 @@ int RunGen(const ParsedFlags& flags) {
     std::printf("planted slow trace (checkout -> payments.staging.internal): %s\n",
                 planted->ToHex().c_str());
   }
+  return kExitOk;
+}
+
+int RunLoad(const ParsedFlags& flags) {
+  LoadOptions options;
+  options.skip_invalid = flags.GetBool("skip-invalid");
+  const std::string format = flags.Get("format");
+  if (format == "otlp-json") {
+    options.format = TraceFormat::kOtlpJson;
+  } else if (format != "auto") {
+    return Fail("load", absl::InvalidArgumentError(absl::StrFormat(
+                            "--format must be auto or otlp-json, got '%s'", format)));
+  }
+  Options store_options;
+  store_options.sync = SyncPolicy::kInterval;
+  auto store = OpenStore(flags, store_options);
+  if (!store.ok()) return Fail("load", store.status());
+  uint64_t spans = 0, skipped = 0, documents = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (const std::string& file : flags.args) {
+    auto stats = LoadFile(file, options, [&](std::vector<Span>& batch) {
+      absl::Status s = (*store)->Append(batch);
+      if (!s.ok() && options.skip_invalid && s.code() == absl::StatusCode::kInvalidArgument) {
+        // A span over a store limit: keep the valid ones of the batch.
+        for (const Span& span : batch) {
+          absl::Status one = (*store)->Append({span});
+          if (one.ok()) continue;
+          if (one.code() != absl::StatusCode::kInvalidArgument) return one;
+          ++skipped;
+          std::fprintf(stderr, "spanctl load: skipped: %s\n", std::string(one.message()).c_str());
+        }
+        return absl::OkStatus();
+      }
+      return s;
+    });
+    if (!stats.ok()) {
+      (void)(*store)->Close();
+      std::fprintf(stderr, "spanctl load: %s\n", std::string(stats.status().message()).c_str());
+      std::fprintf(stderr, "spanctl load: %llu spans from earlier input were loaded and kept\n",
+                   static_cast<unsigned long long>(spans));
+      return kExitFailure;
+    }
+    spans += stats->spans;
+    documents += stats->documents;
+    skipped += stats->skipped_spans;
+    std::printf("%s: %llu spans from %llu documents (%s)", file.c_str(),
+                static_cast<unsigned long long>(stats->spans),
+                static_cast<unsigned long long>(stats->documents),
+                std::string(TraceFormatName(stats->format)).c_str());
+    if (stats->skipped_spans || stats->skipped_documents) {
+      std::printf(", skipped %llu invalid spans and %llu invalid documents; first: %s",
+                  static_cast<unsigned long long>(stats->skipped_spans),
+                  static_cast<unsigned long long>(stats->skipped_documents),
+                  stats->first_error.c_str());
+    }
+    std::printf("\n");
+  }
+  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("load", s);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("loaded %llu spans in %.2fs (%.0f spans/s)\n", static_cast<unsigned long long>(spans),
+              secs, secs > 0 ? spans / secs : 0.0);
   return kExitOk;
 }
 
@@ -221,6 +284,18 @@ std::vector<Command> WriteCommands() {
         0,
         0},
        RunGen},
+      {{"load", "load --db DIR FILE... [--format F] [--skip-invalid]",
+        "load trace files (OTLP JSON; .gz/.zst; '-' for stdin) into a store",
+        "Accepts an OTLP ExportTraceServiceRequest, newline-delimited files of them (the\n"
+        "OpenTelemetry Collector's file exporter) and concatenated documents. On bad input the\n"
+        "load stops with the file, line and JSON path of the problem (exit 1); what was loaded\n"
+        "before stays. --skip-invalid loads what is valid and reports what was skipped.",
+        {DbFlag(),
+         {"format", "F", "auto", "auto or otlp-json"},
+         {"skip-invalid", "", "", "skip invalid documents and spans instead of stopping"}},
+        1,
+        SIZE_MAX},
+       RunLoad},
       {{"compact", "compact --db DIR", "seal the write-ahead log and compact the store", "",
         {DbFlag()}, 0, 0},
        RunCompact},
@@ -243,11 +318,11 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command>* commands = [] {
     auto* all = new std::vector<Command>;
     for (Command& c : WriteCommands()) {
-      if (c.spec.name == "gen") all->push_back(std::move(c));
+      if (c.spec.name == "gen" || c.spec.name == "load") all->push_back(std::move(c));
     }
     for (Command& c : ReadCommands()) all->push_back(std::move(c));
     for (Command& c : WriteCommands()) {
-      if (c.spec.name != "gen") all->push_back(std::move(c));
+      if (c.spec.name != "gen" && c.spec.name != "load") all->push_back(std::move(c));
     }
     return all;
   }();

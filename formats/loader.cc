@@ -1,0 +1,291 @@
+// LoadFile / LoadBuffer: input handling (stdin, gzip, zstd), document splitting and batching.
+//
+// simdjson parses (it validates UTF-8 and structure at several GB/s, which keeps parsing far
+// below the cost of building Span objects). Newline-delimited input -- the OpenTelemetry
+// Collector's file exporter -- is parsed line by line, so an error names its line and
+// --skip-invalid can drop one bad line; other input (one document, or several concatenated) is
+// parsed as a document stream and errors name the byte offset's line.
+
+#include "spanstore/loader.h"
+
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "formats/otlp_json_reader.h"
+
+namespace spanstore {
+namespace {
+
+absl::Status ReadAll(const std::string& path, uint64_t limit, std::string* out) {
+  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    out->append(buf, n);
+    if (out->size() > limit) {
+      if (f != stdin) std::fclose(f);
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("%s: larger than the %d-byte input limit", path, limit));
+    }
+  }
+  const bool failed = std::ferror(f);
+  if (f != stdin) std::fclose(f);
+  if (failed) return absl::UnavailableError(absl::StrCat(path, ": read error"));
+  return absl::OkStatus();
+}
+
+absl::Status Gunzip(const std::string& name, std::string_view in, uint64_t limit,
+                    std::string* out) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) return absl::InternalError("zlib init failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char buf[1 << 16];
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: gzip data is damaged at compressed byte %d: %s", name, z.total_in,
+                          z.msg ? z.msg : "inflate failed"));
+    }
+    out->append(buf, sizeof buf - z.avail_out);
+    if (out->size() > limit) {
+      inflateEnd(&z);
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("%s: decompresses to more than the %d-byte input limit", name, limit));
+    }
+    if (rc == Z_STREAM_END && z.avail_in > 0) {  // concatenated gzip members
+      inflateReset(&z);
+      rc = Z_OK;
+    }
+  } while (rc != Z_STREAM_END);
+  inflateEnd(&z);
+  return absl::OkStatus();
+}
+
+absl::Status Unzstd(const std::string& name, std::string_view in, uint64_t limit,
+                    std::string* out) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  char buf[1 << 16];
+  size_t rc = 1;
+  while (input.pos < input.size || rc != 0) {
+    ZSTD_outBuffer output{buf, sizeof buf, 0};
+    rc = ZSTD_decompressStream(ctx.get(), &output, &input);
+    if (ZSTD_isError(rc)) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s: zstd data is damaged at byte %d: %s",
+                                                        name, input.pos, ZSTD_getErrorName(rc)));
+    }
+    out->append(buf, output.pos);
+    if (out->size() > limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("%s: decompresses to more than the %d-byte input limit", name, limit));
+    }
+    if (input.pos == input.size && output.pos == 0 && rc != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": zstd data is truncated"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+size_t LineOf(std::string_view data, size_t offset) {
+  size_t line = 1;
+  for (size_t i = 0; i < offset && i < data.size(); ++i) line += data[i] == '\n';
+  return line;
+}
+
+// Newline-delimited when the first non-empty line is a complete JSON document and more follows.
+bool LooksNewlineDelimited(simdjson::dom::parser& parser, std::string_view data) {
+  size_t start = data.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return false;
+  const size_t end = data.find('\n', start);
+  if (end == std::string_view::npos) return false;
+  if (data.find_first_not_of(" \t\r\n", end) == std::string_view::npos) return false;
+  simdjson::dom::element e;
+  return parser.parse(data.data() + start, end - start).get(e) == simdjson::SUCCESS;
+}
+
+class Batcher {
+ public:
+  Batcher(const LoadOptions& options, SpanSink sink, LoadStats* stats)
+      : options_(options), sink_(sink), stats_(stats) {}
+  // Takes a whole document's spans.
+  absl::Status Add(std::vector<Span>* spans) {
+    for (Span& s : *spans) {
+      pending_.push_back(std::move(s));
+      if (pending_.size() >= options_.batch_spans) {
+        absl::Status st = Flush();
+        if (!st.ok()) return st;
+      }
+    }
+    spans->clear();
+    return absl::OkStatus();
+  }
+  absl::Status Flush() {
+    if (pending_.empty()) return absl::OkStatus();
+    const size_t n = pending_.size();
+    absl::Status s = sink_(pending_);
+    if (s.ok()) stats_->spans += n;
+    pending_.clear();
+    return s;
+  }
+
+ private:
+  const LoadOptions& options_;
+  SpanSink sink_;
+  LoadStats* stats_;
+  std::vector<Span> pending_;
+};
+
+}  // namespace
+
+std::string_view TraceFormatName(TraceFormat format) {
+  switch (format) {
+    case TraceFormat::kAuto:
+      return "auto";
+    case TraceFormat::kOtlpJson:
+      return "otlp-json";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& name,
+                                     const LoadOptions& options, SpanSink sink) {
+  std::string decompressed;
+  if (data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0x1f &&
+      static_cast<uint8_t>(data[1]) == 0x8b) {
+    absl::Status s = Gunzip(name, data, options.max_input_bytes, &decompressed);
+    if (!s.ok()) return s;
+    data = decompressed;
+  } else if (data.size() >= 4 && std::memcmp(data.data(), "\x28\xb5\x2f\xfd", 4) == 0) {
+    absl::Status s = Unzstd(name, data, options.max_input_bytes, &decompressed);
+    if (!s.ok()) return s;
+    data = decompressed;
+  }
+  LoadStats stats;
+  stats.bytes = data.size();
+  stats.format = TraceFormat::kOtlpJson;
+  const size_t first = data.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return stats;  // empty input: nothing to load
+  if (data[first] == '[') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ": line ", LineOf(data, first),
+        ": this looks like Zipkin v2 JSON (an array of spans); only OTLP JSON can be loaded yet"));
+  }
+
+  simdjson::dom::parser parser;
+  Batcher batcher(options, sink, &stats);
+  std::vector<Span> spans;
+  auto handle = [&](simdjson::dom::element doc, size_t line) -> absl::Status {
+    ++stats.documents;
+    spans.clear();
+    uint64_t skipped = 0;
+    std::string first_error;
+    absl::Status s = OtlpJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
+    if (!s.ok()) {
+      simdjson::dom::element unused;
+      const bool jaeger =
+          doc.is_object() && doc.get_object().at_key("data").get(unused) == simdjson::SUCCESS;
+      std::string message = absl::StrFormat("%s: line %d: %s", name, line, s.message());
+      if (jaeger) absl::StrAppend(&message, " (this looks like Jaeger JSON, not loadable yet)");
+      if (!options.skip_invalid) return absl::InvalidArgumentError(message);
+      ++stats.skipped_documents;
+      if (stats.first_error.empty()) stats.first_error = message;
+      return absl::OkStatus();
+    }
+    stats.skipped_spans += skipped;
+    if (!first_error.empty() && stats.first_error.empty()) {
+      stats.first_error = absl::StrFormat("%s: line %d: %s", name, line, first_error);
+    }
+    return batcher.Add(&spans);
+  };
+
+  if (LooksNewlineDelimited(parser, data)) {
+    size_t line = 1, pos = 0;
+    while (pos < data.size()) {
+      size_t end = data.find('\n', pos);
+      if (end == std::string_view::npos) end = data.size();
+      const std::string_view text = data.substr(pos, end - pos);
+      if (text.find_first_not_of(" \t\r") != std::string_view::npos) {
+        simdjson::dom::element doc;
+        const auto error = parser.parse(text.data(), text.size()).get(doc);
+        if (error != simdjson::SUCCESS) {
+          const std::string message = absl::StrFormat("%s: line %d: invalid JSON: %s", name, line,
+                                                      simdjson::error_message(error));
+          if (!options.skip_invalid) {
+            absl::Status f = batcher.Flush();
+            return f.ok() ? absl::InvalidArgumentError(message) : f;
+          }
+          ++stats.skipped_documents;
+          if (stats.first_error.empty()) stats.first_error = message;
+        } else if (absl::Status s = handle(doc, line); !s.ok()) {
+          absl::Status f = batcher.Flush();
+          return f.ok() ? s : f;
+        }
+      }
+      pos = end + 1;
+      ++line;
+    }
+  } else {
+    simdjson::dom::document_stream stream;
+    const std::string padded(data);  // parse_many needs its own padded buffer
+    auto error =
+        parser.parse_many(padded.data(), padded.size(), std::max<size_t>(padded.size(), 1 << 20))
+            .get(stream);
+    if (error != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: invalid JSON: %s", name, simdjson::error_message(error)));
+    }
+    for (auto it = stream.begin(); it != stream.end(); ++it) {
+      simdjson::dom::element doc;
+      error = (*it).get(doc);
+      const size_t line = LineOf(data, it.current_index());
+      if (error != simdjson::SUCCESS) {
+        absl::Status f = batcher.Flush();
+        if (!f.ok()) return f;
+        return absl::InvalidArgumentError(absl::StrFormat("%s: line %d (byte %d): invalid JSON: %s",
+                                                          name, line, it.current_index(),
+                                                          simdjson::error_message(error)));
+      }
+      if (absl::Status s = handle(doc, line); !s.ok()) {
+        absl::Status f = batcher.Flush();
+        return f.ok() ? s : f;
+      }
+    }
+    if (stream.truncated_bytes() > 0) {
+      absl::Status f = batcher.Flush();
+      if (!f.ok()) return f;
+      const size_t at = data.size() - stream.truncated_bytes();
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: line %d (byte %d): the input ends inside a JSON document (%d bytes unparsed)", name,
+          LineOf(data, at), at, stream.truncated_bytes()));
+    }
+  }
+  absl::Status s = batcher.Flush();
+  if (!s.ok()) return s;
+  return stats;
+}
+
+absl::StatusOr<LoadStats> LoadFile(const std::string& path, const LoadOptions& options,
+                                   SpanSink sink) {
+  std::string data;
+  absl::Status s = ReadAll(path, options.max_input_bytes, &data);
+  if (!s.ok()) return s;
+  return LoadBuffer(data, path == "-" ? "<stdin>" : path, options, sink);
+}
+
+}  // namespace spanstore

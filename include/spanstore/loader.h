@@ -1,0 +1,67 @@
+// Loading trace files into spans: OTLP JSON today (an ExportTraceServiceRequest, newline-
+// delimited files of them as the OpenTelemetry Collector's file exporter writes, or several
+// documents concatenated), gzip or zstd compressed or plain, from a file or stdin.
+//
+// Spans reach the caller through a sink in batches, so a large file never sits in memory as
+// Span objects; an error from the sink stops the load. Everything handed to the sink before an
+// error stays handed.
+//
+// Thread safety: the functions are reentrant; a sink is called from the calling thread.
+
+#ifndef SPANSTORE_LOADER_H_
+#define SPANSTORE_LOADER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+enum class TraceFormat : uint8_t {
+  kAuto = 0,      // detect from the content
+  kOtlpJson = 1,  // OTLP/JSON ExportTraceServiceRequest (or Tempo's {"batches": [...]})
+};
+
+std::string_view TraceFormatName(TraceFormat format);
+
+struct LoadOptions {
+  TraceFormat format = TraceFormat::kAuto;
+  // Skip (and count) invalid documents and spans instead of stopping at the first one.
+  bool skip_invalid = false;
+  // Spans per sink call.
+  size_t batch_spans = 1000;
+  // Refuse inputs (after decompression) larger than this: a guard against decompression bombs.
+  uint64_t max_input_bytes = 8ull << 30;
+};
+
+struct LoadStats {
+  TraceFormat format = TraceFormat::kAuto;  // what was loaded
+  uint64_t bytes = 0;                       // input bytes after decompression
+  uint64_t documents = 0;
+  uint64_t spans = 0;                       // handed to the sink
+  uint64_t skipped_documents = 0;           // skip_invalid only
+  uint64_t skipped_spans = 0;
+  std::string first_error;                  // the first problem skipped, if any
+};
+
+using SpanSink = absl::FunctionRef<absl::Status(std::vector<Span>& spans)>;
+
+// Loads `path` ("-" for standard input), decompressing .gz/.zst content (detected by magic
+// bytes). Errors are InvalidArgument naming the file, line (and document) and what was expected,
+// e.g. "traces.json: line 3: resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex
+// digits or 24 base64 characters, got \"xyz\"".
+absl::StatusOr<LoadStats> LoadFile(const std::string& path, const LoadOptions& options,
+                                   SpanSink sink);
+
+// Loads from memory; `name` is used in messages.
+absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& name,
+                                     const LoadOptions& options, SpanSink sink);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_LOADER_H_

@@ -1,0 +1,284 @@
+// LoadFile / LoadBuffer and the OTLP JSON reader, on hand-made fixtures in tests/testdata.
+
+#include "spanstore/loader.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spanstore/formats.h"
+#include "tests/util/random_spans.h"
+
+namespace spanstore {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Fixture(const std::string& name) {
+  return std::string(SPANSTORE_TESTDATA_DIR) + "/" + name;
+}
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(Fixture(name), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct Loaded {
+  absl::StatusOr<LoadStats> stats;
+  std::vector<Span> spans;
+  int batches = 0;
+};
+
+Loaded Load(std::string_view data, LoadOptions options = {}) {
+  Loaded out{LoadStats(), {}, 0};
+  out.stats = LoadBuffer(data, "input.json", options, [&](std::vector<Span>& batch) {
+    ++out.batches;
+    out.spans.insert(out.spans.end(), batch.begin(), batch.end());
+    return absl::OkStatus();
+  });
+  return out;
+}
+
+const Span* Find(const std::vector<Span>& spans, const std::string& name) {
+  for (const Span& s : spans) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(LoaderTest, OtlpJsonEveryField) {
+  auto loaded = LoadFile(Fixture("otlp_basic.json"), LoadOptions(), [](std::vector<Span>&) {
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->spans, 3u);
+
+  Loaded l = Load(ReadFixture("otlp_basic.json"));
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  ASSERT_EQ(l.spans.size(), 3u);
+  const Span& root = *Find(l.spans, "POST /checkout");
+  EXPECT_EQ(root.trace_id.ToHex(), "5b8efff798038103d269b633813fc60c");
+  EXPECT_EQ(root.span_id.ToHex(), "eee19b7ec3c1b174");
+  EXPECT_TRUE(root.is_root());
+  EXPECT_EQ(root.trace_state, "congo=t61rcWkgMzE");
+  EXPECT_EQ(root.flags, 257u);
+  EXPECT_EQ(root.service_name, "checkout");
+  EXPECT_EQ(root.resource_attributes.size(), 2u);
+  EXPECT_EQ(root.resource_schema_url, "https://opentelemetry.io/schemas/1.24.0");
+  EXPECT_EQ(root.scope_name, "io.opentelemetry.http");
+  EXPECT_EQ(root.scope_version, "1.2.3");
+  EXPECT_EQ(root.kind, SpanKind::kServer);
+  EXPECT_EQ(root.start_time_unix_nano, 1544712660000000000u);
+  EXPECT_EQ(root.end_time_unix_nano, 1544712661000000000u);
+  EXPECT_EQ(root.status_code, StatusCode::kError);
+  EXPECT_EQ(root.status_message, "payment timed out");
+  EXPECT_EQ(root.dropped_attributes_count, 1u);
+  EXPECT_EQ(*FindAttribute(root.attributes, "s"), AnyValue::String("h\xC3\xA9llo \xF0\x9F\x9A\x80"));
+  EXPECT_EQ(*FindAttribute(root.attributes, "b"), AnyValue::Bool(true));
+  EXPECT_EQ(*FindAttribute(root.attributes, "i"), AnyValue::Int(INT64_MIN));
+  EXPECT_EQ(*FindAttribute(root.attributes, "n"), AnyValue::Int(42));
+  EXPECT_EQ(*FindAttribute(root.attributes, "d"), AnyValue::Double(0.25));
+  EXPECT_TRUE(std::isnan(FindAttribute(root.attributes, "nan")->double_value()));
+  EXPECT_EQ(*FindAttribute(root.attributes, "raw"), AnyValue::BytesValue(std::string("\x00\x01\x02\xff", 4)));
+  EXPECT_EQ(*FindAttribute(root.attributes, "arr"),
+            AnyValue::ArrayValue({AnyValue::String("x"), AnyValue::Int(1)}));
+  EXPECT_EQ(*FindAttribute(root.attributes, "map"),
+            AnyValue::MapValue({{"k", AnyValue::Bool(false)}}));
+  EXPECT_TRUE(FindAttribute(root.attributes, "empty")->empty());
+  ASSERT_EQ(root.events.size(), 1u);
+  EXPECT_EQ(root.events[0].name, "exception");
+  EXPECT_EQ(root.events[0].time_unix_nano, 1544712660500000000u);
+  ASSERT_EQ(root.links.size(), 1u);
+  EXPECT_EQ(root.links[0].span_id.ToHex(), "0000000000000002");
+  EXPECT_EQ(root.links[0].flags, 1u);
+
+  const Span& child = *Find(l.spans, "charge");
+  EXPECT_EQ(child.kind, SpanKind::kClient);
+  EXPECT_EQ(child.parent_span_id, root.span_id);
+  const Span& payment = *Find(l.spans, "POST /v1/charge");
+  EXPECT_EQ(payment.service_name, "payment");
+  EXPECT_EQ(payment.status_code, StatusCode::kOk);
+  EXPECT_EQ(payment.scope_name, "manual");
+}
+
+TEST(LoaderTest, CollectorFileExporterAndVariants) {
+  Loaded l = Load(ReadFixture("otlp_collector.jsonl"));
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  EXPECT_EQ(l.stats->documents, 3u);
+  ASSERT_EQ(l.spans.size(), 3u);
+  // Base64 ids (protobuf's canonical JSON mapping, as Tempo returns them).
+  const Span& b64 = *Find(l.spans, "GET /");
+  EXPECT_EQ(b64.trace_id.ToHex(), "5b8efff798038103d269b633813fc60c");
+  EXPECT_EQ(b64.span_id.ToHex(), "eee19b7ec3c1b174");
+  // The older instrumentationLibrarySpans key and snake_case field names.
+  const Span& legacy = *Find(l.spans, "legacy-span");
+  EXPECT_EQ(legacy.scope_name, "legacy");
+  EXPECT_EQ(legacy.scope_version, "0.1");
+  EXPECT_EQ(legacy.kind, SpanKind::kClient);
+  EXPECT_EQ(legacy.start_time_unix_nano, 10u);
+  // Tempo's {"batches": [...]}.
+  EXPECT_EQ(Find(l.spans, "from-tempo")->service_name, "tempo");
+}
+
+TEST(LoaderTest, ConcatenatedDocuments) {
+  const std::string basic = ReadFixture("otlp_basic.json");
+  Loaded l = Load(basic + "\n" + basic + basic);
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  EXPECT_EQ(l.stats->documents, 3u);
+  EXPECT_EQ(l.spans.size(), 9u);
+}
+
+TEST(LoaderTest, BadInputNamesLineAndPathAndKeepsWhatCameBefore) {
+  Loaded l = Load(ReadFixture("otlp_bad.jsonl"));
+  ASSERT_FALSE(l.stats.ok());
+  EXPECT_EQ(l.stats.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(l.stats.status().message()), HasSubstr("input.json: line 2: invalid JSON"));
+  ASSERT_EQ(l.spans.size(), 1u);  // line 1 was handed over before the error
+  EXPECT_EQ(l.spans[0].name, "ok-1");
+
+  LoadOptions skip;
+  skip.skip_invalid = true;
+  Loaded s = Load(ReadFixture("otlp_bad.jsonl"), skip);
+  ASSERT_TRUE(s.stats.ok()) << s.stats.status();
+  EXPECT_EQ(s.spans.size(), 2u);  // ok-1 and ok-4
+  EXPECT_EQ(s.stats->skipped_documents, 1u);
+  EXPECT_EQ(s.stats->skipped_spans, 1u);
+  EXPECT_THAT(s.stats->first_error, HasSubstr("line 2"));
+}
+
+TEST(LoaderTest, SemanticErrorsNameTheJsonPath) {
+  struct Case {
+    const char* json;
+    const char* message;
+  } cases[] = {
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"0000000000000001"}]}]}]})",
+       "resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 32 hex digits or base64 of 16 bytes"},
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"0000000000000001"}]}]}]})",
+       "spans[0]: missing traceId"},
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"0000000000000001","kind":9}]}]}]})",
+       "spans[0].kind: expected a span kind"},
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"0000000000000001","startTimeUnixNano":"soon"}]}]}]})",
+       "startTimeUnixNano: expected an unsigned integer"},
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"0000000000000001","attributes":[{"key":"x","value":{"intValue":"1.5"}}]}]}]}]})",
+       "attributes[0].value.intValue: expected a 64-bit integer"},
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0000000000000001"}]}]}]})",
+       "trace id is all zeros"},
+      {R"({"something":"else"})", "expected \"resourceSpans\""},
+      {R"({"data":[{"traceID":"abc","spans":[],"processes":{}}]})", "looks like Jaeger JSON"},
+      {R"([{"traceId":"abc"}])", "looks like Zipkin v2 JSON"},
+      {R"({"resourceSpans":[)", "the input ends inside a JSON document"},
+  };
+  for (const Case& c : cases) {
+    Loaded l = Load(c.json);
+    ASSERT_FALSE(l.stats.ok()) << c.json;
+    EXPECT_THAT(std::string(l.stats.status().message()), HasSubstr(c.message)) << c.json;
+  }
+}
+
+TEST(LoaderTest, DeepNestingIsRefused) {
+  std::string value = "{\"intValue\":\"1\"}";
+  for (int i = 0; i < 40; ++i) value = "{\"arrayValue\":{\"values\":[" + value + "]}}";
+  const std::string json =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"0000000000000001","attributes":[{"key":"deep","value":)" +
+      value + "}]}]}]}]}";
+  Loaded l = Load(json);
+  ASSERT_FALSE(l.stats.ok());
+  EXPECT_THAT(std::string(l.stats.status().message()), HasSubstr("nested too deeply"));
+}
+
+TEST(LoaderTest, RoundTripThroughOtlpJson) {
+  testing::RandomSpanOptions o;
+  o.awkward = 0;  // arbitrary bytes are not UTF-8 and cannot survive JSON strings
+  testing::RandomSpans gen(21, o);
+  std::vector<Span> spans;
+  for (int i = 0; i < 30; ++i) {
+    for (Span& s : gen.NextTrace(4)) spans.push_back(std::move(s));
+  }
+  std::string json;
+  WriteOtlpJson(spans, &json);
+  Loaded l = Load(json);
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  ASSERT_EQ(l.spans.size(), spans.size());
+  // The writer groups by resource and scope, so compare as sets.
+  auto key = [](const Span& s) { return std::make_pair(s.trace_id, s.span_id); };
+  std::sort(spans.begin(), spans.end(), [&](const Span& a, const Span& b) { return key(a) < key(b); });
+  std::sort(l.spans.begin(), l.spans.end(), [&](const Span& a, const Span& b) { return key(a) < key(b); });
+  for (size_t i = 0; i < spans.size(); ++i) ASSERT_EQ(l.spans[i], spans[i]) << i;
+}
+
+TEST(LoaderTest, UnicodeAndControlCharactersSurviveJson) {
+  Span s;
+  s.trace_id.bytes[15] = 1;
+  s.span_id.bytes[7] = 1;
+  const char kName[] = "nul\0 tab\t quote\" backslash\\ \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x9A\x80";
+  s.name = std::string(kName, sizeof kName - 1);
+  std::string json;
+  WriteOtlpJson({s}, &json);
+  Loaded l = Load(json);
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  ASSERT_EQ(l.spans.size(), 1u);
+  EXPECT_EQ(l.spans[0].name, s.name);
+}
+
+TEST(LoaderTest, GzipAndZstdInput) {
+  const std::string json = ReadFixture("otlp_basic.json");
+  // gzip
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string gz(deflateBound(&z, json.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(json.data()));
+  z.avail_in = json.size();
+  z.next_out = reinterpret_cast<Bytef*>(gz.data());
+  z.avail_out = gz.size();
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  gz.resize(z.total_out);
+  deflateEnd(&z);
+  Loaded g = Load(gz);
+  ASSERT_TRUE(g.stats.ok()) << g.stats.status();
+  EXPECT_EQ(g.spans.size(), 3u);
+  EXPECT_FALSE(Load(gz.substr(0, gz.size() / 2)).stats.ok());
+  // zstd
+  std::string zst(ZSTD_compressBound(json.size()), '\0');
+  zst.resize(ZSTD_compress(zst.data(), zst.size(), json.data(), json.size(), 3));
+  Loaded zs = Load(zst);
+  ASSERT_TRUE(zs.stats.ok()) << zs.stats.status();
+  EXPECT_EQ(zs.spans.size(), 3u);
+  Loaded truncated = Load(zst.substr(0, zst.size() - 5));
+  ASSERT_FALSE(truncated.stats.ok());
+  // A decompression bomb is refused.
+  LoadOptions small;
+  small.max_input_bytes = 100;
+  EXPECT_EQ(Load(gz, small).stats.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(LoaderTest, BatchesAndSinkErrors) {
+  const std::string basic = ReadFixture("otlp_basic.json");
+  LoadOptions o;
+  o.batch_spans = 2;
+  Loaded l = Load(basic + basic, o);
+  ASSERT_TRUE(l.stats.ok());
+  EXPECT_EQ(l.batches, 3);
+  int calls = 0;
+  auto stats = LoadBuffer(basic, "x", o, [&](std::vector<Span>&) {
+    ++calls;
+    return absl::ResourceExhaustedError("disk full");
+  });
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(LoadFile("/nonexistent/file.json", o, [](std::vector<Span>&) {
+                 return absl::OkStatus();
+               }).ok());
+}
+
+TEST(LoaderTest, EmptyInputLoadsNothing) {
+  Loaded l = Load("  \n ");
+  ASSERT_TRUE(l.stats.ok());
+  EXPECT_EQ(l.spans.size(), 0u);
+}
+
+}  // namespace
+}  // namespace spanstore
