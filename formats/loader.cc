@@ -18,7 +18,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/absl_compat.h"
+#include "formats/jaeger_json_reader.h"
 #include "formats/otlp_json_reader.h"
+#include "formats/zipkin_json_reader.h"
 
 namespace spanstore {
 namespace {
@@ -119,6 +122,23 @@ bool LooksNewlineDelimited(simdjson::dom::parser& parser, std::string_view data)
   return parser.parse(data.data() + start, end - start).get(e) == simdjson::SUCCESS;
 }
 
+// The format of one document, from its shape and first keys.
+TraceFormat DetectFormat(simdjson::dom::element doc) {
+  if (doc.is_array()) return TraceFormat::kZipkinJson;
+  simdjson::dom::object o;
+  if (doc.get(o) != simdjson::SUCCESS) return TraceFormat::kAuto;
+  simdjson::dom::element unused;
+  for (const char* key : {"resourceSpans", "resource_spans", "batches"}) {
+    if (o.at_key(key).get(unused) == simdjson::SUCCESS) return TraceFormat::kOtlpJson;
+  }
+  if (o.at_key("data").get(unused) == simdjson::SUCCESS) return TraceFormat::kJaegerJson;
+  if (o.at_key("traceID").get(unused) == simdjson::SUCCESS &&
+      o.at_key("spans").get(unused) == simdjson::SUCCESS) {
+    return TraceFormat::kJaegerJson;
+  }
+  return TraceFormat::kAuto;
+}
+
 class Batcher {
  public:
   Batcher(const LoadOptions& options, SpanSink sink, LoadStats* stats)
@@ -159,6 +179,10 @@ std::string_view TraceFormatName(TraceFormat format) {
       return "auto";
     case TraceFormat::kOtlpJson:
       return "otlp-json";
+    case TraceFormat::kJaegerJson:
+      return "jaeger-json";
+    case TraceFormat::kZipkinJson:
+      return "zipkin-json";
   }
   return "unknown";
 }
@@ -178,14 +202,9 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
   }
   LoadStats stats;
   stats.bytes = data.size();
-  stats.format = TraceFormat::kOtlpJson;
+  stats.format = options.format;
   const size_t first = data.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return stats;  // empty input: nothing to load
-  if (data[first] == '[') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": line ", LineOf(data, first),
-        ": this looks like Zipkin v2 JSON (an array of spans); only OTLP JSON can be loaded yet"));
-  }
 
   simdjson::dom::parser parser;
   Batcher batcher(options, sink, &stats);
@@ -195,13 +214,31 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
     spans.clear();
     uint64_t skipped = 0;
     std::string first_error;
-    absl::Status s = OtlpJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
+    const TraceFormat format =
+        options.format != TraceFormat::kAuto ? options.format : DetectFormat(doc);
+    if (stats.format == TraceFormat::kAuto) stats.format = format;
+    absl::Status s;
+    switch (format) {
+      case TraceFormat::kJaegerJson:
+        s = JaegerJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
+        break;
+      case TraceFormat::kZipkinJson:
+        s = ZipkinJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
+        break;
+      case TraceFormat::kOtlpJson:
+        s = OtlpJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
+        break;
+      case TraceFormat::kAuto:
+        s = absl::InvalidArgumentError(
+            "not a known trace format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger "
+            "JSON ({\"data\": [...]}) or Zipkin v2 JSON ([{\"traceId\": ...}])");
+        break;
+    }
     if (!s.ok()) {
-      simdjson::dom::element unused;
-      const bool jaeger =
-          doc.is_object() && doc.get_object().at_key("data").get(unused) == simdjson::SUCCESS;
-      std::string message = absl::StrFormat("%s: line %d: %s", name, line, s.message());
-      if (jaeger) absl::StrAppend(&message, " (this looks like Jaeger JSON, not loadable yet)");
+      const std::string message = absl::StrFormat(
+          "%s: line %d: %s%s", name, line,
+          format == TraceFormat::kAuto ? "" : absl::StrCat(AsAbsl(TraceFormatName(format)), ": "),
+          s.message());
       if (!options.skip_invalid) return absl::InvalidArgumentError(message);
       ++stats.skipped_documents;
       if (stats.first_error.empty()) stats.first_error = message;

@@ -7,6 +7,8 @@
 
 #include "formats/otlp_json_reader.h"
 
+#include "formats/json_path.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -29,33 +31,6 @@ bool Field(object o, std::string_view camel, std::string_view snake, element* ou
   if (o.at_key(camel).get(*out) == simdjson::SUCCESS) return true;
   return !snake.empty() && o.at_key(snake).get(*out) == simdjson::SUCCESS;
 }
-
-// Where a value sits in the document, e.g. resourceSpans[0].scopeSpans[1].spans[3].traceId.
-// Built on the stack as the converter descends and formatted only for an error message, so the
-// common path costs nothing.
-class Path {
- public:
-  explicit Path(std::string_view key) : parent_(nullptr), key_(key) {}
-  Path(const Path* parent, std::string_view key) : parent_(parent), key_(key) {}
-  Path(const Path* parent, size_t index) : parent_(parent), index_(index), is_index_(true) {}
-
-  std::string ToString() const {
-    std::string out = parent_ != nullptr ? parent_->ToString() : "";
-    if (is_index_) {
-      absl::StrAppend(&out, "[", index_, "]");
-    } else {
-      if (!out.empty()) out.push_back('.');
-      out.append(key_.data(), key_.size());
-    }
-    return out;
-  }
-
- private:
-  const Path* parent_;
-  std::string_view key_;
-  size_t index_ = 0;
-  bool is_index_ = false;
-};
 
 class Converter {
  public:

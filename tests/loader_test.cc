@@ -167,9 +167,8 @@ TEST(LoaderTest, SemanticErrorsNameTheJsonPath) {
        "attributes[0].value.intValue: expected a 64-bit integer"},
       {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0000000000000001"}]}]}]})",
        "trace id is all zeros"},
-      {R"({"something":"else"})", "expected \"resourceSpans\""},
-      {R"({"data":[{"traceID":"abc","spans":[],"processes":{}}]})", "looks like Jaeger JSON"},
-      {R"([{"traceId":"abc"}])", "looks like Zipkin v2 JSON"},
+      {R"({"something":"else"})", "not a known trace format"},
+      {R"([{"traceId":"abc"}])", "zipkin-json: [0]: missing id"},
       {R"({"resourceSpans":[)", "the input ends inside a JSON document"},
   };
   for (const Case& c : cases) {
@@ -278,6 +277,106 @@ TEST(LoaderTest, EmptyInputLoadsNothing) {
   Loaded l = Load("  \n ");
   ASSERT_TRUE(l.stats.ok());
   EXPECT_EQ(l.spans.size(), 0u);
+}
+
+}  // namespace
+}  // namespace spanstore
+
+namespace spanstore {
+namespace {
+
+TEST(LoaderTest, JaegerMapping) {
+  Loaded l = Load(ReadFixture("jaeger_trace.json"));
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  EXPECT_EQ(l.stats->format, TraceFormat::kJaegerJson);
+  ASSERT_EQ(l.spans.size(), 2u);
+  const Span& root = *Find(l.spans, "HTTP GET /dispatch");
+  EXPECT_EQ(root.trace_id.ToHex(), "0000000000000000a3ce929d0e0e4736");  // leading zeros dropped
+  EXPECT_EQ(root.span_id.ToHex(), "0000000000000001");
+  EXPECT_TRUE(root.is_root());
+  EXPECT_EQ(root.kind, SpanKind::kServer);
+  EXPECT_EQ(root.start_time_unix_nano, 1700000000000000000u);
+  EXPECT_EQ(root.duration_nanos(), 730000000u);
+  EXPECT_EQ(root.service_name, "frontend");
+  EXPECT_EQ(*FindAttribute(root.resource_attributes, "hostname"), AnyValue::String("host-1"));
+  EXPECT_EQ(*FindAttribute(root.attributes, "http.status_code"), AnyValue::Int(200));
+  EXPECT_EQ(*FindAttribute(root.attributes, "sampler.param"), AnyValue::Bool(true));
+  EXPECT_EQ(*FindAttribute(root.attributes, "ratio"), AnyValue::Double(0.5));
+  EXPECT_EQ(*FindAttribute(root.attributes, "blob"), AnyValue::BytesValue("\x01\x02\x03"));
+  EXPECT_EQ(FindAttribute(root.attributes, "span.kind"), nullptr);  // consumed
+  EXPECT_EQ(root.scope_name, "jaeger-go");
+  ASSERT_EQ(root.events.size(), 1u);
+  EXPECT_EQ(root.events[0].name, "cache miss");
+  EXPECT_EQ(root.events[0].time_unix_nano, 1700000000100000000u);
+  EXPECT_EQ(root.flags, 1u);
+
+  const Span& child = *Find(l.spans, "SQL SELECT");
+  EXPECT_EQ(child.parent_span_id, root.span_id);
+  EXPECT_EQ(child.kind, SpanKind::kClient);
+  EXPECT_EQ(child.status_code, StatusCode::kError);
+  EXPECT_EQ(child.service_name, "mysql");
+  ASSERT_EQ(child.links.size(), 1u);  // FOLLOWS_FROM becomes a link
+  EXPECT_EQ(child.links[0].span_id.ToHex(), "0000000000000009");
+  EXPECT_EQ(*FindAttribute(child.links[0].attributes, "opentracing.ref_type"),
+            AnyValue::String("follows_from"));
+}
+
+TEST(LoaderTest, ZipkinMapping) {
+  Loaded l = Load(ReadFixture("zipkin_spans.json"));
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  EXPECT_EQ(l.stats->format, TraceFormat::kZipkinJson);
+  ASSERT_EQ(l.spans.size(), 4u);
+  const Span& root = *Find(l.spans, "get /api");
+  EXPECT_EQ(root.trace_id.ToHex(), "0000000000000000a3ce929d0e0e4736");  // 64-bit id
+  EXPECT_EQ(root.kind, SpanKind::kServer);
+  EXPECT_EQ(root.service_name, "frontend");
+  EXPECT_EQ(root.duration_nanos(), 50000000u);
+  EXPECT_EQ(*FindAttribute(root.attributes, "http.method"), AnyValue::String("GET"));
+  EXPECT_EQ(*FindAttribute(root.attributes, "net.host.port"), AnyValue::Int(8080));
+  ASSERT_EQ(root.events.size(), 1u);
+  EXPECT_EQ(root.events[0].name, "wr");
+
+  const Span* client = nullptr;
+  const Span* server = nullptr;
+  for (const Span& s : l.spans) {
+    if (s.name == "get /backend") (s.kind == SpanKind::kClient ? client : server) = &s;
+  }
+  ASSERT_TRUE(client && server);
+  EXPECT_EQ(client->status_code, StatusCode::kError);
+  EXPECT_EQ(client->status_message, "connection reset");
+  EXPECT_EQ(*FindAttribute(client->attributes, "peer.service"), AnyValue::String("backend"));
+  // The shared server half gets its own id, under the client half.
+  EXPECT_NE(server->span_id, client->span_id);
+  EXPECT_EQ(server->parent_span_id, client->span_id);
+  EXPECT_EQ(server->service_name, "backend");
+
+  const Span& untimed = *Find(l.spans, "no timestamp");
+  EXPECT_EQ(untimed.start_time_unix_nano, 0u);
+  EXPECT_EQ(untimed.kind, SpanKind::kUnspecified);
+}
+
+TEST(LoaderTest, JaegerAndZipkinErrors) {
+  struct Case {
+    const char* json;
+    const char* message;
+  } cases[] = {
+      {R"({"data":[{"traceID":"1","spans":[{"traceID":"1","spanID":"zz"}],"processes":{}}]})",
+       "jaeger-json: data[0].spans[0].spanID: span id: 'z' at position 1 is not a hex digit"},
+      {R"({"data":[{"traceID":"1","spans":[{"traceID":"1","spanID":"2","processID":"p9"}],"processes":{}}]})",
+       "processID: no process \"p9\""},
+      {R"({"data":[{"traceID":"1","spans":[{"traceID":"1","spanID":"2","tags":[{"key":"x","type":"int64","value":"many"}]}],"processes":{}}]})",
+       "tags[0].value: value does not match its type int64"},
+      {R"([{"traceId":"1","id":"2","kind":"SIDEWAYS"}])",
+       "zipkin-json: [0].kind: expected CLIENT, SERVER, PRODUCER or CONSUMER"},
+      {R"([{"id":"2"}])", "zipkin-json: [0]: missing traceId"},
+      {R"([{"traceId":"1","id":"2","tags":{"n":5}}])", "tag \"n\" is not a string"},
+      {R"({"neither":"format"})", "not a known trace format"},
+  };
+  for (const Case& c : cases) {
+    Loaded l = Load(c.json);
+    ASSERT_FALSE(l.stats.ok()) << c.json;
+    EXPECT_THAT(std::string(l.stats.status().message()), HasSubstr(c.message)) << c.json;
+  }
 }
 
 }  // namespace

@@ -181,6 +181,13 @@ TEST_F(SpanctlE2eTest, LoadFixtures) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("!checkout POST /checkout"));
   EXPECT_THAT(r.out, HasSubstr("payment POST /v1/charge"));
+  r = Spanctl("load --db " + db + " " + data + "/jaeger_trace.json " + data + "/zipkin_spans.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("jaeger_trace.json: 2 spans from 1 documents (jaeger-json)"));
+  EXPECT_THAT(r.out, HasSubstr("zipkin_spans.json: 4 spans from 1 documents (zipkin-json)"));
+  r = Spanctl("services --db " + db);
+  EXPECT_THAT(r.out, HasSubstr("mysql"));
+  EXPECT_THAT(r.out, HasSubstr("backend"));
   // stdin
   r = Spanctl("load --db " + db + " - < " + data + "/otlp_basic.json");
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -1,6 +1,8 @@
-// Loading trace files into spans: OTLP JSON today (an ExportTraceServiceRequest, newline-
-// delimited files of them as the OpenTelemetry Collector's file exporter writes, or several
-// documents concatenated), gzip or zstd compressed or plain, from a file or stdin.
+// Loading trace files into spans: OTLP JSON (an ExportTraceServiceRequest, newline-delimited
+// files of them as the OpenTelemetry Collector's file exporter writes, or several documents
+// concatenated), Jaeger JSON (the query API's {"data": [...]}) and Zipkin v2 JSON (an array of
+// spans) -- gzip or zstd compressed or plain, from a file or stdin. docs/formats.md has the
+// mapping of each format onto the OTLP model.
 //
 // Spans reach the caller through a sink in batches, so a large file never sits in memory as
 // Span objects; an error from the sink stops the load. Everything handed to the sink before an
@@ -23,8 +25,10 @@
 namespace spanstore {
 
 enum class TraceFormat : uint8_t {
-  kAuto = 0,      // detect from the content
-  kOtlpJson = 1,  // OTLP/JSON ExportTraceServiceRequest (or Tempo's {"batches": [...]})
+  kAuto = 0,        // detect from the content, document by document
+  kOtlpJson = 1,    // OTLP/JSON ExportTraceServiceRequest (or Tempo's {"batches": [...]})
+  kJaegerJson = 2,  // {"data": [{"traceID", "spans", "processes"}]} or one such trace object
+  kZipkinJson = 3,  // [{"traceId", "id", "localEndpoint", ...}]
 };
 
 std::string_view TraceFormatName(TraceFormat format);

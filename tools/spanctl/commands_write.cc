@@ -122,9 +122,14 @@ int RunLoad(const ParsedFlags& flags) {
   const std::string format = flags.Get("format");
   if (format == "otlp-json") {
     options.format = TraceFormat::kOtlpJson;
+  } else if (format == "jaeger-json") {
+    options.format = TraceFormat::kJaegerJson;
+  } else if (format == "zipkin-json") {
+    options.format = TraceFormat::kZipkinJson;
   } else if (format != "auto") {
     return Fail("load", absl::InvalidArgumentError(absl::StrFormat(
-                            "--format must be auto or otlp-json, got '%s'", format)));
+                            "--format must be auto, otlp-json, jaeger-json or zipkin-json, got '%s'",
+                            format)));
   }
   Options store_options;
   store_options.sync = SyncPolicy::kInterval;
@@ -285,13 +290,13 @@ std::vector<Command> WriteCommands() {
         0},
        RunGen},
       {{"load", "load --db DIR FILE... [--format F] [--skip-invalid]",
-        "load trace files (OTLP JSON; .gz/.zst; '-' for stdin) into a store",
+        "load trace files (OTLP, Jaeger or Zipkin JSON; .gz/.zst; '-' for stdin)",
         "Accepts an OTLP ExportTraceServiceRequest, newline-delimited files of them (the\n"
         "OpenTelemetry Collector's file exporter) and concatenated documents. On bad input the\n"
         "load stops with the file, line and JSON path of the problem (exit 1); what was loaded\n"
         "before stays. --skip-invalid loads what is valid and reports what was skipped.",
         {DbFlag(),
-         {"format", "F", "auto", "auto or otlp-json"},
+         {"format", "F", "auto", "auto, otlp-json, jaeger-json or zipkin-json"},
          {"skip-invalid", "", "", "skip invalid documents and spans instead of stopping"}},
         1,
         SIZE_MAX},

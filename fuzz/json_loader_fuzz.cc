@@ -1,4 +1,4 @@
-// The OTLP JSON loader on arbitrary bytes (plain; gzip and zstd magic bytes reach the
+// The JSON loaders (OTLP, Jaeger, Zipkin, by detection) on arbitrary bytes (plain; gzip and zstd magic bytes reach the
 // decompressors too).
 
 #include <cstddef>
