@@ -16,12 +16,14 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/absl_compat.h"
 #include "formats/jaeger_json_reader.h"
 #include "formats/otlp_json_reader.h"
 #include "formats/zipkin_json_reader.h"
+#include "spanstore/otlp_proto.h"
 
 namespace spanstore {
 namespace {
@@ -183,6 +185,10 @@ std::string_view TraceFormatName(TraceFormat format) {
       return "jaeger-json";
     case TraceFormat::kZipkinJson:
       return "zipkin-json";
+    case TraceFormat::kOtlpProto:
+      return "otlp-proto";
+    case TraceFormat::kOtlpProtoStream:
+      return "otlp-proto-stream";
   }
   return "unknown";
 }
@@ -206,6 +212,57 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
   const size_t first = data.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return stats;  // empty input: nothing to load
 
+  // Binary OTLP: a request starts with field 1 (0x0a); a length-prefixed stream with the high
+  // byte of a big-endian length (0x00 for any message under 16 MiB).
+  // 0x0a is also '\n', so JSON may start with it: a buffer that starts with 0x0a is protobuf
+  // only when it decodes as a request.
+  TraceFormat binary = options.format;
+  std::vector<Span> probe;
+  bool probed = false;
+  if (binary == TraceFormat::kAuto) {
+    if (data[0] == 0x0a && DecodeOtlpTraces(data, &probe).ok()) {
+      binary = TraceFormat::kOtlpProto;
+      probed = true;
+    } else if (data[first] != '{' && data[first] != '[') {
+      binary = data[0] == 0x0a ? TraceFormat::kOtlpProto : TraceFormat::kOtlpProtoStream;
+    }
+  }
+  if (binary == TraceFormat::kOtlpProto || binary == TraceFormat::kOtlpProtoStream) {
+    stats.format = binary;
+    Batcher batcher(options, sink, &stats);
+    std::vector<Span> spans;
+    auto one = [&](std::string_view message, size_t offset) -> absl::Status {
+      ++stats.documents;
+      spans.clear();
+      absl::Status s;
+      if (probed) {
+        spans = std::move(probe);  // already decoded while detecting the format
+      } else {
+        s = DecodeOtlpTraces(message, &spans);
+      }
+      if (!s.ok()) {
+        const std::string text = absl::StrFormat(
+            "%s: %s message at byte %d: %s", name, TraceFormatName(binary), offset, s.message());
+        if (!options.skip_invalid) return absl::InvalidArgumentError(text);
+        ++stats.skipped_documents;
+        if (stats.first_error.empty()) stats.first_error = text;
+        return absl::OkStatus();
+      }
+      return batcher.Add(&spans);
+    };
+    absl::Status s = binary == TraceFormat::kOtlpProto
+                         ? one(data, 0)
+                         : ForEachLengthPrefixedMessage(data, one);
+    absl::Status f = batcher.Flush();
+    if (!s.ok()) {
+      return s.code() == absl::StatusCode::kInvalidArgument && !absl::StrContains(s.message(), name)
+                 ? absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()))
+                 : s;
+    }
+    if (!f.ok()) return f;
+    return stats;
+  }
+
   simdjson::dom::parser parser;
   Batcher batcher(options, sink, &stats);
   std::vector<Span> spans;
@@ -228,6 +285,8 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
       case TraceFormat::kOtlpJson:
         s = OtlpJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
         break;
+      case TraceFormat::kOtlpProto:
+      case TraceFormat::kOtlpProtoStream:
       case TraceFormat::kAuto:
         s = absl::InvalidArgumentError(
             "not a known trace format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger "

@@ -1,6 +1,6 @@
 // Loading trace files into spans: OTLP JSON (an ExportTraceServiceRequest, newline-delimited
 // files of them as the OpenTelemetry Collector's file exporter writes, or several documents
-// concatenated), Jaeger JSON (the query API's {"data": [...]}) and Zipkin v2 JSON (an array of
+// concatenated), OTLP protobuf (one request, or the Collector's length-prefixed file), Jaeger JSON (the query API's {"data": [...]}) and Zipkin v2 JSON (an array of
 // spans) -- gzip or zstd compressed or plain, from a file or stdin. docs/formats.md has the
 // mapping of each format onto the OTLP model.
 //
@@ -29,6 +29,8 @@ enum class TraceFormat : uint8_t {
   kOtlpJson = 1,    // OTLP/JSON ExportTraceServiceRequest (or Tempo's {"batches": [...]})
   kJaegerJson = 2,  // {"data": [{"traceID", "spans", "processes"}]} or one such trace object
   kZipkinJson = 3,  // [{"traceId", "id", "localEndpoint", ...}]
+  kOtlpProto = 4,   // one binary ExportTraceServiceRequest (an OTLP/HTTP request body)
+  kOtlpProtoStream = 5,  // the Collector file exporter's proto format: u32 BE length + message
 };
 
 std::string_view TraceFormatName(TraceFormat format);

@@ -5,6 +5,7 @@
 #include "spanstore/env.h"
 #include "spanstore/formats.h"
 #include "spanstore/loader.h"
+#include "spanstore/otlp_proto.h"
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"

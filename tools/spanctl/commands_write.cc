@@ -126,9 +126,14 @@ int RunLoad(const ParsedFlags& flags) {
     options.format = TraceFormat::kJaegerJson;
   } else if (format == "zipkin-json") {
     options.format = TraceFormat::kZipkinJson;
+  } else if (format == "otlp-proto") {
+    options.format = TraceFormat::kOtlpProto;
+  } else if (format == "otlp-proto-stream") {
+    options.format = TraceFormat::kOtlpProtoStream;
   } else if (format != "auto") {
     return Fail("load", absl::InvalidArgumentError(absl::StrFormat(
-                            "--format must be auto, otlp-json, jaeger-json or zipkin-json, got '%s'",
+                            "--format must be auto, otlp-json, jaeger-json, zipkin-json, otlp-proto or "
+                            "otlp-proto-stream, got '%s'",
                             format)));
   }
   Options store_options;
@@ -290,13 +295,14 @@ std::vector<Command> WriteCommands() {
         0},
        RunGen},
       {{"load", "load --db DIR FILE... [--format F] [--skip-invalid]",
-        "load trace files (OTLP, Jaeger or Zipkin JSON; .gz/.zst; '-' for stdin)",
+        "load trace files (OTLP JSON or protobuf, Jaeger or Zipkin JSON; .gz/.zst; '-' = stdin)",
         "Accepts an OTLP ExportTraceServiceRequest, newline-delimited files of them (the\n"
         "OpenTelemetry Collector's file exporter) and concatenated documents. On bad input the\n"
         "load stops with the file, line and JSON path of the problem (exit 1); what was loaded\n"
         "before stays. --skip-invalid loads what is valid and reports what was skipped.",
         {DbFlag(),
-         {"format", "F", "auto", "auto, otlp-json, jaeger-json or zipkin-json"},
+         {"format", "F", "auto",
+          "auto, otlp-json, jaeger-json, zipkin-json, otlp-proto, otlp-proto-stream"},
          {"skip-invalid", "", "", "skip invalid documents and spans instead of stopping"}},
         1,
         SIZE_MAX},
