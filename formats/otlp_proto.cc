@@ -42,6 +42,10 @@ class Reader {
   }
 
   bool Varint(uint64_t* v) {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) {  // one byte: common
+      *v = static_cast<uint8_t>(data_[pos_++]);
+      return true;
+    }
     std::string_view rest = data_.substr(pos_);
     const size_t before = rest.size();
     if (!GetVarint64(&rest, v)) return false;
