@@ -252,7 +252,14 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
     };
     absl::Status s = binary == TraceFormat::kOtlpProto
                          ? one(data, 0)
-                         : ForEachLengthPrefixedMessage(data, one);
+                         : ForEachLengthPrefixedMessage(
+                               data, [&](std::string_view message, size_t offset) {
+                                 absl::Status st = one(message, offset);
+                                 if (options.progress) {
+                                   options.progress(offset + message.size(), data.size());
+                                 }
+                                 return st;
+                               });
     absl::Status f = batcher.Flush();
     if (!s.ok()) {
       return s.code() == absl::StatusCode::kInvalidArgument && !absl::StrContains(s.message(), name)
@@ -318,7 +325,10 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
       const std::string_view text = data.substr(pos, end - pos);
       if (text.find_first_not_of(" \t\r") != std::string_view::npos) {
         simdjson::dom::element doc;
-        const auto error = parser.parse(text.data(), text.size()).get(doc);
+        // simdjson reads up to SIMDJSON_PADDING bytes past a document; a line with that much
+        // of the buffer after it is parsed in place instead of being copied.
+        const bool copy = end + simdjson::SIMDJSON_PADDING > data.size();
+        const auto error = parser.parse(text.data(), text.size(), copy).get(doc);
         if (error != simdjson::SUCCESS) {
           const std::string message = absl::StrFormat("%s: line %d: invalid JSON: %s", name, line,
                                                       simdjson::error_message(error));
@@ -335,6 +345,7 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
       }
       pos = end + 1;
       ++line;
+      if (options.progress) options.progress(std::min(pos, data.size()), data.size());
     }
   } else {
     simdjson::dom::document_stream stream;
@@ -361,6 +372,7 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
         absl::Status f = batcher.Flush();
         return f.ok() ? s : f;
       }
+      if (options.progress) options.progress(it.current_index(), data.size());
     }
     if (stream.truncated_bytes() > 0) {
       absl::Status f = batcher.Flush();
