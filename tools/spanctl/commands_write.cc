@@ -143,6 +143,11 @@ int RunLoad(const ParsedFlags& flags) {
   uint64_t spans = 0, skipped = 0, documents = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& file : flags.args) {
+    if (StderrIsTerminal()) {
+      options.progress = [&file](uint64_t done, uint64_t total) {
+        Progress("load " + file + " (bytes)", done, total);
+      };
+    }
     auto stats = LoadFile(file, options, [&](std::vector<Span>& batch) {
       absl::Status s = (*store)->Append(batch);
       if (!s.ok() && options.skip_invalid && s.code() == absl::StatusCode::kInvalidArgument) {
@@ -165,6 +170,7 @@ int RunLoad(const ParsedFlags& flags) {
                    static_cast<unsigned long long>(spans));
       return kExitFailure;
     }
+    ProgressDone();
     spans += stats->spans;
     documents += stats->documents;
     skipped += stats->skipped_spans;
@@ -192,7 +198,10 @@ int RunCompact(const ParsedFlags& flags) {
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail("compact", store.status());
   const auto start = std::chrono::steady_clock::now();
-  if (absl::Status s = (*store)->CompactAll(); !s.ok()) return Fail("compact", s);
+  if (StderrIsTerminal()) std::fprintf(stderr, "compacting...");
+  absl::Status compacted = (*store)->CompactAll();
+  ProgressDone();
+  if (!compacted.ok()) return Fail("compact", compacted);
   const StoreStats st = (*store)->Stats();
   if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("compact", s);
   std::printf("compacted in %.2fs: %llu spans, %s on disk\n",
