@@ -12,6 +12,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -122,6 +123,13 @@ bool LooksNewlineDelimited(simdjson::dom::parser& parser, std::string_view data)
   if (data.find_first_not_of(" \t\r\n", end) == std::string_view::npos) return false;
   simdjson::dom::element e;
   return parser.parse(data.data() + start, end - start).get(e) == simdjson::SUCCESS;
+}
+
+std::string DocumentTooLarge(const std::string& name, size_t line, const LoadOptions& options) {
+  return absl::StrFormat(
+      "%s: line %d: a JSON document is larger than the %d-byte document limit "
+      "(LoadOptions::max_document_bytes)",
+      name, line, options.max_document_bytes);
 }
 
 // The format of one document, from its shape and first keys.
@@ -323,7 +331,15 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
       size_t end = data.find('\n', pos);
       if (end == std::string_view::npos) end = data.size();
       const std::string_view text = data.substr(pos, end - pos);
-      if (text.find_first_not_of(" \t\r") != std::string_view::npos) {
+      if (text.size() > options.max_document_bytes) {
+        const std::string message = DocumentTooLarge(name, line, options);
+        if (!options.skip_invalid) {
+          absl::Status f = batcher.Flush();
+          return f.ok() ? absl::InvalidArgumentError(message) : f;
+        }
+        ++stats.skipped_documents;
+        if (stats.first_error.empty()) stats.first_error = message;
+      } else if (text.find_first_not_of(" \t\r") != std::string_view::npos) {
         simdjson::dom::element doc;
         // simdjson reads up to SIMDJSON_PADDING bytes past a document; a line with that much
         // of the buffer after it is parsed in place instead of being copied.
@@ -350,9 +366,10 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
   } else {
     simdjson::dom::document_stream stream;
     const std::string padded(data);  // parse_many needs its own padded buffer
-    auto error =
-        parser.parse_many(padded.data(), padded.size(), std::max<size_t>(padded.size(), 1 << 20))
-            .get(stream);
+    // A document must fit in one batch, so the batch size is the document limit.
+    const size_t batch = static_cast<size_t>(std::min<uint64_t>(
+        std::max<uint64_t>(padded.size(), 1 << 20), std::max<uint64_t>(options.max_document_bytes, 64)));
+    auto error = parser.parse_many(padded.data(), padded.size(), batch).get(stream);
     if (error != simdjson::SUCCESS) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: invalid JSON: %s", name, simdjson::error_message(error)));
@@ -361,6 +378,11 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
       simdjson::dom::element doc;
       error = (*it).get(doc);
       const size_t line = LineOf(data, it.current_index());
+      if (error == simdjson::CAPACITY) {
+        absl::Status f = batcher.Flush();
+        if (!f.ok()) return f;
+        return absl::InvalidArgumentError(DocumentTooLarge(name, line, options));
+      }
       if (error != simdjson::SUCCESS) {
         absl::Status f = batcher.Flush();
         if (!f.ok()) return f;

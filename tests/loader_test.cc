@@ -254,6 +254,36 @@ TEST(LoaderTest, GzipAndZstdInput) {
   EXPECT_EQ(Load(gz, small).stats.status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(LoaderTest, DocumentOverTheLimitIsRefused) {
+  const std::string small_doc =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
+      R"("spanId":"0102030405060708","name":"a"}]}]}]})";
+  const std::string padding(300, ' ');
+  const std::string big_doc = R"({"resourceSpans":[)" + padding + "]}";
+  LoadOptions o;
+  o.max_document_bytes = 200;
+  // Newline-delimited: the big line is refused by line number; what came before stays loaded.
+  Loaded l = Load(small_doc + "\n" + big_doc + "\n" + small_doc + "\n", o);
+  ASSERT_FALSE(l.stats.ok());
+  EXPECT_EQ(l.stats.status().message(),
+            "input.json: line 2: a JSON document is larger than the 200-byte document limit "
+            "(LoadOptions::max_document_bytes)");
+  EXPECT_EQ(l.spans.size(), 1u);
+  o.skip_invalid = true;
+  l = Load(small_doc + "\n" + big_doc + "\n" + small_doc + "\n", o);
+  ASSERT_TRUE(l.stats.ok()) << l.stats.status();
+  EXPECT_EQ(l.spans.size(), 2u);
+  EXPECT_EQ(l.stats->skipped_documents, 1u);
+  EXPECT_NE(l.stats->first_error.find("line 2: a JSON document is larger"), std::string::npos);
+  // Concatenated documents (not newline-delimited).
+  o.skip_invalid = false;
+  l = Load(small_doc + " " + big_doc, o);
+  ASSERT_FALSE(l.stats.ok());
+  EXPECT_NE(l.stats.status().message().find("document limit"), absl::string_view::npos)
+      << l.stats.status();
+  EXPECT_EQ(l.spans.size(), 1u);
+}
+
 TEST(LoaderTest, BatchesAndSinkErrors) {
   const std::string basic = ReadFixture("otlp_basic.json");
   LoadOptions o;

@@ -44,6 +44,9 @@ struct LoadOptions {
   size_t batch_spans = 1000;
   // Refuse inputs (after decompression) larger than this: a guard against decompression bombs.
   uint64_t max_input_bytes = 8ull << 30;
+  // Refuse a single JSON document (one line of newline-delimited input, or one of several
+  // concatenated documents) larger than this: the parser needs memory proportional to it.
+  uint64_t max_document_bytes = 1ull << 30;
   // Called after each document with the bytes (after decompression) consumed so far and the
   // total, e.g. to draw a progress bar. May be empty.
   std::function<void(uint64_t done, uint64_t total)> progress;
