@@ -76,6 +76,28 @@ struct Tree {
         children[parent->second].push_back(i);
       }
     }
+    // Damaged input can name parents in a cycle (a -> b -> a); such spans are reachable from no
+    // root. Detach the first unreached span of each cycle from its parent and show it as a root,
+    // so that every span is drawn and the walks below terminate.
+    std::vector<bool> reached(trace.spans.size(), false);
+    auto reach = [&](size_t from) {
+      std::vector<size_t> todo = {from};
+      while (!todo.empty()) {
+        const size_t n = todo.back();
+        todo.pop_back();
+        if (reached[n]) continue;
+        reached[n] = true;
+        for (size_t k : children[n]) todo.push_back(k);
+      }
+    };
+    for (size_t r : roots) reach(r);
+    for (size_t i = 0; i < trace.spans.size(); ++i) {
+      if (reached[i]) continue;
+      auto& siblings = children[index[trace.spans[i].parent_span_id]];
+      siblings.erase(std::find(siblings.begin(), siblings.end(), i));
+      roots.push_back(i);
+      reach(i);
+    }
     auto by_start = [&](size_t a, size_t b) {
       return trace.spans[a].start_time_unix_nano < trace.spans[b].start_time_unix_nano;
     };
