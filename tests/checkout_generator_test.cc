@@ -4,10 +4,42 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "spanstore/otlp_proto.h"
+#include "xxhash.h"
 
 namespace spanstore {
 namespace {
+
+constexpr size_t kPinnedSpans = 411;
+constexpr uint64_t kPinnedDigest = 15427814432900257408ull;
+constexpr char kPinnedPlanted[] = "817e1aebf8065fdd9fea7eee9441cb3b";
+
+void AppendAttributes(const Attributes& attrs, std::string* out) {
+  for (const KeyValue& kv : attrs) absl::StrAppend(out, kv.key, "=", kv.value.ToString(), ";");
+}
+
+// Every generated field as text, independent of any encoder that may change.
+std::string Canonical(const std::vector<Span>& spans) {
+  std::string out;
+  for (const Span& s : spans) {
+    absl::StrAppend(&out, s.trace_id.ToHex(), s.span_id.ToHex(), s.parent_span_id.ToHex(), "|",
+                    s.service_name, "|", s.name, "|", static_cast<int>(s.kind), "|",
+                    s.start_time_unix_nano, "|", s.end_time_unix_nano, "|",
+                    static_cast<int>(s.status_code), s.status_message, "|", s.scope_name,
+                    s.scope_version, "|");
+    AppendAttributes(s.attributes, &out);
+    AppendAttributes(s.resource_attributes, &out);
+    for (const SpanEvent& e : s.events) {
+      absl::StrAppend(&out, e.name, "@", e.time_unix_nano, ":");
+      AppendAttributes(e.attributes, &out);
+    }
+    for (const SpanLink& l : s.links) absl::StrAppend(&out, "link:", l.span_id.ToHex());
+    out += "\n";
+  }
+  return out;
+}
 
 TEST(CheckoutGeneratorTest, SameSeedSameSpans) {
   GeneratorOptions o;
@@ -90,7 +122,8 @@ TEST(CheckoutGeneratorTest, PlantedGapTrace) {
   const Span* server = nullptr;
   for (const Span& s : planted) {
     for (const KeyValue& kv : s.attributes) {
-      if (kv.key == "http.host" && kv.value.string_value() == "payments.staging.internal") client = &s;
+      if (kv.key == "http.host" && kv.value.string_value() == "payments.staging.internal")
+        client = &s;
     }
   }
   ASSERT_NE(client, nullptr);
@@ -100,6 +133,37 @@ TEST(CheckoutGeneratorTest, PlantedGapTrace) {
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->service_name, "payment");
   EXPECT_GE(server->start_time_unix_nano - client->start_time_unix_nano, 4'500'000'000ull);
+}
+
+// The generator must produce the same spans on every machine and standard library (benchmarks and
+// demos quote trace ids): pin a digest of every field of the first traces of seed 1.
+TEST(CheckoutGeneratorTest, OutputIsPinnedAcrossMachines) {
+  GeneratorOptions o;
+  o.traces = 20;
+  o.plant_gap_trace = true;
+  CheckoutGenerator gen(o);
+  std::vector<Span> spans, all;
+  while (gen.NextTrace(&spans)) all.insert(all.end(), spans.begin(), spans.end());
+  const std::string text = Canonical(all);
+  EXPECT_EQ(all.size(), kPinnedSpans);
+  EXPECT_EQ(XXH3_64bits(text.data(), text.size()), kPinnedDigest);
+  ASSERT_TRUE(gen.planted_trace_id().has_value());
+  EXPECT_EQ(gen.planted_trace_id()->ToHex(), kPinnedPlanted);
+}
+
+TEST(CheckoutGeneratorTest, SpansAreAFewHundredBytesAsOtlpProtobuf) {
+  GeneratorOptions o;
+  o.traces = 500;
+  CheckoutGenerator gen(o);
+  // One export request of many traces, as an SDK batch processor or a Collector sends them, so
+  // each service instance's resource is encoded once per request, not once per span.
+  std::vector<Span> spans, all;
+  while (gen.NextTrace(&spans)) all.insert(all.end(), spans.begin(), spans.end());
+  std::string encoded;
+  EncodeOtlpTraces(all, &encoded);
+  const double per_span = static_cast<double>(encoded.size()) / all.size();
+  EXPECT_GT(per_span, 250) << per_span;  // measured 2026-11-24: 480
+  EXPECT_LT(per_span, 550) << per_span;
 }
 
 }  // namespace
