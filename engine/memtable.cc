@@ -1,5 +1,6 @@
 #include "engine/memtable.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/absl_compat.h"
@@ -150,21 +151,6 @@ size_t MemTable::Add(const SpanBatchView& batch) {
   return added;
 }
 
-bool MemTable::Contains(const EncodedSpan& span, size_t limit) const {
-  port::MutexLock lock(&mu_);
-  auto it = traces_.find(TraceIdOf(span.span));
-  if (it == traces_.end()) return false;
-  for (uint32_t i : it->second) {
-    if (i >= limit) break;  // entries are indexed in insertion order
-    const EncodedSpan other = entry(i);
-    if (SameSpanId(other.span, span.span) && other.context == span.context &&
-        SameBody(other.span, span.span)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
                         std::vector<EncodedSpan>* out) const {
   port::MutexLock lock(&mu_);
@@ -191,6 +177,83 @@ void MemTable::CollectOperations(const std::string& service,
 uint64_t MemTable::distinct_traces() const {
   port::MutexLock lock(&mu_);
   return traces_.size();
+}
+
+namespace {
+
+// Cheap checks on the fixed header and the service/name fields before decoding a span.
+bool MayMatch(const SpanQuery& q, std::string_view encoded) {
+  auto h = PeekSpanHeader(encoded);
+  if (!h.ok()) return true;  // let DecodeSpan report it
+  if (h->start_time_unix_nano < q.start_min || h->start_time_unix_nano > q.start_max) {
+    return false;
+  }
+  const uint64_t d = h->end_time_unix_nano > h->start_time_unix_nano
+                         ? h->end_time_unix_nano - h->start_time_unix_nano
+                         : 0;
+  if (d < q.min_duration_nanos || d > q.max_duration_nanos) return false;
+  if (q.status.has_value() && h->status_code != *q.status) return false;
+  if (!q.kinds.empty() && std::find(q.kinds.begin(), q.kinds.end(), h->kind) == q.kinds.end()) {
+    return false;
+  }
+  if (!q.services.empty() || !q.names.empty()) {
+    std::string_view service, name;
+    if (!PeekServiceAndName(encoded, &service, &name).ok()) return true;
+    if (!q.services.empty() &&
+        std::find(q.services.begin(), q.services.end(), service) == q.services.end()) {
+      return false;
+    }
+    if (!q.names.empty() && std::find(q.names.begin(), q.names.end(), name) == q.names.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status MemTableSource::GetTrace(const TraceId& trace_id, std::vector<Span>* out) const {
+  std::vector<EncodedSpan> encoded;
+  mem_->GetTrace(trace_id, count_, &encoded);
+  for (const EncodedSpan& e : encoded) {
+    absl::Status s = DecodeSpan(e, &out->emplace_back());
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemTableSource::Scan(const SpanQuery& query,
+                                  absl::FunctionRef<bool(const Span&)> visitor) const {
+  Span span;
+  for (size_t i = 0; i < count_; ++i) {
+    const EncodedSpan encoded = mem_->entry(i);
+    if (!MayMatch(query, encoded.span)) continue;
+    absl::Status s = DecodeSpan(encoded, &span);
+    if (!s.ok()) return s;
+    if (SpanMatches(query, span) && !visitor(span)) break;
+  }
+  return absl::OkStatus();
+}
+
+bool MemTableSource::Contains(const Span& span) const {
+  std::vector<EncodedSpan> encoded;
+  mem_->GetTrace(span.trace_id, count_, &encoded);
+  Span candidate;
+  for (const EncodedSpan& e : encoded) {
+    // Only a span with the same id can be equal; decode just those.
+    if (std::memcmp(e.span.data() + 16, span.span_id.bytes.data(), 8) != 0) continue;
+    if (DecodeSpan(e, &candidate).ok() && candidate == span) return true;
+  }
+  return false;
+}
+
+void MemTableSource::CollectServices(absl::btree_set<std::string>* out) const {
+  mem_->CollectServices(out);
+}
+
+void MemTableSource::CollectOperations(const std::string& service,
+                                       absl::btree_set<std::string>* out) const {
+  mem_->CollectOperations(service, out);
 }
 
 }  // namespace spanstore

@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/port_mutex.h"
 #include "absl/types/span.h"
+#include "engine/read_source.h"
 #include "engine/span_codec.h"
 #include "spanstore/span.h"
 
@@ -58,9 +59,6 @@ class MemTable {
     return count() + kEntriesPerBlock > kMaxEntries ||
            contexts_.load(std::memory_order_relaxed) + kEntriesPerBlock > kMaxContexts;
   }
-
-  // True if a span equal to `span` (same bytes and context) is among entries [0, limit).
-  bool Contains(const EncodedSpan& span, size_t limit) const;
 
   // Encoded spans of the trace among entries [0, limit).
   void GetTrace(const TraceId& trace_id, size_t limit, std::vector<EncodedSpan>* out) const;
@@ -111,6 +109,25 @@ class MemTable {
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_ ABSL_GUARDED_BY(mu_);
   // Context bytes (views into the arena) -> index.
   absl::flat_hash_map<std::string_view, uint32_t> context_index_ ABSL_GUARDED_BY(mu_);
+};
+
+// A memtable as a query's snapshot sees it: the entries published when the snapshot was taken.
+class MemTableSource final : public ReadSource {
+ public:
+  MemTableSource(std::shared_ptr<const MemTable> mem, size_t count)
+      : mem_(std::move(mem)), count_(count) {}
+
+  absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const override;
+  absl::Status Scan(const SpanQuery& query,
+                    absl::FunctionRef<bool(const Span&)> visitor) const override;
+  bool Contains(const Span& span) const override;
+  void CollectServices(absl::btree_set<std::string>* out) const override;
+  void CollectOperations(const std::string& service,
+                         absl::btree_set<std::string>* out) const override;
+
+ private:
+  std::shared_ptr<const MemTable> mem_;
+  size_t count_;
 };
 
 }  // namespace spanstore

@@ -404,35 +404,25 @@ absl::Status StoreImpl::Close() {
 StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
   port::MutexLock l(&mu_);
   Snapshot snap;
-  for (const auto& m : imm_) {
-    snap.memtables.push_back(m);
-    snap.counts.push_back(m->count());
-  }
-  if (mem_ != nullptr) {
-    snap.memtables.push_back(mem_);
-    snap.counts.push_back(mem_->count());
-  }
+  for (const auto& m : imm_) snap.push_back(std::make_shared<MemTableSource>(m, m->count()));
+  if (mem_ != nullptr) snap.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
   return snap;
 }
 
-bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t m, const EncodedSpan& span) {
-  // A memtable drops exact duplicates within itself; across memtables (an Append retried after
-  // a segment rotation or a reopen) the first copy wins.
-  for (size_t earlier = 0; earlier < m; ++earlier) {
-    if (snap.memtables[earlier]->Contains(span, snap.counts[earlier])) return true;
+bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& span) {
+  // A memtable drops exact duplicates within itself; across sources (an Append retried after a
+  // segment rotation or a reopen) the oldest copy wins.
+  for (size_t earlier = 0; earlier < source; ++earlier) {
+    if (snap[earlier]->Contains(span)) return true;
   }
   return false;
 }
 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
-  std::vector<EncodedSpan> encoded;
-  for (size_t i = 0; i < snap.memtables.size(); ++i) {
-    snap.memtables[i]->GetTrace(trace_id, snap.counts[i], &encoded);
-  }
-  spans->resize(encoded.size());
-  for (size_t i = 0; i < encoded.size(); ++i) {
-    absl::Status s = DecodeSpan(encoded[i], &(*spans)[i]);
+  spans->clear();
+  for (const auto& source : snap) {
+    absl::Status s = source->GetTrace(trace_id, spans);
     if (!s.ok()) return s;
   }
   std::sort(spans->begin(), spans->end(), SpanOrder);
@@ -441,11 +431,14 @@ absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_
   return absl::OkStatus();
 }
 
+absl::Status StoreImpl::CheckOpen() {
+  port::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
-  {
-    port::MutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
-  }
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   Trace trace;
   trace.trace_id = trace_id;
   absl::Status s = CollectTrace(TakeSnapshot(), trace_id, &trace.spans);
@@ -461,92 +454,46 @@ absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
   return trace;
 }
 
-namespace {
-
-// Cheap checks on the fixed header and the service/name fields before decoding a span.
-bool MayMatch(const SpanQuery& q, const EncodedSpan& span) {
-  const std::string_view encoded = span.span;
-  auto h = PeekSpanHeader(encoded);
-  if (!h.ok()) return true;  // let DecodeSpan report it
-  if (h->start_time_unix_nano < q.start_min || h->start_time_unix_nano > q.start_max) {
-    return false;
-  }
-  const uint64_t d = h->end_time_unix_nano > h->start_time_unix_nano
-                         ? h->end_time_unix_nano - h->start_time_unix_nano
-                         : 0;
-  if (d < q.min_duration_nanos || d > q.max_duration_nanos) return false;
-  if (q.status.has_value() && h->status_code != *q.status) return false;
-  if (!q.kinds.empty() && std::find(q.kinds.begin(), q.kinds.end(), h->kind) == q.kinds.end()) {
-    return false;
-  }
-  if (!q.services.empty() || !q.names.empty()) {
-    std::string_view service, name;
-    if (!PeekServiceAndName(encoded, &service, &name).ok()) return true;
-    if (!q.services.empty() &&
-        std::find(q.services.begin(), q.services.end(), service) == q.services.end()) {
-      return false;
-    }
-    if (!q.names.empty() && std::find(q.names.begin(), q.names.end(), name) == q.names.end()) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
-absl::Status StoreImpl::Scan(const SpanQuery& query,
-                             absl::FunctionRef<bool(const Span&)> visitor) {
-  {
-    port::MutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
-  }
-  const Snapshot snap = TakeSnapshot();
-  size_t emitted = 0;
-  Span span;
-  for (size_t m = 0; m < snap.memtables.size(); ++m) {
-    const MemTable& mem = *snap.memtables[m];
-    for (size_t i = 0; i < snap.counts[m]; ++i) {
-      const EncodedSpan encoded = mem.entry(i);
-      if (!MayMatch(query, encoded)) continue;
-      absl::Status s = DecodeSpan(encoded, &span);
-      if (!s.ok()) return s;
-      if (!SpanMatches(query, span)) continue;
-      if (AppearsEarlier(snap, m, encoded)) continue;
-      if (!visitor(span)) return absl::OkStatus();
-      if (query.limit != 0 && ++emitted >= query.limit) return absl::OkStatus();
-    }
+absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
+                                     absl::FunctionRef<bool(const Span&)> visitor) {
+  bool stopped = false;
+  for (size_t i = 0; i < snap.size() && !stopped; ++i) {
+    absl::Status s = snap[i]->Scan(query, [&](const Span& span) {
+      if (AppearsEarlier(snap, i, span)) return true;
+      stopped = !visitor(span);
+      return !stopped;
+    });
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
+absl::Status StoreImpl::Scan(const SpanQuery& query,
+                             absl::FunctionRef<bool(const Span&)> visitor) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  size_t emitted = 0;
+  return ScanSnapshot(TakeSnapshot(), query, [&](const Span& span) {
+    if (!visitor(span)) return false;
+    return query.limit == 0 || ++emitted < query.limit;
+  });
+}
+
 absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery& query,
                                                                 size_t limit) {
-  {
-    port::MutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
-  }
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   const Snapshot snap = TakeSnapshot();
   struct Hit {
     uint64_t first_match_start = UINT64_MAX;
     uint32_t matched = 0;
   };
   absl::flat_hash_map<TraceId, Hit> hits;
-  Span span;
-  for (size_t m = 0; m < snap.memtables.size(); ++m) {
-    const MemTable& mem = *snap.memtables[m];
-    for (size_t i = 0; i < snap.counts[m]; ++i) {
-      const EncodedSpan encoded = mem.entry(i);
-      if (!MayMatch(query, encoded)) continue;
-      absl::Status s = DecodeSpan(encoded, &span);
-      if (!s.ok()) return s;
-      if (!SpanMatches(query, span)) continue;
-      if (AppearsEarlier(snap, m, encoded)) continue;
-      Hit& hit = hits[span.trace_id];
-      hit.first_match_start = std::min(hit.first_match_start, span.start_time_unix_nano);
-      ++hit.matched;
-    }
-  }
+  absl::Status scanned = ScanSnapshot(snap, query, [&](const Span& span) {
+    Hit& hit = hits[span.trace_id];
+    hit.first_match_start = std::min(hit.first_match_start, span.start_time_unix_nano);
+    ++hit.matched;
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
   // Most recent first. Rank by the earliest matching span, then summarise only the winners.
   std::vector<std::pair<TraceId, Hit>> ranked(hits.begin(), hits.end());
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
@@ -590,16 +537,16 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
 }
 
 absl::StatusOr<std::vector<std::string>> StoreImpl::Services() {
-  const Snapshot snap = TakeSnapshot();
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> services;
-  for (const auto& m : snap.memtables) m->CollectServices(&services);
+  for (const auto& source : TakeSnapshot()) source->CollectServices(&services);
   return std::vector<std::string>(services.begin(), services.end());
 }
 
 absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string& service) {
-  const Snapshot snap = TakeSnapshot();
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> names;
-  for (const auto& m : snap.memtables) m->CollectOperations(service, &names);
+  for (const auto& source : TakeSnapshot()) source->CollectOperations(service, &names);
   return std::vector<std::string>(names.begin(), names.end());
 }
 

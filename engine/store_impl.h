@@ -7,9 +7,9 @@
 // memtable, and wakes the others. Only the leader touches the WAL file and inserts into the
 // active memtable, so neither needs a lock of its own; mu_ is released during the I/O.
 //
-// Read path: a query takes a Snapshot under mu_ -- the memtables and, for each, the number of
-// entries published at that moment -- and reads without holding mu_. Entries never move, so a
-// long scan never blocks appenders. Compacted blocks will join the snapshot as further sources.
+// Read path: a query takes a Snapshot under mu_ -- a list of ReadSources: each memtable with the
+// number of entries published at that moment -- and reads without holding mu_. Entries never
+// move, so a long scan never blocks appenders. Compacted blocks join as further ReadSources.
 //
 // Thread safety: all public methods are thread-safe.
 
@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "engine/port_mutex.h"
 #include "engine/memtable.h"
+#include "engine/read_source.h"
 #include "engine/wal_writer.h"
 #include "spanstore/env.h"
 #include "spanstore/store.h"
@@ -64,11 +65,8 @@ class StoreImpl final : public Store {
     port::CondVar cv;
   };
 
-  // The memtables a query reads, with the entries visible to it.
-  struct Snapshot {
-    std::vector<std::shared_ptr<const MemTable>> memtables;
-    std::vector<size_t> counts;
-  };
+  // What a query reads: every source, oldest first (engine/read_source.h).
+  using Snapshot = std::vector<std::shared_ptr<const ReadSource>>;
 
   absl::Status ReplaySegment(uint64_t number, bool newest);
   absl::Status StartNewSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -83,12 +81,16 @@ class StoreImpl final : public Store {
   void IntervalSyncLoop();
 
   Snapshot TakeSnapshot();
-  // True if an exact copy of `span` (from memtable m of the snapshot) is in an earlier memtable.
-  static bool AppearsEarlier(const Snapshot& snap, size_t m, const EncodedSpan& span);
+  absl::Status CheckOpen();
+  // True if an exact copy of `span` (from snap[source]) is in an earlier source.
+  static bool AppearsEarlier(const Snapshot& snap, size_t source, const Span& span);
+  // Every matching span of the snapshot once, until the visitor returns false.
+  static absl::Status ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
+                                   absl::FunctionRef<bool(const Span&)> visitor);
   // Spans of one trace from a snapshot, sorted by start time then span id, exact duplicates
   // removed.
-  absl::Status CollectTrace(const Snapshot& snap, const TraceId& trace_id,
-                            std::vector<Span>* spans);
+  static absl::Status CollectTrace(const Snapshot& snap, const TraceId& trace_id,
+                                   std::vector<Span>* spans);
 
   const Options options_;
   Env* const env_;

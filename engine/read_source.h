@@ -1,0 +1,45 @@
+// ReadSource: one part of a store's contents as a query sees it. A query takes a snapshot -- a
+// list of sources, oldest first -- and reads each without holding the store's lock. Memtables
+// (with the entry count visible at snapshot time) are sources today; compacted column blocks
+// plug in as further sources of the same snapshot.
+//
+// Thread safety: a source is immutable once in a snapshot; all methods are const and may be
+// called concurrently.
+
+#ifndef SPANSTORE_ENGINE_READ_SOURCE_H_
+#define SPANSTORE_ENGINE_READ_SOURCE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "spanstore/query.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+class ReadSource {
+ public:
+  virtual ~ReadSource() = default;
+
+  // Appends the spans of the trace held by this source (any order).
+  virtual absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const = 0;
+
+  // Calls `visitor` for every span of this source that satisfies SpanMatches(query, span)
+  // (query.limit is the caller's business), until it returns false.
+  virtual absl::Status Scan(const SpanQuery& query,
+                            absl::FunctionRef<bool(const Span&)> visitor) const = 0;
+
+  // True if this source holds a span equal to `span` (the same span appended twice).
+  virtual bool Contains(const Span& span) const = 0;
+
+  virtual void CollectServices(absl::btree_set<std::string>* out) const = 0;
+  virtual void CollectOperations(const std::string& service,
+                                 absl::btree_set<std::string>* out) const = 0;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_READ_SOURCE_H_
