@@ -10,7 +10,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spanstore/otlp_proto.h"
 #include "tests/util/temp_dir.h"
+#include "workload/checkout_generator.h"
 
 namespace spanstore {
 namespace {
@@ -60,8 +62,9 @@ testing::TempDir* SpanctlE2eTest::dir_ = nullptr;
 std::string* SpanctlE2eTest::planted_ = nullptr;
 
 TEST_F(SpanctlE2eTest, SearchFindsThePlantedSlowCheckout) {
-  const Result r = Spanctl("search --db " + Db() +
-                       " '{ resource.service.name = \"checkout\" && duration > 4s }' --limit 0");
+  const Result r =
+      Spanctl("search --db " + Db() +
+              " '{ resource.service.name = \"checkout\" && duration > 4s }' --limit 0");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(*planted_));
   EXPECT_THAT(r.out, HasSubstr("ROOT SERVICE"));
@@ -75,7 +78,8 @@ TEST_F(SpanctlE2eTest, TraceShowsTheGapAndCriticalPath) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("payment POST /v1/charge .*<- gap [45]\\.[0-9]+s"));
   EXPECT_THAT(r.out, HasSubstr("* frontend POST /api/checkout"));
   // A traceparent works as well as a trace id.
-  const Result tp = Spanctl("trace --db " + Db() + " 00-" + *planted_ + "-00f067aa0ba902b7-01 --no-color");
+  const Result tp =
+      Spanctl("trace --db " + Db() + " 00-" + *planted_ + "-00f067aa0ba902b7-01 --no-color");
   EXPECT_EQ(tp.exit_code, 0) << tp.out;
 }
 
@@ -91,8 +95,8 @@ TEST_F(SpanctlE2eTest, QueryFindsTheStagingHost) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(*planted_));
   EXPECT_THAT(r.out, HasSubstr("1 spans"));
-  const Result window = Spanctl("query --db " + Db() +
-                            " '{ span.http.host =~ \".*staging.*\" }' --end 2020-01-01T00:00:00Z");
+  const Result window = Spanctl(
+      "query --db " + Db() + " '{ span.http.host =~ \".*staging.*\" }' --end 2020-01-01T00:00:00Z");
   ASSERT_EQ(window.exit_code, 0) << window.out;
   EXPECT_THAT(window.out, HasSubstr("0 spans"));
 }
@@ -202,6 +206,64 @@ TEST_F(SpanctlE2eTest, LoadFixtures) {
   EXPECT_THAT(r.out, HasSubstr("2 spans"));
   r = Spanctl("load --db " + db + " /nonexistent.json");
   EXPECT_EQ(r.exit_code, 1);
+}
+
+// --json output is OTLP that spanctl itself loads back: the planted trace keeps its spans and gap.
+TEST_F(SpanctlE2eTest, JsonOutputLoadsBack) {
+  testing::TempDir d;
+  const std::string db = d.Sub("s");
+  Result r = Spanctl("trace --db " + Db() + " " + *planted_ + " --json > " + d.Sub("t.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Spanctl("query --db " + Db() + " '{ status = error }' --limit 5 --json > " + d.Sub("q.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Spanctl("load --db " + db + " " + d.Sub("t.json") + " " + d.Sub("q.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("(otlp-json)"));
+  const Result original = Spanctl("trace --db " + Db() + " " + *planted_ + " --no-color");
+  const Result reloaded = Spanctl("trace --db " + db + " " + *planted_ + " --no-color");
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.out;
+  EXPECT_EQ(reloaded.out, original.out);
+  r = Spanctl("query --db " + db + " '{ status = error }' --limit 0");
+  EXPECT_THAT(r.out, HasSubstr("5 spans"));
+  r = Spanctl("search --db " + Db() + " '{ duration > 4s }' --limit 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"traces\":[{\"traceID\":\"", 0), 0u) << r.out;
+}
+
+// Binary OTLP protobuf, as an SDK's OTLP/HTTP exporter sends it, detected and loaded.
+TEST_F(SpanctlE2eTest, LoadOtlpProtobuf) {
+  testing::TempDir d;
+  GeneratorOptions o;
+  o.traces = 20;
+  o.seed = 11;
+  CheckoutGenerator gen(o);
+  std::vector<Span> spans, all;
+  while (gen.NextTrace(&spans)) all.insert(all.end(), spans.begin(), spans.end());
+  std::string encoded;
+  EncodeOtlpTraces(all, &encoded);
+  std::ofstream(d.Sub("req.pb"), std::ios::binary) << encoded;
+  Result r = Spanctl("load --db " + d.Sub("a") + " " + d.Sub("req.pb"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("loaded " + std::to_string(all.size()) + " spans"));
+  r = Spanctl("load --db " + d.Sub("b") + " --format otlp-proto - < " + d.Sub("req.pb"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Spanctl("trace --db " + d.Sub("b") + " " + all[0].trace_id.ToHex() + " --no-color");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(all[0].service_name + " " + all[0].name));
+}
+
+TEST_F(SpanctlE2eTest, CompactThenVerifyAndSearch) {
+  testing::TempDir d;
+  const std::string db = d.Sub("s");
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 300 --plant-gap").exit_code, 0);
+  Result r = Spanctl("compact --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("compacted"));
+  r = Spanctl("verify --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Spanctl("search --db " + db + " '{ span.http.host = \"payments.staging.internal\" }'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 traces"));
 }
 
 TEST_F(SpanctlE2eTest, BenchRuns) {
