@@ -215,13 +215,8 @@ class JaegerConverter {
       const Path sp(&list, i++);
       Span span;
       absl::Status s = OneSpan(e, sp, processes, &span);
-      if (!s.ok()) {
-        if (!skip_invalid) return s;
-        ++*skipped;
-        if (first_error->empty()) *first_error = std::string(s.message());
-        continue;
-      }
-      out_->push_back(std::move(span));
+      s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out_, skipped, first_error);
+      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }

@@ -1,13 +1,16 @@
-// JsonPath: where a value sits in a JSON document, for error messages.
+// Shared by the JSON readers: Path (where a value sits in a JSON document, for error
+// messages) and the keep-or-skip rule for a converted span.
 
 #ifndef SPANSTORE_FORMATS_JSON_PATH_H_
 #define SPANSTORE_FORMATS_JSON_PATH_H_
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "spanstore/span.h"
 
 namespace spanstore {
 
@@ -44,6 +47,21 @@ inline absl::Status PathError(const Path& path, std::string_view what) {
   return absl::InvalidArgumentError(
       where.empty() ? std::string(what)
                     : absl::StrCat(where, ": ", absl::string_view(what.data(), what.size())));
+}
+
+// Appends `span` if its conversion succeeded (`s` ok). Otherwise returns `s`, or with
+// `skip_invalid` counts the span as skipped, keeps the first error and returns OK.
+inline absl::Status KeepOrSkip(absl::Status s, Span&& span, bool skip_invalid,
+                               std::vector<Span>* out, uint64_t* skipped,
+                               std::string* first_error) {
+  if (s.ok()) {
+    out->push_back(std::move(span));
+    return s;
+  }
+  if (!skip_invalid) return s;
+  ++*skipped;
+  if (first_error->empty()) *first_error = std::string(s.message());
+  return absl::OkStatus();
 }
 
 }  // namespace spanstore

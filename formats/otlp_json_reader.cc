@@ -143,13 +143,8 @@ class Converter {
         const Path p(&span_list, i++);
         Span span = scoped;
         absl::Status s = OneSpan(e, p, &span);
-        if (!s.ok()) {
-          if (!skip_invalid) return s;
-          ++*skipped;
-          if (first_error->empty()) *first_error = std::string(s.message());
-          continue;
-        }
-        out_->push_back(std::move(span));
+        s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out_, skipped, first_error);
+        if (!s.ok()) return s;
       }
     }
     return absl::OkStatus();

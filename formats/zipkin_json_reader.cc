@@ -169,13 +169,8 @@ absl::Status ZipkinJsonToSpans(simdjson::dom::element document, bool skip_invali
   for (element e : spans) {
     Span span;
     absl::Status s = OneSpan(e, Path(nullptr, i++), &span);
-    if (!s.ok()) {
-      if (!skip_invalid) return s;
-      ++*skipped_spans;
-      if (first_error->empty()) *first_error = std::string(s.message());
-      continue;
-    }
-    out->push_back(std::move(span));
+    s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out, skipped_spans, first_error);
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
