@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/absl_compat.h"
+#include "formats/span_grouping.h"
 #include "spanstore/formats.h"
 
 namespace spanstore {
@@ -153,15 +154,6 @@ void Value(const AnyValue& v, std::string* out) {
   }
 }
 
-bool SameResource(const Span& a, const Span& b) {
-  return a.resource_attributes == b.resource_attributes &&
-         a.resource_schema_url == b.resource_schema_url;
-}
-bool SameScope(const Span& a, const Span& b) {
-  return a.scope_name == b.scope_name && a.scope_version == b.scope_version &&
-         a.scope_attributes == b.scope_attributes && a.scope_schema_url == b.scope_schema_url;
-}
-
 void WriteSpan(const Span& s, std::string* out) {
   absl::StrAppend(out, "{\"traceId\":\"", s.trace_id.ToHex(), "\",\"spanId\":\"", s.span_id.ToHex(),
                   "\"");
@@ -230,22 +222,7 @@ void WriteSpan(const Span& s, std::string* out) {
 }  // namespace
 
 void WriteOtlpJson(absl::Span<const Span> spans, std::string* out) {
-  // Group by resource, then scope, in order of first appearance.
-  std::vector<std::vector<std::vector<const Span*>>> groups;
-  for (const Span& s : spans) {
-    auto r = std::find_if(groups.begin(), groups.end(),
-                          [&](const auto& g) { return SameResource(*g[0][0], s); });
-    if (r == groups.end()) {
-      groups.push_back({{&s}});
-      continue;
-    }
-    auto sc = std::find_if(r->begin(), r->end(), [&](const auto& g) { return SameScope(*g[0], s); });
-    if (sc == r->end()) {
-      r->push_back({&s});
-    } else {
-      sc->push_back(&s);
-    }
-  }
+  const ResourceScopeGroups groups = GroupByResourceAndScope(spans);
   out->append("{\"resourceSpans\":[");
   for (size_t r = 0; r < groups.size(); ++r) {
     if (r > 0) out->push_back(',');

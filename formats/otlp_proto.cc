@@ -2,6 +2,7 @@
 // resource and common v1 messages). Field numbers are the .proto files'; docs/formats.md lists
 // them.
 
+#include "formats/span_grouping.h"
 #include "spanstore/otlp_proto.h"
 
 #include <algorithm>
@@ -612,15 +613,6 @@ void PutSpan(std::string* out, const Span& s) {
   }
 }
 
-bool SameResource(const Span& a, const Span& b) {
-  return a.resource_attributes == b.resource_attributes &&
-         a.resource_schema_url == b.resource_schema_url;
-}
-bool SameScope(const Span& a, const Span& b) {
-  return a.scope_name == b.scope_name && a.scope_version == b.scope_version &&
-         a.scope_attributes == b.scope_attributes && a.scope_schema_url == b.scope_schema_url;
-}
-
 }  // namespace
 
 absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out) {
@@ -646,22 +638,7 @@ absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out) 
 }
 
 void EncodeOtlpTraces(absl::Span<const Span> spans, std::string* out) {
-  // Group by resource, then scope, in order of first appearance.
-  std::vector<std::vector<std::vector<const Span*>>> groups;
-  for (const Span& s : spans) {
-    auto r = std::find_if(groups.begin(), groups.end(),
-                          [&](const auto& g) { return SameResource(*g[0][0], s); });
-    if (r == groups.end()) {
-      groups.push_back({{&s}});
-      continue;
-    }
-    auto sc = std::find_if(r->begin(), r->end(), [&](const auto& g) { return SameScope(*g[0], s); });
-    if (sc == r->end()) {
-      r->push_back({&s});
-    } else {
-      sc->push_back(&s);
-    }
-  }
+  const ResourceScopeGroups groups = GroupByResourceAndScope(spans);
   for (const auto& resource : groups) {
     const Span& first = *resource[0][0];
     PutMessage(out, 1, [&] {
