@@ -2,7 +2,6 @@
 // resource and common v1 messages). Field numbers are the .proto files'; docs/formats.md lists
 // them.
 
-#include "formats/span_grouping.h"
 #include "spanstore/otlp_proto.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "engine/coding.h"
+#include "formats/span_grouping.h"
 
 namespace spanstore {
 namespace {
