@@ -1,7 +1,6 @@
 #include "workload/checkout_generator.h"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,11 +19,18 @@ class Rand {
   uint64_t Between(uint64_t lo, uint64_t hi) { return lo + Below(hi - lo + 1); }
   double Unit() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
   bool Chance(double p) { return Unit() < p; }
-  // Log-normal-ish latency around `median` nanoseconds.
+  // Log-normal latency around `median` nanoseconds: one of 64 equally likely quantiles of
+  // exp(N(0, 0.5^2)), in per mille. Integer arithmetic only, so every compiler and libm produce
+  // the same spans (floating-point exp/log/cos differ in the last bit between toolchains).
   uint64_t Latency(uint64_t median) {
-    const double u = std::max(Unit(), 1e-12), v = Unit();
-    const double normal = std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * v);
-    return static_cast<uint64_t>(static_cast<double>(median) * std::exp(0.5 * normal)) + 1000;
+    static constexpr uint16_t kPermille[64] = {
+        299,  370,  414,  449,  479,  505,  529,  552,  573,  594,  613,  632,  651,
+        669,  687,  705,  722,  740,  757,  775,  792,  809,  827,  844,  862,  879,
+        897,  915,  934,  952,  971,  990,  1010, 1030, 1050, 1071, 1093, 1115, 1137,
+        1161, 1185, 1210, 1236, 1263, 1291, 1321, 1352, 1384, 1419, 1455, 1494, 1536,
+        1581, 1631, 1685, 1745, 1812, 1890, 1980, 2089, 2227, 2413, 2701, 3349};
+    const uint64_t jitter = Below(1000);  // spread within the quantile's neighbourhood
+    return median / 1000 * kPermille[Below(64)] + median / 1000000 * jitter + 1000;
   }
   template <typename T, size_t N>
   const T& Pick(const T (&items)[N]) {
@@ -205,6 +211,10 @@ struct CheckoutGenerator::State {
   void Rpc(size_t i, const char* service, const char* method, const ServiceInfo& callee,
            bool client) {
     Span& s = spans[i];
+    // Drawn one per statement: the order in which a call's arguments are evaluated is
+    // unspecified (GCC and Clang differ), and the output must not depend on the compiler.
+    const uint64_t peer_host = rand.Below(250) + 2;
+    const uint64_t peer_subnet = rand.Below(4);
     s.attributes = {
         {"rpc.system", AnyValue::String("grpc")},
         {"rpc.service", AnyValue::String(service)},
@@ -212,7 +222,7 @@ struct CheckoutGenerator::State {
         {"rpc.grpc.status_code", AnyValue::Int(0)},
         {"server.address", AnyValue::String(absl::StrCat(callee.name, ".shop-prod.svc.cluster.local"))},
         {"server.port", AnyValue::Int(8080)},
-        {"network.peer.address", AnyValue::String(absl::StrFormat("10.0.%d.%d", rand.Below(4), rand.Below(250) + 2))},
+        {"network.peer.address", AnyValue::String(absl::StrFormat("10.0.%d.%d", peer_subnet, peer_host))},
         {"network.peer.port", AnyValue::Int(client ? 8080 : static_cast<int64_t>(rand.Between(30000, 60000)))},
         {"network.transport", AnyValue::String("tcp")},
         {"thread.name", AnyValue::String(absl::StrFormat("grpc-worker-%d", rand.Below(16)))},
