@@ -1,0 +1,69 @@
+// Zone map: a summary of a set of spans (one page, or a whole block) that lets a scan skip it
+// without decompressing anything when it cannot hold a span matching the query. It keeps the
+// start-time and duration ranges, the span kinds and status codes present (so "status = error"
+// skips pages without errors) and the distinct services.
+//
+// MayMatch is conservative: false only when no span summarised can satisfy the query's time
+// window, duration bounds, status, kinds or services. Names, attributes and filters are left to
+// the row-level SpanMatches.
+//
+// Serialized form: varints min_start, max_start, min_duration, max_duration, status mask, kind
+// mask, row count, service count, then each service length-prefixed.
+//
+// Thread safety: thread-compatible value type.
+
+#ifndef SPANSTORE_INDEX_ZONE_MAP_H_
+#define SPANSTORE_INDEX_ZONE_MAP_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spanstore/query.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+class ZoneMap {
+ public:
+  void Add(const Span& span);
+  void Merge(const ZoneMap& other);
+
+  bool MayMatch(const SpanQuery& query) const;
+
+  uint64_t rows() const { return rows_; }
+  uint64_t min_start() const { return min_start_; }
+  uint64_t max_start() const { return max_start_; }
+  uint64_t max_duration() const { return max_duration_; }
+  bool has_error() const {
+    return (status_mask_ & Bit(static_cast<uint8_t>(StatusCode::kError))) != 0;
+  }
+  // Distinct services, sorted.
+  const std::vector<std::string>& services() const { return services_; }
+
+  void Serialize(std::string* out) const;
+  // Reads a serialized zone map and advances `*in`; false on short or inconsistent input.
+  bool Parse(std::string_view* in);
+
+  friend bool operator==(const ZoneMap&, const ZoneMap&) = default;
+
+ private:
+  // Values above 31 (not defined by OTLP, but representable) share bit 31, which then means
+  // "may hold any such value".
+  static uint32_t Bit(uint8_t v) { return uint32_t{1} << (v < 31 ? v : 31); }
+  void AddService(std::string_view service);
+
+  uint64_t rows_ = 0;
+  uint64_t min_start_ = UINT64_MAX;
+  uint64_t max_start_ = 0;
+  uint64_t min_duration_ = UINT64_MAX;
+  uint64_t max_duration_ = 0;
+  uint32_t status_mask_ = 0;
+  uint32_t kind_mask_ = 0;
+  std::vector<std::string> services_;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_INDEX_ZONE_MAP_H_
