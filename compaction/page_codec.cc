@@ -33,8 +33,8 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
     case Codec::kLz4: {
       const int bound = LZ4_compressBound(static_cast<int>(raw.size()));
       compressed.resize(bound);
-      const int n = LZ4_compress_default(raw.data(), compressed.data(),
-                                         static_cast<int>(raw.size()), bound);
+      const int n =
+          LZ4_compress_default(raw.data(), compressed.data(), static_cast<int>(raw.size()), bound);
       if (n <= 0) return absl::InternalError("LZ4 compression failed");
       compressed.resize(n);
       break;
@@ -77,8 +77,8 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
     return PageError(where, "truncated page header");
   }
   if (raw_size > kMaxPageRawSize) {
-    return PageError(where, absl::StrFormat("page size %d exceeds the limit of %d", raw_size,
-                                            kMaxPageRawSize));
+    return PageError(
+        where, absl::StrFormat("page size %d exceeds the limit of %d", raw_size, kMaxPageRawSize));
   }
   if (stored_size > cursor.size() || cursor.size() - stored_size < 8) {
     return PageError(where, absl::StrFormat("page payload of %d bytes (plus 8-byte checksum) "
@@ -110,7 +110,8 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
       const int n = LZ4_decompress_safe(payload.data(), raw->data(), static_cast<int>(stored_size),
                                         static_cast<int>(raw_size));
       if (n < 0 || static_cast<uint64_t>(n) != raw_size) {
-        return PageError(where, absl::StrFormat("LZ4 payload does not decode to %d bytes", raw_size));
+        return PageError(where,
+                         absl::StrFormat("LZ4 payload does not decode to %d bytes", raw_size));
       }
       break;
     }

@@ -41,8 +41,8 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
 
 absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_view file) {
   if (data.size() < kHeaderBytes + 8) {
-    return IndexError(file, absl::StrFormat("%d bytes, expected at least %d", data.size(),
-                                            kHeaderBytes + 8));
+    return IndexError(
+        file, absl::StrFormat("%d bytes, expected at least %d", data.size(), kHeaderBytes + 8));
   }
   const uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
   const uint64_t computed = XXH3_64bits(data.data(), data.size() - 8);
@@ -58,9 +58,9 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
                                             slot_count, entry_count));
   }
   if (data.size() - kHeaderBytes - 8 != uint64_t{slot_count} * kSlotBytes) {
-    return IndexError(file, absl::StrFormat("%d slots need %d bytes, found %d", slot_count,
-                                            uint64_t{slot_count} * kSlotBytes,
-                                            data.size() - kHeaderBytes - 8));
+    return IndexError(
+        file, absl::StrFormat("%d slots need %d bytes, found %d", slot_count,
+                              uint64_t{slot_count} * kSlotBytes, data.size() - kHeaderBytes - 8));
   }
   TraceIndex index;
   index.slots_.resize(slot_count);
@@ -74,8 +74,8 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
     p += kSlotBytes;
   }
   if (used != entry_count) {
-    return IndexError(file, absl::StrFormat("header says %d traces, slots hold %d", entry_count,
-                                            used));
+    return IndexError(file,
+                      absl::StrFormat("header says %d traces, slots hold %d", entry_count, used));
   }
   index.entries_ = entry_count;
   return index;
@@ -83,8 +83,7 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
 
 absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
   if (rows.count == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("trace %s added with no rows", id.ToHex()));
+    return absl::InvalidArgumentError(absl::StrFormat("trace %s added with no rows", id.ToHex()));
   }
   entries_.emplace_back(id, rows);
   return absl::OkStatus();

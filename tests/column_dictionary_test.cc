@@ -26,9 +26,14 @@ TEST(DictionaryBuilder, AssignsDenseIdsInFirstAppearanceOrder) {
 }
 
 TEST(DictionaryColumn, RoundTripsEdgeValues) {
-  const std::vector<std::string> values = {
-      "frontend", "", "frontend", std::string("a\0b", 3), std::string(100000, 'x'), "",
-      "\xff\xfe not utf-8", "frontend"};
+  const std::vector<std::string> values = {"frontend",
+                                           "",
+                                           "frontend",
+                                           std::string("a\0b", 3),
+                                           std::string(100000, 'x'),
+                                           "",
+                                           "\xff\xfe not utf-8",
+                                           "frontend"};
   std::string encoded;
   PutDictionaryColumn(Views(values), &encoded);
   encoded += "tail";
