@@ -30,7 +30,11 @@ const std::vector<Command>& Commands();
 // Shared helpers.
 FlagSpec DbFlag();
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const ParsedFlags& flags, Options options = {});
-int Fail(const std::string& command, const absl::Status& status);  // prints, returns 1 or 2
+// Prints the error; returns 2 (usage) for InvalidArgument -- a bad flag, filter or argument --
+// and 1 otherwise.
+int Fail(const std::string& command, const absl::Status& status);
+// Prints the error; returns 1 whatever the code (the store refused data, I/O failed, ...).
+int FailOperation(const std::string& command, const absl::Status& status);
 bool StderrIsTerminal();
 bool StdoutIsTerminal();
 // A progress line on stderr (only on a terminal), redrawn in place.

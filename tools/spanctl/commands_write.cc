@@ -30,6 +30,11 @@ int Fail(const std::string& command, const absl::Status& status) {
   return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
+int FailOperation(const std::string& command, const absl::Status& status) {
+  std::fprintf(stderr, "spanctl %s: %s\n", command.c_str(), std::string(status.message()).c_str());
+  return kExitFailure;
+}
+
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 bool StdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
@@ -92,17 +97,17 @@ int RunGen(const ParsedFlags& flags) {
     pending.insert(pending.end(), std::make_move_iterator(trace.begin()),
                    std::make_move_iterator(trace.end()));
     if (pending.size() >= static_cast<size_t>(*batch)) {
-      if (absl::Status s = (*store)->Append(pending); !s.ok()) return Fail("gen", s);
+      if (absl::Status s = (*store)->Append(pending); !s.ok()) return FailOperation("gen", s);
       spans += pending.size();
       pending.clear();
       if (gen.traces_generated() % 1000 == 0) Progress("gen", gen.traces_generated(), g.traces);
     }
   }
   if (!pending.empty()) {
-    if (absl::Status s = (*store)->Append(pending); !s.ok()) return Fail("gen", s);
+    if (absl::Status s = (*store)->Append(pending); !s.ok()) return FailOperation("gen", s);
     spans += pending.size();
   }
-  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("gen", s);
+  if (absl::Status s = (*store)->Close(); !s.ok()) return FailOperation("gen", s);
   ProgressDone();
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -186,7 +191,7 @@ int RunLoad(const ParsedFlags& flags) {
     }
     std::printf("\n");
   }
-  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("load", s);
+  if (absl::Status s = (*store)->Close(); !s.ok()) return FailOperation("load", s);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("loaded %llu spans in %.2fs (%.0f spans/s)\n", static_cast<unsigned long long>(spans),
@@ -201,9 +206,9 @@ int RunCompact(const ParsedFlags& flags) {
   if (StderrIsTerminal()) std::fprintf(stderr, "compacting...");
   absl::Status compacted = (*store)->CompactAll();
   ProgressDone();
-  if (!compacted.ok()) return Fail("compact", compacted);
+  if (!compacted.ok()) return FailOperation("compact", compacted);
   const StoreStats st = (*store)->Stats();
-  if (absl::Status s = (*store)->Close(); !s.ok()) return Fail("compact", s);
+  if (absl::Status s = (*store)->Close(); !s.ok()) return FailOperation("compact", s);
   std::printf("compacted in %.2fs: %llu spans, %s on disk\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
               static_cast<unsigned long long>(st.spans), FormatBytes(st.disk_bytes).c_str());
