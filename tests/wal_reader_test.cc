@@ -1,8 +1,5 @@
 #include "engine/wal_reader.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -11,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
+#include "tests/util/temp_dir.h"
 
 namespace spanstore {
 namespace {
@@ -39,9 +37,8 @@ std::vector<std::string> Payloads() {
 }
 
 TEST(WalReaderTest, ReadsWhatTheWriterWrote) {
-  char dir_template[] = "/tmp/wal_reader_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string path = std::string(dir_template) + "/000001.log";
+  testing::TempDir dir;
+  const std::string path = dir.Sub("000001.log");
   Env* env = Env::Default();
   auto writer = WalWriter::Create(env, path);
   ASSERT_TRUE(writer.ok()) << writer.status();
@@ -55,7 +52,6 @@ TEST(WalReaderTest, ReadsWhatTheWriterWrote) {
   EXPECT_TRUE(reader.status().ok());
   EXPECT_FALSE(reader.torn_tail());
   EXPECT_EQ(reader.valid_end(), contents->size());
-  std::system(("rm -rf " + std::string(dir_template)).c_str());
 }
 
 TEST(WalReaderTest, TornTailAtEveryByteOfTheLastRecord) {
