@@ -315,7 +315,7 @@ class Converter {
         return absl::OkStatus();
       }
       if (key == "intValue" || key == "int_value") {
-        int64_t i;
+        int64_t i = 0;
         absl::Status st = Int(f, Path(&path, "intValue"), &i);
         *out = AnyValue::Int(i);
         return st;
