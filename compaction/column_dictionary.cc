@@ -6,9 +6,18 @@
 namespace spanstore {
 
 uint32_t DictionaryBuilder::Add(std::string_view s) {
-  auto [it, inserted] = ids_.try_emplace(std::string(s), static_cast<uint32_t>(entries_.size()));
-  if (inserted) entries_.emplace_back(s);
-  return it->second;
+  // Look up by view first: a repeated value (the common case) then costs no allocation.
+  auto it = ids_.find(absl::string_view(s.data(), s.size()));
+  if (it != ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(entries_.size());
+  ids_.emplace(std::string(s), id);
+  entries_.emplace_back(s);
+  return id;
+}
+
+void DictionaryBuilder::Clear() {
+  entries_.clear();
+  ids_.clear();
 }
 
 void DictionaryBuilder::Serialize(std::string* out) const {

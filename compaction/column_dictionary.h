@@ -32,6 +32,8 @@ class DictionaryBuilder {
   uint32_t Add(std::string_view s);
 
   size_t size() const { return entries_.size(); }
+  // Forgets every entry (keeps the allocated capacity for the next page).
+  void Clear();
   const std::vector<std::string>& entries() const { return entries_; }
 
   // Appends the serialized dictionary (count + length-prefixed entries).

@@ -179,6 +179,7 @@ class BodyDecoder {
 
   bool done() const { return in_.empty(); }
   size_t remaining() const { return in_.size(); }
+  std::string_view rest() const { return in_; }
   const char* failure() const { return failure_; }
 
  private:
@@ -566,6 +567,34 @@ absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans)
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+void EncodeAnyValue(const AnyValue& value, std::string* out) { EncodeValue(value, out); }
+void EncodeAttributeList(const Attributes& attributes, std::string* out) {
+  EncodeAttributes(attributes, out);
+}
+void EncodeSpanContext(const Span& span, std::string* out) { EncodeContext(span, out); }
+
+bool DecodeAnyValue(std::string_view* in, AnyValue* value) {
+  BodyDecoder d(*in);
+  if (!d.Value(value, 0)) return false;
+  *in = d.rest();
+  return true;
+}
+
+bool DecodeAttributeList(std::string_view* in, Attributes* attributes) {
+  BodyDecoder d(*in);
+  if (!d.Attributes(attributes, 0)) return false;
+  *in = d.rest();
+  return true;
+}
+
+bool DecodeSpanContext(std::string_view in, Span* span) {
+  BodyDecoder c(in);
+  return c.Attributes(&span->resource_attributes, 0) && c.String(&span->resource_schema_url) &&
+         c.String(&span->scope_name) && c.String(&span->scope_version) &&
+         c.Attributes(&span->scope_attributes, 0) && c.String(&span->scope_schema_url) &&
+         c.done();
 }
 
 }  // namespace spanstore

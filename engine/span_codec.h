@@ -109,6 +109,20 @@ absl::Status DecodeSpan(std::string_view data, Span* span);
 // Decodes a whole batch.
 absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans);
 
+// The value encodings of the row format, shared with the column blocks (compaction/). A value is
+// a type byte then its payload; an attribute list is a varint count of (key, value). Decoders
+// advance *in and return false on malformed input (never read past it, never allocate more
+// than the input could describe, refuse nesting deeper than 64).
+void EncodeAnyValue(const AnyValue& value, std::string* out);
+void EncodeAttributeList(const Attributes& attributes, std::string* out);
+bool DecodeAnyValue(std::string_view* in, AnyValue* value);
+bool DecodeAttributeList(std::string_view* in, Attributes* attributes);
+// A span's context: resource attributes and schema url, scope name, version, attributes and
+// schema url -- what repeats for every span of one service instance.
+void EncodeSpanContext(const Span& span, std::string* out);
+// Decodes a whole encoded context into the span's context fields.
+bool DecodeSpanContext(std::string_view in, Span* span);
+
 }  // namespace spanstore
 
 #endif  // SPANSTORE_ENGINE_SPAN_CODEC_H_

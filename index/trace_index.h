@@ -45,6 +45,9 @@ class TraceIndex {
   // The rows of `id` in this block, or nullopt if the block does not hold it.
   std::optional<RowRange> Lookup(const TraceId& id) const;
 
+  // An empty index (holds no trace).
+  TraceIndex() = default;
+
   size_t size() const { return entries_; }
   // Bytes the table occupies in memory.
   size_t MemoryBytes() const { return slots_.size() * sizeof(Slot); }
@@ -55,8 +58,6 @@ class TraceIndex {
     TraceId id;
     RowRange rows;
   };
-  TraceIndex() = default;
-
   std::vector<Slot> slots_;  // size is a power of two
   size_t entries_ = 0;
 };

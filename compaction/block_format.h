@@ -1,0 +1,61 @@
+// The layout of a block file: one immutable file of compacted spans (docs/block_format.md).
+//
+//   header      magic "SPNBLOCK" (8), format version fixed32, reserved fixed32
+//   row groups  for each group of up to Options::rows_per_page rows: one page
+//               (compaction/page_codec.h) per column, in BlockColumn order
+//   meta        one page: row count, per-group row range, zone map and page extents, block zone
+//               map, services and their operations
+//   trace index index/trace_index.h (carries its own checksum)
+//   footer      kBlockFooterSize bytes: meta offset/size, index offset/size (fixed64 each),
+//               version fixed32, column count fixed32, xxh3 of the 40 bytes before, magic
+//
+// Rows are sorted by (trace id, start time, span id), so a trace is one contiguous row range.
+//
+// Thread safety: constants and a pure function.
+
+#ifndef SPANSTORE_COMPACTION_BLOCK_FORMAT_H_
+#define SPANSTORE_COMPACTION_BLOCK_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace spanstore {
+
+inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
+// Bump on any incompatible change; a reader refuses a newer version with a clear message.
+inline constexpr uint32_t kBlockFormatVersion = 1;
+inline constexpr size_t kBlockHeaderSize = 16;
+inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
+
+// The columns of a row group, in file order. Predicate columns come first so a scan reads the
+// few bytes it filters on before the wide attribute columns.
+enum BlockColumn : uint8_t {
+  kColStartTime = 0,  // delta zig-zag varints
+  kColDuration,       // zig-zag varint of (end - start), so end < start round-trips
+  kColService,        // dictionary column
+  kColName,           // dictionary column
+  kColKindStatus,     // bit-packed kinds, then bit-packed status codes
+  kColTraceId,        // runs: varint count, then (16-byte id, varint length) per run
+  kColSpanId,         // 8 bytes per row
+  kColParent,         // varint code per row (0 none, 1 explicit, d+1 = d rows earlier), then
+                      // the explicit ids, 8 bytes each
+  kColMisc,           // per row: flags, trace_state, status_message, three dropped counts
+  kColResource,       // dictionary column of encoded contexts (resource + scope)
+  kColAttrKeys,       // key dictionary, then per row: varint count, varint key id per attribute
+  kColAttrValues,     // per attribute: type byte, then string id / varint / fixed64 / bool /
+                      // nested value (arrays, maps, bytes)
+  kColAttrStrings,    // the string heap: dictionary of string attribute values
+  kColEvents,         // per row: varint count, then per event time delta, name, attributes,
+                      // dropped count
+  kColLinks,          // per row: varint count, then per link ids, trace_state, attributes,
+                      // dropped count, flags
+  kNumBlockColumns,
+};
+
+// The name used in StoreStats::column_bytes and `spanctl stats` ("attr.values", ...).
+std::string_view BlockColumnName(int column);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_COMPACTION_BLOCK_FORMAT_H_

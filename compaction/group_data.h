@@ -1,0 +1,99 @@
+// GroupData: the decoded columns of one row group of a block, loaded column by column on demand.
+//
+// A scan loads the predicate columns (start time, duration, service, name, kind/status) first,
+// narrows the candidate rows, and only then loads the wide columns -- and Materialize builds a
+// Span only for the rows that survive. Every column is validated when it is loaded (lengths,
+// dictionary ids, row counts), so a damaged page is DataLoss naming the block, group and column,
+// never an out-of-bounds read.
+//
+// Thread safety: thread-compatible; one query owns a GroupData.
+
+#ifndef SPANSTORE_COMPACTION_GROUP_DATA_H_
+#define SPANSTORE_COMPACTION_GROUP_DATA_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "compaction/block_format.h"
+#include "compaction/block_reader.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+class GroupData {
+ public:
+  GroupData(const BlockReader& block, size_t group);
+  // Pinned: the parsed columns are views into raw_.
+  GroupData(const GroupData&) = delete;
+  GroupData& operator=(const GroupData&) = delete;
+
+  uint32_t rows() const { return rows_; }
+  uint64_t first_row() const { return first_row_; }
+
+  // Reads, decompresses and parses `column` unless it is loaded already.
+  absl::Status Load(int column);
+  absl::Status LoadAll();
+
+  // Valid after the column is loaded.
+  uint64_t start(uint32_t row) const { return static_cast<uint64_t>(starts_[row]); }
+  uint64_t end(uint32_t row) const {
+    return static_cast<uint64_t>(starts_[row]) + static_cast<uint64_t>(duration_diffs_[row]);
+  }
+  // Duration as Span::duration_nanos computes it (0 when end precedes start). Needs start and
+  // duration.
+  uint64_t duration(uint32_t row) const {
+    return duration_diffs_[row] > 0 ? static_cast<uint64_t>(duration_diffs_[row]) : 0;
+  }
+  uint32_t service_id(uint32_t row) const { return service_ids_[row]; }
+  const std::vector<std::string_view>& service_dict() const { return services_; }
+  uint32_t name_id(uint32_t row) const { return name_ids_[row]; }
+  const std::vector<std::string_view>& name_dict() const { return names_; }
+  SpanKind kind(uint32_t row) const { return static_cast<SpanKind>(kinds_[row]); }
+  StatusCode status(uint32_t row) const { return static_cast<StatusCode>(statuses_[row]); }
+  const TraceId& trace_id(uint32_t row) const { return trace_ids_[row]; }
+  SpanId span_id(uint32_t row) const;
+  // True if any string attribute value of the group equals `value` (the string heap).
+  bool HasAttributeString(std::string_view value) const;
+  // True if any span attribute key of the group equals `key`.
+  bool HasAttributeKey(std::string_view key) const;
+
+  // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded.
+  absl::Status Materialize(uint32_t row, Span* span) const;
+
+ private:
+  absl::Status Parse(int column, std::string_view data);
+  absl::Status Corrupt(int column, std::string_view what) const;
+
+  const BlockReader& block_;
+  const size_t group_;
+  const uint32_t rows_;
+  const uint64_t first_row_;
+  std::array<bool, kNumBlockColumns> loaded_{};
+  std::array<std::string, kNumBlockColumns> raw_;
+
+  std::vector<int64_t> starts_;
+  std::vector<int64_t> duration_diffs_;
+  std::vector<std::string_view> services_, names_;
+  std::vector<uint32_t> service_ids_, name_ids_;
+  std::vector<uint32_t> kinds_, statuses_;
+  std::vector<TraceId> trace_ids_;
+  std::string_view span_ids_;
+  std::vector<SpanId> parents_;
+  std::vector<uint32_t> misc_offsets_;
+  std::vector<std::string_view> contexts_;
+  std::vector<uint32_t> context_ids_;
+  std::vector<std::string_view> keys_;
+  std::string_view key_stream_;
+  std::vector<std::string_view> strings_;
+  // Per row: offset of its attribute count in key_stream_ and of its first value in the values.
+  std::vector<uint32_t> key_offsets_, value_offsets_;
+  std::vector<uint32_t> event_offsets_, link_offsets_;
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_COMPACTION_GROUP_DATA_H_
