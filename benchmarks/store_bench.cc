@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -34,6 +35,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -674,6 +676,7 @@ int Run(int argc, char** argv) {
     if (!flags->keep) fs::remove_all(dir, ec);  // room on the disk for the next copy
   }
 
+  if (flags->keep) Progress("kept " + root);
   const std::string md = Report(*flags, *pilot, *workload, results);
   std::cout << md;
   if (!flags->out.empty()) {
