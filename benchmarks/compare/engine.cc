@@ -30,7 +30,7 @@ const std::vector<EngineInfo>& AllEngines() {
 #endif
        false},
       {"sqlite", "SQLite",
-       "SQLite: table spans (one row per span: ids, service, name, kind, start, end, duration, "
+       "table spans (one row per span: ids, service, name, kind, start, end, duration, "
        "status, scope, events/links as an OTLP protobuf blob when present) and table attributes "
        "(span, seq, scope, key, type, value; WITHOUT ROWID, clustered by span); indexes on "
        "trace id, (service, start), (service, name, start); WAL mode, synchronous=FULL, one "

@@ -7,7 +7,6 @@
 //                     [--seed S] [--keep] [--no-physical]
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

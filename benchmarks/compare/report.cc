@@ -133,6 +133,11 @@ std::string DescribeDisk(const std::string& dir) {
   return out;
 }
 
+std::string Text(const Results& results, const std::string& key) {
+  auto it = results.find(key);
+  return it == results.end() ? "–" : it->second;
+}
+
 }  // namespace
 
 std::string DescribeMachine(const std::string& dir) {
@@ -304,7 +309,7 @@ std::string RenderMarkdown(const Report& report, const std::vector<std::string>&
           "Every engine returned the same data: %s spans from the GetTrace lookups (OTLP "
           "digest %s), the same %s traces from the searches, the same %s spans from the "
           "scan.\n",
-          Grouped(GetNumber(any->results, "get_spans"), 0), any->results.at("get_digest"),
+          Grouped(GetNumber(any->results, "get_spans"), 0), Text(any->results, "get_digest"),
           Grouped(GetNumber(any->results, "search_traces"), 0),
           Grouped(GetNumber(any->results, "scan_matches"), 0));
     }
