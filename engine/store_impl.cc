@@ -53,11 +53,24 @@ absl::Status StoreImpl::Recover() {
   if (!lock.ok()) return lock.status();
   lock_ = std::move(*lock);
 
+  // Blocks first: the manifest says which segments are already compacted.
+  s = OpenBlocks();
+  if (!s.ok()) return s;
+  uint64_t first_live;
+  {
+    port::MutexLock c(&compaction_mu_);
+    first_live = manifest_.first_live_segment;
+  }
+  s = RemoveCompactedSegments(first_live);
+  if (!s.ok()) return s;
+
   auto children = env_->GetChildren(WalDirName(dir_));
   if (!children.ok()) return children.status();
   std::vector<uint64_t> segments;
   for (const std::string& name : *children) {
-    if (auto n = ParseSegmentFileName(name)) segments.push_back(*n);
+    if (auto n = ParseSegmentFileName(name); n.has_value() && *n >= first_live) {
+      segments.push_back(*n);
+    }
   }
   std::sort(segments.begin(), segments.end());
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -66,11 +79,15 @@ absl::Status StoreImpl::Recover() {
   }
 
   port::MutexLock l(&mu_);
-  wal_number_ = segments.empty() ? 0 : segments.back();
+  // New segments must number at or above first_live, or the next Open would skip them.
+  wal_number_ = std::max(segments.empty() ? 0 : segments.back(), first_live);
   s = StartNewSegment();
   if (!s.ok()) return s;
   if (options_.sync == SyncPolicy::kInterval) {
     sync_thread_ = std::thread([this] { IntervalSyncLoop(); });
+  }
+  if (options_.background_compaction) {
+    compaction_thread_ = std::thread([this] { CompactionLoop(); });
   }
   return absl::OkStatus();
 }
@@ -155,7 +172,7 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
 
   if (mem->count() > 0) {
     imm_.push_back(std::move(mem));
-    sealed_wal_bytes_ += std::min<uint64_t>(contents->size(), reader.valid_end());
+    sealed_segments_[number] += std::min<uint64_t>(contents->size(), reader.valid_end());
   } else if (reader.valid_end() <= wal::kFileHeaderSize && reader.status().ok() &&
              reader.corrupt_records() == 0) {
     // Holds nothing (e.g. created just before a crash): remove it rather than keep it forever.
@@ -190,7 +207,8 @@ absl::Status StoreImpl::SealActiveSegment() {
   const uint64_t size = wal_->size();
   if (mem_->count() > 0) {
     imm_.push_back(mem_);
-    sealed_wal_bytes_ += size;
+    sealed_segments_[wal_number_] += size;
+    compaction_cv_.Signal();
   } else if (size <= wal::kFileHeaderSize) {
     (void)env_->RemoveFile(wal_->path());  // an empty segment; harmless if it stays
   }
@@ -273,6 +291,17 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
     *status = SealActiveSegment();
     if (!status->ok()) return writers_.front();
   }
+  // Back-pressure: while compaction is behind and memtables are over budget, wait (holding the
+  // leader position, so the whole queue waits) instead of growing memory without bound.
+  if (options_.background_compaction && !imm_.empty() &&
+      MemTableBytes() > options_.max_memtable_bytes) {
+    ++stats_.write_stalls;
+    while (!imm_.empty() && MemTableBytes() > options_.max_memtable_bytes && !closed_ &&
+           !stop_compaction_) {
+      compaction_cv_.Signal();
+      stall_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+    }
+  }
   std::vector<Writer*> group;
   size_t bytes = 0;
   bool sync = options_.sync == SyncPolicy::kEveryBatch;
@@ -339,18 +368,24 @@ absl::Status StoreImpl::Flush() {
 }
 
 absl::Status StoreImpl::CompactAll() {
-  // Until compaction exists, "compact everything" means: seal the active segment so that
-  // everything appended so far is in sealed, synced segments.
+  // Seal the active segment so that everything appended so far is in sealed, synced segments,
+  // then compact until nothing is left.
   absl::Status s = Flush();
   if (!s.ok()) return s;
-  Writer w;  // take the leader position so no group is in flight while we rotate
-  port::MutexLock l(&mu_);
-  writers_.push_back(&w);
-  while (&w != writers_.front()) w.cv.Wait(&mu_);
-  s = CheckWritable();
-  if (s.ok() && mem_->count() > 0) s = SealActiveSegment();
-  writers_.pop_front();
-  if (!writers_.empty()) writers_.front()->cv.Signal();
+  {
+    Writer w;  // take the leader position so no group is in flight while we rotate
+    port::MutexLock l(&mu_);
+    writers_.push_back(&w);
+    while (&w != writers_.front()) w.cv.Wait(&mu_);
+    s = CheckWritable();
+    if (s.ok() && mem_->count() > 0) s = SealActiveSegment();
+    writers_.pop_front();
+    if (!writers_.empty()) writers_.front()->cv.Signal();
+  }
+  if (!s.ok()) return s;
+  port::MutexLock c(&compaction_mu_);
+  bool did_work = true;
+  while (s.ok() && did_work) s = CompactStep(/*force_merge=*/false, &did_work);
   return s;
 }
 
@@ -374,6 +409,15 @@ absl::Status StoreImpl::Close() {
   {
     port::MutexLock l(&mu_);
     if (closed_) return absl::OkStatus();
+  }
+  if (compaction_thread_.joinable()) {
+    {
+      port::MutexLock l(&mu_);
+      stop_compaction_ = true;
+      compaction_cv_.SignalAll();
+      stall_cv_.SignalAll();
+    }
+    compaction_thread_.join();
   }
   if (sync_thread_.joinable()) {
     {
@@ -404,16 +448,25 @@ absl::Status StoreImpl::Close() {
 StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
   port::MutexLock l(&mu_);
   Snapshot snap;
-  for (const auto& m : imm_) snap.push_back(std::make_shared<MemTableSource>(m, m->count()));
-  if (mem_ != nullptr) snap.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
+  snap.sources.reserve(blocks_.size() + imm_.size() + 1);
+  snap.sources.assign(blocks_.begin(), blocks_.end());
+  snap.disjoint = blocks_.size();
+  for (const auto& m : imm_) {
+    snap.sources.push_back(std::make_shared<MemTableSource>(m, m->count()));
+  }
+  if (mem_ != nullptr) {
+    snap.sources.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
+  }
   return snap;
 }
 
 bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& span) {
-  // A memtable drops exact duplicates within itself; across sources (an Append retried after a
-  // segment rotation or a reopen) the oldest copy wins.
+  // Blocks never share a span (compaction drops duplicates against the live blocks), and a
+  // memtable drops exact duplicates within itself; across the other sources (an Append retried
+  // after a segment rotation or a reopen) the oldest copy wins.
+  if (source < snap.disjoint) return false;
   for (size_t earlier = 0; earlier < source; ++earlier) {
-    if (snap[earlier]->Contains(span)) return true;
+    if (snap.sources[earlier]->Contains(span)) return true;
   }
   return false;
 }
@@ -421,7 +474,7 @@ bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
   spans->clear();
-  for (const auto& source : snap) {
+  for (const auto& source : snap.sources) {
     absl::Status s = source->GetTrace(trace_id, spans);
     if (!s.ok()) return s;
   }
@@ -457,8 +510,8 @@ absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
 absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
                                      absl::FunctionRef<bool(const Span&)> visitor) {
   bool stopped = false;
-  for (size_t i = 0; i < snap.size() && !stopped; ++i) {
-    absl::Status s = snap[i]->Scan(query, [&](const Span& span) {
+  for (size_t i = 0; i < snap.sources.size() && !stopped; ++i) {
+    absl::Status s = snap.sources[i]->Scan(query, [&](const Span& span) {
       if (AppearsEarlier(snap, i, span)) return true;
       stopped = !visitor(span);
       return !stopped;
@@ -539,14 +592,14 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
 absl::StatusOr<std::vector<std::string>> StoreImpl::Services() {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> services;
-  for (const auto& source : TakeSnapshot()) source->CollectServices(&services);
+  for (const auto& source : TakeSnapshot().sources) source->CollectServices(&services);
   return std::vector<std::string>(services.begin(), services.end());
 }
 
 absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string& service) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> names;
-  for (const auto& source : TakeSnapshot()) source->CollectOperations(service, &names);
+  for (const auto& source : TakeSnapshot().sources) source->CollectOperations(service, &names);
   return std::vector<std::string>(names.begin(), names.end());
 }
 
@@ -563,7 +616,23 @@ StoreStats StoreImpl::Stats() {
     for (const auto& m : imm_) add(*m);
     if (mem_ != nullptr) add(*mem_);
     st.read_only = !bg_error_.ok();
-    if (!bg_error_.ok()) st.background_error = std::string(bg_error_.message());
+    if (!bg_error_.ok()) {
+      st.background_error = std::string(bg_error_.message());
+    } else if (!compaction_error_.ok()) {
+      st.background_error = "compaction: " + std::string(compaction_error_.message());
+    }
+    for (const auto& block : blocks_) {
+      ++st.blocks;
+      st.block_spans += block->rows();
+      st.block_bytes += block->file_bytes();
+      for (int c = 0; c < kNumBlockColumns; ++c) {
+        st.column_bytes[std::string(BlockColumnName(c))] += block->column_bytes()[c];
+      }
+    }
+    st.compaction_backlog_bytes = 0;
+    for (const auto& [number, bytes] : sealed_segments_) st.compaction_backlog_bytes += bytes;
+    st.compaction_behind =
+        options_.background_compaction && MemTableBytes() > options_.max_memtable_bytes / 2;
   }
   st.spans = st.memtable_spans + st.block_spans;
   auto names = env_->GetChildren(WalDirName(dir_));
@@ -576,7 +645,8 @@ StoreStats StoreImpl::Stats() {
       st.wal_bytes += *size;
     }
   }
-  st.disk_bytes = st.wal_bytes + st.block_bytes;
+  auto manifest = env_->GetFileSize(ManifestFileName(dir_));
+  st.disk_bytes = st.wal_bytes + st.block_bytes + (manifest.ok() ? *manifest : 0);
   return st;
 }
 

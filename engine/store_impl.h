@@ -8,8 +8,13 @@
 // active memtable, so neither needs a lock of its own; mu_ is released during the I/O.
 //
 // Read path: a query takes a Snapshot under mu_ -- a list of ReadSources: each memtable with the
-// number of entries published at that moment -- and reads without holding mu_. Entries never
-// move, so a long scan never blocks appenders. Compacted blocks join as further ReadSources.
+// number of entries published at that moment -- and the live blocks -- and reads without holding
+// mu_. Entries never move and blocks are immutable, so a long scan never blocks appenders.
+//
+// Compaction (engine/store_compaction.cc): a background thread turns sealed memtables into
+// blocks, merges small blocks, and drops expired ones; each step installs its outputs with one
+// atomic manifest write (compaction/manifest.h) and a swap under mu_. compaction_mu_ serializes
+// compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
 //
 // Thread safety: all public methods are thread-safe.
 
@@ -18,12 +23,16 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "compaction/block_reader.h"
+#include "compaction/compactor.h"
+#include "compaction/manifest.h"
 #include "engine/port_mutex.h"
 #include "engine/memtable.h"
 #include "engine/read_source.h"
@@ -65,8 +74,13 @@ class StoreImpl final : public Store {
     port::CondVar cv;
   };
 
-  // What a query reads: every source, oldest first (engine/read_source.h).
-  using Snapshot = std::vector<std::shared_ptr<const ReadSource>>;
+  // What a query reads: every source, oldest first (engine/read_source.h). The first
+  // `disjoint` sources are blocks, which never share a span with each other (compaction drops
+  // duplicates against the live blocks), so only memtable spans need de-duplication.
+  struct Snapshot {
+    std::vector<std::shared_ptr<const ReadSource>> sources;
+    size_t disjoint = 0;
+  };
 
   absl::Status ReplaySegment(uint64_t number, bool newest);
   absl::Status StartNewSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -79,6 +93,32 @@ class StoreImpl final : public Store {
   absl::Status CheckWritable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetBackgroundError(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void IntervalSyncLoop();
+
+  // Compaction (store_compaction.cc).
+  // Opens the blocks the manifest names and deletes files a crash left behind. Called by
+  // Recover before the WAL is replayed; sets first_live_segment_.
+  absl::Status OpenBlocks();
+  // Deletes WAL segments numbered below `first_live` (already in blocks).
+  absl::Status RemoveCompactedSegments(uint64_t first_live);
+  void CompactionLoop();
+  // One step of compaction work: expire, flush sealed memtables, or merge. *did_work is false
+  // when there was nothing to do. `force_merge`: merge L0 blocks even below the trigger.
+  absl::Status CompactStep(bool force_merge, bool* did_work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status FlushMemTables(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status MergeL0Blocks(bool force, bool* did_work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
+  // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
+  absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockReader>> added,
+                       size_t flushed_memtables,
+                       const std::vector<std::shared_ptr<BlockReader>>& replaced)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  NewBlock AllocateBlockFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  BlockBuildOptions BuildOptions() const;
+  // Memory held by memtables. REQUIRES: mu_.
+  uint64_t MemTableBytes() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Snapshot TakeSnapshot();
   absl::Status CheckOpen();
@@ -111,7 +151,19 @@ class StoreImpl final : public Store {
 
   std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<MemTable>> imm_ ABSL_GUARDED_BY(mu_);
-  uint64_t sealed_wal_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Sealed segment number -> bytes, for segments whose spans are not yet in blocks.
+  std::map<uint64_t, uint64_t> sealed_segments_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<BlockReader>> blocks_ ABSL_GUARDED_BY(mu_);  // oldest first
+  // Append waits here while memtables exceed Options::max_memtable_bytes (back-pressure).
+  port::CondVar stall_cv_;
+  // Wakes the compaction thread (a segment was sealed, or Close).
+  port::CondVar compaction_cv_;
+  bool stop_compaction_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread compaction_thread_;
+
+  port::Mutex compaction_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  Manifest manifest_ ABSL_GUARDED_BY(compaction_mu_);
+  absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);  // the last failed step, for Stats
 
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
 

@@ -162,7 +162,7 @@ TEST_F(StoreFaultTest, CrashAtEveryIoStep) {
     ASSERT_TRUE(store.ok()) << "crash at step " << k << ": " << store.status();
     for (const auto& [id, n] : acked) {
       auto t = (*store)->GetTrace(id);
-      ASSERT_TRUE(t.ok()) << "crash at step " << k << ": acknowledged trace lost";
+      ASSERT_TRUE(t.ok()) << "crash at step " << k << ": acknowledged trace lost: " << t.status();
       ASSERT_EQ(t->spans.size(), n) << "crash at step " << k;
     }
   }

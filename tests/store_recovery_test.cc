@@ -15,6 +15,14 @@
 namespace spanstore {
 namespace {
 
+// These tests inspect and damage WAL segments; background compaction would move their spans
+// into blocks (and delete the segments) under the test's feet.
+Options WalOnly() {
+  Options o;
+  o.background_compaction = false;
+  return o;
+}
+
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
@@ -37,6 +45,7 @@ class StoreRecoveryTest : public ::testing::Test {
     Options o;
     o.sync = SyncPolicy::kNone;
     o.segment_bytes = segment_bytes;
+    o.background_compaction = false;  // these tests damage WAL segments
     auto store = Store::Open(o, source_.path());
     ASSERT_TRUE(store.ok());
     for (int i = 0; i < batches; ++i) {
@@ -83,13 +92,13 @@ TEST_F(StoreRecoveryTest, TornTailAtEveryByteOfTheLastRecord) {
     const std::string dir = Copy("torn");
     WriteBytes(SegmentFileName(dir, 1), full.substr(0, cut));
     {
-      Options strict;
+      Options strict = WalOnly();
       strict.recovery = RecoveryMode::kStrict;
       auto refused = Store::Open(strict, dir);
       ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << cut;
       EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000001.log"));
     }
-    auto store = Store::Open(Options(), dir);
+    auto store = Store::Open(WalOnly(), dir);
     ASSERT_TRUE(store.ok()) << "cut at " << cut << ": " << store.status();
     EXPECT_EQ((*store)->Stats().torn_tail_records, 1u);
     EXPECT_EQ((*store)->Stats().torn_tail_bytes, cut - offsets.back());
@@ -119,15 +128,15 @@ TEST_F(StoreRecoveryTest, BitFlipUnderEachMode) {
     const std::string dir = Copy("flip");
     WriteBytes(SegmentFileName(dir, 1), bad);
 
-    auto refused = Store::Open(Options(), dir);
+    auto refused = Store::Open(WalOnly(), dir);
     ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(std::string(refused.status().message()),
                 HasSubstr("000001.log: offset " + std::to_string(offsets[2])));
-    Options strict;
+    Options strict = WalOnly();
     strict.recovery = RecoveryMode::kStrict;
     EXPECT_EQ(Store::Open(strict, dir).status().code(), absl::StatusCode::kDataLoss);
 
-    Options salvage;
+    Options salvage = WalOnly();
     salvage.recovery = RecoveryMode::kSalvage;
     auto store = Store::Open(salvage, dir);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -147,10 +156,10 @@ TEST_F(StoreRecoveryTest, DamagedTailOfASealedSegmentIsNotATornWrite) {
   const std::string dir = Copy("sealed");
   const std::string contents = ReadBytes(first);
   WriteBytes(SegmentFileName(dir, 1), contents.substr(0, contents.size() - 7));
-  auto refused = Store::Open(Options(), dir);
+  auto refused = Store::Open(WalOnly(), dir);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("sealed segment"));
-  Options salvage;
+  Options salvage = WalOnly();
   salvage.recovery = RecoveryMode::kSalvage;
   EXPECT_TRUE(Store::Open(salvage, dir).ok());
 }
@@ -164,7 +173,7 @@ TEST_F(StoreRecoveryTest, HugeLengthFieldIsCorruptionNotAnAllocation) {
   std::memcpy(bad.data() + offsets[1] + 8, &huge, 4);
   const std::string dir = Copy("huge");
   WriteBytes(SegmentFileName(dir, 1), bad);
-  auto refused = Store::Open(Options(), dir);
+  auto refused = Store::Open(WalOnly(), dir);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("exceeds the maximum"));
 }
@@ -173,7 +182,7 @@ TEST_F(StoreRecoveryTest, NotAWalSegment) {
   Populate(1);
   const std::string dir = Copy("garbage");
   WriteBytes(SegmentFileName(dir, 7), "this is not a segment, it is a text file\n");
-  auto refused = Store::Open(Options(), dir);
+  auto refused = Store::Open(WalOnly(), dir);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000007.log: offset 0"));
 }

@@ -264,6 +264,7 @@ TEST_F(StoreTest, ServicesAndOperations) {
 TEST_F(StoreTest, RotationAcrossManySegments) {
   Options o = TestOptions();
   o.segment_bytes = 4096;
+  o.background_compaction = false;  // this test is about WAL segments
   Open(o);
   testing::RandomSpanOptions ro;
   ro.awkward = 0;

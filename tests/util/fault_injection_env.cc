@@ -277,6 +277,9 @@ absl::Status FaultInjectionEnv::PowerCut() {
   // Undo renames that never became durable, newest first.
   for (auto it = unsynced_renames_.rbegin(); it != unsynced_renames_.rend(); ++it) {
     if (target()->FileExists(it->to)) (void)target()->RenameFile(it->to, it->from);
+    // An unsynced create moves back with the file: a rename over an existing file must not
+    // make the restored old file look newly created (it would then be deleted below).
+    if (unsynced_creates_.erase(it->to) > 0) unsynced_creates_.insert(it->from);
     auto f = files_.find(it->to);
     if (f != files_.end()) {
       files_[it->from] = f->second;

@@ -1,0 +1,241 @@
+#include "compaction/compactor.h"
+
+#include <algorithm>
+#include <queue>
+
+#include "absl/strings/str_format.h"
+#include "compaction/group_data.h"
+#include "engine/span_codec.h"
+
+namespace spanstore {
+namespace {
+
+// Writes spans to a block opened on first use.
+class OutputBlock {
+ public:
+  OutputBlock(Env* env, const BlockBuildOptions& options, const NewBlockFile& new_file)
+      : env_(env), options_(options), new_file_(new_file) {}
+  ~OutputBlock() {
+    if (builder_ != nullptr) builder_->Abandon();
+  }
+
+  absl::Status Add(const Span& span) {
+    if (builder_ == nullptr) {
+      block_ = new_file_();
+      builder_ = std::make_unique<BlockBuilder>(env_, block_.path, options_);
+      absl::Status s = builder_->Open();
+      if (!s.ok()) return s;
+    }
+    return builder_->Add(span);
+  }
+  uint64_t rows() const { return builder_ != nullptr ? builder_->rows() : 0; }
+
+  // Finishes the current file (if any) into *out.
+  absl::Status Finish(std::vector<NewBlock>* out) {
+    if (builder_ == nullptr) return absl::OkStatus();
+    absl::Status s = builder_->Finish(&block_.properties);
+    if (!s.ok()) return s;  // the destructor abandons the file
+    builder_.reset();
+    out->push_back(block_);
+    return absl::OkStatus();
+  }
+
+ private:
+  Env* const env_;
+  const BlockBuildOptions options_;
+  const NewBlockFile& new_file_;
+  std::unique_ptr<BlockBuilder> builder_;
+  NewBlock block_;
+};
+
+struct Ref {
+  TraceId trace_id;
+  uint64_t start;
+  SpanId span_id;
+  EncodedSpan encoded;
+};
+
+bool RefLess(const Ref& a, const Ref& b) {
+  if (a.trace_id != b.trace_id) return a.trace_id < b.trace_id;
+  if (a.start != b.start) return a.start < b.start;
+  return a.span_id < b.span_id;
+}
+
+// Reads the rows of one block in order, a row group at a time.
+class BlockCursor {
+ public:
+  explicit BlockCursor(const BlockReader* block) : block_(block) {}
+  absl::Status Next() {
+    ++row_;
+    while (data_ == nullptr || row_ >= data_->rows()) {
+      if (next_group_ >= block_->groups().size()) {
+        valid_ = false;
+        return absl::OkStatus();
+      }
+      data_ = std::make_unique<GroupData>(*block_, next_group_++);
+      absl::Status s = data_->LoadAll();
+      if (!s.ok()) return s;
+      row_ = 0;
+    }
+    valid_ = true;
+    return data_->Materialize(row_, &span_);
+  }
+  bool valid() const { return valid_; }
+  const Span& span() const { return span_; }
+
+ private:
+  const BlockReader* block_;
+  std::unique_ptr<GroupData> data_;
+  size_t next_group_ = 0;
+  uint32_t row_ = 0;
+  bool valid_ = false;
+  Span span_;
+};
+
+}  // namespace
+
+bool KeepTrace(const SamplingPolicy& policy, const TraceId& trace_id,
+               absl::Span<const Span> spans) {
+  if (!policy.enabled) return true;
+  if (policy.keep) {
+    Trace trace;
+    trace.trace_id = trace_id;
+    trace.spans.assign(spans.begin(), spans.end());
+    trace.total_spans = spans.size();
+    return policy.keep(trace);
+  }
+  for (const Span& s : spans) {
+    if (policy.keep_errors && s.status_code == StatusCode::kError) return true;
+    if (policy.keep_slower_than > absl::ZeroDuration() &&
+        absl::Nanoseconds(s.duration_nanos()) >= policy.keep_slower_than) {
+      return true;
+    }
+  }
+  // The same trace id always gets the same answer, whichever compaction sees its spans.
+  const double bucket = static_cast<double>(trace_id.Low64() % 1000000) / 10000.0;
+  return bucket < policy.keep_percent;
+}
+
+absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
+                              const SamplingPolicy& sampling,
+                              absl::Span<const std::shared_ptr<const MemTable>> mems,
+                              absl::Span<const std::shared_ptr<BlockReader>> existing,
+                              const NewBlockFile& new_file, NewBlock* out,
+                              CompactionCounters* counters) {
+  std::vector<Ref> refs;
+  size_t total = 0;
+  for (const auto& mem : mems) total += mem->count();
+  refs.reserve(total);
+  for (const auto& mem : mems) {
+    const size_t n = mem->count();
+    for (size_t i = 0; i < n; ++i) {
+      const EncodedSpan e = mem->entry(i);
+      auto header = PeekSpanHeader(e.span);
+      if (!header.ok()) return header.status();
+      refs.push_back(Ref{header->trace_id, header->start_time_unix_nano, header->span_id, e});
+    }
+  }
+  counters->input_spans += refs.size();
+  std::sort(refs.begin(), refs.end(), RefLess);
+
+  OutputBlock output(env, options, new_file);
+  std::vector<Span> trace;
+  std::vector<const BlockReader*> holders;
+  for (size_t i = 0; i < refs.size();) {
+    size_t j = i;
+    while (j < refs.size() && refs[j].trace_id == refs[i].trace_id) ++j;
+    holders.clear();
+    for (const auto& block : existing) {
+      if (block->MayContainTrace(refs[i].trace_id)) holders.push_back(block.get());
+    }
+    trace.clear();
+    for (size_t k = i; k < j; ++k) {
+      Span& span = trace.emplace_back();
+      absl::Status s = DecodeSpan(refs[k].encoded, &span);
+      if (!s.ok()) return s;
+      // Exact copies sort next to each other (same trace, start and span id): compare with
+      // the earlier spans of the same key.
+      bool duplicate = false;
+      for (size_t m = trace.size() - 1; m-- > 0;) {
+        if (trace[m].start_time_unix_nano != span.start_time_unix_nano ||
+            trace[m].span_id != span.span_id) {
+          break;
+        }
+        if (trace[m] == span) {
+          duplicate = true;
+          break;
+        }
+      }
+      for (const BlockReader* b : holders) {
+        if (duplicate) break;
+        duplicate = b->Contains(span);
+      }
+      if (duplicate) {
+        trace.pop_back();
+        ++counters->duplicates_dropped;
+      }
+    }
+    if (!trace.empty() && !KeepTrace(sampling, trace.front().trace_id, trace)) {
+      ++counters->sampled_out_traces;
+      counters->sampled_out_spans += trace.size();
+      trace.clear();
+    }
+    for (const Span& span : trace) {
+      absl::Status s = output.Add(span);
+      if (!s.ok()) return s;
+      ++counters->output_spans;
+    }
+    i = j;
+  }
+  std::vector<NewBlock> written;
+  absl::Status s = output.Finish(&written);
+  if (!s.ok()) return s;
+  *out = written.empty() ? NewBlock() : written.front();
+  return absl::OkStatus();
+}
+
+absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
+                         absl::Span<const std::shared_ptr<BlockReader>> inputs, uint64_t max_rows,
+                         const NewBlockFile& new_file, std::vector<NewBlock>* out,
+                         CompactionCounters* counters) {
+  std::vector<std::unique_ptr<BlockCursor>> cursors;
+  auto greater = [&](size_t a, size_t b) {
+    return BlockRowLess(cursors[b]->span(), cursors[a]->span());
+  };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
+  for (const auto& block : inputs) {
+    cursors.push_back(std::make_unique<BlockCursor>(block.get()));
+    absl::Status s = cursors.back()->Next();
+    if (!s.ok()) return s;
+    if (cursors.back()->valid()) heap.push(cursors.size() - 1);
+  }
+  OutputBlock output(env, options, new_file);
+  bool have_last = false;
+  Span last;
+  while (!heap.empty()) {
+    const size_t c = heap.top();
+    heap.pop();
+    const Span& span = cursors[c]->span();
+    ++counters->input_spans;
+    if (have_last && last == span) {
+      // Live blocks never share a span; this only happens if that invariant was broken.
+      ++counters->duplicates_dropped;
+    } else {
+      if (output.rows() >= max_rows && have_last && last.trace_id != span.trace_id) {
+        absl::Status s = output.Finish(out);
+        if (!s.ok()) return s;
+      }
+      absl::Status s = output.Add(span);
+      if (!s.ok()) return s;
+      ++counters->output_spans;
+      last = span;
+      have_last = true;
+    }
+    absl::Status s = cursors[c]->Next();
+    if (!s.ok()) return s;
+    if (cursors[c]->valid()) heap.push(c);
+  }
+  return output.Finish(out);
+}
+
+}  // namespace spanstore

@@ -1,0 +1,316 @@
+// StoreImpl's compaction: opening blocks at recovery, the background thread, and the three
+// steps -- expire blocks past the retention window, flush sealed memtables into an L0 block,
+// merge L0 blocks -- each installed with one atomic manifest write.
+//
+// Crash safety, step by step (tests/store_compaction_crash_test.cc cuts power at each I/O):
+//   1. new block files are written and synced; a crash here leaves orphans that the next Open
+//      deletes (they are not in the manifest), and the WAL still holds every span;
+//   2. the manifest is replaced atomically; before the rename the old set is live, after it the
+//      new one;
+//   3. files the new manifest no longer needs (compacted WAL segments, merged or expired blocks)
+//      are deleted; a crash before that leaves them to the next Open, which deletes them.
+// Blocks replaced while queries read them are deleted when the last snapshot lets go
+// (BlockReader::MarkObsolete).
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "compaction/compactor.h"
+#include "engine/filenames.h"
+#include "engine/store_impl.h"
+
+namespace spanstore {
+namespace {
+
+// Merge once this many L0 blocks exist: late spans of a trace that arrived in neighbouring
+// segments then end up in one block, and the number of blocks a lookup probes stays bounded.
+constexpr size_t kL0MergeTrigger = 4;
+// A merge output is cut (at a trace boundary) once it holds this many rows.
+constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
+
+}  // namespace
+
+BlockBuildOptions StoreImpl::BuildOptions() const {
+  BlockBuildOptions b;
+  b.codec = options_.codec;
+  b.zstd_level = options_.zstd_level;
+  b.rows_per_group = std::max<uint32_t>(1, options_.rows_per_page);
+  return b;
+}
+
+uint64_t StoreImpl::MemTableBytes() const {
+  uint64_t bytes = mem_ != nullptr ? mem_->bytes() : 0;
+  for (const auto& m : imm_) bytes += m->bytes();
+  return bytes;
+}
+
+NewBlock StoreImpl::AllocateBlockFile() {
+  NewBlock b;
+  b.number = manifest_.next_block_number++;
+  b.path = BlockFileName(dir_, b.number);
+  return b;
+}
+
+absl::Status StoreImpl::OpenBlocks() {
+  const bool fresh = !env_->FileExists(BlockDirName(dir_));
+  absl::Status s = env_->CreateDir(BlockDirName(dir_));
+  if (s.ok() && fresh) s = env_->SyncDir(dir_);
+  if (!s.ok()) return s;
+  auto manifest = ReadManifest(env_, dir_);
+  if (!manifest.ok()) return manifest.status();
+
+  std::vector<std::shared_ptr<BlockReader>> blocks;
+  absl::flat_hash_set<uint64_t> live;
+  for (const ManifestBlock& b : manifest->blocks) {
+    live.insert(b.number);
+    auto block = BlockReader::Open(env_, BlockFileName(dir_, b.number), b.number);
+    if (!block.ok()) {
+      if (options_.recovery == RecoveryMode::kSalvage) {
+        // Leave the file where it is (it stays in the manifest, so nothing deletes it) and
+        // serve the rest.
+        port::MutexLock l(&mu_);
+        ++stats_.corrupt_records_skipped;
+        stats_.corrupt_bytes_skipped += b.file_bytes;
+        continue;
+      }
+      return absl::Status(block.status().code(),
+                          absl::StrFormat("%s: opening a block named in the manifest: %s", dir_,
+                                          block.status().message()));
+    }
+    blocks.push_back(std::move(*block));
+  }
+
+  // Whatever a crash left behind: blocks written but never installed, blocks replaced by a
+  // merge whose deletion did not happen, half-written manifests.
+  auto names = env_->GetChildren(BlockDirName(dir_));
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    auto number = ParseBlockFileName(name);
+    const bool orphan = number.has_value() ? !live.contains(*number)
+                                           : absl::EndsWith(name, ".tmp");
+    if (orphan) {
+      s = env_->RemoveFile(BlockDirName(dir_) + "/" + name);
+      if (!s.ok()) return s;
+    }
+  }
+  if (env_->FileExists(ManifestFileName(dir_) + ".tmp")) {
+    s = env_->RemoveFile(ManifestFileName(dir_) + ".tmp");
+    if (!s.ok()) return s;
+  }
+
+  {
+    port::MutexLock c(&compaction_mu_);
+    manifest_ = std::move(*manifest);
+  }
+  port::MutexLock l(&mu_);
+  blocks_ = std::move(blocks);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::RemoveCompactedSegments(uint64_t first_live) {
+  auto names = env_->GetChildren(WalDirName(dir_));
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    auto number = ParseSegmentFileName(name);
+    if (number.has_value() && *number < first_live) {
+      absl::Status s = env_->RemoveFile(WalDirName(dir_) + "/" + name);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<BlockReader>> added,
+                                size_t flushed_memtables,
+                                const std::vector<std::shared_ptr<BlockReader>>& replaced) {
+  // The new files' directory entries must be durable before a manifest names them.
+  absl::Status s = added.empty() ? absl::OkStatus() : env_->SyncDir(BlockDirName(dir_));
+  if (s.ok()) s = WriteManifest(env_, dir_, next);
+  if (!s.ok()) {
+    // The old manifest is intact; the new files are orphans. Delete them as soon as nothing
+    // holds them (nothing does: they were never in a snapshot).
+    for (const auto& b : added) b->MarkObsolete();
+    return s;
+  }
+  const bool segments_done = next.first_live_segment > manifest_.first_live_segment;
+  manifest_ = std::move(next);
+  {
+    port::MutexLock l(&mu_);
+    std::vector<std::shared_ptr<BlockReader>> live;
+    live.reserve(blocks_.size() + added.size());
+    for (auto& b : blocks_) {
+      if (std::find(replaced.begin(), replaced.end(), b) == replaced.end()) live.push_back(b);
+    }
+    live.insert(live.end(), added.begin(), added.end());
+    blocks_ = std::move(live);
+    imm_.erase(imm_.begin(), imm_.begin() + static_cast<ptrdiff_t>(flushed_memtables));
+    sealed_segments_.erase(sealed_segments_.begin(),
+                           sealed_segments_.lower_bound(manifest_.first_live_segment));
+    stall_cv_.SignalAll();
+  }
+  for (const auto& b : replaced) b->MarkObsolete();
+  // The manifest is durable: the compacted segments are no longer needed. Queries that still
+  // read their memtables hold them in memory, not the files.
+  if (segments_done) return RemoveCompactedSegments(manifest_.first_live_segment);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::DropExpiredBlocks(bool* did_work) {
+  *did_work = false;
+  if (options_.retention <= absl::ZeroDuration()) return absl::OkStatus();
+  const uint64_t now = env_->NowMicros() * 1000;
+  const uint64_t window = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.retention));
+  const uint64_t cutoff = now > window ? now - window : 0;
+  std::vector<std::shared_ptr<BlockReader>> expired;
+  {
+    port::MutexLock l(&mu_);
+    for (const auto& b : blocks_) {
+      if (b->zone().max_start() < cutoff) expired.push_back(b);
+    }
+  }
+  if (expired.empty()) return absl::OkStatus();
+  Manifest next = manifest_;
+  std::erase_if(next.blocks, [&](const ManifestBlock& m) {
+    return std::any_of(expired.begin(), expired.end(),
+                       [&](const auto& b) { return b->number() == m.number; });
+  });
+  absl::Status s = Install(std::move(next), {}, 0, expired);
+  if (!s.ok()) return s;
+  *did_work = true;
+  port::MutexLock l(&mu_);
+  stats_.expired_blocks_dropped += expired.size();
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::FlushMemTables(bool* did_work) {
+  *did_work = false;
+  std::vector<std::shared_ptr<const MemTable>> mems;
+  std::vector<std::shared_ptr<BlockReader>> existing;
+  {
+    port::MutexLock l(&mu_);
+    if (imm_.empty()) return absl::OkStatus();
+    mems.assign(imm_.begin(), imm_.end());
+    existing = blocks_;
+  }
+  uint64_t last_segment = 0;
+  for (const auto& m : mems) last_segment = std::max(last_segment, m->segment_number());
+
+  NewBlock out;
+  CompactionCounters counters;
+  absl::Status s = CompactMemTables(
+      env_, BuildOptions(), options_.sampling, mems, existing,
+      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
+  if (!s.ok()) return s;
+  std::vector<std::shared_ptr<BlockReader>> added;
+  Manifest next = manifest_;
+  if (!out.path.empty()) {
+    auto block = BlockReader::Open(env_, out.path, out.number);
+    if (!block.ok()) {
+      (void)env_->RemoveFile(out.path);
+      return block.status();
+    }
+    added.push_back(*block);
+    const BlockProperties& p = out.properties;
+    next.blocks.push_back(ManifestBlock{out.number, 0, p.rows, p.traces, p.min_start,
+                                        p.max_start, p.file_bytes});
+  }
+  next.first_live_segment = std::max(next.first_live_segment, last_segment + 1);
+  s = Install(std::move(next), std::move(added), mems.size(), {});
+  if (!s.ok()) return s;
+  *did_work = true;
+  port::MutexLock l(&mu_);
+  ++stats_.compactions;
+  stats_.compacted_spans += counters.output_spans;
+  stats_.duplicate_spans_dropped += counters.duplicates_dropped;
+  stats_.sampled_out_traces += counters.sampled_out_traces;
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::MergeL0Blocks(bool force, bool* did_work) {
+  *did_work = false;
+  std::vector<std::shared_ptr<BlockReader>> inputs;
+  {
+    port::MutexLock l(&mu_);
+    for (const auto& b : blocks_) {
+      auto it = std::find_if(manifest_.blocks.begin(), manifest_.blocks.end(),
+                             [&](const ManifestBlock& m) { return m.number == b->number(); });
+      if (it != manifest_.blocks.end() && it->level == 0) inputs.push_back(b);
+    }
+  }
+  if (inputs.size() < (force ? 2 : kL0MergeTrigger)) return absl::OkStatus();
+
+  std::vector<NewBlock> outs;
+  CompactionCounters counters;
+  absl::Status s = MergeBlocks(
+      env_, BuildOptions(), inputs, kMaxMergedBlockRows,
+      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &outs, &counters);
+  std::vector<std::shared_ptr<BlockReader>> added;
+  for (const NewBlock& out : outs) {
+    if (s.ok()) {
+      auto block = BlockReader::Open(env_, out.path, out.number);
+      if (block.ok()) {
+        added.push_back(*block);
+        continue;
+      }
+      s = block.status();
+    }
+    (void)env_->RemoveFile(out.path);
+  }
+  if (!s.ok()) {
+    for (const auto& b : added) b->MarkObsolete();
+    return s;
+  }
+  Manifest next = manifest_;
+  std::erase_if(next.blocks, [&](const ManifestBlock& m) {
+    return std::any_of(inputs.begin(), inputs.end(),
+                       [&](const auto& b) { return b->number() == m.number; });
+  });
+  for (const NewBlock& out : outs) {
+    const BlockProperties& p = out.properties;
+    next.blocks.push_back(ManifestBlock{out.number, 1, p.rows, p.traces, p.min_start,
+                                        p.max_start, p.file_bytes});
+  }
+  s = Install(std::move(next), std::move(added), 0, inputs);
+  if (!s.ok()) return s;
+  *did_work = true;
+  port::MutexLock l(&mu_);
+  ++stats_.compactions;
+  stats_.duplicate_spans_dropped += counters.duplicates_dropped;
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::CompactStep(bool force_merge, bool* did_work) {
+  bool expired = false, flushed = false, merged = false;
+  absl::Status s = DropExpiredBlocks(&expired);
+  if (s.ok()) s = FlushMemTables(&flushed);
+  if (s.ok() && !flushed) s = MergeL0Blocks(force_merge, &merged);
+  *did_work = expired || flushed || merged;
+  return s;
+}
+
+void StoreImpl::CompactionLoop() {
+  while (true) {
+    {
+      port::MutexLock l(&mu_);
+      if (stop_compaction_) return;
+      // Wake for sealed segments; otherwise check retention once a second.
+      if (imm_.empty()) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
+      if (stop_compaction_) return;
+    }
+    bool did_work = false;
+    absl::Status s;
+    {
+      port::MutexLock c(&compaction_mu_);
+      s = CompactStep(/*force_merge=*/false, &did_work);
+    }
+    port::MutexLock l(&mu_);
+    compaction_error_ = s;
+    // After a failure (disk full, I/O error) retry later rather than spin; the WAL still holds
+    // everything, so nothing is lost meanwhile.
+    if (!s.ok() && !stop_compaction_) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
+  }
+}
+
+}  // namespace spanstore

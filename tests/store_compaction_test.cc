@@ -1,0 +1,355 @@
+// Compaction as the store's user sees it: the same answers before and after, across reopen;
+// duplicates, late spans, retention, sampling, back-pressure, snapshots that outlive a swap, and
+// a power cut at every I/O step of a compaction.
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "compaction/manifest.h"
+#include "engine/filenames.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spanstore/spanstore.h"
+#include "tests/util/fault_injection_env.h"
+#include "tests/util/random_spans.h"
+#include "tests/util/temp_dir.h"
+
+namespace spanstore {
+namespace {
+
+using testing::FaultInjectionEnv;
+using testing::RandomSpans;
+using testing::TempDir;
+
+testing::RandomSpanOptions Small() {
+  testing::RandomSpanOptions o;
+  o.awkward = 0.05;
+  o.huge_string_bytes = 2000;
+  o.max_attributes = 6;
+  return o;
+}
+
+Options TestOptions() {
+  Options o;
+  o.sync = SyncPolicy::kNone;
+  o.segment_bytes = 64 << 10;
+  o.rows_per_page = 32;
+  o.background_compaction = false;
+  return o;
+}
+
+std::unique_ptr<Store> OpenOrDie(const Options& o, const std::string& dir) {
+  auto store = Store::Open(o, dir);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+std::vector<Span> AllSpans(Store* store) {
+  std::vector<Span> out;
+  EXPECT_TRUE(store->Scan(SpanQuery(), [&](const Span& s) {
+    out.push_back(s);
+    return true;
+  }).ok());
+  std::sort(out.begin(), out.end(), [](const Span& a, const Span& b) {
+    if (a.trace_id != b.trace_id) return a.trace_id < b.trace_id;
+    if (a.start_time_unix_nano != b.start_time_unix_nano) {
+      return a.start_time_unix_nano < b.start_time_unix_nano;
+    }
+    return a.span_id < b.span_id;
+  });
+  return out;
+}
+
+std::set<std::string> FilesIn(const std::string& dir) {
+  auto names = Env::Default()->GetChildren(dir);
+  return names.ok() ? std::set<std::string>(names->begin(), names->end())
+                    : std::set<std::string>();
+}
+
+// Every block file is named by the manifest and every manifest block exists.
+void ExpectNoOrphans(const std::string& dir) {
+  auto manifest = ReadManifest(Env::Default(), dir);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  std::set<std::string> want;
+  for (const ManifestBlock& b : manifest->blocks) {
+    want.insert(absl::StrFormat("%06d.blk", b.number));
+  }
+  EXPECT_EQ(FilesIn(BlockDirName(dir)), want);
+  for (const std::string& name : FilesIn(WalDirName(dir))) {
+    auto n = ParseSegmentFileName(name);
+    ASSERT_TRUE(n.has_value()) << name;
+    EXPECT_GE(*n, manifest->first_live_segment) << "compacted segment left behind: " << name;
+  }
+}
+
+TEST(StoreCompaction, SameAnswersBeforeAndAfterAndAcrossReopen) {
+  TempDir dir;
+  RandomSpans gen(1, Small());
+  std::vector<std::vector<Span>> traces;
+  auto store = OpenOrDie(TestOptions(), dir.path());
+  for (int i = 0; i < 300; ++i) {
+    traces.push_back(gen.NextTrace(1 + i % 9));
+    ASSERT_TRUE(store->Append(traces.back()).ok());
+  }
+  const std::vector<Span> before = AllSpans(store.get());
+  std::map<TraceId, std::vector<Span>> by_trace;
+  for (const auto& t : traces) {
+    auto got = store->GetTrace(t[0].trace_id);
+    ASSERT_TRUE(got.ok());
+    by_trace[t[0].trace_id] = got->spans;
+  }
+  auto services = store->Services();
+
+  ASSERT_TRUE(store->CompactAll().ok());
+  StoreStats st = store->Stats();
+  EXPECT_GT(st.blocks, 0u);
+  EXPECT_EQ(st.memtable_spans, 0u);
+  EXPECT_EQ(st.block_spans, before.size());
+  EXPECT_GT(st.column_bytes["span_id"], 0u);
+  EXPECT_EQ(AllSpans(store.get()), before);
+  for (const auto& [id, spans] : by_trace) {
+    auto got = store->GetTrace(id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->spans, spans);
+  }
+  EXPECT_EQ(*store->Services(), *services);
+  ASSERT_TRUE(store->Close().ok());
+  ExpectNoOrphans(dir.path());
+
+  store = OpenOrDie(TestOptions(), dir.path());
+  EXPECT_EQ(store->Stats().memtable_spans, 0u);
+  EXPECT_EQ(AllSpans(store.get()), before);
+  for (const auto& [id, spans] : by_trace) EXPECT_EQ(store->GetTrace(id)->spans, spans);
+}
+
+TEST(StoreCompaction, DuplicatesAndLateSpansAcrossBlocks) {
+  TempDir dir;
+  RandomSpans gen(2, Small());
+  auto store = OpenOrDie(TestOptions(), dir.path());
+  std::vector<Span> trace = gen.NextTrace(6);
+  ASSERT_TRUE(store->Append(absl::MakeSpan(trace).subspan(0, 3)).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  // A retried Append of spans already compacted, plus the late rest of the trace.
+  ASSERT_TRUE(store->Append(absl::MakeSpan(trace).subspan(0, 3)).ok());
+  ASSERT_TRUE(store->Append(absl::MakeSpan(trace).subspan(3)).ok());
+  auto got = store->GetTrace(trace[0].trace_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->spans.size(), 6u);
+  size_t scanned = AllSpans(store.get()).size();
+  EXPECT_EQ(scanned, 6u);
+
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_EQ(store->Stats().duplicate_spans_dropped, 3u);
+  EXPECT_EQ(store->GetTrace(trace[0].trace_id)->spans.size(), 6u);
+  EXPECT_EQ(AllSpans(store.get()).size(), 6u);
+}
+
+TEST(StoreCompaction, MergeJoinsL0BlocksAndOldFilesGoOnlyAfterTheLastReader) {
+  TempDir dir;
+  RandomSpans gen(3, Small());
+  auto store = OpenOrDie(TestOptions(), dir.path());
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(4)).ok());
+    ASSERT_TRUE(store->CompactAll().ok());
+  }
+  ASSERT_EQ(store->Stats().blocks, 3u);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(4)).ok());
+  const std::vector<Span> all = AllSpans(store.get());
+
+  // A scan that started before the merge keeps reading the files it saw.
+  size_t seen = 0;
+  bool compacted = false;
+  std::set<std::string> files_during;
+  ASSERT_TRUE(store->Scan(SpanQuery(), [&](const Span&) {
+    if (!compacted) {
+      compacted = true;
+      EXPECT_TRUE(store->CompactAll().ok());  // 4th L0 block, then a merge of all four
+      files_during = FilesIn(BlockDirName(dir.path()));
+    }
+    ++seen;
+    return true;
+  }).ok());
+  EXPECT_EQ(seen, all.size());
+  EXPECT_GT(files_during.size(), store->Stats().blocks) << "replaced files deleted too early";
+  EXPECT_EQ(store->Stats().blocks, 1u);
+  EXPECT_EQ(AllSpans(store.get()), all);
+  ExpectNoOrphans(dir.path());  // the scan is over: the replaced files are gone now
+}
+
+TEST(StoreCompaction, RetentionDropsWholeExpiredBlocks) {
+  TempDir dir;
+  RandomSpans gen(4, Small());
+  Options o = TestOptions();
+  o.retention = absl::Hours(1);
+  auto store = OpenOrDie(o, dir.path());
+  const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  std::vector<Span> old_trace = gen.NextTrace(3), new_trace = gen.NextTrace(3);
+  for (Span& s : old_trace) {
+    s.start_time_unix_nano = now - 3 * 3600 * 1'000'000'000ull;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000;
+  }
+  for (Span& s : new_trace) {
+    s.start_time_unix_nano = now;
+    s.end_time_unix_nano = now + 1000;
+  }
+  ASSERT_TRUE(store->Append(old_trace).ok());
+  ASSERT_TRUE(store->CompactAll().ok());  // the old spans' block...
+  ASSERT_TRUE(store->Append(new_trace).ok());
+  ASSERT_TRUE(store->CompactAll().ok());  // ...is expired by the next step
+  EXPECT_EQ(store->Stats().expired_blocks_dropped, 1u);
+  EXPECT_EQ(store->GetTrace(old_trace[0].trace_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store->GetTrace(new_trace[0].trace_id).ok());
+  ASSERT_TRUE(store->Close().ok());
+  ExpectNoOrphans(dir.path());
+}
+
+TEST(StoreCompaction, TailSamplingSeesWholeTracesAndKeepsErrors) {
+  TempDir dir;
+  RandomSpans gen(5, Small());
+  Options o = TestOptions();
+  o.sampling.enabled = true;
+  o.sampling.keep_percent = 0;
+  o.sampling.keep_errors = true;
+  auto store = OpenOrDie(o, dir.path());
+  std::vector<TraceId> with_error, without;
+  for (int i = 0; i < 40; ++i) {
+    std::vector<Span> t = gen.NextTrace(4);
+    for (Span& s : t) s.status_code = StatusCode::kOk;
+    if (i % 4 == 0) t[2].status_code = StatusCode::kError;
+    (i % 4 == 0 ? with_error : without).push_back(t[0].trace_id);
+    ASSERT_TRUE(store->Append(t).ok());
+  }
+  ASSERT_TRUE(store->CompactAll().ok());
+  for (const TraceId& id : with_error) EXPECT_EQ(store->GetTrace(id)->spans.size(), 4u);
+  for (const TraceId& id : without) EXPECT_FALSE(store->GetTrace(id).ok());
+  EXPECT_EQ(store->Stats().sampled_out_traces, without.size());
+}
+
+TEST(StoreCompaction, CustomSamplingRuleGetsTheWholeTrace) {
+  TempDir dir;
+  RandomSpans gen(6, Small());
+  Options o = TestOptions();
+  o.sampling.enabled = true;
+  std::map<TraceId, size_t> sizes_seen;
+  o.sampling.keep = [&](const Trace& t) {
+    sizes_seen[t.trace_id] = t.spans.size();
+    return t.spans.size() >= 3;
+  };
+  auto store = OpenOrDie(o, dir.path());
+  std::map<TraceId, size_t> sizes;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<Span> t = gen.NextTrace(1 + i % 5);
+    sizes[t[0].trace_id] = t.size();
+    ASSERT_TRUE(store->Append(t).ok());
+  }
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_EQ(sizes_seen, sizes);
+  for (const auto& [id, n] : sizes) EXPECT_EQ(store->GetTrace(id).ok(), n >= 3);
+}
+
+TEST(StoreCompaction, BackgroundCompactionAppliesBackPressure) {
+  TempDir dir;
+  RandomSpans gen(7, Small());
+  Options o = TestOptions();
+  o.background_compaction = true;
+  o.segment_bytes = 16 << 10;
+  o.max_memtable_bytes = 64 << 10;
+  auto store = OpenOrDie(o, dir.path());
+  std::vector<TraceId> ids;
+  for (int i = 0; i < 400; ++i) {
+    std::vector<Span> t = gen.NextTrace(3);
+    ids.push_back(t[0].trace_id);
+    ASSERT_TRUE(store->Append(t).ok());
+  }
+  StoreStats st = store->Stats();
+  EXPECT_GT(st.blocks, 0u);
+  EXPECT_GT(st.write_stalls, 0u);
+  EXPECT_LE(st.memtable_bytes, 4 * o.max_memtable_bytes);
+  for (const TraceId& id : ids) ASSERT_EQ(store->GetTrace(id)->spans.size(), 3u);
+  ASSERT_TRUE(store->Close().ok());
+  ExpectNoOrphans(dir.path());
+}
+
+TEST(StoreCompaction, ADamagedBlockFailsOpenWithItsName) {
+  TempDir dir;
+  RandomSpans gen(8, Small());
+  {
+    auto store = OpenOrDie(TestOptions(), dir.path());
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(3)).ok());
+    ASSERT_TRUE(store->CompactAll().ok());
+  }
+  const std::string block = *FilesIn(BlockDirName(dir.path())).begin();
+  const std::string path = BlockDirName(dir.path()) + "/" + block;
+  std::string data = *Env::Default()->ReadFile(path);
+  data[data.size() - 3] ^= 1;  // the footer magic
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto store = Store::Open(TestOptions(), dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr(block));
+}
+
+// Power cut at every mutating I/O step of a workload with appends, rotations, compactions,
+// merges and retention: the store opens, every acknowledged (kEveryBatch) span is there exactly
+// once, nothing unacknowledged beyond the last batch appears, and no orphan files remain.
+TEST(StoreCompaction, PowerCutAtEveryIoStep) {
+  auto options = [](Env* env) {
+    Options o = TestOptions();
+    o.sync = SyncPolicy::kEveryBatch;
+    o.segment_bytes = 8 << 10;
+    o.env = env;
+    return o;
+  };
+  auto workload = [](Store* store, std::map<TraceId, size_t>* acked,
+                     std::set<TraceId>* attempted) {
+    RandomSpans gen(9, Small());
+    for (int i = 0; i < 24; ++i) {
+      std::vector<Span> t = gen.NextTrace(3);
+      attempted->insert(t[0].trace_id);
+      if (store->Append(t).ok()) (*acked)[t[0].trace_id] = t.size();
+      if (i % 5 == 4) (void)store->CompactAll();
+    }
+  };
+  uint64_t steps = 0;
+  {
+    TempDir probe_dir;
+    FaultInjectionEnv probe;
+    auto store = OpenOrDie(options(&probe), probe_dir.path());
+    std::map<TraceId, size_t> acked;
+    std::set<TraceId> attempted;
+    const uint64_t before = probe.mutations();
+    workload(store.get(), &acked, &attempted);
+    steps = probe.mutations() - before;
+    ASSERT_GT(store->Stats().compactions, 4u);
+  }
+  ASSERT_GT(steps, 50u);
+  for (uint64_t k = 1; k <= steps + 1; ++k) {
+    TempDir dir;
+    FaultInjectionEnv env;
+    std::map<TraceId, size_t> acked;
+    std::set<TraceId> attempted;
+    {
+      auto store = OpenOrDie(options(&env), dir.path());
+      env.CrashAfter(k);
+      workload(store.get(), &acked, &attempted);
+    }
+    ASSERT_TRUE(env.PowerCut().ok());
+    auto store = Store::Open(options(&env), dir.path());
+    ASSERT_TRUE(store.ok()) << "crash at step " << k << ": " << store.status();
+    for (const auto& [id, n] : acked) {
+      auto t = (*store)->GetTrace(id);
+      ASSERT_TRUE(t.ok()) << "crash at step " << k << ": acknowledged trace lost";
+      ASSERT_EQ(t->spans.size(), n) << "crash at step " << k;
+    }
+    for (const Span& s : AllSpans(store->get())) {
+      ASSERT_TRUE(attempted.contains(s.trace_id)) << "crash at step " << k << ": invented span";
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+    ExpectNoOrphans(dir.path());
+    if (HasFailure()) break;
+  }
+}
+
+}  // namespace
+}  // namespace spanstore
