@@ -74,6 +74,7 @@ class BlockReader final : public ReadSource {
   absl::Status Verify() const;
 
   bool MayContainTrace(const TraceId& id) const { return index_.Lookup(id).has_value(); }
+  const TraceIndex& trace_index() const { return index_; }
 
   uint64_t number() const { return number_; }
   const std::string& path() const { return path_; }

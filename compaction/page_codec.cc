@@ -13,6 +13,25 @@
 namespace spanstore {
 namespace {
 
+// One Zstd context per thread, reused: creating one costs more than compressing a small page.
+struct ZstdContexts {
+  ZSTD_CCtx* compress = ZSTD_createCCtx();
+  ZSTD_DCtx* decompress = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(compress);
+    ZSTD_freeDCtx(decompress);
+  }
+};
+ZstdContexts& Contexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+ZSTD_CCtx* ZstdCompressContext() { return Contexts().compress; }
+ZSTD_DCtx* ZstdDecompressContext() { return Contexts().decompress; }
+
+}  // namespace
+namespace {
+
 absl::Status PageError(const PageLocation& where, std::string_view what) {
   return absl::DataLossError(absl::StrFormat("block %s: page %d at offset %d: %s",
                                              std::string(where.file), where.page_index,
@@ -42,7 +61,8 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
     case Codec::kZstd: {
       compressed.resize(ZSTD_compressBound(raw.size()));
       const size_t n =
-          ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), zstd_level);
+          ZSTD_compressCCtx(ZstdCompressContext(), compressed.data(), compressed.size(), raw.data(),
+                            raw.size(), zstd_level);
       if (ZSTD_isError(n)) {
         return absl::InternalError(
             absl::StrFormat("Zstd compression failed: %s", ZSTD_getErrorName(n)));
@@ -116,7 +136,8 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
       break;
     }
     case Codec::kZstd: {
-      const size_t n = ZSTD_decompress(raw->data(), raw_size, payload.data(), stored_size);
+      const size_t n = ZSTD_decompressDCtx(ZstdDecompressContext(), raw->data(), raw_size,
+                                           payload.data(), stored_size);
       if (ZSTD_isError(n) || n != raw_size) {
         return PageError(where,
                          absl::StrFormat("Zstd payload does not decode to %d bytes", raw_size));

@@ -24,11 +24,14 @@
 namespace spanstore {
 namespace {
 
-// Merge once this many L0 blocks exist: late spans of a trace that arrived in neighbouring
-// segments then end up in one block, and the number of blocks a lookup probes stays bounded.
-constexpr size_t kL0MergeTrigger = 4;
+// A new L0 block is merged with the older L0 blocks that hold at least this fraction of its
+// traces: those are late spans, and merging puts each such trace back in one contiguous range.
+// Blocks that share only a few traces (those cut by a segment boundary) are left alone, so
+// data without late spans is compacted once.
+constexpr double kMergeSharedFraction = 0.01;
 // A merge output is cut (at a trace boundary) once it holds this many rows.
 constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
+
 
 }  // namespace
 
@@ -191,7 +194,13 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   {
     port::MutexLock l(&mu_);
     if (imm_.empty()) return absl::OkStatus();
-    mems.assign(imm_.begin(), imm_.end());
+    // One sealed segment per L0 block (replay may have split a big one into several
+    // memtables; they go together).
+    const uint64_t segment = imm_.front()->segment_number();
+    for (const auto& m : imm_) {
+      if (m->segment_number() != segment) break;
+      mems.push_back(m);
+    }
     existing = blocks_;
   }
   uint64_t last_segment = 0;
@@ -228,18 +237,36 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::MergeL0Blocks(bool force, bool* did_work) {
+absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   *did_work = false;
-  std::vector<std::shared_ptr<BlockReader>> inputs;
+  std::vector<std::shared_ptr<BlockReader>> level0;
   {
     port::MutexLock l(&mu_);
     for (const auto& b : blocks_) {
       auto it = std::find_if(manifest_.blocks.begin(), manifest_.blocks.end(),
                              [&](const ManifestBlock& m) { return m.number == b->number(); });
-      if (it != manifest_.blocks.end() && it->level == 0) inputs.push_back(b);
+      if (it != manifest_.blocks.end() && it->level == 0) level0.push_back(b);
     }
   }
-  if (inputs.size() < (force ? 2 : kL0MergeTrigger)) return absl::OkStatus();
+  // Each new L0 block is checked once, against the older L0 blocks, from memory (trace
+  // indexes only).
+  if (level0.size() < 2 || level0.back()->number() <= merge_checked_block_) {
+    return absl::OkStatus();
+  }
+  const std::shared_ptr<BlockReader> newest = level0.back();
+  merge_checked_block_ = newest->number();
+  const uint64_t needed = std::max<uint64_t>(
+      1, static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->traces())));
+  std::vector<std::shared_ptr<BlockReader>> inputs;
+  for (size_t i = 0; i + 1 < level0.size(); ++i) {
+    uint64_t shared = 0;
+    newest->trace_index().ForEach([&](const TraceId& id, RowRange) {
+      if (level0[i]->MayContainTrace(id)) ++shared;
+    });
+    if (shared >= needed) inputs.push_back(level0[i]);
+  }
+  if (inputs.empty()) return absl::OkStatus();
+  inputs.push_back(newest);
 
   std::vector<NewBlock> outs;
   CompactionCounters counters;
@@ -281,11 +308,11 @@ absl::Status StoreImpl::MergeL0Blocks(bool force, bool* did_work) {
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::CompactStep(bool force_merge, bool* did_work) {
+absl::Status StoreImpl::CompactStep(bool* did_work) {
   bool expired = false, flushed = false, merged = false;
   absl::Status s = DropExpiredBlocks(&expired);
   if (s.ok()) s = FlushMemTables(&flushed);
-  if (s.ok() && !flushed) s = MergeL0Blocks(force_merge, &merged);
+  if (s.ok() && !flushed) s = MergeL0Blocks(&merged);
   *did_work = expired || flushed || merged;
   return s;
 }
@@ -303,7 +330,7 @@ void StoreImpl::CompactionLoop() {
     absl::Status s;
     {
       port::MutexLock c(&compaction_mu_);
-      s = CompactStep(/*force_merge=*/false, &did_work);
+      s = CompactStep(&did_work);
     }
     port::MutexLock l(&mu_);
     compaction_error_ = s;

@@ -385,7 +385,7 @@ absl::Status StoreImpl::CompactAll() {
   if (!s.ok()) return s;
   port::MutexLock c(&compaction_mu_);
   bool did_work = true;
-  while (s.ok() && did_work) s = CompactStep(/*force_merge=*/false, &did_work);
+  while (s.ok() && did_work) s = CompactStep(&did_work);
   return s;
 }
 

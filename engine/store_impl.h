@@ -101,13 +101,13 @@ class StoreImpl final : public Store {
   // Deletes WAL segments numbered below `first_live` (already in blocks).
   absl::Status RemoveCompactedSegments(uint64_t first_live);
   void CompactionLoop();
-  // One step of compaction work: expire, flush sealed memtables, or merge. *did_work is false
-  // when there was nothing to do. `force_merge`: merge L0 blocks even below the trigger.
-  absl::Status CompactStep(bool force_merge, bool* did_work)
+  // One step of compaction work: expire, flush the oldest sealed segment, or merge L0 blocks
+  // that share traces. *did_work is false when there was nothing to do.
+  absl::Status CompactStep(bool* did_work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status FlushMemTables(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
-  absl::Status MergeL0Blocks(bool force, bool* did_work)
+  absl::Status MergeL0Blocks(bool* did_work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
   // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
@@ -163,6 +163,8 @@ class StoreImpl final : public Store {
 
   port::Mutex compaction_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   Manifest manifest_ ABSL_GUARDED_BY(compaction_mu_);
+  // The newest L0 block already checked for traces shared with older L0 blocks.
+  uint64_t merge_checked_block_ ABSL_GUARDED_BY(compaction_mu_) = 0;
   absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);  // the last failed step, for Stats
 
   StoreStats stats_ ABSL_GUARDED_BY(mu_);

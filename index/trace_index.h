@@ -45,6 +45,14 @@ class TraceIndex {
   // The rows of `id` in this block, or nullopt if the block does not hold it.
   std::optional<RowRange> Lookup(const TraceId& id) const;
 
+  // Calls fn(id, rows) for every trace in the index (in slot order).
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.rows.count != 0) fn(slot.id, slot.rows);
+    }
+  }
+
   // An empty index (holds no trace).
   TraceIndex() = default;
 

@@ -145,16 +145,24 @@ TEST(StoreCompaction, DuplicatesAndLateSpansAcrossBlocks) {
   EXPECT_EQ(AllSpans(store.get()).size(), 6u);
 }
 
-TEST(StoreCompaction, MergeJoinsL0BlocksAndOldFilesGoOnlyAfterTheLastReader) {
+TEST(StoreCompaction, LateSpansMergeBlocksAndOldFilesGoOnlyAfterTheLastReader) {
   TempDir dir;
   RandomSpans gen(3, Small());
   auto store = OpenOrDie(TestOptions(), dir.path());
-  for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(4)).ok());
-    ASSERT_TRUE(store->CompactAll().ok());
+  std::vector<std::vector<Span>> early;
+  for (int i = 0; i < 20; ++i) {
+    early.push_back(gen.NextTrace(6));
+    ASSERT_TRUE(store->Append(absl::MakeSpan(early.back()).subspan(0, 3)).ok());
   }
-  ASSERT_EQ(store->Stats().blocks, 3u);
+  ASSERT_TRUE(store->CompactAll().ok());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(4)).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  // Unrelated traces in two L0 blocks: nothing to merge.
+  ASSERT_EQ(store->Stats().blocks, 2u);
+  ASSERT_EQ(store->Stats().compactions, 2u);
+
+  // The late halves of the first block's traces.
+  for (const auto& t : early) ASSERT_TRUE(store->Append(absl::MakeSpan(t).subspan(3)).ok());
   const std::vector<Span> all = AllSpans(store.get());
 
   // A scan that started before the merge keeps reading the files it saw.
@@ -164,16 +172,20 @@ TEST(StoreCompaction, MergeJoinsL0BlocksAndOldFilesGoOnlyAfterTheLastReader) {
   ASSERT_TRUE(store->Scan(SpanQuery(), [&](const Span&) {
     if (!compacted) {
       compacted = true;
-      EXPECT_TRUE(store->CompactAll().ok());  // 4th L0 block, then a merge of all four
+      // A third L0 block, then the merge of the first and the third (they share traces).
+      EXPECT_TRUE(store->CompactAll().ok());
       files_during = FilesIn(BlockDirName(dir.path()));
     }
     ++seen;
     return true;
   }).ok());
   EXPECT_EQ(seen, all.size());
-  EXPECT_GT(files_during.size(), store->Stats().blocks) << "replaced files deleted too early";
-  EXPECT_EQ(store->Stats().blocks, 1u);
+  const StoreStats st = store->Stats();
+  EXPECT_EQ(st.compactions, 4u);
+  EXPECT_EQ(st.blocks, 2u);
+  EXPECT_GT(files_during.size(), st.blocks) << "replaced files deleted too early";
   EXPECT_EQ(AllSpans(store.get()), all);
+  for (const auto& t : early) EXPECT_EQ(store->GetTrace(t[0].trace_id)->spans.size(), 6u);
   ExpectNoOrphans(dir.path());  // the scan is over: the replaced files are gone now
 }
 
@@ -301,15 +313,26 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
     o.env = env;
     return o;
   };
+  // Each trace arrives in two halves three traces apart, so L0 blocks share traces and merge.
   auto workload = [](Store* store, std::map<TraceId, size_t>* acked,
                      std::set<TraceId>* attempted) {
     RandomSpans gen(9, Small());
-    for (int i = 0; i < 24; ++i) {
-      std::vector<Span> t = gen.NextTrace(3);
-      attempted->insert(t[0].trace_id);
-      if (store->Append(t).ok()) (*acked)[t[0].trace_id] = t.size();
-      if (i % 5 == 4) (void)store->CompactAll();
+    std::vector<std::vector<Span>> traces;
+    for (int i = 0; i < 16; ++i) traces.push_back(gen.NextTrace(4));
+    std::map<TraceId, size_t> halves;
+    for (int i = 0; i < 19; ++i) {
+      if (i < 16) {
+        attempted->insert(traces[i][0].trace_id);
+        if (store->Append(absl::MakeSpan(traces[i]).subspan(0, 2)).ok()) {
+          halves[traces[i][0].trace_id] += 2;
+        }
+      }
+      if (i >= 3 && store->Append(absl::MakeSpan(traces[i - 3]).subspan(2)).ok()) {
+        halves[traces[i - 3][0].trace_id] += 2;
+      }
+      if (i % 4 == 3) (void)store->CompactAll();
     }
+    for (const auto& [id, n] : halves) (*acked)[id] = n;
   };
   uint64_t steps = 0;
   {
@@ -321,7 +344,8 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
     const uint64_t before = probe.mutations();
     workload(store.get(), &acked, &attempted);
     steps = probe.mutations() - before;
-    ASSERT_GT(store->Stats().compactions, 4u);
+    ASSERT_GT(store->Stats().compactions, 6u);
+    ASSERT_LT(store->Stats().blocks, store->Stats().compactions) << "no merge happened";
   }
   ASSERT_GT(steps, 50u);
   for (uint64_t k = 1; k <= steps + 1; ++k) {
