@@ -1,10 +1,18 @@
-// Decoding OTLP protobuf: spans/s and MB/s of DecodeOtlpTraces on checkout-generator spans, in
-// requests of ~1000 spans as an OTLP/HTTP exporter batches them.
+// Decoding OTLP protobuf into Span objects ready for Store::Append: spans/s and MB/s on
+// checkout-generator spans, in requests of ~1000 spans as an OTLP/HTTP exporter batches them
+// (5000 traces, ~87k spans, ~48 MB of protobuf).
 //
-//   build-release/benchmarks/load_proto_bench
+//   build/benchmarks/load_proto_bench
+//
+// BM_OtlpProtoDecoder: one OtlpProtoDecoder for every request, as a backend decodes request
+//   after request (the fast path).
+// BM_LoadBufferProtoStream: LoadBuffer on the Collector's length-prefixed file of the same
+//   requests, batches of 1000 to a sink (what `spanctl load` gets, minus the store).
+// BM_DecodeOtlpTraces: the one-shot DecodeOtlpTraces, new Span objects every request.
 
 #include <benchmark/benchmark.h>
 
+#include "spanstore/loader.h"
 #include "spanstore/otlp_proto.h"
 #include "workload/checkout_generator.h"
 
@@ -13,8 +21,9 @@ namespace {
 
 struct Input {
   std::vector<std::string> requests;
+  std::string stream;  // the requests, each after a 4-byte big-endian length
   size_t spans = 0;
-  size_t bytes = 0;
+  size_t bytes = 0;  // of the requests
 };
 
 const Input& Requests() {
@@ -29,6 +38,11 @@ const Input& Requests() {
       EncodeOtlpTraces(batch, &msg);
       in->spans += batch.size();
       in->bytes += msg.size();
+      const uint32_t n = msg.size();
+      const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                           static_cast<char>(n >> 8), static_cast<char>(n)};
+      in->stream.append(len, 4);
+      in->stream += msg;
       in->requests.push_back(std::move(msg));
       batch.clear();
     };
@@ -42,7 +56,47 @@ const Input& Requests() {
   return *input;
 }
 
-void BM_DecodeOtlpProto(benchmark::State& state) {
+void Report(benchmark::State& state, const Input& in, size_t bytes) {
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * in.spans));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["proto_bytes_per_span"] = static_cast<double>(in.bytes) / in.spans;
+}
+
+void BM_OtlpProtoDecoder(benchmark::State& state) {
+  const Input& in = Requests();
+  OtlpProtoDecoder decoder;
+  for (auto _ : state) {
+    size_t n = 0;
+    for (const std::string& r : in.requests) {
+      auto spans = decoder.Decode(r);
+      if (!spans.ok()) state.SkipWithError("decode failed");
+      n += spans->size();
+      benchmark::DoNotOptimize(spans->data());
+    }
+    if (n != in.spans) state.SkipWithError("wrong span count");
+  }
+  Report(state, in, in.bytes);
+}
+BENCHMARK(BM_OtlpProtoDecoder)->Unit(benchmark::kMillisecond);
+
+void BM_LoadBufferProtoStream(benchmark::State& state) {
+  const Input& in = Requests();
+  LoadOptions options;
+  options.format = TraceFormat::kOtlpProtoStream;
+  for (auto _ : state) {
+    size_t n = 0;
+    auto stats = LoadBuffer(in.stream, "bench", options, [&](std::vector<Span>& batch) {
+      n += batch.size();
+      benchmark::DoNotOptimize(batch.data());
+      return absl::OkStatus();
+    });
+    if (!stats.ok() || n != in.spans) state.SkipWithError("load failed");
+  }
+  Report(state, in, in.stream.size());
+}
+BENCHMARK(BM_LoadBufferProtoStream)->Unit(benchmark::kMillisecond);
+
+void BM_DecodeOtlpTraces(benchmark::State& state) {
   const Input& in = Requests();
   std::vector<Span> spans;
   for (auto _ : state) {
@@ -51,11 +105,9 @@ void BM_DecodeOtlpProto(benchmark::State& state) {
       if (!DecodeOtlpTraces(r, &spans).ok()) state.SkipWithError("decode failed");
     }
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * in.spans));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * in.bytes));
-  state.counters["proto_bytes_per_span"] = static_cast<double>(in.bytes) / in.spans;
+  Report(state, in, in.bytes);
 }
-BENCHMARK(BM_DecodeOtlpProto)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DecodeOtlpTraces)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace spanstore

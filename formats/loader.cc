@@ -181,6 +181,64 @@ class Batcher {
   std::vector<Span> pending_;
 };
 
+// Batches for OTLP protobuf. Each message is decoded straight into the Span objects of the
+// batch (OtlpProtoDecoder::DecodeInto), which are refilled rather than rebuilt from one batch to
+// the next: once they have grown to the data, loading allocates almost nothing. A message is
+// decoded whole before any of it is handed on, so a bad one adds nothing.
+class ProtoBatcher {
+ public:
+  ProtoBatcher(const LoadOptions& options, SpanSink sink, LoadStats* stats)
+      : batch_(std::max<size_t>(options.batch_spans, 1)), sink_(sink), stats_(stats) {}
+
+  // Decodes one message after the pending spans; on error nothing of it is pending.
+  absl::Status Decode(std::string_view message) {
+    return decoder_.DecodeInto(message, &spans_, &pending_);
+  }
+  // Hands on every full batch.
+  absl::Status FlushFull() {
+    while (pending_ >= batch_) {
+      if (absl::Status s = Hand(batch_); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  // Hands on everything pending.
+  absl::Status Flush() {
+    while (pending_ > 0) {
+      if (absl::Status s = Hand(std::min(pending_, batch_)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Hands on the first n pending spans.
+  absl::Status Hand(size_t n) {
+    // The sink gets the whole vector, so the objects after the batch -- spans still pending,
+    // then spare objects -- wait in rest_ meanwhile. Moving a Span keeps its buffers.
+    for (size_t i = n; i < spans_.size(); ++i) rest_.push_back(std::move(spans_[i]));
+    spans_.erase(spans_.begin() + n, spans_.end());
+    absl::Status s = sink_(spans_);
+    if (s.ok()) stats_->spans += n;
+    // The spans still pending go back to the front; whatever the sink left in the vector
+    // (normally the n objects it was given) is kept for refilling.
+    const size_t carry = pending_ - n;
+    const size_t swapped = std::min(carry, spans_.size());
+    for (size_t i = 0; i < swapped; ++i) std::swap(spans_[i], rest_[i]);
+    for (size_t i = swapped; i < rest_.size(); ++i) spans_.push_back(std::move(rest_[i]));
+    for (size_t i = 0; i < swapped; ++i) spans_.push_back(std::move(rest_[i]));
+    rest_.clear();
+    pending_ = s.ok() ? carry : 0;
+    return s;
+  }
+
+  const size_t batch_;
+  SpanSink sink_;
+  LoadStats* stats_;
+  OtlpProtoDecoder decoder_;
+  std::vector<Span> spans_;  // the pending spans first, then spare objects
+  size_t pending_ = 0;
+  std::vector<Span> rest_;  // only during Hand
+};
+
 }  // namespace
 
 std::string_view TraceFormatName(TraceFormat format) {
@@ -225,10 +283,10 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
   // 0x0a is also '\n', so JSON may start with it: a buffer that starts with 0x0a is protobuf
   // only when it decodes as a request.
   TraceFormat binary = options.format;
-  std::vector<Span> probe;
+  ProtoBatcher proto(options, sink, &stats);
   bool probed = false;
   if (binary == TraceFormat::kAuto) {
-    if (data[0] == 0x0a && DecodeOtlpTraces(data, &probe).ok()) {
+    if (data[0] == 0x0a && proto.Decode(data).ok()) {  // the spans stay pending
       binary = TraceFormat::kOtlpProto;
       probed = true;
     } else if (data[first] != '{' && data[first] != '[') {
@@ -237,17 +295,9 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
   }
   if (binary == TraceFormat::kOtlpProto || binary == TraceFormat::kOtlpProtoStream) {
     stats.format = binary;
-    Batcher batcher(options, sink, &stats);
-    std::vector<Span> spans;
     auto one = [&](std::string_view message, size_t offset) -> absl::Status {
       ++stats.documents;
-      spans.clear();
-      absl::Status s;
-      if (probed) {
-        spans = std::move(probe);  // already decoded while detecting the format
-      } else {
-        s = DecodeOtlpTraces(message, &spans);
-      }
+      absl::Status s = probed ? absl::OkStatus() : proto.Decode(message);
       if (!s.ok()) {
         const std::string text = absl::StrFormat(
             "%s: %s message at byte %d: %s", name, TraceFormatName(binary), offset, s.message());
@@ -256,7 +306,7 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
         if (stats.first_error.empty()) stats.first_error = text;
         return absl::OkStatus();
       }
-      return batcher.Add(&spans);
+      return proto.FlushFull();
     };
     absl::Status s = binary == TraceFormat::kOtlpProto
                          ? one(data, 0)
@@ -268,7 +318,7 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
                                  }
                                  return st;
                                });
-    absl::Status f = batcher.Flush();
+    absl::Status f = proto.Flush();
     if (!s.ok()) {
       return s.code() == absl::StatusCode::kInvalidArgument && !absl::StrContains(s.message(), name)
                  ? absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()))

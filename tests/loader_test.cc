@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/formats.h"
+#include "spanstore/otlp_proto.h"
 #include "tests/util/random_spans.h"
 
 namespace spanstore {
@@ -301,6 +302,88 @@ TEST(LoaderTest, BatchesAndSinkErrors) {
   EXPECT_FALSE(LoadFile("/nonexistent/file.json", o, [](std::vector<Span>&) {
                  return absl::OkStatus();
                }).ok());
+}
+
+// The Collector's length-prefixed protobuf file of the given messages.
+std::string LengthPrefixed(const std::vector<std::string>& messages) {
+  std::string out;
+  for (const std::string& m : messages) {
+    const uint32_t n = m.size();
+    const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                         static_cast<char>(n >> 8), static_cast<char>(n)};
+    out.append(len, 4);
+    out += m;
+  }
+  return out;
+}
+
+TEST(LoaderTest, OtlpProtoBatchesAreExactAcrossMessages) {
+  // Protobuf messages are decoded in place into the batch; batches still hold exactly
+  // batch_spans spans (the last fewer), in input order, whatever the message sizes, and a bad
+  // message (skipped) contributes nothing.
+  testing::RandomSpanOptions ro;
+  ro.huge_string_bytes = 100;
+  testing::RandomSpans gen(21, ro);
+  std::vector<std::string> messages;
+  std::vector<Span> want;
+  for (int size : {1, 7, 3, 12, 0, 5, 9, 4, 2}) {
+    std::vector<Span> trace = size == 0 ? std::vector<Span>() : gen.NextTrace(size);
+    std::string m;
+    EncodeOtlpTraces(trace, &m);
+    std::vector<Span> decoded;
+    ASSERT_TRUE(DecodeOtlpTraces(m, &decoded).ok());
+    want.insert(want.end(), decoded.begin(), decoded.end());
+    messages.push_back(std::move(m));
+    if (size == 12) messages.push_back(messages.back().substr(0, messages.back().size() / 2));
+  }
+  LoadOptions o;
+  o.batch_spans = 4;
+  o.skip_invalid = true;
+  std::vector<Span> got;
+  std::vector<size_t> sizes;
+  int call = 0;
+  auto stats = LoadBuffer(LengthPrefixed(messages), "p.pb", o, [&](std::vector<Span>& batch) {
+    sizes.push_back(batch.size());
+    got.insert(got.end(), batch.begin(), batch.end());
+    // A sink may do what it likes with the vector; later batches must not care.
+    switch (call++ % 4) {
+      case 0:
+        for (Span& s : batch) Span moved = std::move(s);
+        break;
+      case 1:
+        batch.clear();
+        break;
+      case 2:
+        batch.emplace_back().name = "added by the sink";
+        break;
+      default:
+        batch.resize(1);
+        batch[0].attributes.clear();
+        break;
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->format, TraceFormat::kOtlpProtoStream);
+  EXPECT_EQ(stats->documents, messages.size());
+  EXPECT_EQ(stats->skipped_documents, 1u);
+  EXPECT_EQ(stats->spans, want.size());
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_EQ(got, want);
+  for (size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], 4u) << i;
+  EXPECT_EQ(sizes.back(), want.size() % 4 == 0 ? 4u : want.size() % 4);
+
+  // Without skip_invalid the bad message stops the load; what came before was handed on.
+  o.skip_invalid = false;
+  size_t handed = 0;
+  auto failed = LoadBuffer(LengthPrefixed(messages), "p.pb", o, [&](std::vector<Span>& batch) {
+    handed += batch.size();
+    return absl::OkStatus();
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()),
+              HasSubstr("p.pb: otlp-proto-stream message at byte"));
+  EXPECT_EQ(handed, 1u + 7 + 3 + 12);
 }
 
 TEST(LoaderTest, EmptyInputLoadsNothing) {

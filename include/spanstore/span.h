@@ -143,6 +143,19 @@ class AnyValue {
   Array& mutable_array() { return std::get<6>(value_); }
   Map& mutable_map() { return std::get<7>(value_); }
 
+  // In-place setters, for decoders that refill the same objects request after request: a value
+  // that already holds a string (bytes) keeps its buffer, so refilling it allocates nothing.
+  void set_empty();
+  void set_string(std::string_view v);
+  void set_bool(bool v);
+  void set_int(int64_t v);
+  void set_double(double v);
+  void set_bytes(std::string_view v);
+  // Makes this an array (a map). Elements it already holds as one are kept, so that a refill
+  // can overwrite them in place; the caller then resizes it to the new length.
+  Array& reuse_array();
+  Map& reuse_map();
+
   // A human-readable rendering: strings unquoted, arrays/maps as JSON-ish text, bytes as base64.
   std::string ToString() const;
 
@@ -159,6 +172,38 @@ struct KeyValue {
 };
 
 using Attributes = std::vector<KeyValue>;
+
+// Defined here, where KeyValue is complete.
+inline void AnyValue::set_empty() { value_.emplace<0>(); }
+inline void AnyValue::set_string(std::string_view v) {
+  if (auto* s = std::get_if<1>(&value_)) {
+    if (s->size() == v.size()) {  // a refill often has the old length: skip assign's checks
+      std::char_traits<char>::move(s->data(), v.data(), v.size());
+    } else {
+      s->assign(v.data(), v.size());
+    }
+  } else {
+    value_.emplace<1>(v);
+  }
+}
+inline void AnyValue::set_bool(bool v) { value_.emplace<2>(v); }
+inline void AnyValue::set_int(int64_t v) { value_.emplace<3>(v); }
+inline void AnyValue::set_double(double v) { value_.emplace<4>(v); }
+inline void AnyValue::set_bytes(std::string_view v) {
+  if (auto* b = std::get_if<5>(&value_)) {
+    b->data.assign(v.data(), v.size());
+  } else {
+    value_.emplace<5>(Bytes{std::string(v)});
+  }
+}
+inline AnyValue::Array& AnyValue::reuse_array() {
+  if (auto* a = std::get_if<6>(&value_)) return *a;
+  return value_.emplace<6>();
+}
+inline AnyValue::Map& AnyValue::reuse_map() {
+  if (auto* m = std::get_if<7>(&value_)) return *m;
+  return value_.emplace<7>();
+}
 
 // Returns the first attribute named `key`, or nullptr.
 const AnyValue* FindAttribute(const Attributes& attributes, std::string_view key);
