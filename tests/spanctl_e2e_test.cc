@@ -252,18 +252,112 @@ TEST_F(SpanctlE2eTest, LoadOtlpProtobuf) {
   EXPECT_THAT(r.out, HasSubstr(all[0].service_name + " " + all[0].name));
 }
 
-TEST_F(SpanctlE2eTest, CompactThenVerifyAndSearch) {
+// The single block file of a compacted store.
+std::string OnlyBlock(const std::string& db) {
+  std::string block;
+  for (const auto& e : std::filesystem::directory_iterator(db + "/blocks")) {
+    if (!block.empty()) return "";
+    block = e.path().string();
+  }
+  return block;
+}
+
+TEST_F(SpanctlE2eTest, CompactThenVerifyStatsAndSearch) {
   testing::TempDir d;
   const std::string db = d.Sub("s");
   ASSERT_EQ(Spanctl("gen --db " + db + " --traces 300 --plant-gap").exit_code, 0);
   Result r = Spanctl("compact --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("compacted"));
+  ASSERT_FALSE(OnlyBlock(db).empty());
   r = Spanctl("verify --db " + db);
   EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("ok +MANIFEST: 1 blocks"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("ok +blocks/[0-9]{6}\\.blk: [0-9]+ rows, 300 traces"));
+  EXPECT_THAT(r.out, HasSubstr("OK: manifest ok, 1 blocks"));
+  EXPECT_THAT(r.out, HasSubstr("0 problems, 0 warnings"));
   r = Spanctl("search --db " + db + " '{ span.http.host = \"payments.staging.internal\" }'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("1 traces"));
+  // stats: the block, bytes per column in file order with per-span figures, and a total.
+  r = Spanctl("stats --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("blocks +1 \\([0-9.]+ KiB\\)"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("bytes per span +[0-9]+\\.[0-9]"));
+  EXPECT_THAT(r.out, HasSubstr("COLUMN        BYTES"));
+  ASSERT_NE(r.out.find("\nstart_time "), std::string::npos) << r.out;
+  EXPECT_LT(r.out.find("\nstart_time "), r.out.find("\nduration ")) << "not in file order";
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("attr\\.values +[0-9.]+ KiB +[0-9]+\\.[0-9] +[0-9.]+%"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("total +[0-9.]+ KiB +[0-9]+\\.[0-9] +100\\.0%"));
+}
+
+// A copy of a compacted store, damaged in turn: verify names each file and exits 1; what a crash
+// legitimately leaves behind is a warning (exit 0).
+TEST_F(SpanctlE2eTest, VerifyFindsDamageInBlocksAndManifest) {
+  namespace fs = std::filesystem;
+  testing::TempDir d;
+  const std::string clean = d.Sub("clean");
+  ASSERT_EQ(Spanctl("gen --db " + clean + " --traces 300").exit_code, 0);
+  ASSERT_EQ(Spanctl("compact --db " + clean).exit_code, 0);
+  auto copy = [&](const std::string& name) {
+    const std::string db = d.Sub(name);
+    fs::copy(clean, db, fs::copy_options::recursive);
+    return db;
+  };
+
+  {  // One flipped byte inside the column pages.
+    const std::string db = copy("flipped");
+    const std::string block = OnlyBlock(db);
+    ASSERT_FALSE(block.empty());
+    const uint64_t at = fs::file_size(block) / 3;
+    std::fstream f(block, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(at);
+    const char old = static_cast<char>(f.get());
+    f.seekp(at);
+    f.put(static_cast<char>(old ^ 0x10));
+    f.close();
+    const Result r = Spanctl("verify --db " + db);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_THAT(
+        r.out, ::testing::ContainsRegex("DAMAGED +blocks/" + fs::path(block).stem().string() +
+                                        "\\.blk: page [0-9]+ at offset [0-9]+: checksum mismatch"));
+    EXPECT_THAT(r.out, HasSubstr("1 problems"));
+  }
+  {  // A truncated manifest.
+    const std::string db = copy("truncated");
+    fs::resize_file(db + "/MANIFEST", fs::file_size(db + "/MANIFEST") - 3);
+    const Result r = Spanctl("verify --db " + db);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("DAMAGED +MANIFEST: checksum mismatch"));
+    // The blocks are still checked, each one.
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("ok +blocks/[0-9]{6}\\.blk"));
+  }
+  {  // A block the manifest names is gone.
+    const std::string db = copy("missing");
+    const std::string block = OnlyBlock(db);
+    fs::remove(block);
+    const Result r = Spanctl("verify --db " + db);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("DAMAGED +blocks/[0-9]{6}\\.blk: missing"));
+  }
+  {  // Leftovers of a crash: an uninstalled block and a compacted segment. Warnings only.
+    const std::string db = copy("orphans");
+    fs::copy_file(OnlyBlock(db), db + "/blocks/000999.blk");
+    std::ofstream(db + "/wal/000000.log") << "";
+    const Result r = Spanctl("verify --db " + db);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out,
+                ::testing::ContainsRegex("warning +blocks/000999\\.blk: not in the manifest"));
+    EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                           "warning +wal/000000\\.log: below the manifest's first live segment"));
+    EXPECT_THAT(r.out, HasSubstr("0 problems, 2 warnings"));
+    // Opening the store removes both.
+    ASSERT_EQ(Spanctl("services --db " + db).exit_code, 0);
+    EXPECT_FALSE(fs::exists(db + "/blocks/000999.blk"));
+    EXPECT_FALSE(fs::exists(db + "/wal/000000.log"));
+  }
 }
 
 TEST_F(SpanctlE2eTest, BenchRuns) {

@@ -44,6 +44,7 @@ void ProgressDone();
 // The command tables of each file.
 std::vector<Command> WriteCommands();  // gen, compact, bench
 std::vector<Command> ReadCommands();   // trace, query, search, services, stats, verify
+Command VerifyCommand();               // tools/spanctl/verify.cc
 
 }  // namespace spanstore::spanctl
 

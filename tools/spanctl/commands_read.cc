@@ -8,10 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "compaction/block_format.h"
 #include "engine/absl_compat.h"
-#include "engine/filenames.h"
 #include "engine/span_codec.h"
-#include "engine/wal_reader.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
 
@@ -256,10 +255,26 @@ int RunStats(const ParsedFlags& flags) {
               static_cast<unsigned long long>(st.memtable_spans),
               FormatBytes(st.memtable_bytes).c_str());
   if (!st.column_bytes.empty()) {
-    std::printf("\nbytes per column:\n");
-    for (const auto& [column, bytes] : st.column_bytes) {
-      std::printf("  %-24s %s\n", column.c_str(), FormatBytes(bytes).c_str());
+    // In file order (predicate columns first), per span of the blocks, and each one's share:
+    // what each part of a span costs once compacted.
+    uint64_t total = 0;
+    for (const auto& [column, bytes] : st.column_bytes) total += bytes;
+    std::vector<std::vector<std::string>> rows;
+    auto row = [&](const std::string& name, uint64_t bytes) {
+      rows.push_back(
+          {name, FormatBytes(bytes),
+           absl::StrFormat("%.1f",
+                           st.block_spans ? static_cast<double>(bytes) / st.block_spans : 0.0),
+           absl::StrFormat("%.1f%%", total ? 100.0 * bytes / total : 0.0)});
+    };
+    for (int c = 0; c < kNumBlockColumns; ++c) {
+      auto it = st.column_bytes.find(std::string(BlockColumnName(c)));
+      if (it != st.column_bytes.end()) row(it->first, it->second);
     }
+    row("total", total);
+    std::printf("\nbytes per column (%llu spans in blocks):\n",
+                static_cast<unsigned long long>(st.block_spans));
+    std::fputs(FormatTable({"COLUMN", "BYTES", "PER SPAN", "SHARE"}, rows).c_str(), stdout);
   }
   std::vector<std::pair<std::string, const KeyStats*>> sorted;
   for (const auto& [k, v] : keys) sorted.push_back({k, &v});
@@ -279,84 +294,6 @@ int RunStats(const ParsedFlags& flags) {
   std::printf("\ntop span attribute keys by cardinality (high cardinality bloats storage):\n");
   std::fputs(FormatTable({"KEY", "DISTINCT VALUES", "BYTES (RAW)", "SPANS"}, rows).c_str(), stdout);
   return kExitOk;
-}
-
-// Checks every file without opening the store, so it works on a damaged one.
-int RunVerify(const ParsedFlags& flags) {
-  const std::string dir = flags.Get("db");
-  if (dir.empty()) return Fail("verify", absl::InvalidArgumentError("--db DIR is required"));
-  Env* env = Env::Default();
-  auto names = env->GetChildren(WalDirName(dir));
-  if (!names.ok()) return Fail("verify", names.status());
-  std::vector<std::pair<uint64_t, std::string>> segments;
-  for (const std::string& n : *names) {
-    if (auto num = ParseSegmentFileName(n)) {
-      segments.push_back({*num, n});
-    } else {
-      std::printf("warning: wal/%s: not a segment file\n", n.c_str());
-    }
-  }
-  std::sort(segments.begin(), segments.end());
-  uint64_t records = 0, spans = 0, damaged = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const std::string path = SegmentFileName(dir, segments[i].first);
-    auto contents = env->ReadFile(path);
-    if (!contents.ok()) {
-      std::printf("DAMAGED %s: %s\n", path.c_str(), std::string(contents.status().message()).c_str());
-      ++damaged;
-      continue;
-    }
-    struct Reporter : WalReader::Reporter {
-      void Corruption(uint64_t offset, uint64_t bytes, const absl::Status& reason) override {
-        std::printf("DAMAGED %s (%llu bytes skipped)\n", std::string(reason.message()).c_str(),
-                    static_cast<unsigned long long>(bytes));
-        ++count;
-      }
-      uint64_t count = 0;
-    } reporter;
-    WalReader reader(*contents, path, /*salvage=*/true, &reporter);
-    wal::RecordType type;
-    std::string_view payload;
-    SpanBatchView batch;
-    Span span;
-    uint64_t file_spans = 0;
-    while (reader.ReadRecord(&type, &payload)) {
-      ++records;
-      absl::Status s = type == wal::kSpanBatch ? SplitSpanBatch(payload, &batch)
-                                               : absl::OkStatus();
-      for (size_t k = 0; s.ok() && type == wal::kSpanBatch && k < batch.spans.size(); ++k) {
-        const uint32_t c = batch.span_contexts[k];
-        s = DecodeSpan({batch.spans[k], c == kNoContext ? std::string_view() : batch.contexts[c]},
-                       &span);
-        ++file_spans;
-      }
-      if (!s.ok()) {
-        std::printf("DAMAGED %s: offset %llu: %s\n", path.c_str(),
-                    static_cast<unsigned long long>(reader.last_record_offset()),
-                    std::string(s.message()).c_str());
-        ++damaged;
-      }
-    }
-    damaged += reporter.count;
-    if (!reader.status().ok()) {
-      std::printf("DAMAGED %s\n", std::string(reader.status().message()).c_str());
-      ++damaged;
-    }
-    if (reader.torn_tail()) {
-      std::printf("DAMAGED %s: offset %llu: %llu bytes of an incomplete record at the end "
-                  "(a write torn by a crash%s)\n",
-                  path.c_str(), static_cast<unsigned long long>(reader.valid_end()),
-                  static_cast<unsigned long long>(reader.torn_bytes()),
-                  i + 1 == segments.size() ? "; opening the store truncates it" : "");
-      ++damaged;
-    }
-    spans += file_spans;
-  }
-  std::printf("%s: %zu segments, %llu records, %llu spans checked, %llu problems\n",
-              damaged ? "DAMAGED" : "OK", segments.size(),
-              static_cast<unsigned long long>(records), static_cast<unsigned long long>(spans),
-              static_cast<unsigned long long>(damaged));
-  return damaged ? kExitFailure : kExitOk;
 }
 
 }  // namespace
@@ -400,12 +337,7 @@ std::vector<Command> ReadCommands() {
         "spans, traces, bytes on disk and the attribute keys that cost the most", "",
         {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}}, 0, 0},
        RunStats},
-      {{"verify", "verify --db DIR",
-        "check every checksum of every file; exit 1 on any damage",
-        "Reads the files directly (it does not open the store), so it also works on a store\n"
-        "that fails to open.",
-        {DbFlag()}, 0, 0},
-       RunVerify},
+      VerifyCommand(),
   };
 }
 
