@@ -34,8 +34,21 @@ bool BlockRowLess(const Span& a, const Span& b) {
 }
 
 // The columns of one row group under construction, uncompressed.
+// Services, names, attribute keys and contexts repeat across the whole block: their
+// dictionaries are block-wide (in the meta page, held in memory by readers), so a small row
+// group does not pay for them again.
+struct BlockBuilder::Dictionaries {
+  DictionaryBuilder services, names, keys, contexts;
+};
+
 class BlockBuilder::GroupEncoder {
  public:
+  explicit GroupEncoder(Dictionaries* dicts)
+      : services_(dicts->services),
+        names_(dicts->names),
+        keys_(dicts->keys),
+        contexts_(dicts->contexts) {}
+
   size_t rows() const { return starts_.size(); }
   const ZoneMap& zone() const { return zone_; }
 
@@ -121,9 +134,7 @@ class BlockBuilder::GroupEncoder {
     for (std::string& c : *cols) c.clear();
     PutDeltaVarints(starts_, 0, &(*cols)[kColStartTime]);
     (*cols)[kColDuration].swap(durations_);
-    services_.Serialize(&(*cols)[kColService]);
     PutBitPacked(service_ids_, &(*cols)[kColService]);
-    names_.Serialize(&(*cols)[kColName]);
     PutBitPacked(name_ids_, &(*cols)[kColName]);
     PutBitPacked(kinds_, &(*cols)[kColKindStatus]);
     PutBitPacked(statuses_, &(*cols)[kColKindStatus]);
@@ -137,9 +148,7 @@ class BlockBuilder::GroupEncoder {
     (*cols)[kColParent].swap(parent_codes_);
     (*cols)[kColParent].append(parent_explicit_);
     (*cols)[kColMisc].swap(misc_);
-    contexts_.Serialize(&(*cols)[kColResource]);
     PutBitPacked(context_ids_, &(*cols)[kColResource]);
-    keys_.Serialize(&(*cols)[kColAttrKeys]);
     (*cols)[kColAttrKeys].append(attr_keys_);
     (*cols)[kColAttrValues].swap(attr_values_);
     strings_.Serialize(&(*cols)[kColAttrStrings]);
@@ -153,8 +162,6 @@ class BlockBuilder::GroupEncoder {
     zone_ = ZoneMap();
     starts_.clear();
     durations_.clear();
-    services_.Clear();
-    names_.Clear();
     service_ids_.clear();
     name_ids_.clear();
     kinds_.clear();
@@ -165,9 +172,7 @@ class BlockBuilder::GroupEncoder {
     parent_codes_.clear();
     parent_explicit_.clear();
     misc_.clear();
-    contexts_.Clear();
     context_ids_.clear();
-    keys_.Clear();
     attr_keys_.clear();
     attr_values_.clear();
     strings_.Clear();
@@ -178,7 +183,10 @@ class BlockBuilder::GroupEncoder {
   ZoneMap zone_;
   std::vector<int64_t> starts_;
   std::string durations_;
-  DictionaryBuilder services_, names_;
+  DictionaryBuilder& services_;
+  DictionaryBuilder& names_;
+  DictionaryBuilder& keys_;
+  DictionaryBuilder& contexts_;
   std::vector<uint32_t> service_ids_, name_ids_;
   std::vector<uint32_t> kinds_, statuses_;
   std::vector<std::pair<TraceId, uint32_t>> runs_;
@@ -186,17 +194,19 @@ class BlockBuilder::GroupEncoder {
   std::string span_ids_;
   std::string parent_codes_, parent_explicit_;
   std::string misc_;
-  DictionaryBuilder contexts_;
   std::vector<uint32_t> context_ids_;
   std::string context_scratch_;
-  DictionaryBuilder keys_;
   std::string attr_keys_, attr_values_;
   DictionaryBuilder strings_;
   std::string events_, links_;
 };
 
 BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& options)
-    : env_(env), path_(std::move(path)), options_(options), group_(new GroupEncoder) {}
+    : env_(env),
+      path_(std::move(path)),
+      options_(options),
+      dicts_(new Dictionaries),
+      group_(new GroupEncoder(dicts_.get())) {}
 
 BlockBuilder::~BlockBuilder() = default;
 
@@ -293,6 +303,10 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
     PutVarint64(&meta, names.size());
     for (const std::string& name : names) PutLengthPrefixed(&meta, name);
   }
+  dicts_->services.Serialize(&meta);
+  dicts_->names.Serialize(&meta);
+  dicts_->keys.Serialize(&meta);
+  dicts_->contexts.Serialize(&meta);
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;

@@ -69,6 +69,7 @@ class BlockBuilder {
   const std::string& path() const { return path_; }
 
  private:
+  struct Dictionaries;
   class GroupEncoder;
   absl::Status FlushGroup();
   void EndTrace();
@@ -77,6 +78,7 @@ class BlockBuilder {
   const std::string path_;
   const BlockBuildOptions options_;
   std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<Dictionaries> dicts_;
   std::unique_ptr<GroupEncoder> group_;
 
   uint64_t rows_ = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "compaction/column_dictionary.h"
 #include "compaction/group_data.h"
 #include "compaction/page_codec.h"
 #include "engine/coding.h"
@@ -113,11 +114,10 @@ absl::Status BlockReader::Load() {
   s = file_->Read(meta_offset, meta_size, buffer.data(), &got);
   if (!s.ok()) return s;
   if (got.size() != meta_size) return BlockError(path_, "short read of the meta page");
-  std::string meta;
   std::string_view in = got;
-  s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta);
+  s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta_);
   if (!s.ok()) return s;
-  s = ParseMeta(meta);
+  s = ParseMeta(meta_);
   if (!s.ok()) return s;
 
   buffer.resize(index_size);
@@ -180,6 +180,10 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
       if (!GetLengthPrefixed(&in, &name)) return BlockError(path_, "meta page: bad operation");
       set.insert(std::string(name));
     }
+  }
+  if (!GetDictionary(&in, &service_dict_) || !GetDictionary(&in, &name_dict_) ||
+      !GetDictionary(&in, &key_dict_) || !GetDictionary(&in, &context_dict_)) {
+    return BlockError(path_, "meta page: malformed dictionaries");
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
   return absl::OkStatus();

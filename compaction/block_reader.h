@@ -84,6 +84,11 @@ class BlockReader final : public ReadSource {
   const ZoneMap& zone() const { return zone_; }
   const std::vector<Group>& groups() const { return groups_; }
   const std::array<uint64_t, kNumBlockColumns>& column_bytes() const { return column_bytes_; }
+  // Block-wide dictionaries (views into the meta page held in memory).
+  const std::vector<std::string_view>& service_dict() const { return service_dict_; }
+  const std::vector<std::string_view>& name_dict() const { return name_dict_; }
+  const std::vector<std::string_view>& key_dict() const { return key_dict_; }
+  const std::vector<std::string_view>& context_dict() const { return context_dict_; }
   // Bytes of index structures held in memory.
   uint64_t memory_bytes() const;
 
@@ -106,6 +111,8 @@ class BlockReader final : public ReadSource {
   std::vector<Group> groups_;
   ZoneMap zone_;
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
+  std::string meta_;  // the decoded meta page; the dictionaries point into it
+  std::vector<std::string_view> service_dict_, name_dict_, key_dict_, context_dict_;
   TraceIndex index_;
   std::array<uint64_t, kNumBlockColumns> column_bytes_{};
   std::atomic<bool> obsolete_{false};

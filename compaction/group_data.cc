@@ -79,6 +79,36 @@ bool GetLink(std::string_view* in, SpanLink* l) {
   return true;
 }
 
+// Skips one attribute value as the block writes it, without building it: the common types
+// are a byte plus a varint or a fixed width; only bytes, arrays and maps are decoded.
+bool SkipBlockValue(std::string_view* in, size_t strings, AnyValue* scratch) {
+  if (in->empty()) return false;
+  const auto type = static_cast<AnyValue::Type>((*in)[0]);
+  switch (type) {
+    case AnyValue::Type::kEmpty:
+      in->remove_prefix(1);
+      return true;
+    case AnyValue::Type::kString: {
+      in->remove_prefix(1);
+      uint64_t id;
+      return GetVarint64(in, &id) && id < strings;
+    }
+    case AnyValue::Type::kBool:
+      if (in->size() < 2 || static_cast<uint8_t>((*in)[1]) > 1) return false;
+      in->remove_prefix(2);
+      return true;
+    case AnyValue::Type::kInt:
+      in->remove_prefix(1);
+      return SkipVarint(in);
+    case AnyValue::Type::kDouble:
+      if (in->size() < 9) return false;
+      in->remove_prefix(9);
+      return true;
+    default:
+      return DecodeAnyValue(in, scratch);
+  }
+}
+
 // Per-row offsets of a column whose rows are "varint count, then count items".
 template <typename SkipItem>
 bool RowOffsets(std::string_view data, uint32_t rows, std::vector<uint32_t>* offsets,
@@ -156,10 +186,10 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     }
     case kColService:
     case kColName: {
-      auto& dict = column == kColService ? services_ : names_;
+      const auto& dict = column == kColService ? block_.service_dict() : block_.name_dict();
       auto& ids = column == kColService ? service_ids_ : name_ids_;
-      if (!GetDictionary(&in, &dict) || !GetIds(&in, n, dict.size(), &ids) || !in.empty()) {
-        return Corrupt(column, "malformed dictionary column");
+      if (!GetIds(&in, n, dict.size(), &ids) || !in.empty()) {
+        return Corrupt(column, "malformed dictionary ids");
       }
       return absl::OkStatus();
     }
@@ -230,15 +260,13 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColResource:
-      if (!GetDictionary(&in, &contexts_) || !GetIds(&in, n, contexts_.size(), &context_ids_) ||
-          !in.empty()) {
-        return Corrupt(column, "malformed dictionary column");
+      if (!GetIds(&in, n, block_.context_dict().size(), &context_ids_) || !in.empty()) {
+        return Corrupt(column, "malformed dictionary ids");
       }
       return absl::OkStatus();
     case kColAttrKeys: {
-      if (!GetDictionary(&in, &keys_)) return Corrupt(column, "malformed dictionary");
       key_stream_ = in;
-      const size_t dict = keys_.size();
+      const size_t dict = block_.key_dict().size();
       if (!RowOffsets(key_stream_, n, &key_offsets_, [dict](std::string_view* s) {
             uint64_t id;
             return GetVarint64(s, &id) && id < dict;
@@ -260,13 +288,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
         uint64_t count;
         GetVarint64(&keys, &count);  // validated when the keys were loaded
         for (uint64_t i = 0; i < count; ++i) {
-          if (!in.empty() && static_cast<AnyValue::Type>(in[0]) == AnyValue::Type::kString) {
-            in.remove_prefix(1);
-            uint64_t id;
-            if (!GetVarint64(&in, &id) || id >= strings_.size()) {
-              return Corrupt(column, "bad string id");
-            }
-          } else if (!DecodeAnyValue(&in, &scratch)) {
+          if (!SkipBlockValue(&in, strings_.size(), &scratch)) {
             return Corrupt(column, "malformed value");
           }
         }
@@ -307,7 +329,7 @@ bool GroupData::HasAttributeString(std::string_view value) const {
 }
 
 bool GroupData::HasAttributeKey(std::string_view key) const {
-  for (std::string_view k : keys_) {
+  for (std::string_view k : block_.key_dict()) {
     if (k == key) return true;
   }
   return false;
@@ -319,8 +341,8 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   span->parent_span_id = parents_[row];
   span->start_time_unix_nano = start(row);
   span->end_time_unix_nano = end(row);
-  span->service_name.assign(services_[service_ids_[row]]);
-  span->name.assign(names_[name_ids_[row]]);
+  span->service_name.assign(block_.service_dict()[service_ids_[row]]);
+  span->name.assign(block_.name_dict()[name_ids_[row]]);
   span->kind = kind(row);
   span->status_code = status(row);
 
@@ -341,7 +363,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   GetVarint64(&misc, &v);
   span->dropped_links_count = static_cast<uint32_t>(v);
 
-  if (!DecodeSpanContext(contexts_[context_ids_[row]], span)) {
+  if (!DecodeSpanContext(block_.context_dict()[context_ids_[row]], span)) {
     return Corrupt(kColResource, absl::StrFormat("row %d: malformed context", row));
   }
 
@@ -354,7 +376,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
     uint64_t key;
     GetVarint64(&keys, &key);
     KeyValue& kv = span->attributes[i];
-    kv.key.assign(keys_[key]);
+    kv.key.assign(block_.key_dict()[key]);
     if (!GetBlockValue(&values, strings_, &kv.value)) {
       return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
     }

@@ -49,9 +49,9 @@ class GroupData {
     return duration_diffs_[row] > 0 ? static_cast<uint64_t>(duration_diffs_[row]) : 0;
   }
   uint32_t service_id(uint32_t row) const { return service_ids_[row]; }
-  const std::vector<std::string_view>& service_dict() const { return services_; }
+  const std::vector<std::string_view>& service_dict() const { return block_.service_dict(); }
   uint32_t name_id(uint32_t row) const { return name_ids_[row]; }
-  const std::vector<std::string_view>& name_dict() const { return names_; }
+  const std::vector<std::string_view>& name_dict() const { return block_.name_dict(); }
   SpanKind kind(uint32_t row) const { return static_cast<SpanKind>(kinds_[row]); }
   StatusCode status(uint32_t row) const { return static_cast<StatusCode>(statuses_[row]); }
   const TraceId& trace_id(uint32_t row) const { return trace_ids_[row]; }
@@ -77,16 +77,13 @@ class GroupData {
 
   std::vector<int64_t> starts_;
   std::vector<int64_t> duration_diffs_;
-  std::vector<std::string_view> services_, names_;
   std::vector<uint32_t> service_ids_, name_ids_;
   std::vector<uint32_t> kinds_, statuses_;
   std::vector<TraceId> trace_ids_;
   std::string_view span_ids_;
   std::vector<SpanId> parents_;
   std::vector<uint32_t> misc_offsets_;
-  std::vector<std::string_view> contexts_;
   std::vector<uint32_t> context_ids_;
-  std::vector<std::string_view> keys_;
   std::string_view key_stream_;
   std::vector<std::string_view> strings_;
   // Per row: offset of its attribute count in key_stream_ and of its first value in the values.

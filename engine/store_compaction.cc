@@ -24,11 +24,12 @@
 namespace spanstore {
 namespace {
 
-// A new L0 block is merged with the older L0 blocks that hold at least this fraction of its
-// traces: those are late spans, and merging puts each such trace back in one contiguous range.
+// A new L0 block is merged with the older L0 blocks that hold at least this fraction (and at
+// least two) of its traces: those are late spans, and merging puts each such trace back in one
+// contiguous range.
 // Blocks that share only a few traces (those cut by a segment boundary) are left alone, so
 // data without late spans is compacted once.
-constexpr double kMergeSharedFraction = 0.01;
+constexpr double kMergeSharedFraction = 0.05;
 // A merge output is cut (at a trace boundary) once it holds this many rows.
 constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
 
@@ -194,43 +195,48 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   {
     port::MutexLock l(&mu_);
     if (imm_.empty()) return absl::OkStatus();
-    // One sealed segment per L0 block (replay may have split a big one into several
-    // memtables; they go together).
-    const uint64_t segment = imm_.front()->segment_number();
-    for (const auto& m : imm_) {
-      if (m->segment_number() != segment) break;
-      mems.push_back(m);
-    }
+    mems.assign(imm_.begin(), imm_.end());
     existing = blocks_;
   }
-  uint64_t last_segment = 0;
-  for (const auto& m : mems) last_segment = std::max(last_segment, m->segment_number());
-
-  NewBlock out;
-  CompactionCounters counters;
-  absl::Status s = CompactMemTables(
-      env_, BuildOptions(), options_.sampling, mems, existing,
-      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
-  if (!s.ok()) return s;
+  // One L0 block per sealed segment (replay may have split a big segment into several
+  // memtables; they go together), all installed by one manifest write.
   std::vector<std::shared_ptr<BlockReader>> added;
   Manifest next = manifest_;
-  if (!out.path.empty()) {
-    auto block = BlockReader::Open(env_, out.path, out.number);
-    if (!block.ok()) {
-      (void)env_->RemoveFile(out.path);
-      return block.status();
+  CompactionCounters counters;
+  absl::Status s;
+  for (size_t i = 0; i < mems.size() && s.ok();) {
+    size_t j = i;
+    while (j < mems.size() && mems[j]->segment_number() == mems[i]->segment_number()) ++j;
+    NewBlock out;
+    s = CompactMemTables(
+        env_, BuildOptions(), options_.sampling,
+        absl::MakeConstSpan(mems).subspan(i, j - i), existing,
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
+    if (s.ok() && !out.path.empty()) {
+      auto block = BlockReader::Open(env_, out.path, out.number);
+      if (block.ok()) {
+        added.push_back(*block);
+        existing.push_back(*block);  // later segments are de-duplicated against it too
+        const BlockProperties& p = out.properties;
+        next.blocks.push_back(ManifestBlock{out.number, 0, p.rows, p.traces, p.min_start,
+                                            p.max_start, p.file_bytes});
+      } else {
+        (void)env_->RemoveFile(out.path);
+        s = block.status();
+      }
     }
-    added.push_back(*block);
-    const BlockProperties& p = out.properties;
-    next.blocks.push_back(ManifestBlock{out.number, 0, p.rows, p.traces, p.min_start,
-                                        p.max_start, p.file_bytes});
+    next.first_live_segment = std::max(next.first_live_segment, mems[i]->segment_number() + 1);
+    i = j;
   }
-  next.first_live_segment = std::max(next.first_live_segment, last_segment + 1);
-  s = Install(std::move(next), std::move(added), mems.size(), {});
-  if (!s.ok()) return s;
+  next.next_block_number = manifest_.next_block_number;  // advanced by AllocateBlockFile
+  if (s.ok()) s = Install(std::move(next), added, mems.size(), {});
+  if (!s.ok()) {
+    for (const auto& b : added) b->MarkObsolete();  // never installed
+    return s;
+  }
   *did_work = true;
   port::MutexLock l(&mu_);
-  ++stats_.compactions;
+  stats_.compactions += added.size();
   stats_.compacted_spans += counters.output_spans;
   stats_.duplicate_spans_dropped += counters.duplicates_dropped;
   stats_.sampled_out_traces += counters.sampled_out_traces;
@@ -256,7 +262,7 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   const std::shared_ptr<BlockReader> newest = level0.back();
   merge_checked_block_ = newest->number();
   const uint64_t needed = std::max<uint64_t>(
-      1, static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->traces())));
+      2, static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->traces())));
   std::vector<std::shared_ptr<BlockReader>> inputs;
   for (size_t i = 0; i + 1 < level0.size(); ++i) {
     uint64_t shared = 0;

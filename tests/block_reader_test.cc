@@ -98,7 +98,7 @@ TEST_P(BlockReaderTest, RoundTripsEveryRowAndTrace) {
 
 TEST_P(BlockReaderTest, ScanEqualsBruteForce) {
   TempDir dir;
-  const std::vector<Span> spans = MakeSpans(11, 200);
+  const std::vector<Span> spans = MakeSpans(11, 200, /*small=*/true);
   BlockProperties props;
   ASSERT_TRUE(Write(dir.Sub("2.blk"), spans, GetParam(), 32, &props).ok());
   auto block = BlockReader::Open(Env::Default(), dir.Sub("2.blk"), 2);

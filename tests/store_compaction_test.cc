@@ -309,7 +309,7 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
   auto options = [](Env* env) {
     Options o = TestOptions();
     o.sync = SyncPolicy::kEveryBatch;
-    o.segment_bytes = 8 << 10;
+    o.segment_bytes = 64 << 10;  // CompactAll seals: one segment (one L0 block) per round
     o.env = env;
     return o;
   };
@@ -344,7 +344,7 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
     const uint64_t before = probe.mutations();
     workload(store.get(), &acked, &attempted);
     steps = probe.mutations() - before;
-    ASSERT_GT(store->Stats().compactions, 6u);
+    ASSERT_GT(store->Stats().compactions, 4u);
     ASSERT_LT(store->Stats().blocks, store->Stats().compactions) << "no merge happened";
   }
   ASSERT_GT(steps, 50u);
