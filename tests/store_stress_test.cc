@@ -184,9 +184,22 @@ class StressRun {
   void Run(int appenders, int readers) {
     deadline_ = absl::Now() + kRunTime;
     std::vector<std::thread> threads;
-    for (int a = 0; a < appenders; ++a) threads.emplace_back([this, a] { Appender(a); });
-    for (int r = 0; r < readers; ++r) threads.emplace_back([this, r] { Reader(r); });
-    threads.emplace_back([this] { Compactor(); });
+    for (int a = 0; a < appenders; ++a) {
+      threads.emplace_back([this, a] {
+        Appender(a);
+        watchdog_.Finished();
+      });
+    }
+    for (int r = 0; r < readers; ++r) {
+      threads.emplace_back([this, r] {
+        Reader(r);
+        watchdog_.Finished();
+      });
+    }
+    threads.emplace_back([this] {
+      Compactor();
+      watchdog_.Finished();
+    });
     for (std::thread& t : threads) t.join();
   }
 

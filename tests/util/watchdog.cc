@@ -1,7 +1,9 @@
 #include "tests/util/watchdog.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "absl/time/clock.h"
 
@@ -11,7 +13,6 @@ Watchdog::Watchdog(absl::Duration limit) : limit_(limit) {
   {
     port::MutexLock l(&mu_);
     last_ = absl::Now();
-    doing_ = "starting";
   }
   thread_ = std::thread([this] { Loop(); });
 }
@@ -28,20 +29,36 @@ Watchdog::~Watchdog() {
 void Watchdog::Pet(std::string doing) {
   port::MutexLock l(&mu_);
   last_ = absl::Now();
-  doing_ = std::move(doing);
+  doing_[std::this_thread::get_id()] = {std::move(doing), last_};
+}
+
+void Watchdog::Finished() {
+  port::MutexLock l(&mu_);
+  last_ = absl::Now();
+  doing_.erase(std::this_thread::get_id());
 }
 
 void Watchdog::Loop() {
   port::MutexLock l(&mu_);
   while (!stop_) {
-    const absl::Duration idle = absl::Now() - last_;
-    if (idle >= limit_) {
-      std::fprintf(stderr, "\nWATCHDOG: no progress for %s while: %s\nA deadlock? Aborting.\n",
-                   absl::FormatDuration(idle).c_str(), doing_.c_str());
+    const absl::Time now = absl::Now();
+    if (now - last_ >= limit_) {
+      // The longest-running activity first: that is where the hang is.
+      std::vector<std::pair<absl::Time, std::string>> threads;
+      for (const auto& [id, doing] : doing_) threads.emplace_back(doing.second, doing.first);
+      std::sort(threads.begin(), threads.end());
+      std::fprintf(stderr,
+                   "\nWATCHDOG: no progress for %s. A deadlock? What each thread "
+                   "started last:\n",
+                   absl::FormatDuration(now - last_).c_str());
+      for (const auto& [since, what] : threads) {
+        std::fprintf(stderr, "  %s ago: %s\n", absl::FormatDuration(now - since).c_str(),
+                     what.c_str());
+      }
       std::fflush(stderr);
       std::abort();
     }
-    cv_.WaitWithTimeout(&mu_, limit_ - idle);
+    cv_.WaitWithTimeout(&mu_, limit_ - (now - last_));
   }
 }
 

@@ -1,14 +1,16 @@
-// A watchdog for tests that could deadlock: if nothing calls Pet() for `limit`, it prints what
-// the test was doing and aborts, so a hang fails in seconds with a message instead of running
-// into CTest's timeout without one.
+// A watchdog for tests that could deadlock: if no thread calls Pet() for `limit`, it prints what
+// each thread was last doing and aborts, so a hang fails in seconds with a message instead of
+// running into CTest's timeout without one.
 //
-// Thread safety: Pet() may be called from any thread.
+// Thread safety: Pet() and Finished() may be called from any thread.
 
 #ifndef SPANSTORE_TESTS_UTIL_WATCHDOG_H_
 #define SPANSTORE_TESTS_UTIL_WATCHDOG_H_
 
+#include <map>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "engine/port_mutex.h"
@@ -22,8 +24,10 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // Records progress; `doing` is printed if no progress follows within the limit.
+  // Records progress; `doing` is what the calling thread starts now, printed if it never ends.
   void Pet(std::string doing);
+  // The calling thread is done: it is no longer listed.
+  void Finished();
 
  private:
   void Loop();
@@ -31,8 +35,9 @@ class Watchdog {
   const absl::Duration limit_;
   port::Mutex mu_;
   port::CondVar cv_;
-  std::string doing_ ABSL_GUARDED_BY(mu_);
   absl::Time last_ ABSL_GUARDED_BY(mu_);
+  // Per thread: what it started last, and when.
+  std::map<std::thread::id, std::pair<std::string, absl::Time>> doing_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
