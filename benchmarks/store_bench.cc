@@ -577,9 +577,11 @@ std::string Report(const Flags& flags, const Pilot& pilot, const Workload& w,
       flags.service, pilot.slow_threshold_nanos / 1e6, kSlowQuantile * 100, flags.repeat);
   for (const CodecResult& r : results) {
     absl::StrAppendFormat(&md,
-                          "- **%s**: Open (WAL replay) %.2f s; CompactAll %.2f s wall, %.2f s CPU, "
+                          "- **%s**: Open (WAL replay) %.2f s; CompactAll %.2f s wall, %.2f s CPU "
+                          "(%s spans per CPU second; the table counts the slower clock), "
                           "%s spans compacted, %s blocks, %s block bytes, %d WAL segments left\n",
                           CodecName(r.codec), r.open_seconds, r.compact_wall, r.compact_cpu,
+                          Commas(std::llround(r.compact_cpu > 0 ? r.compacted / r.compact_cpu : 0)),
                           Commas(r.compacted), Commas(r.after.blocks), Commas(r.after.block_bytes),
                           r.after.wal_segments);
     absl::StrAppendFormat(
