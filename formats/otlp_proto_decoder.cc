@@ -71,13 +71,59 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ReadVarint(Cursor* c, uint64_t* v) {
   return ReadLongVarint(c, v);
 }
 
-// string::assign, short-cut when the sizes match: refilled strings (attribute keys, resource
-// values) mostly get a value of the same length as before.
+// Copies n bytes, short runs with overlapping word moves rather than a call into libc: most
+// keys and values are under 32 bytes. All loads precede the stores, so overlap is harmless.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n > 32) {
+    std::memmove(dst, src, n);
+  } else if (n >= 16) {
+    char a[16], b[16];
+    std::memcpy(a, src, 16);
+    std::memcpy(b, src + n - 16, 16);
+    std::memcpy(dst, a, 16);
+    std::memcpy(dst + n - 16, b, 16);
+  } else if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0) {
+    const char a = src[0], b = src[n / 2], c = src[n - 1];
+    dst[0] = a;
+    dst[n / 2] = b;
+    dst[n - 1] = c;
+  }
+}
+
+// dst->assign(v) for refilled strings, which mostly have the capacity already: copies in place
+// and moves the terminator instead of going through assign's general path.
+// REQUIRES: v does not point into *dst (unless it is all of it).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Assign(std::string* dst, std::string_view v) {
-  if (dst->size() == v.size()) {
-    if (!v.empty()) std::memmove(dst->data(), v.data(), v.size());
+  const size_t n = v.size(), old = dst->size();
+  if (n <= old) {
+    CopyBytes(dst->data(), v.data(), n);
+    if (n < old) dst->resize(n);
+  } else if (n <= dst->capacity()) {
+    CopyBytes(dst->data(), v.data(), old);
+    dst->append(v.data() + old, n - old);
   } else {
     dst->assign(v.data(), v.size());
+  }
+}
+
+// value->set_string(v), by Assign when it holds a string already.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void AssignString(AnyValue* value, std::string_view v) {
+  if (value->type() == AnyValue::Type::kString) {
+    Assign(&value->mutable_string(), v);
+  } else {
+    value->set_string(v);
   }
 }
 
@@ -90,7 +136,7 @@ void CopyAttributes(const Attributes& src, size_t n, Attributes* dst) {
     KeyValue& d = (*dst)[i];
     Assign(&d.key, src[i].key);
     if (src[i].value.type() == AnyValue::Type::kString) {
-      d.value.set_string(src[i].value.string_value());
+      AssignString(&d.value, src[i].value.string_value());
     } else {
       d.value = src[i].value;
     }
@@ -253,7 +299,7 @@ bool OtlpProtoDecoder::State::Value(std::string_view data, int depth, AnyValue* 
     switch (field) {
       case 1:  // string_value
         if (!Message(&c, wire, "string_value", &v)) return false;
-        out->set_string(v);
+        AssignString(out, v);
         break;
       case 2:  // bool_value
         if (!Expect(c, wire, kVarint, "bool_value") || !Varint(&c, &n)) return false;
@@ -324,6 +370,22 @@ bool OtlpProtoDecoder::State::Value(std::string_view data, int depth, AnyValue* 
 
 // KeyValue { key = 1; value = 2 }.
 bool OtlpProtoDecoder::State::KeyValue1(std::string_view data, int depth, KeyValue* kv) {
+  // Most attributes are strings, encoded as key (field 1), then a value (field 2) holding only
+  // string_value (field 1), with lengths under 128: read those bytes directly. Anything else,
+  // or anything that does not add up exactly, takes the general path below.
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t size = data.size();
+  if (size >= 6 && p[0] == 0x0a && p[1] < 0x80 && depth <= kMaxDepth) {
+    const size_t key = p[1];
+    const uint8_t* value = p + 2 + key;  // the value field's tag
+    if (key + 6 <= size && value[0] == 0x12 && value[1] < 0x80 && key + 4 + value[1] == size &&
+        value[2] == 0x0a && value[3] < 0x80 && value[3] + 2 == value[1]) {
+      Assign(&kv->key, std::string_view(data.data() + 2, key));
+      AssignString(&kv->value,
+                   std::string_view(reinterpret_cast<const char*>(value + 4), value[3]));
+      return true;
+    }
+  }
   Cursor c(data);
   bool has_key = false, has_value = false;
   while (!c.done()) {

@@ -202,6 +202,29 @@ TEST(OtlpProtoDecoderTest, RefillingReusesBuffers) {
   EXPECT_EQ(Copy(*b), Fresh(second));
 }
 
+TEST(OtlpProtoDecoderTest, StringsOfEveryLengthRefill) {
+  // Refilling copies short strings by word moves and grows or shrinks them in place: every pair
+  // of old and new lengths across those paths (0-3, 4-7, 8-15, 16-32, longer), for keys, string
+  // values (canonical and general encodings) and the resource copied into each span.
+  auto message = [](size_t n, uint8_t seed) {
+    std::string text(n, '\0');
+    for (size_t i = 0; i < n; ++i) text[i] = static_cast<char>('a' + (seed + i * 7) % 26);
+    std::string span = MinimalSpan(1, text) + Field(9, StringKeyValue(text, text)) +
+                       Field(9, Field(2, Field(1, text)) + Field(1, text));  // value before key
+    return Field(1, Field(1, Field(1, StringKeyValue("k", text))) + Field(2, Field(2, span)));
+  };
+  OtlpProtoDecoder decoder;
+  for (size_t a = 0; a <= 40; ++a) {
+    for (size_t b = 0; b <= 40; b += (b < 34 ? 1 : 6)) {
+      ASSERT_TRUE(decoder.Decode(message(a, static_cast<uint8_t>(a))).ok());
+      const std::string second = message(b, static_cast<uint8_t>(a + b + 1));
+      auto got = decoder.Decode(second);
+      ASSERT_TRUE(got.ok()) << got.status();
+      ASSERT_EQ(Copy(*got), Fresh(second)) << a << " then " << b;
+    }
+  }
+}
+
 // A message of a few random spans, small enough to cut at every byte.
 std::string SmallMessage(uint64_t seed) {
   testing::RandomSpanOptions o;

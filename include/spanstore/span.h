@@ -140,6 +140,7 @@ class AnyValue {
   const std::string& bytes_value() const { return std::get<5>(value_).data; }
   const Array& array_value() const { return std::get<6>(value_); }
   const Map& map_value() const { return std::get<7>(value_); }
+  std::string& mutable_string() { return std::get<1>(value_); }
   Array& mutable_array() { return std::get<6>(value_); }
   Map& mutable_map() { return std::get<7>(value_); }
 
