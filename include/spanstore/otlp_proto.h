@@ -36,6 +36,11 @@ absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out);
 // identical to DecodeOtlpTraces'. Memory: the decoder keeps as many spans as the largest request
 // (or batch, with DecodeInto) held, until it is destroyed.
 //
+//   OtlpProtoDecoder decoder;                       // one per request-handling thread
+//   auto spans = decoder.Decode(request_body);      // OTLP/HTTP body, application/x-protobuf
+//   if (!spans.ok()) return BadRequest(spans.status().message());
+//   absl::Status s = store->Append(*spans);
+//
 // Thread safety: use a decoder from one thread at a time (one per thread).
 class OtlpProtoDecoder {
  public:
