@@ -37,14 +37,31 @@ bool BlockRowLess(const Span& a, const Span& b) {
 // Services, names, attribute keys and contexts repeat across the whole block: their
 // dictionaries are block-wide (in the meta page, held in memory by readers), so a small row
 // group does not pay for them again.
+//
+// String attribute values of a low-cardinality key (http.method, db.system, ...) go to a
+// block-wide dictionary of that key too, until it holds kMaxBlockStrings values; later new
+// values (ids, URLs: high cardinality) go to the row group's own heap for the key.
 struct BlockBuilder::Dictionaries {
   DictionaryBuilder services, names, keys, contexts;
+  std::vector<std::unique_ptr<DictionaryBuilder>> key_strings;  // by key id
+
+  // The block-wide id of `value` for `key`, or -1 when it is (or must go) in the group heap.
+  int64_t BlockString(uint32_t key, std::string_view value) {
+    if (key >= key_strings.size()) key_strings.resize(key + 1);
+    auto& dict = key_strings[key];
+    if (dict == nullptr) dict = std::make_unique<DictionaryBuilder>();
+    const int64_t id = dict->Find(value);
+    if (id >= 0) return id;
+    if (dict->size() >= kMaxBlockStrings) return -1;
+    return dict->Add(value);
+  }
 };
 
 class BlockBuilder::GroupEncoder {
  public:
   explicit GroupEncoder(Dictionaries* dicts)
-      : services_(dicts->services),
+      : dicts_(dicts),
+        services_(dicts->services),
         names_(dicts->names),
         keys_(dicts->keys),
         contexts_(dicts->contexts) {}
@@ -95,18 +112,23 @@ class BlockBuilder::GroupEncoder {
 
     PutVarint64(&attr_keys_, span.attributes.size());
     for (const KeyValue& kv : span.attributes) {
-      PutVarint64(&attr_keys_, keys_.Add(kv.key));
+      const uint32_t key = keys_.Add(kv.key);
+      PutVarint64(&attr_keys_, key);
+      KeyColumn& column = ColumnOf(key);
       const AnyValue& v = kv.value;
-      switch (v.type()) {
-        case AnyValue::Type::kString:
-          attr_values_.push_back(static_cast<char>(v.type()));
-          PutVarint64(&attr_values_, strings_.Add(v.string_value()));
-          break;
-        default:
-          // Ints, doubles and bools have compact value encodings already; bytes, arrays and
-          // maps are rare and kept whole.
-          EncodeAnyValue(v, &attr_values_);
-          break;
+      if (v.type() == AnyValue::Type::kString) {
+        const int64_t shared = dicts_->BlockString(key, v.string_value());
+        if (shared >= 0) {
+          column.values.push_back(static_cast<char>(kBlockStringTag));
+          PutVarint64(&column.values, static_cast<uint64_t>(shared));
+        } else {
+          column.values.push_back(static_cast<char>(v.type()));
+          PutVarint64(&column.values, column.strings.Add(v.string_value()));
+        }
+      } else {
+        // Ints, doubles and bools have compact value encodings already; bytes, arrays and
+        // maps are rare and kept whole.
+        EncodeAnyValue(v, &column.values);
       }
     }
 
@@ -150,8 +172,17 @@ class BlockBuilder::GroupEncoder {
     (*cols)[kColMisc].swap(misc_);
     PutBitPacked(context_ids_, &(*cols)[kColResource]);
     (*cols)[kColAttrKeys].append(attr_keys_);
-    (*cols)[kColAttrValues].swap(attr_values_);
-    strings_.Serialize(&(*cols)[kColAttrStrings]);
+    // Typed attribute columns: the values of one key sit together (its own string heap, its
+    // ids small), which is what makes them compress: a status-code column of 200s costs
+    // almost nothing, a URL heap keeps similar strings side by side.
+    PutVarint64(&(*cols)[kColAttrValues], key_columns_.size());
+    PutVarint64(&(*cols)[kColAttrStrings], key_columns_.size());
+    for (const auto& [key, column] : key_columns_) {
+      PutVarint64(&(*cols)[kColAttrValues], key);
+      PutLengthPrefixed(&(*cols)[kColAttrValues], column->values);
+      PutVarint64(&(*cols)[kColAttrStrings], key);
+      column->strings.Serialize(&(*cols)[kColAttrStrings]);
+    }
     (*cols)[kColEvents].swap(events_);
     (*cols)[kColLinks].swap(links_);
     Reset();
@@ -174,8 +205,8 @@ class BlockBuilder::GroupEncoder {
     misc_.clear();
     context_ids_.clear();
     attr_keys_.clear();
-    attr_values_.clear();
-    strings_.Clear();
+    key_columns_.clear();
+    key_slots_.clear();
     events_.clear();
     links_.clear();
   }
@@ -183,6 +214,7 @@ class BlockBuilder::GroupEncoder {
   ZoneMap zone_;
   std::vector<int64_t> starts_;
   std::string durations_;
+  Dictionaries* const dicts_;
   DictionaryBuilder& services_;
   DictionaryBuilder& names_;
   DictionaryBuilder& keys_;
@@ -196,8 +228,20 @@ class BlockBuilder::GroupEncoder {
   std::string misc_;
   std::vector<uint32_t> context_ids_;
   std::string context_scratch_;
-  std::string attr_keys_, attr_values_;
-  DictionaryBuilder strings_;
+  struct KeyColumn {
+    std::string values;
+    DictionaryBuilder strings;
+  };
+  KeyColumn& ColumnOf(uint32_t key) {
+    auto [it, added] = key_slots_.try_emplace(key, key_columns_.size());
+    if (added) key_columns_.emplace_back(key, std::make_unique<KeyColumn>());
+    return *key_columns_[it->second].second;
+  }
+
+  std::string attr_keys_;
+  // Per attribute key present in the group (block key id), in order of first appearance.
+  std::vector<std::pair<uint32_t, std::unique_ptr<KeyColumn>>> key_columns_;
+  absl::flat_hash_map<uint32_t, size_t> key_slots_;
   std::string events_, links_;
 };
 
@@ -307,6 +351,15 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   dicts_->names.Serialize(&meta);
   dicts_->keys.Serialize(&meta);
   dicts_->contexts.Serialize(&meta);
+  size_t with_strings = 0;
+  for (const auto& d : dicts_->key_strings) with_strings += d != nullptr && d->size() > 0;
+  PutVarint64(&meta, with_strings);
+  for (size_t key = 0; key < dicts_->key_strings.size(); ++key) {
+    const auto& d = dicts_->key_strings[key];
+    if (d == nullptr || d->size() == 0) continue;
+    PutVarint64(&meta, key);
+    d->Serialize(&meta);
+  }
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;

@@ -43,15 +43,22 @@ enum BlockColumn : uint8_t {
   kColMisc,           // per row: flags, trace_state, status_message, three dropped counts
   kColResource,       // dictionary column of encoded contexts (resource + scope)
   kColAttrKeys,       // key dictionary, then per row: varint count, varint key id per attribute
-  kColAttrValues,     // per attribute: type byte, then string id / varint / fixed64 / bool /
-                      // nested value (arrays, maps, bytes)
-  kColAttrStrings,    // the string heap: dictionary of string attribute values
+  kColAttrValues,     // per key present: key id, length, then each value of that key in row
+                      // order: type byte, then heap id / block string id / varint / fixed64 /
+                      // bool / nested value (arrays, maps, bytes)
+  kColAttrStrings,    // per key present: key id, the group's string heap for the key
   kColEvents,         // per row: varint count, then per event time delta, name, attributes,
                       // dropped count
   kColLinks,          // per row: varint count, then per link ids, trace_state, attributes,
                       // dropped count, flags
   kNumBlockColumns,
 };
+
+// In kColAttrValues, this type byte marks a string stored in the key's block-wide dictionary
+// (meta page) rather than in the row group's heap (type byte AnyValue::Type::kString).
+inline constexpr uint8_t kBlockStringTag = 0x80;
+// A key's block-wide string dictionary stops growing at this many values.
+inline constexpr size_t kMaxBlockStrings = 256;
 
 // The name used in StoreStats::column_bytes and `spanctl stats` ("attr.values", ...).
 std::string_view BlockColumnName(int column);

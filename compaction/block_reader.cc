@@ -185,6 +185,18 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
       !GetDictionary(&in, &key_dict_) || !GetDictionary(&in, &context_dict_)) {
     return BlockError(path_, "meta page: malformed dictionaries");
   }
+  uint64_t with_strings;
+  if (!GetVarint64(&in, &with_strings) || with_strings > key_dict_.size()) {
+    return BlockError(path_, "meta page: bad key string count");
+  }
+  key_strings_.assign(with_strings > 0 ? key_dict_.size() : 0, {});
+  for (uint64_t i = 0; i < with_strings; ++i) {
+    uint64_t key;
+    if (!GetVarint64(&in, &key) || key >= key_dict_.size() || !key_strings_[key].empty() ||
+        !GetDictionary(&in, &key_strings_[key]) || key_strings_[key].empty()) {
+      return BlockError(path_, "meta page: malformed key strings");
+    }
+  }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
   return absl::OkStatus();
 }
@@ -223,6 +235,8 @@ absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* o
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
+    data.LimitRows(static_cast<uint32_t>(std::min(last, data.first_row() + data.rows()) -
+                                         data.first_row()));
     absl::Status s = data.LoadAll();
     if (!s.ok()) return s;
     const uint64_t begin = std::max(first, data.first_row());
@@ -247,6 +261,8 @@ bool BlockReader::Contains(const Span& span) const {
   Span candidate;
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
+    data.LimitRows(static_cast<uint32_t>(std::min(last, data.first_row() + data.rows()) -
+                                         data.first_row()));
     if (!data.Load(kColSpanId).ok()) return false;
     const uint64_t begin = std::max(first, data.first_row());
     const uint64_t end = std::min(last, data.first_row() + data.rows());
@@ -271,23 +287,24 @@ absl::Status BlockReader::Scan(const SpanQuery& query,
     if (!groups_[g].zone.MayMatch(query)) continue;
     GroupData data(*this, g);
     absl::Status s;
-    // Cheap skips first: a string equality on an attribute needs the value in the group's
-    // string heap (span attributes) or in one of its contexts (resource attributes).
+    // Cheap skips first: a string equality on a span attribute needs the value in that key's
+    // string heap in this group; on any-scope attributes also in one of the block's contexts.
     bool skip = false;
     for (const AttributePredicate& p : query.attributes) {
-      if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString) continue;
-      bool found = false;
-      if (p.scope != AttributeScope::kResource) {
-        if (s = data.Load(kColAttrStrings); !s.ok()) return s;
-        found = data.HasAttributeString(p.value.string_value());
+      if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
+          p.scope == AttributeScope::kResource) {
+        continue;
       }
-      if (!found && p.scope != AttributeScope::kSpan) {
-        found = true;  // resource attributes are checked per row below
+      if (s = data.Load(kColAttrStrings); !s.ok()) return s;
+      if (data.HasAttributeString(p.key, p.value.string_value())) continue;
+      if (p.scope == AttributeScope::kAny &&
+          std::any_of(context_dict_.begin(), context_dict_.end(), [&](std::string_view c) {
+            return c.find(p.value.string_value()) != std::string_view::npos;
+          })) {
+        continue;
       }
-      if (!found) {
-        skip = true;
-        break;
-      }
+      skip = true;
+      break;
     }
     if (skip) continue;
 

@@ -89,6 +89,11 @@ class BlockReader final : public ReadSource {
   const std::vector<std::string_view>& name_dict() const { return name_dict_; }
   const std::vector<std::string_view>& key_dict() const { return key_dict_; }
   const std::vector<std::string_view>& context_dict() const { return context_dict_; }
+  // Block-wide string values of attribute `key` (a key id); empty for most keys.
+  const std::vector<std::string_view>& key_strings(uint32_t key) const {
+    static const std::vector<std::string_view> kNone;
+    return key < key_strings_.size() ? key_strings_[key] : kNone;
+  }
   // Bytes of index structures held in memory.
   uint64_t memory_bytes() const;
 
@@ -113,6 +118,7 @@ class BlockReader final : public ReadSource {
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
   std::string meta_;  // the decoded meta page; the dictionaries point into it
   std::vector<std::string_view> service_dict_, name_dict_, key_dict_, context_dict_;
+  std::vector<std::vector<std::string_view>> key_strings_;  // by key id
   TraceIndex index_;
   std::array<uint64_t, kNumBlockColumns> column_bytes_{};
   std::atomic<bool> obsolete_{false};

@@ -15,6 +15,11 @@ uint32_t DictionaryBuilder::Add(std::string_view s) {
   return id;
 }
 
+int64_t DictionaryBuilder::Find(std::string_view s) const {
+  auto it = ids_.find(absl::string_view(s.data(), s.size()));
+  return it == ids_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
 void DictionaryBuilder::Clear() {
   entries_.clear();
   ids_.clear();

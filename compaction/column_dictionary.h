@@ -32,6 +32,8 @@ class DictionaryBuilder {
   uint32_t Add(std::string_view s);
 
   size_t size() const { return entries_.size(); }
+  // The id of `s`, or -1 if it is not in the dictionary.
+  int64_t Find(std::string_view s) const;
   // Forgets every entry (keeps the allocated capacity for the next page).
   void Clear();
   const std::vector<std::string>& entries() const { return entries_; }

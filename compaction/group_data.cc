@@ -1,5 +1,6 @@
 #include "compaction/group_data.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -34,8 +35,15 @@ bool SkipVarint(std::string_view* in) {
 
 // One attribute value as the block writes it: strings as a heap id, the rest as a row value.
 bool GetBlockValue(std::string_view* in, const std::vector<std::string_view>& strings,
-                   AnyValue* value) {
+                   const std::vector<std::string_view>& block_strings, AnyValue* value) {
   if (in->empty()) return false;
+  if (static_cast<uint8_t>((*in)[0]) == kBlockStringTag) {
+    in->remove_prefix(1);
+    uint64_t id;
+    if (!GetVarint64(in, &id) || id >= block_strings.size()) return false;
+    *value = AnyValue::String(std::string(block_strings[id]));
+    return true;
+  }
   if (static_cast<AnyValue::Type>((*in)[0]) == AnyValue::Type::kString) {
     in->remove_prefix(1);
     uint64_t id;
@@ -81,8 +89,14 @@ bool GetLink(std::string_view* in, SpanLink* l) {
 
 // Skips one attribute value as the block writes it, without building it: the common types
 // are a byte plus a varint or a fixed width; only bytes, arrays and maps are decoded.
-bool SkipBlockValue(std::string_view* in, size_t strings, AnyValue* scratch) {
+bool SkipBlockValue(std::string_view* in, size_t strings, size_t block_strings,
+                    AnyValue* scratch) {
   if (in->empty()) return false;
+  if (static_cast<uint8_t>((*in)[0]) == kBlockStringTag) {
+    in->remove_prefix(1);
+    uint64_t id;
+    return GetVarint64(in, &id) && id < block_strings;
+  }
   const auto type = static_cast<AnyValue::Type>((*in)[0]);
   switch (type) {
     case AnyValue::Type::kEmpty:
@@ -111,8 +125,8 @@ bool SkipBlockValue(std::string_view* in, size_t strings, AnyValue* scratch) {
 
 // Per-row offsets of a column whose rows are "varint count, then count items".
 template <typename SkipItem>
-bool RowOffsets(std::string_view data, uint32_t rows, std::vector<uint32_t>* offsets,
-                SkipItem skip) {
+bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
+                std::vector<uint32_t>* offsets, SkipItem skip) {
   offsets->resize(rows);
   std::string_view in = data;
   for (uint32_t r = 0; r < rows; ++r) {
@@ -123,7 +137,7 @@ bool RowOffsets(std::string_view data, uint32_t rows, std::vector<uint32_t>* off
       if (!skip(&in)) return false;
     }
   }
-  return in.empty();
+  return !whole || in.empty();
 }
 
 }  // namespace
@@ -132,7 +146,10 @@ GroupData::GroupData(const BlockReader& block, size_t group)
     : block_(block),
       group_(group),
       rows_(block.groups()[group].rows),
-      first_row_(block.groups()[group].first_row) {}
+      first_row_(block.groups()[group].first_row),
+      limit_(rows_) {}
+
+void GroupData::LimitRows(uint32_t rows) { limit_ = std::min(rows, rows_); }
 
 absl::Status GroupData::Corrupt(int column, std::string_view what) const {
   return absl::DataLossError(absl::StrFormat("block %s: row group %d: column %s: %s",
@@ -248,16 +265,16 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColMisc: {
-      misc_offsets_.resize(n);
+      misc_offsets_.resize(limit_);
       const std::string_view all = in;
-      for (uint32_t r = 0; r < n; ++r) {
+      for (uint32_t r = 0; r < limit_; ++r) {
         misc_offsets_[r] = static_cast<uint32_t>(all.size() - in.size());
         if (!SkipVarint(&in) || !SkipString(&in) || !SkipString(&in) || !SkipVarint(&in) ||
             !SkipVarint(&in) || !SkipVarint(&in)) {
           return Corrupt(column, "malformed row");
         }
       }
-      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      return in.empty() || limit_ < n ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColResource:
       if (!GetIds(&in, n, block_.context_dict().size(), &context_ids_) || !in.empty()) {
@@ -267,7 +284,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColAttrKeys: {
       key_stream_ = in;
       const size_t dict = block_.key_dict().size();
-      if (!RowOffsets(key_stream_, n, &key_offsets_, [dict](std::string_view* s) {
+      if (!RowOffsets(key_stream_, limit_, limit_ == n, &key_offsets_, [dict](std::string_view* s) {
             uint64_t id;
             return GetVarint64(s, &id) && id < dict;
           })) {
@@ -275,29 +292,72 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       }
       return absl::OkStatus();
     }
-    case kColAttrStrings:
-      if (!GetDictionary(&in, &strings_) || !in.empty()) return Corrupt(column, "malformed");
-      return absl::OkStatus();
+    case kColAttrStrings: {
+      uint64_t columns;
+      if (!GetVarint64(&in, &columns) || columns > in.size()) return Corrupt(column, "count");
+      key_columns_.clear();
+      key_slots_.assign(block_.key_dict().size(), kNoSlot);
+      for (uint64_t i = 0; i < columns; ++i) {
+        KeyColumn c;
+        uint64_t key;
+        if (!GetVarint64(&in, &key) || key >= block_.key_dict().size() ||
+            !GetDictionary(&in, &c.strings)) {
+          return Corrupt(column, "malformed key heap");
+        }
+        c.key = static_cast<uint32_t>(key);
+        if (key_slots_[c.key] != kNoSlot) return Corrupt(column, "key twice");
+        key_slots_[c.key] = static_cast<uint32_t>(i);
+        key_columns_.push_back(std::move(c));
+      }
+      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+    }
     case kColAttrValues: {
-      value_offsets_.resize(n);
-      const std::string_view all = in;
+      uint64_t columns;
+      if (!GetVarint64(&in, &columns) || columns != key_columns_.size()) {
+        return Corrupt(column, "column count disagrees with the string heaps");
+      }
+      const char* const base = raw_[kColAttrValues].data();
+      std::vector<std::string_view> cursors(columns);
+      for (uint64_t i = 0; i < columns; ++i) {
+        uint64_t key;
+        if (!GetVarint64(&in, &key) || key != key_columns_[i].key ||
+            !GetLengthPrefixed(&in, &cursors[i])) {
+          return Corrupt(column, "malformed key column");
+        }
+      }
+      if (!in.empty()) return Corrupt(column, "trailing bytes");
+      // Where each attribute's value starts, walking the rows' key lists in order.
+      attr_first_.assign(limit_ + 1, 0);
+      attr_slot_.clear();
+      attr_value_at_.clear();
       AnyValue scratch;
-      for (uint32_t r = 0; r < n; ++r) {
-        value_offsets_[r] = static_cast<uint32_t>(all.size() - in.size());
+      for (uint32_t r = 0; r < limit_; ++r) {
+        attr_first_[r] = static_cast<uint32_t>(attr_slot_.size());
         std::string_view keys = key_stream_.substr(key_offsets_[r]);
-        uint64_t count;
+        uint64_t count, key;
         GetVarint64(&keys, &count);  // validated when the keys were loaded
         for (uint64_t i = 0; i < count; ++i) {
-          if (!SkipBlockValue(&in, strings_.size(), &scratch)) {
+          GetVarint64(&keys, &key);
+          const uint32_t slot = key_slots_[key];  // key < dictionary size: checked on load
+          if (slot == kNoSlot) return Corrupt(column, "no column for a key");
+          std::string_view& cursor = cursors[slot];
+          attr_slot_.push_back(slot);
+          attr_value_at_.push_back(static_cast<uint32_t>(cursor.data() - base));
+          if (!SkipBlockValue(&cursor, key_columns_[slot].strings.size(),
+                              block_.key_strings(static_cast<uint32_t>(key)).size(), &scratch)) {
             return Corrupt(column, "malformed value");
           }
         }
       }
-      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      attr_first_[limit_] = static_cast<uint32_t>(attr_slot_.size());
+      for (std::string_view c : cursors) {
+        if (!c.empty() && limit_ == n) return Corrupt(column, "values left over");
+      }
+      return absl::OkStatus();
     }
     case kColEvents: {
       SpanEvent scratch;
-      if (!RowOffsets(in, n, &event_offsets_,
+      if (!RowOffsets(in, limit_, limit_ == n, &event_offsets_,
                       [&](std::string_view* s) { return GetEvent(s, 0, &scratch); })) {
         return Corrupt(column, "malformed events");
       }
@@ -305,7 +365,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     }
     case kColLinks: {
       SpanLink scratch;
-      if (!RowOffsets(in, n, &link_offsets_,
+      if (!RowOffsets(in, limit_, limit_ == n, &link_offsets_,
                       [&](std::string_view* s) { return GetLink(s, &scratch); })) {
         return Corrupt(column, "malformed links");
       }
@@ -321,16 +381,15 @@ SpanId GroupData::span_id(uint32_t row) const {
   return id;
 }
 
-bool GroupData::HasAttributeString(std::string_view value) const {
-  for (std::string_view s : strings_) {
-    if (s == value) return true;
-  }
-  return false;
-}
-
-bool GroupData::HasAttributeKey(std::string_view key) const {
-  for (std::string_view k : block_.key_dict()) {
-    if (k == key) return true;
+bool GroupData::HasAttributeString(std::string_view key, std::string_view value) const {
+  const auto& dict = block_.key_dict();
+  for (size_t k = 0; k < dict.size(); ++k) {
+    if (dict[k] != key) continue;
+    if (key_slots_[k] == kNoSlot) return false;
+    const auto& shared = block_.key_strings(static_cast<uint32_t>(k));
+    if (std::find(shared.begin(), shared.end(), value) != shared.end()) return true;
+    const auto& strings = key_columns_[key_slots_[k]].strings;
+    return std::find(strings.begin(), strings.end(), value) != strings.end();
   }
   return false;
 }
@@ -368,7 +427,6 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   }
 
   std::string_view keys = key_stream_.substr(key_offsets_[row]);
-  std::string_view values = std::string_view(raw_[kColAttrValues]).substr(value_offsets_[row]);
   uint64_t count;
   GetVarint64(&keys, &count);
   span->attributes.resize(count);
@@ -377,7 +435,10 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
     GetVarint64(&keys, &key);
     KeyValue& kv = span->attributes[i];
     kv.key.assign(block_.key_dict()[key]);
-    if (!GetBlockValue(&values, strings_, &kv.value)) {
+    const uint32_t a = attr_first_[row] + static_cast<uint32_t>(i);
+    std::string_view values = std::string_view(raw_[kColAttrValues]).substr(attr_value_at_[a]);
+    if (!GetBlockValue(&values, key_columns_[attr_slot_[a]].strings,
+                       block_.key_strings(static_cast<uint32_t>(key)), &kv.value)) {
       return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
     }
   }

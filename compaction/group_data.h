@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "compaction/block_format.h"
 #include "compaction/block_reader.h"
@@ -33,6 +34,10 @@ class GroupData {
 
   uint32_t rows() const { return rows_; }
   uint64_t first_row() const { return first_row_; }
+
+  // Only rows [0, rows) will be materialized (a GetTrace needs a few): the per-row indexes of
+  // the variable-length columns then stop there. Call before loading anything.
+  void LimitRows(uint32_t rows);
 
   // Reads, decompresses and parses `column` unless it is loaded already.
   absl::Status Load(int column);
@@ -56,10 +61,9 @@ class GroupData {
   StatusCode status(uint32_t row) const { return static_cast<StatusCode>(statuses_[row]); }
   const TraceId& trace_id(uint32_t row) const { return trace_ids_[row]; }
   SpanId span_id(uint32_t row) const;
-  // True if any string attribute value of the group equals `value` (the string heap).
-  bool HasAttributeString(std::string_view value) const;
-  // True if any span attribute key of the group equals `key`.
-  bool HasAttributeKey(std::string_view key) const;
+  // True if some span of the group has span attribute `key` with string value `value` (from
+  // the key's string heap). Needs kColAttrStrings.
+  bool HasAttributeString(std::string_view key, std::string_view value) const;
 
   // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded.
   absl::Status Materialize(uint32_t row, Span* span) const;
@@ -72,6 +76,7 @@ class GroupData {
   const size_t group_;
   const uint32_t rows_;
   const uint64_t first_row_;
+  uint32_t limit_;
   std::array<bool, kNumBlockColumns> loaded_{};
   std::array<std::string, kNumBlockColumns> raw_;
 
@@ -85,9 +90,19 @@ class GroupData {
   std::vector<uint32_t> misc_offsets_;
   std::vector<uint32_t> context_ids_;
   std::string_view key_stream_;
-  std::vector<std::string_view> strings_;
-  // Per row: offset of its attribute count in key_stream_ and of its first value in the values.
-  std::vector<uint32_t> key_offsets_, value_offsets_;
+  // Per row: offset of its attribute count in key_stream_.
+  std::vector<uint32_t> key_offsets_;
+  // The typed attribute columns: per key present in the group, its string heap.
+  struct KeyColumn {
+    uint32_t key = 0;  // block key id
+    std::vector<std::string_view> strings;
+  };
+  std::vector<KeyColumn> key_columns_;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  std::vector<uint32_t> key_slots_;  // block key id -> key_columns_ index, or kNoSlot
+  // Per attribute occurrence (rows in order): its key column and where its value starts in
+  // raw_[kColAttrValues]; attr_first_[r] is row r's first occurrence.
+  std::vector<uint32_t> attr_first_, attr_slot_, attr_value_at_;
   std::vector<uint32_t> event_offsets_, link_offsets_;
 };
 

@@ -40,9 +40,8 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
 }
 
 absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_view file) {
-  if (data.size() < kHeaderBytes + 8) {
-    return IndexError(
-        file, absl::StrFormat("%d bytes, expected at least %d", data.size(), kHeaderBytes + 8));
+  if (data.size() < 4 + 8) {
+    return IndexError(file, absl::StrFormat("%d bytes, expected at least %d", data.size(), 12));
   }
   const uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
   const uint64_t computed = XXH3_64bits(data.data(), data.size() - 8);
@@ -50,35 +49,36 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
     return IndexError(file, absl::StrFormat("checksum mismatch (stored %016x, computed %016x)",
                                             stored, computed));
   }
-  const uint32_t slot_count = DecodeFixed32(data.data());
-  const uint32_t entry_count = DecodeFixed32(data.data() + 4);
-  if (!std::has_single_bit(slot_count) || entry_count >= slot_count) {
-    return IndexError(file, absl::StrFormat("%d slots for %d traces (expected a power of two "
-                                            "larger than the trace count)",
-                                            slot_count, entry_count));
+  const uint32_t entry_count = DecodeFixed32(data.data());
+  std::string_view in = data.substr(4, data.size() - 12);
+  // Each entry takes at least 18 bytes: refuse a count the bytes cannot hold before allocating.
+  if (entry_count > in.size() / 18) {
+    return IndexError(file, absl::StrFormat("%d traces cannot fit in %d bytes", entry_count,
+                                            in.size()));
   }
-  if (data.size() - kHeaderBytes - 8 != uint64_t{slot_count} * kSlotBytes) {
-    return IndexError(
-        file, absl::StrFormat("%d slots need %d bytes, found %d", slot_count,
-                              uint64_t{slot_count} * kSlotBytes, data.size() - kHeaderBytes - 8));
+  TraceIndexBuilder builder;
+  builder.entries_.reserve(entry_count);
+  int64_t previous_end = 0;
+  for (uint32_t i = 0; i < entry_count; ++i) {
+    TraceId id;
+    uint64_t gap, count;
+    if (in.size() < 16) return IndexError(file, absl::StrFormat("entry %d: short", i));
+    std::memcpy(id.bytes.data(), in.data(), 16);
+    in.remove_prefix(16);
+    if (!GetVarint64(&in, &gap) || !GetVarint64(&in, &count) || count == 0 ||
+        count > UINT32_MAX) {
+      return IndexError(file, absl::StrFormat("entry %d: malformed row range", i));
+    }
+    const int64_t first = previous_end + ZigZagDecode(gap);
+    if (first < 0 || static_cast<uint64_t>(first) + count > UINT32_MAX) {
+      return IndexError(file, absl::StrFormat("entry %d: row range out of bounds", i));
+    }
+    builder.entries_.emplace_back(
+        id, RowRange{static_cast<uint32_t>(first), static_cast<uint32_t>(count)});
+    previous_end = first + static_cast<int64_t>(count);
   }
-  TraceIndex index;
-  index.slots_.resize(slot_count);
-  const char* p = data.data() + kHeaderBytes;
-  size_t used = 0;
-  for (Slot& slot : index.slots_) {
-    std::memcpy(slot.id.bytes.data(), p, 16);
-    slot.rows.first_row = DecodeFixed32(p + 16);
-    slot.rows.count = DecodeFixed32(p + 20);
-    if (slot.rows.count != 0) ++used;
-    p += kSlotBytes;
-  }
-  if (used != entry_count) {
-    return IndexError(file,
-                      absl::StrFormat("header says %d traces, slots hold %d", entry_count, used));
-  }
-  index.entries_ = entry_count;
-  return index;
+  if (!in.empty()) return IndexError(file, "trailing bytes");
+  return builder.Build();
 }
 
 absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
@@ -103,14 +103,17 @@ TraceIndex TraceIndexBuilder::Build() const {
 }
 
 void TraceIndexBuilder::Serialize(std::string* out) const {
-  const TraceIndex index = Build();
+  // On disk the index is the list of traces, not the hash table: rows are sorted by trace,
+  // so each range starts where the previous one ended and costs 16 bytes plus two one-byte
+  // varints. Parse rebuilds the table in memory.
   const size_t start = out->size();
-  PutFixed32(out, static_cast<uint32_t>(index.slots_.size()));
-  PutFixed32(out, static_cast<uint32_t>(index.entries_));
-  for (const TraceIndex::Slot& slot : index.slots_) {
-    out->append(reinterpret_cast<const char*>(slot.id.bytes.data()), 16);
-    PutFixed32(out, slot.rows.first_row);
-    PutFixed32(out, slot.rows.count);
+  PutFixed32(out, static_cast<uint32_t>(entries_.size()));
+  int64_t previous_end = 0;
+  for (const auto& [id, rows] : entries_) {
+    out->append(reinterpret_cast<const char*>(id.bytes.data()), 16);
+    PutVarint64(out, ZigZagEncode(static_cast<int64_t>(rows.first_row) - previous_end));
+    PutVarint64(out, rows.count);
+    previous_end = static_cast<int64_t>(rows.first_row) + rows.count;
   }
   PutFixed64(out, XXH3_64bits(out->data() + start, out->size() - start));
 }

@@ -4,13 +4,13 @@
 // is also the block's exact membership filter: GetTrace on a block without the trace answers
 // from memory, with no false positives and no page decompressed.
 //
-// Serialized form (little-endian):
-//   slot_count  fixed32  a power of two, > entry_count (so every probe reaches an empty slot)
+// Serialized form (little-endian): the list of traces, not the table, which Parse rebuilds:
 //   entry_count fixed32
-//   slots       slot_count x { trace id 16 bytes, first_row fixed32, count fixed32 }
-//               an empty slot has count 0
+//   entries     entry_count x { trace id 16 bytes, varint zig-zag(first_row - end of the
+//               previous entry's range), varint count (> 0) }
 //   checksum    fixed64  XXH3_64bits of everything above
-// The load factor is at most 3/4: about 32 bytes per trace.
+// About 18 bytes per trace on disk; in memory the table's load factor is at most 3/4, about 32
+// bytes per trace.
 //
 // Thread safety: TraceIndexBuilder is thread-compatible. A TraceIndex is immutable after
 // construction and safe for concurrent Lookup.
@@ -83,6 +83,7 @@ class TraceIndexBuilder {
   TraceIndex Build() const;
 
  private:
+  friend class TraceIndex;
   std::vector<std::pair<TraceId, RowRange>> entries_;
 };
 

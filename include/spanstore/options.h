@@ -87,7 +87,7 @@ struct Options {
   int zstd_level = 3;
   // Rows per column page: larger pages compress better, smaller ones skip more precisely and
   // make GetTrace cheaper (it decompresses the pages that hold the trace).
-  uint32_t rows_per_page = 1024;
+  uint32_t rows_per_page = 256;
 
   // Blocks whose newest span started more than this long ago are deleted by compaction.
   // Zero keeps data forever.
