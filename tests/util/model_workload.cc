@@ -248,7 +248,9 @@ Span ModelWorkload::NextSpan(const TraceId& trace_id, const SpanId& parent,
   const auto svc =
       std::find(ModelServices().begin(), ModelServices().end(), service) - ModelServices().begin();
   s.name = kNames[(svc * 2 + Uniform(4)) % kNames.size()];
-  s.kind = static_cast<SpanKind>(Uniform(6));
+  // Spans of a trace mostly share a kind and a status, as in real traces: pages of a block
+  // (rows sorted by trace) then differ, so their zone maps can actually skip.
+  s.kind = Chance(0.75) ? trace_kind_ : static_cast<SpanKind>(Uniform(6));
   s.start_time_unix_nano = start;
   s.end_time_unix_nano = start + NextDuration();
   const uint64_t weird = Uniform(200);
@@ -260,10 +262,11 @@ Span ModelWorkload::NextSpan(const TraceId& trace_id, const SpanId& parent,
     s.start_time_unix_nano = 1 + Uniform(1000);  // near the epoch
     s.end_time_unix_nano = s.start_time_unix_nano + NextDuration();
   }
-  const uint64_t status = Uniform(10);
-  s.status_code = status < 7   ? StatusCode::kUnset
-                  : status < 9 ? StatusCode::kOk
-                               : StatusCode::kError;
+  if (Chance(trace_error_rate_)) {
+    s.status_code = StatusCode::kError;
+  } else {
+    s.status_code = Chance(0.75) ? trace_status_ : static_cast<StatusCode>(Uniform(2));
+  }
   s.status_message =
       s.status_code == StatusCode::kError || Chance(0.1) ? Pick(kStatusMessages) : std::string();
   s.attributes = SpanAttributes();
@@ -300,6 +303,9 @@ Span ModelWorkload::NextSpan(const TraceId& trace_id, const SpanId& parent,
 
 std::vector<Span> ModelWorkload::NextTrace(int n, uint64_t start, bool rootless) {
   const TraceId trace_id = random_.NextTraceId();
+  trace_kind_ = static_cast<SpanKind>(Uniform(6));
+  trace_status_ = Chance(0.7) ? StatusCode::kUnset : StatusCode::kOk;
+  trace_error_rate_ = Chance(0.15) ? 0.5 : 0.02;
   std::vector<std::string> services;
   for (uint64_t i = 1 + Uniform(3); i > 0; --i) services.push_back(Pick(ModelServices()));
   std::vector<Span> spans;
@@ -406,6 +412,22 @@ AttributePredicate ModelWorkload::NextPredicate(absl::Span<const Span> sample) {
   return p;
 }
 
+uint64_t ModelWorkload::EdgeValue(absl::Span<const Span> sample, uint64_t (*field)(const Span&)) {
+  const uint64_t r = Uniform(10);
+  const bool want_max = Chance(0.5);
+  const Span& some = sample[Uniform(sample.size())];
+  if (r < 4) return field(some);
+  // The least or greatest value of all spans (the edge of the block holding it), or of one
+  // trace: a block's rows are sorted by trace, so a page's edges are often a trace's edges.
+  uint64_t edge = field(some);
+  for (const Span& s : sample) {
+    if (r < 6 || s.trace_id == some.trace_id) {
+      edge = want_max ? std::max(edge, field(s)) : std::min(edge, field(s));
+    }
+  }
+  return edge;
+}
+
 absl::StatusOr<ModelQuery> ModelWorkload::NextQuery(absl::Span<const Span> sample) {
   ModelQuery q;
   SpanQuery& query = q.query;
@@ -432,10 +454,11 @@ absl::StatusOr<ModelQuery> ModelWorkload::NextQuery(absl::Span<const Span> sampl
     }
     if (Chance(0.15)) query.status = static_cast<StatusCode>(Uniform(3));
     if (Chance(0.25)) {
-      // Bounds some span has exactly (inclusive edges), or arbitrary ones.
+      // Bounds some span has exactly (inclusive edges), often a zone's edge, or arbitrary.
       auto bound = [&] {
-        return sample.empty() || Chance(0.3) ? NextDuration()
-                                             : sample[Uniform(sample.size())].duration_nanos();
+        return sample.empty() || Chance(0.15)
+                   ? NextDuration()
+                   : EdgeValue(sample, [](const Span& s) { return s.duration_nanos(); });
       };
       if (Chance(0.7)) query.min_duration_nanos = bound();
       if (Chance(0.7)) query.max_duration_nanos = bound();
@@ -445,16 +468,24 @@ absl::StatusOr<ModelQuery> ModelWorkload::NextQuery(absl::Span<const Span> sampl
         query.attributes.push_back(NextPredicate(sample));
     }
   }
-  if (Chance(0.3)) {
+  if (Chance(0.35)) {
     auto time = [&] {
-      return sample.empty() || Chance(0.3) ? kModelEpoch + Uniform(kModelWindow)
-                                           : sample[Uniform(sample.size())].start_time_unix_nano;
+      return sample.empty() || Chance(0.15)
+                 ? kModelEpoch + Uniform(kModelWindow)
+                 : EdgeValue(sample, [](const Span& s) { return s.start_time_unix_nano; });
     };
-    uint64_t lo = time(), hi = time();
-    if (lo > hi) std::swap(lo, hi);
+    // One edge alone (where an extreme start meets a zone's edge), or both.
     const uint64_t r = Uniform(4);
-    if (r != 0) query.start_min = lo;
-    if (r != 1) query.start_max = hi;
+    if (r == 0) {
+      query.start_min = time();
+    } else if (r == 1) {
+      query.start_max = time();
+    } else {
+      uint64_t lo = time(), hi = Chance(0.15) ? lo : time();  // now and then one instant
+      if (lo > hi) std::swap(lo, hi);
+      query.start_min = lo;
+      query.start_max = hi;
+    }
   }
   q.description = text.empty()
                       ? DescribeQuery(query)

@@ -79,6 +79,9 @@ class ModelWorkload {
   CompareOp OpFor(const AnyValue& value);
   std::string PatternFor(const std::string& value);
   AttributePredicate NextPredicate(absl::Span<const Span> sample);
+  // A value of `field` (start time or duration) that some span of `sample` has: a random
+  // span's, or the least or greatest of all spans or of one trace -- the edges of zone maps.
+  uint64_t EdgeValue(absl::Span<const Span> sample, uint64_t (*field)(const Span&));
   std::string Expr(absl::Span<const Span> sample, int depth);
   std::string Leaf(absl::Span<const Span> sample);
   // The value as a TraceQL literal; nullopt when TraceQL cannot write it.
@@ -91,6 +94,10 @@ class ModelWorkload {
   std::mt19937_64 rng_;
   RandomSpans random_;  // ids and awkward values
   bool extreme_times_ = true;
+  // What most spans of the trace being generated have.
+  SpanKind trace_kind_ = SpanKind::kServer;
+  StatusCode trace_status_ = StatusCode::kUnset;
+  double trace_error_rate_ = 0.02;
 };
 
 // A readable rendering of a query's structured fields (the filter is named, not rendered).
