@@ -307,6 +307,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   bool sync = options_.sync == SyncPolicy::kEveryBatch;
   for (Writer* x : writers_) {
     if (!group.empty() && bytes + x->framed.size() > kMaxGroupBytes) break;
+    if (!group.empty() && x->barrier) break;  // CompactAll must become the leader itself
     group.push_back(x);
     bytes += x->framed.size();
     sync = sync || x->sync;
@@ -374,6 +375,7 @@ absl::Status StoreImpl::CompactAll() {
   if (!s.ok()) return s;
   {
     Writer w;  // take the leader position so no group is in flight while we rotate
+    w.barrier = true;
     port::MutexLock l(&mu_);
     writers_.push_back(&w);
     while (&w != writers_.front()) w.cv.Wait(&mu_);

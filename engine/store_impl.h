@@ -69,6 +69,8 @@ class StoreImpl final : public Store {
     std::string framed;       // the framed WAL record; empty for a sync request
     size_t spans = 0;
     bool sync = false;        // force an fdatasync for this group (Flush, interval sync)
+    // CompactAll's place holder: no group may take it along; it waits to lead alone.
+    bool barrier = false;
     bool done = false;
     absl::Status status;
     port::CondVar cv;
