@@ -415,7 +415,9 @@ absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& n
     }
   } else {
     simdjson::dom::document_stream stream;
-    const std::string padded(data);  // parse_many needs its own padded buffer
+    // parse_many reads up to SIMDJSON_PADDING bytes past the end of its input: it needs a
+    // padded copy (a std::string has one spare byte; the fuzzer found the overread).
+    const simdjson::padded_string padded(data.data(), data.size());
     // A document must fit in one batch, so the batch size is the document limit.
     const size_t batch = static_cast<size_t>(std::min<uint64_t>(
         std::max<uint64_t>(padded.size(), 1 << 20), std::max<uint64_t>(options.max_document_bytes, 64)));
