@@ -296,8 +296,10 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   if (options_.background_compaction && !imm_.empty() &&
       MemTableBytes() > options_.max_memtable_bytes) {
     ++stats_.write_stalls;
+    // A failing compaction (disk full, I/O error) cannot catch up: stop waiting then, so
+    // Append reports its own errors instead of hanging; memory grows until compaction recovers.
     while (!imm_.empty() && MemTableBytes() > options_.max_memtable_bytes && !closed_ &&
-           !stop_compaction_) {
+           !stop_compaction_ && compaction_error_.ok()) {
       compaction_cv_.Signal();
       stall_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
     }

@@ -283,6 +283,34 @@ TEST(StoreCompaction, BackgroundCompactionAppliesBackPressure) {
   ExpectNoOrphans(dir.path());
 }
 
+// A compaction that keeps failing (here: the manifest cannot be installed) must not make
+// back-pressure hang Append; once the fault clears, compaction catches up and nothing is lost.
+TEST(StoreCompaction, FailingCompactionDoesNotHangAppends) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  RandomSpans gen(11, Small());
+  Options o = TestOptions();
+  o.env = &env;
+  o.background_compaction = true;
+  o.segment_bytes = 16 << 10;
+  o.max_memtable_bytes = 32 << 10;
+  auto store = OpenOrDie(o, dir.path());
+  env.Fail(testing::FaultOp::kRename, ENOSPC);
+  std::vector<TraceId> ids;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<Span> t = gen.NextTrace(3);
+    ids.push_back(t[0].trace_id);
+    ASSERT_TRUE(store->Append(t).ok());
+  }
+  EXPECT_THAT(store->Stats().background_error, ::testing::HasSubstr("compaction"));
+  env.ClearAll();
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_EQ(store->Stats().memtable_spans, 0u);
+  for (const TraceId& id : ids) ASSERT_EQ(store->GetTrace(id)->spans.size(), 3u);
+  ASSERT_TRUE(store->Close().ok());
+  ExpectNoOrphans(dir.path());
+}
+
 TEST(StoreCompaction, ADamagedBlockFailsOpenWithItsName) {
   TempDir dir;
   RandomSpans gen(8, Small());
