@@ -203,8 +203,23 @@ int RunCompact(const ParsedFlags& flags) {
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail("compact", store.status());
   const auto start = std::chrono::steady_clock::now();
-  if (StderrIsTerminal()) std::fprintf(stderr, "compacting...");
+  // Progress: spans that have left the memtables for blocks, polled from Stats() while
+  // CompactAll runs (it has no callback; Stats is safe to call concurrently).
+  std::atomic<bool> done{false};
+  std::thread progress;
+  if (StderrIsTerminal()) {
+    const uint64_t total = (*store)->Stats().memtable_spans;
+    progress = std::thread([&, total] {
+      while (!done.load()) {
+        const uint64_t left = (*store)->Stats().memtable_spans;
+        Progress("compact (spans)", total > left ? total - left : 0, total);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
+  }
   absl::Status compacted = (*store)->CompactAll();
+  done = true;
+  if (progress.joinable()) progress.join();
   ProgressDone();
   if (!compacted.ok()) return FailOperation("compact", compacted);
   const StoreStats st = (*store)->Stats();
