@@ -27,6 +27,8 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 inline constexpr uint32_t kBlockFormatVersion = 1;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
+// Rows per row group at most (Options::rows_per_page is clamped to it); a reader refuses more.
+inline constexpr uint32_t kMaxRowsPerGroup = 1 << 20;
 
 // The columns of a row group, in file order. Predicate columns come first so a scan reads the
 // few bytes it filters on before the wide attribute columns.

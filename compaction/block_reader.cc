@@ -141,13 +141,20 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
       rows >= UINT32_MAX || groups == 0 || groups > rows) {
     return BlockError(path_, "meta page: bad row or group count");
   }
+  // Bound the claims by the file before allocating for them: a group is kNumBlockColumns pages
+  // of at least kMinPageBytes, and every row takes 8 bytes of its span_id page.
+  constexpr uint64_t kMinPageBytes = 11;
+  if (groups > footer_offset / (kNumBlockColumns * kMinPageBytes)) {
+    return BlockError(path_, absl::StrFormat("meta page: %d row groups cannot fit in %d bytes",
+                                             groups, file_bytes_));
+  }
   rows_ = rows;
   groups_.resize(groups);
   uint64_t next_row = 0;
   for (Group& g : groups_) {
     uint64_t n;
-    if (!GetVarint64(&in, &n) || n == 0 || n > rows - next_row || !g.zone.Parse(&in) ||
-        g.zone.rows() != n) {
+    if (!GetVarint64(&in, &n) || n == 0 || n > rows - next_row || n > kMaxRowsPerGroup ||
+        !g.zone.Parse(&in) || g.zone.rows() != n) {
       return BlockError(path_, "meta page: bad row group entry");
     }
     g.first_row = next_row;
@@ -160,6 +167,14 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
         return BlockError(path_, "meta page: page extent out of range");
       }
       column_bytes_[c] += p.size;
+    }
+    // The span_id page holds 8 bytes per row; a compressed page cannot shrink below ~1/255
+    // of its size (LZ4's worst ratio; Zstd's is similar), so a row count far beyond what the
+    // page could hold is damage, not data.
+    if (n * 8 > g.pages[kColSpanId].size * 256 + 64) {
+      return BlockError(path_, absl::StrFormat("meta page: a row group claims %d rows its pages "
+                                               "cannot hold",
+                                               n));
     }
   }
   if (next_row != rows || !zone_.Parse(&in) || zone_.rows() != rows) {
@@ -276,80 +291,105 @@ bool BlockReader::Contains(const Span& span) const {
   return false;
 }
 
+absl::Status BlockReader::CandidateRows(const SpanQuery& query, GroupData* data,
+                                        std::vector<uint32_t>* rows) const {
+  rows->clear();
+  absl::Status s;
+  // Cheap skips first: a string equality on a span attribute needs the value in that key's
+  // string heap in this group; on any-scope attributes also in one of the block's contexts.
+  for (const AttributePredicate& p : query.attributes) {
+    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
+        p.scope == AttributeScope::kResource) {
+      continue;
+    }
+    if (s = data->Load(kColAttrStrings); !s.ok()) return s;
+    if (data->HasAttributeString(p.key, p.value.string_value())) continue;
+    if (p.scope == AttributeScope::kAny &&
+        std::any_of(context_dict_.begin(), context_dict_.end(), [&](std::string_view c) {
+          return c.find(p.value.string_value()) != std::string_view::npos;
+        })) {
+      continue;
+    }
+    return absl::OkStatus();
+  }
+  const bool by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
+  const bool by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
+  rows->resize(data->rows());
+  for (uint32_t r = 0; r < data->rows(); ++r) (*rows)[r] = r;
+  // Predicate columns, narrowing the candidates before the wide columns are read.
+  if (by_time) {
+    if (s = data->Load(kColStartTime); !s.ok()) return s;
+    Narrow(rows, [&](uint32_t r) {
+      return data->start(r) >= query.start_min && data->start(r) <= query.start_max;
+    });
+  }
+  if (by_duration && !rows->empty()) {
+    if (s = data->Load(kColDuration); !s.ok()) return s;
+    Narrow(rows, [&](uint32_t r) {
+      const uint64_t d = data->duration(r);
+      return d >= query.min_duration_nanos && d <= query.max_duration_nanos;
+    });
+  }
+  if (!query.services.empty() && !rows->empty()) {
+    if (s = data->Load(kColService); !s.ok()) return s;
+    const std::vector<bool> ok = WantedIds(service_dict_, query.services);
+    Narrow(rows, [&](uint32_t r) { return ok[data->service_id(r)]; });
+  }
+  if (!query.names.empty() && !rows->empty()) {
+    if (s = data->Load(kColName); !s.ok()) return s;
+    const std::vector<bool> ok = WantedIds(name_dict_, query.names);
+    Narrow(rows, [&](uint32_t r) { return ok[data->name_id(r)]; });
+  }
+  if ((query.status.has_value() || !query.kinds.empty()) && !rows->empty()) {
+    if (s = data->Load(kColKindStatus); !s.ok()) return s;
+    Narrow(rows, [&](uint32_t r) {
+      if (query.status.has_value() && data->status(r) != *query.status) return false;
+      return query.kinds.empty() ||
+             std::find(query.kinds.begin(), query.kinds.end(), data->kind(r)) !=
+                 query.kinds.end();
+    });
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BlockReader::Scan(const SpanQuery& query,
                                absl::FunctionRef<bool(const Span&)> visitor) const {
   if (!zone_.MayMatch(query)) return absl::OkStatus();
-  const bool by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
-  const bool by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
   std::vector<uint32_t> rows;
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
     if (!groups_[g].zone.MayMatch(query)) continue;
     GroupData data(*this, g);
-    absl::Status s;
-    // Cheap skips first: a string equality on a span attribute needs the value in that key's
-    // string heap in this group; on any-scope attributes also in one of the block's contexts.
-    bool skip = false;
-    for (const AttributePredicate& p : query.attributes) {
-      if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
-          p.scope == AttributeScope::kResource) {
-        continue;
-      }
-      if (s = data.Load(kColAttrStrings); !s.ok()) return s;
-      if (data.HasAttributeString(p.key, p.value.string_value())) continue;
-      if (p.scope == AttributeScope::kAny &&
-          std::any_of(context_dict_.begin(), context_dict_.end(), [&](std::string_view c) {
-            return c.find(p.value.string_value()) != std::string_view::npos;
-          })) {
-        continue;
-      }
-      skip = true;
-      break;
-    }
-    if (skip) continue;
-
-    rows.resize(data.rows());
-    for (uint32_t r = 0; r < data.rows(); ++r) rows[r] = r;
-    // Predicate columns, narrowing the candidates before the wide columns are read.
-    if (by_time) {
-      if (s = data.Load(kColStartTime); !s.ok()) return s;
-      Narrow(&rows, [&](uint32_t r) {
-        return data.start(r) >= query.start_min && data.start(r) <= query.start_max;
-      });
-    }
-    if (by_duration && !rows.empty()) {
-      if (s = data.Load(kColDuration); !s.ok()) return s;
-      Narrow(&rows, [&](uint32_t r) {
-        const uint64_t d = data.duration(r);
-        return d >= query.min_duration_nanos && d <= query.max_duration_nanos;
-      });
-    }
-    if (!query.services.empty() && !rows.empty()) {
-      if (s = data.Load(kColService); !s.ok()) return s;
-      const std::vector<bool> ok = WantedIds(data.service_dict(), query.services);
-      if (!AnyTrue(ok)) continue;
-      Narrow(&rows, [&](uint32_t r) { return ok[data.service_id(r)]; });
-    }
-    if (!query.names.empty() && !rows.empty()) {
-      if (s = data.Load(kColName); !s.ok()) return s;
-      const std::vector<bool> ok = WantedIds(data.name_dict(), query.names);
-      if (!AnyTrue(ok)) continue;
-      Narrow(&rows, [&](uint32_t r) { return ok[data.name_id(r)]; });
-    }
-    if ((query.status.has_value() || !query.kinds.empty()) && !rows.empty()) {
-      if (s = data.Load(kColKindStatus); !s.ok()) return s;
-      Narrow(&rows, [&](uint32_t r) {
-        if (query.status.has_value() && data.status(r) != *query.status) return false;
-        return query.kinds.empty() ||
-               std::find(query.kinds.begin(), query.kinds.end(), data.kind(r)) !=
-                   query.kinds.end();
-      });
-    }
+    absl::Status s = CandidateRows(query, &data, &rows);
+    if (!s.ok()) return s;
     if (rows.empty()) continue;
     if (s = data.LoadAll(); !s.ok()) return s;
     for (uint32_t r : rows) {
       if (s = data.Materialize(r, &span); !s.ok()) return s;
       if (SpanMatches(query, span) && !visitor(span)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::ScanKeys(
+    const SpanQuery& query, absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) const {
+  // Everything else SpanMatches checks is decided by CandidateRows' columns.
+  if (!query.attributes.empty() || query.filter.has_value()) {
+    return ReadSource::ScanKeys(query, visitor);
+  }
+  if (!zone_.MayMatch(query)) return absl::OkStatus();
+  std::vector<uint32_t> rows;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (!groups_[g].zone.MayMatch(query)) continue;
+    GroupData data(*this, g);
+    absl::Status s = CandidateRows(query, &data, &rows);
+    if (!s.ok()) return s;
+    if (rows.empty()) continue;
+    if (s = data.Load(kColTraceId); !s.ok()) return s;
+    if (s = data.Load(kColStartTime); !s.ok()) return s;
+    for (uint32_t r : rows) {
+      if (!visitor(data.trace_id(r), data.start(r))) return absl::OkStatus();
     }
   }
   return absl::OkStatus();

@@ -62,6 +62,10 @@ class BlockReader final : public ReadSource {
   absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const override;
   absl::Status Scan(const SpanQuery& query,
                     absl::FunctionRef<bool(const Span&)> visitor) const override;
+  // Answers from the predicate columns alone when the query needs nothing else (no attribute
+  // predicates, no filter expression): no span is built.
+  absl::Status ScanKeys(const SpanQuery& query,
+                        absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) const override;
   bool Contains(const Span& span) const override;
   void CollectServices(absl::btree_set<std::string>* out) const override;
   void CollectOperations(const std::string& service,
@@ -106,6 +110,10 @@ class BlockReader final : public ReadSource {
   absl::Status ParseMeta(std::string_view meta);
   // Calls fn(group index) for the groups overlapping rows [first, first + count).
   size_t GroupOfRow(uint64_t row) const;
+  // The rows of group `data` that pass the query's column predicates (time, duration,
+  // services, names, kinds, status) and the group-level attribute skips. False: none can match.
+  absl::Status CandidateRows(const SpanQuery& query, GroupData* data,
+                             std::vector<uint32_t>* rows) const;
 
   Env* const env_;
   const std::string path_;

@@ -48,10 +48,12 @@ class GroupData {
   uint64_t end(uint32_t row) const {
     return static_cast<uint64_t>(starts_[row]) + static_cast<uint64_t>(duration_diffs_[row]);
   }
-  // Duration as Span::duration_nanos computes it (0 when end precedes start). Needs start and
-  // duration.
+  // Duration as Span::duration_nanos computes it (0 when end precedes start). Needs the start
+  // and duration columns.
   uint64_t duration(uint32_t row) const {
-    return duration_diffs_[row] > 0 ? static_cast<uint64_t>(duration_diffs_[row]) : 0;
+    // Unsigned, like Span::duration_nanos: a span longer than INT64_MAX ns (end = UINT64_MAX)
+    // has a negative signed difference but a huge duration.
+    return end(row) > start(row) ? end(row) - start(row) : 0;
   }
   uint32_t service_id(uint32_t row) const { return service_ids_[row]; }
   const std::vector<std::string_view>& service_dict() const { return block_.service_dict(); }

@@ -32,6 +32,15 @@ class ReadSource {
   virtual absl::Status Scan(const SpanQuery& query,
                             absl::FunctionRef<bool(const Span&)> visitor) const = 0;
 
+  // Like Scan, but hands the visitor only each matching span's trace id and start time. A
+  // source may answer from its columns without building spans; the default builds them.
+  virtual absl::Status ScanKeys(
+      const SpanQuery& query,
+      absl::FunctionRef<bool(const TraceId&, uint64_t start)> visitor) const {
+    return Scan(query,
+                [&](const Span& span) { return visitor(span.trace_id, span.start_time_unix_nano); });
+  }
+
   // True if this source holds a span equal to `span` (the same span appended twice).
   virtual bool Contains(const Span& span) const = 0;
 

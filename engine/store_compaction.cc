@@ -2,7 +2,7 @@
 // steps -- expire blocks past the retention window, flush sealed memtables into an L0 block,
 // merge L0 blocks -- each installed with one atomic manifest write.
 //
-// Crash safety, step by step (tests/store_compaction_crash_test.cc cuts power at each I/O):
+// Crash safety, step by step (StoreCompaction.PowerCutAtEveryIoStep cuts power at each I/O):
 //   1. new block files are written and synced; a crash here leaves orphans that the next Open
 //      deletes (they are not in the manifest), and the WAL still holds every span;
 //   2. the manifest is replaced atomically; before the rename the old set is live, after it the
@@ -40,7 +40,7 @@ BlockBuildOptions StoreImpl::BuildOptions() const {
   BlockBuildOptions b;
   b.codec = options_.codec;
   b.zstd_level = options_.zstd_level;
-  b.rows_per_group = std::max<uint32_t>(1, options_.rows_per_page);
+  b.rows_per_group = std::clamp<uint32_t>(options_.rows_per_page, 1, kMaxRowsPerGroup);
   return b;
 }
 
@@ -133,9 +133,10 @@ absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<Block
   absl::Status s = added.empty() ? absl::OkStatus() : env_->SyncDir(BlockDirName(dir_));
   if (s.ok()) s = WriteManifest(env_, dir_, next);
   if (!s.ok()) {
-    // The old manifest is intact; the new files are orphans. Delete them as soon as nothing
-    // holds them (nothing does: they were never in a snapshot).
-    for (const auto& b : added) b->MarkObsolete();
+    // Maybe the old manifest is intact, maybe the new one is (a failed directory fsync after
+    // the rename cannot tell): leave the new files alone. The next Open keeps them if the
+    // durable manifest names them and deletes them as orphans otherwise; meanwhile the WAL
+    // still holds their spans.
     return s;
   }
   const bool segments_done = next.first_live_segment > manifest_.first_live_segment;
@@ -229,11 +230,12 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
     i = j;
   }
   next.next_block_number = manifest_.next_block_number;  // advanced by AllocateBlockFile
-  if (s.ok()) s = Install(std::move(next), added, mems.size(), {});
   if (!s.ok()) {
-    for (const auto& b : added) b->MarkObsolete();  // never installed
+    for (const auto& b : added) b->MarkObsolete();  // never named by a manifest
     return s;
   }
+  s = Install(std::move(next), added, mems.size(), {});
+  if (!s.ok()) return s;  // Install decides what happens to the new files
   *did_work = true;
   port::MutexLock l(&mu_);
   stats_.compactions += added.size();

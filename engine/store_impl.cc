@@ -544,13 +544,25 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
     uint32_t matched = 0;
   };
   absl::flat_hash_map<TraceId, Hit> hits;
-  absl::Status scanned = ScanSnapshot(snap, query, [&](const Span& span) {
-    Hit& hit = hits[span.trace_id];
-    hit.first_match_start = std::min(hit.first_match_start, span.start_time_unix_nano);
-    ++hit.matched;
+  auto hit = [&](const TraceId& trace_id, uint64_t start) {
+    Hit& h = hits[trace_id];
+    h.first_match_start = std::min(h.first_match_start, start);
+    ++h.matched;
     return true;
-  });
-  if (!scanned.ok()) return scanned;
+  };
+  // Blocks share no span, so they need no de-duplication and may answer from their columns;
+  // memtable spans are checked against every earlier source.
+  for (size_t i = 0; i < snap.disjoint; ++i) {
+    absl::Status s = snap.sources[i]->ScanKeys(query, hit);
+    if (!s.ok()) return s;
+  }
+  for (size_t i = snap.disjoint; i < snap.sources.size(); ++i) {
+    absl::Status s = snap.sources[i]->Scan(query, [&](const Span& span) {
+      if (AppearsEarlier(snap, i, span)) return true;
+      return hit(span.trace_id, span.start_time_unix_nano);
+    });
+    if (!s.ok()) return s;
+  }
   // Most recent first. Rank by the earliest matching span, then summarise only the winners.
   std::vector<std::pair<TraceId, Hit>> ranked(hits.begin(), hits.end());
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {

@@ -69,7 +69,12 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
         count > UINT32_MAX) {
       return IndexError(file, absl::StrFormat("entry %d: malformed row range", i));
     }
-    const int64_t first = previous_end + ZigZagDecode(gap);
+    // previous_end <= UINT32_MAX, so bounding the gap first keeps the sum from overflowing.
+    const int64_t delta = ZigZagDecode(gap);
+    if (delta < -previous_end || delta > int64_t{UINT32_MAX}) {
+      return IndexError(file, absl::StrFormat("entry %d: row range out of bounds", i));
+    }
+    const int64_t first = previous_end + delta;
     if (first < 0 || static_cast<uint64_t>(first) + count > UINT32_MAX) {
       return IndexError(file, absl::StrFormat("entry %d: row range out of bounds", i));
     }

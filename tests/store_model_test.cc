@@ -614,7 +614,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, StoreModelTest, ::testing::Range<uint64_t>(1, 7)
 // the block's duration column holds end - start as a signed delta and GroupData::duration()
 // turns a negative delta into 0 (compaction/group_data.h), so block_reader's duration filter
 // drops the row. Enable with the fix, and kDurationsPastInt64Max in model_workload.cc.
-TEST(StoreModelRegressionTest, DISABLED_DurationPastInt64MaxSurvivesCompaction) {
+TEST(StoreModelRegressionTest, DurationPastInt64MaxSurvivesCompaction) {
   testing::TempDir dir;
   Options o;
   o.sync = SyncPolicy::kNone;
