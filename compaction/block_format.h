@@ -3,9 +3,10 @@
 //   header      magic "SPNBLOCK" (8), format version fixed32, reserved fixed32
 //   row groups  for each group of up to Options::rows_per_page rows: one page
 //               (compaction/page_codec.h) per column, in BlockColumn order
-//   meta        one page: row count, per-group row range, zone map and page extents, block zone
-//               map, services and their operations
-//   trace index index/trace_index.h (carries its own checksum)
+//   meta        one page: row count, per-group row count, zone map and page extents, block
+//               zone map, services and their operations, the block-wide dictionaries (services,
+//               span names, attribute keys, contexts) and per-key block-wide string values
+//   trace index index/trace_index.h: the sorted trace list (carries its own checksum)
 //   footer      kBlockFooterSize bytes: meta offset/size, index offset/size (fixed64 each),
 //               version fixed32, column count fixed32, xxh3 of the 40 bytes before, magic
 //
@@ -35,16 +36,16 @@ inline constexpr uint32_t kMaxRowsPerGroup = 1 << 20;
 enum BlockColumn : uint8_t {
   kColStartTime = 0,  // delta zig-zag varints
   kColDuration,       // zig-zag varint of (end - start), so end < start round-trips
-  kColService,        // dictionary column
-  kColName,           // dictionary column
+  kColService,        // bit-packed ids into the block-wide service dictionary
+  kColName,           // bit-packed ids into the block-wide span name dictionary
   kColKindStatus,     // bit-packed kinds, then bit-packed status codes
   kColTraceId,        // runs: varint count, then (16-byte id, varint length) per run
   kColSpanId,         // 8 bytes per row
   kColParent,         // varint code per row (0 none, 1 explicit, d+1 = d rows earlier), then
                       // the explicit ids, 8 bytes each
   kColMisc,           // per row: flags, trace_state, status_message, three dropped counts
-  kColResource,       // dictionary column of encoded contexts (resource + scope)
-  kColAttrKeys,       // key dictionary, then per row: varint count, varint key id per attribute
+  kColResource,       // bit-packed ids into the block-wide contexts (resource + scope)
+  kColAttrKeys,       // per row: varint count, then a block-wide key id per attribute
   kColAttrValues,     // per key present: key id, length, then each value of that key in row
                       // order: type byte, then heap id / block string id / varint / fixed64 /
                       // bool / nested value (arrays, maps, bytes)
