@@ -34,8 +34,6 @@ std::vector<bool> WantedIds(const std::vector<std::string_view>& dict,
   return ok;
 }
 
-bool AnyTrue(const std::vector<bool>& v) { return std::find(v.begin(), v.end(), true) != v.end(); }
-
 }  // namespace
 
 BlockReader::BlockReader(Env* env, std::string path, uint64_t number)

@@ -334,7 +334,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       for (uint32_t r = 0; r < limit_; ++r) {
         attr_first_[r] = static_cast<uint32_t>(attr_slot_.size());
         std::string_view keys = key_stream_.substr(key_offsets_[r]);
-        uint64_t count, key;
+        uint64_t count = 0, key = 0;
         GetVarint64(&keys, &count);  // validated when the keys were loaded
         for (uint64_t i = 0; i < count; ++i) {
           GetVarint64(&keys, &key);
@@ -407,7 +407,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
 
   // Offsets and lengths were validated by Parse; these reads cannot fail.
   std::string_view misc = std::string_view(raw_[kColMisc]).substr(misc_offsets_[row]);
-  uint64_t v;
+  uint64_t v = 0;
   std::string_view s;
   GetVarint64(&misc, &v);
   span->flags = static_cast<uint32_t>(v);
@@ -427,11 +427,11 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   }
 
   std::string_view keys = key_stream_.substr(key_offsets_[row]);
-  uint64_t count;
+  uint64_t count = 0;
   GetVarint64(&keys, &count);
   span->attributes.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key;
+    uint64_t key = 0;
     GetVarint64(&keys, &key);
     KeyValue& kv = span->attributes[i];
     kv.key.assign(block_.key_dict()[key]);
