@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "compaction/block_reader.h"
 #include "compaction/manifest.h"
 #include "engine/filenames.h"
 #include "gmock/gmock.h"
@@ -338,22 +339,67 @@ TEST(StoreCompaction, ADamagedBlockFailsOpenWithItsName) {
 // Power cut at every mutating I/O step of a workload with appends, rotations, compactions,
 // merges and retention: the store opens, every acknowledged (kEveryBatch) span is there exactly
 // once, nothing unacknowledged beyond the last batch appears, and no orphan files remain.
+// Moves a trace's times so that it starts at `start` (offsets within the trace are kept).
+void StartAt(std::vector<Span>* trace, uint64_t start) {
+  uint64_t first = UINT64_MAX;
+  for (const Span& s : *trace) first = std::min(first, s.start_time_unix_nano);
+  for (Span& s : *trace) {
+    const uint64_t duration = s.end_time_unix_nano - s.start_time_unix_nano;
+    s.start_time_unix_nano = start + (s.start_time_unix_nano - first);
+    s.end_time_unix_nano = s.start_time_unix_nano + duration;
+    for (SpanEvent& e : s.events) e.time_unix_nano = s.start_time_unix_nano;
+  }
+}
+
+// Every block the manifest names opens and verifies (every page, every row).
+void ExpectBlocksVerify(const std::string& dir) {
+  auto manifest = ReadManifest(Env::Default(), dir);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  for (const ManifestBlock& b : manifest->blocks) {
+    auto block = BlockReader::Open(Env::Default(), BlockFileName(dir, b.number), b.number);
+    ASSERT_TRUE(block.ok()) << block.status();
+    EXPECT_TRUE((*block)->Verify().ok());
+    EXPECT_EQ((*block)->rows(), b.rows);
+  }
+}
+
+// Power cut at every mutating I/O step of a workload with appends, rotations, compactions,
+// merges and retention: the store opens, every acknowledged (kEveryBatch) span is there exactly
+// once (an expired trace is gone whole), nothing never appended appears, every block verifies,
+// and no orphan files remain.
 TEST(StoreCompaction, PowerCutAtEveryIoStep) {
   auto options = [](Env* env) {
     Options o = TestOptions();
     o.sync = SyncPolicy::kEveryBatch;
     o.segment_bytes = 64 << 10;  // CompactAll seals: one segment (one L0 block) per round
+    o.retention = absl::Hours(1);
     o.env = env;
     return o;
   };
   // Each trace arrives in two halves three traces apart, so L0 blocks share traces and merge.
+  // Midway, two traces from three hours ago get a segment (a block) of their own, which
+  // retention then drops.
   auto workload = [](Store* store, std::map<TraceId, size_t>* acked,
-                     std::set<TraceId>* attempted) {
+                     std::set<TraceId>* attempted, std::set<TraceId>* old) {
+    const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
     RandomSpans gen(9, Small());
     std::vector<std::vector<Span>> traces;
-    for (int i = 0; i < 16; ++i) traces.push_back(gen.NextTrace(4));
+    for (int i = 0; i < 16; ++i) {
+      traces.push_back(gen.NextTrace(4));
+      StartAt(&traces.back(), now - 60'000'000'000ull + i * 1'000'000ull);
+    }
     std::map<TraceId, size_t> halves;
     for (int i = 0; i < 19; ++i) {
+      if (i == 8) {
+        for (int k = 0; k < 2; ++k) {
+          std::vector<Span> expired = gen.NextTrace(3);
+          StartAt(&expired, now - 3 * 3'600'000'000'000ull);
+          attempted->insert(expired[0].trace_id);
+          old->insert(expired[0].trace_id);
+          if (store->Append(expired).ok()) (*acked)[expired[0].trace_id] = expired.size();
+        }
+        (void)store->CompactAll();
+      }
       if (i < 16) {
         attempted->insert(traces[i][0].trace_id);
         if (store->Append(absl::MakeSpan(traces[i]).subspan(0, 2)).ok()) {
@@ -373,29 +419,33 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
     FaultInjectionEnv probe;
     auto store = OpenOrDie(options(&probe), probe_dir.path());
     std::map<TraceId, size_t> acked;
-    std::set<TraceId> attempted;
+    std::set<TraceId> attempted, old;
     const uint64_t before = probe.mutations();
-    workload(store.get(), &acked, &attempted);
+    workload(store.get(), &acked, &attempted, &old);
     steps = probe.mutations() - before;
-    ASSERT_GT(store->Stats().compactions, 4u);
-    ASSERT_LT(store->Stats().blocks, store->Stats().compactions) << "no merge happened";
+    const StoreStats st = store->Stats();
+    ASSERT_GT(st.compactions, 4u);
+    ASSERT_LT(st.blocks, st.compactions) << "no merge happened";
+    ASSERT_GE(st.expired_blocks_dropped, 1u) << "retention dropped nothing";
+    for (const TraceId& id : old) ASSERT_FALSE(store->GetTrace(id).ok());
   }
   ASSERT_GT(steps, 50u);
   for (uint64_t k = 1; k <= steps + 1; ++k) {
     TempDir dir;
     FaultInjectionEnv env;
     std::map<TraceId, size_t> acked;
-    std::set<TraceId> attempted;
+    std::set<TraceId> attempted, old;
     {
       auto store = OpenOrDie(options(&env), dir.path());
       env.CrashAfter(k);
-      workload(store.get(), &acked, &attempted);
+      workload(store.get(), &acked, &attempted, &old);
     }
     ASSERT_TRUE(env.PowerCut().ok());
     auto store = Store::Open(options(&env), dir.path());
     ASSERT_TRUE(store.ok()) << "crash at step " << k << ": " << store.status();
     for (const auto& [id, n] : acked) {
       auto t = (*store)->GetTrace(id);
+      if (old.contains(id) && !t.ok()) continue;  // expired: gone whole
       ASSERT_TRUE(t.ok()) << "crash at step " << k << ": acknowledged trace lost";
       ASSERT_EQ(t->spans.size(), n) << "crash at step " << k;
     }
@@ -404,6 +454,7 @@ TEST(StoreCompaction, PowerCutAtEveryIoStep) {
     }
     ASSERT_TRUE((*store)->Close().ok());
     ExpectNoOrphans(dir.path());
+    ExpectBlocksVerify(dir.path());
     if (HasFailure()) break;
   }
 }
