@@ -408,26 +408,23 @@ absl::Status BlockReader::ForEachRow(absl::FunctionRef<bool(const Span&)> visito
 }
 
 absl::Status BlockReader::Verify() const {
-  uint64_t rows = 0;
-  Span span;
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    GroupData data(*this, g);
-    absl::Status s = data.LoadAll();
-    if (!s.ok()) return s;
-    for (uint32_t r = 0; r < data.rows(); ++r) {
-      if (s = data.Materialize(r, &span); !s.ok()) return s;
-      const std::optional<RowRange> range = index_.Lookup(span.trace_id);
-      const uint64_t row = data.first_row() + r;
-      if (!range.has_value() || row < range->first_row ||
-          row >= uint64_t{range->first_row} + range->count) {
-        return BlockError(path_, absl::StrFormat("row %d (trace %s) is not where the trace "
-                                                 "index says",
-                                                 row, span.trace_id.ToHex()));
-      }
-      ++rows;
+  uint64_t row = 0;
+  absl::Status misplaced;
+  absl::Status s = ForEachRow([&](const Span& span) {
+    const std::optional<RowRange> range = index_.Lookup(span.trace_id);
+    if (!range.has_value() || row < range->first_row ||
+        row >= uint64_t{range->first_row} + range->count) {
+      misplaced = BlockError(path_, absl::StrFormat("row %d (trace %s) is not where the trace "
+                                                    "index says",
+                                                    row, span.trace_id.ToHex()));
+      return false;
     }
-  }
-  if (rows != rows_) return BlockError(path_, "row count disagrees with the meta page");
+    ++row;
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!misplaced.ok()) return misplaced;
+  if (row != rows_) return BlockError(path_, "row count disagrees with the meta page");
   return absl::OkStatus();
 }
 

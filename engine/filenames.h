@@ -49,18 +49,7 @@ inline std::optional<uint64_t> ParseBlockFileName(std::string_view name) {
 
 // The number of a segment file name ("000042.log" -> 42), or nullopt for any other name.
 inline std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
-  constexpr std::string_view kSuffix = ".log";
-  if (name.size() <= kSuffix.size() || name.substr(name.size() - kSuffix.size()) != kSuffix) {
-    return std::nullopt;
-  }
-  const std::string_view digits = name.substr(0, name.size() - kSuffix.size());
-  if (digits.size() > 18) return std::nullopt;
-  uint64_t n = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return n;
+  return ParseNumberedFileName(name, ".log");
 }
 
 }  // namespace spanstore

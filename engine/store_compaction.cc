@@ -34,6 +34,12 @@ constexpr double kMergeSharedFraction = 0.05;
 constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
 
 
+ManifestBlock ManifestEntry(const NewBlock& block, uint32_t level) {
+  const BlockProperties& p = block.properties;
+  return ManifestBlock{block.number, level, p.rows, p.traces, p.min_start, p.max_start,
+                       p.file_bytes};
+}
+
 }  // namespace
 
 BlockBuildOptions StoreImpl::BuildOptions() const {
@@ -218,9 +224,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
       if (block.ok()) {
         added.push_back(*block);
         existing.push_back(*block);  // later segments are de-duplicated against it too
-        const BlockProperties& p = out.properties;
-        next.blocks.push_back(ManifestBlock{out.number, 0, p.rows, p.traces, p.min_start,
-                                            p.max_start, p.file_bytes});
+        next.blocks.push_back(ManifestEntry(out, /*level=*/0));
       } else {
         (void)env_->RemoveFile(out.path);
         s = block.status();
@@ -302,11 +306,7 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
     return std::any_of(inputs.begin(), inputs.end(),
                        [&](const auto& b) { return b->number() == m.number; });
   });
-  for (const NewBlock& out : outs) {
-    const BlockProperties& p = out.properties;
-    next.blocks.push_back(ManifestBlock{out.number, 1, p.rows, p.traces, p.min_start,
-                                        p.max_start, p.file_bytes});
-  }
+  for (const NewBlock& out : outs) next.blocks.push_back(ManifestEntry(out, /*level=*/1));
   s = Install(std::move(next), std::move(added), 0, inputs);
   if (!s.ok()) return s;
   *did_work = true;

@@ -3,12 +3,10 @@
 // they claim. Random damage never gets here -- the checksums catch it -- so these are the
 // inputs fuzz/block_reader_fuzz.cc reaches by recomputing checksums.
 //
-// DISABLED_ tests are open findings in compaction/block_reader.cc and index/trace_index.cc,
-// kept as reproducers until they are fixed. Run them with --gtest_also_run_disabled_tests, best
-// under `ulimit -v 4000000` (GoogleTest catches the std::bad_alloc that would terminate a real
-// process) and in the -fsanitize=undefined build (build-asan) for the overflow. The fuzzer found
-// the first one on its own: fuzz/findings/block_reader/oom_huge_group_count (kept outside
-// fuzz/corpus/ so that scripts/test.sh does not trip on it) replays it with
+// Each test was a finding (the first one the fuzzer's, input kept in
+// fuzz/findings/block_reader/oom_huge_group_count); all are fixed and run as regression tests.
+// Without its fix the overflow test fails only in the -fsanitize=undefined build. Replay the
+// fuzzer's input with
 //   build-asan/fuzz/block_reader_fuzz -malloc_limit_mb=512 fuzz/findings/block_reader/*
 
 #include <xxhash.h>
