@@ -10,19 +10,22 @@
 #include "absl/strings/str_format.h"
 #include "compaction/column_dictionary.h"
 #include "compaction/column_ints.h"
+#include "compaction/group_page.h"
 #include "compaction/page_codec.h"
+#include "compaction/time_columns.h"
 #include "engine/coding.h"
 #include "engine/span_codec.h"
 
 namespace spanstore {
 
 std::string_view BlockColumnName(int column) {
-  static constexpr std::string_view kNames[kNumBlockColumns] = {
-      "start_time", "duration", "service",      "name",         "kind_status",
-      "trace_id",   "span_id",  "parent",       "misc",         "resource",
-      "attr.keys",  "attr.values", "attr.strings", "events",    "links",
+  static constexpr std::string_view kNames[kNumBlockParts] = {
+      "parent",     "op",          "context",      "status", "start.class",
+      "end.class",  "time.bits",   "span_id",      "parent_id", "attr.values",
+      "attr.strings", "misc",      "events",       "links",  "meta",
+      "trace_index",
   };
-  return column >= 0 && column < kNumBlockColumns ? kNames[column] : "unknown";
+  return column >= 0 && column < kNumBlockParts ? kNames[column] : "unknown";
 }
 
 bool BlockRowLess(const Span& a, const Span& b) {
@@ -33,71 +36,46 @@ bool BlockRowLess(const Span& a, const Span& b) {
   return a.span_id < b.span_id;
 }
 
-// The columns of one row group under construction, uncompressed.
-// Services, names, attribute keys and contexts repeat across the whole block: their
-// dictionaries are block-wide (in the meta page, held in memory by readers), so a small row
-// group does not pay for them again.
-//
-// String attribute values of a low-cardinality key (http.method, db.system, ...) go to a
-// block-wide dictionary of that key too, until it holds kMaxBlockStrings values; later new
-// values (ids, URLs: high cardinality) go to the row group's own heap for the key.
-struct BlockBuilder::Dictionaries {
-  DictionaryBuilder services, names, keys, contexts;
-  std::vector<std::unique_ptr<DictionaryBuilder>> key_strings;  // by key id
-
-  // The block-wide id of `value` for `key`, or -1 when it is (or must go) in the group heap.
-  int64_t BlockString(uint32_t key, std::string_view value) {
-    if (key >= key_strings.size()) key_strings.resize(key + 1);
-    auto& dict = key_strings[key];
-    if (dict == nullptr) dict = std::make_unique<DictionaryBuilder>();
-    const int64_t id = dict->Find(value);
-    if (id >= 0) return id;
-    if (dict->size() >= kMaxBlockStrings) return -1;
-    return dict->Add(value);
-  }
-};
-
+// The columns of one row group under construction, uncompressed (block_format.h).
 class BlockBuilder::GroupEncoder {
  public:
-  explicit GroupEncoder(Dictionaries* dicts)
-      : dicts_(dicts),
-        services_(dicts->services),
-        names_(dicts->names),
-        keys_(dicts->keys),
-        contexts_(dicts->contexts) {}
+  explicit GroupEncoder(BlockTablesBuilder* tables) : tables_(tables) {}
 
   size_t rows() const { return starts_.size(); }
   const ZoneMap& zone() const { return zone_; }
 
-  void Add(const Span& span) {
+  void Add(const Span& span, std::string_view encoded_context, uint64_t group) {
     const uint32_t row = static_cast<uint32_t>(starts_.size());
     zone_.Add(span);
-    starts_.push_back(static_cast<int64_t>(span.start_time_unix_nano));
-    PutVarint64(&durations_, ZigZagEncode(static_cast<int64_t>(span.end_time_unix_nano -
-                                                               span.start_time_unix_nano)));
-    service_ids_.push_back(services_.Add(span.service_name));
-    name_ids_.push_back(names_.Add(span.name));
-    kinds_.push_back(static_cast<uint32_t>(span.kind));
-    statuses_.push_back(static_cast<uint32_t>(span.status_code));
-
-    if (runs_.empty() || runs_.back().first != span.trace_id) {
-      runs_.emplace_back(span.trace_id, 0);
-      trace_rows_.clear();
-    }
-    ++runs_.back().second;
-    span_ids_.append(reinterpret_cast<const char*>(span.span_id.bytes.data()), 8);
+    if (row == 0 || span.trace_id != last_trace_) trace_rows_.clear();
+    last_trace_ = span.trace_id;
 
     // Parents are usually earlier rows of the same trace: a small backward distance replaces
-    // the 8 random bytes that no compressor can shrink.
+    // the 8 random bytes that no compressor can shrink, and tells the time columns the tree.
     if (!span.parent_span_id.IsValid()) {
       PutVarint64(&parent_codes_, 0);
+      parent_rows_.push_back(-1);
     } else if (auto it = trace_rows_.find(span.parent_span_id); it != trace_rows_.end()) {
       PutVarint64(&parent_codes_, uint64_t{row - it->second} + 1);
+      parent_rows_.push_back(static_cast<int32_t>(it->second));
     } else {
       PutVarint64(&parent_codes_, 1);
-      parent_explicit_.append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
+      parent_ids_.append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
+      parent_rows_.push_back(-1);
     }
     trace_rows_.emplace(span.span_id, row);
+
+    uint32_t op, context_rank;
+    tables_->Classify(span, encoded_context, &op, &context_rank);
+    uint64_t code = uint64_t{op} + 1;
+    if (row > 0 && tables_->Follow(last_op_, op) == op) code = 0;
+    PutVarint64(&op_codes_, code);
+    last_op_ = op;
+    context_ranks_.push_back(context_rank);
+    statuses_.push_back(static_cast<uint32_t>(span.status_code));
+    starts_.push_back(span.start_time_unix_nano);
+    ends_.push_back(span.end_time_unix_nano);
+    span_ids_.append(reinterpret_cast<const char*>(span.span_id.bytes.data()), 8);
 
     PutVarint64(&misc_, span.flags);
     PutLengthPrefixed(&misc_, span.trace_state);
@@ -106,30 +84,9 @@ class BlockBuilder::GroupEncoder {
     PutVarint64(&misc_, span.dropped_events_count);
     PutVarint64(&misc_, span.dropped_links_count);
 
-    context_scratch_.clear();
-    EncodeSpanContext(span, &context_scratch_);
-    context_ids_.push_back(contexts_.Add(context_scratch_));
-
-    PutVarint64(&attr_keys_, span.attributes.size());
-    for (const KeyValue& kv : span.attributes) {
-      const uint32_t key = keys_.Add(kv.key);
-      PutVarint64(&attr_keys_, key);
-      KeyColumn& column = ColumnOf(key);
-      const AnyValue& v = kv.value;
-      if (v.type() == AnyValue::Type::kString) {
-        const int64_t shared = dicts_->BlockString(key, v.string_value());
-        if (shared >= 0) {
-          column.values.push_back(static_cast<char>(kBlockStringTag));
-          PutVarint64(&column.values, static_cast<uint64_t>(shared));
-        } else {
-          column.values.push_back(static_cast<char>(v.type()));
-          PutVarint64(&column.values, column.strings.Add(v.string_value()));
-        }
-      } else {
-        // Ints, doubles and bools have compact value encodings already; bytes, arrays and
-        // maps are rare and kept whole.
-        EncodeAnyValue(v, &column.values);
-      }
+    const BlockOp& o = tables_->op(op);
+    for (size_t i = 0; i < span.attributes.size(); ++i) {
+      AddValue(o.keys[i], o.templates[i], span.attributes[i].value, group);
     }
 
     PutVarint64(&events_, span.events.size());
@@ -154,91 +111,114 @@ class BlockBuilder::GroupEncoder {
   // Serializes every column into cols[c] (replacing their contents) and resets the encoder.
   void Finish(std::array<std::string, kNumBlockColumns>* cols) {
     for (std::string& c : *cols) c.clear();
-    PutDeltaVarints(starts_, 0, &(*cols)[kColStartTime]);
-    (*cols)[kColDuration].swap(durations_);
-    PutBitPacked(service_ids_, &(*cols)[kColService]);
-    PutBitPacked(name_ids_, &(*cols)[kColName]);
-    PutBitPacked(kinds_, &(*cols)[kColKindStatus]);
-    PutBitPacked(statuses_, &(*cols)[kColKindStatus]);
-    std::string& t = (*cols)[kColTraceId];
-    PutVarint64(&t, runs_.size());
-    for (const auto& [id, count] : runs_) {
-      t.append(reinterpret_cast<const char*>(id.bytes.data()), 16);
-      PutVarint64(&t, count);
-    }
-    (*cols)[kColSpanId].swap(span_ids_);
     (*cols)[kColParent].swap(parent_codes_);
-    (*cols)[kColParent].append(parent_explicit_);
-    (*cols)[kColMisc].swap(misc_);
-    PutBitPacked(context_ids_, &(*cols)[kColResource]);
-    (*cols)[kColAttrKeys].append(attr_keys_);
-    // Typed attribute columns: the values of one key sit together (its own string heap, its
-    // ids small), which is what makes them compress: a status-code column of 200s costs
-    // almost nothing, a URL heap keeps similar strings side by side.
-    PutVarint64(&(*cols)[kColAttrValues], key_columns_.size());
-    PutVarint64(&(*cols)[kColAttrStrings], key_columns_.size());
+    (*cols)[kColOp].swap(op_codes_);
+    PutBitPacked(context_ranks_, &(*cols)[kColContext]);
+    PutBitPacked(statuses_, &(*cols)[kColStatus]);
+    TimeColumns times;
+    EncodeTimes(parent_rows_, starts_, ends_, zone_.min_start(), &times);
+    (*cols)[kColStartClass].swap(times.start_classes);
+    (*cols)[kColEndClass].swap(times.end_classes);
+    (*cols)[kColTimeBits].swap(times.bits);
+    (*cols)[kColSpanId].swap(span_ids_);
+    (*cols)[kColParentId].swap(parent_ids_);
+    // Typed attribute columns: the values of one key sit together, with a string heap of
+    // their own, which is what makes them compress.
+    std::string& values = (*cols)[kColAttrValues];
+    std::string& strings = (*cols)[kColAttrStrings];
+    PutVarint64(&values, key_columns_.size());
+    size_t heaps = 0;
+    for (const auto& [key, column] : key_columns_) heaps += column->heap.size() > 0;
+    PutVarint64(&strings, heaps);
     for (const auto& [key, column] : key_columns_) {
-      PutVarint64(&(*cols)[kColAttrValues], key);
-      PutLengthPrefixed(&(*cols)[kColAttrValues], column->values);
-      PutVarint64(&(*cols)[kColAttrStrings], key);
-      column->strings.Serialize(&(*cols)[kColAttrStrings]);
+      PutVarint64(&values, key);
+      values.push_back(static_cast<char>(column->ints_only ? kFormInts : kFormGeneric));
+      PutLengthPrefixed(&values, column->ints_only ? column->int_codes : column->codes);
+      if (column->heap.size() == 0) continue;
+      PutVarint64(&strings, key);
+      column->heap.Serialize(&strings);
     }
+    (*cols)[kColMisc].swap(misc_);
     (*cols)[kColEvents].swap(events_);
     (*cols)[kColLinks].swap(links_);
     Reset();
   }
 
  private:
-  void Reset() {
-    zone_ = ZoneMap();
-    starts_.clear();
-    durations_.clear();
-    service_ids_.clear();
-    name_ids_.clear();
-    kinds_.clear();
-    statuses_.clear();
-    runs_.clear();
-    trace_rows_.clear();
-    span_ids_.clear();
-    parent_codes_.clear();
-    parent_explicit_.clear();
-    misc_.clear();
-    context_ids_.clear();
-    attr_keys_.clear();
-    key_columns_.clear();
-    key_slots_.clear();
-    events_.clear();
-    links_.clear();
+  struct KeyColumn {
+    std::string codes;      // generic form
+    std::string int_codes;  // int form, kept while every literal is an int
+    bool ints_only = true;
+    DictionaryBuilder heap;
+  };
+
+  void AddValue(uint32_t key, const AnyValue& templ, const AnyValue& v, uint64_t group) {
+    KeyColumn& column = ColumnOf(key);
+    if (v == templ) {
+      column.codes.push_back(static_cast<char>(kValueTemplate));
+      if (column.ints_only) column.int_codes.push_back(static_cast<char>(kValueTemplate));
+      return;
+    }
+    if (v.type() == AnyValue::Type::kInt) {
+      if (column.ints_only) {
+        PutVarint64(&column.int_codes, kValueInline + ZigZagEncode(v.int_value()));
+      }
+      PutVarint64(&column.codes, kValueInline);
+      EncodeAnyValue(v, &column.codes);
+      return;
+    }
+    column.ints_only = false;
+    if (v.type() == AnyValue::Type::kString) {
+      const int64_t shared = tables_->BlockString(key, v.string_value(), group);
+      if (shared >= 0) {
+        PutVarint64(&column.codes, 2 + 2 * static_cast<uint64_t>(shared));
+      } else {
+        PutVarint64(&column.codes, 3 + 2 * uint64_t{column.heap.Add(v.string_value())});
+      }
+      return;
+    }
+    // Doubles, bools, bytes, arrays and maps have compact value encodings already.
+    PutVarint64(&column.codes, kValueInline);
+    EncodeAnyValue(v, &column.codes);
   }
 
-  ZoneMap zone_;
-  std::vector<int64_t> starts_;
-  std::string durations_;
-  Dictionaries* const dicts_;
-  DictionaryBuilder& services_;
-  DictionaryBuilder& names_;
-  DictionaryBuilder& keys_;
-  DictionaryBuilder& contexts_;
-  std::vector<uint32_t> service_ids_, name_ids_;
-  std::vector<uint32_t> kinds_, statuses_;
-  std::vector<std::pair<TraceId, uint32_t>> runs_;
-  absl::flat_hash_map<SpanId, uint32_t> trace_rows_;  // span id -> row, current trace
-  std::string span_ids_;
-  std::string parent_codes_, parent_explicit_;
-  std::string misc_;
-  std::vector<uint32_t> context_ids_;
-  std::string context_scratch_;
-  struct KeyColumn {
-    std::string values;
-    DictionaryBuilder strings;
-  };
   KeyColumn& ColumnOf(uint32_t key) {
     auto [it, added] = key_slots_.try_emplace(key, key_columns_.size());
     if (added) key_columns_.emplace_back(key, std::make_unique<KeyColumn>());
     return *key_columns_[it->second].second;
   }
 
-  std::string attr_keys_;
+  void Reset() {
+    zone_ = ZoneMap();
+    trace_rows_.clear();
+    parent_codes_.clear();
+    parent_ids_.clear();
+    parent_rows_.clear();
+    op_codes_.clear();
+    context_ranks_.clear();
+    statuses_.clear();
+    starts_.clear();
+    ends_.clear();
+    span_ids_.clear();
+    misc_.clear();
+    key_columns_.clear();
+    key_slots_.clear();
+    events_.clear();
+    links_.clear();
+  }
+
+  BlockTablesBuilder* const tables_;
+  ZoneMap zone_;
+  TraceId last_trace_;
+  absl::flat_hash_map<SpanId, uint32_t> trace_rows_;  // span id -> row, current trace
+  std::string parent_codes_, parent_ids_;
+  std::vector<int32_t> parent_rows_;
+  std::string op_codes_;
+  uint32_t last_op_ = kNoOp;
+  std::vector<uint32_t> context_ranks_, statuses_;
+  std::vector<uint64_t> starts_, ends_;
+  std::string span_ids_;
+  std::string misc_;
   // Per attribute key present in the group (block key id), in order of first appearance.
   std::vector<std::pair<uint32_t, std::unique_ptr<KeyColumn>>> key_columns_;
   absl::flat_hash_map<uint32_t, size_t> key_slots_;
@@ -249,8 +229,8 @@ BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& 
     : env_(env),
       path_(std::move(path)),
       options_(options),
-      dicts_(new Dictionaries),
-      group_(new GroupEncoder(dicts_.get())) {}
+      tables_(new BlockTablesBuilder),
+      group_(new GroupEncoder(tables_.get())) {}
 
 BlockBuilder::~BlockBuilder() = default;
 
@@ -274,7 +254,7 @@ void BlockBuilder::EndTrace() {
   ++traces_;
 }
 
-absl::Status BlockBuilder::Add(const Span& span) {
+absl::Status BlockBuilder::Add(const Span& span, std::string_view encoded_context) {
   if (have_last_) {
     const bool in_order =
         last_trace_ != span.trace_id
@@ -299,11 +279,8 @@ absl::Status BlockBuilder::Add(const Span& span) {
   last_start_ = span.start_time_unix_nano;
   last_span_ = span.span_id;
 
-  group_->Add(span);
+  group_->Add(span, encoded_context, group_zones_.size());
   block_zone_.Add(span);
-  auto it = operations_.find(span.service_name);
-  if (it == operations_.end()) it = operations_.try_emplace(span.service_name).first;
-  if (!it->second.contains(span.name)) it->second.insert(span.name);
   ++rows_;
   if (group_->rows() >= options_.rows_per_group) return FlushGroup();
   return absl::OkStatus();
@@ -311,22 +288,16 @@ absl::Status BlockBuilder::Add(const Span& span) {
 
 absl::Status BlockBuilder::FlushGroup() {
   if (group_->rows() == 0) return absl::OkStatus();
-  PutVarint64(&meta_groups_, group_->rows());
-  group_->zone().Serialize(&meta_groups_);
-  std::array<std::string, kNumBlockColumns> cols;
-  group_->Finish(&cols);
-  for (int c = 0; c < kNumBlockColumns; ++c) {
-    scratch_.clear();
-    absl::Status s = EncodePage(options_.codec, options_.zstd_level, cols[c], &scratch_);
-    if (!s.ok()) return s;
-    PutVarint64(&meta_groups_, file_->Size());
-    PutVarint64(&meta_groups_, scratch_.size());
-    column_bytes_[c] += scratch_.size();
-    s = file_->Append(scratch_);
-    if (!s.ok()) return s;
-  }
-  ++groups_;
-  return absl::OkStatus();
+  group_zones_.push_back(group_->zone());
+  group_->Finish(&columns_);
+  scratch_.clear();
+  std::array<uint64_t, kNumBlockColumns> stored{};
+  absl::Status s = EncodeGroupPage(options_.codec, options_.zstd_level, columns_, &scratch_,
+                                   &stored);
+  if (!s.ok()) return s;
+  for (int c = 0; c < kNumBlockColumns; ++c) column_bytes_[c] += stored[c];
+  group_sizes_.push_back(scratch_.size());
+  return file_->Append(scratch_);
 }
 
 absl::Status BlockBuilder::Finish(BlockProperties* properties) {
@@ -338,33 +309,22 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
 
   std::string meta;
   PutVarint64(&meta, rows_);
-  PutVarint64(&meta, groups_);
-  meta.append(meta_groups_);
+  PutVarint64(&meta, group_zones_.size());
   block_zone_.Serialize(&meta);
-  PutVarint64(&meta, operations_.size());
-  for (const auto& [service, names] : operations_) {
-    PutLengthPrefixed(&meta, service);
-    PutVarint64(&meta, names.size());
-    for (const std::string& name : names) PutLengthPrefixed(&meta, name);
+  tables_->Serialize(&meta);
+  for (size_t g = 0; g < group_zones_.size(); ++g) {
+    group_zones_[g].SerializeCompact(
+        block_zone_.min_start(),
+        [&](std::string_view service) { return tables_->service_id(service); }, &meta);
+    PutVarint64(&meta, group_sizes_[g]);
   }
-  dicts_->services.Serialize(&meta);
-  dicts_->names.Serialize(&meta);
-  dicts_->keys.Serialize(&meta);
-  dicts_->contexts.Serialize(&meta);
-  size_t with_strings = 0;
-  for (const auto& d : dicts_->key_strings) with_strings += d != nullptr && d->size() > 0;
-  PutVarint64(&meta, with_strings);
-  for (size_t key = 0; key < dicts_->key_strings.size(); ++key) {
-    const auto& d = dicts_->key_strings[key];
-    if (d == nullptr || d->size() == 0) continue;
-    PutVarint64(&meta, key);
-    d->Serialize(&meta);
-  }
+  for (int c = 0; c < kNumBlockColumns; ++c) PutVarint64(&meta, column_bytes_[c]);
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;
   const uint64_t meta_offset = file_->Size();
   const uint64_t meta_size = scratch_.size();
+  column_bytes_[kNumBlockColumns] = meta_size;
   s = file_->Append(scratch_);
   if (!s.ok()) return s;
 
@@ -372,6 +332,7 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   trace_index_.Serialize(&scratch_);
   const uint64_t index_offset = file_->Size();
   const uint64_t index_size = scratch_.size();
+  column_bytes_[kNumBlockColumns + 1] = index_size;
   s = file_->Append(scratch_);
   if (!s.ok()) return s;
 

@@ -1,8 +1,8 @@
 // BlockBuilder: writes one block file (compaction/block_format.h) from spans given in row order.
 //
 // Spans stream through: the builder holds one row group's columns in memory at a time (plus the
-// trace index and the per-group summaries), so a block of millions of spans is written with a
-// few megabytes of memory. The file is synced before Finish returns; the caller makes it live by
+// block-wide tables, the trace index and the per-group summaries), so a block of millions of
+// spans is written with a few megabytes of memory. The file is synced before Finish returns; the caller makes it live by
 // recording it in the manifest.
 //
 // Thread safety: thread-compatible (one thread uses a builder).
@@ -15,10 +15,11 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
+#include <vector>
+
 #include "absl/status/status.h"
 #include "compaction/block_format.h"
+#include "compaction/block_tables.h"
 #include "index/trace_index.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
@@ -40,7 +41,8 @@ struct BlockProperties {
   uint64_t file_bytes = 0;
   uint64_t min_start = 0;
   uint64_t max_start = 0;
-  std::array<uint64_t, kNumBlockColumns> column_bytes{};
+  // Bytes of each column (BlockColumnName), then of the meta page and of the trace index.
+  std::array<uint64_t, kNumBlockParts> column_bytes{};
 };
 
 // Row order within a block: trace id, then start time, then span id.
@@ -56,7 +58,10 @@ class BlockBuilder {
   // Creates the file. Must be called (and succeed) before Add.
   absl::Status Open();
   // Adds the next row. InvalidArgument when `span` sorts before the previous row (BlockRowLess).
-  absl::Status Add(const Span& span);
+  // `encoded_context`, when given, is the span's context as EncodeSpanContext writes it (a
+  // memtable or a block holds each distinct one once); the builder then need not encode it.
+  // It must stay alive until Finish returns.
+  absl::Status Add(const Span& span, std::string_view encoded_context = {});
   // Writes the last group, the meta page, the trace index and the footer, syncs and closes.
   // InvalidArgument for a block with no rows.
   absl::Status Finish(BlockProperties* properties);
@@ -69,7 +74,6 @@ class BlockBuilder {
   const std::string& path() const { return path_; }
 
  private:
-  struct Dictionaries;
   class GroupEncoder;
   absl::Status FlushGroup();
   void EndTrace();
@@ -78,15 +82,15 @@ class BlockBuilder {
   const std::string path_;
   const BlockBuildOptions options_;
   std::unique_ptr<WritableFile> file_;
-  std::unique_ptr<Dictionaries> dicts_;
+  std::unique_ptr<BlockTablesBuilder> tables_;
   std::unique_ptr<GroupEncoder> group_;
 
   uint64_t rows_ = 0;
-  std::string meta_groups_;  // serialized per-group entries of the meta page
-  uint64_t groups_ = 0;
+  // Per row group written: its zone map and page size (the meta page lists them).
+  std::vector<ZoneMap> group_zones_;
+  std::vector<uint64_t> group_sizes_;
   ZoneMap block_zone_;
-  absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
-  std::array<uint64_t, kNumBlockColumns> column_bytes_{};
+  std::array<uint64_t, kNumBlockParts> column_bytes_{};
 
   TraceIndexBuilder trace_index_;
   uint64_t traces_ = 0;
@@ -96,6 +100,7 @@ class BlockBuilder {
   SpanId last_span_;
   uint64_t trace_first_row_ = 0;
   std::string scratch_;
+  std::array<std::string, kNumBlockColumns> columns_;
 };
 
 }  // namespace spanstore

@@ -3,12 +3,14 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "compaction/column_dictionary.h"
 #include "compaction/group_data.h"
 #include "compaction/page_codec.h"
 #include "engine/coding.h"
+#include "engine/span_codec.h"
 
 namespace spanstore {
 namespace {
@@ -22,16 +24,6 @@ template <typename Keep>
 void Narrow(std::vector<uint32_t>* rows, Keep keep) {
   rows->erase(std::remove_if(rows->begin(), rows->end(), [&](uint32_t r) { return !keep(r); }),
               rows->end());
-}
-
-// Dictionary ids of a group whose entries are among `wanted`.
-std::vector<bool> WantedIds(const std::vector<std::string_view>& dict,
-                            const std::vector<std::string>& wanted) {
-  std::vector<bool> ok(dict.size());
-  for (size_t i = 0; i < dict.size(); ++i) {
-    ok[i] = std::find(wanted.begin(), wanted.end(), dict[i]) != wanted.end();
-  }
-  return ok;
 }
 
 }  // namespace
@@ -75,6 +67,14 @@ absl::Status BlockReader::Load() {
     return absl::FailedPreconditionError(absl::StrFormat(
         "block %s: format version %d was written by a newer spanstore; this build reads "
         "versions up to %d",
+        path_, header_version, kBlockFormatVersion));
+  }
+  if (header_version < kBlockFormatVersion) {
+    // Version 1 was written only by development builds before the first release of the
+    // format (docs/block_format.md, Versions).
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "block %s: format version %d was written by an older development build; this build "
+        "reads version %d only",
         path_, header_version, kBlockFormatVersion));
   }
 
@@ -122,11 +122,15 @@ absl::Status BlockReader::Load() {
   s = file_->Read(index_offset, index_size, buffer.data(), &got);
   if (!s.ok()) return s;
   if (got.size() != index_size) return BlockError(path_, "short read of the trace index");
+  column_bytes_[kNumBlockColumns] = meta_size;
+  column_bytes_[kNumBlockColumns + 1] = index_size;
   auto index = TraceIndex::Parse(got, path_);
   if (!index.ok()) return index.status();
   index_ = std::move(*index);
-  // Every row belongs to exactly one trace; a mismatch means the index and rows disagree.
-  if (index_.size() == 0 || index_.size() > rows_) {
+  // Every row belongs to exactly one trace, in row order: the groups take their rows' trace
+  // ids from the index.
+  if (index_.size() == 0 || index_.size() != index_.entries().size() ||
+      !index_.CoversRowsInOrder(rows_)) {
     return BlockError(path_, "trace index does not match the rows");
   }
   return absl::OkStatus();
@@ -139,100 +143,98 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
       rows >= UINT32_MAX || groups == 0 || groups > rows) {
     return BlockError(path_, "meta page: bad row or group count");
   }
-  // Bound the claims by the file before allocating for them: a group is kNumBlockColumns pages
-  // of at least kMinPageBytes, and every row takes 8 bytes of its span_id page.
-  constexpr uint64_t kMinPageBytes = 11;
-  if (groups > footer_offset / (kNumBlockColumns * kMinPageBytes)) {
-    return BlockError(path_, absl::StrFormat("meta page: %d row groups cannot fit in %d bytes",
-                                             groups, file_bytes_));
+  // Bound the claims by the file before allocating for them: a group page takes at least
+  // kMinGroupBytes (its column table and checksum), and every row 8 bytes of span id.
+  constexpr uint64_t kMinGroupBytes = kNumBlockColumns * 3 + 8;
+  if (groups > footer_offset / kMinGroupBytes || rows > footer_offset / 8) {
+    return BlockError(path_, absl::StrFormat("meta page: %d rows in %d row groups cannot fit "
+                                             "in %d bytes",
+                                             rows, groups, file_bytes_));
   }
   rows_ = rows;
+  if (!zone_.Parse(&in) || zone_.rows() != rows) {
+    return BlockError(path_, "meta page: bad block zone map");
+  }
+  if (!tables_.Parse(&in)) return BlockError(path_, "meta page: malformed tables");
   groups_.resize(groups);
   uint64_t next_row = 0;
+  uint64_t next_offset = kBlockHeaderSize;
   for (Group& g : groups_) {
-    uint64_t n;
-    if (!GetVarint64(&in, &n) || n == 0 || n > rows - next_row || n > kMaxRowsPerGroup ||
-        !g.zone.Parse(&in) || g.zone.rows() != n) {
+    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services) ||
+        g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
+        !GetVarint64(&in, &g.size) || g.size > footer_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
     }
     g.first_row = next_row;
-    g.rows = static_cast<uint32_t>(n);
-    next_row += n;
-    for (int c = 0; c < kNumBlockColumns; ++c) {
-      PageExtent& p = g.pages[c];
-      if (!GetVarint64(&in, &p.offset) || !GetVarint64(&in, &p.size) ||
-          p.offset < kBlockHeaderSize || p.size > footer_offset || p.offset > footer_offset - p.size) {
-        return BlockError(path_, "meta page: page extent out of range");
-      }
-      column_bytes_[c] += p.size;
-    }
-    // The span_id page holds 8 bytes per row; a compressed page cannot shrink below ~1/255
-    // of its size (LZ4's worst ratio; Zstd's is similar), so a row count far beyond what the
-    // page could hold is damage, not data.
-    if (n * 8 > g.pages[kColSpanId].size * 256 + 64) {
-      return BlockError(path_, absl::StrFormat("meta page: a row group claims %d rows its pages "
-                                               "cannot hold",
-                                               n));
+    g.rows = static_cast<uint32_t>(g.zone.rows());
+    g.offset = next_offset;
+    next_row += g.rows;
+    next_offset += g.size;
+    // A group page stores 8 bytes of span id per row, uncompressed.
+    if (uint64_t{g.rows} * 8 > g.size) {
+      return BlockError(path_, absl::StrFormat("meta page: a row group claims %d rows its "
+                                               "%d-byte page cannot hold",
+                                               g.rows, g.size));
     }
   }
-  if (next_row != rows || !zone_.Parse(&in) || zone_.rows() != rows) {
-    return BlockError(path_, "meta page: rows disagree");
-  }
-  uint64_t services;
-  if (!GetVarint64(&in, &services) || services > in.size()) {
-    return BlockError(path_, "meta page: bad service count");
-  }
-  for (uint64_t i = 0; i < services; ++i) {
-    std::string_view service, name;
-    uint64_t names;
-    if (!GetLengthPrefixed(&in, &service) || !GetVarint64(&in, &names) || names > in.size()) {
-      return BlockError(path_, "meta page: bad service entry");
-    }
-    auto& set = operations_[std::string(service)];
-    for (uint64_t j = 0; j < names; ++j) {
-      if (!GetLengthPrefixed(&in, &name)) return BlockError(path_, "meta page: bad operation");
-      set.insert(std::string(name));
-    }
-  }
-  if (!GetDictionary(&in, &service_dict_) || !GetDictionary(&in, &name_dict_) ||
-      !GetDictionary(&in, &key_dict_) || !GetDictionary(&in, &context_dict_)) {
-    return BlockError(path_, "meta page: malformed dictionaries");
-  }
-  uint64_t with_strings;
-  if (!GetVarint64(&in, &with_strings) || with_strings > key_dict_.size()) {
-    return BlockError(path_, "meta page: bad key string count");
-  }
-  key_strings_.assign(with_strings > 0 ? key_dict_.size() : 0, {});
-  for (uint64_t i = 0; i < with_strings; ++i) {
-    uint64_t key;
-    if (!GetVarint64(&in, &key) || key >= key_dict_.size() || !key_strings_[key].empty() ||
-        !GetDictionary(&in, &key_strings_[key]) || key_strings_[key].empty()) {
-      return BlockError(path_, "meta page: malformed key strings");
+  if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
+  for (int c = 0; c < kNumBlockColumns; ++c) {
+    if (!GetVarint64(&in, &column_bytes_[c])) {
+      return BlockError(path_, "meta page: bad column sizes");
     }
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
+
+  decoded_contexts_.resize(tables_.contexts.size());
+  for (size_t i = 0; i < tables_.contexts.size(); ++i) {
+    if (!DecodeSpanContext(tables_.contexts[i], &decoded_contexts_[i])) {
+      return BlockError(path_, absl::StrFormat("meta page: context %d is malformed", i));
+    }
+  }
+  template_strings_.assign(tables_.keys.size(), {});
+  for (const BlockOp& op : tables_.ops) {
+    auto& names = operations_[std::string(tables_.services[op.service])];
+    names.insert(std::string(tables_.names[op.name]));
+    for (size_t i = 0; i < op.keys.size(); ++i) {
+      if (op.templates[i].type() == AnyValue::Type::kString) {
+        template_strings_[op.keys[i]].push_back(op.templates[i].string_value());
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
 uint64_t BlockReader::memory_bytes() const {
-  return index_.MemoryBytes() + groups_.size() * sizeof(Group);
+  uint64_t contexts = 0;
+  for (const Span& c : decoded_contexts_) {
+    contexts += sizeof(Span) + c.resource_attributes.size() * sizeof(KeyValue);
+  }
+  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + meta_.size() +
+         tables_.MemoryBytes() + contexts;
 }
 
-absl::Status BlockReader::ReadPage(size_t group, int column, std::string* raw) const {
-  const PageExtent& p = groups_[group].pages[column];
-  std::string buffer(p.size, '\0');
+absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {
+  const Group& g = groups_[group];
+  out->resize(g.size);
   std::string_view got;
-  absl::Status s = file_->Read(p.offset, p.size, buffer.data(), &got);
+  absl::Status s = file_->Read(g.offset, g.size, out->data(), &got);
   if (!s.ok()) return s;
-  if (got.size() != p.size) {
-    return BlockError(path_, absl::StrFormat("offset %d: short read (%d of %d bytes)", p.offset,
-                                             got.size(), p.size));
+  if (got.size() != g.size) {
+    return BlockError(path_, absl::StrFormat("offset %d: short read (%d of %d bytes)", g.offset,
+                                             got.size(), g.size));
   }
-  std::string_view in = got;
-  s = DecodePage(&in, PageLocation{path_, group * kNumBlockColumns + column, p.offset}, raw);
-  if (!s.ok()) return s;
-  if (!in.empty()) return BlockError(path_, absl::StrFormat("offset %d: page size", p.offset));
+  if (got.data() != out->data()) std::memmove(out->data(), got.data(), got.size());
   return absl::OkStatus();
+}
+
+void BlockReader::CopyContext(uint32_t id, Span* span) const {
+  const Span& c = decoded_contexts_[id];
+  span->resource_attributes = c.resource_attributes;
+  span->resource_schema_url = c.resource_schema_url;
+  span->scope_name = c.scope_name;
+  span->scope_version = c.scope_version;
+  span->scope_attributes = c.scope_attributes;
+  span->scope_schema_url = c.scope_schema_url;
 }
 
 size_t BlockReader::GroupOfRow(uint64_t row) const {
@@ -258,9 +260,6 @@ absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* o
       Span& span = out->emplace_back();
       s = data.Materialize(static_cast<uint32_t>(row - data.first_row()), &span);
       if (!s.ok()) return s;
-      if (span.trace_id != trace_id) {
-        return BlockError(path_, absl::StrFormat("trace index row %d holds another trace", row));
-      }
     }
   }
   return absl::OkStatus();
@@ -289,63 +288,99 @@ bool BlockReader::Contains(const Span& span) const {
   return false;
 }
 
-absl::Status BlockReader::CandidateRows(const SpanQuery& query, GroupData* data,
-                                        std::vector<uint32_t>* rows) const {
-  rows->clear();
-  absl::Status s;
-  // Cheap skips first: a string equality on a span attribute needs the value in that key's
-  // string heap in this group; on any-scope attributes also in one of the block's contexts.
+// What a query needs of this block, worked out once per scan rather than per group.
+struct BlockReader::Plan {
+  bool by_time = false;
+  bool by_duration = false;
+  // Operations whose service, name and kind the query accepts (empty: all of them).
+  std::vector<bool> ops;
+  bool no_op_matches = false;
+  // String equalities on span attributes whose value is not block-wide: a group whose heap
+  // of the key lacks the value cannot match. Key id (or kNoKey: no span has the key here).
+  static constexpr uint32_t kNoKey = UINT32_MAX;
+  std::vector<std::pair<uint32_t, std::string_view>> heap_checks;
+};
+
+void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
+  plan->by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
+  plan->by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
+  if (!query.services.empty() || !query.names.empty() || !query.kinds.empty()) {
+    plan->ops.resize(tables_.ops.size());
+    auto wanted = [](const std::vector<std::string>& list, std::string_view v) {
+      return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+    };
+    plan->no_op_matches = true;
+    for (size_t i = 0; i < tables_.ops.size(); ++i) {
+      const BlockOp& op = tables_.ops[i];
+      plan->ops[i] = wanted(query.services, tables_.services[op.service]) &&
+                     wanted(query.names, tables_.names[op.name]) &&
+                     (query.kinds.empty() || std::find(query.kinds.begin(), query.kinds.end(),
+                                                       op.kind) != query.kinds.end());
+      if (plan->ops[i]) plan->no_op_matches = false;
+    }
+  }
   for (const AttributePredicate& p : query.attributes) {
     if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
         p.scope == AttributeScope::kResource) {
       continue;
     }
-    if (s = data->Load(kColAttrStrings); !s.ok()) return s;
-    if (data->HasAttributeString(p.key, p.value.string_value())) continue;
+    const std::string& value = p.value.string_value();
+    // On any-scope attributes the value may come from a resource instead.
     if (p.scope == AttributeScope::kAny &&
-        std::any_of(context_dict_.begin(), context_dict_.end(), [&](std::string_view c) {
-          return c.find(p.value.string_value()) != std::string_view::npos;
-        })) {
+        std::any_of(tables_.contexts.begin(), tables_.contexts.end(),
+                    [&](std::string_view c) { return c.find(value) != std::string_view::npos; })) {
       continue;
     }
-    return absl::OkStatus();
+    auto key = std::find(tables_.keys.begin(), tables_.keys.end(), p.key);
+    if (key == tables_.keys.end()) {
+      plan->heap_checks.emplace_back(Plan::kNoKey, value);
+      continue;
+    }
+    const uint32_t id = static_cast<uint32_t>(key - tables_.keys.begin());
+    const auto& shared = tables_.strings_of(id);
+    const auto& templates = template_strings_[id];
+    if (std::find(shared.begin(), shared.end(), value) != shared.end() ||
+        std::find(templates.begin(), templates.end(), value) != templates.end()) {
+      continue;  // block-wide: any group may hold it
+    }
+    plan->heap_checks.emplace_back(id, value);
   }
-  const bool by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
-  const bool by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
+}
+
+absl::Status BlockReader::CandidateRows(const SpanQuery& query, const Plan& plan,
+                                        GroupData* data, std::vector<uint32_t>* rows) const {
+  rows->clear();
+  absl::Status s;
+  // Cheap skips first: a string equality on a span attribute needs the value in that key's
+  // heap in this group when it is not block-wide.
+  for (const auto& [key, value] : plan.heap_checks) {
+    if (key == Plan::kNoKey) return absl::OkStatus();
+    if (s = data->Load(kColAttrStrings); !s.ok()) return s;
+    if (!data->HeapHasString(key, value)) return absl::OkStatus();
+  }
   rows->resize(data->rows());
   for (uint32_t r = 0; r < data->rows(); ++r) (*rows)[r] = r;
-  // Predicate columns, narrowing the candidates before the wide columns are read.
-  if (by_time) {
-    if (s = data->Load(kColStartTime); !s.ok()) return s;
+  // Predicate columns, narrowing the candidates before the wide columns are decoded.
+  if (!plan.ops.empty()) {
+    if (s = data->Load(kColOp); !s.ok()) return s;
+    Narrow(rows, [&](uint32_t r) { return plan.ops[data->op_id(r)]; });
+  }
+  if (plan.by_time && !rows->empty()) {
+    if (s = data->Load(kColStartClass); !s.ok()) return s;
     Narrow(rows, [&](uint32_t r) {
       return data->start(r) >= query.start_min && data->start(r) <= query.start_max;
     });
   }
-  if (by_duration && !rows->empty()) {
-    if (s = data->Load(kColDuration); !s.ok()) return s;
+  if (plan.by_duration && !rows->empty()) {
+    if (s = data->Load(kColStartClass); !s.ok()) return s;
     Narrow(rows, [&](uint32_t r) {
       const uint64_t d = data->duration(r);
       return d >= query.min_duration_nanos && d <= query.max_duration_nanos;
     });
   }
-  if (!query.services.empty() && !rows->empty()) {
-    if (s = data->Load(kColService); !s.ok()) return s;
-    const std::vector<bool> ok = WantedIds(service_dict_, query.services);
-    Narrow(rows, [&](uint32_t r) { return ok[data->service_id(r)]; });
-  }
-  if (!query.names.empty() && !rows->empty()) {
-    if (s = data->Load(kColName); !s.ok()) return s;
-    const std::vector<bool> ok = WantedIds(name_dict_, query.names);
-    Narrow(rows, [&](uint32_t r) { return ok[data->name_id(r)]; });
-  }
-  if ((query.status.has_value() || !query.kinds.empty()) && !rows->empty()) {
-    if (s = data->Load(kColKindStatus); !s.ok()) return s;
-    Narrow(rows, [&](uint32_t r) {
-      if (query.status.has_value() && data->status(r) != *query.status) return false;
-      return query.kinds.empty() ||
-             std::find(query.kinds.begin(), query.kinds.end(), data->kind(r)) !=
-                 query.kinds.end();
-    });
+  if (query.status.has_value() && !rows->empty()) {
+    if (s = data->Load(kColStatus); !s.ok()) return s;
+    Narrow(rows, [&](uint32_t r) { return data->status(r) == *query.status; });
   }
   return absl::OkStatus();
 }
@@ -353,12 +388,15 @@ absl::Status BlockReader::CandidateRows(const SpanQuery& query, GroupData* data,
 absl::Status BlockReader::Scan(const SpanQuery& query,
                                absl::FunctionRef<bool(const Span&)> visitor) const {
   if (!zone_.MayMatch(query)) return absl::OkStatus();
+  Plan plan;
+  MakePlan(query, &plan);
+  if (plan.no_op_matches) return absl::OkStatus();
   std::vector<uint32_t> rows;
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
     if (!groups_[g].zone.MayMatch(query)) continue;
     GroupData data(*this, g);
-    absl::Status s = CandidateRows(query, &data, &rows);
+    absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
     if (rows.empty()) continue;
     if (s = data.LoadAll(); !s.ok()) return s;
@@ -377,15 +415,17 @@ absl::Status BlockReader::ScanKeys(
     return ReadSource::ScanKeys(query, visitor);
   }
   if (!zone_.MayMatch(query)) return absl::OkStatus();
+  Plan plan;
+  MakePlan(query, &plan);
+  if (plan.no_op_matches) return absl::OkStatus();
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < groups_.size(); ++g) {
     if (!groups_[g].zone.MayMatch(query)) continue;
     GroupData data(*this, g);
-    absl::Status s = CandidateRows(query, &data, &rows);
+    absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
     if (rows.empty()) continue;
-    if (s = data.Load(kColTraceId); !s.ok()) return s;
-    if (s = data.Load(kColStartTime); !s.ok()) return s;
+    if (s = data.Load(kColStartClass); !s.ok()) return s;
     for (uint32_t r : rows) {
       if (!visitor(data.trace_id(r), data.start(r))) return absl::OkStatus();
     }
@@ -393,7 +433,8 @@ absl::Status BlockReader::ScanKeys(
   return absl::OkStatus();
 }
 
-absl::Status BlockReader::ForEachRow(absl::FunctionRef<bool(const Span&)> visitor) const {
+absl::Status BlockReader::ForEachRow(
+    absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const {
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
     GroupData data(*this, g);
@@ -401,7 +442,7 @@ absl::Status BlockReader::ForEachRow(absl::FunctionRef<bool(const Span&)> visito
     if (!s.ok()) return s;
     for (uint32_t r = 0; r < data.rows(); ++r) {
       if (s = data.Materialize(r, &span); !s.ok()) return s;
-      if (!visitor(span)) return absl::OkStatus();
+      if (!visitor(span, tables_.contexts[data.context_id(r)])) return absl::OkStatus();
     }
   }
   return absl::OkStatus();
@@ -410,7 +451,7 @@ absl::Status BlockReader::ForEachRow(absl::FunctionRef<bool(const Span&)> visito
 absl::Status BlockReader::Verify() const {
   uint64_t row = 0;
   absl::Status misplaced;
-  absl::Status s = ForEachRow([&](const Span& span) {
+  absl::Status s = ForEachRow([&](const Span& span, std::string_view) {
     const std::optional<RowRange> range = index_.Lookup(span.trace_id);
     if (!range.has_value() || row < range->first_row ||
         row >= uint64_t{range->first_row} + range->count) {

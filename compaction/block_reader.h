@@ -1,7 +1,8 @@
 // BlockReader: an open block file (compaction/block_format.h) as a query source.
 //
 // Open reads the footer, the meta page and the trace index -- a few bytes per trace and per row
-// group -- and keeps them in memory; pages are read and decompressed per query. So GetTrace on a
+// group, and the block-wide tables -- and keeps them in memory; group pages are read and
+// decompressed per query. So GetTrace on a
 // block without the trace, or a scan whose window misses the block, touches no file at all.
 //
 // A block is shared by the snapshots that include it. When compaction replaces it, the store
@@ -27,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "compaction/block_builder.h"
 #include "compaction/block_format.h"
+#include "compaction/block_tables.h"
 #include "engine/read_source.h"
 #include "index/trace_index.h"
 #include "index/zone_map.h"
@@ -38,15 +40,12 @@ class GroupData;
 
 class BlockReader final : public ReadSource {
  public:
-  struct PageExtent {
-    uint64_t offset = 0;
-    uint64_t size = 0;
-  };
   struct Group {
     uint64_t first_row = 0;
     uint32_t rows = 0;
     ZoneMap zone;
-    std::array<PageExtent, kNumBlockColumns> pages;
+    uint64_t offset = 0;  // of the group page in the file
+    uint64_t size = 0;
   };
 
   // Opens `path` and validates its footer, meta page and index. DataLoss naming the file (and
@@ -71,8 +70,11 @@ class BlockReader final : public ReadSource {
   void CollectOperations(const std::string& service,
                          absl::btree_set<std::string>* out) const override;
 
-  // Every row in block order (trace id, start, span id) until the visitor returns false.
-  absl::Status ForEachRow(absl::FunctionRef<bool(const Span&)> visitor) const;
+  // Every row in block order (trace id, start, span id) until the visitor returns false. The
+  // visitor also gets the row's context as EncodeSpanContext writes it (a view into the meta
+  // page, valid while this reader lives), so a merge need not re-encode it.
+  absl::Status ForEachRow(
+      absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const;
 
   // Reads every page, checks every checksum and decodes every column of every row group.
   absl::Status Verify() const;
@@ -87,32 +89,29 @@ class BlockReader final : public ReadSource {
   uint64_t file_bytes() const { return file_bytes_; }
   const ZoneMap& zone() const { return zone_; }
   const std::vector<Group>& groups() const { return groups_; }
-  const std::array<uint64_t, kNumBlockColumns>& column_bytes() const { return column_bytes_; }
-  // Block-wide dictionaries (views into the meta page held in memory).
-  const std::vector<std::string_view>& service_dict() const { return service_dict_; }
-  const std::vector<std::string_view>& name_dict() const { return name_dict_; }
-  const std::vector<std::string_view>& key_dict() const { return key_dict_; }
-  const std::vector<std::string_view>& context_dict() const { return context_dict_; }
-  // Block-wide string values of attribute `key` (a key id); empty for most keys.
-  const std::vector<std::string_view>& key_strings(uint32_t key) const {
-    static const std::vector<std::string_view> kNone;
-    return key < key_strings_.size() ? key_strings_[key] : kNone;
-  }
-  // Bytes of index structures held in memory.
+  // Bytes of each column (BlockColumnName) over all groups, then of the meta page and the
+  // trace index.
+  const std::array<uint64_t, kNumBlockParts>& column_bytes() const { return column_bytes_; }
+  const BlockTables& tables() const { return tables_; }
+  // Bytes of index structures and tables held in memory.
   uint64_t memory_bytes() const;
 
-  // For GroupData: reads and decompresses one page.
-  absl::Status ReadPage(size_t group, int column, std::string* raw) const;
+  // For GroupData: reads the bytes of one group page into *out.
+  absl::Status ReadGroup(size_t group, std::string* out) const;
+  // Sets the context fields of *span (resource, scope) to those of context `id`.
+  void CopyContext(uint32_t id, Span* span) const;
 
  private:
   BlockReader(Env* env, std::string path, uint64_t number);
   absl::Status Load();
   absl::Status ParseMeta(std::string_view meta);
-  // Calls fn(group index) for the groups overlapping rows [first, first + count).
   size_t GroupOfRow(uint64_t row) const;
+  struct Plan;
+  // What a query asks of this block's columns, resolved once per scan.
+  void MakePlan(const SpanQuery& query, Plan* plan) const;
   // The rows of group `data` that pass the query's column predicates (time, duration,
-  // services, names, kinds, status) and the group-level attribute skips. False: none can match.
-  absl::Status CandidateRows(const SpanQuery& query, GroupData* data,
+  // operation, status) and the group-level attribute skips.
+  absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* data,
                              std::vector<uint32_t>* rows) const;
 
   Env* const env_;
@@ -123,12 +122,15 @@ class BlockReader final : public ReadSource {
   uint64_t rows_ = 0;
   std::vector<Group> groups_;
   ZoneMap zone_;
+  std::string meta_;  // the decoded meta page; the tables point into it
+  BlockTables tables_;
+  // Each context decoded once (only the context fields are set), for Materialize to copy.
+  std::vector<Span> decoded_contexts_;
+  // Per key id: the string values among the operations' templates.
+  std::vector<std::vector<std::string_view>> template_strings_;
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
-  std::string meta_;  // the decoded meta page; the dictionaries point into it
-  std::vector<std::string_view> service_dict_, name_dict_, key_dict_, context_dict_;
-  std::vector<std::vector<std::string_view>> key_strings_;  // by key id
   TraceIndex index_;
-  std::array<uint64_t, kNumBlockColumns> column_bytes_{};
+  std::array<uint64_t, kNumBlockParts> column_bytes_{};
   std::atomic<bool> obsolete_{false};
 };
 

@@ -19,14 +19,14 @@ class OutputBlock {
     if (builder_ != nullptr) builder_->Abandon();
   }
 
-  absl::Status Add(const Span& span) {
+  absl::Status Add(const Span& span, std::string_view encoded_context = {}) {
     if (builder_ == nullptr) {
       block_ = new_file_();
       builder_ = std::make_unique<BlockBuilder>(env_, block_.path, options_);
       absl::Status s = builder_->Open();
       if (!s.ok()) return s;
     }
-    return builder_->Add(span);
+    return builder_->Add(span, encoded_context);
   }
   uint64_t rows() const { return builder_ != nullptr ? builder_->rows() : 0; }
 
@@ -78,10 +78,13 @@ class BlockCursor {
       row_ = 0;
     }
     valid_ = true;
+    context_ = block_->tables().contexts[data_->context_id(row_)];
     return data_->Materialize(row_, &span_);
   }
   bool valid() const { return valid_; }
   const Span& span() const { return span_; }
+  // The row's encoded context: a view into the block's meta page.
+  std::string_view context() const { return context_; }
 
  private:
   const BlockReader* block_;
@@ -90,6 +93,7 @@ class BlockCursor {
   uint32_t row_ = 0;
   bool valid_ = false;
   Span span_;
+  std::string_view context_;
 };
 
 }  // namespace
@@ -139,7 +143,14 @@ absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
   std::sort(refs.begin(), refs.end(), RefLess);
 
   OutputBlock output(env, options, new_file);
-  std::vector<Span> trace;
+  // The spans of the trace in hand, decoded into objects reused from trace to trace (their
+  // buffers stay allocated), and each one's encoded context. A context given separately (a
+  // memtable holds each distinct one once) is not decoded: the block stores it as is, and
+  // duplicates are recognised by comparing its bytes.
+  std::vector<Span> pool;
+  std::vector<std::string_view> contexts;
+  size_t used = 0;
+  Span with_context;
   std::vector<const BlockReader*> holders;
   for (size_t i = 0; i < refs.size();) {
     size_t j = i;
@@ -148,40 +159,61 @@ absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
     for (const auto& block : existing) {
       if (block->MayContainTrace(refs[i].trace_id)) holders.push_back(block.get());
     }
-    trace.clear();
+    used = 0;
+    contexts.clear();
     for (size_t k = i; k < j; ++k) {
-      Span& span = trace.emplace_back();
-      absl::Status s = DecodeSpan(refs[k].encoded, &span);
+      if (used == pool.size()) pool.emplace_back();
+      Span& span = pool[used];
+      const std::string_view context = refs[k].encoded.context;
+      absl::Status s = DecodeSpanWithoutContext(refs[k].encoded, &span);
       if (!s.ok()) return s;
       // Exact copies sort next to each other (same trace, start and span id): compare with
       // the earlier spans of the same key.
       bool duplicate = false;
-      for (size_t m = trace.size() - 1; m-- > 0;) {
-        if (trace[m].start_time_unix_nano != span.start_time_unix_nano ||
-            trace[m].span_id != span.span_id) {
+      for (size_t m = used; m-- > 0;) {
+        if (pool[m].start_time_unix_nano != span.start_time_unix_nano ||
+            pool[m].span_id != span.span_id) {
           break;
         }
-        if (trace[m] == span) {
+        if (pool[m] == span && contexts[m] == context) {
           duplicate = true;
           break;
         }
       }
-      for (const BlockReader* b : holders) {
-        if (duplicate) break;
-        duplicate = b->Contains(span);
+      if (!duplicate && !holders.empty()) {
+        with_context = span;
+        if (context.data() != nullptr && !DecodeSpanContext(context, &with_context)) {
+          return absl::DataLossError(absl::StrFormat("span %s/%s: malformed context",
+                                                     span.trace_id.ToHex(), span.span_id.ToHex()));
+        }
+        for (const BlockReader* b : holders) {
+          if (duplicate) break;
+          duplicate = b->Contains(with_context);
+        }
       }
       if (duplicate) {
-        trace.pop_back();
         ++counters->duplicates_dropped;
+        continue;
+      }
+      contexts.push_back(context);
+      ++used;
+    }
+    const absl::Span<Span> trace(pool.data(), used);
+    if (used > 0 && sampling.enabled && sampling.keep) {
+      // A custom rule sees whole spans.
+      for (size_t k = 0; k < used; ++k) {
+        if (contexts[k].data() != nullptr && !DecodeSpanContext(contexts[k], &trace[k])) {
+          return absl::DataLossError("malformed span context");
+        }
       }
     }
-    if (!trace.empty() && !KeepTrace(sampling, trace.front().trace_id, trace)) {
+    if (used > 0 && !KeepTrace(sampling, trace.front().trace_id, trace)) {
       ++counters->sampled_out_traces;
-      counters->sampled_out_spans += trace.size();
-      trace.clear();
+      counters->sampled_out_spans += used;
+      used = 0;
     }
-    for (const Span& span : trace) {
-      absl::Status s = output.Add(span);
+    for (size_t k = 0; k < used; ++k) {
+      absl::Status s = output.Add(trace[k], contexts[k]);
       if (!s.ok()) return s;
       ++counters->output_spans;
     }
@@ -225,7 +257,7 @@ absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
         absl::Status s = output.Finish(out);
         if (!s.ok()) return s;
       }
-      absl::Status s = output.Add(span);
+      absl::Status s = output.Add(span, cursors[c]->context());
       if (!s.ok()) return s;
       ++counters->output_spans;
       last = span;

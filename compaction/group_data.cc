@@ -6,22 +6,15 @@
 #include "absl/strings/str_format.h"
 #include "compaction/column_dictionary.h"
 #include "compaction/column_ints.h"
+#include "compaction/time_columns.h"
 #include "engine/coding.h"
 #include "engine/span_codec.h"
 
 namespace spanstore {
 namespace {
 
-// Offsets into a column are kept as uint32: pages are at most kMaxPageRawSize (256 MiB).
+// Offsets into a column are kept as uint32: columns are at most kMaxPageRawSize (256 MiB).
 static_assert((256ull << 20) < UINT32_MAX);
-
-bool GetIds(std::string_view* in, size_t n, size_t dict_size, std::vector<uint32_t>* ids) {
-  if (!GetBitPacked(in, n, ids)) return false;
-  for (uint32_t id : *ids) {
-    if (id >= dict_size) return false;
-  }
-  return true;
-}
 
 bool SkipString(std::string_view* in) {
   std::string_view s;
@@ -31,27 +24,6 @@ bool SkipString(std::string_view* in) {
 bool SkipVarint(std::string_view* in) {
   uint64_t v;
   return GetVarint64(in, &v);
-}
-
-// One attribute value as the block writes it: strings as a heap id, the rest as a row value.
-bool GetBlockValue(std::string_view* in, const std::vector<std::string_view>& strings,
-                   const std::vector<std::string_view>& block_strings, AnyValue* value) {
-  if (in->empty()) return false;
-  if (static_cast<uint8_t>((*in)[0]) == kBlockStringTag) {
-    in->remove_prefix(1);
-    uint64_t id;
-    if (!GetVarint64(in, &id) || id >= block_strings.size()) return false;
-    *value = AnyValue::String(std::string(block_strings[id]));
-    return true;
-  }
-  if (static_cast<AnyValue::Type>((*in)[0]) == AnyValue::Type::kString) {
-    in->remove_prefix(1);
-    uint64_t id;
-    if (!GetVarint64(in, &id) || id >= strings.size()) return false;
-    *value = AnyValue::String(std::string(strings[id]));
-    return true;
-  }
-  return DecodeAnyValue(in, value);
 }
 
 bool GetEvent(std::string_view* in, uint64_t span_start, SpanEvent* e) {
@@ -87,42 +59,6 @@ bool GetLink(std::string_view* in, SpanLink* l) {
   return true;
 }
 
-// Skips one attribute value as the block writes it, without building it: the common types
-// are a byte plus a varint or a fixed width; only bytes, arrays and maps are decoded.
-bool SkipBlockValue(std::string_view* in, size_t strings, size_t block_strings,
-                    AnyValue* scratch) {
-  if (in->empty()) return false;
-  if (static_cast<uint8_t>((*in)[0]) == kBlockStringTag) {
-    in->remove_prefix(1);
-    uint64_t id;
-    return GetVarint64(in, &id) && id < block_strings;
-  }
-  const auto type = static_cast<AnyValue::Type>((*in)[0]);
-  switch (type) {
-    case AnyValue::Type::kEmpty:
-      in->remove_prefix(1);
-      return true;
-    case AnyValue::Type::kString: {
-      in->remove_prefix(1);
-      uint64_t id;
-      return GetVarint64(in, &id) && id < strings;
-    }
-    case AnyValue::Type::kBool:
-      if (in->size() < 2 || static_cast<uint8_t>((*in)[1]) > 1) return false;
-      in->remove_prefix(2);
-      return true;
-    case AnyValue::Type::kInt:
-      in->remove_prefix(1);
-      return SkipVarint(in);
-    case AnyValue::Type::kDouble:
-      if (in->size() < 9) return false;
-      in->remove_prefix(9);
-      return true;
-    default:
-      return DecodeAnyValue(in, scratch);
-  }
-}
-
 // Per-row offsets of a column whose rows are "varint count, then count items".
 template <typename SkipItem>
 bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
@@ -144,6 +80,7 @@ bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
 
 GroupData::GroupData(const BlockReader& block, size_t group)
     : block_(block),
+      tables_(block.tables()),
       group_(group),
       rows_(block.groups()[group].rows),
       first_row_(block.groups()[group].first_row),
@@ -157,6 +94,17 @@ absl::Status GroupData::Corrupt(int column, std::string_view what) const {
                                              what));
 }
 
+absl::Status GroupData::Read() {
+  if (read_) return absl::OkStatus();
+  absl::Status s = block_.ReadGroup(group_, &page_bytes_);
+  if (!s.ok()) return s;
+  const BlockReader::Group& g = block_.groups()[group_];
+  s = page_.Parse(page_bytes_, PageLocation{block_.path(), group_, g.offset});
+  if (!s.ok()) return s;
+  read_ = true;
+  return absl::OkStatus();
+}
+
 absl::Status GroupData::LoadAll() {
   for (int c = 0; c < kNumBlockColumns; ++c) {
     absl::Status s = Load(c);
@@ -166,22 +114,52 @@ absl::Status GroupData::LoadAll() {
 }
 
 absl::Status GroupData::Load(int column) {
+  if (column == kColEndClass || column == kColTimeBits) {
+    column = kColStartClass;  // the time columns decode together
+  }
   if (loaded_[column]) return absl::OkStatus();
+  absl::Status s = Read();
+  if (!s.ok()) return s;
   // Columns that refer to others load those first.
-  if (column == kColParent || column == kColAttrValues) {
-    const int first = column == kColParent ? kColSpanId : kColAttrKeys;
-    absl::Status s = Load(first);
-    if (s.ok() && column == kColAttrValues) s = Load(kColAttrStrings);
+  auto need = [&](int other) { return s.ok() ? (s = Load(other)) : s; };
+  switch (column) {
+    case kColContext:
+      need(kColOp);
+      break;
+    case kColStartClass:
+      need(kColParent);
+      break;
+    case kColParentId:
+      need(kColParent);
+      need(kColSpanId);
+      break;
+    case kColAttrValues:
+      need(kColOp);
+      need(kColAttrStrings);
+      break;
+    case kColEvents:
+      need(kColStartClass);  // event times are relative to the span start
+      break;
+    default:
+      break;
+  }
+  if (!s.ok()) return s;
+  if (column == kColStartClass) {
+    std::array<std::string_view, 3> parts;
+    for (int c = kColStartClass; c <= kColTimeBits; ++c) {
+      s = page_.Column(c, &scratch_[c], &parts[c - kColStartClass]);
+      if (!s.ok()) return s;
+    }
+    if (!DecodeTimes(parent_rows_, block_.groups()[group_].zone.min_start(), parts[0], parts[1],
+                     parts[2], &starts_, &ends_)) {
+      return Corrupt(column, "malformed time columns");
+    }
+  } else {
+    s = page_.Column(column, &scratch_[column], &raw_[column]);
+    if (!s.ok()) return s;
+    s = Parse(column, raw_[column]);
     if (!s.ok()) return s;
   }
-  if (column == kColEvents || column == kColDuration) {
-    absl::Status s = Load(kColStartTime);  // event times are relative to the span start
-    if (!s.ok()) return s;
-  }
-  absl::Status s = block_.ReadPage(group_, column, &raw_[column]);
-  if (!s.ok()) return s;
-  s = Parse(column, raw_[column]);
-  if (!s.ok()) return s;
   loaded_[column] = true;
   return absl::OkStatus();
 }
@@ -189,77 +167,69 @@ absl::Status GroupData::Load(int column) {
 absl::Status GroupData::Parse(int column, std::string_view in) {
   const uint32_t n = rows_;
   switch (column) {
-    case kColStartTime:
-      if (!GetDeltaVarints(&in, n, 0, &starts_) || !in.empty()) return Corrupt(column, "malformed");
-      return absl::OkStatus();
-    case kColDuration: {
-      duration_diffs_.resize(n);
+    case kColParent: {
+      parent_rows_.assign(n, -1);
+      parent_codes_.assign(n, 0);
       for (uint32_t r = 0; r < n; ++r) {
-        uint64_t z;
-        if (!GetVarint64(&in, &z)) return Corrupt(column, "malformed varint");
-        duration_diffs_[r] = ZigZagDecode(z);
+        uint64_t code;
+        if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
+        if (code >= 2) {
+          const uint64_t back = code - 1;
+          if (back > r) return Corrupt(column, "parent row out of range");
+          parent_rows_[r] = static_cast<int32_t>(r - back);
+        }
+        parent_codes_[r] = static_cast<uint8_t>(std::min<uint64_t>(code, 2));
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
-    case kColService:
-    case kColName: {
-      const auto& dict = column == kColService ? block_.service_dict() : block_.name_dict();
-      auto& ids = column == kColService ? service_ids_ : name_ids_;
-      if (!GetIds(&in, n, dict.size(), &ids) || !in.empty()) {
-        return Corrupt(column, "malformed dictionary ids");
+    case kColOp: {
+      op_ids_.resize(n);
+      const uint64_t ops = tables_.ops.size();
+      for (uint32_t r = 0; r < n; ++r) {
+        uint64_t code;
+        if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
+        if (code == 0) {
+          const uint32_t successor = r > 0 ? tables_.ops[op_ids_[r - 1]].successor : kNoOp;
+          if (successor == kNoOp) return Corrupt(column, "no successor operation");
+          op_ids_[r] = successor;
+        } else {
+          if (code > ops) return Corrupt(column, "operation id out of range");
+          op_ids_[r] = static_cast<uint32_t>(code - 1);
+        }
       }
-      return absl::OkStatus();
+      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
-    case kColKindStatus:
-      if (!GetBitPacked(&in, n, &kinds_) || !GetBitPacked(&in, n, &statuses_) || !in.empty()) {
+    case kColContext:
+      if (!GetBitPacked(&in, n, &context_ranks_) || !in.empty()) {
         return Corrupt(column, "malformed");
       }
       for (uint32_t r = 0; r < n; ++r) {
-        if (kinds_[r] > static_cast<uint32_t>(SpanKind::kConsumer) ||
-            statuses_[r] > static_cast<uint32_t>(StatusCode::kError)) {
-          return Corrupt(column, "invalid kind or status");
+        if (context_ranks_[r] >= op(r).contexts.size()) {
+          return Corrupt(column, "context out of range");
         }
       }
       return absl::OkStatus();
-    case kColTraceId: {
-      uint64_t runs;
-      if (!GetVarint64(&in, &runs) || runs > n) return Corrupt(column, "bad run count");
-      trace_ids_.clear();
-      trace_ids_.reserve(n);
-      for (uint64_t i = 0; i < runs; ++i) {
-        TraceId id;
-        uint64_t len;
-        if (in.size() < 16) return Corrupt(column, "short");
-        std::memcpy(id.bytes.data(), in.data(), 16);
-        in.remove_prefix(16);
-        if (!GetVarint64(&in, &len) || len == 0 || len > n - trace_ids_.size()) {
-          return Corrupt(column, "bad run length");
+    case kColStatus:
+      if (!GetBitPacked(&in, n, &statuses_) || !in.empty()) return Corrupt(column, "malformed");
+      for (uint32_t r = 0; r < n; ++r) {
+        if (statuses_[r] > static_cast<uint32_t>(StatusCode::kError)) {
+          return Corrupt(column, "invalid status");
         }
-        trace_ids_.insert(trace_ids_.end(), len, id);
       }
-      if (trace_ids_.size() != n || !in.empty()) return Corrupt(column, "rows disagree");
       return absl::OkStatus();
-    }
     case kColSpanId:
       if (in.size() != uint64_t{n} * 8) return Corrupt(column, "size is not 8 bytes per row");
       span_ids_ = in;
       return absl::OkStatus();
-    case kColParent: {
+    case kColParentId: {
       parents_.assign(n, SpanId());
-      std::vector<uint64_t> codes(n);
       for (uint32_t r = 0; r < n; ++r) {
-        if (!GetVarint64(&in, &codes[r])) return Corrupt(column, "malformed code");
-      }
-      for (uint32_t r = 0; r < n; ++r) {
-        if (codes[r] == 0) continue;
-        if (codes[r] == 1) {
+        if (parent_codes_[r] == 1) {
           if (in.size() < 8) return Corrupt(column, "short explicit id");
           std::memcpy(parents_[r].bytes.data(), in.data(), 8);
           in.remove_prefix(8);
-        } else {
-          const uint64_t back = codes[r] - 1;
-          if (back > r) return Corrupt(column, "parent row out of range");
-          parents_[r] = span_id(static_cast<uint32_t>(r - back));
+        } else if (parent_codes_[r] == 2) {
+          parents_[r] = span_id(static_cast<uint32_t>(parent_rows_[r]));
         }
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
@@ -276,85 +246,27 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       }
       return in.empty() || limit_ < n ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
-    case kColResource:
-      if (!GetIds(&in, n, block_.context_dict().size(), &context_ids_) || !in.empty()) {
-        return Corrupt(column, "malformed dictionary ids");
-      }
-      return absl::OkStatus();
-    case kColAttrKeys: {
-      key_stream_ = in;
-      const size_t dict = block_.key_dict().size();
-      if (!RowOffsets(key_stream_, limit_, limit_ == n, &key_offsets_, [dict](std::string_view* s) {
-            uint64_t id;
-            return GetVarint64(s, &id) && id < dict;
-          })) {
-        return Corrupt(column, "malformed key list");
-      }
-      return absl::OkStatus();
-    }
     case kColAttrStrings: {
-      uint64_t columns;
-      if (!GetVarint64(&in, &columns) || columns > in.size()) return Corrupt(column, "count");
-      key_columns_.clear();
-      key_slots_.assign(block_.key_dict().size(), kNoSlot);
-      for (uint64_t i = 0; i < columns; ++i) {
-        KeyColumn c;
+      uint64_t count;
+      if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(column, "count");
+      heaps_.clear();
+      heap_slots_.assign(tables_.keys.size(), kNoSlot);
+      for (uint64_t i = 0; i < count; ++i) {
+        KeyHeap h;
         uint64_t key;
-        if (!GetVarint64(&in, &key) || key >= block_.key_dict().size() ||
-            !GetDictionary(&in, &c.strings)) {
+        if (!GetVarint64(&in, &key) || key >= tables_.keys.size() ||
+            !GetDictionary(&in, &h.strings) || h.strings.empty()) {
           return Corrupt(column, "malformed key heap");
         }
-        c.key = static_cast<uint32_t>(key);
-        if (key_slots_[c.key] != kNoSlot) return Corrupt(column, "key twice");
-        key_slots_[c.key] = static_cast<uint32_t>(i);
-        key_columns_.push_back(std::move(c));
+        h.key = static_cast<uint32_t>(key);
+        if (heap_slots_[h.key] != kNoSlot) return Corrupt(column, "key twice");
+        heap_slots_[h.key] = static_cast<uint32_t>(i);
+        heaps_.push_back(std::move(h));
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
-    case kColAttrValues: {
-      uint64_t columns;
-      if (!GetVarint64(&in, &columns) || columns != key_columns_.size()) {
-        return Corrupt(column, "column count disagrees with the string heaps");
-      }
-      const char* const base = raw_[kColAttrValues].data();
-      std::vector<std::string_view> cursors(columns);
-      for (uint64_t i = 0; i < columns; ++i) {
-        uint64_t key;
-        if (!GetVarint64(&in, &key) || key != key_columns_[i].key ||
-            !GetLengthPrefixed(&in, &cursors[i])) {
-          return Corrupt(column, "malformed key column");
-        }
-      }
-      if (!in.empty()) return Corrupt(column, "trailing bytes");
-      // Where each attribute's value starts, walking the rows' key lists in order.
-      attr_first_.assign(limit_ + 1, 0);
-      attr_slot_.clear();
-      attr_value_at_.clear();
-      AnyValue scratch;
-      for (uint32_t r = 0; r < limit_; ++r) {
-        attr_first_[r] = static_cast<uint32_t>(attr_slot_.size());
-        std::string_view keys = key_stream_.substr(key_offsets_[r]);
-        uint64_t count = 0, key = 0;
-        GetVarint64(&keys, &count);  // validated when the keys were loaded
-        for (uint64_t i = 0; i < count; ++i) {
-          GetVarint64(&keys, &key);
-          const uint32_t slot = key_slots_[key];  // key < dictionary size: checked on load
-          if (slot == kNoSlot) return Corrupt(column, "no column for a key");
-          std::string_view& cursor = cursors[slot];
-          attr_slot_.push_back(slot);
-          attr_value_at_.push_back(static_cast<uint32_t>(cursor.data() - base));
-          if (!SkipBlockValue(&cursor, key_columns_[slot].strings.size(),
-                              block_.key_strings(static_cast<uint32_t>(key)).size(), &scratch)) {
-            return Corrupt(column, "malformed value");
-          }
-        }
-      }
-      attr_first_[limit_] = static_cast<uint32_t>(attr_slot_.size());
-      for (std::string_view c : cursors) {
-        if (!c.empty() && limit_ == n) return Corrupt(column, "values left over");
-      }
-      return absl::OkStatus();
-    }
+    case kColAttrValues:
+      return ParseValues(in);
     case kColEvents: {
       SpanEvent scratch;
       if (!RowOffsets(in, limit_, limit_ == n, &event_offsets_,
@@ -375,38 +287,108 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
   return Corrupt(column, "unknown column");
 }
 
+absl::Status GroupData::ParseValues(std::string_view in) {
+  constexpr int kColumn = kColAttrValues;
+  uint64_t count;
+  if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(kColumn, "count");
+  // Per key present: its form and the cursor over its codes.
+  struct Stream {
+    uint8_t form = kFormGeneric;
+    std::string_view codes;
+  };
+  std::vector<Stream> streams(count);
+  std::vector<uint32_t> slots(tables_.keys.size(), kNoSlot);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t key;
+    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || slots[key] != kNoSlot ||
+        in.empty()) {
+      return Corrupt(kColumn, "malformed key column");
+    }
+    slots[key] = static_cast<uint32_t>(i);
+    streams[i].form = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    if (streams[i].form > kFormInts || !GetLengthPrefixed(&in, &streams[i].codes)) {
+      return Corrupt(kColumn, "malformed key column");
+    }
+  }
+  if (!in.empty()) return Corrupt(kColumn, "trailing bytes");
+  const char* const base = raw_[kColumn].data();
+  attr_first_.assign(limit_ + 1, 0);
+  refs_.clear();
+  AnyValue scratch;
+  for (uint32_t r = 0; r < limit_; ++r) {
+    attr_first_[r] = static_cast<uint32_t>(refs_.size());
+    for (uint32_t key : op(r).keys) {
+      if (slots[key] == kNoSlot) return Corrupt(kColumn, "no column for a key");
+      Stream& stream = streams[slots[key]];
+      uint64_t code;
+      if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+      ValueRef& ref = refs_.emplace_back();
+      if (code == kValueTemplate) {
+        ref.kind = ValueRef::kTemplate;
+      } else if (stream.form == kFormInts) {
+        ref.kind = ValueRef::kInt;
+        ref.value = static_cast<uint64_t>(ZigZagDecode(code - kValueInline));
+      } else if (code == kValueInline) {
+        ref.kind = ValueRef::kInline;
+        ref.value = static_cast<uint64_t>(stream.codes.data() - base);
+        if (!DecodeAnyValue(&stream.codes, &scratch)) return Corrupt(kColumn, "malformed value");
+      } else if (code % 2 == 0) {
+        ref.kind = ValueRef::kBlockString;
+        ref.value = (code - 2) / 2;
+        if (ref.value >= tables_.strings_of(key).size()) {
+          return Corrupt(kColumn, "block string out of range");
+        }
+      } else {
+        ref.kind = ValueRef::kHeapString;
+        ref.value = (code - 3) / 2;
+        ref.heap = heap_slots_[key];
+        if (ref.heap == kNoSlot || ref.value >= heaps_[ref.heap].strings.size()) {
+          return Corrupt(kColumn, "heap string out of range");
+        }
+      }
+    }
+  }
+  attr_first_[limit_] = static_cast<uint32_t>(refs_.size());
+  if (limit_ == rows_) {
+    for (const Stream& s : streams) {
+      if (!s.codes.empty()) return Corrupt(kColumn, "values left over");
+    }
+  }
+  return absl::OkStatus();
+}
+
+const TraceId& GroupData::trace_id(uint32_t row) const {
+  const TraceIndex& index = block_.trace_index();
+  return index.entries()[index.EntryOfRow(first_row_ + row)].id;
+}
+
 SpanId GroupData::span_id(uint32_t row) const {
   SpanId id;
   std::memcpy(id.bytes.data(), span_ids_.data() + uint64_t{row} * 8, 8);
   return id;
 }
 
-bool GroupData::HasAttributeString(std::string_view key, std::string_view value) const {
-  const auto& dict = block_.key_dict();
-  for (size_t k = 0; k < dict.size(); ++k) {
-    if (dict[k] != key) continue;
-    if (key_slots_[k] == kNoSlot) return false;
-    const auto& shared = block_.key_strings(static_cast<uint32_t>(k));
-    if (std::find(shared.begin(), shared.end(), value) != shared.end()) return true;
-    const auto& strings = key_columns_[key_slots_[k]].strings;
-    return std::find(strings.begin(), strings.end(), value) != strings.end();
-  }
-  return false;
+bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
+  if (key >= heap_slots_.size() || heap_slots_[key] == kNoSlot) return false;
+  const auto& strings = heaps_[heap_slots_[key]].strings;
+  return std::find(strings.begin(), strings.end(), value) != strings.end();
 }
 
 absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
-  span->trace_id = trace_ids_[row];
+  const BlockOp& o = op(row);
+  span->trace_id = trace_id(row);
   span->span_id = span_id(row);
   span->parent_span_id = parents_[row];
-  span->start_time_unix_nano = start(row);
-  span->end_time_unix_nano = end(row);
-  span->service_name.assign(block_.service_dict()[service_ids_[row]]);
-  span->name.assign(block_.name_dict()[name_ids_[row]]);
-  span->kind = kind(row);
+  span->start_time_unix_nano = starts_[row];
+  span->end_time_unix_nano = ends_[row];
+  span->service_name.assign(tables_.services[o.service]);
+  span->name.assign(tables_.names[o.name]);
+  span->kind = o.kind;
   span->status_code = status(row);
 
   // Offsets and lengths were validated by Parse; these reads cannot fail.
-  std::string_view misc = std::string_view(raw_[kColMisc]).substr(misc_offsets_[row]);
+  std::string_view misc = raw_[kColMisc].substr(misc_offsets_[row]);
   uint64_t v = 0;
   std::string_view s;
   GetVarint64(&misc, &v);
@@ -422,28 +404,38 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   GetVarint64(&misc, &v);
   span->dropped_links_count = static_cast<uint32_t>(v);
 
-  if (!DecodeSpanContext(block_.context_dict()[context_ids_[row]], span)) {
-    return Corrupt(kColResource, absl::StrFormat("row %d: malformed context", row));
-  }
+  block_.CopyContext(o.contexts[context_ranks_[row]], span);
 
-  std::string_view keys = key_stream_.substr(key_offsets_[row]);
-  uint64_t count = 0;
-  GetVarint64(&keys, &count);
-  span->attributes.resize(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0;
-    GetVarint64(&keys, &key);
+  span->attributes.resize(o.keys.size());
+  for (size_t i = 0; i < o.keys.size(); ++i) {
     KeyValue& kv = span->attributes[i];
-    kv.key.assign(block_.key_dict()[key]);
-    const uint32_t a = attr_first_[row] + static_cast<uint32_t>(i);
-    std::string_view values = std::string_view(raw_[kColAttrValues]).substr(attr_value_at_[a]);
-    if (!GetBlockValue(&values, key_columns_[attr_slot_[a]].strings,
-                       block_.key_strings(static_cast<uint32_t>(key)), &kv.value)) {
-      return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
+    kv.key.assign(tables_.keys[o.keys[i]]);
+    const ValueRef& ref = refs_[attr_first_[row] + i];
+    switch (ref.kind) {
+      case ValueRef::kTemplate:
+        kv.value = o.templates[i];
+        break;
+      case ValueRef::kInt:
+        kv.value = AnyValue::Int(static_cast<int64_t>(ref.value));
+        break;
+      case ValueRef::kBlockString:
+        kv.value = AnyValue::String(std::string(tables_.strings_of(o.keys[i])[ref.value]));
+        break;
+      case ValueRef::kHeapString:
+        kv.value = AnyValue::String(std::string(heaps_[ref.heap].strings[ref.value]));
+        break;
+      case ValueRef::kInline: {
+        std::string_view at = raw_[kColAttrValues].substr(ref.value);
+        if (!DecodeAnyValue(&at, &kv.value)) {
+          return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
+        }
+        break;
+      }
     }
   }
 
-  std::string_view events = std::string_view(raw_[kColEvents]).substr(event_offsets_[row]);
+  uint64_t count = 0;
+  std::string_view events = raw_[kColEvents].substr(event_offsets_[row]);
   GetVarint64(&events, &count);
   span->events.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -451,7 +443,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
       return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
     }
   }
-  std::string_view links = std::string_view(raw_[kColLinks]).substr(link_offsets_[row]);
+  std::string_view links = raw_[kColLinks].substr(link_offsets_[row]);
   GetVarint64(&links, &count);
   span->links.resize(count);
   for (uint64_t i = 0; i < count; ++i) {

@@ -29,6 +29,9 @@ ZstdContexts& Contexts() {
 ZSTD_CCtx* ZstdCompressContext() { return Contexts().compress; }
 ZSTD_DCtx* ZstdDecompressContext() { return Contexts().decompress; }
 
+constexpr char kZstdMagic[] = {'\x28', '\xb5', '\x2f', '\xfd'};  // ZSTD_MAGICNUMBER, LE
+constexpr size_t kZstdMagicSize = 4;
+
 }  // namespace
 namespace {
 
@@ -40,45 +43,99 @@ absl::Status PageError(const PageLocation& where, std::string_view what) {
 
 }  // namespace
 
-absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::string* out) {
+absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_view raw,
+                                      bool bare_zstd, std::string* out) {
   if (raw.size() > kMaxPageRawSize) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "page of %d bytes exceeds the limit of %d bytes", raw.size(), kMaxPageRawSize));
   }
-  std::string compressed;
+  const size_t start = out->size();
   switch (codec) {
     case Codec::kNone:
       break;
     case Codec::kLz4: {
       const int bound = LZ4_compressBound(static_cast<int>(raw.size()));
-      compressed.resize(bound);
-      const int n =
-          LZ4_compress_default(raw.data(), compressed.data(), static_cast<int>(raw.size()), bound);
+      out->resize(start + bound);
+      const int n = LZ4_compress_default(raw.data(), out->data() + start,
+                                         static_cast<int>(raw.size()), bound);
       if (n <= 0) return absl::InternalError("LZ4 compression failed");
-      compressed.resize(n);
+      out->resize(start + n);
       break;
     }
     case Codec::kZstd: {
-      compressed.resize(ZSTD_compressBound(raw.size()));
-      const size_t n =
-          ZSTD_compressCCtx(ZstdCompressContext(), compressed.data(), compressed.size(), raw.data(),
-                            raw.size(), zstd_level);
+      ZSTD_CCtx* cctx = ZstdCompressContext();
+      ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+      ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
+      // raw_size is stored beside the payload; the frame need not repeat it.
+      if (bare_zstd) ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+      out->resize(start + ZSTD_compressBound(raw.size()));
+      const size_t n = ZSTD_compress2(cctx, out->data() + start, out->size() - start,
+                                      raw.data(), raw.size());
       if (ZSTD_isError(n)) {
+        out->resize(start);
         return absl::InternalError(
             absl::StrFormat("Zstd compression failed: %s", ZSTD_getErrorName(n)));
       }
-      compressed.resize(n);
+      out->resize(start + n);
+      if (bare_zstd) {
+        // The frame magic is implied by the codec byte.
+        if (n < kZstdMagicSize || std::memcmp(out->data() + start, kZstdMagic, kZstdMagicSize)) {
+          out->resize(start);
+          return absl::InternalError("Zstd frame without its magic number");
+        }
+        out->erase(start, kZstdMagicSize);
+      }
       break;
     }
     default:
       return absl::InvalidArgumentError(
           absl::StrFormat("unknown codec %d", static_cast<int>(codec)));
   }
-  // Store raw when compression does not pay: decoding it is then a copy.
-  const bool use_raw = codec == Codec::kNone || compressed.size() >= raw.size();
-  const std::string_view payload = use_raw ? raw : std::string_view(compressed);
+  // Store raw when compression does not pay: decoding it is then a copy (or a view).
+  if (codec == Codec::kNone || out->size() - start >= raw.size()) {
+    out->resize(start);
+    out->append(raw);
+    return Codec::kNone;
+  }
+  return codec;
+}
+
+bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,
+                       char* dst) {
+  switch (codec) {
+    case Codec::kNone:
+      if (payload.size() != raw_size) return false;
+      if (raw_size > 0) std::memcpy(dst, payload.data(), raw_size);
+      return true;
+    case Codec::kLz4: {
+      if (payload.size() > static_cast<uint64_t>(std::numeric_limits<int>::max())) return false;
+      const int n = LZ4_decompress_safe(payload.data(), dst, static_cast<int>(payload.size()),
+                                        static_cast<int>(raw_size));
+      return n >= 0 && static_cast<uint64_t>(n) == raw_size;
+    }
+    case Codec::kZstd: {
+      std::string_view frame = payload;
+      if (bare_zstd) {
+        // Put the magic back in front (a copy of the compressed bytes, a few KB).
+        thread_local std::string with_magic;
+        with_magic.assign(kZstdMagic, kZstdMagicSize);
+        with_magic.append(payload);
+        frame = with_magic;
+      }
+      const size_t n =
+          ZSTD_decompressDCtx(ZstdDecompressContext(), dst, raw_size, frame.data(), frame.size());
+      return !ZSTD_isError(n) && n == raw_size;
+    }
+  }
+  return false;
+}
+
+absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::string* out) {
+  std::string payload;
+  absl::StatusOr<Codec> used = CompressPayload(codec, zstd_level, raw, false, &payload);
+  if (!used.ok()) return used.status();
   const size_t start = out->size();
-  out->push_back(static_cast<char>(use_raw ? Codec::kNone : codec));
+  out->push_back(static_cast<char>(*used));
   PutVarint64(out, raw.size());
   PutVarint64(out, payload.size());
   out->append(payload);
@@ -114,38 +171,13 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
                                             expected, actual));
   }
   const std::string_view payload = cursor.substr(0, stored_size);
+  if (codec > static_cast<uint8_t>(Codec::kZstd)) {
+    return PageError(where, absl::StrFormat("unknown codec %d (expected 0, 1 or 2)", codec));
+  }
   raw->resize(raw_size);
-  switch (static_cast<Codec>(codec)) {
-    case Codec::kNone:
-      if (stored_size != raw_size) {
-        return PageError(where, absl::StrFormat("uncompressed page stores %d bytes, header says %d",
-                                                stored_size, raw_size));
-      }
-      if (raw_size > 0) std::memcpy(raw->data(), payload.data(), raw_size);
-      break;
-    case Codec::kLz4: {
-      if (stored_size > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
-        return PageError(where, "LZ4 payload too large");
-      }
-      const int n = LZ4_decompress_safe(payload.data(), raw->data(), static_cast<int>(stored_size),
-                                        static_cast<int>(raw_size));
-      if (n < 0 || static_cast<uint64_t>(n) != raw_size) {
-        return PageError(where,
-                         absl::StrFormat("LZ4 payload does not decode to %d bytes", raw_size));
-      }
-      break;
-    }
-    case Codec::kZstd: {
-      const size_t n = ZSTD_decompressDCtx(ZstdDecompressContext(), raw->data(), raw_size,
-                                           payload.data(), stored_size);
-      if (ZSTD_isError(n) || n != raw_size) {
-        return PageError(where,
-                         absl::StrFormat("Zstd payload does not decode to %d bytes", raw_size));
-      }
-      break;
-    }
-    default:
-      return PageError(where, absl::StrFormat("unknown codec %d (expected 0, 1 or 2)", codec));
+  if (!DecompressPayload(static_cast<Codec>(codec), payload, false, raw_size, raw->data())) {
+    return PageError(where, absl::StrFormat("payload of codec %d does not decode to %d bytes",
+                                            codec, raw_size));
   }
   in->remove_prefix(checked_size + 8);
   return absl::OkStatus();

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "spanstore/options.h"
 
 namespace spanstore {
@@ -44,6 +45,17 @@ struct PageLocation {
 // (codec 0), so incompressible columns cost no decode time. Fails only with InvalidArgument
 // when `raw` exceeds kMaxPageRawSize, or Internal if a compressor reports an error.
 absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::string* out);
+
+// The compression step shared by pages and group-page columns. Appends the payload of `raw`
+// compressed with `codec` to *out and returns the codec used: kNone (raw bytes appended) when
+// compression does not shrink it. `bare_zstd` drops the Zstd frame's magic number and content
+// size, which the caller stores itself.
+absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_view raw,
+                                      bool bare_zstd, std::string* out);
+// Decompresses `payload` into exactly `raw_size` bytes at `dst`; false when it does not
+// decode to exactly that many (damage), never writing past dst + raw_size.
+bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,
+                       char* dst);
 
 // Decodes the page at the start of `*in`, verifies its checksum and decompresses it into `*raw`
 // (replacing its contents), then advances `*in` past the page. Any damage (short input, bad

@@ -104,13 +104,14 @@ class BodyDecoder {
     return true;
   }
 
+  // Values decode in place: a span refilled with the next span's fields (a compaction or a
+  // scan decoding into one object) keeps its strings' and vectors' buffers, so decoding
+  // allocates next to nothing.
   bool Attributes(spanstore::Attributes* attrs, int depth) {
     uint64_t n;
     if (!Count(&n)) return false;
-    attrs->clear();
-    attrs->reserve(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      KeyValue& kv = attrs->emplace_back();
+    attrs->resize(n);
+    for (KeyValue& kv : *attrs) {
       if (!String(&kv.key) || !Value(&kv.value, depth)) return false;
     }
     return true;
@@ -123,23 +124,28 @@ class BodyDecoder {
     in_.remove_prefix(1);
     switch (static_cast<AnyValue::Type>(type)) {
       case AnyValue::Type::kEmpty:
-        *v = AnyValue();
+        v->set_empty();
         return true;
-      case AnyValue::Type::kString: {
-        std::string s;
-        if (!String(&s)) return false;
-        *v = AnyValue::String(std::move(s));
+      case AnyValue::Type::kString:
+      case AnyValue::Type::kBytes: {
+        std::string_view s;
+        if (!GetLengthPrefixed(&in_, &s)) return Fail("string");
+        if (type == static_cast<uint8_t>(AnyValue::Type::kString)) {
+          v->set_string(s);
+        } else {
+          v->set_bytes(s);
+        }
         return true;
       }
       case AnyValue::Type::kBool:
         if (in_.empty() || static_cast<uint8_t>(in_[0]) > 1) return Fail("bool");
-        *v = AnyValue::Bool(in_[0] == 1);
+        v->set_bool(in_[0] == 1);
         in_.remove_prefix(1);
         return true;
       case AnyValue::Type::kInt: {
         uint64_t z;
         if (!Varint64(&z)) return false;
-        *v = AnyValue::Int(ZigZagDecode(z));
+        v->set_int(ZigZagDecode(z));
         return true;
       }
       case AnyValue::Type::kDouble: {
@@ -147,32 +153,21 @@ class BodyDecoder {
         if (!GetFixed64(&in_, &bits)) return Fail("double");
         double d;
         std::memcpy(&d, &bits, 8);
-        *v = AnyValue::Double(d);
-        return true;
-      }
-      case AnyValue::Type::kBytes: {
-        std::string s;
-        if (!String(&s)) return false;
-        *v = AnyValue::BytesValue(std::move(s));
+        v->set_double(d);
         return true;
       }
       case AnyValue::Type::kArray: {
         uint64_t n;
         if (!Count(&n)) return false;
-        AnyValue::Array array;
-        array.reserve(n);
-        for (uint64_t i = 0; i < n; ++i) {
-          if (!Value(&array.emplace_back(), depth + 1)) return false;
+        AnyValue::Array& array = v->reuse_array();
+        array.resize(n);
+        for (AnyValue& e : array) {
+          if (!Value(&e, depth + 1)) return false;
         }
-        *v = AnyValue::ArrayValue(std::move(array));
         return true;
       }
-      case AnyValue::Type::kMap: {
-        AnyValue::Map map;
-        if (!Attributes(&map, depth + 1)) return false;
-        *v = AnyValue::MapValue(std::move(map));
-        return true;
-      }
+      case AnyValue::Type::kMap:
+        return Attributes(&v->reuse_map(), depth + 1);
     }
     return Fail("value type byte");
   }
@@ -402,7 +397,9 @@ absl::StatusOr<uint64_t> SpanContextId(std::string_view data) {
 
 absl::Status DecodeSpan(std::string_view data, Span* span) { return DecodeSpan({data, {}}, span); }
 
-absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
+namespace {
+
+absl::Status DecodeSpanImpl(const EncodedSpan& encoded, bool separate_context, Span* span) {
   const std::string_view data = encoded.span;
   auto size = EncodedSpanSize(data);
   if (!size.ok()) return size.status();
@@ -444,7 +441,14 @@ absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
   ok = ok && d.String(&span->trace_state) && d.String(&span->service_name) &&
        d.String(&span->name) && d.String(&span->status_message) && d.Varint32(&span->flags) &&
        d.Attributes(&span->attributes, 0) && d.Varint32(&span->dropped_attributes_count);
-  if (ok) {
+  if (ok && context_ref && !separate_context) {
+    span->resource_attributes.clear();
+    span->resource_schema_url.clear();
+    span->scope_name.clear();
+    span->scope_version.clear();
+    span->scope_attributes.clear();
+    span->scope_schema_url.clear();
+  } else if (ok) {
     BodyDecoder separate_context(encoded.context);
     BodyDecoder& c = context_ref ? separate_context : d;
     ok = c.Attributes(&span->resource_attributes, 0) && c.String(&span->resource_schema_url) &&
@@ -495,6 +499,16 @@ absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
                                                d.remaining()));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span) {
+  return DecodeSpanImpl(encoded, true, span);
+}
+
+absl::Status DecodeSpanWithoutContext(const EncodedSpan& encoded, Span* span) {
+  return DecodeSpanImpl(encoded, false, span);
 }
 
 absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {

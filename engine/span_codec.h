@@ -104,6 +104,10 @@ absl::StatusOr<uint64_t> SpanContextId(std::string_view data);
 // Decodes one span (exactly as delimited by EncodedSpanSize) with its context, if it refers to
 // one; the self-contained form needs no context.
 absl::Status DecodeSpan(const EncodedSpan& encoded, Span* span);
+// Like DecodeSpan, but a context given separately (encoded.context) is neither decoded nor
+// checked: the span's context fields are left empty, for a caller that handles the encoded
+// context itself (compaction stores it as is). An inline context is decoded.
+absl::Status DecodeSpanWithoutContext(const EncodedSpan& encoded, Span* span);
 absl::Status DecodeSpan(std::string_view data, Span* span);
 
 // Decodes a whole batch.

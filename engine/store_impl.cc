@@ -641,7 +641,7 @@ StoreStats StoreImpl::Stats() {
       ++st.blocks;
       st.block_spans += block->rows();
       st.block_bytes += block->file_bytes();
-      for (int c = 0; c < kNumBlockColumns; ++c) {
+      for (int c = 0; c < kNumBlockParts; ++c) {
         st.column_bytes[std::string(BlockColumnName(c))] += block->column_bytes()[c];
       }
     }

@@ -12,8 +12,6 @@
 namespace spanstore {
 namespace {
 
-constexpr size_t kSlotBytes = 16 + 4 + 4;
-constexpr size_t kHeaderBytes = 8;
 
 uint64_t HashId(const TraceId& id) { return XXH3_64bits(id.bytes.data(), id.bytes.size()); }
 
@@ -31,12 +29,32 @@ absl::Status IndexError(std::string_view file, std::string_view what) {
 
 std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
   if (slots_.empty()) return std::nullopt;
+  const uint64_t hash = HashId(id);
+  const uint64_t fingerprint = hash >> 32;
   const size_t mask = slots_.size() - 1;
-  for (size_t i = HashId(id) & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.rows.count == 0) return std::nullopt;  // Parse guarantees an empty slot exists
-    if (slot.id == id) return slot.rows;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = slots_[i];
+    if (slot == 0) return std::nullopt;  // Build guarantees an empty slot exists
+    if ((slot >> 32) == fingerprint) {
+      const Entry& e = entries_[(slot & 0xffffffff) - 1];
+      if (e.id == id) return e.rows;
+    }
   }
+}
+
+bool TraceIndex::CoversRowsInOrder(uint64_t rows) const {
+  uint64_t next = 0;
+  for (const Entry& e : entries_) {
+    if (e.rows.first_row != next) return false;
+    next += e.rows.count;
+  }
+  return next == rows;
+}
+
+size_t TraceIndex::EntryOfRow(uint64_t row) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), row,
+                             [](uint64_t r, const Entry& e) { return r < e.rows.first_row; });
+  return static_cast<size_t>(it - entries_.begin()) - 1;
 }
 
 absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_view file) {
@@ -96,13 +114,20 @@ absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
 
 TraceIndex TraceIndexBuilder::Build() const {
   TraceIndex index;
-  index.slots_.resize(SlotCountFor(entries_.size()));
+  index.entries_.reserve(entries_.size());
+  for (const auto& [id, rows] : entries_) index.entries_.push_back({id, rows});
+  index.slots_.assign(SlotCountFor(entries_.size()), 0);
   const size_t mask = index.slots_.size() - 1;
-  for (const auto& [id, rows] : entries_) {
-    size_t i = HashId(id) & mask;
-    while (index.slots_[i].rows.count != 0 && index.slots_[i].id != id) i = (i + 1) & mask;
-    if (index.slots_[i].rows.count == 0) ++index.entries_;
-    index.slots_[i] = {id, rows};  // a repeated id keeps its last range
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    const TraceId& id = entries_[e].first;
+    const uint64_t hash = HashId(id);
+    size_t i = hash & mask;
+    while (index.slots_[i] != 0 &&
+           index.entries_[(index.slots_[i] & 0xffffffff) - 1].id != id) {
+      i = (i + 1) & mask;
+    }
+    if (index.slots_[i] == 0) ++index.distinct_;
+    index.slots_[i] = (hash >> 32) << 32 | (e + 1);  // a repeated id keeps its last range
   }
   return index;
 }

@@ -9,8 +9,11 @@
 //   entries     entry_count x { trace id 16 bytes, varint zig-zag(first_row - end of the
 //               previous entry's range), varint count (> 0) }
 //   checksum    fixed64  XXH3_64bits of everything above
-// About 18 bytes per trace on disk; in memory the table's load factor is at most 3/4, about 32
-// bytes per trace.
+// About 18 bytes per trace on disk. In memory: the list in its on-disk order (which is row order
+// in a block, so it also maps each row to its trace: the row groups store no trace ids) and an
+// open-addressing table of 8-byte slots -- a 32-bit fingerprint of the hash and the entry's
+// index -- at load factor at most 3/4, about 35 bytes per trace. A probe compares fingerprints,
+// so a block without the trace is answered from the slot array alone.
 //
 // Thread safety: TraceIndexBuilder is thread-compatible. A TraceIndex is immutable after
 // construction and safe for concurrent Lookup.
@@ -45,29 +48,42 @@ class TraceIndex {
   // The rows of `id` in this block, or nullopt if the block does not hold it.
   std::optional<RowRange> Lookup(const TraceId& id) const;
 
-  // Calls fn(id, rows) for every trace in the index (in slot order).
+  struct Entry {
+    TraceId id;
+    RowRange rows;
+  };
+  // Every entry, in the serialized order (row order for a block). An id added twice appears
+  // twice here; Lookup finds its last range.
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  // Calls fn(id, rows) for every entry, in order.
   template <typename Fn>
   void ForEach(Fn fn) const {
-    for (const Slot& slot : slots_) {
-      if (slot.rows.count != 0) fn(slot.id, slot.rows);
-    }
+    for (const Entry& e : entries_) fn(e.id, e.rows);
   }
+
+  // True when the entries cover rows [0, rows) in order, each starting where the previous one
+  // ended: then EntryOfRow is defined for every row.
+  bool CoversRowsInOrder(uint64_t rows) const;
+  // Index of the entry holding `row`. REQUIRES: CoversRowsInOrder(n) and row < n.
+  size_t EntryOfRow(uint64_t row) const;
 
   // An empty index (holds no trace).
   TraceIndex() = default;
 
-  size_t size() const { return entries_; }
-  // Bytes the table occupies in memory.
-  size_t MemoryBytes() const { return slots_.size() * sizeof(Slot); }
+  // Distinct traces.
+  size_t size() const { return distinct_; }
+  // Bytes the index occupies in memory.
+  size_t MemoryBytes() const {
+    return slots_.size() * sizeof(uint64_t) + entries_.size() * sizeof(Entry);
+  }
 
  private:
   friend class TraceIndexBuilder;
-  struct Slot {
-    TraceId id;
-    RowRange rows;
-  };
-  std::vector<Slot> slots_;  // size is a power of two
-  size_t entries_ = 0;
+  std::vector<Entry> entries_;
+  // Power-of-two table: 0 empty, else fingerprint << 32 | (entry index + 1).
+  std::vector<uint64_t> slots_;
+  size_t distinct_ = 0;
 };
 
 class TraceIndexBuilder {

@@ -95,4 +95,59 @@ bool ZoneMap::Parse(std::string_view* in) {
   return true;
 }
 
+void ZoneMap::SerializeCompact(uint64_t base,
+                               const std::function<uint32_t(std::string_view)>& service_id,
+                               std::string* out) const {
+  PutVarint64(out, min_start_ - base);
+  PutVarint64(out, max_start_ - min_start_);
+  PutVarint64(out, min_duration_);
+  PutVarint64(out, max_duration_ - min_duration_);
+  PutVarint64(out, status_mask_);
+  PutVarint64(out, kind_mask_);
+  PutVarint64(out, rows_);
+  std::vector<uint32_t> ids;
+  ids.reserve(services_.size());
+  for (const std::string& s : services_) ids.push_back(service_id(s));
+  std::sort(ids.begin(), ids.end());
+  PutVarint64(out, ids.size());
+  for (uint32_t id : ids) PutVarint64(out, id);
+}
+
+bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base,
+                           const std::vector<std::string_view>& services) {
+  ZoneMap z;
+  uint64_t min_start, start_range, duration_range, status_mask = 0, kind_mask = 0, count = 0;
+  if (!GetVarint64(in, &min_start) || !GetVarint64(in, &start_range) ||
+      !GetVarint64(in, &z.min_duration_) || !GetVarint64(in, &duration_range) ||
+      !GetVarint64(in, &status_mask) || !GetVarint64(in, &kind_mask) ||
+      !GetVarint64(in, &z.rows_) || !GetVarint64(in, &count)) {
+    return false;
+  }
+  if (min_start > UINT64_MAX - base || start_range > UINT64_MAX - base - min_start ||
+      duration_range > UINT64_MAX - z.min_duration_ || status_mask > UINT32_MAX ||
+      kind_mask > UINT32_MAX || count > in->size() || count > services.size() || z.rows_ == 0) {
+    return false;
+  }
+  z.min_start_ = base + min_start;
+  z.max_start_ = z.min_start_ + start_range;
+  z.max_duration_ = z.min_duration_ + duration_range;
+  z.status_mask_ = static_cast<uint32_t>(status_mask);
+  z.kind_mask_ = static_cast<uint32_t>(kind_mask);
+  z.services_.reserve(count);
+  uint64_t previous = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t id;
+    if (!GetVarint64(in, &id) || id >= services.size() || (i > 0 && id <= previous)) return false;
+    previous = id;
+    z.services_.emplace_back(services[id]);
+  }
+  // Ids ascend, names need not: MayMatch's binary search wants the names sorted.
+  std::sort(z.services_.begin(), z.services_.end());
+  if (std::adjacent_find(z.services_.begin(), z.services_.end()) != z.services_.end()) {
+    return false;  // a dictionary never holds a name twice; damage if it seems to
+  }
+  *this = std::move(z);
+  return true;
+}
+
 }  // namespace spanstore

@@ -16,6 +16,7 @@
 #define SPANSTORE_INDEX_ZONE_MAP_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,16 @@ class ZoneMap {
   void Serialize(std::string* out) const;
   // Reads a serialized zone map and advances `*in`; false on short or inconsistent input.
   bool Parse(std::string_view* in);
+
+  // The compact form of a row group's zone map inside a block: varints min_start - `base`
+  // (the block's least start), max_start - min_start, min_duration, max_duration -
+  // min_duration, status mask, kind mask, row count, service count, then the services as
+  // ascending ids into the block's service dictionary. REQUIRES: rows() > 0, min_start() >=
+  // base; service_id maps every service of this zone map.
+  void SerializeCompact(uint64_t base, const std::function<uint32_t(std::string_view)>& service_id,
+                        std::string* out) const;
+  bool ParseCompact(std::string_view* in, uint64_t base,
+                    const std::vector<std::string_view>& services);
 
   friend bool operator==(const ZoneMap&, const ZoneMap&) = default;
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "compaction/block_builder.h"
+#include "engine/span_codec.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/random_spans.h"
@@ -71,8 +72,12 @@ TEST_P(BlockReaderTest, RoundTripsEveryRowAndTrace) {
   ASSERT_TRUE((*block)->Verify().ok());
 
   std::vector<Span> all;
-  ASSERT_TRUE((*block)->ForEachRow([&](const Span& s) {
+  ASSERT_TRUE((*block)->ForEachRow([&](const Span& s, std::string_view context) {
     all.push_back(s);
+    Span from_context;
+    EXPECT_TRUE(DecodeSpanContext(context, &from_context));
+    EXPECT_EQ(from_context.resource_attributes, s.resource_attributes);
+    EXPECT_EQ(from_context.scope_name, s.scope_name);
     return true;
   }).ok());
   ASSERT_EQ(all.size(), spans.size());
@@ -191,6 +196,20 @@ TEST(BlockReader, RefusesANewerFormatVersion) {
   ASSERT_FALSE(block.ok());
   EXPECT_EQ(block.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(block.status().message().find("newer"), std::string::npos) << block.status();
+}
+
+TEST(BlockReader, RefusesAnOlderFormatVersion) {
+  TempDir dir;
+  const std::string path = dir.Sub("6.blk");
+  BlockProperties props;
+  ASSERT_TRUE(Write(path, MakeSpans(2, 2), Codec::kZstd, 8, &props).ok());
+  std::string data = *Env::Default()->ReadFile(path);
+  data[8] = 1;
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto block = BlockReader::Open(Env::Default(), path, 6);
+  ASSERT_FALSE(block.ok());
+  EXPECT_EQ(block.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(block.status().message().find("version 1"), std::string::npos) << block.status();
 }
 
 TEST(BlockReader, TruncatedFileIsDataLoss) {

@@ -267,7 +267,7 @@ int RunStats(const ParsedFlags& flags) {
                            st.block_spans ? static_cast<double>(bytes) / st.block_spans : 0.0),
            absl::StrFormat("%.1f%%", total ? 100.0 * bytes / total : 0.0)});
     };
-    for (int c = 0; c < kNumBlockColumns; ++c) {
+    for (int c = 0; c < kNumBlockParts; ++c) {
       auto it = st.column_bytes.find(std::string(BlockColumnName(c)));
       if (it != st.column_bytes.end()) row(it->first, it->second);
     }

@@ -25,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "compaction/block_reader.h"
 #include "compaction/group_data.h"
+#include "compaction/group_page.h"
 #include "compaction/manifest.h"
 #include "engine/filenames.h"
 #include "engine/span_codec.h"
@@ -81,20 +82,22 @@ struct Totals {
 std::string BlockName(uint64_t number) { return absl::StrFormat("blocks/%06d.blk", number); }
 std::string SegmentName(uint64_t number) { return absl::StrFormat("wal/%06d.log", number); }
 
-// Where a column that failed to decode (after its page checksum matched) sits in the file. Loads
-// the columns of each group in dependency order, so the first failure is the column itself.
+// Where a column that failed to decode (after its group page's checksum matched) sits in the
+// file. Loads the columns of each group in dependency order, so the first failure is the column
+// itself.
 std::string LocateBadColumn(const BlockReader& block) {
-  static constexpr int kOrder[kNumBlockColumns] = {
-      kColStartTime, kColDuration,    kColService,    kColName,   kColKindStatus,
-      kColTraceId,   kColSpanId,      kColParent,     kColMisc,   kColResource,
-      kColAttrKeys,  kColAttrStrings, kColAttrValues, kColEvents, kColLinks};
+  static constexpr int kOrder[] = {kColParent,      kColOp,          kColContext,
+                                   kColStatus,      kColStartClass,  kColSpanId,
+                                   kColParentId,    kColAttrStrings, kColAttrValues,
+                                   kColMisc,        kColEvents,      kColLinks};
   for (size_t g = 0; g < block.groups().size(); ++g) {
     GroupData data(block, g);
     for (int c : kOrder) {
       if (data.Load(c).ok()) continue;
-      const BlockReader::PageExtent& p = block.groups()[g].pages[c];
-      return absl::StrFormat(" (row group %d, column %s: page at offset %d, %d bytes)", g,
-                             BlockColumnName(c), p.offset, p.size);
+      const BlockReader::Group& group = block.groups()[g];
+      return absl::StrFormat(" (row group %d, column %s: group page at offset %d, %d bytes)", g,
+                             c == kColStartClass ? "start/end" : BlockColumnName(c),
+                             group.offset, group.size);
     }
   }
   return "";
@@ -114,19 +117,19 @@ void CheckBlock(Env* env, const std::string& dir, uint64_t number, const Manifes
   const BlockReader& block = **opened;
   totals->rows += block.rows();
 
-  // Every page's checksum on its own, so that each damaged page is listed (Verify stops at the
-  // first).
+  // Every group page's checksum and column table on its own, so that each damaged page is
+  // listed (Verify stops at the first).
   int bad_pages = 0;
-  std::string raw;
+  std::string bytes;
   for (size_t g = 0; g < block.groups().size(); ++g) {
-    for (int c = 0; c < kNumBlockColumns; ++c) {
-      absl::Status s = block.ReadPage(g, c, &raw);
-      if (s.ok()) continue;
-      if (++bad_pages <= kMaxPagesListed) {
-        findings->Damaged(
-            name, absl::StrFormat("%s (row group %d, column %s)", WithoutPath(s.message(), path), g,
-                                  BlockColumnName(c)));
-      }
+    const BlockReader::Group& group = block.groups()[g];
+    absl::Status s = block.ReadGroup(g, &bytes);
+    GroupPage page;
+    if (s.ok()) s = page.Parse(bytes, PageLocation{path, g, group.offset});
+    if (s.ok()) continue;
+    if (++bad_pages <= kMaxPagesListed) {
+      findings->Damaged(name, absl::StrFormat("%s (%d bytes)", WithoutPath(s.message(), path),
+                                              group.size));
     }
   }
   if (bad_pages > kMaxPagesListed) {
