@@ -250,12 +250,12 @@ absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* o
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
-    data.LimitRows(static_cast<uint32_t>(std::min(last, data.first_row() + data.rows()) -
-                                         data.first_row()));
-    absl::Status s = data.LoadAll();
-    if (!s.ok()) return s;
     const uint64_t begin = std::max(first, data.first_row());
     const uint64_t end = std::min(last, data.first_row() + data.rows());
+    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
+                   static_cast<uint32_t>(end - data.first_row()));
+    absl::Status s = data.LoadAll();
+    if (!s.ok()) return s;
     for (uint64_t row = begin; row < end; ++row) {
       Span& span = out->emplace_back();
       s = data.Materialize(static_cast<uint32_t>(row - data.first_row()), &span);
@@ -273,11 +273,11 @@ bool BlockReader::Contains(const Span& span) const {
   Span candidate;
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
-    data.LimitRows(static_cast<uint32_t>(std::min(last, data.first_row() + data.rows()) -
-                                         data.first_row()));
-    if (!data.Load(kColSpanId).ok()) return false;
     const uint64_t begin = std::max(first, data.first_row());
     const uint64_t end = std::min(last, data.first_row() + data.rows());
+    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
+                   static_cast<uint32_t>(end - data.first_row()));
+    if (!data.Load(kColSpanId).ok()) return false;
     for (uint64_t row = begin; row < end; ++row) {
       const uint32_t r = static_cast<uint32_t>(row - data.first_row());
       if (data.span_id(r) != span.span_id) continue;

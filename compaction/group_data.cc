@@ -86,7 +86,10 @@ GroupData::GroupData(const BlockReader& block, size_t group)
       first_row_(block.groups()[group].first_row),
       limit_(rows_) {}
 
-void GroupData::LimitRows(uint32_t rows) { limit_ = std::min(rows, rows_); }
+void GroupData::LimitRows(uint32_t begin, uint32_t end) {
+  limit_ = std::min(end, rows_);
+  begin_ = std::min(begin, limit_);
+}
 
 absl::Status GroupData::Corrupt(int column, std::string_view what) const {
   return absl::DataLossError(absl::StrFormat("block %s: row group %d: column %s: %s",
@@ -291,39 +294,38 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   constexpr int kColumn = kColAttrValues;
   uint64_t count;
   if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(kColumn, "count");
-  // Per key present: its form and the cursor over its codes.
-  struct Stream {
-    uint8_t form = kFormGeneric;
-    std::string_view codes;
-  };
-  std::vector<Stream> streams(count);
-  std::vector<uint32_t> slots(tables_.keys.size(), kNoSlot);
+  streams_.resize(count);
+  stream_slots_.assign(tables_.keys.size(), kNoSlot);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t key;
-    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || slots[key] != kNoSlot ||
+    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || stream_slots_[key] != kNoSlot ||
         in.empty()) {
       return Corrupt(kColumn, "malformed key column");
     }
-    slots[key] = static_cast<uint32_t>(i);
-    streams[i].form = static_cast<uint8_t>(in[0]);
+    stream_slots_[key] = static_cast<uint32_t>(i);
+    streams_[i].form = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (streams[i].form > kFormInts || !GetLengthPrefixed(&in, &streams[i].codes)) {
+    if (streams_[i].form > kFormInts || !GetLengthPrefixed(&in, &streams_[i].codes)) {
       return Corrupt(kColumn, "malformed key column");
     }
   }
   if (!in.empty()) return Corrupt(kColumn, "trailing bytes");
   const char* const base = raw_[kColumn].data();
-  attr_first_.assign(limit_ + 1, 0);
+  attr_first_.assign(limit_ - begin_ + 1, 0);
   refs_.clear();
   AnyValue scratch;
+  ValueRef skipped;
   for (uint32_t r = 0; r < limit_; ++r) {
-    attr_first_[r] = static_cast<uint32_t>(refs_.size());
+    // Rows before begin_ are walked (the streams are sequential) but not kept.
+    const bool keep = r >= begin_;
+    if (keep) attr_first_[r - begin_] = static_cast<uint32_t>(refs_.size());
     for (uint32_t key : op(r).keys) {
-      if (slots[key] == kNoSlot) return Corrupt(kColumn, "no column for a key");
-      Stream& stream = streams[slots[key]];
+      const uint32_t slot = stream_slots_[key];
+      if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
+      Stream& stream = streams_[slot];
       uint64_t code;
       if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
-      ValueRef& ref = refs_.emplace_back();
+      ValueRef& ref = keep ? refs_.emplace_back() : skipped;
       if (code == kValueTemplate) {
         ref.kind = ValueRef::kTemplate;
       } else if (stream.form == kFormInts) {
@@ -349,9 +351,9 @@ absl::Status GroupData::ParseValues(std::string_view in) {
       }
     }
   }
-  attr_first_[limit_] = static_cast<uint32_t>(refs_.size());
+  attr_first_[limit_ - begin_] = static_cast<uint32_t>(refs_.size());
   if (limit_ == rows_) {
-    for (const Stream& s : streams) {
+    for (const Stream& s : streams_) {
       if (!s.codes.empty()) return Corrupt(kColumn, "values left over");
     }
   }
@@ -410,7 +412,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   for (size_t i = 0; i < o.keys.size(); ++i) {
     KeyValue& kv = span->attributes[i];
     kv.key.assign(tables_.keys[o.keys[i]]);
-    const ValueRef& ref = refs_[attr_first_[row] + i];
+    const ValueRef& ref = refs_[attr_first_[row - begin_] + i];
     switch (ref.kind) {
       case ValueRef::kTemplate:
         kv.value = o.templates[i];

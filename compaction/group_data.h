@@ -36,9 +36,10 @@ class GroupData {
   uint32_t rows() const { return rows_; }
   uint64_t first_row() const { return first_row_; }
 
-  // Only rows [0, rows) will be materialized (a GetTrace needs a few): the per-row indexes of
-  // the variable-length columns then stop there. Call before loading anything.
-  void LimitRows(uint32_t rows);
+  // Only rows [begin, end) will be materialized (a GetTrace needs a few): the per-row indexes
+  // of the variable-length columns then stop at `end`, and attribute values are resolved from
+  // `begin` on. Call before loading anything.
+  void LimitRows(uint32_t begin, uint32_t end);
 
   // Decodes `column` (reading the page first, and the columns it depends on) unless done.
   // The four time columns decode together.
@@ -65,7 +66,7 @@ class GroupData {
   // templates. Needs kColAttrStrings.
   bool HeapHasString(uint32_t key, std::string_view value) const;
 
-  // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded.
+  // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded; row in the LimitRows range.
   absl::Status Materialize(uint32_t row, Span* span) const;
 
  private:
@@ -79,6 +80,7 @@ class GroupData {
   const size_t group_;
   const uint32_t rows_;
   const uint64_t first_row_;
+  uint32_t begin_ = 0;
   uint32_t limit_;
   bool read_ = false;
   std::string page_bytes_;
@@ -114,7 +116,13 @@ class GroupData {
     uint64_t value = 0;  // string id, offset into attr.values (kInline), or int bits
   };
   std::vector<ValueRef> refs_;
-  std::vector<uint32_t> attr_first_;
+  std::vector<uint32_t> attr_first_;  // indexed by row - begin_
+  struct Stream {
+    uint8_t form = kFormGeneric;
+    std::string_view codes;
+  };
+  std::vector<Stream> streams_;        // per key column of attr.values
+  std::vector<uint32_t> stream_slots_;  // block key id -> streams_ index, or kNoSlot
   std::vector<uint32_t> event_offsets_, link_offsets_;
 };
 

@@ -478,6 +478,7 @@ bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
   spans->clear();
+  for (const auto& source : snap.sources) source->PrefetchTrace(trace_id);
   for (const auto& source : snap.sources) {
     absl::Status s = source->GetTrace(trace_id, spans);
     if (!s.ok()) return s;

@@ -42,6 +42,11 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
   }
 }
 
+void TraceIndex::Prefetch(const TraceId& id) const {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[HashId(id) & (slots_.size() - 1)]);
+}
+
 bool TraceIndex::CoversRowsInOrder(uint64_t rows) const {
   uint64_t next = 0;
   for (const Entry& e : entries_) {
