@@ -17,6 +17,7 @@
 #include "compaction/block_builder.h"
 #include "compaction/block_format.h"
 #include "compaction/block_reader.h"
+#include "compaction/block_tables.h"
 #include "compaction/page_codec.h"
 #include "engine/coding.h"
 #include "gtest/gtest.h"
@@ -112,6 +113,24 @@ void CopyZoneMap(std::string_view* in, std::string* out, uint64_t rows) {
   }
 }
 
+// Copies a row group's compact zone map (ZoneMap::SerializeCompact), setting its row count.
+void CopyCompactZoneMap(std::string_view* in, std::string* out, uint64_t rows) {
+  for (int i = 0; i < 6; ++i) CopyVarint(in, out);
+  CopyVarint(in, out, rows);
+  uint64_t services = 0;
+  ASSERT_TRUE(GetVarint64(in, &services));
+  PutVarint64(out, services);
+  for (uint64_t i = 0; i < services; ++i) CopyVarint(in, out);
+}
+
+// Copies the block-wide tables (compaction/block_tables.h) unchanged.
+void CopyTables(std::string_view* in, std::string* out) {
+  const std::string_view before = *in;
+  BlockTables tables;
+  ASSERT_TRUE(tables.Parse(in));
+  out->append(before.substr(0, before.size() - in->size()));
+}
+
 absl::StatusOr<std::shared_ptr<BlockReader>> OpenCrafted(const TempDir& dir,
                                                          const std::string& data) {
   EXPECT_TRUE(Env::Default()->WriteFileAtomically(dir.Sub("crafted.blk"), data).ok());
@@ -129,12 +148,11 @@ TEST(BlockReaderCraftedTest, TheRewriteItselfKeepsABlockValid) {
   EXPECT_TRUE((*opened)->Verify().ok());
 }
 
-// Finding: ParseMeta resizes its group vector to the claimed group count before reading a single
-// group entry. rows = groups = 2^32 - 2 passes every check and asks for ~4 billion Group
+// Finding: ParseMeta resized its group vector to the claimed group count before reading a single
+// group entry. rows = groups = 2^32 - 2 passed every check and asked for ~4 billion Group
 // structs (about a terabyte): std::bad_alloc, i.e. std::terminate, in Store::Open of a store
-// whose manifest names such a block. A group needs 15 pages of at least 11 bytes each, so the
-// file size bounds the group count (and a row count too: every row takes 8 bytes of its group's
-// span_id page).
+// whose manifest names such a block. A group page takes at least its column table and checksum,
+// and every row 8 bytes of span id, so the file size bounds both counts.
 TEST(BlockReaderCraftedTest, HugeGroupCountIsRefusedWithoutAllocating) {
   TempDir dir;
   const std::string crafted = RewriteMeta(OneSpanBlock(dir), [](std::string_view meta) {
@@ -150,11 +168,11 @@ TEST(BlockReaderCraftedTest, HugeGroupCountIsRefusedWithoutAllocating) {
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
 }
 
-// Finding: a single group may claim 2^32 - 2 rows (its zone map agreeing) although its pages
-// hold one. Open accepts it; then Scan sizes its candidate list by the claim before loading any
-// column (`rows.resize(data.rows())`, 16 GiB), and a status or kind predicate loads the
-// kind/status column, whose width-0 bit-packing assigns the claimed count (another 16 GiB)
-// without a byte to back it. Open should refuse a group whose row count its pages cannot hold.
+// Finding: a single group could claim 2^32 - 2 rows (its zone map agreeing) although its page
+// held one. Open accepted it; then Scan sized its candidate list by the claim before loading any
+// column (`rows.resize(data.rows())`, 16 GiB), and a status predicate decoded a width-0
+// bit-packed column of the claimed count (another 16 GiB) without a byte to back it. Open must
+// refuse a group whose row count its page cannot hold (8 bytes of span id per row).
 TEST(BlockReaderCraftedTest, HugeGroupRowCountIsRefused) {
   TempDir dir;
   constexpr uint64_t kRows = UINT32_MAX - 1;
@@ -162,16 +180,35 @@ TEST(BlockReaderCraftedTest, HugeGroupRowCountIsRefused) {
     std::string out;
     CopyVarint(&meta, &out, kRows);  // rows
     CopyVarint(&meta, &out);         // groups (1)
-    CopyVarint(&meta, &out, kRows);  // the group's row count
-    CopyZoneMap(&meta, &out, kRows);
-    for (int i = 0; i < 2 * kNumBlockColumns; ++i) CopyVarint(&meta, &out);  // page extents
-    CopyZoneMap(&meta, &out, kRows);                                         // the block's zone map
-    return out.append(meta);  // services, operations, dictionaries
+    CopyZoneMap(&meta, &out, kRows);  // the block's zone map
+    CopyTables(&meta, &out);
+    CopyCompactZoneMap(&meta, &out, kRows);  // the group's zone map
+    return out.append(meta);                 // its page size, the column sizes
   });
   auto opened = OpenCrafted(dir, crafted);
-  // Do not go on to Scan: today it would allocate 16 GiB.
+  // Do not go on to Scan: without the check it would allocate 16 GiB.
   ASSERT_FALSE(opened.ok()) << "a group of " << kRows << " rows in a " << crafted.size()
                             << "-byte file was accepted";
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
+}
+
+// The same claim for a group of a block whose row count is small enough to pass the file-size
+// bound: the group's page size must back its rows.
+TEST(BlockReaderCraftedTest, GroupRowsBeyondItsPageAreRefused) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  const uint64_t rows = (block.size() - kBlockFooterSize) / 8;
+  const std::string crafted = RewriteMeta(block, [&](std::string_view meta) {
+    std::string out;
+    CopyVarint(&meta, &out, rows);
+    CopyVarint(&meta, &out);
+    CopyZoneMap(&meta, &out, rows);
+    CopyTables(&meta, &out);
+    CopyCompactZoneMap(&meta, &out, rows);
+    return out.append(meta);
+  });
+  auto opened = OpenCrafted(dir, crafted);
+  ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
 }
 

@@ -286,8 +286,9 @@ TEST_F(SpanctlE2eTest, CompactThenVerifyStatsAndSearch) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("blocks +1 \\([0-9.]+ KiB\\)"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("bytes per span +[0-9]+\\.[0-9]"));
   EXPECT_THAT(r.out, HasSubstr("COLUMN        BYTES"));
-  ASSERT_NE(r.out.find("\nstart_time "), std::string::npos) << r.out;
-  EXPECT_LT(r.out.find("\nstart_time "), r.out.find("\nduration ")) << "not in file order";
+  ASSERT_NE(r.out.find("\nstart.class "), std::string::npos) << r.out;
+  EXPECT_LT(r.out.find("\nstart.class "), r.out.find("\nspan_id ")) << "not in file order";
+  EXPECT_LT(r.out.find("\nlinks "), r.out.find("\ntrace_index ")) << "not in file order";
   EXPECT_THAT(r.out,
               ::testing::ContainsRegex("attr\\.values +[0-9.]+ KiB +[0-9]+\\.[0-9] +[0-9.]+%"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("total +[0-9.]+ KiB +[0-9]+\\.[0-9] +100\\.0%"));
@@ -322,7 +323,7 @@ TEST_F(SpanctlE2eTest, VerifyFindsDamageInBlocksAndManifest) {
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_THAT(
         r.out, ::testing::ContainsRegex("DAMAGED +blocks/" + fs::path(block).stem().string() +
-                                        "\\.blk: page [0-9]+ at offset [0-9]+: checksum mismatch"));
+                                        "\\.blk: row group [0-9]+ at offset [0-9]+: checksum mismatch"));
     EXPECT_THAT(r.out, HasSubstr("1 problems"));
   }
   {  // A truncated manifest.

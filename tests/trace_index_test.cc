@@ -42,6 +42,47 @@ TEST(TraceIndex, FindsEveryAddedTraceAndNoOther) {
   }
 }
 
+TEST(TraceIndex, MapsEveryRowToItsTraceInRowOrder) {
+  std::mt19937_64 rng(5);
+  TraceIndexBuilder builder;
+  std::vector<std::pair<TraceId, RowRange>> want;
+  uint32_t row = 0;
+  for (int i = 0; i < 300; ++i) {
+    const RowRange r{row, static_cast<uint32_t>(rng() % 7 + 1)};
+    want.emplace_back(RandomId(rng), r);
+    ASSERT_TRUE(builder.Add(want.back().first, r).ok());
+    row += r.count;
+  }
+  std::string serialized;
+  builder.Serialize(&serialized);
+  auto index = TraceIndex::Parse(serialized, "blk");
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE(index->CoversRowsInOrder(row));
+  EXPECT_FALSE(index->CoversRowsInOrder(row + 1));
+  ASSERT_EQ(index->entries().size(), want.size());
+  for (size_t e = 0; e < want.size(); ++e) {
+    EXPECT_EQ(index->entries()[e].id, want[e].first);
+    for (uint32_t r = 0; r < want[e].second.count; ++r) {
+      EXPECT_EQ(index->EntryOfRow(want[e].second.first_row + r), e);
+    }
+  }
+  // Prefetch is only a hint: safe on any id and on an empty index.
+  index->Prefetch(RandomId(rng));
+  TraceIndex().Prefetch(RandomId(rng));
+}
+
+TEST(TraceIndex, GapsOrOverlapsDoNotCoverRowsInOrder) {
+  TraceIndexBuilder gap, overlap;
+  ASSERT_TRUE(gap.Add(TraceId::FromHex("0102030405060708090a0b0c0d0e0f10").value(), {0, 2}).ok());
+  ASSERT_TRUE(gap.Add(TraceId::FromHex("1102030405060708090a0b0c0d0e0f10").value(), {3, 1}).ok());
+  EXPECT_FALSE(gap.Build().CoversRowsInOrder(4));
+  ASSERT_TRUE(
+      overlap.Add(TraceId::FromHex("0102030405060708090a0b0c0d0e0f10").value(), {0, 2}).ok());
+  ASSERT_TRUE(
+      overlap.Add(TraceId::FromHex("1102030405060708090a0b0c0d0e0f10").value(), {1, 2}).ok());
+  EXPECT_FALSE(overlap.Build().CoversRowsInOrder(3));
+}
+
 TEST(TraceIndex, IdsDifferingInOneByteAreDistinct) {
   TraceIndexBuilder builder;
   TraceId a, b;
