@@ -155,8 +155,16 @@ absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
   for (size_t i = 0; i < refs.size();) {
     size_t j = i;
     while (j < refs.size() && refs[j].trace_id == refs[i].trace_id) ++j;
+    // A live block can hold a copy of one of these spans only if its time range covers the
+    // span's start (a copy has the same start): blocks are cut from the WAL in arrival order,
+    // so this leaves the few blocks of the same time, and the trace index decides the rest.
+    // Checking every block instead would make each compaction cost grow with the store.
     holders.clear();
+    const uint64_t first_start = refs[i].start, last_start = refs[j - 1].start;
     for (const auto& block : existing) {
+      if (block->zone().max_start() < first_start || block->zone().min_start() > last_start) {
+        continue;
+      }
       if (block->MayContainTrace(refs[i].trace_id)) holders.push_back(block.get());
     }
     used = 0;

@@ -124,29 +124,29 @@ absl::Status GroupData::Load(int column) {
   absl::Status s = Read();
   if (!s.ok()) return s;
   // Columns that refer to others load those first.
-  auto need = [&](int other) { return s.ok() ? (s = Load(other)) : s; };
+  std::array<int, 2> needs = {-1, -1};
   switch (column) {
     case kColContext:
-      need(kColOp);
+      needs = {kColOp, -1};
       break;
     case kColStartClass:
-      need(kColParent);
+      needs = {kColParent, -1};
       break;
     case kColParentId:
-      need(kColParent);
-      need(kColSpanId);
+      needs = {kColParent, kColSpanId};
       break;
     case kColAttrValues:
-      need(kColOp);
-      need(kColAttrStrings);
+      needs = {kColOp, kColAttrStrings};
       break;
     case kColEvents:
-      need(kColStartClass);  // event times are relative to the span start
+      needs = {kColStartClass, -1};  // event times are relative to the span start
       break;
     default:
       break;
   }
-  if (!s.ok()) return s;
+  for (int other : needs) {
+    if (other >= 0 && !(s = Load(other)).ok()) return s;
+  }
   if (column == kColStartClass) {
     std::array<std::string_view, 3> parts;
     for (int c = kColStartClass; c <= kColTimeBits; ++c) {

@@ -7,7 +7,10 @@
 namespace spanstore {
 
 void ZoneMap::AddService(std::string_view service) {
+  // Consecutive spans mostly share a service (a compaction adds a trace's spans in turn).
+  if (last_service_ < services_.size() && services_[last_service_] == service) return;
   auto it = std::lower_bound(services_.begin(), services_.end(), service);
+  last_service_ = static_cast<size_t>(it - services_.begin());
   if (it == services_.end() || *it != service) services_.insert(it, std::string(service));
 }
 

@@ -57,7 +57,12 @@ class ZoneMap {
   bool ParseCompact(std::string_view* in, uint64_t base,
                     const std::vector<std::string_view>& services);
 
-  friend bool operator==(const ZoneMap&, const ZoneMap&) = default;
+  friend bool operator==(const ZoneMap& a, const ZoneMap& b) {
+    return a.rows_ == b.rows_ && a.min_start_ == b.min_start_ && a.max_start_ == b.max_start_ &&
+           a.min_duration_ == b.min_duration_ && a.max_duration_ == b.max_duration_ &&
+           a.status_mask_ == b.status_mask_ && a.kind_mask_ == b.kind_mask_ &&
+           a.services_ == b.services_;
+  }
 
  private:
   // Values above 31 (not defined by OTLP, but representable) share bit 31, which then means
@@ -73,6 +78,8 @@ class ZoneMap {
   uint32_t status_mask_ = 0;
   uint32_t kind_mask_ = 0;
   std::vector<std::string> services_;
+  // Where AddService last found or put a service (a cache, not part of the value).
+  size_t last_service_ = SIZE_MAX;
 };
 
 }  // namespace spanstore
