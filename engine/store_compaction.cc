@@ -116,7 +116,12 @@ absl::Status StoreImpl::OpenBlocks() {
   }
   port::MutexLock l(&mu_);
   blocks_ = std::move(blocks);
+  PublishBlocks();
   return absl::OkStatus();
+}
+
+void StoreImpl::PublishBlocks() {
+  block_list_ = std::make_shared<const BlockList>(blocks_.begin(), blocks_.end());
 }
 
 absl::Status StoreImpl::RemoveCompactedSegments(uint64_t first_live) {
@@ -156,6 +161,7 @@ absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<Block
     }
     live.insert(live.end(), added.begin(), added.end());
     blocks_ = std::move(live);
+    PublishBlocks();
     imm_.erase(imm_.begin(), imm_.begin() + static_cast<ptrdiff_t>(flushed_memtables));
     sealed_segments_.erase(sealed_segments_.begin(),
                            sealed_segments_.lower_bound(manifest_.first_live_segment));

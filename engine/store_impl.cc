@@ -452,14 +452,13 @@ absl::Status StoreImpl::Close() {
 StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
   port::MutexLock l(&mu_);
   Snapshot snap;
-  snap.sources.reserve(blocks_.size() + imm_.size() + 1);
-  snap.sources.assign(blocks_.begin(), blocks_.end());
-  snap.disjoint = blocks_.size();
+  snap.blocks = block_list_;
+  snap.memtables.reserve(imm_.size() + 1);
   for (const auto& m : imm_) {
-    snap.sources.push_back(std::make_shared<MemTableSource>(m, m->count()));
+    snap.memtables.push_back(std::make_shared<MemTableSource>(m, m->count()));
   }
   if (mem_ != nullptr) {
-    snap.sources.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
+    snap.memtables.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
   }
   return snap;
 }
@@ -468,9 +467,9 @@ bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& 
   // Blocks never share a span (compaction drops duplicates against the live blocks), and a
   // memtable drops exact duplicates within itself; across the other sources (an Append retried
   // after a segment rotation or a reopen) the oldest copy wins.
-  if (source < snap.disjoint) return false;
+  if (source < snap.disjoint()) return false;
   for (size_t earlier = 0; earlier < source; ++earlier) {
-    if (snap.sources[earlier]->Contains(span)) return true;
+    if (snap.source(earlier).Contains(span)) return true;
   }
   return false;
 }
@@ -478,9 +477,9 @@ bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
                                      std::vector<Span>* spans) {
   spans->clear();
-  for (const auto& source : snap.sources) source->PrefetchTrace(trace_id);
-  for (const auto& source : snap.sources) {
-    absl::Status s = source->GetTrace(trace_id, spans);
+  for (size_t i = 0; i < snap.size(); ++i) snap.source(i).PrefetchTrace(trace_id);
+  for (size_t i = 0; i < snap.size(); ++i) {
+    absl::Status s = snap.source(i).GetTrace(trace_id, spans);
     if (!s.ok()) return s;
   }
   std::sort(spans->begin(), spans->end(), SpanOrder);
@@ -515,8 +514,8 @@ absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
 absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
                                      absl::FunctionRef<bool(const Span&)> visitor) {
   bool stopped = false;
-  for (size_t i = 0; i < snap.sources.size() && !stopped; ++i) {
-    absl::Status s = snap.sources[i]->Scan(query, [&](const Span& span) {
+  for (size_t i = 0; i < snap.size() && !stopped; ++i) {
+    absl::Status s = snap.source(i).Scan(query, [&](const Span& span) {
       if (AppearsEarlier(snap, i, span)) return true;
       stopped = !visitor(span);
       return !stopped;
@@ -553,12 +552,12 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
   };
   // Blocks share no span, so they need no de-duplication and may answer from their columns;
   // memtable spans are checked against every earlier source.
-  for (size_t i = 0; i < snap.disjoint; ++i) {
-    absl::Status s = snap.sources[i]->ScanKeys(query, hit);
+  for (size_t i = 0; i < snap.disjoint(); ++i) {
+    absl::Status s = snap.source(i).ScanKeys(query, hit);
     if (!s.ok()) return s;
   }
-  for (size_t i = snap.disjoint; i < snap.sources.size(); ++i) {
-    absl::Status s = snap.sources[i]->Scan(query, [&](const Span& span) {
+  for (size_t i = snap.disjoint(); i < snap.size(); ++i) {
+    absl::Status s = snap.source(i).Scan(query, [&](const Span& span) {
       if (AppearsEarlier(snap, i, span)) return true;
       return hit(span.trace_id, span.start_time_unix_nano);
     });
@@ -609,14 +608,16 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
 absl::StatusOr<std::vector<std::string>> StoreImpl::Services() {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> services;
-  for (const auto& source : TakeSnapshot().sources) source->CollectServices(&services);
+  const Snapshot snap = TakeSnapshot();
+  for (size_t i = 0; i < snap.size(); ++i) snap.source(i).CollectServices(&services);
   return std::vector<std::string>(services.begin(), services.end());
 }
 
 absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string& service) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   absl::btree_set<std::string> names;
-  for (const auto& source : TakeSnapshot().sources) source->CollectOperations(service, &names);
+  const Snapshot snap = TakeSnapshot();
+  for (size_t i = 0; i < snap.size(); ++i) snap.source(i).CollectOperations(service, &names);
   return std::vector<std::string>(names.begin(), names.end());
 }
 

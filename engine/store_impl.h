@@ -79,10 +79,22 @@ class StoreImpl final : public Store {
   // What a query reads: every source, oldest first (engine/read_source.h). The first
   // `disjoint` sources are blocks, which never share a span with each other (compaction drops
   // duplicates against the live blocks), so only memtable spans need de-duplication.
+  //
+  // The blocks are one shared, immutable list (rebuilt whenever compaction changes the live
+  // set), so taking a snapshot copies one pointer, not one per block.
+  using BlockList = std::vector<std::shared_ptr<const ReadSource>>;
   struct Snapshot {
-    std::vector<std::shared_ptr<const ReadSource>> sources;
-    size_t disjoint = 0;
+    std::shared_ptr<const BlockList> blocks;
+    std::vector<std::shared_ptr<const ReadSource>> memtables;
+
+    size_t size() const { return blocks->size() + memtables.size(); }
+    size_t disjoint() const { return blocks->size(); }
+    const ReadSource& source(size_t i) const {
+      return i < blocks->size() ? *(*blocks)[i] : *memtables[i - blocks->size()];
+    }
   };
+  // Makes block_list_ match blocks_.
+  void PublishBlocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status ReplaySegment(uint64_t number, bool newest);
   absl::Status StartNewSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -156,6 +168,8 @@ class StoreImpl final : public Store {
   // Sealed segment number -> bytes, for segments whose spans are not yet in blocks.
   std::map<uint64_t, uint64_t> sealed_segments_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<BlockReader>> blocks_ ABSL_GUARDED_BY(mu_);  // oldest first
+  std::shared_ptr<const BlockList> block_list_ ABSL_GUARDED_BY(mu_) =
+      std::make_shared<const BlockList>();  // blocks_, as snapshots share it
   // Append waits here while memtables exceed Options::max_memtable_bytes (back-pressure).
   port::CondVar stall_cv_;
   // Wakes the compaction thread (a segment was sealed, or Close).
