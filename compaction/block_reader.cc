@@ -248,6 +248,7 @@ absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* o
   if (!range.has_value()) return absl::OkStatus();
   const uint64_t first = range->first_row, last = first + range->count;  // [first, last)
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
+  out->reserve(out->size() + range->count);
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
     const uint64_t begin = std::max(first, data.first_row());

@@ -59,7 +59,6 @@ class BlockReader final : public ReadSource {
 
   // ReadSource.
   absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const override;
-  void PrefetchTrace(const TraceId& trace_id) const override { index_.Prefetch(trace_id); }
   absl::Status Scan(const SpanQuery& query,
                     absl::FunctionRef<bool(const Span&)> visitor) const override;
   // Answers from the predicate columns alone when the query needs nothing else (no attribute

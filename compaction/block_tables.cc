@@ -157,6 +157,12 @@ bool BlockTables::Parse(std::string_view* in) {
     }
     o.successor = successor == 0 ? kNoOp : static_cast<uint32_t>(successor - 1);
   }
+  op_keys.clear();
+  op_key_begin.assign(1, 0);
+  for (const BlockOp& o : ops) {
+    op_keys.insert(op_keys.end(), o.keys.begin(), o.keys.end());
+    op_key_begin.push_back(static_cast<uint32_t>(op_keys.size()));
+  }
   uint64_t with_strings;
   if (!GetVarint64(in, &with_strings) || with_strings > keys.size()) return false;
   key_strings.assign(with_strings > 0 ? keys.size() : 0, {});
@@ -178,7 +184,7 @@ uint64_t BlockTables::MemoryBytes() const {
              o.templates.size() * sizeof(AnyValue);
   }
   for (const auto& s : key_strings) bytes += s.size() * sizeof(std::string_view);
-  return bytes;
+  return bytes + (op_keys.size() + op_key_begin.size()) * sizeof(uint32_t);
 }
 
 }  // namespace spanstore

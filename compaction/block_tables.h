@@ -51,6 +51,12 @@ struct BlockTables {
   std::vector<std::string_view> services, names, keys, contexts;
   std::vector<BlockOp> ops;
   std::vector<std::vector<std::string_view>> key_strings;  // by key id; empty for most keys
+  // Every operation's keys, concatenated: op i's keys are op_keys[op_key_begin[i] ..
+  // op_key_begin[i + 1]). The row decoders walk these for every row of a group, and a block
+  // touched by a random trace lookup is cold in the cache: one contiguous array costs a few
+  // cache misses where each operation's own vector would cost one each.
+  std::vector<uint32_t> op_keys;
+  std::vector<uint32_t> op_key_begin;
 
   // Parses what BlockTablesBuilder::Serialize wrote and advances *in. False on malformed
   // input: every id inside its dictionary, counts bounded by the bytes left, no key twice.

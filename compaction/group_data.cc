@@ -314,18 +314,36 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   attr_first_.assign(limit_ - begin_ + 1, 0);
   refs_.clear();
   AnyValue scratch;
-  ValueRef skipped;
+  const uint32_t* const op_keys = tables_.op_keys.data();
+  const uint32_t* const op_key_begin = tables_.op_key_begin.data();
   for (uint32_t r = 0; r < limit_; ++r) {
-    // Rows before begin_ are walked (the streams are sequential) but not kept.
-    const bool keep = r >= begin_;
-    if (keep) attr_first_[r - begin_] = static_cast<uint32_t>(refs_.size());
-    for (uint32_t key : op(r).keys) {
+    const uint32_t op = op_ids_[r];
+    const uint32_t* const keys_end = op_keys + op_key_begin[op + 1];
+    if (r < begin_) {
+      // Rows before begin_ are walked (the streams are sequential) but not resolved: only an
+      // inline value's length matters. Materialize never reads these rows.
+      for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
+        const uint32_t slot = stream_slots_[*k];
+        if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
+        Stream& stream = streams_[slot];
+        uint64_t code;
+        if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+        if (code == kValueInline && stream.form == kFormGeneric &&
+            !DecodeAnyValue(&stream.codes, &scratch)) {
+          return Corrupt(kColumn, "malformed value");
+        }
+      }
+      continue;
+    }
+    attr_first_[r - begin_] = static_cast<uint32_t>(refs_.size());
+    for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
+      const uint32_t key = *k;
       const uint32_t slot = stream_slots_[key];
       if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
       Stream& stream = streams_[slot];
       uint64_t code;
       if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
-      ValueRef& ref = keep ? refs_.emplace_back() : skipped;
+      ValueRef& ref = refs_.emplace_back();
       if (code == kValueTemplate) {
         ref.kind = ValueRef::kTemplate;
       } else if (stream.form == kFormInts) {

@@ -26,8 +26,6 @@ class ReadSource {
 
   // Appends the spans of the trace held by this source (any order).
   virtual absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const = 0;
-  // A hint that GetTrace(trace_id) follows: a source may start loading what it will probe.
-  virtual void PrefetchTrace(const TraceId& trace_id) const {}
 
   // Calls `visitor` for every span of this source that satisfies SpanMatches(query, span)
   // (query.limit is the caller's business), until it returns false.

@@ -121,7 +121,10 @@ absl::Status StoreImpl::OpenBlocks() {
 }
 
 void StoreImpl::PublishBlocks() {
-  block_list_ = std::make_shared<const BlockList>(blocks_.begin(), blocks_.end());
+  auto list = std::make_shared<BlockList>();
+  list->blocks.assign(blocks_.begin(), blocks_.end());
+  for (const auto& b : blocks_) list->indexes.push_back(&b->trace_index());
+  block_list_ = std::move(list);
 }
 
 absl::Status StoreImpl::RemoveCompactedSegments(uint64_t first_live) {

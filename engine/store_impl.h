@@ -82,15 +82,21 @@ class StoreImpl final : public Store {
   //
   // The blocks are one shared, immutable list (rebuilt whenever compaction changes the live
   // set), so taking a snapshot copies one pointer, not one per block.
-  using BlockList = std::vector<std::shared_ptr<const ReadSource>>;
+  struct BlockList {
+    std::vector<std::shared_ptr<const BlockReader>> blocks;
+    // blocks[i]->trace_index(), side by side, so that a trace lookup across hundreds of
+    // blocks walks one array instead of touching every block object.
+    std::vector<const TraceIndex*> indexes;
+  };
   struct Snapshot {
     std::shared_ptr<const BlockList> blocks;
     std::vector<std::shared_ptr<const ReadSource>> memtables;
 
-    size_t size() const { return blocks->size() + memtables.size(); }
-    size_t disjoint() const { return blocks->size(); }
+    size_t size() const { return blocks->blocks.size() + memtables.size(); }
+    size_t disjoint() const { return blocks->blocks.size(); }
     const ReadSource& source(size_t i) const {
-      return i < blocks->size() ? *(*blocks)[i] : *memtables[i - blocks->size()];
+      const auto& b = blocks->blocks;
+      return i < b.size() ? static_cast<const ReadSource&>(*b[i]) : *memtables[i - b.size()];
     }
   };
   // Makes block_list_ match blocks_.

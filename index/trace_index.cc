@@ -42,9 +42,17 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
   }
 }
 
-void TraceIndex::Prefetch(const TraceId& id) const {
-  if (slots_.empty()) return;
-  __builtin_prefetch(&slots_[HashId(id) & (slots_.size() - 1)]);
+uint64_t TraceIndex::Hash(const TraceId& id) { return HashId(id); }
+
+bool TraceIndex::MayHold(uint64_t hash) const {
+  if (slots_.empty()) return false;
+  const uint64_t fingerprint = hash >> 32;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = slots_[i];
+    if (slot == 0) return false;
+    if ((slot >> 32) == fingerprint) return true;
+  }
 }
 
 bool TraceIndex::CoversRowsInOrder(uint64_t rows) const {

@@ -66,9 +66,15 @@ TEST(TraceIndex, MapsEveryRowToItsTraceInRowOrder) {
       EXPECT_EQ(index->EntryOfRow(want[e].second.first_row + r), e);
     }
   }
-  // Prefetch is only a hint: safe on any id and on an empty index.
-  index->Prefetch(RandomId(rng));
-  TraceIndex().Prefetch(RandomId(rng));
+  // Prefetch is only a hint: safe on any hash and on an empty index. MayHold never misses a
+  // trace the index holds, and refuses most others (a 32-bit fingerprint).
+  index->Prefetch(TraceIndex::Hash(RandomId(rng)));
+  TraceIndex().Prefetch(TraceIndex::Hash(RandomId(rng)));
+  EXPECT_FALSE(TraceIndex().MayHold(TraceIndex::Hash(RandomId(rng))));
+  for (const auto& [id, range] : want) EXPECT_TRUE(index->MayHold(TraceIndex::Hash(id)));
+  int false_positives = 0;
+  for (int i = 0; i < 10000; ++i) false_positives += index->MayHold(TraceIndex::Hash(RandomId(rng)));
+  EXPECT_LE(false_positives, 1);
 }
 
 TEST(TraceIndex, GapsOrOverlapsDoNotCoverRowsInOrder) {
