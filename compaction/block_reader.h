@@ -98,7 +98,8 @@ class BlockReader final : public ReadSource {
 
   // For GroupData: reads the bytes of one group page into *out.
   absl::Status ReadGroup(size_t group, std::string* out) const;
-  // Sets the context fields of *span (resource, scope) to those of context `id`.
+  // Sets the context fields of *span (resource, scope) to those of context `id`, which must be
+  // an id of tables().contexts.
   void CopyContext(uint32_t id, Span* span) const;
 
  private:
@@ -124,8 +125,6 @@ class BlockReader final : public ReadSource {
   ZoneMap zone_;
   std::string meta_;  // the decoded meta page; the tables point into it
   BlockTables tables_;
-  // Each context decoded once (only the context fields are set), for Materialize to copy.
-  std::vector<Span> decoded_contexts_;
   // Per key id: the string values among the operations' templates.
   std::vector<std::vector<std::string_view>> template_strings_;
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;

@@ -78,13 +78,46 @@ bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
 
 }  // namespace
 
+namespace {
+// Buffer sets kept per thread. A merge holds one GroupData per input block at once, so the
+// pool holds a few; a set that grew huge (a group of huge attributes) is dropped rather than
+// kept alive.
+constexpr size_t kMaxPooledColumns = 16;
+constexpr size_t kMaxPooledBytes = 4 << 20;
+}  // namespace
+
+std::vector<std::unique_ptr<GroupData::Columns>>& GroupData::Pool() {
+  thread_local std::vector<std::unique_ptr<GroupData::Columns>> pool;
+  return pool;
+}
+
+std::unique_ptr<GroupData::Columns> GroupData::Acquire() {
+  auto& pool = Pool();
+  if (pool.empty()) return std::make_unique<Columns>();
+  std::unique_ptr<Columns> c = std::move(pool.back());
+  pool.pop_back();
+  return c;
+}
+
+void GroupData::Release(std::unique_ptr<Columns> c) {
+  auto& pool = Pool();
+  if (c == nullptr || pool.size() >= kMaxPooledColumns) return;
+  size_t bytes = c->page_bytes.capacity() + c->refs.capacity() * sizeof(ValueRef);
+  for (const std::string& s : c->scratch) bytes += s.capacity();
+  if (bytes > kMaxPooledBytes) return;
+  pool.push_back(std::move(c));
+}
+
 GroupData::GroupData(const BlockReader& block, size_t group)
     : block_(block),
       tables_(block.tables()),
       group_(group),
       rows_(block.groups()[group].rows),
       first_row_(block.groups()[group].first_row),
-      limit_(rows_) {}
+      limit_(rows_),
+      c_(Acquire()) {}
+
+GroupData::~GroupData() { Release(std::move(c_)); }
 
 void GroupData::LimitRows(uint32_t begin, uint32_t end) {
   limit_ = std::min(end, rows_);
@@ -99,10 +132,10 @@ absl::Status GroupData::Corrupt(int column, std::string_view what) const {
 
 absl::Status GroupData::Read() {
   if (read_) return absl::OkStatus();
-  absl::Status s = block_.ReadGroup(group_, &page_bytes_);
+  absl::Status s = block_.ReadGroup(group_, &c_->page_bytes);
   if (!s.ok()) return s;
   const BlockReader::Group& g = block_.groups()[group_];
-  s = page_.Parse(page_bytes_, PageLocation{block_.path(), group_, g.offset});
+  s = page_.Parse(c_->page_bytes, PageLocation{block_.path(), group_, g.offset});
   if (!s.ok()) return s;
   read_ = true;
   return absl::OkStatus();
@@ -150,15 +183,15 @@ absl::Status GroupData::Load(int column) {
   if (column == kColStartClass) {
     std::array<std::string_view, 3> parts;
     for (int c = kColStartClass; c <= kColTimeBits; ++c) {
-      s = page_.Column(c, &scratch_[c], &parts[c - kColStartClass]);
+      s = page_.Column(c, &c_->scratch[c], &parts[c - kColStartClass]);
       if (!s.ok()) return s;
     }
-    if (!DecodeTimes(parent_rows_, block_.groups()[group_].zone.min_start(), parts[0], parts[1],
-                     parts[2], &starts_, &ends_)) {
+    if (!DecodeTimes(c_->parent_rows, block_.groups()[group_].zone.min_start(), parts[0], parts[1],
+                     parts[2], &c_->starts, &c_->ends)) {
       return Corrupt(column, "malformed time columns");
     }
   } else {
-    s = page_.Column(column, &scratch_[column], &raw_[column]);
+    s = page_.Column(column, &c_->scratch[column], &raw_[column]);
     if (!s.ok()) return s;
     s = Parse(column, raw_[column]);
     if (!s.ok()) return s;
@@ -171,51 +204,51 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
   const uint32_t n = rows_;
   switch (column) {
     case kColParent: {
-      parent_rows_.assign(n, -1);
-      parent_codes_.assign(n, 0);
+      c_->parent_rows.assign(n, -1);
+      c_->parent_codes.assign(n, 0);
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
         if (code >= 2) {
           const uint64_t back = code - 1;
           if (back > r) return Corrupt(column, "parent row out of range");
-          parent_rows_[r] = static_cast<int32_t>(r - back);
+          c_->parent_rows[r] = static_cast<int32_t>(r - back);
         }
-        parent_codes_[r] = static_cast<uint8_t>(std::min<uint64_t>(code, 2));
+        c_->parent_codes[r] = static_cast<uint8_t>(std::min<uint64_t>(code, 2));
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColOp: {
-      op_ids_.resize(n);
+      c_->op_ids.resize(n);
       const uint64_t ops = tables_.ops.size();
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
         if (code == 0) {
-          const uint32_t successor = r > 0 ? tables_.ops[op_ids_[r - 1]].successor : kNoOp;
+          const uint32_t successor = r > 0 ? tables_.ops[c_->op_ids[r - 1]].successor : kNoOp;
           if (successor == kNoOp) return Corrupt(column, "no successor operation");
-          op_ids_[r] = successor;
+          c_->op_ids[r] = successor;
         } else {
           if (code > ops) return Corrupt(column, "operation id out of range");
-          op_ids_[r] = static_cast<uint32_t>(code - 1);
+          c_->op_ids[r] = static_cast<uint32_t>(code - 1);
         }
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColContext:
-      if (!GetBitPacked(&in, n, &context_ranks_) || !in.empty()) {
+      if (!GetBitPacked(&in, n, &c_->context_ranks) || !in.empty()) {
         return Corrupt(column, "malformed");
       }
       for (uint32_t r = 0; r < n; ++r) {
-        if (context_ranks_[r] >= op(r).contexts.size()) {
+        if (c_->context_ranks[r] >= op(r).contexts.size()) {
           return Corrupt(column, "context out of range");
         }
       }
       return absl::OkStatus();
     case kColStatus:
-      if (!GetBitPacked(&in, n, &statuses_) || !in.empty()) return Corrupt(column, "malformed");
+      if (!GetBitPacked(&in, n, &c_->statuses) || !in.empty()) return Corrupt(column, "malformed");
       for (uint32_t r = 0; r < n; ++r) {
-        if (statuses_[r] > static_cast<uint32_t>(StatusCode::kError)) {
+        if (c_->statuses[r] > static_cast<uint32_t>(StatusCode::kError)) {
           return Corrupt(column, "invalid status");
         }
       }
@@ -225,23 +258,23 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       span_ids_ = in;
       return absl::OkStatus();
     case kColParentId: {
-      parents_.assign(n, SpanId());
+      c_->parents.assign(n, SpanId());
       for (uint32_t r = 0; r < n; ++r) {
-        if (parent_codes_[r] == 1) {
+        if (c_->parent_codes[r] == 1) {
           if (in.size() < 8) return Corrupt(column, "short explicit id");
-          std::memcpy(parents_[r].bytes.data(), in.data(), 8);
+          std::memcpy(c_->parents[r].bytes.data(), in.data(), 8);
           in.remove_prefix(8);
-        } else if (parent_codes_[r] == 2) {
-          parents_[r] = span_id(static_cast<uint32_t>(parent_rows_[r]));
+        } else if (c_->parent_codes[r] == 2) {
+          c_->parents[r] = span_id(static_cast<uint32_t>(c_->parent_rows[r]));
         }
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColMisc: {
-      misc_offsets_.resize(limit_);
+      c_->misc_offsets.resize(limit_);
       const std::string_view all = in;
       for (uint32_t r = 0; r < limit_; ++r) {
-        misc_offsets_[r] = static_cast<uint32_t>(all.size() - in.size());
+        c_->misc_offsets[r] = static_cast<uint32_t>(all.size() - in.size());
         if (!SkipVarint(&in) || !SkipString(&in) || !SkipString(&in) || !SkipVarint(&in) ||
             !SkipVarint(&in) || !SkipVarint(&in)) {
           return Corrupt(column, "malformed row");
@@ -252,8 +285,8 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColAttrStrings: {
       uint64_t count;
       if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(column, "count");
-      heaps_.clear();
-      heap_slots_.assign(tables_.keys.size(), kNoSlot);
+      c_->heaps.clear();
+      c_->heap_slots.assign(tables_.keys.size(), kNoSlot);
       for (uint64_t i = 0; i < count; ++i) {
         KeyHeap h;
         uint64_t key;
@@ -262,9 +295,9 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
           return Corrupt(column, "malformed key heap");
         }
         h.key = static_cast<uint32_t>(key);
-        if (heap_slots_[h.key] != kNoSlot) return Corrupt(column, "key twice");
-        heap_slots_[h.key] = static_cast<uint32_t>(i);
-        heaps_.push_back(std::move(h));
+        if (c_->heap_slots[h.key] != kNoSlot) return Corrupt(column, "key twice");
+        c_->heap_slots[h.key] = static_cast<uint32_t>(i);
+        c_->heaps.push_back(std::move(h));
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
@@ -272,7 +305,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       return ParseValues(in);
     case kColEvents: {
       SpanEvent scratch;
-      if (!RowOffsets(in, limit_, limit_ == n, &event_offsets_,
+      if (!RowOffsets(in, limit_, limit_ == n, &c_->event_offsets,
                       [&](std::string_view* s) { return GetEvent(s, 0, &scratch); })) {
         return Corrupt(column, "malformed events");
       }
@@ -280,7 +313,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     }
     case kColLinks: {
       SpanLink scratch;
-      if (!RowOffsets(in, limit_, limit_ == n, &link_offsets_,
+      if (!RowOffsets(in, limit_, limit_ == n, &c_->link_offsets,
                       [&](std::string_view* s) { return GetLink(s, &scratch); })) {
         return Corrupt(column, "malformed links");
       }
@@ -294,38 +327,38 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   constexpr int kColumn = kColAttrValues;
   uint64_t count;
   if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(kColumn, "count");
-  streams_.resize(count);
-  stream_slots_.assign(tables_.keys.size(), kNoSlot);
+  c_->streams.resize(count);
+  c_->stream_slots.assign(tables_.keys.size(), kNoSlot);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t key;
-    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || stream_slots_[key] != kNoSlot ||
+    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || c_->stream_slots[key] != kNoSlot ||
         in.empty()) {
       return Corrupt(kColumn, "malformed key column");
     }
-    stream_slots_[key] = static_cast<uint32_t>(i);
-    streams_[i].form = static_cast<uint8_t>(in[0]);
+    c_->stream_slots[key] = static_cast<uint32_t>(i);
+    c_->streams[i].form = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (streams_[i].form > kFormInts || !GetLengthPrefixed(&in, &streams_[i].codes)) {
+    if (c_->streams[i].form > kFormInts || !GetLengthPrefixed(&in, &c_->streams[i].codes)) {
       return Corrupt(kColumn, "malformed key column");
     }
   }
   if (!in.empty()) return Corrupt(kColumn, "trailing bytes");
   const char* const base = raw_[kColumn].data();
-  attr_first_.assign(limit_ - begin_ + 1, 0);
-  refs_.clear();
+  c_->attr_first.assign(limit_ - begin_ + 1, 0);
+  c_->refs.clear();
   AnyValue scratch;
   const uint32_t* const op_keys = tables_.op_keys.data();
   const uint32_t* const op_key_begin = tables_.op_key_begin.data();
   for (uint32_t r = 0; r < limit_; ++r) {
-    const uint32_t op = op_ids_[r];
+    const uint32_t op = c_->op_ids[r];
     const uint32_t* const keys_end = op_keys + op_key_begin[op + 1];
     if (r < begin_) {
       // Rows before begin_ are walked (the streams are sequential) but not resolved: only an
       // inline value's length matters. Materialize never reads these rows.
       for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
-        const uint32_t slot = stream_slots_[*k];
+        const uint32_t slot = c_->stream_slots[*k];
         if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
-        Stream& stream = streams_[slot];
+        Stream& stream = c_->streams[slot];
         uint64_t code;
         if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
         if (code == kValueInline && stream.form == kFormGeneric &&
@@ -335,15 +368,15 @@ absl::Status GroupData::ParseValues(std::string_view in) {
       }
       continue;
     }
-    attr_first_[r - begin_] = static_cast<uint32_t>(refs_.size());
+    c_->attr_first[r - begin_] = static_cast<uint32_t>(c_->refs.size());
     for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
       const uint32_t key = *k;
-      const uint32_t slot = stream_slots_[key];
+      const uint32_t slot = c_->stream_slots[key];
       if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
-      Stream& stream = streams_[slot];
+      Stream& stream = c_->streams[slot];
       uint64_t code;
       if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
-      ValueRef& ref = refs_.emplace_back();
+      ValueRef& ref = c_->refs.emplace_back();
       if (code == kValueTemplate) {
         ref.kind = ValueRef::kTemplate;
       } else if (stream.form == kFormInts) {
@@ -362,16 +395,16 @@ absl::Status GroupData::ParseValues(std::string_view in) {
       } else {
         ref.kind = ValueRef::kHeapString;
         ref.value = (code - 3) / 2;
-        ref.heap = heap_slots_[key];
-        if (ref.heap == kNoSlot || ref.value >= heaps_[ref.heap].strings.size()) {
+        ref.heap = c_->heap_slots[key];
+        if (ref.heap == kNoSlot || ref.value >= c_->heaps[ref.heap].strings.size()) {
           return Corrupt(kColumn, "heap string out of range");
         }
       }
     }
   }
-  attr_first_[limit_ - begin_] = static_cast<uint32_t>(refs_.size());
+  c_->attr_first[limit_ - begin_] = static_cast<uint32_t>(c_->refs.size());
   if (limit_ == rows_) {
-    for (const Stream& s : streams_) {
+    for (const Stream& s : c_->streams) {
       if (!s.codes.empty()) return Corrupt(kColumn, "values left over");
     }
   }
@@ -390,8 +423,8 @@ SpanId GroupData::span_id(uint32_t row) const {
 }
 
 bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
-  if (key >= heap_slots_.size() || heap_slots_[key] == kNoSlot) return false;
-  const auto& strings = heaps_[heap_slots_[key]].strings;
+  if (key >= c_->heap_slots.size() || c_->heap_slots[key] == kNoSlot) return false;
+  const auto& strings = c_->heaps[c_->heap_slots[key]].strings;
   return std::find(strings.begin(), strings.end(), value) != strings.end();
 }
 
@@ -399,16 +432,16 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   const BlockOp& o = op(row);
   span->trace_id = trace_id(row);
   span->span_id = span_id(row);
-  span->parent_span_id = parents_[row];
-  span->start_time_unix_nano = starts_[row];
-  span->end_time_unix_nano = ends_[row];
+  span->parent_span_id = c_->parents[row];
+  span->start_time_unix_nano = c_->starts[row];
+  span->end_time_unix_nano = c_->ends[row];
   span->service_name.assign(tables_.services[o.service]);
   span->name.assign(tables_.names[o.name]);
   span->kind = o.kind;
   span->status_code = status(row);
 
   // Offsets and lengths were validated by Parse; these reads cannot fail.
-  std::string_view misc = raw_[kColMisc].substr(misc_offsets_[row]);
+  std::string_view misc = raw_[kColMisc].substr(c_->misc_offsets[row]);
   uint64_t v = 0;
   std::string_view s;
   GetVarint64(&misc, &v);
@@ -424,13 +457,13 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   GetVarint64(&misc, &v);
   span->dropped_links_count = static_cast<uint32_t>(v);
 
-  block_.CopyContext(o.contexts[context_ranks_[row]], span);
+  block_.CopyContext(o.contexts[c_->context_ranks[row]], span);
 
   span->attributes.resize(o.keys.size());
   for (size_t i = 0; i < o.keys.size(); ++i) {
     KeyValue& kv = span->attributes[i];
     kv.key.assign(tables_.keys[o.keys[i]]);
-    const ValueRef& ref = refs_[attr_first_[row - begin_] + i];
+    const ValueRef& ref = c_->refs[c_->attr_first[row - begin_] + i];
     switch (ref.kind) {
       case ValueRef::kTemplate:
         kv.value = o.templates[i];
@@ -442,7 +475,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
         kv.value = AnyValue::String(std::string(tables_.strings_of(o.keys[i])[ref.value]));
         break;
       case ValueRef::kHeapString:
-        kv.value = AnyValue::String(std::string(heaps_[ref.heap].strings[ref.value]));
+        kv.value = AnyValue::String(std::string(c_->heaps[ref.heap].strings[ref.value]));
         break;
       case ValueRef::kInline: {
         std::string_view at = raw_[kColAttrValues].substr(ref.value);
@@ -455,7 +488,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   }
 
   uint64_t count = 0;
-  std::string_view events = raw_[kColEvents].substr(event_offsets_[row]);
+  std::string_view events = raw_[kColEvents].substr(c_->event_offsets[row]);
   GetVarint64(&events, &count);
   span->events.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -463,7 +496,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
       return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
     }
   }
-  std::string_view links = raw_[kColLinks].substr(link_offsets_[row]);
+  std::string_view links = raw_[kColLinks].substr(c_->link_offsets[row]);
   GetVarint64(&links, &count);
   span->links.resize(count);
   for (uint64_t i = 0; i < count; ++i) {

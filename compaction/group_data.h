@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@ namespace spanstore {
 class GroupData {
  public:
   GroupData(const BlockReader& block, size_t group);
+  ~GroupData();
   // Pinned: the parsed columns are views into the page and the scratch buffers.
   GroupData(const GroupData&) = delete;
   GroupData& operator=(const GroupData&) = delete;
@@ -47,17 +49,17 @@ class GroupData {
   absl::Status LoadAll();
 
   // Valid after the column is loaded.
-  uint64_t start(uint32_t row) const { return starts_[row]; }  // kColStartClass
-  uint64_t end(uint32_t row) const { return ends_[row]; }
+  uint64_t start(uint32_t row) const { return c_->starts[row]; }  // kColStartClass
+  uint64_t end(uint32_t row) const { return c_->ends[row]; }
   // Duration as Span::duration_nanos computes it (0 when end precedes start).
   uint64_t duration(uint32_t row) const {
-    return ends_[row] > starts_[row] ? ends_[row] - starts_[row] : 0;
+    return c_->ends[row] > c_->starts[row] ? c_->ends[row] - c_->starts[row] : 0;
   }
-  uint32_t op_id(uint32_t row) const { return op_ids_[row]; }  // kColOp
-  const BlockOp& op(uint32_t row) const { return tables_.ops[op_ids_[row]]; }
-  StatusCode status(uint32_t row) const { return static_cast<StatusCode>(statuses_[row]); }
+  uint32_t op_id(uint32_t row) const { return c_->op_ids[row]; }  // kColOp
+  const BlockOp& op(uint32_t row) const { return tables_.ops[c_->op_ids[row]]; }
+  StatusCode status(uint32_t row) const { return static_cast<StatusCode>(c_->statuses[row]); }
   // The row's context id (kColContext).
-  uint32_t context_id(uint32_t row) const { return op(row).contexts[context_ranks_[row]]; }
+  uint32_t context_id(uint32_t row) const { return op(row).contexts[c_->context_ranks[row]]; }
   // Needs nothing loaded: the trace index gives every row its trace.
   const TraceId& trace_id(uint32_t row) const;
   SpanId span_id(uint32_t row) const;  // kColSpanId
@@ -83,47 +85,55 @@ class GroupData {
   uint32_t begin_ = 0;
   uint32_t limit_;
   bool read_ = false;
-  std::string page_bytes_;
   GroupPage page_;
   std::array<bool, kNumBlockColumns> loaded_{};
-  std::array<std::string, kNumBlockColumns> scratch_;
   std::array<std::string_view, kNumBlockColumns> raw_{};
-
-  std::vector<int32_t> parent_rows_;  // -1: none in this group
-  std::vector<uint8_t> parent_codes_;  // 0 none, 1 explicit, 2 in group
-  std::vector<uint32_t> op_ids_;
-  std::vector<uint32_t> context_ranks_;
-  std::vector<uint32_t> statuses_;
-  std::vector<uint64_t> starts_, ends_;
   std::string_view span_ids_;
-  std::vector<SpanId> parents_;
-  std::vector<uint32_t> misc_offsets_;
 
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
   // The typed attribute columns: per key present in the group, its string heap.
   struct KeyHeap {
     uint32_t key = 0;  // block key id
     std::vector<std::string_view> strings;
   };
-  std::vector<KeyHeap> heaps_;
-  static constexpr uint32_t kNoSlot = UINT32_MAX;
-  std::vector<uint32_t> heap_slots_;  // block key id -> heaps_ index, or kNoSlot
-  // One decoded value code per attribute occurrence, rows in order; attr_first_[r] is row r's
-  // first occurrence.
+  // One decoded value code per attribute occurrence, rows in order.
   struct ValueRef {
     enum Kind : uint8_t { kTemplate, kInline, kBlockString, kHeapString, kInt };
     Kind kind = kTemplate;
-    uint32_t heap = 0;   // heaps_ index (kHeapString)
+    uint32_t heap = 0;   // heaps index (kHeapString)
     uint64_t value = 0;  // string id, offset into attr.values (kInline), or int bits
   };
-  std::vector<ValueRef> refs_;
-  std::vector<uint32_t> attr_first_;  // indexed by row - begin_
   struct Stream {
     uint8_t form = kFormGeneric;
     std::string_view codes;
   };
-  std::vector<Stream> streams_;        // per key column of attr.values
-  std::vector<uint32_t> stream_slots_;  // block key id -> streams_ index, or kNoSlot
-  std::vector<uint32_t> event_offsets_, link_offsets_;
+  // The buffers of the decoded columns. They come from a per-thread pool and go back to it,
+  // capacity kept: a lookup decodes a group or two, and allocating a fresh set of kilobyte
+  // buffers for each (then freeing them among the thousands of small strings of the spans
+  // built) costs more than decoding the small columns themselves.
+  struct Columns {
+    std::string page_bytes;
+    std::array<std::string, kNumBlockColumns> scratch;
+    std::vector<int32_t> parent_rows;   // -1: none in this group
+    std::vector<uint8_t> parent_codes;  // 0 none, 1 explicit, 2 in group
+    std::vector<uint32_t> op_ids;
+    std::vector<uint32_t> context_ranks;
+    std::vector<uint32_t> statuses;
+    std::vector<uint64_t> starts, ends;
+    std::vector<SpanId> parents;
+    std::vector<uint32_t> misc_offsets;
+    std::vector<KeyHeap> heaps;
+    std::vector<uint32_t> heap_slots;  // block key id -> heaps index, or kNoSlot
+    std::vector<ValueRef> refs;
+    std::vector<uint32_t> attr_first;  // row - begin_ -> its first entry in refs
+    std::vector<Stream> streams;        // per key column of attr.values
+    std::vector<uint32_t> stream_slots;  // block key id -> streams index, or kNoSlot
+    std::vector<uint32_t> event_offsets, link_offsets;
+  };
+  static std::vector<std::unique_ptr<Columns>>& Pool();  // this thread's
+  static std::unique_ptr<Columns> Acquire();
+  static void Release(std::unique_ptr<Columns> columns);
+  std::unique_ptr<Columns> c_;
 };
 
 }  // namespace spanstore
