@@ -413,7 +413,13 @@ absl::Status GroupData::ParseValues(std::string_view in) {
 
 const TraceId& GroupData::trace_id(uint32_t row) const {
   const TraceIndex& index = block_.trace_index();
-  return index.entries()[index.EntryOfRow(first_row_ + row)].id;
+  const uint64_t r = first_row_ + row;
+  if (entry_ < index.entries().size()) {
+    const RowRange& range = index.entries()[entry_].rows;
+    if (r >= range.first_row && r - range.first_row < range.count) return index.entries()[entry_].id;
+  }
+  entry_ = index.EntryOfRow(r);
+  return index.entries()[entry_].id;
 }
 
 SpanId GroupData::span_id(uint32_t row) const {

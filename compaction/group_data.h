@@ -85,6 +85,8 @@ class GroupData {
   uint32_t begin_ = 0;
   uint32_t limit_;
   bool read_ = false;
+  // The trace index entry trace_id() found last: rows asked for in turn mostly share it.
+  mutable size_t entry_ = SIZE_MAX;
   GroupPage page_;
   std::array<bool, kNumBlockColumns> loaded_{};
   std::array<std::string_view, kNumBlockColumns> raw_{};

@@ -123,7 +123,7 @@ absl::Status StoreImpl::OpenBlocks() {
 void StoreImpl::PublishBlocks() {
   auto list = std::make_shared<BlockList>();
   list->blocks.assign(blocks_.begin(), blocks_.end());
-  for (const auto& b : blocks_) list->indexes.push_back(&b->trace_index());
+  for (const auto& b : blocks_) list->filters.push_back(b->trace_index().filter());
   block_list_ = std::move(list);
 }
 

@@ -481,10 +481,10 @@ absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_
   // hundreds of blocks the cache misses are most of a lookup), and read only the blocks that
   // may hold the trace.
   const uint64_t hash = TraceIndex::Hash(trace_id);
-  const std::vector<const TraceIndex*>& indexes = snap.blocks->indexes;
-  for (const TraceIndex* index : indexes) index->Prefetch(hash);
-  for (size_t i = 0; i < indexes.size(); ++i) {
-    if (!indexes[i]->MayHold(hash)) continue;
+  const std::vector<TraceIndex::Filter>& filters = snap.blocks->filters;
+  for (const TraceIndex::Filter& f : filters) f.Prefetch(hash);
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (!filters[i].MayHold(hash)) continue;
     absl::Status s = snap.blocks->blocks[i]->GetTrace(trace_id, spans);
     if (!s.ok()) return s;
   }

@@ -84,9 +84,9 @@ class StoreImpl final : public Store {
   // set), so taking a snapshot copies one pointer, not one per block.
   struct BlockList {
     std::vector<std::shared_ptr<const BlockReader>> blocks;
-    // blocks[i]->trace_index(), side by side, so that a trace lookup across hundreds of
-    // blocks walks one array instead of touching every block object.
-    std::vector<const TraceIndex*> indexes;
+    // The slot tables of blocks[i]->trace_index(), side by side, so that a trace lookup
+    // across hundreds of blocks walks one array instead of touching every block object.
+    std::vector<TraceIndex::Filter> filters;
   };
   struct Snapshot {
     std::shared_ptr<const BlockList> blocks;

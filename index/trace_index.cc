@@ -44,13 +44,12 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
 
 uint64_t TraceIndex::Hash(const TraceId& id) { return HashId(id); }
 
-bool TraceIndex::MayHold(uint64_t hash) const {
-  if (slots_.empty()) return false;
+bool TraceIndex::Filter::MayHold(uint64_t hash) const {
+  if (slots == nullptr) return false;
   const uint64_t fingerprint = hash >> 32;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint64_t slot = slots_[i];
-    if (slot == 0) return false;
+  for (uint64_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = slots[i];
+    if (slot == 0) return false;  // Build guarantees an empty slot exists
     if ((slot >> 32) == fingerprint) return true;
   }
 }

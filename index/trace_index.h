@@ -51,10 +51,20 @@ class TraceIndex {
   // not hold the trace. A store asks every block for one trace; computing the hash once and
   // prefetching every block's first slot before testing overlaps the cache misses.
   static uint64_t Hash(const TraceId& id);
-  void Prefetch(uint64_t hash) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  // The slot table alone, for a caller that keeps the tables of many indexes side by side.
+  struct Filter {
+    const uint64_t* slots = nullptr;  // null: the index is empty
+    uint64_t mask = 0;
+    void Prefetch(uint64_t hash) const {
+      if (slots != nullptr) __builtin_prefetch(&slots[hash & mask]);
+    }
+    bool MayHold(uint64_t hash) const;
+  };
+  Filter filter() const {
+    return slots_.empty() ? Filter() : Filter{slots_.data(), slots_.size() - 1};
   }
-  bool MayHold(uint64_t hash) const;
+  void Prefetch(uint64_t hash) const { filter().Prefetch(hash); }
+  bool MayHold(uint64_t hash) const { return filter().MayHold(hash); }
 
   struct Entry {
     TraceId id;
