@@ -285,10 +285,10 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColAttrStrings: {
       uint64_t count;
       if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(column, "count");
-      c_->heaps.clear();
+      c_->heaps.resize(count);  // entries reused: their vectors keep their capacity
       c_->heap_slots.assign(tables_.keys.size(), kNoSlot);
       for (uint64_t i = 0; i < count; ++i) {
-        KeyHeap h;
+        KeyHeap& h = c_->heaps[i];
         uint64_t key;
         if (!GetVarint64(&in, &key) || key >= tables_.keys.size() ||
             !GetDictionary(&in, &h.strings) || h.strings.empty()) {
@@ -297,7 +297,6 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
         h.key = static_cast<uint32_t>(key);
         if (c_->heap_slots[h.key] != kNoSlot) return Corrupt(column, "key twice");
         c_->heap_slots[h.key] = static_cast<uint32_t>(i);
-        c_->heaps.push_back(std::move(h));
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
