@@ -534,5 +534,74 @@ TEST(BlockReaderCraftedTest, GroupColumnClaimingMoreThanItsPayloadIsRefusedBefor
   }
 }
 
+// Finding (compaction/group_data.cc, GroupData::Load): a fixed-width column's size follows
+// from the group's row count (8 bytes of span id per row, one class byte per row, ...), but a
+// column was decompressed into a buffer of whatever raw_size its table entry claimed, and its
+// length checked only afterwards: a 16 MiB span_id column of a one-row group, Zstd-compressed
+// to a few hundred bytes, cost 16 MiB to refuse (up to 256 MiB per column, for each of the nine
+// such columns of a group). Load now checks the claim against the row count first.
+TEST(BlockReaderCraftedTest, FixedWidthColumnLargerThanItsRowsIsRefusedBeforeDecompressing) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  const ColumnEntry bomb = CompressedColumn(Codec::kZstd, std::string(16 * kMiB, '\0'));
+  ASSERT_LT(bomb.payload.size(), 4096u);
+  for (int c : {kColParent, kColOp, kColContext, kColStatus, kColStartClass, kColEndClass,
+                kColTimeBits, kColSpanId, kColParentId}) {
+    SCOPED_TRACE(BlockColumnName(c));
+    GroupColumns columns = DecodedColumns(OnlyGroupPage(block));
+    columns[c] = bomb;
+    auto opened = OpenCrafted(dir, ReplaceOnlyGroupPage(block, HandMadeGroupPage(columns)));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    AllocationWatch watch(4 * kMiB);
+    const absl::Status s = (*opened)->Verify();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_NE(std::string(s.message()).find(BlockColumnName(c)), std::string::npos) << s;
+    EXPECT_LT(watch.largest(), kMiB);
+  }
+}
+
+// Finding (compaction/group_data.cc, GroupData::ParseValues): attr.values starts with its
+// number of key streams, which was bounded only by the column's bytes before the stream table
+// was sized for it (24 bytes a stream): a 1 MiB column claiming a million streams cost 24 MiB
+// before the first stream failed to parse. A group has at most one stream per key of the block.
+TEST(BlockReaderCraftedTest, AttrValuesStreamCountIsBoundedByTheKeys) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  GroupColumns columns = DecodedColumns(OnlyGroupPage(block));
+  std::string values;
+  PutVarint64(&values, kMiB);
+  values.append(kMiB, '\0');
+  SetRawColumn(&columns, kColAttrValues, values);
+  auto opened = OpenCrafted(dir, ReplaceOnlyGroupPage(block, HandMadeGroupPage(columns)));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  AllocationWatch watch(4 * kMiB);
+  const absl::Status s = (*opened)->Verify();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_LT(watch.largest(), 2 * kMiB);  // the page itself, read whole
+}
+
+// Finding (compaction/group_data.cc, kColMisc): the span flags and the three dropped counts
+// are uint32 in a Span but varints in the column, and Materialize truncated a larger value
+// silently, so Verify passed a block whose spans came back different from what was written.
+// The events and links columns already refused such values.
+TEST(BlockReaderCraftedTest, MiscValuesBeyondUint32AreDataLoss) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  for (int field = 0; field < 4; ++field) {  // flags, then the three dropped counts
+    SCOPED_TRACE(field);
+    GroupColumns columns = DecodedColumns(OnlyGroupPage(block));
+    std::string misc;
+    PutVarint64(&misc, field == 0 ? uint64_t{1} << 33 : 0);
+    PutLengthPrefixed(&misc, "");
+    PutLengthPrefixed(&misc, "");
+    for (int i = 1; i < 4; ++i) PutVarint64(&misc, field == i ? uint64_t{1} << 33 : 0);
+    SetRawColumn(&columns, kColMisc, misc);
+    auto opened = OpenCrafted(dir, ReplaceOnlyGroupPage(block, HandMadeGroupPage(columns)));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    const absl::Status s = (*opened)->Verify();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  }
+}
+
 }  // namespace
 }  // namespace spanstore
