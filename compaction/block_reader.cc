@@ -155,7 +155,7 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
   if (!zone_.Parse(&in) || zone_.rows() != rows) {
     return BlockError(path_, "meta page: bad block zone map");
   }
-  if (!tables_.Parse(&in)) return BlockError(path_, "meta page: malformed tables");
+  if (!tables_.Parse(&in, rows)) return BlockError(path_, "meta page: malformed tables");
   groups_.resize(groups);
   uint64_t next_row = 0;
   uint64_t next_offset = kBlockHeaderSize;
@@ -185,9 +185,12 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
 
-  decoded_contexts_.resize(tables_.contexts.size());
+  // One at a time: a decoded context is a whole Span (hundreds of bytes), an encoded one may be
+  // a single byte, so sizing the vector first would let a malformed table cost far more than
+  // its bytes.
+  decoded_contexts_.clear();
   for (size_t i = 0; i < tables_.contexts.size(); ++i) {
-    if (!DecodeSpanContext(tables_.contexts[i], &decoded_contexts_[i])) {
+    if (!DecodeSpanContext(tables_.contexts[i], &decoded_contexts_.emplace_back())) {
       return BlockError(path_, absl::StrFormat("meta page: context %d is malformed", i));
     }
   }

@@ -239,7 +239,7 @@ void CopyCompactZoneMap(std::string_view* in, std::string* out, uint64_t rows) {
 void CopyTables(std::string_view* in, std::string* out) {
   const std::string_view before = *in;
   BlockTables tables;
-  ASSERT_TRUE(tables.Parse(in));
+  ASSERT_TRUE(tables.Parse(in, UINT32_MAX));
   out->append(before.substr(0, before.size() - in->size()));
 }
 
@@ -292,7 +292,7 @@ MetaFields ParseMetaFields(std::string_view in) {
   const std::string_view ops_start = in;
   in = tables_start;
   BlockTables tables;
-  EXPECT_TRUE(tables.Parse(&in));
+  EXPECT_TRUE(tables.Parse(&in, UINT32_MAX));
   m.ops_and_strings = Consumed(ops_start, in);
   for (uint64_t g = 0; g < groups; ++g) {
     before = in;
@@ -600,6 +600,73 @@ TEST(BlockReaderCraftedTest, MiscValuesBeyondUint32AreDataLoss) {
     ASSERT_TRUE(opened.ok()) << opened.status();
     const absl::Status s = (*opened)->Verify();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  }
+}
+
+// Appends `extra` empty entries to a serialized dictionary (column_dictionary.h).
+std::string WithEmptyEntries(std::string_view dictionary, uint64_t extra) {
+  uint64_t count = 0;
+  EXPECT_TRUE(GetVarint64(&dictionary, &count));
+  std::string out;
+  PutVarint64(&out, count + extra);
+  out += dictionary;
+  return out.append(extra, '\0');  // each a zero length
+}
+
+// Finding (compaction/block_tables.cc and block_reader.cc, ParseMeta): the block-wide tables
+// bounded each count only by the meta page's bytes, and the reader then sized structures far
+// larger than an entry: a dictionary reserved 16 bytes per claimed entry, and every context --
+// one byte when empty -- got a decoded 472-byte Span before DecodeSpanContext looked at the
+// first one. A million empty contexts in a 1 MB file cost 472 MB, a million empty services or
+// names 16 MB; the meta page may decompress to 256 MiB. Services, names, contexts and
+// operations each come from at least one row, so the block's row count (itself bounded by the
+// file size) bounds them before anything is sized, and contexts are decoded one at a time.
+TEST(BlockReaderCraftedTest, DictionariesLargerThanTheRowsAreRefusedBeforeAllocating) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  const BlockParts parts = SplitBlock(block);
+  for (int d : {0, 1, 3}) {  // services, names, contexts
+    SCOPED_TRACE(d);
+    MetaFields meta = ParseMetaFields(parts.meta);
+    meta.dictionaries[d] = WithEmptyEntries(meta.dictionaries[d], 1'000'000);
+    std::string page;
+    ASSERT_TRUE(EncodePage(Codec::kNone, 0, SerializeMetaFields(meta), &page).ok());
+    WriteCrafted(dir, JoinBlock(parts.pages, page, parts.index));
+    AllocationWatch watch(4 * kMiB);
+    auto opened = OpenWritten(dir);
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
+    EXPECT_LT(watch.largest(), 2 * kMiB);  // the meta page itself, read and decoded
+  }
+}
+
+// Finding (compaction/block_tables.cc, BlockTables::Parse): the operation table was assigned
+// its claimed count of 96-byte operations (bounded by one per 6 bytes) before the first one
+// was parsed, and an operation's templates were sized by its key count before a template byte
+// was read: 200,000 operations claimed in a 1.2 MB meta page cost 19 MB, and one operation of
+// 200,000 keys with no template bytes after them 8 MB.
+TEST(BlockReaderCraftedTest, OperationCountsAreRefusedBeforeAllocating) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  const BlockParts parts = SplitBlock(block);
+  constexpr uint64_t kClaim = 200'000;
+  std::string many_ops;
+  PutVarint64(&many_ops, kClaim);
+  many_ops.append(6 * kClaim, '\0');
+  std::string many_keys;
+  PutVarint64(&many_keys, 1);  // one operation: service 0, name 0, kind 0, then its keys
+  many_keys.append(3, '\0');
+  PutVarint64(&many_keys, kClaim);
+  many_keys.append(kClaim, '\0');  // key id 0, kClaim times; no template follows
+  for (const std::string& ops : {many_ops, many_keys}) {
+    MetaFields meta = ParseMetaFields(parts.meta);
+    meta.ops_and_strings = ops;
+    std::string page;
+    ASSERT_TRUE(EncodePage(Codec::kNone, 0, SerializeMetaFields(meta), &page).ok());
+    WriteCrafted(dir, JoinBlock(parts.pages, page, parts.index));
+    AllocationWatch watch(4 * kMiB);
+    auto opened = OpenWritten(dir);
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
+    EXPECT_LT(watch.largest(), 2 * kMiB);
   }
 }
 
