@@ -115,7 +115,7 @@ absl::Status BlockReader::Load() {
   std::string_view in = got;
   s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta_);
   if (!s.ok()) return s;
-  s = ParseMeta(meta_);
+  s = ParseMeta(meta_, meta_offset);
   if (!s.ok()) return s;
 
   buffer.resize(index_size);
@@ -136,20 +136,21 @@ absl::Status BlockReader::Load() {
   return absl::OkStatus();
 }
 
-absl::Status BlockReader::ParseMeta(std::string_view in) {
-  const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
+absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   uint64_t rows, groups;
   if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &groups) || rows == 0 ||
       rows >= UINT32_MAX || groups == 0 || groups > rows) {
     return BlockError(path_, "meta page: bad row or group count");
   }
-  // Bound the claims by the file before allocating for them: a group page takes at least
-  // kMinGroupBytes (its column table and checksum), and every row 8 bytes of span id.
+  // Bound the claims by the file before allocating for them: the group pages lie between the
+  // header and the meta page, a group page takes at least kMinGroupBytes (its column table and
+  // checksum), and every row 8 bytes of span id.
   constexpr uint64_t kMinGroupBytes = kNumBlockColumns * 3 + 8;
-  if (groups > footer_offset / kMinGroupBytes || rows > footer_offset / 8) {
+  const uint64_t page_bytes = meta_offset - kBlockHeaderSize;  // Load: meta_offset >= header
+  if (groups > page_bytes / kMinGroupBytes || rows > page_bytes / 8) {
     return BlockError(path_, absl::StrFormat("meta page: %d rows in %d row groups cannot fit "
-                                             "in %d bytes",
-                                             rows, groups, file_bytes_));
+                                             "in the %d bytes before the meta page",
+                                             rows, groups, page_bytes));
   }
   rows_ = rows;
   if (!zone_.Parse(&in) || zone_.rows() != rows) {
@@ -162,7 +163,7 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
   for (Group& g : groups_) {
     if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services) ||
         g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
-        !GetVarint64(&in, &g.size) || g.size > footer_offset - next_offset) {
+        !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
     }
     g.first_row = next_row;

@@ -105,7 +105,8 @@ class BlockReader final : public ReadSource {
  private:
   BlockReader(Env* env, std::string path, uint64_t number);
   absl::Status Load();
-  absl::Status ParseMeta(std::string_view meta);
+  // The decoded meta page of a block whose meta page starts at `meta_offset`.
+  absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
   size_t GroupOfRow(uint64_t row) const;
   struct Plan;
   // What a query asks of this block's columns, resolved once per scan.

@@ -670,5 +670,22 @@ TEST(BlockReaderCraftedTest, OperationCountsAreRefusedBeforeAllocating) {
   }
 }
 
+// Finding (compaction/block_reader.cc, ParseMeta): group pages were bounded by the footer, not
+// by the meta page that follows them, so a page size reaching into the meta page and the trace
+// index was accepted at Open (docs/block_format.md: page sizes must fit between the header and
+// the meta page); only reading the group failed, on its checksum. Reads stayed inside the file,
+// but the row bound (8 bytes per row) counted the meta page and index as room for span ids.
+TEST(BlockReaderCraftedTest, GroupPagesReachingIntoTheMetaPageAreRefused) {
+  TempDir dir;
+  const BlockParts parts = SplitBlock(OneSpanBlock(dir));
+  MetaFields meta = ParseMetaFields(parts.meta);
+  ASSERT_EQ(meta.page_sizes.size(), 1u);
+  meta.page_sizes[0] += 1;
+  std::string page;
+  ASSERT_TRUE(EncodePage(Codec::kNone, 0, SerializeMetaFields(meta), &page).ok());
+  auto opened = OpenCrafted(dir, JoinBlock(parts.pages, page, parts.index));
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
+}
+
 }  // namespace
 }  // namespace spanstore
