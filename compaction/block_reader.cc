@@ -161,7 +161,7 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   uint64_t next_row = 0;
   uint64_t next_offset = kBlockHeaderSize;
   for (Group& g : groups_) {
-    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services) ||
+    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services.size(), &g.services) ||
         g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
         !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
@@ -213,7 +213,9 @@ uint64_t BlockReader::memory_bytes() const {
   for (const Span& c : decoded_contexts_) {
     contexts += sizeof(Span) + c.resource_attributes.size() * sizeof(KeyValue);
   }
-  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + meta_.size() +
+  uint64_t group_services = 0;
+  for (const Group& g : groups_) group_services += g.services.size() * sizeof(uint32_t);
+  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + group_services + meta_.size() +
          tables_.MemoryBytes() + contexts;
 }
 
@@ -296,6 +298,8 @@ bool BlockReader::Contains(const Span& span) const {
 struct BlockReader::Plan {
   bool by_time = false;
   bool by_duration = false;
+  // Per block service id: whether the query's services name it (empty: no service predicate).
+  std::vector<bool> services;
   // Operations whose service, name and kind the query accepts (empty: all of them).
   std::vector<bool> ops;
   bool no_op_matches = false;
@@ -308,6 +312,13 @@ struct BlockReader::Plan {
 void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
   plan->by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
   plan->by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
+  if (!query.services.empty()) {
+    plan->services.resize(tables_.services.size());
+    for (size_t i = 0; i < tables_.services.size(); ++i) {
+      plan->services[i] = std::find(query.services.begin(), query.services.end(),
+                                    tables_.services[i]) != query.services.end();
+    }
+  }
   if (!query.services.empty() || !query.names.empty() || !query.kinds.empty()) {
     plan->ops.resize(tables_.ops.size());
     auto wanted = [](const std::vector<std::string>& list, std::string_view v) {
@@ -349,6 +360,12 @@ void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
     }
     plan->heap_checks.emplace_back(id, value);
   }
+}
+
+bool BlockReader::GroupMayMatch(const Group& g, const SpanQuery& query, const Plan& plan) const {
+  if (!g.zone.MayMatchExceptServices(query)) return false;
+  return plan.services.empty() || std::any_of(g.services.begin(), g.services.end(),
+                                              [&](uint32_t id) { return plan.services[id]; });
 }
 
 absl::Status BlockReader::CandidateRows(const SpanQuery& query, const Plan& plan,
@@ -398,7 +415,7 @@ absl::Status BlockReader::Scan(const SpanQuery& query,
   std::vector<uint32_t> rows;
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (!groups_[g].zone.MayMatch(query)) continue;
+    if (!GroupMayMatch(groups_[g], query, plan)) continue;
     GroupData data(*this, g);
     absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
@@ -424,7 +441,7 @@ absl::Status BlockReader::ScanKeys(
   if (plan.no_op_matches) return absl::OkStatus();
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (!groups_[g].zone.MayMatch(query)) continue;
+    if (!GroupMayMatch(groups_[g], query, plan)) continue;
     GroupData data(*this, g);
     absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
