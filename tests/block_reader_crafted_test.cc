@@ -735,5 +735,41 @@ TEST(BlockReaderCraftedTest, GroupZoneMapsDoNotCopyServiceNames) {
   EXPECT_EQ(found, 0u);
 }
 
+// Finding (engine/span_codec.cc, BodyDecoder): attribute lists and arrays in the WAL value
+// encoding -- which blocks use for templates, inline attribute values, contexts and the
+// attributes of events and links -- were resized to their claimed element count before the
+// first element was decoded. The count is bounded by the bytes left, but an element is 40
+// (AnyValue) or 72 (KeyValue) bytes in memory against one or two encoded, and a block column
+// may decompress to 256 MiB: an inline array value claiming a million elements in a 1 MiB
+// attr.values column cost 40 MB (a map 72 MB) before its first element failed to decode.
+// Elements are now added as they decode.
+TEST(BlockReaderCraftedTest, InlineValueElementCountIsNotAllocatedAhead) {
+  TempDir dir;
+  const std::string block = OneSpanBlock(dir);
+  for (AnyValue::Type type : {AnyValue::Type::kArray, AnyValue::Type::kMap}) {
+    SCOPED_TRACE(static_cast<int>(type));
+    std::string value;
+    value.push_back(static_cast<char>(type));
+    PutVarint64(&value, kMiB);
+    value.append(kMiB, '\xff');  // not a value type, nor a string length that fits
+    std::string codes;
+    PutVarint64(&codes, kValueInline);
+    codes += value;
+    std::string values;
+    PutVarint64(&values, 1);  // one stream: key 0 (http.route), generic form
+    PutVarint64(&values, 0);
+    values.push_back(static_cast<char>(kFormGeneric));
+    PutLengthPrefixed(&values, codes);
+    GroupColumns columns = DecodedColumns(OnlyGroupPage(block));
+    SetRawColumn(&columns, kColAttrValues, values);
+    auto opened = OpenCrafted(dir, ReplaceOnlyGroupPage(block, HandMadeGroupPage(columns)));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    AllocationWatch watch(4 * kMiB);
+    const absl::Status s = (*opened)->Verify();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_LT(watch.largest(), 2 * kMiB);  // the page itself, read whole
+  }
+}
+
 }  // namespace
 }  // namespace spanstore
