@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -225,10 +226,21 @@ class BlockBuilder::GroupEncoder {
   std::string events_, links_;
 };
 
+namespace {
+
+// Readers refuse a group of more than kMaxRowsPerGroup rows (and the time columns assume the
+// bound), so the builder never writes one, whatever it is asked for.
+BlockBuildOptions Clamped(BlockBuildOptions options) {
+  options.rows_per_group = std::clamp<uint32_t>(options.rows_per_group, 1, kMaxRowsPerGroup);
+  return options;
+}
+
+}  // namespace
+
 BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& options)
     : env_(env),
       path_(std::move(path)),
-      options_(options),
+      options_(Clamped(options)),
       tables_(new BlockTablesBuilder),
       group_(new GroupEncoder(tables_.get())) {}
 

@@ -31,7 +31,7 @@ namespace spanstore {
 struct BlockBuildOptions {
   Codec codec = Codec::kZstd;
   int zstd_level = 3;
-  uint32_t rows_per_group = 4096;
+  uint32_t rows_per_group = 4096;  // clamped to [1, kMaxRowsPerGroup]
 };
 
 // What a finished block holds: recorded in the manifest and summed into StoreStats.

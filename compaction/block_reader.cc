@@ -115,7 +115,7 @@ absl::Status BlockReader::Load() {
   std::string_view in = got;
   s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta_);
   if (!s.ok()) return s;
-  s = ParseMeta(meta_);
+  s = ParseMeta(meta_, meta_offset);
   if (!s.ok()) return s;
 
   buffer.resize(index_size);
@@ -136,33 +136,34 @@ absl::Status BlockReader::Load() {
   return absl::OkStatus();
 }
 
-absl::Status BlockReader::ParseMeta(std::string_view in) {
-  const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
+absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   uint64_t rows, groups;
   if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &groups) || rows == 0 ||
       rows >= UINT32_MAX || groups == 0 || groups > rows) {
     return BlockError(path_, "meta page: bad row or group count");
   }
-  // Bound the claims by the file before allocating for them: a group page takes at least
-  // kMinGroupBytes (its column table and checksum), and every row 8 bytes of span id.
+  // Bound the claims by the file before allocating for them: the group pages lie between the
+  // header and the meta page, a group page takes at least kMinGroupBytes (its column table and
+  // checksum), and every row 8 bytes of span id.
   constexpr uint64_t kMinGroupBytes = kNumBlockColumns * 3 + 8;
-  if (groups > footer_offset / kMinGroupBytes || rows > footer_offset / 8) {
+  const uint64_t page_bytes = meta_offset - kBlockHeaderSize;  // Load: meta_offset >= header
+  if (groups > page_bytes / kMinGroupBytes || rows > page_bytes / 8) {
     return BlockError(path_, absl::StrFormat("meta page: %d rows in %d row groups cannot fit "
-                                             "in %d bytes",
-                                             rows, groups, file_bytes_));
+                                             "in the %d bytes before the meta page",
+                                             rows, groups, page_bytes));
   }
   rows_ = rows;
   if (!zone_.Parse(&in) || zone_.rows() != rows) {
     return BlockError(path_, "meta page: bad block zone map");
   }
-  if (!tables_.Parse(&in)) return BlockError(path_, "meta page: malformed tables");
+  if (!tables_.Parse(&in, rows)) return BlockError(path_, "meta page: malformed tables");
   groups_.resize(groups);
   uint64_t next_row = 0;
   uint64_t next_offset = kBlockHeaderSize;
   for (Group& g : groups_) {
-    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services) ||
+    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services.size(), &g.services) ||
         g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
-        !GetVarint64(&in, &g.size) || g.size > footer_offset - next_offset) {
+        !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
     }
     g.first_row = next_row;
@@ -185,6 +186,7 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
 
+  // Every context must decode, so that Materialize (which decodes them again) cannot fail.
   Span scratch;
   for (size_t i = 0; i < tables_.contexts.size(); ++i) {
     if (!DecodeSpanContext(tables_.contexts[i], &scratch)) {
@@ -205,7 +207,9 @@ absl::Status BlockReader::ParseMeta(std::string_view in) {
 }
 
 uint64_t BlockReader::memory_bytes() const {
-  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + meta_.size() +
+  uint64_t group_services = 0;
+  for (const Group& g : groups_) group_services += g.services.size() * sizeof(uint32_t);
+  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + group_services + meta_.size() +
          tables_.MemoryBytes();
 }
 
@@ -286,6 +290,8 @@ bool BlockReader::Contains(const Span& span) const {
 struct BlockReader::Plan {
   bool by_time = false;
   bool by_duration = false;
+  // Per block service id: whether the query's services name it (empty: no service predicate).
+  std::vector<bool> services;
   // Operations whose service, name and kind the query accepts (empty: all of them).
   std::vector<bool> ops;
   bool no_op_matches = false;
@@ -298,6 +304,13 @@ struct BlockReader::Plan {
 void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
   plan->by_time = query.start_min != 0 || query.start_max != UINT64_MAX;
   plan->by_duration = query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX;
+  if (!query.services.empty()) {
+    plan->services.resize(tables_.services.size());
+    for (size_t i = 0; i < tables_.services.size(); ++i) {
+      plan->services[i] = std::find(query.services.begin(), query.services.end(),
+                                    tables_.services[i]) != query.services.end();
+    }
+  }
   if (!query.services.empty() || !query.names.empty() || !query.kinds.empty()) {
     plan->ops.resize(tables_.ops.size());
     auto wanted = [](const std::vector<std::string>& list, std::string_view v) {
@@ -339,6 +352,12 @@ void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
     }
     plan->heap_checks.emplace_back(id, value);
   }
+}
+
+bool BlockReader::GroupMayMatch(const Group& g, const SpanQuery& query, const Plan& plan) const {
+  if (!g.zone.MayMatchExceptServices(query)) return false;
+  return plan.services.empty() || std::any_of(g.services.begin(), g.services.end(),
+                                              [&](uint32_t id) { return plan.services[id]; });
 }
 
 absl::Status BlockReader::CandidateRows(const SpanQuery& query, const Plan& plan,
@@ -388,7 +407,7 @@ absl::Status BlockReader::Scan(const SpanQuery& query,
   std::vector<uint32_t> rows;
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (!groups_[g].zone.MayMatch(query)) continue;
+    if (!GroupMayMatch(groups_[g], query, plan)) continue;
     GroupData data(*this, g);
     absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
@@ -414,7 +433,7 @@ absl::Status BlockReader::ScanKeys(
   if (plan.no_op_matches) return absl::OkStatus();
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (!groups_[g].zone.MayMatch(query)) continue;
+    if (!GroupMayMatch(groups_[g], query, plan)) continue;
     GroupData data(*this, g);
     absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;

@@ -43,7 +43,11 @@ class BlockReader final : public ReadSource {
   struct Group {
     uint64_t first_row = 0;
     uint32_t rows = 0;
+    // Without its services (zone.services() is empty): those are `services`, ids into
+    // tables().services, ascending. Copies of the names in every group would cost more than
+    // the block's ids can back (a long service name in thousands of groups).
     ZoneMap zone;
+    std::vector<uint32_t> services;
     uint64_t offset = 0;  // of the group page in the file
     uint64_t size = 0;
   };
@@ -105,11 +109,14 @@ class BlockReader final : public ReadSource {
  private:
   BlockReader(Env* env, std::string path, uint64_t number);
   absl::Status Load();
-  absl::Status ParseMeta(std::string_view meta);
+  // The decoded meta page of a block whose meta page starts at `meta_offset`.
+  absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
   size_t GroupOfRow(uint64_t row) const;
   struct Plan;
   // What a query asks of this block's columns, resolved once per scan.
   void MakePlan(const SpanQuery& query, Plan* plan) const;
+  // False when group `g`'s zone map rules out every row for the query.
+  bool GroupMayMatch(const Group& g, const SpanQuery& query, const Plan& plan) const;
   // The rows of group `data` that pass the query's column predicates (time, duration,
   // operation, status) and the group-level attribute skips.
   absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* data,

@@ -124,16 +124,18 @@ void BlockTablesBuilder::Serialize(std::string* out) const {
   }
 }
 
-bool BlockTables::Parse(std::string_view* in) {
-  if (!GetDictionary(in, &services) || !GetDictionary(in, &names) || !GetDictionary(in, &keys) ||
-      !GetDictionary(in, &contexts)) {
+bool BlockTables::Parse(std::string_view* in, uint64_t rows) {
+  if (!GetDictionary(in, &services, rows) || !GetDictionary(in, &names, rows) ||
+      !GetDictionary(in, &keys) || !GetDictionary(in, &contexts, rows)) {
     return false;
   }
   uint64_t count;
   // An operation takes at least 6 bytes.
-  if (!GetVarint64(in, &count) || count > in->size() / 6) return false;
-  ops.assign(count, BlockOp());
-  for (BlockOp& o : ops) {
+  if (!GetVarint64(in, &count) || count > in->size() / 6 || count > rows) return false;
+  // Grown as operations parse rather than sized by the claim: 96 bytes each in memory.
+  ops.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    BlockOp& o = ops.emplace_back();
     uint64_t service, name;
     if (!GetVarint64(in, &service) || !GetVarint64(in, &name) || service >= services.size() ||
         name >= names.size() || in->empty()) {
@@ -145,7 +147,9 @@ bool BlockTables::Parse(std::string_view* in) {
     in->remove_prefix(1);
     if (kind > static_cast<uint8_t>(SpanKind::kConsumer)) return false;
     o.kind = static_cast<SpanKind>(kind);
-    if (!GetIdList(in, keys.size(), &o.keys)) return false;
+    // A template takes at least one byte: refuse a key count the bytes left cannot hold
+    // before sizing the templates (40 bytes each).
+    if (!GetIdList(in, keys.size(), &o.keys) || o.keys.size() > in->size()) return false;
     o.templates.resize(o.keys.size());
     for (AnyValue& v : o.templates) {
       if (!DecodeAnyValue(in, &v)) return false;

@@ -60,7 +60,10 @@ struct BlockTables {
 
   // Parses what BlockTablesBuilder::Serialize wrote and advances *in. False on malformed
   // input: every id inside its dictionary, counts bounded by the bytes left, no key twice.
-  bool Parse(std::string_view* in);
+  // Every service, span name, context and operation comes from at least one row, so a block
+  // of `rows` rows has at most that many of each: larger counts are refused before anything
+  // is sized for them (the meta page may decompress to far more than the file holds).
+  bool Parse(std::string_view* in, uint64_t rows);
 
   const std::vector<std::string_view>& strings_of(uint32_t key) const {
     static const std::vector<std::string_view> kNone;

@@ -30,9 +30,10 @@ void DictionaryBuilder::Serialize(std::string* out) const {
   for (const std::string& e : entries_) PutLengthPrefixed(out, e);
 }
 
-bool GetDictionary(std::string_view* in, std::vector<std::string_view>* entries) {
+bool GetDictionary(std::string_view* in, std::vector<std::string_view>* entries,
+                   uint64_t max_entries) {
   uint64_t count = 0;
-  if (!GetVarint64(in, &count) || count > in->size()) return false;
+  if (!GetVarint64(in, &count) || count > in->size() || count > max_entries) return false;
   entries->clear();
   entries->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {

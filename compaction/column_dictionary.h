@@ -49,8 +49,10 @@ class DictionaryBuilder {
 };
 
 // Reads a serialized dictionary; the views point into `*in`'s underlying buffer. Refuses an
-// entry count larger than the remaining bytes could hold (each entry takes at least one byte).
-bool GetDictionary(std::string_view* in, std::vector<std::string_view>* entries);
+// entry count larger than the remaining bytes could hold (each entry takes at least one byte)
+// or than `max_entries`, before reserving room for the entries.
+bool GetDictionary(std::string_view* in, std::vector<std::string_view>* entries,
+                   uint64_t max_entries = UINT64_MAX);
 
 // Appends a dictionary column for `values`: dictionary, then bit-packed ids.
 void PutDictionaryColumn(std::span<const std::string_view> values, std::string* out);

@@ -21,9 +21,38 @@ bool SkipString(std::string_view* in) {
   return GetLengthPrefixed(in, &s);
 }
 
-bool SkipVarint(std::string_view* in) {
+// A varint that Materialize stores in a uint32 field: a larger one is damage, not a value to
+// truncate.
+bool SkipUint32(std::string_view* in) {
   uint64_t v;
-  return GetVarint64(in, &v);
+  return GetVarint64(in, &v) && v <= UINT32_MAX;
+}
+
+// The most bytes column `column` of a group of `rows` rows can take decompressed, for the
+// columns whose size follows from the row count (kMaxPageRawSize for the others): a varint
+// takes at most 10 bytes, a bit-packed value at most 32 bits after the width byte, a row two
+// time residuals of at most 63 raw bits. Load checks a column's raw_size against it before
+// decompressing, so a small payload cannot claim a large buffer; Parse then checks the exact
+// size.
+uint64_t MaxRawColumnBytes(int column, uint64_t rows) {
+  switch (column) {
+    case kColParent:
+    case kColOp:
+      return 10 * rows;
+    case kColContext:
+    case kColStatus:
+      return 1 + 4 * rows;
+    case kColStartClass:
+    case kColEndClass:
+      return rows;
+    case kColTimeBits:
+      return 16 * rows;
+    case kColSpanId:
+    case kColParentId:
+      return 8 * rows;
+    default:
+      return kMaxPageRawSize;
+  }
 }
 
 bool GetEvent(std::string_view* in, uint64_t span_start, SpanEvent* e) {
@@ -183,7 +212,7 @@ absl::Status GroupData::Load(int column) {
   if (column == kColStartClass) {
     std::array<std::string_view, 3> parts;
     for (int c = kColStartClass; c <= kColTimeBits; ++c) {
-      s = page_.Column(c, &c_->scratch[c], &parts[c - kColStartClass]);
+      s = Decompress(c, &parts[c - kColStartClass]);
       if (!s.ok()) return s;
     }
     if (!DecodeTimes(c_->parent_rows, block_.groups()[group_].zone.min_start(), parts[0], parts[1],
@@ -191,13 +220,21 @@ absl::Status GroupData::Load(int column) {
       return Corrupt(column, "malformed time columns");
     }
   } else {
-    s = page_.Column(column, &c_->scratch[column], &raw_[column]);
+    s = Decompress(column, &raw_[column]);
     if (!s.ok()) return s;
     s = Parse(column, raw_[column]);
     if (!s.ok()) return s;
   }
   loaded_[column] = true;
   return absl::OkStatus();
+}
+
+absl::Status GroupData::Decompress(int column, std::string_view* raw) {
+  const uint64_t claimed = page_.raw_size(column);
+  if (claimed > MaxRawColumnBytes(column, rows_)) {
+    return Corrupt(column, absl::StrFormat("%d bytes for %d rows", claimed, rows_));
+  }
+  return page_.Column(column, &c_->scratch[column], raw);
 }
 
 absl::Status GroupData::Parse(int column, std::string_view in) {
@@ -275,8 +312,8 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       const std::string_view all = in;
       for (uint32_t r = 0; r < limit_; ++r) {
         c_->misc_offsets[r] = static_cast<uint32_t>(all.size() - in.size());
-        if (!SkipVarint(&in) || !SkipString(&in) || !SkipString(&in) || !SkipVarint(&in) ||
-            !SkipVarint(&in) || !SkipVarint(&in)) {
+        if (!SkipUint32(&in) || !SkipString(&in) || !SkipString(&in) || !SkipUint32(&in) ||
+            !SkipUint32(&in) || !SkipUint32(&in)) {
           return Corrupt(column, "malformed row");
         }
       }
@@ -284,7 +321,10 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     }
     case kColAttrStrings: {
       uint64_t count;
-      if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(column, "count");
+      // At most one heap per key of the block.
+      if (!GetVarint64(&in, &count) || count > in.size() || count > tables_.keys.size()) {
+        return Corrupt(column, "count");
+      }
       c_->heaps.resize(count);  // entries reused: their vectors keep their capacity
       c_->heap_slots.assign(tables_.keys.size(), kNoSlot);
       for (uint64_t i = 0; i < count; ++i) {
@@ -325,7 +365,11 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
 absl::Status GroupData::ParseValues(std::string_view in) {
   constexpr int kColumn = kColAttrValues;
   uint64_t count;
-  if (!GetVarint64(&in, &count) || count > in.size()) return Corrupt(kColumn, "count");
+  // At most one stream per key of the block (checked below), bounded before the streams are
+  // sized (24 bytes a stream).
+  if (!GetVarint64(&in, &count) || count > in.size() || count > tables_.keys.size()) {
+    return Corrupt(kColumn, "count");
+  }
   c_->streams.resize(count);
   c_->stream_slots.assign(tables_.keys.size(), kNoSlot);
   for (uint64_t i = 0; i < count; ++i) {

@@ -73,6 +73,9 @@ class GroupData {
 
  private:
   absl::Status Read();
+  // The decompressed bytes of `column` (a view into the page or a scratch buffer), after checking its
+  // claimed size against the group's row count.
+  absl::Status Decompress(int column, std::string_view* raw);
   absl::Status Parse(int column, std::string_view data);
   absl::Status ParseValues(std::string_view in);
   absl::Status Corrupt(int column, std::string_view what) const;

@@ -67,8 +67,9 @@ absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where) 
       return PageError(where, absl::StrFormat("column %s: unknown codec %d (expected 0, 1 or 2)",
                                               BlockColumnName(c), e.codec));
     }
+    // Checked here, before Column sizes a buffer by raw_size.
     if (e.raw_size > kMaxPageRawSize ||
-        (e.codec == static_cast<uint8_t>(Codec::kNone) && stored[c] != e.raw_size)) {
+        !PayloadMayDecodeTo(static_cast<Codec>(e.codec), stored[c], e.raw_size)) {
       return PageError(where, absl::StrFormat("column %s: bad sizes (raw %d, stored %d)",
                                               BlockColumnName(c), e.raw_size, stored[c]));
     }

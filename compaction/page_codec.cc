@@ -100,6 +100,21 @@ absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_v
   return codec;
 }
 
+bool PayloadMayDecodeTo(Codec codec, uint64_t stored_size, uint64_t raw_size) {
+  // Divisions, not products: stored_size comes from the file and may be near 2^64.
+  constexpr uint64_t kLz4MaxExpansion = 255;
+  constexpr uint64_t kZstdMaxExpansion = 32 << 10;  // 128 KiB block / 4-byte RLE block
+  switch (codec) {
+    case Codec::kNone:
+      return stored_size == raw_size;
+    case Codec::kLz4:
+      return raw_size / kLz4MaxExpansion <= stored_size;
+    case Codec::kZstd:
+      return raw_size / kZstdMaxExpansion <= stored_size;
+  }
+  return false;
+}
+
 bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,
                        char* dst) {
   switch (codec) {
@@ -173,6 +188,12 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
   const std::string_view payload = cursor.substr(0, stored_size);
   if (codec > static_cast<uint8_t>(Codec::kZstd)) {
     return PageError(where, absl::StrFormat("unknown codec %d (expected 0, 1 or 2)", codec));
+  }
+  // Before the buffer is sized: a valid checksum says nothing about a crafted raw_size.
+  if (!PayloadMayDecodeTo(static_cast<Codec>(codec), stored_size, raw_size)) {
+    return PageError(where, absl::StrFormat("a payload of %d bytes of codec %d cannot decode "
+                                            "to %d bytes",
+                                            stored_size, codec, raw_size));
   }
   raw->resize(raw_size);
   if (!DecompressPayload(static_cast<Codec>(codec), payload, false, raw_size, raw->data())) {

@@ -52,6 +52,13 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
 // size, which the caller stores itself.
 absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_view raw,
                                       bool bare_zstd, std::string* out);
+// False when no payload of `stored_size` bytes can decompress to `raw_size` bytes with `codec`
+// (or the codec is unknown). A stored payload is its own size; LZ4 turns a byte into at most
+// 255 (a match grows by 255 per length byte); a Zstd block decodes to at most 128 KiB and takes
+// at least 4 bytes (an RLE block), so at most 32 KiB per byte. Readers check this before they
+// allocate raw_size bytes: a payload of a few bytes cannot make them allocate 256 MiB.
+bool PayloadMayDecodeTo(Codec codec, uint64_t stored_size, uint64_t raw_size);
+
 // Decompresses `payload` into exactly `raw_size` bytes at `dst`; false when it does not
 // decode to exactly that many (damage), never writing past dst + raw_size.
 bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,

@@ -110,9 +110,22 @@ class BodyDecoder {
   bool Attributes(spanstore::Attributes* attrs, int depth) {
     uint64_t n;
     if (!Count(&n)) return false;
-    attrs->resize(n);
-    for (KeyValue& kv : *attrs) {
-      if (!String(&kv.key) || !Value(&kv.value, depth)) return false;
+    return Elements(attrs, n,
+                    [&](KeyValue* kv) { return String(&kv->key) && Value(&kv->value, depth); });
+  }
+
+  // Fills `*v` with `n` elements decoded by decode(element), reusing the elements already
+  // there. Elements beyond those are added as they decode, not sized by `n` first: a count is
+  // bounded only by the bytes left (a block column may hold 256 MiB), and an element takes one
+  // or two bytes encoded but 40 (AnyValue) or 72 (KeyValue) in memory.
+  template <typename T, typename Decode>
+  static bool Elements(std::vector<T>* v, uint64_t n, Decode decode) {
+    constexpr uint64_t kMaxReserve = 64;  // covers nearly every list in one allocation
+    if (v->size() > n) v->resize(n);
+    v->reserve(std::min(n, std::max<uint64_t>(v->size(), kMaxReserve)));
+    for (uint64_t i = 0; i < n; ++i) {
+      if (i == v->size()) v->emplace_back();
+      if (!decode(&(*v)[i])) return false;
     }
     return true;
   }
@@ -159,12 +172,8 @@ class BodyDecoder {
       case AnyValue::Type::kArray: {
         uint64_t n;
         if (!Count(&n)) return false;
-        AnyValue::Array& array = v->reuse_array();
-        array.resize(n);
-        for (AnyValue& e : array) {
-          if (!Value(&e, depth + 1)) return false;
-        }
-        return true;
+        return Elements(&v->reuse_array(), n,
+                        [&](AnyValue* e) { return Value(e, depth + 1); });
       }
       case AnyValue::Type::kMap:
         return Attributes(&v->reuse_map(), depth + 1);

@@ -1,6 +1,6 @@
 // Arbitrary bytes as a block file (compaction/block_format.h): BlockReader::Open, Verify,
-// ForEachRow, GetTrace, Contains, Scan and the service lists must never crash, leak, hang or
-// allocate without bound. Errors are fine.
+// ForEachRow, GetTrace, Contains, Scan, ScanKeys and the service lists must never crash, leak,
+// hang or allocate without bound. Errors are fine.
 //
 // Every part of a block is checksummed, so a mutation almost never gets past the checksums. Each
 // input therefore runs twice: as it is (footer, framing and checksum checks), and with every
@@ -144,6 +144,8 @@ void Exercise(const std::string& data) {
   ids.push_back(from_input);
   for (const TraceId& id : ids) {
     std::vector<Span> trace;
+    block.trace_index().Prefetch(TraceIndex::Hash(id));
+    (void)block.trace_index().MayHold(TraceIndex::Hash(id));
     (void)block.MayContainTrace(id);
     (void)block.GetTrace(id, &trace);
   }
@@ -152,6 +154,10 @@ void Exercise(const std::string& data) {
   for (const SpanQuery& q : Queries(first)) {
     size_t visited = 0;
     (void)block.Scan(q, [&](const Span&) { return ++visited < kMaxRowsVisited; });
+    // ScanKeys answers from the predicate columns alone when it can (trace ids from the index,
+    // starts from the time columns): a path of its own.
+    visited = 0;
+    (void)block.ScanKeys(q, [&](const TraceId&, uint64_t) { return ++visited < kMaxRowsVisited; });
   }
   absl::btree_set<std::string> services, operations;
   block.CollectServices(&services);

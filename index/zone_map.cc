@@ -39,6 +39,17 @@ void ZoneMap::Merge(const ZoneMap& other) {
 }
 
 bool ZoneMap::MayMatch(const SpanQuery& query) const {
+  if (!MayMatchExceptServices(query)) return false;
+  if (!query.services.empty() &&
+      std::none_of(query.services.begin(), query.services.end(), [this](const std::string& s) {
+        return std::binary_search(services_.begin(), services_.end(), s);
+      })) {
+    return false;
+  }
+  return true;
+}
+
+bool ZoneMap::MayMatchExceptServices(const SpanQuery& query) const {
   if (rows_ == 0) return false;
   if (max_start_ < query.start_min || min_start_ > query.start_max) return false;
   if (max_duration_ < query.min_duration_nanos || min_duration_ > query.max_duration_nanos) {
@@ -50,12 +61,6 @@ bool ZoneMap::MayMatch(const SpanQuery& query) const {
   if (!query.kinds.empty() &&
       std::none_of(query.kinds.begin(), query.kinds.end(), [this](SpanKind k) {
         return (kind_mask_ & Bit(static_cast<uint8_t>(k))) != 0;
-      })) {
-    return false;
-  }
-  if (!query.services.empty() &&
-      std::none_of(query.services.begin(), query.services.end(), [this](const std::string& s) {
-        return std::binary_search(services_.begin(), services_.end(), s);
       })) {
     return false;
   }
@@ -116,8 +121,8 @@ void ZoneMap::SerializeCompact(uint64_t base,
   for (uint32_t id : ids) PutVarint64(out, id);
 }
 
-bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base,
-                           const std::vector<std::string_view>& services) {
+bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base, size_t service_count,
+                           std::vector<uint32_t>* service_ids) {
   ZoneMap z;
   uint64_t min_start, start_range, duration_range, status_mask = 0, kind_mask = 0, count = 0;
   if (!GetVarint64(in, &min_start) || !GetVarint64(in, &start_range) ||
@@ -128,7 +133,8 @@ bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base,
   }
   if (min_start > UINT64_MAX - base || start_range > UINT64_MAX - base - min_start ||
       duration_range > UINT64_MAX - z.min_duration_ || status_mask > UINT32_MAX ||
-      kind_mask > UINT32_MAX || count > in->size() || count > services.size() || z.rows_ == 0) {
+      kind_mask > UINT32_MAX || count > in->size() || count > service_count || z.rows_ == 0 ||
+      count > z.rows_) {  // each service is some row's
     return false;
   }
   z.min_start_ = base + min_start;
@@ -136,14 +142,27 @@ bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base,
   z.max_duration_ = z.min_duration_ + duration_range;
   z.status_mask_ = static_cast<uint32_t>(status_mask);
   z.kind_mask_ = static_cast<uint32_t>(kind_mask);
-  z.services_.reserve(count);
-  uint64_t previous = 0;
+  service_ids->clear();
+  service_ids->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t id;
-    if (!GetVarint64(in, &id) || id >= services.size() || (i > 0 && id <= previous)) return false;
-    previous = id;
-    z.services_.emplace_back(services[id]);
+    if (!GetVarint64(in, &id) || id >= service_count ||
+        (i > 0 && id <= service_ids->back())) {
+      return false;
+    }
+    service_ids->push_back(static_cast<uint32_t>(id));
   }
+  *this = std::move(z);
+  return true;
+}
+
+bool ZoneMap::ParseCompact(std::string_view* in, uint64_t base,
+                           const std::vector<std::string_view>& services) {
+  ZoneMap z;
+  std::vector<uint32_t> ids;
+  if (!z.ParseCompact(in, base, services.size(), &ids)) return false;
+  z.services_.reserve(ids.size());
+  for (uint32_t id : ids) z.services_.emplace_back(services[id]);
   // Ids ascend, names need not: MayMatch's binary search wants the names sorted.
   std::sort(z.services_.begin(), z.services_.end());
   if (std::adjacent_find(z.services_.begin(), z.services_.end()) != z.services_.end()) {

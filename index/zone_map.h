@@ -32,6 +32,9 @@ class ZoneMap {
   void Merge(const ZoneMap& other);
 
   bool MayMatch(const SpanQuery& query) const;
+  // MayMatch without the services test, for a zone map parsed with service ids (below): the
+  // caller tests the ids.
+  bool MayMatchExceptServices(const SpanQuery& query) const;
 
   uint64_t rows() const { return rows_; }
   uint64_t min_start() const { return min_start_; }
@@ -54,6 +57,13 @@ class ZoneMap {
   // base; service_id maps every service of this zone map.
   void SerializeCompact(uint64_t base, const std::function<uint32_t(std::string_view)>& service_id,
                         std::string* out) const;
+  // Reads the compact form, the services as ids into a dictionary of `service_count` entries:
+  // *service_ids receives them (ascending, at most rows() of them) and services() stays empty.
+  // A block reader keeps its groups' zone maps so, sharing the block's dictionary: copying the
+  // names into every group would let a few KB of ids cost a copy of a long name each.
+  bool ParseCompact(std::string_view* in, uint64_t base, size_t service_count,
+                    std::vector<uint32_t>* service_ids);
+  // The same, with services() set to the names of the ids in `services` (sorted, distinct).
   bool ParseCompact(std::string_view* in, uint64_t base,
                     const std::vector<std::string_view>& services);
 

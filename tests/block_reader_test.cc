@@ -4,6 +4,7 @@
 #include "compaction/block_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -158,6 +159,35 @@ TEST(BlockBuilder, RefusesRowsOutOfOrder) {
   EXPECT_EQ(builder.Add(spans.front()).code(), absl::StatusCode::kInvalidArgument);
   builder.Abandon();
   EXPECT_FALSE(Env::Default()->FileExists(dir.Sub("x.blk")));
+}
+
+// A reader refuses a group of more than kMaxRowsPerGroup rows, so the builder must never write
+// one: it clamps rows_per_group (the store clamps Options::rows_per_page too, but BlockBuilder
+// is used directly by tools and tests).
+TEST(BlockBuilder, ClampsRowsPerGroupToWhatReadersAccept) {
+  TempDir dir;
+  BlockBuildOptions options;
+  options.codec = Codec::kNone;
+  options.rows_per_group = UINT32_MAX;
+  BlockBuilder builder(Env::Default(), dir.Sub("big.blk"), options);
+  ASSERT_TRUE(builder.Open().ok());
+  Span span;
+  span.service_name = "s";
+  span.name = "n";
+  constexpr uint32_t kRows = kMaxRowsPerGroup + 1;
+  for (uint32_t i = 0; i < kRows; ++i) {
+    std::memcpy(span.trace_id.bytes.data() + 12, &i, 4);
+    std::reverse(span.trace_id.bytes.begin() + 12, span.trace_id.bytes.end());  // big-endian
+    span.span_id.bytes[7] = 1;
+    ASSERT_TRUE(builder.Add(span).ok());
+  }
+  BlockProperties props;
+  ASSERT_TRUE(builder.Finish(&props).ok());
+  auto block = BlockReader::Open(Env::Default(), dir.Sub("big.blk"), 1);
+  ASSERT_TRUE(block.ok()) << block.status();
+  ASSERT_EQ((*block)->groups().size(), 2u);
+  EXPECT_EQ((*block)->groups()[0].rows, kMaxRowsPerGroup);
+  EXPECT_EQ((*block)->groups()[1].rows, 1u);
 }
 
 TEST(BlockReader, EveryFlippedByteIsDetected) {

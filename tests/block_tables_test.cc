@@ -5,6 +5,8 @@
 
 #include "compaction/block_tables.h"
 
+#include <algorithm>
+
 #include "compaction/block_format.h"
 #include "engine/span_codec.h"
 #include "gtest/gtest.h"
@@ -138,7 +140,7 @@ TEST(BlockTables, SerializedTablesParseBack) {
   const std::string serialized = SampleTables(&b);
   std::string_view in = serialized;
   BlockTables t;
-  ASSERT_TRUE(t.Parse(&in));
+  ASSERT_TRUE(t.Parse(&in, UINT32_MAX));
   EXPECT_TRUE(in.empty());
   EXPECT_EQ(t.services, std::vector<std::string_view>{"cart"});
   EXPECT_EQ(t.names, (std::vector<std::string_view>{"GET", "PUT"}));
@@ -159,13 +161,32 @@ TEST(BlockTables, SerializedTablesParseBack) {
   EXPECT_EQ(c.resource_attributes[1].value, AnyValue::String("pod-9"));
 }
 
+// Every service, name, context and operation comes from a row: a block's row count bounds
+// them, and Parse refuses a table that claims more before sizing anything for it.
+TEST(BlockTables, CountsAboveTheRowCountAreRefused) {
+  BlockTablesBuilder b;
+  const std::string serialized = SampleTables(&b);
+  std::string_view in = serialized;
+  BlockTables t;
+  ASSERT_TRUE(t.Parse(&in, UINT32_MAX));
+  const uint64_t most =
+      std::max({t.services.size(), t.names.size(), t.contexts.size(), t.ops.size()});
+  // Keys are not bounded by the rows (one span has many attribute keys): the sample has more
+  // keys than the others, and still parses with `most` rows.
+  EXPECT_GT(t.keys.size(), most);
+  in = serialized;
+  EXPECT_TRUE(t.Parse(&in, most));
+  in = serialized;
+  EXPECT_FALSE(t.Parse(&in, most - 1));
+}
+
 TEST(BlockTables, TruncationsAndBadIdsAreRefused) {
   BlockTablesBuilder b;
   const std::string serialized = SampleTables(&b);
   for (size_t len = 0; len < serialized.size(); ++len) {
     std::string_view in(serialized.data(), len);
     BlockTables t;
-    EXPECT_FALSE(t.Parse(&in)) << len;
+    EXPECT_FALSE(t.Parse(&in, UINT32_MAX)) << len;
   }
   // Every single-byte change either parses (some bytes are string contents) or is refused;
   // never a crash or an id out of range.
@@ -175,7 +196,7 @@ TEST(BlockTables, TruncationsAndBadIdsAreRefused) {
       damaged[i] ^= static_cast<char>(1 << bit);
       std::string_view in = damaged;
       BlockTables t;
-      if (!t.Parse(&in)) continue;
+      if (!t.Parse(&in, UINT32_MAX)) continue;
       for (const BlockOp& op : t.ops) {
         EXPECT_LT(op.service, t.services.size());
         EXPECT_LT(op.name, t.names.size());

@@ -1,8 +1,11 @@
 #include "compaction/page_codec.h"
 
+#include <xxhash.h>
+
 #include <random>
 #include <string>
 
+#include "engine/coding.h"
 #include "gtest/gtest.h"
 
 namespace spanstore {
@@ -85,6 +88,48 @@ TEST(PageCodec, HugeDeclaredSizeIsRefusedBeforeAllocating) {
   const absl::Status s = DecodePage(&in, {"f", 0, 0}, &decoded);
   EXPECT_TRUE(absl::IsDataLoss(s));
   EXPECT_NE(s.message().find("exceeds the limit"), absl::string_view::npos) << s;
+}
+
+// The expansion bounds readers check before allocating must hold for the most compressible
+// input there is (one byte repeated), at the size where each codec's ratio is at its highest,
+// and refuse anything claiming more.
+TEST(PageCodec, ExpansionBoundsHoldForTheMostCompressibleInput) {
+  const std::string zeros(32 << 20, '\0');
+  for (Codec codec : {Codec::kLz4, Codec::kZstd}) {
+    for (bool bare : {false, true}) {
+      std::string payload;
+      absl::StatusOr<Codec> used = CompressPayload(codec, 19, zeros, bare, &payload);
+      ASSERT_TRUE(used.ok() && *used == codec);
+      EXPECT_TRUE(PayloadMayDecodeTo(codec, payload.size(), zeros.size()))
+          << static_cast<int>(codec) << " " << payload.size();
+      EXPECT_FALSE(PayloadMayDecodeTo(codec, payload.size() / 2, zeros.size()))
+          << static_cast<int>(codec) << " " << payload.size();
+    }
+  }
+  EXPECT_TRUE(PayloadMayDecodeTo(Codec::kNone, 10, 10));
+  EXPECT_FALSE(PayloadMayDecodeTo(Codec::kNone, 10, 11));
+  EXPECT_FALSE(PayloadMayDecodeTo(Codec::kNone, 11, 10));
+  EXPECT_FALSE(PayloadMayDecodeTo(static_cast<Codec>(3), 10, 10));
+  EXPECT_TRUE(PayloadMayDecodeTo(Codec::kZstd, UINT64_MAX, kMaxPageRawSize));
+}
+
+// A page whose header claims more than its payload can decode to is refused before the
+// output buffer is sized (the checksum is valid: a crafted or buggy file).
+TEST(PageCodec, RawSizeThePayloadCannotReachIsRefused) {
+  for (Codec codec : {Codec::kNone, Codec::kLz4, Codec::kZstd}) {
+    std::string page;
+    page.push_back(static_cast<char>(codec));
+    PutVarint64(&page, kMaxPageRawSize);
+    PutVarint64(&page, 4);
+    page += "tiny";
+    PutFixed64(&page, XXH3_64bits(page.data(), page.size()));
+    std::string_view in = page;
+    std::string decoded;
+    const absl::Status s = DecodePage(&in, {"f", 0, 0}, &decoded);
+    EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    EXPECT_NE(s.message().find("cannot decode"), absl::string_view::npos) << s;
+    EXPECT_LT(decoded.capacity(), 1u << 20);
+  }
 }
 
 }  // namespace

@@ -152,6 +152,57 @@ TEST(ZoneMap, CompactFormRoundTripsAgainstADictionary) {
   }
 }
 
+// The form a block reader keeps: ids instead of names, and MayMatchExceptServices deciding
+// everything but the services exactly as MayMatch does.
+TEST(ZoneMap, CompactFormWithServiceIds) {
+  std::mt19937_64 rng(11);
+  const std::vector<std::string_view> dict = {"payment", "", "frontend", "cart", "checkout"};
+  auto id = [&](std::string_view s) {
+    return static_cast<uint32_t>(std::find(dict.begin(), dict.end(), s) - dict.begin());
+  };
+  for (int round = 0; round < 100; ++round) {
+    ZoneMap z;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) z.Add(MakeSpan(rng));
+    std::string serialized;
+    z.SerializeCompact(z.min_start(), id, &serialized);
+    std::string_view in = serialized;
+    ZoneMap parsed;
+    std::vector<uint32_t> ids;
+    ASSERT_TRUE(parsed.ParseCompact(&in, z.min_start(), dict.size(), &ids));
+    EXPECT_TRUE(in.empty());
+    EXPECT_TRUE(parsed.services().empty());
+    std::vector<uint32_t> expected;
+    for (const std::string& s : z.services()) expected.push_back(id(s));
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(ids, expected);
+    for (int q = 0; q < 20; ++q) {
+      SpanQuery query = MakeQuery(rng);
+      query.services.clear();
+      EXPECT_EQ(parsed.MayMatchExceptServices(query), z.MayMatch(query));
+    }
+  }
+}
+
+// A group lists the services of its rows: more services than rows is damage.
+TEST(ZoneMap, CompactFormRefusesMoreServicesThanRows) {
+  ZoneMap z;
+  Span s;
+  s.service_name = "a";
+  z.Add(s);
+  std::string serialized;
+  z.SerializeCompact(0, [](std::string_view) { return 0u; }, &serialized);
+  serialized.pop_back();  // the one id
+  serialized.pop_back();  // the count
+  serialized.push_back(2);
+  serialized.push_back(0);
+  serialized.push_back(1);
+  std::string_view in = serialized;
+  ZoneMap parsed;
+  std::vector<uint32_t> ids;
+  EXPECT_FALSE(parsed.ParseCompact(&in, 0, 2, &ids));
+}
+
 TEST(ZoneMap, CompactFormRefusesTimesThatOverflow) {
   ZoneMap z;
   Span s;
