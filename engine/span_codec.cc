@@ -475,28 +475,21 @@ absl::Status DecodeSpanImpl(const EncodedSpan& encoded, bool separate_context, S
   }
   uint64_t n = 0;
   ok = ok && d.Count(&n);
-  if (ok) {
-    span->events.clear();
-    span->events.reserve(n);
-    for (uint64_t i = 0; ok && i < n; ++i) {
-      SpanEvent& e = span->events.emplace_back();
-      uint64_t delta = 0;
-      ok = d.Varint64(&delta) && d.String(&e.name) && d.Attributes(&e.attributes, 0) &&
-           d.Varint32(&e.dropped_attributes_count);
-      e.time_unix_nano = span->start_time_unix_nano + static_cast<uint64_t>(ZigZagDecode(delta));
-    }
-  }
+  // Events and links grow as they decode (an event is a few bytes encoded, ~100 in memory:
+  // a count bounded only by the bytes left must not size the vector).
+  ok = ok && BodyDecoder::Elements(&span->events, n, [&](SpanEvent* e) {
+    uint64_t delta = 0;
+    const bool good = d.Varint64(&delta) && d.String(&e->name) &&
+                      d.Attributes(&e->attributes, 0) && d.Varint32(&e->dropped_attributes_count);
+    e->time_unix_nano = span->start_time_unix_nano + static_cast<uint64_t>(ZigZagDecode(delta));
+    return good;
+  });
   ok = ok && d.Varint32(&span->dropped_events_count) && d.Count(&n);
-  if (ok) {
-    span->links.clear();
-    span->links.reserve(n);
-    for (uint64_t i = 0; ok && i < n; ++i) {
-      SpanLink& l = span->links.emplace_back();
-      ok = d.Raw(l.trace_id.bytes.data(), 16) && d.Raw(l.span_id.bytes.data(), 8) &&
-           d.String(&l.trace_state) && d.Attributes(&l.attributes, 0) &&
-           d.Varint32(&l.dropped_attributes_count) && d.Varint32(&l.flags);
-    }
-  }
+  ok = ok && BodyDecoder::Elements(&span->links, n, [&](SpanLink* l) {
+    return d.Raw(l->trace_id.bytes.data(), 16) && d.Raw(l->span_id.bytes.data(), 8) &&
+           d.String(&l->trace_state) && d.Attributes(&l->attributes, 0) &&
+           d.Varint32(&l->dropped_attributes_count) && d.Varint32(&l->flags);
+  });
   ok = ok && d.Varint32(&span->dropped_links_count);
   if (!ok) {
     return absl::DataLossError(absl::StrFormat("encoded span %s/%s: malformed %s",
