@@ -179,6 +179,8 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     }
   }
   if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
+  group_first_rows_.resize(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) group_first_rows_[g] = groups_[g].first_row;
   for (int c = 0; c < kNumBlockColumns; ++c) {
     if (!GetVarint64(&in, &column_bytes_[c])) {
       return BlockError(path_, "meta page: bad column sizes");
@@ -235,25 +237,31 @@ void BlockReader::CopyContext(uint32_t id, Span* span) const {
 }
 
 size_t BlockReader::GroupOfRow(uint64_t row) const {
-  auto it = std::upper_bound(groups_.begin(), groups_.end(), row,
-                             [](uint64_t r, const Group& g) { return r < g.first_row; });
-  return static_cast<size_t>(it - groups_.begin()) - 1;
+  auto it = std::upper_bound(group_first_rows_.begin(), group_first_rows_.end(), row);
+  return static_cast<size_t>(it - group_first_rows_.begin()) - 1;
 }
 
 absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* out) const {
-  const std::optional<RowRange> range = index_.Lookup(trace_id);
-  if (!range.has_value()) return absl::OkStatus();
-  const uint64_t first = range->first_row, last = first + range->count;  // [first, last)
+  const std::optional<size_t> entry = index_.Find(trace_id);
+  if (!entry.has_value()) return absl::OkStatus();
+  const RowRange range = index_.entries()[*entry].rows;
+  const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
-  out->reserve(out->size() + range->count);
+  out->reserve(out->size() + range.count);
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
     const uint64_t begin = std::max(first, data.first_row());
     const uint64_t end = std::min(last, data.first_row() + data.rows());
     data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
                    static_cast<uint32_t>(end - data.first_row()));
-    absl::Status s = data.LoadAll();
+    // Operations and contexts first, so that the block tables the rows need are on their way
+    // into the cache while the other columns decompress.
+    absl::Status s = data.Load(kColContext);
     if (!s.ok()) return s;
+    data.PrefetchTables(static_cast<uint32_t>(begin - data.first_row()),
+                        static_cast<uint32_t>(end - data.first_row()));
+    if (s = data.LoadAll(); !s.ok()) return s;
+    data.SetTraceEntry(*entry);
     for (uint64_t row = begin; row < end; ++row) {
       Span& span = out->emplace_back();
       s = data.Materialize(static_cast<uint32_t>(row - data.first_row()), &span);

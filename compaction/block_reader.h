@@ -129,6 +129,7 @@ class BlockReader final : public ReadSource {
   uint64_t file_bytes_ = 0;
   uint64_t rows_ = 0;
   std::vector<Group> groups_;
+  std::vector<uint64_t> group_first_rows_;  // groups_[g].first_row, compact for searching
   ZoneMap zone_;
   std::string meta_;  // the decoded meta page; the tables point into it
   BlockTables tables_;

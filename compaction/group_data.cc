@@ -465,6 +465,15 @@ const TraceId& GroupData::trace_id(uint32_t row) const {
   return index.entries()[entry_].id;
 }
 
+void GroupData::PrefetchTables(uint32_t begin, uint32_t end) const {
+  for (uint32_t r = begin; r < end; ++r) {
+    const BlockOp& o = op(r);
+    if (!o.templates.empty()) __builtin_prefetch(o.templates.data());
+    const std::string_view context = tables_.contexts[o.contexts[c_->context_ranks[r]]];
+    for (size_t at = 0; at < context.size(); at += 64) __builtin_prefetch(context.data() + at);
+  }
+}
+
 SpanId GroupData::span_id(uint32_t row) const {
   SpanId id;
   std::memcpy(id.bytes.data(), span_ids_.data() + uint64_t{row} * 8, 8);

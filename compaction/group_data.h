@@ -62,6 +62,13 @@ class GroupData {
   uint32_t context_id(uint32_t row) const { return op(row).contexts[c_->context_ranks[row]]; }
   // Needs nothing loaded: the trace index gives every row its trace.
   const TraceId& trace_id(uint32_t row) const;
+  // A hint for trace_id(): the rows asked for belong to trace index entry `entry`.
+  void SetTraceEntry(size_t entry) { entry_ = entry; }
+  // Starts loading into the cache what Materialize will read of the block's tables for rows
+  // [begin, end): their operations, templates and contexts. A block touched by a random trace
+  // lookup is cold; issuing these misses together overlaps them. REQUIRES: kColContext
+  // loaded.
+  void PrefetchTables(uint32_t begin, uint32_t end) const;
   SpanId span_id(uint32_t row) const;  // kColSpanId
   // True if the group's heap of attribute key `key` (a key id) holds `value`. A string value
   // of the key is in that heap, among the key's block strings or among the operations'

@@ -27,7 +27,7 @@ absl::Status IndexError(std::string_view file, std::string_view what) {
 
 }  // namespace
 
-std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
+std::optional<size_t> TraceIndex::Find(const TraceId& id) const {
   if (slots_.empty()) return std::nullopt;
   const uint64_t hash = HashId(id);
   const uint64_t fingerprint = hash >> 32;
@@ -36,10 +36,16 @@ std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
     const uint64_t slot = slots_[i];
     if (slot == 0) return std::nullopt;  // Build guarantees an empty slot exists
     if ((slot >> 32) == fingerprint) {
-      const Entry& e = entries_[(slot & 0xffffffff) - 1];
-      if (e.id == id) return e.rows;
+      const size_t e = (slot & 0xffffffff) - 1;
+      if (entries_[e].id == id) return e;
     }
   }
+}
+
+std::optional<RowRange> TraceIndex::Lookup(const TraceId& id) const {
+  const std::optional<size_t> e = Find(id);
+  if (!e.has_value()) return std::nullopt;
+  return entries_[*e].rows;
 }
 
 uint64_t TraceIndex::Hash(const TraceId& id) { return HashId(id); }

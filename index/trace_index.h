@@ -47,6 +47,8 @@ class TraceIndex {
 
   // The rows of `id` in this block, or nullopt if the block does not hold it.
   std::optional<RowRange> Lookup(const TraceId& id) const;
+  // The index into entries() of `id`'s (last) entry, or nullopt.
+  std::optional<size_t> Find(const TraceId& id) const;
   // The hash Lookup probes with, and a cheap test on it: false means the index certainly does
   // not hold the trace. A store asks every block for one trace; computing the hash once and
   // prefetching every block's first slot before testing overlaps the cache misses.
