@@ -255,12 +255,16 @@ absl::Status BlockReader::GetTrace(const TraceId& trace_id, std::vector<Span>* o
     data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
                    static_cast<uint32_t>(end - data.first_row()));
     // Operations and contexts first, so that the block tables the rows need are on their way
-    // into the cache while the other columns decompress.
-    absl::Status s = data.Load(kColContext);
+    // into the cache while the other columns decompress (GroupData::PrefetchOps).
+    const uint32_t b = static_cast<uint32_t>(begin - data.first_row());
+    const uint32_t e = static_cast<uint32_t>(end - data.first_row());
+    absl::Status s = data.Load(kColOp);
     if (!s.ok()) return s;
-    data.PrefetchTables(static_cast<uint32_t>(begin - data.first_row()),
-                        static_cast<uint32_t>(end - data.first_row()));
+    data.PrefetchOps(b, e);
+    if (s = data.Load(kColContext); !s.ok()) return s;
+    data.PrefetchTables(b, e);
     if (s = data.LoadAll(); !s.ok()) return s;
+    data.PrefetchValues(b, e);
     data.SetTraceEntry(*entry);
     for (uint64_t row = begin; row < end; ++row) {
       Span& span = out->emplace_back();

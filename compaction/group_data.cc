@@ -465,12 +465,36 @@ const TraceId& GroupData::trace_id(uint32_t row) const {
   return index.entries()[entry_].id;
 }
 
+void GroupData::PrefetchOps(uint32_t begin, uint32_t end) const {
+  for (uint32_t r = begin; r < end; ++r) __builtin_prefetch(&op(r));
+}
+
 void GroupData::PrefetchTables(uint32_t begin, uint32_t end) const {
   for (uint32_t r = begin; r < end; ++r) {
     const BlockOp& o = op(r);
-    if (!o.templates.empty()) __builtin_prefetch(o.templates.data());
+    __builtin_prefetch(o.templates.data());
+    __builtin_prefetch(&o.contexts[c_->context_ranks[r]]);
+    __builtin_prefetch(&tables_.names[o.name]);
+  }
+}
+
+void GroupData::PrefetchValues(uint32_t begin, uint32_t end) const {
+  for (uint32_t r = begin; r < end; ++r) {
+    const BlockOp& o = op(r);
     const std::string_view context = tables_.contexts[o.contexts[c_->context_ranks[r]]];
     for (size_t at = 0; at < context.size(); at += 64) __builtin_prefetch(context.data() + at);
+    __builtin_prefetch(tables_.names[o.name].data());
+    const ValueRef* ref = &c_->refs[c_->attr_first[r - begin_]];
+    for (size_t i = 0; i < o.keys.size(); ++i, ++ref) {
+      __builtin_prefetch(tables_.keys[o.keys[i]].data());
+      if (ref->kind == ValueRef::kTemplate) {
+        if (o.templates[i].type() == AnyValue::Type::kString) {
+          __builtin_prefetch(o.templates[i].string_value().data());
+        }
+      } else if (ref->kind == ValueRef::kBlockString) {
+        __builtin_prefetch(tables_.strings_of(o.keys[i])[ref->value].data());
+      }
+    }
   }
 }
 

@@ -64,11 +64,15 @@ class GroupData {
   const TraceId& trace_id(uint32_t row) const;
   // A hint for trace_id(): the rows asked for belong to trace index entry `entry`.
   void SetTraceEntry(size_t entry) { entry_ = entry; }
-  // Starts loading into the cache what Materialize will read of the block's tables for rows
-  // [begin, end): their operations, templates and contexts. A block touched by a random trace
-  // lookup is cold; issuing these misses together overlaps them. REQUIRES: kColContext
-  // loaded.
+  // Start loading into the cache what Materialize will read of the block's tables for rows
+  // [begin, end), in three waves, each needing what the one before brought in: the rows'
+  // operations (REQUIRES kColOp), then their templates, context ids and names (REQUIRES
+  // kColContext), then the contexts' bytes, key names, template and block strings (REQUIRES
+  // LoadAll). A block touched by a random trace lookup is cold in the cache, and these misses
+  // were most of a lookup; issued together, with decompression in between, they overlap.
+  void PrefetchOps(uint32_t begin, uint32_t end) const;
   void PrefetchTables(uint32_t begin, uint32_t end) const;
+  void PrefetchValues(uint32_t begin, uint32_t end) const;
   SpanId span_id(uint32_t row) const;  // kColSpanId
   // True if the group's heap of attribute key `key` (a key id) holds `value`. A string value
   // of the key is in that heap, among the key's block strings or among the operations'
