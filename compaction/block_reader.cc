@@ -196,13 +196,13 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     }
   }
   template_strings_.assign(tables_.keys.size(), {});
-  for (const BlockOp& op : tables_.ops) {
+  for (const BlockTables::Op& op : tables_.ops) {
     auto& names = operations_[std::string(tables_.services[op.service])];
     names.insert(std::string(tables_.names[op.name]));
-    for (size_t i = 0; i < op.keys.size(); ++i) {
-      if (op.templates[i].type() == AnyValue::Type::kString) {
-        template_strings_[op.keys[i]].push_back(op.templates[i].string_value());
-      }
+  }
+  for (size_t k = 0; k < tables_.op_keys.size(); ++k) {
+    if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+      template_strings_[tables_.op_keys[k]].push_back(tables_.op_template_strings[k]);
     }
   }
   return absl::OkStatus();
@@ -330,7 +330,7 @@ void BlockReader::MakePlan(const SpanQuery& query, Plan* plan) const {
     };
     plan->no_op_matches = true;
     for (size_t i = 0; i < tables_.ops.size(); ++i) {
-      const BlockOp& op = tables_.ops[i];
+      const BlockTables::Op& op = tables_.ops[i];
       plan->ops[i] = wanted(query.services, tables_.services[op.service]) &&
                      wanted(query.names, tables_.names[op.name]) &&
                      (query.kinds.empty() || std::find(query.kinds.begin(), query.kinds.end(),

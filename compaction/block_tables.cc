@@ -132,10 +132,15 @@ bool BlockTables::Parse(std::string_view* in, uint64_t rows) {
   uint64_t count;
   // An operation takes at least 6 bytes.
   if (!GetVarint64(in, &count) || count > in->size() / 6 || count > rows) return false;
-  // Grown as operations parse rather than sized by the claim: 96 bytes each in memory.
+  // Everything grows as it parses rather than being sized by a claim.
   ops.clear();
+  op_keys.clear();
+  op_templates.clear();
+  op_template_strings.clear();
+  op_contexts.clear();
+  std::vector<uint32_t> ids;
   for (uint64_t i = 0; i < count; ++i) {
-    BlockOp& o = ops.emplace_back();
+    Op& o = ops.emplace_back();
     uint64_t service, name;
     if (!GetVarint64(in, &service) || !GetVarint64(in, &name) || service >= services.size() ||
         name >= names.size() || in->empty()) {
@@ -147,48 +152,60 @@ bool BlockTables::Parse(std::string_view* in, uint64_t rows) {
     in->remove_prefix(1);
     if (kind > static_cast<uint8_t>(SpanKind::kConsumer)) return false;
     o.kind = static_cast<SpanKind>(kind);
-    // A template takes at least one byte: refuse a key count the bytes left cannot hold
-    // before sizing the templates (40 bytes each).
-    if (!GetIdList(in, keys.size(), &o.keys) || o.keys.size() > in->size()) return false;
-    o.templates.resize(o.keys.size());
-    for (AnyValue& v : o.templates) {
-      if (!DecodeAnyValue(in, &v)) return false;
-    }
-    uint64_t successor;
-    if (!GetIdList(in, contexts.size(), &o.contexts) || o.contexts.empty() ||
-        !GetVarint64(in, &successor) || successor > count) {
+    // A template takes at least one byte: refuse a key count the bytes left cannot hold.
+    if (!GetIdList(in, keys.size(), &ids) || ids.size() > in->size() ||
+        op_keys.size() + ids.size() > UINT32_MAX) {
       return false;
     }
+    o.key_begin = static_cast<uint32_t>(op_keys.size());
+    op_keys.insert(op_keys.end(), ids.begin(), ids.end());
+    o.key_end = static_cast<uint32_t>(op_keys.size());
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const std::string_view before = *in;
+      if (!DecodeAnyValue(in, &op_templates.emplace_back())) return false;
+      std::string_view bytes;
+      if (op_templates.back().type() == AnyValue::Type::kString) {
+        std::string_view at = before.substr(1);  // after the type byte
+        (void)GetLengthPrefixed(&at, &bytes);    // decoded just above
+      }
+      op_template_strings.push_back(bytes);
+    }
+    uint64_t successor;
+    if (!GetIdList(in, contexts.size(), &ids) || ids.empty() || !GetVarint64(in, &successor) ||
+        successor > count) {
+      return false;
+    }
+    o.context_begin = static_cast<uint32_t>(op_contexts.size());
+    op_contexts.insert(op_contexts.end(), ids.begin(), ids.end());
+    o.context_end = static_cast<uint32_t>(op_contexts.size());
     o.successor = successor == 0 ? kNoOp : static_cast<uint32_t>(successor - 1);
-  }
-  op_keys.clear();
-  op_key_begin.assign(1, 0);
-  for (const BlockOp& o : ops) {
-    op_keys.insert(op_keys.end(), o.keys.begin(), o.keys.end());
-    op_key_begin.push_back(static_cast<uint32_t>(op_keys.size()));
   }
   uint64_t with_strings;
   if (!GetVarint64(in, &with_strings) || with_strings > keys.size()) return false;
-  key_strings.assign(with_strings > 0 ? keys.size() : 0, {});
+  // Per key its dictionary, in the order written; then laid out by key id.
+  std::vector<std::vector<std::string_view>> by_key(with_strings > 0 ? keys.size() : 0);
   for (uint64_t i = 0; i < with_strings; ++i) {
     uint64_t key;
-    if (!GetVarint64(in, &key) || key >= keys.size() || !key_strings[key].empty() ||
-        !GetDictionary(in, &key_strings[key]) || key_strings[key].empty()) {
+    if (!GetVarint64(in, &key) || key >= keys.size() || !by_key[key].empty() ||
+        !GetDictionary(in, &by_key[key]) || by_key[key].empty()) {
       return false;
     }
+  }
+  block_strings.clear();
+  block_string_begin.assign(1, 0);
+  for (const auto& strings : by_key) {
+    block_strings.insert(block_strings.end(), strings.begin(), strings.end());
+    block_string_begin.push_back(static_cast<uint32_t>(block_strings.size()));
   }
   return true;
 }
 
 uint64_t BlockTables::MemoryBytes() const {
-  uint64_t bytes = (services.size() + names.size() + keys.size() + contexts.size()) *
-                   sizeof(std::string_view);
-  for (const BlockOp& o : ops) {
-    bytes += sizeof(BlockOp) + (o.keys.size() + o.contexts.size()) * sizeof(uint32_t) +
-             o.templates.size() * sizeof(AnyValue);
-  }
-  for (const auto& s : key_strings) bytes += s.size() * sizeof(std::string_view);
-  return bytes + (op_keys.size() + op_key_begin.size()) * sizeof(uint32_t);
+  return (services.size() + names.size() + keys.size() + contexts.size() +
+          op_template_strings.size() + block_strings.size()) *
+             sizeof(std::string_view) +
+         ops.size() * sizeof(Op) + op_templates.size() * sizeof(AnyValue) +
+         (op_keys.size() + op_contexts.size() + block_string_begin.size()) * sizeof(uint32_t);
 }
 
 }  // namespace spanstore

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@ namespace spanstore {
 
 inline constexpr uint32_t kNoOp = UINT32_MAX;
 
+// An operation as the builder keeps it.
 struct BlockOp {
   uint32_t service = 0;  // ids into the service, name and key dictionaries
   uint32_t name = 0;
@@ -46,17 +48,29 @@ struct BlockOp {
   uint32_t successor = kNoOp;       // see the file comment
 };
 
-// The tables as a reader holds them (views into the meta page, which must outlive them).
+// The tables as a reader holds them: views into the meta page (which must outlive them) and
+// flat arrays. A block touched by a random trace lookup is cold in the cache, and the decoders
+// read these tables for every row they build: each operation's keys, templates and contexts
+// sit in shared contiguous arrays (a few cache misses in all) rather than in vectors of their
+// own scattered over the heap (a miss each), and a string template is a view into the meta
+// page rather than a separately allocated copy.
 struct BlockTables {
+  struct Op {
+    uint32_t service = 0;  // ids into the service and name dictionaries
+    uint32_t name = 0;
+    SpanKind kind = SpanKind::kUnspecified;
+    uint32_t successor = kNoOp;
+    uint32_t key_begin = 0, key_end = 0;          // range of op_keys and op_templates
+    uint32_t context_begin = 0, context_end = 0;  // range of op_contexts
+  };
   std::vector<std::string_view> services, names, keys, contexts;
-  std::vector<BlockOp> ops;
-  std::vector<std::vector<std::string_view>> key_strings;  // by key id; empty for most keys
-  // Every operation's keys, concatenated: op i's keys are op_keys[op_key_begin[i] ..
-  // op_key_begin[i + 1]). The row decoders walk these for every row of a group, and a block
-  // touched by a random trace lookup is cold in the cache: one contiguous array costs a few
-  // cache misses where each operation's own vector would cost one each.
-  std::vector<uint32_t> op_keys;
-  std::vector<uint32_t> op_key_begin;
+  std::vector<Op> ops;
+  std::vector<uint32_t> op_keys;                    // key ids
+  std::vector<AnyValue> op_templates;               // the first span's value for each key
+  std::vector<std::string_view> op_template_strings;  // a string template's bytes, else empty
+  std::vector<uint32_t> op_contexts;                // context ids, first seen first
+  std::vector<std::string_view> block_strings;      // every key's block strings
+  std::vector<uint32_t> block_string_begin;         // per key id, and one past the last
 
   // Parses what BlockTablesBuilder::Serialize wrote and advances *in. False on malformed
   // input: every id inside its dictionary, counts bounded by the bytes left, no key twice.
@@ -65,9 +79,20 @@ struct BlockTables {
   // is sized for them (the meta page may decompress to far more than the file holds).
   bool Parse(std::string_view* in, uint64_t rows);
 
-  const std::vector<std::string_view>& strings_of(uint32_t key) const {
-    static const std::vector<std::string_view> kNone;
-    return key < key_strings.size() ? key_strings[key] : kNone;
+  std::span<const uint32_t> keys_of(const Op& op) const {
+    return {op_keys.data() + op.key_begin, op_keys.data() + op.key_end};
+  }
+  std::span<const AnyValue> templates_of(const Op& op) const {
+    return {op_templates.data() + op.key_begin, op_templates.data() + op.key_end};
+  }
+  std::span<const uint32_t> contexts_of(const Op& op) const {
+    return {op_contexts.data() + op.context_begin, op_contexts.data() + op.context_end};
+  }
+  // The block strings of attribute key `key` (any id; empty for most keys).
+  std::span<const std::string_view> strings_of(uint32_t key) const {
+    if (key + 1 >= block_string_begin.size()) return {};
+    return {block_strings.data() + block_string_begin[key],
+            block_strings.data() + block_string_begin[key + 1]};
   }
   // Approximate bytes held (excluding the meta page itself).
   uint64_t MemoryBytes() const;

@@ -277,7 +277,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
         return Corrupt(column, "malformed");
       }
       for (uint32_t r = 0; r < n; ++r) {
-        if (c_->context_ranks[r] >= op(r).contexts.size()) {
+        if (c_->context_ranks[r] >= op(r).context_end - op(r).context_begin) {
           return Corrupt(column, "context out of range");
         }
       }
@@ -391,14 +391,13 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   c_->refs.clear();
   AnyValue scratch;
   const uint32_t* const op_keys = tables_.op_keys.data();
-  const uint32_t* const op_key_begin = tables_.op_key_begin.data();
   for (uint32_t r = 0; r < limit_; ++r) {
-    const uint32_t op = c_->op_ids[r];
-    const uint32_t* const keys_end = op_keys + op_key_begin[op + 1];
+    const BlockTables::Op& op = tables_.ops[c_->op_ids[r]];
+    const uint32_t* const keys_end = op_keys + op.key_end;
     if (r < begin_) {
       // Rows before begin_ are walked (the streams are sequential) but not resolved: only an
       // inline value's length matters. Materialize never reads these rows.
-      for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
+      for (const uint32_t* k = op_keys + op.key_begin; k != keys_end; ++k) {
         const uint32_t slot = c_->stream_slots[*k];
         if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
         Stream& stream = c_->streams[slot];
@@ -412,7 +411,7 @@ absl::Status GroupData::ParseValues(std::string_view in) {
       continue;
     }
     c_->attr_first[r - begin_] = static_cast<uint32_t>(c_->refs.size());
-    for (const uint32_t* k = op_keys + op_key_begin[op]; k != keys_end; ++k) {
+    for (const uint32_t* k = op_keys + op.key_begin; k != keys_end; ++k) {
       const uint32_t key = *k;
       const uint32_t slot = c_->stream_slots[key];
       if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
@@ -471,28 +470,29 @@ void GroupData::PrefetchOps(uint32_t begin, uint32_t end) const {
 
 void GroupData::PrefetchTables(uint32_t begin, uint32_t end) const {
   for (uint32_t r = begin; r < end; ++r) {
-    const BlockOp& o = op(r);
-    __builtin_prefetch(o.templates.data());
-    __builtin_prefetch(&o.contexts[c_->context_ranks[r]]);
+    const BlockTables::Op& o = op(r);
+    __builtin_prefetch(&tables_.op_templates[o.key_begin]);
+    __builtin_prefetch(&tables_.op_template_strings[o.key_begin]);
+    __builtin_prefetch(&tables_.op_keys[o.key_begin]);
+    __builtin_prefetch(&tables_.op_contexts[o.context_begin + c_->context_ranks[r]]);
     __builtin_prefetch(&tables_.names[o.name]);
   }
 }
 
 void GroupData::PrefetchValues(uint32_t begin, uint32_t end) const {
   for (uint32_t r = begin; r < end; ++r) {
-    const BlockOp& o = op(r);
-    const std::string_view context = tables_.contexts[o.contexts[c_->context_ranks[r]]];
+    const BlockTables::Op& o = op(r);
+    const std::string_view context = tables_.contexts[context_id(r)];
     for (size_t at = 0; at < context.size(); at += 64) __builtin_prefetch(context.data() + at);
     __builtin_prefetch(tables_.names[o.name].data());
     const ValueRef* ref = &c_->refs[c_->attr_first[r - begin_]];
-    for (size_t i = 0; i < o.keys.size(); ++i, ++ref) {
-      __builtin_prefetch(tables_.keys[o.keys[i]].data());
+    for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
+      const uint32_t key = tables_.op_keys[k];
+      __builtin_prefetch(tables_.keys[key].data());
       if (ref->kind == ValueRef::kTemplate) {
-        if (o.templates[i].type() == AnyValue::Type::kString) {
-          __builtin_prefetch(o.templates[i].string_value().data());
-        }
+        __builtin_prefetch(tables_.op_template_strings[k].data());
       } else if (ref->kind == ValueRef::kBlockString) {
-        __builtin_prefetch(tables_.strings_of(o.keys[i])[ref->value].data());
+        __builtin_prefetch(tables_.strings_of(key)[ref->value].data());
       }
     }
   }
@@ -511,7 +511,7 @@ bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
 }
 
 absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
-  const BlockOp& o = op(row);
+  const BlockTables::Op& o = op(row);
   span->trace_id = trace_id(row);
   span->span_id = span_id(row);
   span->parent_span_id = c_->parents[row];
@@ -539,28 +539,33 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   GetVarint64(&misc, &v);
   span->dropped_links_count = static_cast<uint32_t>(v);
 
-  block_.CopyContext(o.contexts[c_->context_ranks[row]], span);
+  block_.CopyContext(context_id(row), span);
 
-  span->attributes.resize(o.keys.size());
-  for (size_t i = 0; i < o.keys.size(); ++i) {
-    KeyValue& kv = span->attributes[i];
-    kv.key.assign(tables_.keys[o.keys[i]]);
-    const ValueRef& ref = c_->refs[c_->attr_first[row - begin_] + i];
-    switch (ref.kind) {
+  span->attributes.resize(o.key_end - o.key_begin);
+  const ValueRef* ref = &c_->refs[c_->attr_first[row - begin_]];
+  for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
+    KeyValue& kv = span->attributes[k - o.key_begin];
+    const uint32_t key = tables_.op_keys[k];
+    kv.key.assign(tables_.keys[key]);
+    switch (ref->kind) {
       case ValueRef::kTemplate:
-        kv.value = o.templates[i];
+        if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+          kv.value.set_string(tables_.op_template_strings[k]);
+        } else {
+          kv.value = tables_.op_templates[k];
+        }
         break;
       case ValueRef::kInt:
-        kv.value = AnyValue::Int(static_cast<int64_t>(ref.value));
+        kv.value.set_int(static_cast<int64_t>(ref->value));
         break;
       case ValueRef::kBlockString:
-        kv.value = AnyValue::String(std::string(tables_.strings_of(o.keys[i])[ref.value]));
+        kv.value.set_string(tables_.strings_of(key)[ref->value]);
         break;
       case ValueRef::kHeapString:
-        kv.value = AnyValue::String(std::string(c_->heaps[ref.heap].strings[ref.value]));
+        kv.value.set_string(c_->heaps[ref->heap].strings[ref->value]);
         break;
       case ValueRef::kInline: {
-        std::string_view at = raw_[kColAttrValues].substr(ref.value);
+        std::string_view at = raw_[kColAttrValues].substr(ref->value);
         if (!DecodeAnyValue(&at, &kv.value)) {
           return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
         }

@@ -56,10 +56,12 @@ class GroupData {
     return c_->ends[row] > c_->starts[row] ? c_->ends[row] - c_->starts[row] : 0;
   }
   uint32_t op_id(uint32_t row) const { return c_->op_ids[row]; }  // kColOp
-  const BlockOp& op(uint32_t row) const { return tables_.ops[c_->op_ids[row]]; }
+  const BlockTables::Op& op(uint32_t row) const { return tables_.ops[c_->op_ids[row]]; }
   StatusCode status(uint32_t row) const { return static_cast<StatusCode>(c_->statuses[row]); }
   // The row's context id (kColContext).
-  uint32_t context_id(uint32_t row) const { return op(row).contexts[c_->context_ranks[row]]; }
+  uint32_t context_id(uint32_t row) const {
+    return tables_.op_contexts[op(row).context_begin + c_->context_ranks[row]];
+  }
   // Needs nothing loaded: the trace index gives every row its trace.
   const TraceId& trace_id(uint32_t row) const;
   // A hint for trace_id(): the rows asked for belong to trace index entry `entry`.

@@ -146,14 +146,21 @@ TEST(BlockTables, SerializedTablesParseBack) {
   EXPECT_EQ(t.names, (std::vector<std::string_view>{"GET", "PUT"}));
   EXPECT_EQ(t.keys, (std::vector<std::string_view>{"k", "m", "arr"}));
   ASSERT_EQ(t.ops.size(), 2u);
-  EXPECT_EQ(t.ops[0].keys, (std::vector<uint32_t>{0, 1}));
-  EXPECT_EQ(t.ops[0].templates[1], AnyValue::String("x"));
+  auto vec = [](auto span) { return std::vector(span.begin(), span.end()); };
+  EXPECT_EQ(vec(t.keys_of(t.ops[0])), (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(t.templates_of(t.ops[0])[1], AnyValue::String("x"));
+  // A string template is also a view of its bytes in the serialized tables.
+  EXPECT_EQ(t.op_template_strings[t.ops[0].key_begin + 1], "x");
+  EXPECT_GE(t.op_template_strings[t.ops[0].key_begin + 1].data(), serialized.data());
+  EXPECT_LT(t.op_template_strings[t.ops[0].key_begin + 1].data(),
+            serialized.data() + serialized.size());
+  EXPECT_TRUE(t.op_template_strings[t.ops[0].key_begin].empty());  // an int template
   EXPECT_EQ(t.ops[0].successor, 1u);
   EXPECT_EQ(t.ops[1].successor, kNoOp);
-  EXPECT_EQ(t.ops[1].templates[0], AnyValue::ArrayValue({AnyValue::Bool(true)}));
+  EXPECT_EQ(t.templates_of(t.ops[1])[0], AnyValue::ArrayValue({AnyValue::Bool(true)}));
   EXPECT_EQ(t.ops[1].kind, SpanKind::kServer);
-  EXPECT_EQ(t.ops[1].contexts, std::vector<uint32_t>{1});
-  EXPECT_EQ(t.strings_of(0), std::vector<std::string_view>{"w"});
+  EXPECT_EQ(vec(t.contexts_of(t.ops[1])), std::vector<uint32_t>{1});
+  EXPECT_EQ(vec(t.strings_of(0)), std::vector<std::string_view>{"w"});
   EXPECT_TRUE(t.strings_of(3).empty());
   EXPECT_TRUE(t.strings_of(99).empty());
   Span c;
@@ -197,13 +204,16 @@ TEST(BlockTables, TruncationsAndBadIdsAreRefused) {
       std::string_view in = damaged;
       BlockTables t;
       if (!t.Parse(&in, UINT32_MAX)) continue;
-      for (const BlockOp& op : t.ops) {
+      EXPECT_EQ(t.op_templates.size(), t.op_keys.size());
+      EXPECT_EQ(t.op_template_strings.size(), t.op_keys.size());
+      for (const BlockTables::Op& op : t.ops) {
         EXPECT_LT(op.service, t.services.size());
         EXPECT_LT(op.name, t.names.size());
-        EXPECT_EQ(op.templates.size(), op.keys.size());
-        EXPECT_FALSE(op.contexts.empty());
-        for (uint32_t k : op.keys) EXPECT_LT(k, t.keys.size());
-        for (uint32_t c : op.contexts) EXPECT_LT(c, t.contexts.size());
+        EXPECT_LE(op.key_end, t.op_keys.size());
+        EXPECT_LT(op.context_begin, op.context_end);
+        EXPECT_LE(op.context_end, t.op_contexts.size());
+        for (uint32_t k : t.keys_of(op)) EXPECT_LT(k, t.keys.size());
+        for (uint32_t c : t.contexts_of(op)) EXPECT_LT(c, t.contexts.size());
         EXPECT_TRUE(op.successor == kNoOp || op.successor < t.ops.size());
       }
     }
