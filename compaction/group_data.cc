@@ -471,10 +471,12 @@ void GroupData::PrefetchOps(uint32_t begin, uint32_t end) const {
 void GroupData::PrefetchTables(uint32_t begin, uint32_t end) const {
   for (uint32_t r = begin; r < end; ++r) {
     const BlockTables::Op& o = op(r);
-    __builtin_prefetch(&tables_.op_templates[o.key_begin]);
-    __builtin_prefetch(&tables_.op_template_strings[o.key_begin]);
-    __builtin_prefetch(&tables_.op_keys[o.key_begin]);
-    __builtin_prefetch(&tables_.op_contexts[o.context_begin + c_->context_ranks[r]]);
+    // data() + offset, not &v[offset]: an operation without attributes has an empty range,
+    // possibly at the end of an empty array.
+    __builtin_prefetch(tables_.op_templates.data() + o.key_begin);
+    __builtin_prefetch(tables_.op_template_strings.data() + o.key_begin);
+    __builtin_prefetch(tables_.op_keys.data() + o.key_begin);
+    __builtin_prefetch(tables_.op_contexts.data() + o.context_begin + c_->context_ranks[r]);
     __builtin_prefetch(&tables_.names[o.name]);
   }
 }
@@ -485,7 +487,7 @@ void GroupData::PrefetchValues(uint32_t begin, uint32_t end) const {
     const std::string_view context = tables_.contexts[context_id(r)];
     for (size_t at = 0; at < context.size(); at += 64) __builtin_prefetch(context.data() + at);
     __builtin_prefetch(tables_.names[o.name].data());
-    const ValueRef* ref = &c_->refs[c_->attr_first[r - begin_]];
+    const ValueRef* ref = c_->refs.data() + c_->attr_first[r - begin_];
     for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
       const uint32_t key = tables_.op_keys[k];
       __builtin_prefetch(tables_.keys[key].data());
@@ -542,7 +544,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   block_.CopyContext(context_id(row), span);
 
   span->attributes.resize(o.key_end - o.key_begin);
-  const ValueRef* ref = &c_->refs[c_->attr_first[row - begin_]];
+  const ValueRef* ref = c_->refs.data() + c_->attr_first[row - begin_];
   for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
     KeyValue& kv = span->attributes[k - o.key_begin];
     const uint32_t key = tables_.op_keys[k];
