@@ -105,14 +105,12 @@ bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
   return !whole || in.empty();
 }
 
-}  // namespace
-
-namespace {
 // Buffer sets kept per thread. A merge holds one GroupData per input block at once, so the
 // pool holds a few; a set that grew huge (a group of huge attributes) is dropped rather than
 // kept alive.
 constexpr size_t kMaxPooledColumns = 16;
 constexpr size_t kMaxPooledBytes = 4 << 20;
+
 }  // namespace
 
 std::vector<std::unique_ptr<GroupData::Columns>>& GroupData::Pool() {
