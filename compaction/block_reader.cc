@@ -229,7 +229,7 @@ absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {
   return absl::OkStatus();
 }
 
-void BlockReader::CopyContext(uint32_t id, Span* span) const {
+void BlockReader::DecodeContext(uint32_t id, Span* span) const {
   // Decoding the encoded context (a few hundred contiguous bytes) is faster than copying a
   // decoded one, whose strings each sit in their own allocation, cold in the cache for a block
   // touched by a random lookup. Open checked that every context decodes.

@@ -104,7 +104,7 @@ class BlockReader final : public ReadSource {
   absl::Status ReadGroup(size_t group, std::string* out) const;
   // Sets the context fields of *span (resource, scope) to those of context `id`, which must be
   // an id of tables().contexts.
-  void CopyContext(uint32_t id, Span* span) const;
+  void DecodeContext(uint32_t id, Span* span) const;
 
  private:
   BlockReader(Env* env, std::string path, uint64_t number);

@@ -539,7 +539,7 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   GetVarint64(&misc, &v);
   span->dropped_links_count = static_cast<uint32_t>(v);
 
-  block_.CopyContext(context_id(row), span);
+  block_.DecodeContext(context_id(row), span);
 
   span->attributes.resize(o.key_end - o.key_begin);
   const ValueRef* ref = c_->refs.data() + c_->attr_first[row - begin_];

@@ -144,8 +144,8 @@ void Exercise(const std::string& data) {
   ids.push_back(from_input);
   for (const TraceId& id : ids) {
     std::vector<Span> trace;
-    block.trace_index().Prefetch(TraceIndex::Hash(id));
-    (void)block.trace_index().MayHold(TraceIndex::Hash(id));
+    block.trace_index().filter().Prefetch(TraceIndex::Hash(id));
+    (void)block.trace_index().filter().MayHold(TraceIndex::Hash(id));
     (void)block.MayContainTrace(id);
     (void)block.GetTrace(id, &trace);
   }

@@ -65,8 +65,6 @@ class TraceIndex {
   Filter filter() const {
     return slots_.empty() ? Filter() : Filter{slots_.data(), slots_.size() - 1};
   }
-  void Prefetch(uint64_t hash) const { filter().Prefetch(hash); }
-  bool MayHold(uint64_t hash) const { return filter().MayHold(hash); }
 
   struct Entry {
     TraceId id;

@@ -68,12 +68,12 @@ TEST(TraceIndex, MapsEveryRowToItsTraceInRowOrder) {
   }
   // Prefetch is only a hint: safe on any hash and on an empty index. MayHold never misses a
   // trace the index holds, and refuses most others (a 32-bit fingerprint).
-  index->Prefetch(TraceIndex::Hash(RandomId(rng)));
-  TraceIndex().Prefetch(TraceIndex::Hash(RandomId(rng)));
-  EXPECT_FALSE(TraceIndex().MayHold(TraceIndex::Hash(RandomId(rng))));
-  for (const auto& [id, range] : want) EXPECT_TRUE(index->MayHold(TraceIndex::Hash(id)));
+  index->filter().Prefetch(TraceIndex::Hash(RandomId(rng)));
+  TraceIndex().filter().Prefetch(TraceIndex::Hash(RandomId(rng)));
+  EXPECT_FALSE(TraceIndex().filter().MayHold(TraceIndex::Hash(RandomId(rng))));
+  for (const auto& [id, range] : want) EXPECT_TRUE(index->filter().MayHold(TraceIndex::Hash(id)));
   int false_positives = 0;
-  for (int i = 0; i < 10000; ++i) false_positives += index->MayHold(TraceIndex::Hash(RandomId(rng)));
+  for (int i = 0; i < 10000; ++i) false_positives += index->filter().MayHold(TraceIndex::Hash(RandomId(rng)));
   EXPECT_LE(false_positives, 1);
 }
 
