@@ -10,7 +10,7 @@
 #include <atomic>
 #include <filesystem>
 
-#include "engine/span_codec.h"
+#include "format/span_codec.h"
 #include "spanstore/spanstore.h"
 #include "workload/checkout_generator.h"
 

@@ -4,8 +4,8 @@
 #include <queue>
 
 #include "absl/strings/str_format.h"
-#include "compaction/group_data.h"
-#include "engine/span_codec.h"
+#include "format/group_data.h"
+#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {
@@ -120,24 +120,17 @@ bool KeepTrace(const SamplingPolicy& policy, const TraceId& trace_id,
   return bucket < policy.keep_percent;
 }
 
-absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
-                              const SamplingPolicy& sampling,
-                              absl::Span<const std::shared_ptr<const MemTable>> mems,
-                              absl::Span<const std::shared_ptr<BlockReader>> existing,
-                              const NewBlockFile& new_file, NewBlock* out,
-                              CompactionCounters* counters) {
+absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
+                          const SamplingPolicy& sampling, absl::Span<const EncodedSpan> spans,
+                          absl::Span<const BlockReader* const> existing,
+                          const NewBlockFile& new_file, NewBlock* out,
+                          CompactionCounters* counters) {
   std::vector<Ref> refs;
-  size_t total = 0;
-  for (const auto& mem : mems) total += mem->count();
-  refs.reserve(total);
-  for (const auto& mem : mems) {
-    const size_t n = mem->count();
-    for (size_t i = 0; i < n; ++i) {
-      const EncodedSpan e = mem->entry(i);
-      auto header = PeekSpanHeader(e.span);
-      if (!header.ok()) return header.status();
-      refs.push_back(Ref{header->trace_id, header->start_time_unix_nano, header->span_id, e});
-    }
+  refs.reserve(spans.size());
+  for (const EncodedSpan& e : spans) {
+    auto header = PeekSpanHeader(e.span);
+    if (!header.ok()) return header.status();
+    refs.push_back(Ref{header->trace_id, header->start_time_unix_nano, header->span_id, e});
   }
   counters->input_spans += refs.size();
   std::sort(refs.begin(), refs.end(), RefLess);
@@ -161,11 +154,11 @@ absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
     // Checking every block instead would make each compaction cost grow with the store.
     holders.clear();
     const uint64_t first_start = refs[i].start, last_start = refs[j - 1].start;
-    for (const auto& block : existing) {
+    for (const BlockReader* block : existing) {
       if (block->zone().max_start() < first_start || block->zone().min_start() > last_start) {
         continue;
       }
-      if (block->MayContainTrace(refs[i].trace_id)) holders.push_back(block.get());
+      if (block->MayContainTrace(refs[i].trace_id)) holders.push_back(block);
     }
     used = 0;
     contexts.clear();
@@ -235,7 +228,7 @@ absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
 }
 
 absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
-                         absl::Span<const std::shared_ptr<BlockReader>> inputs, uint64_t max_rows,
+                         absl::Span<const BlockReader* const> inputs, uint64_t max_rows,
                          const NewBlockFile& new_file, std::vector<NewBlock>* out,
                          CompactionCounters* counters) {
   std::vector<std::unique_ptr<BlockCursor>> cursors;
@@ -243,8 +236,8 @@ absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
     return BlockRowLess(cursors[b]->span(), cursors[a]->span());
   };
   std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
-  for (const auto& block : inputs) {
-    cursors.push_back(std::make_unique<BlockCursor>(block.get()));
+  for (const BlockReader* block : inputs) {
+    cursors.push_back(std::make_unique<BlockCursor>(block));
     absl::Status s = cursors.back()->Next();
     if (!s.ok()) return s;
     if (cursors.back()->valid()) heap.push(cursors.size() - 1);

@@ -1,7 +1,7 @@
 // The two compaction steps, as functions of their inputs (the store decides when to run them and
 // swaps their outputs in through the manifest, engine/store_compaction.cc):
 //
-//   L0: the spans of sealed memtables -> one block, sorted by (trace id, start, span id), with
+//   L0: encoded spans (a sealed memtable's) -> one block, sorted by (trace id, start, span id), with
 //       exact duplicates dropped -- within the input and against the live blocks, so live
 //       blocks never share a span and a query needs no cross-block de-duplication -- and the
 //       tail-sampling policy applied to each trace in hand.
@@ -23,9 +23,9 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "compaction/block_builder.h"
-#include "compaction/block_reader.h"
-#include "engine/memtable.h"
+#include "format/block_builder.h"
+#include "format/block_reader.h"
+#include "format/span_codec.h"
 #include "spanstore/options.h"
 #include "spanstore/store.h"
 
@@ -52,20 +52,19 @@ struct NewBlock {
 // Allocates the number and path of the next block file.
 using NewBlockFile = std::function<NewBlock()>;
 
-// Writes the first `counts[i]` entries of each of `mems` as one block. `existing` are the live
-// blocks, oldest first: a span equal to one of theirs is dropped. Sets *out->path empty when
-// nothing remains to write (no file is left behind).
-absl::Status CompactMemTables(Env* env, const BlockBuildOptions& options,
-                              const SamplingPolicy& sampling,
-                              absl::Span<const std::shared_ptr<const MemTable>> mems,
-                              absl::Span<const std::shared_ptr<BlockReader>> existing,
-                              const NewBlockFile& new_file, NewBlock* out,
-                              CompactionCounters* counters);
+// Writes `spans` (in any order; the views must stay valid until it returns) as one block.
+// `existing` are the live blocks, oldest first: a span equal to one of theirs is dropped. Sets
+// *out->path empty when nothing remains to write (no file is left behind).
+absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
+                          const SamplingPolicy& sampling, absl::Span<const EncodedSpan> spans,
+                          absl::Span<const BlockReader* const> existing,
+                          const NewBlockFile& new_file, NewBlock* out,
+                          CompactionCounters* counters);
 
 // Merges `inputs` into new blocks of at most about `max_rows` rows each (a trace is never split
 // between outputs). Appends the outputs to *out.
 absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
-                         absl::Span<const std::shared_ptr<BlockReader>> inputs, uint64_t max_rows,
+                         absl::Span<const BlockReader* const> inputs, uint64_t max_rows,
                          const NewBlockFile& new_file, std::vector<NewBlock>* out,
                          CompactionCounters* counters);
 

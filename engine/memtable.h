@@ -24,10 +24,10 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "engine/port_mutex.h"
+#include "util/port_mutex.h"
 #include "absl/types/span.h"
 #include "engine/read_source.h"
-#include "engine/span_codec.h"
+#include "format/span_codec.h"
 #include "spanstore/span.h"
 
 namespace spanstore {

@@ -10,7 +10,7 @@
 //   3. files the new manifest no longer needs (compacted WAL segments, merged or expired blocks)
 //      are deleted; a crash before that leaves them to the next Open, which deletes them.
 // Blocks replaced while queries read them are deleted when the last snapshot lets go
-// (BlockReader::MarkObsolete).
+// (BlockSource::MarkObsolete).
 
 #include <algorithm>
 
@@ -18,7 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "compaction/compactor.h"
-#include "engine/filenames.h"
+#include "format/filenames.h"
 #include "engine/store_impl.h"
 
 namespace spanstore {
@@ -71,11 +71,11 @@ absl::Status StoreImpl::OpenBlocks() {
   auto manifest = ReadManifest(env_, dir_);
   if (!manifest.ok()) return manifest.status();
 
-  std::vector<std::shared_ptr<BlockReader>> blocks;
+  std::vector<std::shared_ptr<BlockSource>> blocks;
   absl::flat_hash_set<uint64_t> live;
   for (const ManifestBlock& b : manifest->blocks) {
     live.insert(b.number);
-    auto block = BlockReader::Open(env_, BlockFileName(dir_, b.number), b.number);
+    auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
     if (!block.ok()) {
       if (options_.recovery == RecoveryMode::kSalvage) {
         // Leave the file where it is (it stays in the manifest, so nothing deletes it) and
@@ -123,7 +123,7 @@ absl::Status StoreImpl::OpenBlocks() {
 void StoreImpl::PublishBlocks() {
   auto list = std::make_shared<BlockList>();
   list->blocks.assign(blocks_.begin(), blocks_.end());
-  for (const auto& b : blocks_) list->filters.push_back(b->trace_index().filter());
+  for (const auto& b : blocks_) list->filters.push_back(b->reader().trace_index().filter());
   block_list_ = std::move(list);
 }
 
@@ -140,9 +140,9 @@ absl::Status StoreImpl::RemoveCompactedSegments(uint64_t first_live) {
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<BlockReader>> added,
+absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<BlockSource>> added,
                                 size_t flushed_memtables,
-                                const std::vector<std::shared_ptr<BlockReader>>& replaced) {
+                                const std::vector<std::shared_ptr<BlockSource>>& replaced) {
   // The new files' directory entries must be durable before a manifest names them.
   absl::Status s = added.empty() ? absl::OkStatus() : env_->SyncDir(BlockDirName(dir_));
   if (s.ok()) s = WriteManifest(env_, dir_, next);
@@ -157,7 +157,7 @@ absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<Block
   manifest_ = std::move(next);
   {
     port::MutexLock l(&mu_);
-    std::vector<std::shared_ptr<BlockReader>> live;
+    std::vector<std::shared_ptr<BlockSource>> live;
     live.reserve(blocks_.size() + added.size());
     for (auto& b : blocks_) {
       if (std::find(replaced.begin(), replaced.end(), b) == replaced.end()) live.push_back(b);
@@ -183,11 +183,11 @@ absl::Status StoreImpl::DropExpiredBlocks(bool* did_work) {
   const uint64_t now = env_->NowMicros() * 1000;
   const uint64_t window = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.retention));
   const uint64_t cutoff = now > window ? now - window : 0;
-  std::vector<std::shared_ptr<BlockReader>> expired;
+  std::vector<std::shared_ptr<BlockSource>> expired;
   {
     port::MutexLock l(&mu_);
     for (const auto& b : blocks_) {
-      if (b->zone().max_start() < cutoff) expired.push_back(b);
+      if (b->reader().zone().max_start() < cutoff) expired.push_back(b);
     }
   }
   if (expired.empty()) return absl::OkStatus();
@@ -207,16 +207,20 @@ absl::Status StoreImpl::DropExpiredBlocks(bool* did_work) {
 absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   *did_work = false;
   std::vector<std::shared_ptr<const MemTable>> mems;
-  std::vector<std::shared_ptr<BlockReader>> existing;
+  std::vector<std::shared_ptr<BlockSource>> live;
   {
     port::MutexLock l(&mu_);
     if (imm_.empty()) return absl::OkStatus();
     mems.assign(imm_.begin(), imm_.end());
-    existing = blocks_;
+    live = blocks_;
   }
+  std::vector<const BlockReader*> existing;
+  existing.reserve(live.size() + mems.size());
+  for (const auto& b : live) existing.push_back(&b->reader());
+  std::vector<EncodedSpan> spans;
   // One L0 block per sealed segment (replay may have split a big segment into several
   // memtables; they go together), all installed by one manifest write.
-  std::vector<std::shared_ptr<BlockReader>> added;
+  std::vector<std::shared_ptr<BlockSource>> added;
   Manifest next = manifest_;
   CompactionCounters counters;
   absl::Status s;
@@ -224,15 +228,19 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
     size_t j = i;
     while (j < mems.size() && mems[j]->segment_number() == mems[i]->segment_number()) ++j;
     NewBlock out;
-    s = CompactMemTables(
-        env_, BuildOptions(), options_.sampling,
-        absl::MakeConstSpan(mems).subspan(i, j - i), existing,
+    spans.clear();
+    for (size_t m = i; m < j; ++m) {
+      const size_t n = mems[m]->count();
+      for (size_t e = 0; e < n; ++e) spans.push_back(mems[m]->entry(e));
+    }
+    s = CompactSpans(
+        env_, BuildOptions(), options_.sampling, spans, existing,
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
     if (s.ok() && !out.path.empty()) {
-      auto block = BlockReader::Open(env_, out.path, out.number);
+      auto block = BlockSource::Open(env_, out.path, out.number);
       if (block.ok()) {
+        existing.push_back(&(*block)->reader());  // later segments are checked against it too
         added.push_back(*block);
-        existing.push_back(*block);  // later segments are de-duplicated against it too
         next.blocks.push_back(ManifestEntry(out, /*level=*/0));
       } else {
         (void)env_->RemoveFile(out.path);
@@ -260,7 +268,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
 
 absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   *did_work = false;
-  std::vector<std::shared_ptr<BlockReader>> level0;
+  std::vector<std::shared_ptr<BlockSource>> level0;
   {
     port::MutexLock l(&mu_);
     for (const auto& b : blocks_) {
@@ -274,30 +282,33 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   if (level0.size() < 2 || level0.back()->number() <= merge_checked_block_) {
     return absl::OkStatus();
   }
-  const std::shared_ptr<BlockReader> newest = level0.back();
+  const std::shared_ptr<BlockSource> newest = level0.back();
   merge_checked_block_ = newest->number();
   const uint64_t needed = std::max<uint64_t>(
-      2, static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->traces())));
-  std::vector<std::shared_ptr<BlockReader>> inputs;
+      2, static_cast<uint64_t>(kMergeSharedFraction *
+                               static_cast<double>(newest->reader().traces())));
+  std::vector<std::shared_ptr<BlockSource>> inputs;
   for (size_t i = 0; i + 1 < level0.size(); ++i) {
     uint64_t shared = 0;
-    newest->trace_index().ForEach([&](const TraceId& id, RowRange) {
-      if (level0[i]->MayContainTrace(id)) ++shared;
+    newest->reader().trace_index().ForEach([&](const TraceId& id, RowRange) {
+      if (level0[i]->reader().MayContainTrace(id)) ++shared;
     });
     if (shared >= needed) inputs.push_back(level0[i]);
   }
   if (inputs.empty()) return absl::OkStatus();
   inputs.push_back(newest);
 
+  std::vector<const BlockReader*> readers;
+  for (const auto& b : inputs) readers.push_back(&b->reader());
   std::vector<NewBlock> outs;
   CompactionCounters counters;
   absl::Status s = MergeBlocks(
-      env_, BuildOptions(), inputs, kMaxMergedBlockRows,
+      env_, BuildOptions(), readers, kMaxMergedBlockRows,
       [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &outs, &counters);
-  std::vector<std::shared_ptr<BlockReader>> added;
+  std::vector<std::shared_ptr<BlockSource>> added;
   for (const NewBlock& out : outs) {
     if (s.ok()) {
-      auto block = BlockReader::Open(env_, out.path, out.number);
+      auto block = BlockSource::Open(env_, out.path, out.number);
       if (block.ok()) {
         added.push_back(*block);
         continue;

@@ -7,11 +7,11 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
-#include "engine/coding.h"
-#include "engine/filenames.h"
-#include "engine/span_codec.h"
+#include "util/coding.h"
+#include "format/filenames.h"
+#include "format/span_codec.h"
 #include "engine/span_validation.h"
-#include "engine/wal_reader.h"
+#include "format/wal_reader.h"
 
 namespace spanstore {
 namespace {
@@ -354,6 +354,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   } else {
     unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + bytes;
     ++stats_.wal_writes;
+    stats_.wal_bytes_written += bytes;
     if (sync) ++stats_.wal_syncs;
     for (Writer* x : group) {
       if (!x->framed.empty()) ++stats_.appends;
@@ -632,53 +633,6 @@ absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string
   const Snapshot snap = TakeSnapshot();
   for (size_t i = 0; i < snap.size(); ++i) snap.source(i).CollectOperations(service, &names);
   return std::vector<std::string>(names.begin(), names.end());
-}
-
-StoreStats StoreImpl::Stats() {
-  StoreStats st;
-  std::string wal_path;
-  {
-    port::MutexLock l(&mu_);
-    st = stats_;
-    auto add = [&](const MemTable& m) {
-      st.memtable_spans += m.count();
-      st.memtable_bytes += m.bytes();
-    };
-    for (const auto& m : imm_) add(*m);
-    if (mem_ != nullptr) add(*mem_);
-    st.read_only = !bg_error_.ok();
-    if (!bg_error_.ok()) {
-      st.background_error = std::string(bg_error_.message());
-    } else if (!compaction_error_.ok()) {
-      st.background_error = "compaction: " + std::string(compaction_error_.message());
-    }
-    for (const auto& block : blocks_) {
-      ++st.blocks;
-      st.block_spans += block->rows();
-      st.block_bytes += block->file_bytes();
-      for (int c = 0; c < kNumBlockParts; ++c) {
-        st.column_bytes[std::string(BlockColumnName(c))] += block->column_bytes()[c];
-      }
-    }
-    st.compaction_backlog_bytes = 0;
-    for (const auto& [number, bytes] : sealed_segments_) st.compaction_backlog_bytes += bytes;
-    st.compaction_behind =
-        options_.background_compaction && MemTableBytes() > options_.max_memtable_bytes / 2;
-  }
-  st.spans = st.memtable_spans + st.block_spans;
-  auto names = env_->GetChildren(WalDirName(dir_));
-  if (names.ok()) {
-    for (const std::string& name : *names) {
-      if (!ParseSegmentFileName(name)) continue;
-      auto size = env_->GetFileSize(WalDirName(dir_) + "/" + name);
-      if (!size.ok()) continue;
-      ++st.wal_segments;
-      st.wal_bytes += *size;
-    }
-  }
-  auto manifest = env_->GetFileSize(ManifestFileName(dir_));
-  st.disk_bytes = st.wal_bytes + st.block_bytes + (manifest.ok() ? *manifest : 0);
-  return st;
 }
 
 }  // namespace spanstore

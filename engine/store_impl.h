@@ -13,7 +13,7 @@
 //
 // Compaction (engine/store_compaction.cc): a background thread turns sealed memtables into
 // blocks, merges small blocks, and drops expired ones; each step installs its outputs with one
-// atomic manifest write (compaction/manifest.h) and a swap under mu_. compaction_mu_ serializes
+// atomic manifest write (format/manifest.h) and a swap under mu_. compaction_mu_ serializes
 // compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
 //
 // Thread safety: all public methods are thread-safe.
@@ -30,13 +30,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "compaction/block_reader.h"
 #include "compaction/compactor.h"
-#include "compaction/manifest.h"
-#include "engine/port_mutex.h"
+#include "engine/block_source.h"
 #include "engine/memtable.h"
 #include "engine/read_source.h"
-#include "engine/wal_writer.h"
+#include "format/manifest.h"
+#include "format/wal_writer.h"
+#include "util/port_mutex.h"
 #include "spanstore/env.h"
 #include "spanstore/store.h"
 
@@ -83,8 +83,8 @@ class StoreImpl final : public Store {
   // The blocks are one shared, immutable list (rebuilt whenever compaction changes the live
   // set), so taking a snapshot copies one pointer, not one per block.
   struct BlockList {
-    std::vector<std::shared_ptr<const BlockReader>> blocks;
-    // The slot tables of blocks[i]->trace_index(), side by side, so that a trace lookup
+    std::vector<std::shared_ptr<const BlockSource>> blocks;
+    // The slot tables of blocks[i]->reader().trace_index(), side by side, so that a trace lookup
     // across hundreds of blocks walks one array instead of touching every block object.
     std::vector<TraceIndex::Filter> filters;
   };
@@ -131,9 +131,9 @@ class StoreImpl final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
   // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
-  absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockReader>> added,
+  absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockSource>> added,
                        size_t flushed_memtables,
-                       const std::vector<std::shared_ptr<BlockReader>>& replaced)
+                       const std::vector<std::shared_ptr<BlockSource>>& replaced)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   NewBlock AllocateBlockFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   BlockBuildOptions BuildOptions() const;
@@ -173,7 +173,7 @@ class StoreImpl final : public Store {
   std::vector<std::shared_ptr<MemTable>> imm_ ABSL_GUARDED_BY(mu_);
   // Sealed segment number -> bytes, for segments whose spans are not yet in blocks.
   std::map<uint64_t, uint64_t> sealed_segments_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::shared_ptr<BlockReader>> blocks_ ABSL_GUARDED_BY(mu_);  // oldest first
+  std::vector<std::shared_ptr<BlockSource>> blocks_ ABSL_GUARDED_BY(mu_);  // oldest first
   std::shared_ptr<const BlockList> block_list_ ABSL_GUARDED_BY(mu_) =
       std::make_shared<const BlockList>();  // blocks_, as snapshots share it
   // Append waits here while memtables exceed Options::max_memtable_bytes (back-pressure).

@@ -15,7 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "engine/absl_compat.h"
+#include "util/absl_compat.h"
 #include "formats/json_path.h"
 
 namespace spanstore {

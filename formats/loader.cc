@@ -20,7 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/absl_compat.h"
+#include "util/absl_compat.h"
 #include "formats/jaeger_json_reader.h"
 #include "formats/otlp_json_reader.h"
 #include "formats/zipkin_json_reader.h"

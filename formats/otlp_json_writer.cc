@@ -5,7 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/absl_compat.h"
+#include "util/absl_compat.h"
 #include "formats/span_grouping.h"
 #include "spanstore/formats.h"
 

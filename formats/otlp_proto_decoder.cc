@@ -17,7 +17,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/strings/str_format.h"
-#include "engine/coding.h"
+#include "util/coding.h"
 #include "spanstore/otlp_proto.h"
 
 namespace spanstore {

@@ -16,7 +16,7 @@
 #include <xxhash.h>
 
 #include "absl/strings/str_cat.h"
-#include "engine/absl_compat.h"
+#include "util/absl_compat.h"
 #include "formats/json_path.h"
 
 namespace spanstore {

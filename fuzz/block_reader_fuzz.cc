@@ -1,4 +1,4 @@
-// Arbitrary bytes as a block file (compaction/block_format.h): BlockReader::Open, Verify,
+// Arbitrary bytes as a block file (format/block_format.h): BlockReader::Open, Verify,
 // ForEachRow, GetTrace, Contains, Scan, ScanKeys and the service lists must never crash, leak,
 // hang or allocate without bound. Errors are fine.
 //
@@ -21,9 +21,9 @@
 #include <optional>
 #include <string>
 
-#include "compaction/block_format.h"
-#include "compaction/block_reader.h"
-#include "engine/coding.h"
+#include "format/block_format.h"
+#include "format/block_reader.h"
+#include "util/coding.h"
 #include "spanstore/env.h"
 #include "spanstore/query.h"
 

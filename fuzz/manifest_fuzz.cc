@@ -1,4 +1,4 @@
-// Arbitrary bytes as DIR/MANIFEST (compaction/manifest.h): Manifest::Decode must never crash,
+// Arbitrary bytes as DIR/MANIFEST (format/manifest.h): Manifest::Decode must never crash,
 // hang or allocate without bound, and what decodes must encode and decode to the same manifest.
 //
 // The whole file is covered by one checksum in its last 8 bytes, so each input runs twice: as
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "compaction/manifest.h"
-#include "engine/coding.h"
+#include "format/manifest.h"
+#include "util/coding.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/span_codec.h"
-#include "engine/wal_reader.h"
+#include "format/span_codec.h"
+#include "format/wal_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view contents(reinterpret_cast<const char*>(data), size);

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "engine/coding.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {

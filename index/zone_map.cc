@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/coding.h"
+#include "util/coding.h"
 
 namespace spanstore {
 

@@ -22,14 +22,15 @@
 #include <string>
 #include <vector>
 
-#include "compaction/block_builder.h"
-#include "compaction/block_format.h"
-#include "compaction/block_reader.h"
-#include "compaction/block_tables.h"
-#include "compaction/column_dictionary.h"
-#include "compaction/group_page.h"
-#include "compaction/page_codec.h"
-#include "engine/coding.h"
+#include "format/block_builder.h"
+#include "format/block_format.h"
+#include "format/block_reader.h"
+#include "engine/block_scan.h"
+#include "format/block_tables.h"
+#include "format/column_dictionary.h"
+#include "format/group_page.h"
+#include "format/page_codec.h"
+#include "util/coding.h"
 #include "gtest/gtest.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
@@ -84,7 +85,7 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { CountedFree(p)
 namespace spanstore {
 namespace {
 
-using testing::TempDir;
+using test::TempDir;
 
 // Counts allocations from construction to destruction (one watch at a time; the tests are
 // single-threaded). `request_limit` bounds each request, `total_limit` their sum.
@@ -235,7 +236,7 @@ void CopyCompactZoneMap(std::string_view* in, std::string* out, uint64_t rows) {
   for (uint64_t i = 0; i < services; ++i) CopyVarint(in, out);
 }
 
-// Copies the block-wide tables (compaction/block_tables.h) unchanged.
+// Copies the block-wide tables (format/block_tables.h) unchanged.
 void CopyTables(std::string_view* in, std::string* out) {
   const std::string_view before = *in;
   BlockTables tables;
@@ -492,7 +493,7 @@ TEST(BlockReaderCraftedTest, TheHelpersKeepABlockValid) {
   EXPECT_EQ(ReplaceOnlyGroupPage(block, page), block);
 }
 
-// Finding (compaction/page_codec.cc, DecodePage): the meta page's buffer was resized to its
+// Finding (format/page_codec.cc, DecodePage): the meta page's buffer was resized to its
 // claimed raw_size (up to 256 MiB) before anything checked that the payload could decode to
 // it: a page stored uncompressed whose raw_size disagrees with its stored size, or an LZ4 or
 // Zstd payload of a few dozen bytes claiming 256 MiB, made Open allocate and zero 256 MiB to
@@ -514,7 +515,7 @@ TEST(BlockReaderCraftedTest, MetaPageClaimingMoreThanItsPayloadIsRefusedBeforeAl
   }
 }
 
-// Finding (compaction/group_page.cc, GroupPage::Column): the same for a column of a group page:
+// Finding (format/group_page.cc, GroupPage::Column): the same for a column of a group page:
 // an LZ4 or Zstd column of a few bytes claiming 256 MiB was given a 256 MiB scratch buffer
 // before decompression failed.
 TEST(BlockReaderCraftedTest, GroupColumnClaimingMoreThanItsPayloadIsRefusedBeforeAllocating) {
@@ -534,7 +535,7 @@ TEST(BlockReaderCraftedTest, GroupColumnClaimingMoreThanItsPayloadIsRefusedBefor
   }
 }
 
-// Finding (compaction/group_data.cc, GroupData::Load): a fixed-width column's size follows
+// Finding (format/group_data.cc, GroupData::Load): a fixed-width column's size follows
 // from the group's row count (8 bytes of span id per row, one class byte per row, ...), but a
 // column was decompressed into a buffer of whatever raw_size its table entry claimed, and its
 // length checked only afterwards: a 16 MiB span_id column of a one-row group, Zstd-compressed
@@ -560,7 +561,7 @@ TEST(BlockReaderCraftedTest, FixedWidthColumnLargerThanItsRowsIsRefusedBeforeDec
   }
 }
 
-// Finding (compaction/group_data.cc, GroupData::ParseValues): attr.values starts with its
+// Finding (format/group_data.cc, GroupData::ParseValues): attr.values starts with its
 // number of key streams, which was bounded only by the column's bytes before the stream table
 // was sized for it (24 bytes a stream): a 1 MiB column claiming a million streams cost 24 MiB
 // before the first stream failed to parse. A group has at most one stream per key of the block.
@@ -580,7 +581,7 @@ TEST(BlockReaderCraftedTest, AttrValuesStreamCountIsBoundedByTheKeys) {
   EXPECT_LT(watch.largest(), 2 * kMiB);  // the page itself, read whole
 }
 
-// Finding (compaction/group_data.cc, kColMisc): the span flags and the three dropped counts
+// Finding (format/group_data.cc, kColMisc): the span flags and the three dropped counts
 // are uint32 in a Span but varints in the column, and Materialize truncated a larger value
 // silently, so Verify passed a block whose spans came back different from what was written.
 // The events and links columns already refused such values.
@@ -613,7 +614,7 @@ std::string WithEmptyEntries(std::string_view dictionary, uint64_t extra) {
   return out.append(extra, '\0');  // each a zero length
 }
 
-// Finding (compaction/block_tables.cc and block_reader.cc, ParseMeta): the block-wide tables
+// Finding (format/block_tables.cc and block_reader.cc, ParseMeta): the block-wide tables
 // bounded each count only by the meta page's bytes, and the reader then sized structures far
 // larger than an entry: a dictionary reserved 16 bytes per claimed entry, and every context --
 // one byte when empty -- got a decoded 472-byte Span before DecodeSpanContext looked at the
@@ -639,7 +640,7 @@ TEST(BlockReaderCraftedTest, DictionariesLargerThanTheRowsAreRefusedBeforeAlloca
   }
 }
 
-// Finding (compaction/block_tables.cc, BlockTables::Parse): the operation table was assigned
+// Finding (format/block_tables.cc, BlockTables::Parse): the operation table was assigned
 // its claimed count of 96-byte operations (bounded by one per 6 bytes) before the first one
 // was parsed, and an operation's templates were sized by its key count before a template byte
 // was read: 200,000 operations claimed in a 1.2 MB meta page cost 19 MB, and one operation of
@@ -670,7 +671,7 @@ TEST(BlockReaderCraftedTest, OperationCountsAreRefusedBeforeAllocating) {
   }
 }
 
-// Finding (compaction/block_reader.cc, ParseMeta): group pages were bounded by the footer, not
+// Finding (format/block_reader.cc, ParseMeta): group pages were bounded by the footer, not
 // by the meta page that follows them, so a page size reaching into the meta page and the trace
 // index was accepted at Open (docs/block_format.md: page sizes must fit between the header and
 // the meta page); only reading the group failed, on its checksum. Reads stayed inside the file,
@@ -727,15 +728,15 @@ TEST(BlockReaderCraftedTest, GroupZoneMapsDoNotCopyServiceNames) {
   SpanQuery query;
   query.services = {span.service_name};
   size_t found = 0;
-  ASSERT_TRUE(block.Scan(query, [&](const Span&) { return ++found < kRows; }).ok());
+  ASSERT_TRUE(ScanBlock(block, query, [&](const Span&) { return ++found < kRows; }).ok());
   EXPECT_EQ(found, kRows);
   query.services = {"other"};
   found = 0;
-  ASSERT_TRUE(block.Scan(query, [&](const Span&) { return ++found < kRows; }).ok());
+  ASSERT_TRUE(ScanBlock(block, query, [&](const Span&) { return ++found < kRows; }).ok());
   EXPECT_EQ(found, 0u);
 }
 
-// Finding (engine/span_codec.cc, BodyDecoder): attribute lists and arrays in the WAL value
+// Finding (format/span_codec.cc, BodyDecoder): attribute lists and arrays in the WAL value
 // encoding -- which blocks use for templates, inline attribute values, contexts and the
 // attributes of events and links -- were resized to their claimed element count before the
 // first element was decoded. The count is bounded by the bytes left, but an element is 40

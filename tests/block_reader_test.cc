@@ -1,7 +1,7 @@
 // Block files: what BlockBuilder writes, BlockReader returns exactly (every field, every codec,
-// traces across row-group boundaries), scans equal a brute-force filter, and damage is DataLoss.
+// traces across row-group boundaries), and damage is DataLoss.
 
-#include "compaction/block_reader.h"
+#include "format/block_reader.h"
 
 #include <algorithm>
 #include <cstring>
@@ -9,63 +9,29 @@
 #include <random>
 #include <thread>
 
-#include "compaction/block_builder.h"
-#include "engine/span_codec.h"
+#include "format/block_builder.h"
+#include "format/span_codec.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
+#include "tests/util/block_fixtures.h"
 #include "tests/util/random_spans.h"
 #include "tests/util/temp_dir.h"
 
 namespace spanstore {
 namespace {
 
-using testing::RandomSpans;
-using testing::TempDir;
-
-std::vector<Span> MakeSpans(uint64_t seed, int traces, bool small = false) {
-  testing::RandomSpanOptions options;
-  if (small) {
-    options.awkward = 0;
-    options.max_attributes = 3;
-    options.max_events = 1;
-    options.max_links = 1;
-  }
-  RandomSpans gen(seed, options);
-  std::vector<Span> spans;
-  for (int t = 0; t < traces; ++t) {
-    std::vector<Span> trace = gen.NextTrace(1 + static_cast<int>(gen.rng()() % 12));
-    for (Span& s : trace) {
-      // A few spans whose end precedes the start (clock skew) and some without a parent in
-      // the block (the parent row is elsewhere).
-      if (gen.rng()() % 17 == 0) s.end_time_unix_nano = s.start_time_unix_nano - 5;
-      spans.push_back(std::move(s));
-    }
-  }
-  std::sort(spans.begin(), spans.end(), BlockRowLess);
-  return spans;
-}
-
-absl::Status Write(const std::string& path, const std::vector<Span>& spans, Codec codec,
-                   uint32_t rows_per_group, BlockProperties* props) {
-  BlockBuildOptions options;
-  options.codec = codec;
-  options.rows_per_group = rows_per_group;
-  BlockBuilder builder(Env::Default(), path, options);
-  absl::Status s = builder.Open();
-  for (const Span& span : spans) {
-    if (s.ok()) s = builder.Add(span);
-  }
-  if (s.ok()) s = builder.Finish(props);
-  return s;
-}
+using test::RandomSpans;
+using test::SortedRandomSpans;
+using test::TempDir;
+using test::WriteBlock;
 
 class BlockReaderTest : public ::testing::TestWithParam<Codec> {};
 
 TEST_P(BlockReaderTest, RoundTripsEveryRowAndTrace) {
   TempDir dir;
-  const std::vector<Span> spans = MakeSpans(7, 120);
+  const std::vector<Span> spans = SortedRandomSpans(7, 120);
   BlockProperties props;
-  ASSERT_TRUE(Write(dir.Sub("1.blk"), spans, GetParam(), 16, &props).ok());
+  ASSERT_TRUE(WriteBlock(dir.Sub("1.blk"), spans, GetParam(), 16, &props).ok());
   EXPECT_EQ(props.rows, spans.size());
   auto block = BlockReader::Open(Env::Default(), dir.Sub("1.blk"), 1);
   ASSERT_TRUE(block.ok()) << block.status();
@@ -90,7 +56,7 @@ TEST_P(BlockReaderTest, RoundTripsEveryRowAndTrace) {
     size_t j = i;
     while (j < spans.size() && spans[j].trace_id == spans[i].trace_id) ++j;
     std::vector<Span> got;
-    ASSERT_TRUE((*block)->GetTrace(spans[i].trace_id, &got).ok());
+    ASSERT_TRUE((*block)->ReadTrace(spans[i].trace_id, &got).ok());
     ASSERT_EQ(got, std::vector<Span>(spans.begin() + i, spans.begin() + j));
     EXPECT_TRUE((*block)->Contains(spans[i]));
     Span changed = spans[i];
@@ -99,53 +65,8 @@ TEST_P(BlockReaderTest, RoundTripsEveryRowAndTrace) {
     i = j;
   }
   std::vector<Span> none;
-  ASSERT_TRUE((*block)->GetTrace(RandomSpans(99).NextTraceId(), &none).ok());
+  ASSERT_TRUE((*block)->ReadTrace(RandomSpans(99).NextTraceId(), &none).ok());
   EXPECT_TRUE(none.empty());
-}
-
-TEST_P(BlockReaderTest, ScanEqualsBruteForce) {
-  TempDir dir;
-  const std::vector<Span> spans = MakeSpans(11, 200, /*small=*/true);
-  BlockProperties props;
-  ASSERT_TRUE(Write(dir.Sub("2.blk"), spans, GetParam(), 32, &props).ok());
-  auto block = BlockReader::Open(Env::Default(), dir.Sub("2.blk"), 2);
-  ASSERT_TRUE(block.ok()) << block.status();
-  std::mt19937_64 rng(3);
-  for (int q = 0; q < 200; ++q) {
-    SpanQuery query;
-    const Span& pick = spans[rng() % spans.size()];
-    if (rng() % 2) query.start_min = pick.start_time_unix_nano - rng() % 1000000;
-    if (rng() % 2) query.start_max = pick.start_time_unix_nano + rng() % 1000000;
-    if (rng() % 3 == 0) query.min_duration_nanos = pick.duration_nanos();
-    if (rng() % 3 == 0) query.services = {pick.service_name, "absent"};
-    if (rng() % 4 == 0) query.names = {pick.name};
-    if (rng() % 4 == 0) query.status = pick.status_code;
-    if (rng() % 4 == 0) query.kinds = {pick.kind};
-    if (rng() % 4 == 0 && !pick.attributes.empty()) {
-      AttributePredicate p;
-      p.scope = AttributeScope::kSpan;
-      p.key = pick.attributes[0].key;
-      p.value = pick.attributes[0].value;
-      query.attributes.push_back(p);
-    }
-    std::vector<Span> want, got;
-    for (const Span& s : spans) {
-      if (SpanMatches(query, s)) want.push_back(s);
-    }
-    ASSERT_TRUE((*block)->Scan(query, [&](const Span& s) {
-      got.push_back(s);
-      return true;
-    }).ok());
-    ASSERT_EQ(got, want) << "query " << q;
-    // The key-only scan (columns only when it can) names the same spans.
-    std::vector<std::pair<TraceId, uint64_t>> want_keys, got_keys;
-    for (const Span& s : want) want_keys.emplace_back(s.trace_id, s.start_time_unix_nano);
-    ASSERT_TRUE((*block)->ScanKeys(query, [&](const TraceId& id, uint64_t start) {
-      got_keys.emplace_back(id, start);
-      return true;
-    }).ok());
-    ASSERT_EQ(got_keys, want_keys) << "query " << q;
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, BlockReaderTest,
@@ -156,16 +77,16 @@ INSTANTIATE_TEST_SUITE_P(Codecs, BlockReaderTest,
 // must round-trip without forming references past the end of an array (UBSan, fuzz finding).
 TEST(BlockReader, SpansWithoutAttributesRoundTripOnAFreshThread) {
   TempDir dir;
-  std::vector<Span> spans = MakeSpans(31, 5, /*small=*/true);
+  std::vector<Span> spans = SortedRandomSpans(31, 5, /*small=*/true);
   for (Span& s : spans) s.attributes.clear();
   BlockProperties props;
-  ASSERT_TRUE(Write(dir.Sub("7.blk"), spans, Codec::kNone, 4, &props).ok());
+  ASSERT_TRUE(WriteBlock(dir.Sub("7.blk"), spans, Codec::kNone, 4, &props).ok());
   std::thread([&] {
     auto block = BlockReader::Open(Env::Default(), dir.Sub("7.blk"), 7);
     ASSERT_TRUE(block.ok()) << block.status();
     ASSERT_TRUE((*block)->Verify().ok());
     std::vector<Span> got;
-    ASSERT_TRUE((*block)->GetTrace(spans.front().trace_id, &got).ok());
+    ASSERT_TRUE((*block)->ReadTrace(spans.front().trace_id, &got).ok());
     ASSERT_FALSE(got.empty());
     EXPECT_EQ(got.front(), spans.front());
   }).join();
@@ -173,7 +94,7 @@ TEST(BlockReader, SpansWithoutAttributesRoundTripOnAFreshThread) {
 
 TEST(BlockBuilder, RefusesRowsOutOfOrder) {
   TempDir dir;
-  std::vector<Span> spans = MakeSpans(5, 3);
+  std::vector<Span> spans = SortedRandomSpans(5, 3);
   BlockBuilder builder(Env::Default(), dir.Sub("x.blk"), BlockBuildOptions());
   ASSERT_TRUE(builder.Open().ok());
   ASSERT_TRUE(builder.Add(spans.back()).ok());
@@ -213,10 +134,10 @@ TEST(BlockBuilder, ClampsRowsPerGroupToWhatReadersAccept) {
 
 TEST(BlockReader, EveryFlippedByteIsDetected) {
   TempDir dir;
-  const std::vector<Span> spans = MakeSpans(21, 4, /*small=*/true);
+  const std::vector<Span> spans = SortedRandomSpans(21, 4, /*small=*/true);
   BlockProperties props;
   const std::string path = dir.Sub("3.blk");
-  ASSERT_TRUE(Write(path, spans, Codec::kLz4, 8, &props).ok());
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kLz4, 8, &props).ok());
   auto original = Env::Default()->ReadFile(path);
   ASSERT_TRUE(original.ok());
   ASSERT_LT(original->size(), 20000u);  // keep the loop fast
@@ -239,7 +160,7 @@ TEST(BlockReader, RefusesANewerFormatVersion) {
   TempDir dir;
   const std::string path = dir.Sub("4.blk");
   BlockProperties props;
-  ASSERT_TRUE(Write(path, MakeSpans(2, 2), Codec::kZstd, 8, &props).ok());
+  ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(2, 2), Codec::kZstd, 8, &props).ok());
   std::string data = *Env::Default()->ReadFile(path);
   data[8] = static_cast<char>(kBlockFormatVersion + 1);
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
@@ -253,7 +174,7 @@ TEST(BlockReader, RefusesAnOlderFormatVersion) {
   TempDir dir;
   const std::string path = dir.Sub("6.blk");
   BlockProperties props;
-  ASSERT_TRUE(Write(path, MakeSpans(2, 2), Codec::kZstd, 8, &props).ok());
+  ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(2, 2), Codec::kZstd, 8, &props).ok());
   std::string data = *Env::Default()->ReadFile(path);
   data[8] = 1;
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
@@ -267,7 +188,7 @@ TEST(BlockReader, TruncatedFileIsDataLoss) {
   TempDir dir;
   const std::string path = dir.Sub("5.blk");
   BlockProperties props;
-  ASSERT_TRUE(Write(path, MakeSpans(4, 4), Codec::kZstd, 8, &props).ok());
+  ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(4, 4), Codec::kZstd, 8, &props).ok());
   const std::string data = *Env::Default()->ReadFile(path);
   for (size_t cut : {size_t{0}, size_t{10}, data.size() / 2, data.size() - 1}) {
     ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data.substr(0, cut)).ok());

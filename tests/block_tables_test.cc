@@ -3,12 +3,12 @@
 // (a value gets a block id only once seen in a second row group), and a serialized form that
 // parses back exactly and refuses damage.
 
-#include "compaction/block_tables.h"
+#include "format/block_tables.h"
 
 #include <algorithm>
 
-#include "compaction/block_format.h"
-#include "engine/span_codec.h"
+#include "format/block_format.h"
+#include "format/span_codec.h"
 #include "gtest/gtest.h"
 
 namespace spanstore {

@@ -1,4 +1,4 @@
-#include "compaction/column_dictionary.h"
+#include "format/column_dictionary.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "compaction/column_ints.h"
+#include "format/column_ints.h"
 
 #include <limits>
 #include <random>

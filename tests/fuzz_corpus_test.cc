@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "compaction/block_builder.h"
-#include "compaction/block_reader.h"
-#include "compaction/manifest.h"
+#include "format/block_builder.h"
+#include "format/block_reader.h"
+#include "format/manifest.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/random_spans.h"
@@ -40,14 +40,14 @@ struct BlockSeed {
 };
 
 std::vector<Span> RandomTraces(uint64_t seed, int traces, int max_spans) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.awkward = 0.1;
   o.huge_string_bytes = 200;
   o.max_attributes = 5;
   o.max_events = 2;
   o.max_links = 2;
   o.max_nesting = 2;
-  testing::RandomSpans gen(seed, o);
+  test::RandomSpans gen(seed, o);
   std::vector<Span> spans;
   for (int t = 0; t < traces; ++t) {
     for (Span& s : gen.NextTrace(1 + static_cast<int>(gen.rng()() % max_spans))) {
@@ -148,7 +148,7 @@ void WriteSeeds(const std::string& dir) {
 
 // The generator writes what the fuzzers need: valid, small, several row groups where asked.
 TEST(FuzzCorpusTest, GeneratedSeedsAreValidAndSmall) {
-  testing::TempDir tmp;
+  test::TempDir tmp;
   WriteSeeds(tmp.path());
   for (const BlockSeed& seed : BlockSeeds()) {
     ExpectValidBlock(tmp.Sub("block_reader/" + seed.name), seed.spans.size());

@@ -1,7 +1,7 @@
 // Group pages: every column comes back exactly (each codec, empty and incompressible columns),
 // per-column byte counts add up to the page, and any damage is DataLoss, never a bad read.
 
-#include "compaction/group_page.h"
+#include "format/group_page.h"
 
 #include <xxhash.h>
 

@@ -191,9 +191,9 @@ TEST(LoaderTest, DeepNestingIsRefused) {
 }
 
 TEST(LoaderTest, RoundTripThroughOtlpJson) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.awkward = 0;  // arbitrary bytes are not UTF-8 and cannot survive JSON strings
-  testing::RandomSpans gen(21, o);
+  test::RandomSpans gen(21, o);
   std::vector<Span> spans;
   for (int i = 0; i < 30; ++i) {
     for (Span& s : gen.NextTrace(4)) spans.push_back(std::move(s));
@@ -321,9 +321,9 @@ TEST(LoaderTest, OtlpProtoBatchesAreExactAcrossMessages) {
   // Protobuf messages are decoded in place into the batch; batches still hold exactly
   // batch_spans spans (the last fewer), in input order, whatever the message sizes, and a bad
   // message (skipped) contributes nothing.
-  testing::RandomSpanOptions ro;
+  test::RandomSpanOptions ro;
   ro.huge_string_bytes = 100;
-  testing::RandomSpans gen(21, ro);
+  test::RandomSpans gen(21, ro);
   std::vector<std::string> messages;
   std::vector<Span> want;
   for (int size : {1, 7, 3, 12, 0, 5, 9, 4, 2}) {

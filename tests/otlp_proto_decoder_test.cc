@@ -68,9 +68,9 @@ std::string MinimalSpan(uint8_t id, std::string_view name) {
 TEST(OtlpProtoDecoderTest, RefilledSpansEqualFreshOnes) {
   // Messages of every shape one after the other: each must decode as if into new objects,
   // whatever the previous one left in them (more attributes, events, nested values, ...).
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.huge_string_bytes = 300;
-  testing::RandomSpans gen(11, o);
+  test::RandomSpans gen(11, o);
   OtlpProtoDecoder decoder;
   for (int round = 0; round < 60; ++round) {
     std::vector<Span> spans;
@@ -114,7 +114,7 @@ TEST(OtlpProtoDecoderTest, FieldsAfterTheSpansReachEverySpan) {
 
   OtlpProtoDecoder decoder;
   // Fill the decoder's objects with something else first.
-  testing::RandomSpans gen(3);
+  test::RandomSpans gen(3);
   std::string previous;
   EncodeOtlpTraces(WithServiceNames(gen.NextTrace(5)), &previous);
   ASSERT_TRUE(decoder.Decode(previous).ok());
@@ -144,7 +144,7 @@ TEST(OtlpProtoDecoderTest, FieldsAfterTheSpansReachEverySpan) {
 }
 
 TEST(OtlpProtoDecoderTest, DecodeIntoFillsFromCountAndKeepsItOnError) {
-  testing::RandomSpans gen(4);
+  test::RandomSpans gen(4);
   std::vector<Span> trace = WithServiceNames(gen.NextTrace(3));
   std::string message;
   EncodeOtlpTraces(trace, &message);
@@ -227,10 +227,10 @@ TEST(OtlpProtoDecoderTest, StringsOfEveryLengthRefill) {
 
 // A message of a few random spans, small enough to cut at every byte.
 std::string SmallMessage(uint64_t seed) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.huge_string_bytes = 40;
   o.max_attributes = 4;
-  testing::RandomSpans gen(seed, o);
+  test::RandomSpans gen(seed, o);
   std::string message;
   EncodeOtlpTraces(WithServiceNames(gen.NextTrace(3)), &message);
   return message;

@@ -24,7 +24,7 @@ std::vector<Span> Sorted(std::vector<Span> v) {
 }
 
 TEST(OtlpProtoTest, RandomSpansRoundTrip) {
-  testing::RandomSpans gen(5);
+  test::RandomSpans gen(5);
   std::vector<Span> spans;
   for (int i = 0; i < 40; ++i) {
     for (Span& s : gen.NextTrace(5)) {
@@ -91,9 +91,9 @@ TEST(OtlpProtoTest, HandAssembledBytes) {
 }
 
 TEST(OtlpProtoTest, SameTracesAsJson) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.awkward = 0;
-  testing::RandomSpans gen(9, o);
+  test::RandomSpans gen(9, o);
   std::vector<Span> spans;
   for (int i = 0; i < 20; ++i) {
     for (Span& s : gen.NextTrace(3)) spans.push_back(std::move(s));
@@ -117,7 +117,7 @@ TEST(OtlpProtoTest, SameTracesAsJson) {
 }
 
 TEST(OtlpProtoTest, LengthPrefixedStream) {
-  testing::RandomSpans gen(2);
+  test::RandomSpans gen(2);
   std::string stream;
   size_t total = 0;
   for (int i = 0; i < 5; ++i) {

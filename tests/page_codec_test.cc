@@ -1,11 +1,11 @@
-#include "compaction/page_codec.h"
+#include "format/page_codec.h"
 
 #include <xxhash.h>
 
 #include <random>
 #include <string>
 
-#include "engine/coding.h"
+#include "util/coding.h"
 #include "gtest/gtest.h"
 
 namespace spanstore {

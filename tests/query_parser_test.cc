@@ -149,7 +149,7 @@ TEST(QueryParserTest, LiftingPreservesMeaningOnRandomSpans) {
       "{ duration < 0ns }",
       "{ status = error && status = ok }",
   };
-  testing::RandomSpans gen(3);
+  test::RandomSpans gen(3);
   std::vector<Span> spans;
   for (int i = 0; i < 500; ++i) spans.push_back(gen.NextSpan());
   for (const char* text : queries) {

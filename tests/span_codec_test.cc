@@ -1,4 +1,4 @@
-#include "engine/span_codec.h"
+#include "format/span_codec.h"
 
 #include <random>
 
@@ -10,7 +10,7 @@ namespace spanstore {
 namespace {
 
 TEST(SpanCodecTest, RandomSpansRoundTrip) {
-  testing::RandomSpans gen(42);
+  test::RandomSpans gen(42);
   for (int i = 0; i < 3000; ++i) {
     const Span span = gen.NextSpan();
     std::string encoded;
@@ -36,7 +36,7 @@ TEST(SpanCodecTest, RandomSpansRoundTrip) {
 // place (attributes, arrays and maps keep their elements' buffers), and what comes out must be
 // exactly what a fresh decode gives. A decode that fails midway leaves the object reusable.
 TEST(SpanCodecTest, DecodingIntoAUsedSpanEqualsAFreshDecode) {
-  testing::RandomSpans gen(7);
+  test::RandomSpans gen(7);
   Span reused;
   for (int i = 0; i < 2000; ++i) {
     const Span span = gen.NextSpan();
@@ -64,7 +64,7 @@ TEST(SpanCodecTest, EmptySpanRoundTrips) {
 }
 
 TEST(SpanCodecTest, BatchRoundTrip) {
-  testing::RandomSpans gen(7);
+  test::RandomSpans gen(7);
   std::vector<Span> spans = gen.NextTrace(25);
   std::string payload;
   EncodeSpanBatch(spans, &payload);
@@ -77,9 +77,9 @@ TEST(SpanCodecTest, BatchRoundTrip) {
 }
 
 TEST(SpanCodecTest, BatchStoresEachContextOnce) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.awkward = 0;
-  testing::RandomSpans gen(8, o);
+  test::RandomSpans gen(8, o);
   std::vector<Span> spans = gen.NextTrace(40);
   // Two services' worth of context, interleaved.
   for (size_t i = 0; i < spans.size(); ++i) {
@@ -104,7 +104,7 @@ TEST(SpanCodecTest, BatchStoresEachContextOnce) {
 }
 
 TEST(SpanCodecTest, BatchTruncatedOrCorruptContextTable) {
-  testing::RandomSpans gen(12);
+  test::RandomSpans gen(12);
   std::vector<Span> spans = gen.NextTrace(5);
   std::string payload;
   EncodeSpanBatch(spans, &payload);
@@ -118,9 +118,9 @@ TEST(SpanCodecTest, BatchTruncatedOrCorruptContextTable) {
 }
 
 TEST(SpanCodecTest, TruncationAtEveryOffsetIsAnError) {
-  testing::RandomSpanOptions options;
+  test::RandomSpanOptions options;
   options.huge_string_bytes = 100;
-  testing::RandomSpans gen(9, options);
+  test::RandomSpans gen(9, options);
   std::vector<Span> spans = gen.NextTrace(3);
   std::string payload;
   EncodeSpanBatch(spans, &payload);
@@ -134,9 +134,9 @@ TEST(SpanCodecTest, TruncationAtEveryOffsetIsAnError) {
 
 TEST(SpanCodecTest, GarbageNeverCrashes) {
   std::mt19937_64 rng(3);
-  testing::RandomSpanOptions options;
+  test::RandomSpanOptions options;
   options.huge_string_bytes = 200;
-  testing::RandomSpans gen(11, options);
+  test::RandomSpans gen(11, options);
   for (int i = 0; i < 2000; ++i) {
     std::string encoded;
     EncodeSpan(gen.NextSpan(), &encoded);

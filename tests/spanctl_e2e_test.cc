@@ -41,7 +41,7 @@ Result Spanctl(const std::string& args) {
 class SpanctlE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir;
+    dir_ = new test::TempDir;
     const Result gen = Spanctl("gen --db " + Db() + " --traces 2000 --seed 7 --plant-gap");
     ASSERT_EQ(gen.exit_code, 0) << gen.out;
     std::smatch m;
@@ -55,10 +55,10 @@ class SpanctlE2eTest : public ::testing::Test {
   }
   static std::string Db() { return dir_->Sub("store"); }
 
-  static testing::TempDir* dir_;
+  static test::TempDir* dir_;
   static std::string* planted_;
 };
-testing::TempDir* SpanctlE2eTest::dir_ = nullptr;
+test::TempDir* SpanctlE2eTest::dir_ = nullptr;
 std::string* SpanctlE2eTest::planted_ = nullptr;
 
 TEST_F(SpanctlE2eTest, SearchFindsThePlantedSlowCheckout) {
@@ -116,7 +116,7 @@ TEST_F(SpanctlE2eTest, ServicesStatsVerify) {
 }
 
 TEST_F(SpanctlE2eTest, VerifyFindsDamage) {
-  testing::TempDir damaged;
+  test::TempDir damaged;
   const std::string db = damaged.Sub("s");
   ASSERT_EQ(Spanctl("gen --db " + db + " --traces 200 --batch 100").exit_code, 0);
   std::string seg;
@@ -174,7 +174,7 @@ TEST_F(SpanctlE2eTest, HelpEverywhere) {
 }
 
 TEST_F(SpanctlE2eTest, LoadFixtures) {
-  testing::TempDir d;
+  test::TempDir d;
   const std::string db = d.Sub("s");
   const std::string data = SPANSTORE_TESTDATA_DIR;
   Result r = Spanctl("load --db " + db + " " + data + "/otlp_basic.json " + data +
@@ -210,7 +210,7 @@ TEST_F(SpanctlE2eTest, LoadFixtures) {
 
 // --json output is OTLP that spanctl itself loads back: the planted trace keeps its spans and gap.
 TEST_F(SpanctlE2eTest, JsonOutputLoadsBack) {
-  testing::TempDir d;
+  test::TempDir d;
   const std::string db = d.Sub("s");
   Result r = Spanctl("trace --db " + Db() + " " + *planted_ + " --json > " + d.Sub("t.json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -232,7 +232,7 @@ TEST_F(SpanctlE2eTest, JsonOutputLoadsBack) {
 
 // Binary OTLP protobuf, as an SDK's OTLP/HTTP exporter sends it, detected and loaded.
 TEST_F(SpanctlE2eTest, LoadOtlpProtobuf) {
-  testing::TempDir d;
+  test::TempDir d;
   GeneratorOptions o;
   o.traces = 20;
   o.seed = 11;
@@ -263,7 +263,7 @@ std::string OnlyBlock(const std::string& db) {
 }
 
 TEST_F(SpanctlE2eTest, CompactThenVerifyStatsAndSearch) {
-  testing::TempDir d;
+  test::TempDir d;
   const std::string db = d.Sub("s");
   ASSERT_EQ(Spanctl("gen --db " + db + " --traces 300 --plant-gap").exit_code, 0);
   Result r = Spanctl("compact --db " + db);
@@ -298,7 +298,7 @@ TEST_F(SpanctlE2eTest, CompactThenVerifyStatsAndSearch) {
 // legitimately leaves behind is a warning (exit 0).
 TEST_F(SpanctlE2eTest, VerifyFindsDamageInBlocksAndManifest) {
   namespace fs = std::filesystem;
-  testing::TempDir d;
+  test::TempDir d;
   const std::string clean = d.Sub("clean");
   ASSERT_EQ(Spanctl("gen --db " + clean + " --traces 300").exit_code, 0);
   ASSERT_EQ(Spanctl("compact --db " + clean).exit_code, 0);

@@ -6,9 +6,9 @@
 #include <map>
 #include <set>
 
-#include "compaction/block_reader.h"
-#include "compaction/manifest.h"
-#include "engine/filenames.h"
+#include "format/block_reader.h"
+#include "format/manifest.h"
+#include "format/filenames.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
@@ -19,12 +19,12 @@
 namespace spanstore {
 namespace {
 
-using testing::FaultInjectionEnv;
-using testing::RandomSpans;
-using testing::TempDir;
+using test::FaultInjectionEnv;
+using test::RandomSpans;
+using test::TempDir;
 
-testing::RandomSpanOptions Small() {
-  testing::RandomSpanOptions o;
+test::RandomSpanOptions Small() {
+  test::RandomSpanOptions o;
   o.awkward = 0.05;
   o.huge_string_bytes = 2000;
   o.max_attributes = 6;
@@ -296,7 +296,7 @@ TEST(StoreCompaction, FailingCompactionDoesNotHangAppends) {
   o.segment_bytes = 16 << 10;
   o.max_memtable_bytes = 32 << 10;
   auto store = OpenOrDie(o, dir.path());
-  env.Fail(testing::FaultOp::kRename, ENOSPC);
+  env.Fail(test::FaultOp::kRename, ENOSPC);
   std::vector<TraceId> ids;
   for (int i = 0; i < 200; ++i) {
     std::vector<Span> t = gen.NextTrace(3);

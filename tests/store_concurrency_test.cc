@@ -5,7 +5,7 @@
 #include <map>
 #include <thread>
 
-#include "engine/port_mutex.h"
+#include "util/port_mutex.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/random_spans.h"
@@ -15,7 +15,7 @@ namespace spanstore {
 namespace {
 
 TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
-  testing::TempDir dir;
+  test::TempDir dir;
   Options o;
   o.sync = SyncPolicy::kInterval;
   o.sync_interval = absl::Milliseconds(2);
@@ -32,9 +32,9 @@ TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
   std::vector<std::thread> threads;
   for (int a = 0; a < 3; ++a) {
     threads.emplace_back([&, a] {
-      testing::RandomSpanOptions ro;
+      test::RandomSpanOptions ro;
       ro.huge_string_bytes = 500;
-      testing::RandomSpans gen(100 + a, ro);
+      test::RandomSpans gen(100 + a, ro);
       for (int i = 0; i < 150; ++i) {
         std::vector<Span> trace = gen.NextTrace(1 + i % 5);
         ASSERT_TRUE(store->Append(trace).ok());

@@ -20,9 +20,9 @@ namespace {
 
 // Batch n's spans are a pure function of n, so the parent can check them without being told.
 std::vector<Span> Batch(uint32_t n) {
-  testing::RandomSpanOptions o;
+  test::RandomSpanOptions o;
   o.huge_string_bytes = 3000;
-  testing::RandomSpans gen(1000 + n, o);
+  test::RandomSpans gen(1000 + n, o);
   return gen.NextTrace(1 + n % 7);
 }
 
@@ -53,7 +53,7 @@ Options CrashOptions() {
 }
 
 TEST(StoreCrashTest, KillDuringAppendsLosesNothingAcknowledged) {
-  testing::TempDir dir;
+  test::TempDir dir;
   std::mt19937_64 rng(20261124);
   std::set<uint32_t> acked;
   uint32_t next_batch = 0;

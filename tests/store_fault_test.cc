@@ -14,14 +14,14 @@ namespace spanstore {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::FaultInjectionEnv;
-using testing::FaultOp;
+using test::FaultInjectionEnv;
+using test::FaultOp;
 
 class StoreFaultTest : public ::testing::Test {
  protected:
   StoreFaultTest() : gen_(77, NoAwkward()) {}
-  static testing::RandomSpanOptions NoAwkward() {
-    testing::RandomSpanOptions o;
+  static test::RandomSpanOptions NoAwkward() {
+    test::RandomSpanOptions o;
     o.awkward = 0.05;
     o.huge_string_bytes = 2000;
     return o;
@@ -60,9 +60,9 @@ class StoreFaultTest : public ::testing::Test {
     EXPECT_GE(total, expected);
   }
 
-  testing::TempDir dir_;
+  test::TempDir dir_;
   FaultInjectionEnv env_;
-  testing::RandomSpans gen_;
+  test::RandomSpans gen_;
   std::map<TraceId, size_t> acked_;
 };
 
@@ -129,25 +129,25 @@ TEST_F(StoreFaultTest, CrashAtEveryIoStep) {
   // every k; then drop what was not durable, reopen, and check the acknowledged set.
   uint64_t steps = 0;
   {
-    testing::TempDir probe_dir;
+    test::TempDir probe_dir;
     FaultInjectionEnv probe;
     Options o = StoreOptions();
     o.env = &probe;
     auto store = Store::Open(o, probe_dir.path());
     ASSERT_TRUE(store.ok());
-    testing::RandomSpans gen(5, NoAwkward());
+    test::RandomSpans gen(5, NoAwkward());
     const uint64_t before = probe.mutations();
     for (int i = 0; i < 30; ++i) ASSERT_TRUE((*store)->Append(gen.NextTrace(3)).ok());
     steps = probe.mutations() - before;
   }
   ASSERT_GT(steps, 30u);
   for (uint64_t k = 1; k <= steps + 1; ++k) {
-    testing::TempDir dir;
+    test::TempDir dir;
     FaultInjectionEnv env;
     Options o = StoreOptions();
     o.env = &env;
     std::map<TraceId, size_t> acked;
-    testing::RandomSpans gen(5, NoAwkward());
+    test::RandomSpans gen(5, NoAwkward());
     {
       auto store = Store::Open(o, dir.path());
       ASSERT_TRUE(store.ok());

@@ -29,9 +29,9 @@
 namespace spanstore {
 namespace {
 
-using testing::ModelQuery;
-using testing::ModelWorkload;
-using testing::StoreModel;
+using test::ModelQuery;
+using test::ModelWorkload;
+using test::StoreModel;
 
 constexpr int kSteps = 400;
 constexpr size_t kMaxSpans = 4000;  // stop opening traces beyond this many spans
@@ -301,7 +301,7 @@ class ModelRun {
                   : r < 95 ? 9 + gen_.Uniform(22)
                            : 60 + gen_.Uniform(140);
     PendingTrace t;
-    t.spans = gen_.NextTrace(n, testing::kModelEpoch + gen_.Uniform(testing::kModelWindow),
+    t.spans = gen_.NextTrace(n, test::kModelEpoch + gen_.Uniform(test::kModelWindow),
                              /*rootless=*/gen_.Chance(0.1));
     if (gen_.Chance(0.3)) std::shuffle(t.spans.begin(), t.spans.end(), gen_.rng());
     t.trickle = n >= 60;
@@ -588,7 +588,7 @@ class ModelRun {
   std::unique_ptr<Store> store_;
   std::vector<PendingTrace> open_;                 // traces with spans not yet appended
   std::deque<std::string> log_;                    // the last operations, for failure messages
-  testing::Watchdog watchdog_{absl::Seconds(60)};  // a hang fails with the operation
+  test::Watchdog watchdog_{absl::Seconds(60)};  // a hang fails with the operation
   std::map<std::string, int> counters_;            // operations done, by kind
   int step_ = 0;
   bool failed_ = false;
@@ -597,7 +597,7 @@ class ModelRun {
 class StoreModelTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(StoreModelTest, StoreAgreesWithModel) {
-  testing::TempDir dir;
+  test::TempDir dir;
   ModelRun(ConfigFor(GetParam()), dir.path()).Run();
 }
 
@@ -612,16 +612,16 @@ INSTANTIATE_TEST_SUITE_P(Seeds, StoreModelTest, ::testing::Range<uint64_t>(1, 7)
 // duration must survive compaction: SpanMatches sees the full uint64 duration, so a
 // min-duration query returns the span from a memtable, and must from a block too. Fails today:
 // the block's duration column holds end - start as a signed delta and GroupData::duration()
-// turns a negative delta into 0 (compaction/group_data.h), so block_reader's duration filter
+// turns a negative delta into 0 (format/group_data.h), so block_reader's duration filter
 // drops the row. Enable with the fix, and kDurationsPastInt64Max in model_workload.cc.
 TEST(StoreModelRegressionTest, DurationPastInt64MaxSurvivesCompaction) {
-  testing::TempDir dir;
+  test::TempDir dir;
   Options o;
   o.sync = SyncPolicy::kNone;
   auto store = Store::Open(o, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
   ModelWorkload gen(11);
-  std::vector<Span> trace = gen.NextTrace(3, testing::kModelEpoch, /*rootless=*/false);
+  std::vector<Span> trace = gen.NextTrace(3, test::kModelEpoch, /*rootless=*/false);
   trace[1].end_time_unix_nano = UINT64_MAX;
   ASSERT_TRUE((*store)->Append(trace).ok());
   SpanQuery slow;
@@ -647,7 +647,7 @@ TEST(StoreModelRegressionTest, DurationPastInt64MaxSurvivesCompaction) {
 TEST(StoreModelEnvSeedTest, EnvSeed) {
   const char* seed = std::getenv("SPANSTORE_MODEL_SEED");
   if (seed == nullptr) GTEST_SKIP() << "set SPANSTORE_MODEL_SEED to run one seed";
-  testing::TempDir dir;
+  test::TempDir dir;
   ModelRun(ConfigFor(std::strtoull(seed, nullptr, 10)), dir.path()).Run();
 }
 

@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/filenames.h"
-#include "engine/wal_format.h"
-#include "engine/wal_reader.h"
+#include "format/filenames.h"
+#include "format/wal_format.h"
+#include "format/wal_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
@@ -39,9 +39,9 @@ class StoreRecoveryTest : public ::testing::Test {
  protected:
   // Writes `batches` single-trace batches into a store at `dir` and closes it.
   void Populate(int batches, uint64_t segment_bytes = 64 << 20) {
-    testing::RandomSpanOptions ro;
+    test::RandomSpanOptions ro;
     ro.huge_string_bytes = 300;
-    testing::RandomSpans gen(99, ro);
+    test::RandomSpans gen(99, ro);
     Options o;
     o.sync = SyncPolicy::kNone;
     o.segment_bytes = segment_bytes;
@@ -78,7 +78,7 @@ class StoreRecoveryTest : public ::testing::Test {
     return n;
   }
 
-  testing::TempDir source_, scratch_;
+  test::TempDir source_, scratch_;
   std::vector<std::vector<Span>> traces_;
 };
 

@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "engine/port_mutex.h"
+#include "util/port_mutex.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/model_workload.h"
@@ -226,7 +226,7 @@ class StressRun {
   }
 
  private:
-  using ModelQuery = testing::ModelQuery;
+  using ModelQuery = test::ModelQuery;
 
   bool Running() const { return !failed() && absl::Now() < deadline_; }
 
@@ -235,7 +235,7 @@ class StressRun {
   }
 
   void Appender(int a) {
-    testing::ModelWorkload gen(seed_ * 100 + a);
+    test::ModelWorkload gen(seed_ * 100 + a);
     gen.set_extreme_times(false);  // retention is on: nothing may be old enough to expire
     struct Open {
       std::vector<Span> spans;
@@ -300,7 +300,7 @@ class StressRun {
   }
 
   void Reader(int r) {
-    testing::ModelWorkload gen(seed_ * 100 + 50 + r);
+    test::ModelWorkload gen(seed_ * 100 + 50 + r);
     std::vector<Span> sample;
     for (int i = 0; Running(); ++i) {
       if (i % 20 == 0) sample = registry_.Sample(gen.rng(), 200);
@@ -354,7 +354,7 @@ class StressRun {
                                  " acknowledged before the call)"));
       }
     }
-    if (!std::is_sorted(got->spans.begin(), got->spans.end(), testing::TraceOrder)) {
+    if (!std::is_sorted(got->spans.begin(), got->spans.end(), test::TraceOrder)) {
       return Fail("GetTrace " + id.ToHex() + ": not ordered by start time, span id");
     }
     if (got->truncated || got->total_spans != got->spans.size()) {
@@ -450,7 +450,7 @@ class StressRun {
   absl::Duration slowest_compaction_;  // written by the compactor thread, read after join
   std::atomic<int> failures_{0};
   std::atomic<int> appends_{0}, gets_{0}, scans_{0}, finds_{0}, services_{0}, compactions_{0};
-  testing::Watchdog watchdog_{absl::Seconds(120)};
+  test::Watchdog watchdog_{absl::Seconds(120)};
 };
 
 Options StressOptions(uint64_t seed) {
@@ -467,7 +467,7 @@ Options StressOptions(uint64_t seed) {
 
 TEST(StoreStressTest, ReadersSeeEveryAcknowledgedSpanOnceWhileCompacting) {
   for (uint64_t seed : {1, 2}) {
-    testing::TempDir dir;
+    test::TempDir dir;
     auto store = Store::Open(StressOptions(seed), dir.path());
     ASSERT_TRUE(store.ok()) << store.status();
     StressRun run(store->get(), seed);
@@ -495,7 +495,7 @@ TEST(StoreStressTest, ReadersSeeEveryAcknowledgedSpanOnceWhileCompacting) {
 // reopen; fresh traces are never touched. Until retention is implemented
 // (Stats().expired_blocks_dropped stays 0), everything must still be there.
 TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
-  testing::TempDir dir;
+  test::TempDir dir;
   Options o;
   o.sync = SyncPolicy::kNone;
   o.segment_bytes = 64 << 10;
@@ -506,7 +506,7 @@ TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::unique_ptr<Store> store = *std::move(opened);
 
-  testing::ModelWorkload gen(7);
+  test::ModelWorkload gen(7);
   gen.set_extreme_times(false);
   const uint64_t now = NowNanos();
   const uint64_t kDay = 24ull * 3'600'000'000'000ull;
@@ -530,7 +530,7 @@ TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
   auto check = [&](bool expect_old_gone, const std::string& when) {
     SCOPED_TRACE(when);
     for (std::vector<Span> trace : fresh_traces) {
-      std::sort(trace.begin(), trace.end(), testing::TraceOrder);
+      std::sort(trace.begin(), trace.end(), test::TraceOrder);
       auto got = store->GetTrace(trace[0].trace_id);
       ASSERT_TRUE(got.ok()) << "fresh trace " << trace[0].trace_id.ToHex() << ": " << got.status();
       EXPECT_TRUE(got->spans == trace) << "fresh trace " << trace[0].trace_id.ToHex() << ": "
@@ -538,7 +538,7 @@ TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
     }
     size_t old_present = 0;
     for (std::vector<Span> trace : old_traces) {
-      std::sort(trace.begin(), trace.end(), testing::TraceOrder);
+      std::sort(trace.begin(), trace.end(), test::TraceOrder);
       auto got = store->GetTrace(trace[0].trace_id);
       if (got.ok()) {
         ++old_present;
@@ -595,14 +595,14 @@ TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
 // Flush or interval sync concurrent with CompactAll could trigger it; the interval sync alone
 // did within a few iterations. The Writer is now a barrier no group takes along.
 TEST(StoreStressTest, CompactAllWhileAnotherWriterLeads) {
-  testing::TempDir dir;
+  test::TempDir dir;
   Options o;
   o.sync = SyncPolicy::kInterval;
   o.sync_interval = absl::Milliseconds(1);
   auto store = Store::Open(o, dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
-  testing::ModelWorkload gen(3);
-  testing::Watchdog watchdog(absl::Seconds(30));
+  test::ModelWorkload gen(3);
+  test::Watchdog watchdog(absl::Seconds(30));
   for (int i = 0; i < 150; ++i) {  // the hang showed within 10
     ASSERT_TRUE((*store)->Append(gen.NextTrace(2, NowNanos(), false)).ok());
     watchdog.Pet(absl::StrCat("CompactAll number ", i, " after an Append, interval sync 1 ms"));

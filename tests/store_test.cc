@@ -68,13 +68,13 @@ class StoreTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_;
+  test::TempDir dir_;
   std::unique_ptr<Store> store_;
 };
 
 TEST_F(StoreTest, AppendGetTraceAndReopen) {
   Open();
-  testing::RandomSpans gen(1);
+  test::RandomSpans gen(1);
   std::vector<Span> trace = gen.NextTrace(20);
   ASSERT_TRUE(store_->Append(trace).ok());
   auto got = store_->GetTrace(trace[0].trace_id);
@@ -266,9 +266,9 @@ TEST_F(StoreTest, RotationAcrossManySegments) {
   o.segment_bytes = 4096;
   o.background_compaction = false;  // this test is about WAL segments
   Open(o);
-  testing::RandomSpanOptions ro;
+  test::RandomSpanOptions ro;
   ro.awkward = 0;
-  testing::RandomSpans gen(5, ro);
+  test::RandomSpans gen(5, ro);
   std::vector<std::vector<Span>> traces;
   for (int i = 0; i < 200; ++i) {
     traces.push_back(gen.NextTrace(3));
@@ -288,7 +288,7 @@ TEST_F(StoreTest, TraceTruncation) {
   Options o = TestOptions();
   o.max_trace_spans = 5;
   Open(o);
-  testing::RandomSpans gen(2);
+  test::RandomSpans gen(2);
   ASSERT_TRUE(store_->Append(gen.NextTrace(8)).ok());
   auto ids = store_->FindTraces(SpanQuery(), 1);
   auto got = store_->GetTrace((*ids)[0].trace_id);
@@ -316,7 +316,7 @@ TEST_F(StoreTest, ClosedStoreRefusesWork) {
 
 TEST_F(StoreTest, EverySyncPolicyIsDurableAcrossClose) {
   for (SyncPolicy policy : {SyncPolicy::kEveryBatch, SyncPolicy::kInterval, SyncPolicy::kNone}) {
-    testing::TempDir dir;
+    test::TempDir dir;
     Options o;
     o.sync = policy;
     o.sync_interval = absl::Milliseconds(1);

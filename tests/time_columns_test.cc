@@ -1,4 +1,4 @@
-#include "compaction/time_columns.h"
+#include "format/time_columns.h"
 
 #include <bit>
 #include <cstdint>
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "compaction/block_format.h"
-#include "engine/coding.h"
+#include "format/block_format.h"
+#include "util/coding.h"
 #include "gtest/gtest.h"
 
 namespace spanstore {

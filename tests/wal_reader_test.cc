@@ -1,10 +1,10 @@
-#include "engine/wal_reader.h"
+#include "format/wal_reader.h"
 
 #include <string>
 #include <vector>
 
-#include "engine/coding.h"
-#include "engine/wal_writer.h"
+#include "util/coding.h"
+#include "format/wal_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
@@ -37,7 +37,7 @@ std::vector<std::string> Payloads() {
 }
 
 TEST(WalReaderTest, ReadsWhatTheWriterWrote) {
-  testing::TempDir dir;
+  test::TempDir dir;
   const std::string path = dir.Sub("000001.log");
   Env* env = Env::Default();
   auto writer = WalWriter::Create(env, path);

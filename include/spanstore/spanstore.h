@@ -9,6 +9,8 @@
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
+#include "spanstore/stats.h"
 #include "spanstore/store.h"
+#include "spanstore/verify.h"
 
 #endif  // SPANSTORE_SPANSTORE_H_

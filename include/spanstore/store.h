@@ -8,7 +8,6 @@
 #define SPANSTORE_STORE_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
+#include "spanstore/stats.h"
 
 namespace spanstore {
 
@@ -30,47 +30,6 @@ struct Trace {
   // the first max_trace_spans of them.
   bool truncated = false;
   uint64_t total_spans = 0;  // spans the store holds for this trace
-};
-
-struct StoreStats {
-  // Contents.
-  uint64_t spans = 0;          // spans held (memtables + blocks), duplicates not yet removed
-  uint64_t memtable_spans = 0;
-  uint64_t memtable_bytes = 0;
-  uint64_t blocks = 0;
-  uint64_t block_spans = 0;
-  uint64_t block_bytes = 0;
-  uint64_t wal_segments = 0;
-  uint64_t wal_bytes = 0;
-  uint64_t disk_bytes = 0;  // every file of the store
-
-  // Write path.
-  uint64_t appends = 0;         // successful Append calls
-  uint64_t appended_spans = 0;  // spans acknowledged by this process
-  uint64_t wal_writes = 0;      // write() calls on the WAL (one per group commit)
-  uint64_t wal_syncs = 0;       // fdatasync calls on the WAL
-  uint64_t write_stalls = 0;    // Appends that waited for compaction (back-pressure)
-  bool read_only = false;       // writes refused after an unrecoverable I/O error
-  std::string background_error;  // the sticky error that made the store read-only, if any
-
-  // Recovery (from the last Open).
-  uint64_t recovered_spans = 0;
-  uint64_t torn_tail_records = 0;      // partial records truncated at the end of the WAL
-  uint64_t torn_tail_bytes = 0;
-  uint64_t corrupt_records_skipped = 0;  // kSalvage only
-  uint64_t corrupt_bytes_skipped = 0;
-
-  // Compaction.
-  uint64_t compactions = 0;
-  uint64_t compacted_spans = 0;
-  uint64_t duplicate_spans_dropped = 0;
-  uint64_t expired_blocks_dropped = 0;
-  uint64_t sampled_out_traces = 0;
-  uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
-  bool compaction_behind = false;          // ingest currently outruns compaction
-
-  // Bytes on disk per block column (compressed), summed over live blocks, e.g. "attr.values".
-  std::map<std::string, uint64_t> column_bytes;
 };
 
 class Store {

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/io_error.h"
+#include "util/io_error.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 namespace {
 
 class FaultWritableFile final : public WritableFile {
@@ -314,4 +314,4 @@ absl::Status FaultInjectionEnv::PowerCut() {
   return absl::OkStatus();
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

@@ -23,10 +23,10 @@
 #include <set>
 #include <string>
 
-#include "engine/port_mutex.h"
+#include "util/port_mutex.h"
 #include "spanstore/env.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 enum class FaultOp { kWrite, kSync, kRead, kCreate, kRename, kRemove, kSyncDir, kTruncate };
 
@@ -96,6 +96,6 @@ class FaultInjectionEnv : public EnvWrapper {
   std::vector<PendingRename> unsynced_renames_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_FAULT_INJECTION_ENV_H_

@@ -9,7 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 namespace {
 
 // Spans ending at UINT64_MAX, whose duration exceeds INT64_MAX: blocks store end - start as a
@@ -640,4 +640,4 @@ std::string DescribeQuery(const SpanQuery& q) {
   return parts.empty() ? "every span" : absl::StrJoin(parts, " && ");
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

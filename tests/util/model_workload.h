@@ -20,7 +20,7 @@
 #include "spanstore/span.h"
 #include "tests/util/random_spans.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 // Start times of generated spans fall in [kModelEpoch, kModelEpoch + kModelWindow) (traces
 // may run a few seconds past the end), except for the rare span with an extreme time.
@@ -103,6 +103,6 @@ class ModelWorkload {
 // A readable rendering of a query's structured fields (the filter is named, not rendered).
 std::string DescribeQuery(const SpanQuery& query);
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_MODEL_WORKLOAD_H_

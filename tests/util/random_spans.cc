@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 RandomSpans::RandomSpans(uint64_t seed, RandomSpanOptions options)
     : rng_(seed), options_(options) {}
@@ -155,4 +155,4 @@ std::vector<Span> RandomSpans::NextTrace(int n) {
   return spans;
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

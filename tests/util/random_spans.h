@@ -10,7 +10,7 @@
 
 #include "spanstore/span.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 struct RandomSpanOptions {
   // Probability that a string is one of the awkward ones (empty, unicode, huge, binary).
@@ -46,6 +46,6 @@ class RandomSpans {
   RandomSpanOptions options_;
 };
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_RANDOM_SPANS_H_

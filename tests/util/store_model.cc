@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 bool TraceOrder(const Span& a, const Span& b) {
   if (a.start_time_unix_nano != b.start_time_unix_nano) {
@@ -102,4 +102,4 @@ std::vector<std::string> StoreModel::Operations(const std::string& service) cons
   return std::vector<std::string>(names.begin(), names.end());
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

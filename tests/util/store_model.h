@@ -15,7 +15,7 @@
 #include "spanstore/query.h"
 #include "spanstore/span.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 class StoreModel {
  public:
@@ -52,6 +52,6 @@ class StoreModel {
 // Store::GetTrace's order: start time, then span id.
 bool TraceOrder(const Span& a, const Span& b);
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_STORE_MODEL_H_

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "spanstore_test.XXXXXX").string();
@@ -18,4 +18,4 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

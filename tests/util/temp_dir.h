@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 class TempDir {
  public:
@@ -21,6 +21,6 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_TEMP_DIR_H_

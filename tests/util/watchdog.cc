@@ -7,7 +7,7 @@
 
 #include "absl/time/clock.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 Watchdog::Watchdog(absl::Duration limit) : limit_(limit) {
   {
@@ -62,4 +62,4 @@ void Watchdog::Loop() {
   }
 }
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test

@@ -13,9 +13,9 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "engine/port_mutex.h"
+#include "util/port_mutex.h"
 
-namespace spanstore::testing {
+namespace spanstore::test {
 
 class Watchdog {
  public:
@@ -42,6 +42,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-}  // namespace spanstore::testing
+}  // namespace spanstore::test
 
 #endif  // SPANSTORE_TESTS_UTIL_WATCHDOG_H_

@@ -8,9 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "compaction/block_format.h"
-#include "engine/absl_compat.h"
-#include "engine/span_codec.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
 
@@ -267,8 +264,8 @@ int RunStats(const ParsedFlags& flags) {
                            st.block_spans ? static_cast<double>(bytes) / st.block_spans : 0.0),
            absl::StrFormat("%.1f%%", total ? 100.0 * bytes / total : 0.0)});
     };
-    for (int c = 0; c < kNumBlockParts; ++c) {
-      auto it = st.column_bytes.find(std::string(BlockColumnName(c)));
+    for (const std::string& column : BlockColumnNames()) {
+      auto it = st.column_bytes.find(column);
       if (it != st.column_bytes.end()) row(it->first, it->second);
     }
     row("total", total);

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
-#include "engine/span_codec.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
 #include "spanstore/loader.h"
@@ -258,8 +257,6 @@ int RunBench(const ParsedFlags& flags) {
     spans.insert(spans.end(), trace.begin(), trace.end());
   }
   spans.resize(std::min(spans.size(), static_cast<size_t>(*total)));
-  std::string encoded;
-  EncodeSpanBatch(spans, &encoded);
 
   Options options;
   options.sync = *sync;
@@ -292,7 +289,7 @@ int RunBench(const ParsedFlags& flags) {
   store->reset();
   if (temporary) std::filesystem::remove_all(dir);
   if (failed) return kExitFailure;
-  const double mb = static_cast<double>(encoded.size()) / (1 << 20);
+  const double mb = static_cast<double>(st.wal_bytes_written) / (1 << 20);
   std::printf("appended %zu spans (sync=%s, batch=%zu, threads=%lld) in %.3fs\n", spans.size(),
               flags.Get("sync").c_str(), b, static_cast<long long>(*threads), secs);
   std::printf("%.0f spans/s  %.1f MB/s of WAL  %.2f spans per write  %llu fdatasyncs\n",

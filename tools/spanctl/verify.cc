@@ -1,384 +1,40 @@
-// spanctl verify: checks every checksum of every file of a store without opening it, so it also
-// works on a store that fails to open.
-//
-// What it checks, per file (docs/store_layout.md):
-//   MANIFEST         decodes and its checksum matches; no block listed twice
-//   blocks/N.blk     every block the manifest names exists, opens (footer, meta page and trace
-//                    index checksums), every page's checksum matches, every column of every row
-//                    group decodes, every row is where the trace index says, and the block agrees
-//                    with its manifest entry (rows, traces, bytes, time range)
-//   wal/N.log        every record's checksum, every span decodes
-// Damage (exit 1): a file that fails any check, a block the manifest names but that is missing.
-// Warnings (exit 0): what a crash legitimately leaves behind and the next Open deletes -- block
-// files the manifest does not name, WAL segments below the manifest's first live segment, a
-// MANIFEST.tmp -- and names that are not spanstore files.
+// spanctl verify: VerifyStore (include/spanstore/verify.h), one line per finding.
 
-#include <algorithm>
 #include <cstdio>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "compaction/block_reader.h"
-#include "compaction/group_data.h"
-#include "compaction/group_page.h"
-#include "compaction/manifest.h"
-#include "engine/filenames.h"
-#include "engine/span_codec.h"
-#include "engine/wal_reader.h"
+#include "spanstore/verify.h"
 #include "tools/spanctl/commands.h"
-#include "tools/spanctl/render.h"
 
 namespace spanstore::spanctl {
 namespace {
 
-// Damaged pages listed per block before the rest are only counted.
-constexpr int kMaxPagesListed = 10;
-
-// The message of a lower layer without its leading "<path>: " (or "block <path>: ",
-// "manifest <path>: "): the line printed already names the file.
-std::string WithoutPath(absl::string_view message, const std::string& path) {
-  for (absl::string_view prefix : {"block ", "manifest ", ""}) {
-    const std::string lead = absl::StrCat(prefix, path, ": ");
-    if (absl::StartsWith(message, lead)) return std::string(message.substr(lead.size()));
-  }
-  return std::string(message);
-}
-
-// Prints one line per finding and counts them.
-class Findings {
- public:
-  void Ok(const std::string& file, const std::string& what) { Print("ok", file, what); }
-  void Damaged(const std::string& file, const std::string& what) {
-    Print("DAMAGED", file, what);
-    ++problems_;
-  }
-  void Warning(const std::string& file, const std::string& what) {
-    Print("warning", file, what);
-    ++warnings_;
-  }
-
-  uint64_t problems() const { return problems_; }
-  uint64_t warnings() const { return warnings_; }
-
- private:
-  void Print(const char* tag, const std::string& file, const std::string& what) {
-    std::printf("%-8s %s: %s\n", tag, file.c_str(), what.c_str());
-  }
-
-  uint64_t problems_ = 0;
-  uint64_t warnings_ = 0;
-};
-
-struct Totals {
-  uint64_t blocks = 0, rows = 0;
-  uint64_t segments = 0, records = 0, spans = 0;
-};
-
-std::string BlockName(uint64_t number) { return absl::StrFormat("blocks/%06d.blk", number); }
-std::string SegmentName(uint64_t number) { return absl::StrFormat("wal/%06d.log", number); }
-
-// Where a column that failed to decode (after its group page's checksum matched) sits in the
-// file. Loads the columns of each group in dependency order, so the first failure is the column
-// itself.
-std::string LocateBadColumn(const BlockReader& block) {
-  static constexpr int kOrder[] = {kColParent,      kColOp,          kColContext,
-                                   kColStatus,      kColStartClass,  kColSpanId,
-                                   kColParentId,    kColAttrStrings, kColAttrValues,
-                                   kColMisc,        kColEvents,      kColLinks};
-  for (size_t g = 0; g < block.groups().size(); ++g) {
-    GroupData data(block, g);
-    for (int c : kOrder) {
-      if (data.Load(c).ok()) continue;
-      const BlockReader::Group& group = block.groups()[g];
-      return absl::StrFormat(" (row group %d, column %s: group page at offset %d, %d bytes)", g,
-                             c == kColStartClass ? "start/end" : BlockColumnName(c),
-                             group.offset, group.size);
-    }
-  }
-  return "";
-}
-
-// Checks one block file; `entry` is its manifest entry, or null when the manifest is unusable.
-void CheckBlock(Env* env, const std::string& dir, uint64_t number, const ManifestBlock* entry,
-                Findings* findings, Totals* totals) {
-  const std::string path = BlockFileName(dir, number);
-  const std::string name = BlockName(number);
-  ++totals->blocks;
-  auto opened = BlockReader::Open(env, path, number);
-  if (!opened.ok()) {
-    findings->Damaged(name, WithoutPath(opened.status().message(), path));
-    return;
-  }
-  const BlockReader& block = **opened;
-  totals->rows += block.rows();
-
-  // Every group page's checksum and column table on its own, so that each damaged page is
-  // listed (Verify stops at the first).
-  int bad_pages = 0;
-  std::string bytes;
-  for (size_t g = 0; g < block.groups().size(); ++g) {
-    const BlockReader::Group& group = block.groups()[g];
-    absl::Status s = block.ReadGroup(g, &bytes);
-    GroupPage page;
-    if (s.ok()) s = page.Parse(bytes, PageLocation{path, g, group.offset});
-    if (s.ok()) continue;
-    if (++bad_pages <= kMaxPagesListed) {
-      findings->Damaged(name, absl::StrFormat("%s (%d bytes)", WithoutPath(s.message(), path),
-                                              group.size));
-    }
-  }
-  if (bad_pages > kMaxPagesListed) {
-    findings->Damaged(name, absl::StrFormat("%d more damaged pages", bad_pages - kMaxPagesListed));
-  }
-  if (bad_pages > 0) return;
-
-  // Every column decodes and every row sits where the trace index says.
-  if (absl::Status s = block.Verify(); !s.ok()) {
-    std::string what = WithoutPath(s.message(), path);
-    if (!absl::StrContains(what, "offset")) what += LocateBadColumn(block);
-    findings->Damaged(name, what);
-    return;
-  }
-
-  bool agrees = true;
-  if (entry != nullptr) {
-    auto disagree = [&](std::string_view field, uint64_t manifest, uint64_t file) {
-      if (manifest == file) return;
-      findings->Damaged(name, absl::StrFormat("the manifest says %s %d, the block has %d", field,
-                                              manifest, file));
-      agrees = false;
-    };
-    disagree("file_bytes", entry->file_bytes, block.file_bytes());
-    disagree("rows", entry->rows, block.rows());
-    disagree("traces", entry->traces, block.traces());
-    disagree("min_start", entry->min_start, block.zone().min_start());
-    disagree("max_start", entry->max_start, block.zone().max_start());
-  }
-  if (agrees) {
-    findings->Ok(name, absl::StrFormat("%d rows, %d traces, %d row groups, %s%s", block.rows(),
-                                       block.traces(), block.groups().size(),
-                                       FormatBytes(block.file_bytes()),
-                                       entry ? absl::StrFormat(", level %d", entry->level) : ""));
-  }
-}
-
-// Reads the manifest. Returns nullopt (after reporting) when it is damaged, so the caller checks
-// every block file it finds instead.
-std::optional<Manifest> CheckManifest(Env* env, const std::string& dir, Findings* findings) {
-  const std::string path = ManifestFileName(dir);
-  if (env->FileExists(path + ".tmp")) {
-    findings->Warning("MANIFEST.tmp",
-                      "an unfinished manifest write (a crash during compaction); the next open "
-                      "deletes it");
-  }
-  if (!env->FileExists(path)) {
-    findings->Ok("MANIFEST", "none (nothing compacted yet): every WAL segment is live");
-    return Manifest();
-  }
-  auto data = env->ReadFile(path);
-  if (!data.ok()) {
-    findings->Damaged("MANIFEST", WithoutPath(data.status().message(), path));
-    return std::nullopt;
-  }
-  auto manifest = Manifest::Decode(*data, path);
-  if (!manifest.ok()) {
-    findings->Damaged(
-        "MANIFEST", absl::StrFormat("%s (a file of %d bytes, checksum in the last 8)",
-                                    WithoutPath(manifest.status().message(), path), data->size()));
-    return std::nullopt;
-  }
-  absl::flat_hash_map<uint64_t, int> seen;
-  for (const ManifestBlock& b : manifest->blocks) {
-    if (++seen[b.number] == 2) {
-      findings->Damaged("MANIFEST", absl::StrFormat("block %d is listed twice", b.number));
-    }
-  }
-  findings->Ok("MANIFEST", absl::StrFormat("%d blocks, first live segment %d, next block %d",
-                                           manifest->blocks.size(), manifest->first_live_segment,
-                                           manifest->next_block_number));
-  return *std::move(manifest);
-}
-
-void CheckBlocks(Env* env, const std::string& dir, const std::optional<Manifest>& manifest,
-                 Findings* findings, Totals* totals) {
-  std::vector<std::string> names;
-  if (env->FileExists(BlockDirName(dir))) {
-    auto children = env->GetChildren(BlockDirName(dir));
-    if (!children.ok()) {
-      findings->Damaged("blocks", std::string(children.status().message()));
-      return;
-    }
-    names = std::move(*children);
-  }
-  std::sort(names.begin(), names.end());
-  std::vector<uint64_t> present;
-  for (const std::string& n : names) {
-    if (auto number = ParseBlockFileName(n)) {
-      present.push_back(*number);
-    } else {
-      findings->Warning("blocks/" + n, absl::EndsWith(n, ".tmp")
-                                           ? "an unfinished file; the next open deletes it"
-                                           : "not a block file");
-    }
-  }
-  if (!manifest.has_value()) {
-    // Without a manifest nothing says which blocks are live: check them all.
-    for (uint64_t number : present) CheckBlock(env, dir, number, nullptr, findings, totals);
-    return;
-  }
-  for (const ManifestBlock& b : manifest->blocks) {
-    if (std::find(present.begin(), present.end(), b.number) == present.end()) {
-      findings->Damaged(
-          BlockName(b.number),
-          absl::StrFormat("missing: the manifest names it (%d rows, %d traces)", b.rows, b.traces));
-      continue;
-    }
-    CheckBlock(env, dir, b.number, &b, findings, totals);
-  }
-  for (uint64_t number : present) {
-    const bool live = std::any_of(manifest->blocks.begin(), manifest->blocks.end(),
-                                  [&](const ManifestBlock& b) { return b.number == number; });
-    if (!live) {
-      findings->Warning(BlockName(number),
-                        "not in the manifest (written by a compaction that did not finish, or "
-                        "replaced by one); the next open deletes it");
-    }
-  }
-}
-
-// Reads one segment in salvage mode so that every damaged record is listed, not just the first.
-void CheckSegment(Env* env, const std::string& dir, uint64_t number, bool last, Findings* findings,
-                  Totals* totals) {
-  const std::string path = SegmentFileName(dir, number);
-  const std::string name = SegmentName(number);
-  ++totals->segments;
-  auto contents = env->ReadFile(path);
-  if (!contents.ok()) {
-    findings->Damaged(name, WithoutPath(contents.status().message(), path));
-    return;
-  }
-  struct Reporter : WalReader::Reporter {
-    Reporter(Findings* f, const std::string& n, const std::string& p) : f(f), name(n), path(p) {}
-    void Corruption(uint64_t offset, uint64_t bytes, const absl::Status& reason) override {
-      f->Damaged(name, absl::StrFormat("%s (%d bytes skipped)", WithoutPath(reason.message(), path),
-                                       bytes));
-    }
-    Findings* f;
-    const std::string& name;
-    const std::string& path;
-  } reporter(findings, name, path);
-  const uint64_t problems_before = findings->problems();
-  WalReader reader(*contents, path, /*salvage=*/true, &reporter);
-  wal::RecordType type;
-  std::string_view payload;
-  SpanBatchView batch;
-  Span span;
-  uint64_t records = 0, spans = 0;
-  while (reader.ReadRecord(&type, &payload)) {
-    ++records;
-    absl::Status s = type == wal::kSpanBatch ? SplitSpanBatch(payload, &batch) : absl::OkStatus();
-    for (size_t k = 0; s.ok() && type == wal::kSpanBatch && k < batch.spans.size(); ++k) {
-      const uint32_t c = batch.span_contexts[k];
-      s = DecodeSpan({batch.spans[k], c == kNoContext ? std::string_view() : batch.contexts[c]},
-                     &span);
-      ++spans;
-    }
-    if (!s.ok()) {
-      findings->Damaged(name, absl::StrFormat("offset %d: %s", reader.last_record_offset(),
-                                              WithoutPath(s.message(), path)));
-    }
-  }
-  if (!reader.status().ok()) findings->Damaged(name, WithoutPath(reader.status().message(), path));
-  if (reader.torn_tail()) {
-    findings->Damaged(name, absl::StrFormat("offset %d: %d bytes of an incomplete record at the "
-                                            "end (a write torn by a crash%s)",
-                                            reader.valid_end(), reader.torn_bytes(),
-                                            last ? "; opening the store truncates it" : ""));
-  }
-  totals->records += records;
-  totals->spans += spans;
-  if (findings->problems() == problems_before) {
-    findings->Ok(name, absl::StrFormat("%d records, %d spans", records, spans));
-  }
-}
-
-void CheckWal(Env* env, const std::string& dir, const std::optional<Manifest>& manifest,
-              Findings* findings, Totals* totals) {
-  auto names = env->GetChildren(WalDirName(dir));
-  if (!names.ok()) {
-    findings->Damaged("wal", WithoutPath(names.status().message(), WalDirName(dir)));
-    return;
-  }
-  std::vector<uint64_t> segments;
-  for (const std::string& n : *names) {
-    if (auto number = ParseSegmentFileName(n)) {
-      segments.push_back(*number);
-    } else {
-      findings->Warning("wal/" + n, "not a segment file");
-    }
-  }
-  std::sort(segments.begin(), segments.end());
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (manifest.has_value() && segments[i] < manifest->first_live_segment) {
-      findings->Warning(SegmentName(segments[i]),
-                        absl::StrFormat("below the manifest's first live segment %d: already in "
-                                        "blocks; the next open deletes it",
-                                        manifest->first_live_segment));
-      continue;
-    }
-    CheckSegment(env, dir, segments[i], i + 1 == segments.size(), findings, totals);
-  }
-}
-
 int RunVerify(const ParsedFlags& flags) {
   const std::string dir = flags.Get("db");
   if (dir.empty()) return Fail("verify", absl::InvalidArgumentError("--db DIR is required"));
-  Env* env = Env::Default();
-  if (!env->FileExists(dir)) {
-    return Fail("verify", absl::NotFoundError(absl::StrFormat("%s does not exist", dir)));
-  }
-  // Compaction replaces and deletes files: checking a store another process has open would
-  // report files vanishing under it as damage.
-  std::unique_ptr<FileLock> lock;
-  Findings findings;
-  if (env->FileExists(LockFileName(dir))) {
-    auto locked = env->LockFile(LockFileName(dir));
-    if (locked.ok()) {
-      lock = std::move(*locked);
-    } else if (locked.status().code() == absl::StatusCode::kFailedPrecondition) {
-      return Fail("verify", absl::FailedPreconditionError(absl::StrFormat(
-                                "%s is open in another process; close it first (its files change "
-                                "while it runs)",
-                                dir)));
-    } else {
-      findings.Warning("LOCK", absl::StrFormat("not taken (%s): the results are wrong if a "
-                                               "process writes the store meanwhile",
-                                               locked.status().message()));
-    }
-  }
-
-  Totals totals;
-  const std::optional<Manifest> manifest = CheckManifest(env, dir, &findings);
-  CheckBlocks(env, dir, manifest, &findings, &totals);
-  CheckWal(env, dir, manifest, &findings, &totals);
-
+  VerifyOptions options;
+  options.on_finding = [](const VerifyFinding& f) {
+    const char* tag = f.severity == VerifyFinding::Severity::kOk        ? "ok"
+                      : f.severity == VerifyFinding::Severity::kWarning ? "warning"
+                                                                        : "DAMAGED";
+    std::printf("%-8s %s: %s\n", tag, f.file.c_str(), f.message.c_str());
+  };
+  auto report = VerifyStore(dir, options);
+  if (!report.ok()) return Fail("verify", report.status());
   std::printf(
       "%s: %s, %llu blocks (%llu rows), %llu segments (%llu records, %llu spans) checked; "
       "%llu problems, %llu warnings\n",
-      findings.problems() ? "DAMAGED" : "OK",
-      manifest.has_value() ? "manifest ok" : "manifest damaged",
-      static_cast<unsigned long long>(totals.blocks), static_cast<unsigned long long>(totals.rows),
-      static_cast<unsigned long long>(totals.segments),
-      static_cast<unsigned long long>(totals.records),
-      static_cast<unsigned long long>(totals.spans),
-      static_cast<unsigned long long>(findings.problems()),
-      static_cast<unsigned long long>(findings.warnings()));
-  return findings.problems() ? kExitFailure : kExitOk;
+      report->ok() ? "OK" : "DAMAGED",
+      report->manifest_readable ? "manifest ok" : "manifest damaged",
+      static_cast<unsigned long long>(report->blocks),
+      static_cast<unsigned long long>(report->block_rows),
+      static_cast<unsigned long long>(report->segments),
+      static_cast<unsigned long long>(report->records),
+      static_cast<unsigned long long>(report->spans),
+      static_cast<unsigned long long>(report->problems),
+      static_cast<unsigned long long>(report->warnings));
+  return report->ok() ? kExitOk : kExitFailure;
 }
 
 }  // namespace

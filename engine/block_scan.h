@@ -1,0 +1,37 @@
+// Span queries over one block's columns: the plan (which services, operations and attribute
+// values of the block's tables a query can match, worked out once per block) and its execution
+// row group by row group -- zone maps first, then the predicate columns (operation, times,
+// status) to narrow the rows, and only for the rows left the wide columns and SpanMatches.
+//
+// Thread safety: stateless functions over an immutable BlockReader.
+
+#ifndef SPANSTORE_ENGINE_BLOCK_SCAN_H_
+#define SPANSTORE_ENGINE_BLOCK_SCAN_H_
+
+#include <cstdint>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "format/block_reader.h"
+#include "spanstore/query.h"
+#include "spanstore/span.h"
+
+namespace spanstore {
+
+// Calls `visitor` for every span of `block` that satisfies SpanMatches(query, span), in row
+// order, until it returns false.
+absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
+                       absl::FunctionRef<bool(const Span&)> visitor);
+
+// True when ScanBlockKeys can answer `query` from the predicate columns alone: the query has
+// no attribute predicate and no filter expression, so no span need be built.
+bool ScanKeysFromColumns(const SpanQuery& query);
+
+// Calls `visitor` with the trace id and start time of every span matching `query`.
+// REQUIRES: ScanKeysFromColumns(query).
+absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
+                           absl::FunctionRef<bool(const TraceId&, uint64_t start)> visitor);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_BLOCK_SCAN_H_

@@ -1,0 +1,55 @@
+#include "engine/block_source.h"
+
+#include <utility>
+
+#include "engine/block_scan.h"
+
+namespace spanstore {
+
+BlockSource::BlockSource(std::unique_ptr<BlockReader> reader) : reader_(std::move(reader)) {}
+
+BlockSource::~BlockSource() {
+  if (obsolete_.load(std::memory_order_acquire)) {
+    Env* const env = reader_->env();
+    const std::string path = reader_->path();
+    reader_.reset();  // close the file first
+    // Best effort: a file left behind is an orphan the next Open removes.
+    (void)env->RemoveFile(path);
+  }
+}
+
+absl::StatusOr<std::shared_ptr<BlockSource>> BlockSource::Open(Env* env, const std::string& path,
+                                                               uint64_t number) {
+  auto reader = BlockReader::Open(env, path, number);
+  if (!reader.ok()) return reader.status();
+  return std::make_shared<BlockSource>(std::move(*reader));
+}
+
+absl::Status BlockSource::GetTrace(const TraceId& trace_id, std::vector<Span>* out) const {
+  return reader_->ReadTrace(trace_id, out);
+}
+
+absl::Status BlockSource::Scan(const SpanQuery& query,
+                               absl::FunctionRef<bool(const Span&)> visitor) const {
+  return ScanBlock(*reader_, query, visitor);
+}
+
+absl::Status BlockSource::ScanKeys(
+    const SpanQuery& query, absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) const {
+  if (!ScanKeysFromColumns(query)) return ReadSource::ScanKeys(query, visitor);
+  return ScanBlockKeys(*reader_, query, visitor);
+}
+
+bool BlockSource::Contains(const Span& span) const { return reader_->Contains(span); }
+
+void BlockSource::CollectServices(absl::btree_set<std::string>* out) const {
+  for (const auto& [service, names] : reader_->operations()) out->insert(service);
+}
+
+void BlockSource::CollectOperations(const std::string& service,
+                                    absl::btree_set<std::string>* out) const {
+  auto it = reader_->operations().find(service);
+  if (it != reader_->operations().end()) out->insert(it->second.begin(), it->second.end());
+}
+
+}  // namespace spanstore

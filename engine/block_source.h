@@ -1,0 +1,59 @@
+// BlockSource: one live block of the store as a query's snapshot sees it (engine/read_source.h).
+//
+// It owns the block's open reader and the file's lifetime: a block is shared by the snapshots
+// that include it, and when compaction replaces it the store calls MarkObsolete; the file is
+// deleted when the last snapshot drops its reference, so a scan that started before the swap
+// keeps reading it.
+//
+// Thread safety: immutable apart from the obsolete flag; every method may be called
+// concurrently.
+
+#ifndef SPANSTORE_ENGINE_BLOCK_SOURCE_H_
+#define SPANSTORE_ENGINE_BLOCK_SOURCE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/read_source.h"
+#include "format/block_reader.h"
+
+namespace spanstore {
+
+class BlockSource final : public ReadSource {
+ public:
+  explicit BlockSource(std::unique_ptr<BlockReader> reader);
+  ~BlockSource() override;
+
+  // Opens the block file `path` (BlockReader::Open's errors).
+  static absl::StatusOr<std::shared_ptr<BlockSource>> Open(Env* env, const std::string& path,
+                                                           uint64_t number);
+
+  // The file is deleted when the last reference to this source goes away.
+  void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
+
+  const BlockReader& reader() const { return *reader_; }
+  uint64_t number() const { return reader_->number(); }
+
+  // ReadSource.
+  absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const override;
+  absl::Status Scan(const SpanQuery& query,
+                    absl::FunctionRef<bool(const Span&)> visitor) const override;
+  // Answers from the predicate columns alone when the query needs nothing else (no attribute
+  // predicates, no filter expression): no span is built.
+  absl::Status ScanKeys(const SpanQuery& query,
+                        absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) const override;
+  bool Contains(const Span& span) const override;
+  void CollectServices(absl::btree_set<std::string>* out) const override;
+  void CollectOperations(const std::string& service,
+                         absl::btree_set<std::string>* out) const override;
+
+ private:
+  std::unique_ptr<BlockReader> reader_;
+  std::atomic<bool> obsolete_{false};
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_BLOCK_SOURCE_H_

@@ -1,0 +1,69 @@
+// StoreImpl::Stats and the column names it reports (include/spanstore/stats.h).
+
+#include <string>
+#include <vector>
+
+#include "engine/store_impl.h"
+#include "format/block_format.h"
+#include "format/filenames.h"
+#include "spanstore/stats.h"
+
+namespace spanstore {
+
+const std::vector<std::string>& BlockColumnNames() {
+  static const std::vector<std::string>* names = [] {
+    auto* v = new std::vector<std::string>;
+    for (int c = 0; c < kNumBlockParts; ++c) v->emplace_back(BlockColumnName(c));
+    return v;
+  }();
+  return *names;
+}
+
+StoreStats StoreImpl::Stats() {
+  StoreStats st;
+  std::string wal_path;
+  {
+    port::MutexLock l(&mu_);
+    st = stats_;
+    auto add = [&](const MemTable& m) {
+      st.memtable_spans += m.count();
+      st.memtable_bytes += m.bytes();
+    };
+    for (const auto& m : imm_) add(*m);
+    if (mem_ != nullptr) add(*mem_);
+    st.read_only = !bg_error_.ok();
+    if (!bg_error_.ok()) {
+      st.background_error = std::string(bg_error_.message());
+    } else if (!compaction_error_.ok()) {
+      st.background_error = "compaction: " + std::string(compaction_error_.message());
+    }
+    for (const auto& block : blocks_) {
+      ++st.blocks;
+      st.block_spans += block->reader().rows();
+      st.block_bytes += block->reader().file_bytes();
+      for (int c = 0; c < kNumBlockParts; ++c) {
+        st.column_bytes[std::string(BlockColumnName(c))] += block->reader().column_bytes()[c];
+      }
+    }
+    st.compaction_backlog_bytes = 0;
+    for (const auto& [number, bytes] : sealed_segments_) st.compaction_backlog_bytes += bytes;
+    st.compaction_behind =
+        options_.background_compaction && MemTableBytes() > options_.max_memtable_bytes / 2;
+  }
+  st.spans = st.memtable_spans + st.block_spans;
+  auto names = env_->GetChildren(WalDirName(dir_));
+  if (names.ok()) {
+    for (const std::string& name : *names) {
+      if (!ParseSegmentFileName(name)) continue;
+      auto size = env_->GetFileSize(WalDirName(dir_) + "/" + name);
+      if (!size.ok()) continue;
+      ++st.wal_segments;
+      st.wal_bytes += *size;
+    }
+  }
+  auto manifest = env_->GetFileSize(ManifestFileName(dir_));
+  st.disk_bytes = st.wal_bytes + st.block_bytes + (manifest.ok() ? *manifest : 0);
+  return st;
+}
+
+}  // namespace spanstore

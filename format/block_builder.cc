@@ -1,0 +1,383 @@
+#include "format/block_builder.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "format/column_dictionary.h"
+#include "format/column_ints.h"
+#include "format/group_page.h"
+#include "format/page_codec.h"
+#include "format/time_columns.h"
+#include "util/coding.h"
+#include "format/span_codec.h"
+
+namespace spanstore {
+
+std::string_view BlockColumnName(int column) {
+  static constexpr std::string_view kNames[kNumBlockParts] = {
+      "parent",     "op",          "context",      "status", "start.class",
+      "end.class",  "time.bits",   "span_id",      "parent_id", "attr.values",
+      "attr.strings", "misc",      "events",       "links",  "meta",
+      "trace_index",
+  };
+  return column >= 0 && column < kNumBlockParts ? kNames[column] : "unknown";
+}
+
+bool BlockRowLess(const Span& a, const Span& b) {
+  if (a.trace_id != b.trace_id) return a.trace_id < b.trace_id;
+  if (a.start_time_unix_nano != b.start_time_unix_nano) {
+    return a.start_time_unix_nano < b.start_time_unix_nano;
+  }
+  return a.span_id < b.span_id;
+}
+
+// The columns of one row group under construction, uncompressed (block_format.h).
+class BlockBuilder::GroupEncoder {
+ public:
+  explicit GroupEncoder(BlockTablesBuilder* tables) : tables_(tables) {}
+
+  size_t rows() const { return starts_.size(); }
+  const ZoneMap& zone() const { return zone_; }
+
+  void Add(const Span& span, std::string_view encoded_context, uint64_t group) {
+    const uint32_t row = static_cast<uint32_t>(starts_.size());
+    zone_.Add(span);
+    if (row == 0 || span.trace_id != last_trace_) trace_rows_.clear();
+    last_trace_ = span.trace_id;
+
+    // Parents are usually earlier rows of the same trace: a small backward distance replaces
+    // the 8 random bytes that no compressor can shrink, and tells the time columns the tree.
+    if (!span.parent_span_id.IsValid()) {
+      PutVarint64(&parent_codes_, 0);
+      parent_rows_.push_back(-1);
+    } else if (auto it = trace_rows_.find(span.parent_span_id); it != trace_rows_.end()) {
+      PutVarint64(&parent_codes_, uint64_t{row - it->second} + 1);
+      parent_rows_.push_back(static_cast<int32_t>(it->second));
+    } else {
+      PutVarint64(&parent_codes_, 1);
+      parent_ids_.append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
+      parent_rows_.push_back(-1);
+    }
+    trace_rows_.emplace(span.span_id, row);
+
+    uint32_t op, context_rank;
+    tables_->Classify(span, encoded_context, &op, &context_rank);
+    uint64_t code = uint64_t{op} + 1;
+    if (row > 0 && tables_->Follow(last_op_, op) == op) code = 0;
+    PutVarint64(&op_codes_, code);
+    last_op_ = op;
+    context_ranks_.push_back(context_rank);
+    statuses_.push_back(static_cast<uint32_t>(span.status_code));
+    starts_.push_back(span.start_time_unix_nano);
+    ends_.push_back(span.end_time_unix_nano);
+    span_ids_.append(reinterpret_cast<const char*>(span.span_id.bytes.data()), 8);
+
+    PutVarint64(&misc_, span.flags);
+    PutLengthPrefixed(&misc_, span.trace_state);
+    PutLengthPrefixed(&misc_, span.status_message);
+    PutVarint64(&misc_, span.dropped_attributes_count);
+    PutVarint64(&misc_, span.dropped_events_count);
+    PutVarint64(&misc_, span.dropped_links_count);
+
+    const BlockOp& o = tables_->op(op);
+    for (size_t i = 0; i < span.attributes.size(); ++i) {
+      AddValue(o.keys[i], o.templates[i], span.attributes[i].value, group);
+    }
+
+    PutVarint64(&events_, span.events.size());
+    for (const SpanEvent& e : span.events) {
+      PutVarint64(&events_, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano -
+                                                             span.start_time_unix_nano)));
+      PutLengthPrefixed(&events_, e.name);
+      EncodeAttributeList(e.attributes, &events_);
+      PutVarint64(&events_, e.dropped_attributes_count);
+    }
+    PutVarint64(&links_, span.links.size());
+    for (const SpanLink& l : span.links) {
+      links_.append(reinterpret_cast<const char*>(l.trace_id.bytes.data()), 16);
+      links_.append(reinterpret_cast<const char*>(l.span_id.bytes.data()), 8);
+      PutLengthPrefixed(&links_, l.trace_state);
+      EncodeAttributeList(l.attributes, &links_);
+      PutVarint64(&links_, l.dropped_attributes_count);
+      PutVarint64(&links_, l.flags);
+    }
+  }
+
+  // Serializes every column into cols[c] (replacing their contents) and resets the encoder.
+  void Finish(std::array<std::string, kNumBlockColumns>* cols) {
+    for (std::string& c : *cols) c.clear();
+    (*cols)[kColParent].swap(parent_codes_);
+    (*cols)[kColOp].swap(op_codes_);
+    PutBitPacked(context_ranks_, &(*cols)[kColContext]);
+    PutBitPacked(statuses_, &(*cols)[kColStatus]);
+    TimeColumns times;
+    EncodeTimes(parent_rows_, starts_, ends_, zone_.min_start(), &times);
+    (*cols)[kColStartClass].swap(times.start_classes);
+    (*cols)[kColEndClass].swap(times.end_classes);
+    (*cols)[kColTimeBits].swap(times.bits);
+    (*cols)[kColSpanId].swap(span_ids_);
+    (*cols)[kColParentId].swap(parent_ids_);
+    // Typed attribute columns: the values of one key sit together, with a string heap of
+    // their own, which is what makes them compress.
+    std::string& values = (*cols)[kColAttrValues];
+    std::string& strings = (*cols)[kColAttrStrings];
+    PutVarint64(&values, key_columns_.size());
+    size_t heaps = 0;
+    for (const auto& [key, column] : key_columns_) heaps += column->heap.size() > 0;
+    PutVarint64(&strings, heaps);
+    for (const auto& [key, column] : key_columns_) {
+      PutVarint64(&values, key);
+      values.push_back(static_cast<char>(column->ints_only ? kFormInts : kFormGeneric));
+      PutLengthPrefixed(&values, column->ints_only ? column->int_codes : column->codes);
+      if (column->heap.size() == 0) continue;
+      PutVarint64(&strings, key);
+      column->heap.Serialize(&strings);
+    }
+    (*cols)[kColMisc].swap(misc_);
+    (*cols)[kColEvents].swap(events_);
+    (*cols)[kColLinks].swap(links_);
+    Reset();
+  }
+
+ private:
+  struct KeyColumn {
+    std::string codes;      // generic form
+    std::string int_codes;  // int form, kept while every literal is an int
+    bool ints_only = true;
+    DictionaryBuilder heap;
+  };
+
+  void AddValue(uint32_t key, const AnyValue& templ, const AnyValue& v, uint64_t group) {
+    KeyColumn& column = ColumnOf(key);
+    if (v == templ) {
+      column.codes.push_back(static_cast<char>(kValueTemplate));
+      if (column.ints_only) column.int_codes.push_back(static_cast<char>(kValueTemplate));
+      return;
+    }
+    if (v.type() == AnyValue::Type::kInt) {
+      if (column.ints_only) {
+        PutVarint64(&column.int_codes, kValueInline + ZigZagEncode(v.int_value()));
+      }
+      PutVarint64(&column.codes, kValueInline);
+      EncodeAnyValue(v, &column.codes);
+      return;
+    }
+    column.ints_only = false;
+    if (v.type() == AnyValue::Type::kString) {
+      const int64_t shared = tables_->BlockString(key, v.string_value(), group);
+      if (shared >= 0) {
+        PutVarint64(&column.codes, 2 + 2 * static_cast<uint64_t>(shared));
+      } else {
+        PutVarint64(&column.codes, 3 + 2 * uint64_t{column.heap.Add(v.string_value())});
+      }
+      return;
+    }
+    // Doubles, bools, bytes, arrays and maps have compact value encodings already.
+    PutVarint64(&column.codes, kValueInline);
+    EncodeAnyValue(v, &column.codes);
+  }
+
+  KeyColumn& ColumnOf(uint32_t key) {
+    auto [it, added] = key_slots_.try_emplace(key, key_columns_.size());
+    if (added) key_columns_.emplace_back(key, std::make_unique<KeyColumn>());
+    return *key_columns_[it->second].second;
+  }
+
+  void Reset() {
+    zone_ = ZoneMap();
+    trace_rows_.clear();
+    parent_codes_.clear();
+    parent_ids_.clear();
+    parent_rows_.clear();
+    op_codes_.clear();
+    context_ranks_.clear();
+    statuses_.clear();
+    starts_.clear();
+    ends_.clear();
+    span_ids_.clear();
+    misc_.clear();
+    key_columns_.clear();
+    key_slots_.clear();
+    events_.clear();
+    links_.clear();
+  }
+
+  BlockTablesBuilder* const tables_;
+  ZoneMap zone_;
+  TraceId last_trace_;
+  absl::flat_hash_map<SpanId, uint32_t> trace_rows_;  // span id -> row, current trace
+  std::string parent_codes_, parent_ids_;
+  std::vector<int32_t> parent_rows_;
+  std::string op_codes_;
+  uint32_t last_op_ = kNoOp;
+  std::vector<uint32_t> context_ranks_, statuses_;
+  std::vector<uint64_t> starts_, ends_;
+  std::string span_ids_;
+  std::string misc_;
+  // Per attribute key present in the group (block key id), in order of first appearance.
+  std::vector<std::pair<uint32_t, std::unique_ptr<KeyColumn>>> key_columns_;
+  absl::flat_hash_map<uint32_t, size_t> key_slots_;
+  std::string events_, links_;
+};
+
+namespace {
+
+// Readers refuse a group of more than kMaxRowsPerGroup rows (and the time columns assume the
+// bound), so the builder never writes one, whatever it is asked for.
+BlockBuildOptions Clamped(BlockBuildOptions options) {
+  options.rows_per_group = std::clamp<uint32_t>(options.rows_per_group, 1, kMaxRowsPerGroup);
+  return options;
+}
+
+}  // namespace
+
+BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& options)
+    : env_(env),
+      path_(std::move(path)),
+      options_(Clamped(options)),
+      tables_(new BlockTablesBuilder),
+      group_(new GroupEncoder(tables_.get())) {}
+
+BlockBuilder::~BlockBuilder() = default;
+
+absl::Status BlockBuilder::Open() {
+  auto file = env_->NewWritableFile(path_);
+  if (!file.ok()) return file.status();
+  file_ = std::move(*file);
+  std::string header(kBlockMagic);
+  PutFixed32(&header, kBlockFormatVersion);
+  PutFixed32(&header, 0);
+  return file_->Append(header);
+}
+
+uint64_t BlockBuilder::file_bytes() const { return file_ != nullptr ? file_->Size() : 0; }
+
+void BlockBuilder::EndTrace() {
+  if (!have_last_) return;
+  // Cannot fail: the range is never empty.
+  (void)trace_index_.Add(last_trace_, RowRange{static_cast<uint32_t>(trace_first_row_),
+                                               static_cast<uint32_t>(rows_ - trace_first_row_)});
+  ++traces_;
+}
+
+absl::Status BlockBuilder::Add(const Span& span, std::string_view encoded_context) {
+  if (have_last_) {
+    const bool in_order =
+        last_trace_ != span.trace_id
+            ? last_trace_ < span.trace_id
+            : (last_start_ != span.start_time_unix_nano ? last_start_ < span.start_time_unix_nano
+                                                        : !(span.span_id < last_span_));
+    if (!in_order) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: span %s/%s added out of order", path_, span.trace_id.ToHex(),
+          span.span_id.ToHex()));
+    }
+  }
+  if (rows_ >= UINT32_MAX - 1) {
+    return absl::InvalidArgumentError(path_ + ": a block holds at most 2^32-2 rows");
+  }
+  if (!have_last_ || last_trace_ != span.trace_id) {
+    EndTrace();
+    trace_first_row_ = rows_;
+  }
+  have_last_ = true;
+  last_trace_ = span.trace_id;
+  last_start_ = span.start_time_unix_nano;
+  last_span_ = span.span_id;
+
+  group_->Add(span, encoded_context, group_zones_.size());
+  block_zone_.Add(span);
+  ++rows_;
+  if (group_->rows() >= options_.rows_per_group) return FlushGroup();
+  return absl::OkStatus();
+}
+
+absl::Status BlockBuilder::FlushGroup() {
+  if (group_->rows() == 0) return absl::OkStatus();
+  group_zones_.push_back(group_->zone());
+  group_->Finish(&columns_);
+  scratch_.clear();
+  std::array<uint64_t, kNumBlockColumns> stored{};
+  absl::Status s = EncodeGroupPage(options_.codec, options_.zstd_level, columns_, &scratch_,
+                                   &stored);
+  if (!s.ok()) return s;
+  for (int c = 0; c < kNumBlockColumns; ++c) column_bytes_[c] += stored[c];
+  group_sizes_.push_back(scratch_.size());
+  return file_->Append(scratch_);
+}
+
+absl::Status BlockBuilder::Finish(BlockProperties* properties) {
+  if (rows_ == 0) return absl::InvalidArgumentError(path_ + ": a block needs at least one row");
+  EndTrace();
+  have_last_ = false;
+  absl::Status s = FlushGroup();
+  if (!s.ok()) return s;
+
+  std::string meta;
+  PutVarint64(&meta, rows_);
+  PutVarint64(&meta, group_zones_.size());
+  block_zone_.Serialize(&meta);
+  tables_->Serialize(&meta);
+  for (size_t g = 0; g < group_zones_.size(); ++g) {
+    group_zones_[g].SerializeCompact(
+        block_zone_.min_start(),
+        [&](std::string_view service) { return tables_->service_id(service); }, &meta);
+    PutVarint64(&meta, group_sizes_[g]);
+  }
+  for (int c = 0; c < kNumBlockColumns; ++c) PutVarint64(&meta, column_bytes_[c]);
+  scratch_.clear();
+  s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
+  if (!s.ok()) return s;
+  const uint64_t meta_offset = file_->Size();
+  const uint64_t meta_size = scratch_.size();
+  column_bytes_[kNumBlockColumns] = meta_size;
+  s = file_->Append(scratch_);
+  if (!s.ok()) return s;
+
+  scratch_.clear();
+  trace_index_.Serialize(&scratch_);
+  const uint64_t index_offset = file_->Size();
+  const uint64_t index_size = scratch_.size();
+  column_bytes_[kNumBlockColumns + 1] = index_size;
+  s = file_->Append(scratch_);
+  if (!s.ok()) return s;
+
+  std::string footer;
+  PutFixed64(&footer, meta_offset);
+  PutFixed64(&footer, meta_size);
+  PutFixed64(&footer, index_offset);
+  PutFixed64(&footer, index_size);
+  PutFixed32(&footer, kBlockFormatVersion);
+  PutFixed32(&footer, kNumBlockColumns);
+  PutFixed64(&footer, XXH3_64bits(footer.data(), footer.size()));
+  footer.append(kBlockMagic);
+  s = file_->Append(footer);
+  if (s.ok()) s = file_->Sync();
+  absl::Status close = file_->Close();
+  if (s.ok()) s = close;
+  if (!s.ok()) return s;
+
+  properties->rows = rows_;
+  properties->traces = traces_;
+  properties->file_bytes = file_->Size();
+  properties->min_start = block_zone_.min_start();
+  properties->max_start = block_zone_.max_start();
+  properties->column_bytes = column_bytes_;
+  return absl::OkStatus();
+}
+
+void BlockBuilder::Abandon() {
+  if (file_ != nullptr) {
+    (void)file_->Close();
+    file_.reset();
+  }
+  (void)env_->RemoveFile(path_);
+}
+
+}  // namespace spanstore

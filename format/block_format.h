@@ -1,0 +1,88 @@
+// The layout of a block file: one immutable file of compacted spans (docs/block_format.md).
+//
+//   header      magic "SPNBLOCK" (8), format version fixed32, reserved fixed32
+//   row groups  for each group of up to Options::rows_per_page rows: one group page
+//               (format/group_page.h) holding every column of the group, each column
+//               compressed on its own, and one checksum
+//   meta        one page (format/page_codec.h): row count, the block zone map, the
+//               block-wide dictionaries (services, span names, attribute keys, contexts), the
+//               operation table (service, name, kind, attribute keys, contexts, template
+//               values, successor), per-key block strings, and per group its row count, zone
+//               map and page size
+//   trace index index/trace_index.h: the sorted trace list (carries its own checksum); it
+//               also gives each row its trace id, so the groups do not store trace ids
+//   footer      kBlockFooterSize bytes: meta offset/size, index offset/size (fixed64 each),
+//               version fixed32, column count fixed32, xxh3 of the 40 bytes before, magic
+//
+// Rows are sorted by (trace id, start time, span id), so a trace is one contiguous row range.
+//
+// Thread safety: constants and a pure function.
+
+#ifndef SPANSTORE_FORMAT_BLOCK_FORMAT_H_
+#define SPANSTORE_FORMAT_BLOCK_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace spanstore {
+
+inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
+// Bump on any incompatible change; a reader refuses a newer version with a clear message.
+// Version 1 (one page per column, trace ids in every group) is no longer read.
+inline constexpr uint32_t kBlockFormatVersion = 2;
+inline constexpr size_t kBlockHeaderSize = 16;
+inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
+// Rows per row group at most (Options::rows_per_page is clamped to it); a reader refuses more.
+inline constexpr uint32_t kMaxRowsPerGroup = 1 << 20;
+
+// The columns of a row group, in file order. The predicate columns come first: a scan decodes
+// them, narrows the rows, and decompresses the rest only for groups with candidates.
+enum BlockColumn : uint8_t {
+  kColParent = 0,   // varint per row: 0 no parent, 1 explicit (kColParentId), d+1 = the row d
+                    // rows earlier in this group
+  kColOp,           // varint per row: 0 = the block's successor of the previous row's
+                    // operation, else operation id + 1 (operation = service, name, kind and
+                    // attribute keys; the table is in the meta page)
+  kColContext,      // bit-packed per row: index into the operation's context list
+  kColStatus,       // bit-packed StatusCode per row
+  kColStartClass,   // one byte per row: bit width of the start residual (time_columns.h)
+  kColEndClass,     // one byte per row: bit width of the end residual
+  kColTimeBits,     // the residuals' low bits, LSB first (start residuals, then end residuals)
+  kColSpanId,       // 8 bytes per row
+  kColParentId,     // 8 bytes per explicit parent, in row order
+  kColAttrValues,   // per key present: key id, form, then one code per value in row order
+                    // (template / inline / block string / heap string)
+  kColAttrStrings,  // per key with a heap: key id, the group's string heap of that key
+  kColMisc,         // per row: flags, trace_state, status_message, three dropped counts
+  kColEvents,       // per row: varint count, then per event time delta, name, attributes,
+                    // dropped count
+  kColLinks,        // per row: varint count, then per link ids, trace_state, attributes,
+                    // dropped count, flags
+  kNumBlockColumns,
+};
+
+// Codes of an attribute value in kColAttrValues (varints). 0 is the value the row's operation
+// had for this key when the block first saw the operation (its template, in the meta page):
+// attributes that are constant per operation (rpc.method, db.system, server.port) cost a zero
+// byte, which the compressor all but erases. Other codes, in a generic stream: 1 = an inline
+// value follows (WAL value encoding), 2 + 2i = block string i of the key, 3 + 2i = heap
+// string i; in an int stream (every non-template value an int): 1 + zigzag(value).
+inline constexpr uint64_t kValueTemplate = 0;
+inline constexpr uint64_t kValueInline = 1;
+enum AttrStreamForm : uint8_t { kFormGeneric = 0, kFormInts = 1 };
+
+// A key's block-wide string dictionary stops growing at this many values, and a block's
+// dictionaries of strings at this many bytes (they are held in memory by readers).
+inline constexpr size_t kMaxBlockStrings = 1 << 16;
+inline constexpr size_t kMaxBlockStringBytes = 4 << 20;
+
+// The name used in StoreStats::column_bytes and `spanctl stats` ("attr.values", ...), and the
+// names of the non-group parts of a block file ("meta", "trace_index": kNumBlockColumns and
+// kNumBlockColumns + 1).
+std::string_view BlockColumnName(int column);
+inline constexpr int kNumBlockParts = kNumBlockColumns + 2;
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_FORMAT_BLOCK_FORMAT_H_

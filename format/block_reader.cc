@@ -1,0 +1,324 @@
+#include "format/block_reader.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "format/column_dictionary.h"
+#include "format/group_data.h"
+#include "format/page_codec.h"
+#include "util/coding.h"
+#include "format/span_codec.h"
+
+namespace spanstore {
+namespace {
+
+absl::Status BlockError(const std::string& path, std::string_view what) {
+  return absl::DataLossError(absl::StrFormat("block %s: %s", path, what));
+}
+
+}  // namespace
+
+BlockReader::BlockReader(Env* env, std::string path, uint64_t number)
+    : env_(env), path_(std::move(path)), number_(number) {}
+
+BlockReader::~BlockReader() = default;
+
+absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(Env* env, const std::string& path,
+                                                               uint64_t number) {
+  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number));
+  absl::Status s = block->Load();
+  if (!s.ok()) return s;
+  return block;
+}
+
+absl::Status BlockReader::Load() {
+  auto file = env_->NewRandomAccessFile(path_);
+  if (!file.ok()) return file.status();
+  file_ = std::move(*file);
+  file_bytes_ = file_->Size();
+  if (file_bytes_ < kBlockHeaderSize + kBlockFooterSize) {
+    return BlockError(path_, absl::StrFormat("%d bytes, too short for a block", file_bytes_));
+  }
+  std::string header(kBlockHeaderSize, '\0');
+  std::string_view got;
+  absl::Status s = file_->Read(0, kBlockHeaderSize, header.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != kBlockHeaderSize || got.substr(0, 8) != kBlockMagic) {
+    return BlockError(path_, "offset 0: bad magic (not a spanstore block)");
+  }
+  const uint32_t header_version = DecodeFixed32(got.data() + 8);
+  if (header_version > kBlockFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "block %s: format version %d was written by a newer spanstore; this build reads "
+        "versions up to %d",
+        path_, header_version, kBlockFormatVersion));
+  }
+  if (header_version < kBlockFormatVersion) {
+    // Version 1 was written only by development builds before the first release of the
+    // format (docs/block_format.md, Versions).
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "block %s: format version %d was written by an older development build; this build "
+        "reads version %d only",
+        path_, header_version, kBlockFormatVersion));
+  }
+
+  std::string footer(kBlockFooterSize, '\0');
+  const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
+  s = file_->Read(footer_offset, kBlockFooterSize, footer.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != kBlockFooterSize || got.substr(kBlockFooterSize - 8) != kBlockMagic) {
+    return BlockError(path_, absl::StrFormat("offset %d: bad footer magic (truncated block?)",
+                                             footer_offset));
+  }
+  const char* f = got.data();
+  if (XXH3_64bits(f, 40) != DecodeFixed64(f + 40)) {
+    return BlockError(path_, absl::StrFormat("offset %d: footer checksum mismatch",
+                                             footer_offset));
+  }
+  const uint64_t meta_offset = DecodeFixed64(f);
+  const uint64_t meta_size = DecodeFixed64(f + 8);
+  const uint64_t index_offset = DecodeFixed64(f + 16);
+  const uint64_t index_size = DecodeFixed64(f + 24);
+  const uint32_t version = DecodeFixed32(f + 32);
+  const uint32_t columns = DecodeFixed32(f + 36);
+  if (version != header_version || columns != kNumBlockColumns) {
+    return BlockError(path_, absl::StrFormat("footer says version %d with %d columns, header "
+                                             "version %d (expected %d columns)",
+                                             version, columns, header_version, kNumBlockColumns));
+  }
+  if (meta_offset < kBlockHeaderSize || meta_size > footer_offset ||
+      meta_offset > footer_offset - meta_size || index_offset != meta_offset + meta_size ||
+      index_size != footer_offset - index_offset) {
+    return BlockError(path_, "footer offsets out of range");
+  }
+
+  std::string buffer(meta_size, '\0');
+  s = file_->Read(meta_offset, meta_size, buffer.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != meta_size) return BlockError(path_, "short read of the meta page");
+  std::string_view in = got;
+  s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta_);
+  if (!s.ok()) return s;
+  s = ParseMeta(meta_, meta_offset);
+  if (!s.ok()) return s;
+
+  buffer.resize(index_size);
+  s = file_->Read(index_offset, index_size, buffer.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != index_size) return BlockError(path_, "short read of the trace index");
+  column_bytes_[kNumBlockColumns] = meta_size;
+  column_bytes_[kNumBlockColumns + 1] = index_size;
+  auto index = TraceIndex::Parse(got, path_);
+  if (!index.ok()) return index.status();
+  index_ = std::move(*index);
+  // Every row belongs to exactly one trace, in row order: the groups take their rows' trace
+  // ids from the index.
+  if (index_.size() == 0 || index_.size() != index_.entries().size() ||
+      !index_.CoversRowsInOrder(rows_)) {
+    return BlockError(path_, "trace index does not match the rows");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
+  uint64_t rows, groups;
+  if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &groups) || rows == 0 ||
+      rows >= UINT32_MAX || groups == 0 || groups > rows) {
+    return BlockError(path_, "meta page: bad row or group count");
+  }
+  // Bound the claims by the file before allocating for them: the group pages lie between the
+  // header and the meta page, a group page takes at least kMinGroupBytes (its column table and
+  // checksum), and every row 8 bytes of span id.
+  constexpr uint64_t kMinGroupBytes = kNumBlockColumns * 3 + 8;
+  const uint64_t page_bytes = meta_offset - kBlockHeaderSize;  // Load: meta_offset >= header
+  if (groups > page_bytes / kMinGroupBytes || rows > page_bytes / 8) {
+    return BlockError(path_, absl::StrFormat("meta page: %d rows in %d row groups cannot fit "
+                                             "in the %d bytes before the meta page",
+                                             rows, groups, page_bytes));
+  }
+  rows_ = rows;
+  if (!zone_.Parse(&in) || zone_.rows() != rows) {
+    return BlockError(path_, "meta page: bad block zone map");
+  }
+  if (!tables_.Parse(&in, rows)) return BlockError(path_, "meta page: malformed tables");
+  groups_.resize(groups);
+  uint64_t next_row = 0;
+  uint64_t next_offset = kBlockHeaderSize;
+  for (Group& g : groups_) {
+    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services.size(), &g.services) ||
+        g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
+        !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
+      return BlockError(path_, "meta page: bad row group entry");
+    }
+    g.first_row = next_row;
+    g.rows = static_cast<uint32_t>(g.zone.rows());
+    g.offset = next_offset;
+    next_row += g.rows;
+    next_offset += g.size;
+    // A group page stores 8 bytes of span id per row, uncompressed.
+    if (uint64_t{g.rows} * 8 > g.size) {
+      return BlockError(path_, absl::StrFormat("meta page: a row group claims %d rows its "
+                                               "%d-byte page cannot hold",
+                                               g.rows, g.size));
+    }
+  }
+  if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
+  group_first_rows_.resize(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) group_first_rows_[g] = groups_[g].first_row;
+  for (int c = 0; c < kNumBlockColumns; ++c) {
+    if (!GetVarint64(&in, &column_bytes_[c])) {
+      return BlockError(path_, "meta page: bad column sizes");
+    }
+  }
+  if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
+
+  // Every context must decode, so that Materialize (which decodes them again) cannot fail.
+  Span scratch;
+  for (size_t i = 0; i < tables_.contexts.size(); ++i) {
+    if (!DecodeSpanContext(tables_.contexts[i], &scratch)) {
+      return BlockError(path_, absl::StrFormat("meta page: context %d is malformed", i));
+    }
+  }
+  template_strings_.assign(tables_.keys.size(), {});
+  for (const BlockTables::Op& op : tables_.ops) {
+    auto& names = operations_[std::string(tables_.services[op.service])];
+    names.insert(std::string(tables_.names[op.name]));
+  }
+  for (size_t k = 0; k < tables_.op_keys.size(); ++k) {
+    if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+      template_strings_[tables_.op_keys[k]].push_back(tables_.op_template_strings[k]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+uint64_t BlockReader::memory_bytes() const {
+  uint64_t group_services = 0;
+  for (const Group& g : groups_) group_services += g.services.size() * sizeof(uint32_t);
+  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + group_services + meta_.size() +
+         tables_.MemoryBytes();
+}
+
+absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {
+  const Group& g = groups_[group];
+  out->resize(g.size);
+  std::string_view got;
+  absl::Status s = file_->Read(g.offset, g.size, out->data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != g.size) {
+    return BlockError(path_, absl::StrFormat("offset %d: short read (%d of %d bytes)", g.offset,
+                                             got.size(), g.size));
+  }
+  if (got.data() != out->data()) std::memmove(out->data(), got.data(), got.size());
+  return absl::OkStatus();
+}
+
+void BlockReader::DecodeContext(uint32_t id, Span* span) const {
+  // Decoding the encoded context (a few hundred contiguous bytes) is faster than copying a
+  // decoded one, whose strings each sit in their own allocation, cold in the cache for a block
+  // touched by a random lookup. Open checked that every context decodes.
+  (void)DecodeSpanContext(tables_.contexts[id], span);
+}
+
+size_t BlockReader::GroupOfRow(uint64_t row) const {
+  auto it = std::upper_bound(group_first_rows_.begin(), group_first_rows_.end(), row);
+  return static_cast<size_t>(it - group_first_rows_.begin()) - 1;
+}
+
+absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* out) const {
+  const std::optional<size_t> entry = index_.Find(trace_id);
+  if (!entry.has_value()) return absl::OkStatus();
+  const RowRange range = index_.entries()[*entry].rows;
+  const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
+  if (last > rows_) return BlockError(path_, "trace index points past the last row");
+  out->reserve(out->size() + range.count);
+  for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
+    GroupData data(*this, g);
+    const uint64_t begin = std::max(first, data.first_row());
+    const uint64_t end = std::min(last, data.first_row() + data.rows());
+    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
+                   static_cast<uint32_t>(end - data.first_row()));
+    // Operations and contexts first, so that the block tables the rows need are on their way
+    // into the cache while the other columns decompress (GroupData::PrefetchOps).
+    const uint32_t b = static_cast<uint32_t>(begin - data.first_row());
+    const uint32_t e = static_cast<uint32_t>(end - data.first_row());
+    absl::Status s = data.Load(kColOp);
+    if (!s.ok()) return s;
+    data.PrefetchOps(b, e);
+    if (s = data.Load(kColContext); !s.ok()) return s;
+    data.PrefetchTables(b, e);
+    if (s = data.LoadAll(); !s.ok()) return s;
+    data.PrefetchValues(b, e);
+    data.SetTraceEntry(*entry);
+    for (uint64_t row = begin; row < end; ++row) {
+      Span& span = out->emplace_back();
+      s = data.Materialize(static_cast<uint32_t>(row - data.first_row()), &span);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool BlockReader::Contains(const Span& span) const {
+  const std::optional<RowRange> range = index_.Lookup(span.trace_id);
+  if (!range.has_value()) return false;
+  const uint64_t first = range->first_row, last = first + range->count;
+  if (last > rows_) return false;
+  Span candidate;
+  for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
+    GroupData data(*this, g);
+    const uint64_t begin = std::max(first, data.first_row());
+    const uint64_t end = std::min(last, data.first_row() + data.rows());
+    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
+                   static_cast<uint32_t>(end - data.first_row()));
+    if (!data.Load(kColSpanId).ok()) return false;
+    for (uint64_t row = begin; row < end; ++row) {
+      const uint32_t r = static_cast<uint32_t>(row - data.first_row());
+      if (data.span_id(r) != span.span_id) continue;
+      if (!data.LoadAll().ok() || !data.Materialize(r, &candidate).ok()) return false;
+      if (candidate == span) return true;
+    }
+  }
+  return false;
+}
+
+absl::Status BlockReader::ForEachRow(
+    absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const {
+  Span span;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    GroupData data(*this, g);
+    absl::Status s = data.LoadAll();
+    if (!s.ok()) return s;
+    for (uint32_t r = 0; r < data.rows(); ++r) {
+      if (s = data.Materialize(r, &span); !s.ok()) return s;
+      if (!visitor(span, tables_.contexts[data.context_id(r)])) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::Verify() const {
+  uint64_t row = 0;
+  absl::Status misplaced;
+  absl::Status s = ForEachRow([&](const Span& span, std::string_view) {
+    const std::optional<RowRange> range = index_.Lookup(span.trace_id);
+    if (!range.has_value() || row < range->first_row ||
+        row >= uint64_t{range->first_row} + range->count) {
+      misplaced = BlockError(path_, absl::StrFormat("row %d (trace %s) is not where the trace "
+                                                    "index says",
+                                                    row, span.trace_id.ToHex()));
+      return false;
+    }
+    ++row;
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!misplaced.ok()) return misplaced;
+  if (row != rows_) return BlockError(path_, "row count disagrees with the meta page");
+  return absl::OkStatus();
+}
+
+}  // namespace spanstore

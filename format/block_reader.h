@@ -1,0 +1,135 @@
+// BlockReader: an open block file (format/block_format.h): its footer, meta page and trace
+// index in memory, its row groups read and decoded on demand (format/group_data.h).
+//
+// Open reads the footer, the meta page and the trace index -- a few bytes per trace and per row
+// group, and the block-wide tables -- and keeps them in memory; group pages are read and
+// decompressed per call. So ReadTrace on a block without the trace touches no file at all.
+// Planning and running span queries over the columns is the engine's business
+// (engine/block_scan.h), as is the file's lifetime (engine/block_source.h).
+//
+// Thread safety: immutable after Open; every method may be called concurrently.
+
+#ifndef SPANSTORE_FORMAT_BLOCK_READER_H_
+#define SPANSTORE_FORMAT_BLOCK_READER_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "format/block_builder.h"
+#include "format/block_format.h"
+#include "format/block_tables.h"
+#include "index/trace_index.h"
+#include "index/zone_map.h"
+#include "spanstore/env.h"
+
+namespace spanstore {
+
+class GroupData;
+
+class BlockReader {
+ public:
+  struct Group {
+    uint64_t first_row = 0;
+    uint32_t rows = 0;
+    // Without its services (zone.services() is empty): those are `services`, ids into
+    // tables().services, ascending. Copies of the names in every group would cost more than
+    // the block's ids can back (a long service name in thousands of groups).
+    ZoneMap zone;
+    std::vector<uint32_t> services;
+    uint64_t offset = 0;  // of the group page in the file
+    uint64_t size = 0;
+  };
+
+  // Opens `path` and validates its footer, meta page and index. DataLoss naming the file (and
+  // offset) for damage; FailedPrecondition for a block written by a newer format version.
+  static absl::StatusOr<std::unique_ptr<BlockReader>> Open(Env* env, const std::string& path,
+                                                           uint64_t number);
+  ~BlockReader();
+  BlockReader(const BlockReader&) = delete;
+  BlockReader& operator=(const BlockReader&) = delete;
+
+  // Appends the spans of the trace held by this block, in row order (start time, span id).
+  absl::Status ReadTrace(const TraceId& trace_id, std::vector<Span>* out) const;
+  // True if this block holds a span equal to `span` (the same span appended twice). False
+  // also when the rows cannot be read: the caller then keeps its copy.
+  bool Contains(const Span& span) const;
+  // Service name -> the span names of that service, over every row.
+  const absl::btree_map<std::string, absl::btree_set<std::string>>& operations() const {
+    return operations_;
+  }
+  // The string values of attribute key `key` (an id of tables().keys) among the operations'
+  // templates.
+  const std::vector<std::string_view>& template_strings(uint32_t key) const {
+    return template_strings_[key];
+  }
+
+  // Every row in block order (trace id, start, span id) until the visitor returns false. The
+  // visitor also gets the row's context as EncodeSpanContext writes it (a view into the meta
+  // page, valid while this reader lives), so a merge need not re-encode it.
+  absl::Status ForEachRow(
+      absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const;
+
+  // Reads every page, checks every checksum and decodes every column of every row group.
+  absl::Status Verify() const;
+
+  bool MayContainTrace(const TraceId& id) const { return index_.Lookup(id).has_value(); }
+  const TraceIndex& trace_index() const { return index_; }
+
+  Env* env() const { return env_; }
+  uint64_t number() const { return number_; }
+  const std::string& path() const { return path_; }
+  uint64_t rows() const { return rows_; }
+  uint64_t traces() const { return index_.size(); }
+  uint64_t file_bytes() const { return file_bytes_; }
+  const ZoneMap& zone() const { return zone_; }
+  const std::vector<Group>& groups() const { return groups_; }
+  // Bytes of each column (BlockColumnName) over all groups, then of the meta page and the
+  // trace index.
+  const std::array<uint64_t, kNumBlockParts>& column_bytes() const { return column_bytes_; }
+  const BlockTables& tables() const { return tables_; }
+  // Bytes of index structures and tables held in memory.
+  uint64_t memory_bytes() const;
+
+  // For GroupData: reads the bytes of one group page into *out.
+  absl::Status ReadGroup(size_t group, std::string* out) const;
+  // Sets the context fields of *span (resource, scope) to those of context `id`, which must be
+  // an id of tables().contexts.
+  void DecodeContext(uint32_t id, Span* span) const;
+  // The row group that holds `row`. REQUIRES: row < rows().
+  size_t GroupOfRow(uint64_t row) const;
+
+ private:
+  BlockReader(Env* env, std::string path, uint64_t number);
+  absl::Status Load();
+  // The decoded meta page of a block whose meta page starts at `meta_offset`.
+  absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
+
+  Env* const env_;
+  const std::string path_;
+  const uint64_t number_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t file_bytes_ = 0;
+  uint64_t rows_ = 0;
+  std::vector<Group> groups_;
+  std::vector<uint64_t> group_first_rows_;  // groups_[g].first_row, compact for searching
+  ZoneMap zone_;
+  std::string meta_;  // the decoded meta page; the tables point into it
+  BlockTables tables_;
+  // Per key id: the string values among the operations' templates.
+  std::vector<std::vector<std::string_view>> template_strings_;
+  absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
+  TraceIndex index_;
+  std::array<uint64_t, kNumBlockParts> column_bytes_{};
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_FORMAT_BLOCK_READER_H_

@@ -1,0 +1,79 @@
+#include "format/manifest.h"
+
+#include <xxhash.h>
+
+#include "absl/strings/str_format.h"
+#include "util/coding.h"
+#include "format/filenames.h"
+
+namespace spanstore {
+namespace {
+
+constexpr std::string_view kManifestMagic = "SPNMANI1";
+
+}  // namespace
+
+std::string Manifest::Encode() const {
+  std::string out(kManifestMagic);
+  PutVarint64(&out, next_block_number);
+  PutVarint64(&out, first_live_segment);
+  PutVarint64(&out, blocks.size());
+  for (const ManifestBlock& b : blocks) {
+    PutVarint64(&out, b.number);
+    PutVarint64(&out, b.level);
+    PutVarint64(&out, b.rows);
+    PutVarint64(&out, b.traces);
+    PutVarint64(&out, b.min_start);
+    PutVarint64(&out, b.max_start);
+    PutVarint64(&out, b.file_bytes);
+  }
+  PutFixed64(&out, XXH3_64bits(out.data(), out.size()));
+  return out;
+}
+
+absl::StatusOr<Manifest> Manifest::Decode(std::string_view data, std::string_view file) {
+  auto error = [&](std::string_view what) {
+    return absl::DataLossError(absl::StrFormat("manifest %s: %s", file, what));
+  };
+  if (data.size() < kManifestMagic.size() + 8 || data.substr(0, 8) != kManifestMagic) {
+    return error("bad magic or too short");
+  }
+  const uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
+  if (XXH3_64bits(data.data(), data.size() - 8) != stored) return error("checksum mismatch");
+  std::string_view in = data.substr(8, data.size() - 16);
+  Manifest m;
+  uint64_t count;
+  if (!GetVarint64(&in, &m.next_block_number) || !GetVarint64(&in, &m.first_live_segment) ||
+      !GetVarint64(&in, &count) || count > in.size()) {
+    return error("malformed header");
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    ManifestBlock b;
+    uint64_t level;
+    if (!GetVarint64(&in, &b.number) || !GetVarint64(&in, &level) || level > 1 ||
+        !GetVarint64(&in, &b.rows) || !GetVarint64(&in, &b.traces) ||
+        !GetVarint64(&in, &b.min_start) || !GetVarint64(&in, &b.max_start) ||
+        !GetVarint64(&in, &b.file_bytes)) {
+      return error(absl::StrFormat("malformed block entry %d", i));
+    }
+    if (b.number >= m.next_block_number) return error("block number beyond next_block_number");
+    b.level = static_cast<uint32_t>(level);
+    m.blocks.push_back(b);
+  }
+  if (!in.empty()) return error("trailing bytes");
+  return m;
+}
+
+absl::StatusOr<Manifest> ReadManifest(Env* env, const std::string& dir) {
+  const std::string path = ManifestFileName(dir);
+  if (!env->FileExists(path)) return Manifest();
+  auto data = env->ReadFile(path);
+  if (!data.ok()) return data.status();
+  return Manifest::Decode(*data, path);
+}
+
+absl::Status WriteManifest(Env* env, const std::string& dir, const Manifest& manifest) {
+  return env->WriteFileAtomically(ManifestFileName(dir), manifest.Encode());
+}
+
+}  // namespace spanstore

@@ -1,0 +1,60 @@
+// The manifest: which blocks are live and which WAL segments still hold un-compacted spans.
+//
+// It is one small file, DIR/MANIFEST, replaced atomically (write MANIFEST.tmp, fdatasync,
+// rename, fsync the directory), so a crash leaves either the old or the new set, never a mix.
+// A block file is written and synced before the manifest that names it; a file the manifest no
+// longer names is deleted only after that manifest is durable. Open deletes whatever a crash
+// left in between (docs/store_layout.md).
+//
+// Encoding: magic "SPNMANI1", then varints next_block_number, first_live_segment, block count,
+// and per block: number, level, rows, traces, min_start, max_start, file_bytes; then fixed64
+// xxh3 of everything before.
+//
+// Thread safety: plain value type and stateless functions.
+
+#ifndef SPANSTORE_FORMAT_MANIFEST_H_
+#define SPANSTORE_FORMAT_MANIFEST_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "spanstore/env.h"
+
+namespace spanstore {
+
+struct ManifestBlock {
+  uint64_t number = 0;
+  uint32_t level = 0;  // 0: written from memtables; 1: the output of a merge
+  uint64_t rows = 0;
+  uint64_t traces = 0;
+  uint64_t min_start = 0;
+  uint64_t max_start = 0;
+  uint64_t file_bytes = 0;
+  friend bool operator==(const ManifestBlock&, const ManifestBlock&) = default;
+};
+
+struct Manifest {
+  uint64_t next_block_number = 1;
+  // WAL segments numbered below this are wholly in blocks: Open neither replays nor keeps them.
+  uint64_t first_live_segment = 0;
+  std::vector<ManifestBlock> blocks;  // oldest first
+  friend bool operator==(const Manifest&, const Manifest&) = default;
+
+  std::string Encode() const;
+  // DataLoss naming `file` for damage.
+  static absl::StatusOr<Manifest> Decode(std::string_view data, std::string_view file);
+};
+
+// Reads DIR/MANIFEST; a store without one (new, or written before compaction existed) gets the
+// empty manifest.
+absl::StatusOr<Manifest> ReadManifest(Env* env, const std::string& dir);
+// Replaces DIR/MANIFEST atomically and durably.
+absl::Status WriteManifest(Env* env, const std::string& dir, const Manifest& manifest);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_FORMAT_MANIFEST_H_

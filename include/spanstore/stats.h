@@ -1,0 +1,64 @@
+// StoreStats: what a store holds and what it has done, from Store::Stats().
+//
+// Thread safety: a plain value; Store::Stats() returns a consistent copy.
+
+#ifndef SPANSTORE_STATS_H_
+#define SPANSTORE_STATS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace spanstore {
+
+struct StoreStats {
+  // Contents.
+  uint64_t spans = 0;          // spans held (memtables + blocks), duplicates not yet removed
+  uint64_t memtable_spans = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t blocks = 0;
+  uint64_t block_spans = 0;
+  uint64_t block_bytes = 0;
+  uint64_t wal_segments = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t disk_bytes = 0;  // every file of the store
+
+  // Write path.
+  uint64_t appends = 0;         // successful Append calls
+  uint64_t appended_spans = 0;  // spans acknowledged by this process
+  uint64_t wal_writes = 0;      // write() calls on the WAL (one per group commit)
+  uint64_t wal_bytes_written = 0;  // bytes those writes appended (records with their framing)
+  uint64_t wal_syncs = 0;       // fdatasync calls on the WAL
+  uint64_t write_stalls = 0;    // Appends that waited for compaction (back-pressure)
+  bool read_only = false;       // writes refused after an unrecoverable I/O error
+  std::string background_error;  // the sticky error that made the store read-only, if any
+
+  // Recovery (from the last Open).
+  uint64_t recovered_spans = 0;
+  uint64_t torn_tail_records = 0;      // partial records truncated at the end of the WAL
+  uint64_t torn_tail_bytes = 0;
+  uint64_t corrupt_records_skipped = 0;  // kSalvage only
+  uint64_t corrupt_bytes_skipped = 0;
+
+  // Compaction.
+  uint64_t compactions = 0;
+  uint64_t compacted_spans = 0;
+  uint64_t duplicate_spans_dropped = 0;
+  uint64_t expired_blocks_dropped = 0;
+  uint64_t sampled_out_traces = 0;
+  uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
+  bool compaction_behind = false;          // ingest currently outruns compaction
+
+  // Bytes on disk per block column (compressed), summed over live blocks, e.g. "attr.values";
+  // BlockColumnNames() lists the keys in file order.
+  std::map<std::string, uint64_t> column_bytes;
+};
+
+// The names of the parts of a block file that StoreStats::column_bytes counts, in file order:
+// the columns of a row group (predicate columns first), then "meta" and "trace_index".
+const std::vector<std::string>& BlockColumnNames();
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_STATS_H_

@@ -1,0 +1,27 @@
+// Block files for tests: random spans in block row order, written with a BlockBuilder.
+
+#ifndef SPANSTORE_TESTS_UTIL_BLOCK_FIXTURES_H_
+#define SPANSTORE_TESTS_UTIL_BLOCK_FIXTURES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "format/block_builder.h"
+#include "spanstore/span.h"
+
+namespace spanstore::test {
+
+// Random traces (RandomSpans) sorted by BlockRowLess, with a few spans whose end precedes their
+// start and some whose parent is not in the block. `small` keeps them short (few attributes,
+// events and links; no awkward values).
+std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small = false);
+
+// Writes `spans` (in row order) as one block file.
+absl::Status WriteBlock(const std::string& path, const std::vector<Span>& spans, Codec codec,
+                        uint32_t rows_per_group, BlockProperties* props);
+
+}  // namespace spanstore::test
+
+#endif  // SPANSTORE_TESTS_UTIL_BLOCK_FIXTURES_H_
