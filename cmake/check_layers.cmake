@@ -8,6 +8,8 @@
 # public API), the allowed folders, and anything outside the project (absl/..., re2/..., ...).
 # A quoted include whose first path component is another project folder is a violation.
 
+cmake_policy(VERSION 3.20)
+
 set(project_folders util index format compaction engine query formats workload tools tests
     benchmarks fuzz include)
 set(violations "")

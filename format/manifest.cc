@@ -9,12 +9,14 @@
 namespace spanstore {
 namespace {
 
-constexpr std::string_view kManifestMagic = "SPNMANI1";
+// Version 1 had no version field: its magic ended in '1' and the body followed at once.
+constexpr std::string_view kManifestMagicV1 = "SPNMANI1";
 
 }  // namespace
 
 std::string Manifest::Encode() const {
   std::string out(kManifestMagic);
+  PutFixed32(&out, kManifestFormatVersion);
   PutVarint64(&out, next_block_number);
   PutVarint64(&out, first_live_segment);
   PutVarint64(&out, blocks.size());
@@ -35,12 +37,26 @@ absl::StatusOr<Manifest> Manifest::Decode(std::string_view data, std::string_vie
   auto error = [&](std::string_view what) {
     return absl::DataLossError(absl::StrFormat("manifest %s: %s", file, what));
   };
-  if (data.size() < kManifestMagic.size() + 8 || data.substr(0, 8) != kManifestMagic) {
-    return error("bad magic or too short");
+  size_t header = 0;
+  if (data.size() >= kManifestMagicV1.size() + 8 && data.substr(0, 8) == kManifestMagicV1) {
+    header = kManifestMagicV1.size();
+  } else if (data.size() >= kManifestMagic.size() + 4 + 8 && data.substr(0, 8) == kManifestMagic) {
+    header = kManifestMagic.size() + 4;
+    // Checked before the checksum: a newer writer may have changed how that is computed too.
+    const uint32_t version = DecodeFixed32(data.data() + kManifestMagic.size());
+    if (version > kManifestFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "manifest %s: format version %d was written by a newer spanstore; this build reads "
+          "versions up to %d",
+          file, version, kManifestFormatVersion));
+    }
+    if (version < 2) return error(absl::StrFormat("impossible format version %d", version));
+  } else {
+    return error("bad magic or too short (not a spanstore manifest)");
   }
   const uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
   if (XXH3_64bits(data.data(), data.size() - 8) != stored) return error("checksum mismatch");
-  std::string_view in = data.substr(8, data.size() - 16);
+  std::string_view in = data.substr(header, data.size() - header - 8);
   Manifest m;
   uint64_t count;
   if (!GetVarint64(&in, &m.next_block_number) || !GetVarint64(&in, &m.first_live_segment) ||

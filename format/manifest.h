@@ -6,9 +6,10 @@
 // longer names is deleted only after that manifest is durable. Open deletes whatever a crash
 // left in between (docs/store_layout.md).
 //
-// Encoding: magic "SPNMANI1", then varints next_block_number, first_live_segment, block count,
-// and per block: number, level, rows, traces, min_start, max_start, file_bytes; then fixed64
-// xxh3 of everything before.
+// Encoding (docs/store_layout.md): magic "SPNMANIF", format version fixed32, then varints
+// next_block_number, first_live_segment, block count, and per block: number, level, rows,
+// traces, min_start, max_start, file_bytes; then fixed64 xxh3 of everything before. Version 1
+// (magic "SPNMANI1", no version field, the same body) is still read.
 //
 // Thread safety: plain value type and stateless functions.
 
@@ -25,6 +26,11 @@
 #include "spanstore/env.h"
 
 namespace spanstore {
+
+inline constexpr std::string_view kManifestMagic = "SPNMANIF";
+// Bump on any incompatible change; Decode refuses a newer version (FailedPrecondition naming
+// the file and both versions) before trusting anything else in the file.
+inline constexpr uint32_t kManifestFormatVersion = 2;
 
 struct ManifestBlock {
   uint64_t number = 0;
@@ -45,7 +51,7 @@ struct Manifest {
   friend bool operator==(const Manifest&, const Manifest&) = default;
 
   std::string Encode() const;
-  // DataLoss naming `file` for damage.
+  // DataLoss naming `file` for damage; FailedPrecondition for a newer format version.
   static absl::StatusOr<Manifest> Decode(std::string_view data, std::string_view file);
 };
 
