@@ -21,11 +21,12 @@
 #include <optional>
 #include <string>
 
+#include "engine/block_source.h"
 #include "format/block_format.h"
 #include "format/block_reader.h"
-#include "util/coding.h"
 #include "spanstore/env.h"
 #include "spanstore/query.h"
+#include "util/coding.h"
 
 namespace {
 
@@ -124,9 +125,11 @@ std::vector<SpanQuery> Queries(const std::optional<Span>& first) {
 }
 
 void Exercise(const std::string& data) {
-  auto opened = BlockReader::Open(Env::Default(), TempPath(), 1);
+  // Through the engine's BlockSource, so the query paths over the columns are fuzzed too.
+  auto opened = BlockSource::Open(Env::Default(), TempPath(), 1);
   if (!opened.ok()) return;
-  const BlockReader& block = **opened;
+  const BlockSource& source = **opened;
+  const BlockReader& block = source.reader();
   (void)block.Verify();
 
   std::optional<Span> first;
@@ -147,21 +150,22 @@ void Exercise(const std::string& data) {
     block.trace_index().filter().Prefetch(TraceIndex::Hash(id));
     (void)block.trace_index().filter().MayHold(TraceIndex::Hash(id));
     (void)block.MayContainTrace(id);
-    (void)block.GetTrace(id, &trace);
+    (void)source.GetTrace(id, &trace);
   }
   if (first) (void)block.Contains(*first);
 
   for (const SpanQuery& q : Queries(first)) {
     size_t visited = 0;
-    (void)block.Scan(q, [&](const Span&) { return ++visited < kMaxRowsVisited; });
+    (void)source.Scan(q, [&](const Span&) { return ++visited < kMaxRowsVisited; });
     // ScanKeys answers from the predicate columns alone when it can (trace ids from the index,
     // starts from the time columns): a path of its own.
     visited = 0;
-    (void)block.ScanKeys(q, [&](const TraceId&, uint64_t) { return ++visited < kMaxRowsVisited; });
+    (void)source.ScanKeys(q,
+                          [&](const TraceId&, uint64_t) { return ++visited < kMaxRowsVisited; });
   }
   absl::btree_set<std::string> services, operations;
-  block.CollectServices(&services);
-  block.CollectOperations(services.empty() ? std::string() : *services.begin(), &operations);
+  source.CollectServices(&services);
+  source.CollectOperations(services.empty() ? std::string() : *services.begin(), &operations);
   (void)block.memory_bytes();
 }
 

@@ -8,6 +8,7 @@ packages=(
   liblz4-dev libzstd-dev libxxhash-dev libabsl-dev libre2-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev          # fuzzing and sanitizers
+  clang-format git                  # scripts/check_format.sh
   librocksdb-dev libsqlite3-dev     # peer baselines in benchmarks/
 )
 missing=()

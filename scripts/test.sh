@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test of spanstore:
-#   1. Release build (g++), the whole CTest suite;
+#   0. the format check on the lines this change touches (scripts/check_format.sh);
+#   1. Release build (g++, -Werror), the whole CTest suite;
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer (and libFuzzer coverage
 #      instrumentation), the whole CTest suite again, then each libFuzzer target for a bounded
 #      smoke time, seeded from tests/testdata and fuzz/corpus;
@@ -69,8 +70,12 @@ build() {  # build <dir> <cmake args...> -- <targets...>
   fi
 }
 
+echo "=== 0/3 Format of the changed lines"
+./scripts/check_format.sh
+record "format check" $?
+
 echo "=== 1/3 Release build and tests"
-if build build-release -DCMAKE_BUILD_TYPE=Release; then
+if build build-release -DCMAKE_BUILD_TYPE=Release -DSPANSTORE_WERROR=ON; then
   run_ctest build-release release
 else
   record "release build" 1
@@ -81,8 +86,8 @@ if [ "${SPANSTORE_SKIP_SANITIZERS:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   if CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSPANSTORE_SANITIZE=address -DSPANSTORE_BUILD_FUZZERS=ON \
-      -DSPANSTORE_BUILD_BENCHMARKS=OFF; then
+      -DSPANSTORE_SANITIZE=address,undefined -DSPANSTORE_BUILD_FUZZERS=ON \
+      -DSPANSTORE_BUILD_BENCHMARKS=OFF -DSPANSTORE_WERROR=ON; then
     # The crash test forks and kills children; it is exercised in the Release run.
     run_ctest build-asan asan
     for fuzzer in build-asan/fuzz/*_fuzz; do
@@ -109,7 +114,8 @@ if [ "${SPANSTORE_SKIP_SANITIZERS:-0}" != 1 ]; then
   if [ -n "$concurrency_tests" ]; then
     # shellcheck disable=SC2086
     if CC=clang CXX=clang++ build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DSPANSTORE_SANITIZE=thread -DSPANSTORE_BUILD_BENCHMARKS=OFF -- $concurrency_tests; then
+        -DSPANSTORE_SANITIZE=thread -DSPANSTORE_BUILD_BENCHMARKS=OFF -DSPANSTORE_WERROR=ON \
+        -- $concurrency_tests; then
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_ctest build-tsan tsan -L concurrency
     else
       record "tsan build" 1

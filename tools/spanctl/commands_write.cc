@@ -193,7 +193,8 @@ int RunLoad(const ParsedFlags& flags) {
   if (absl::Status s = (*store)->Close(); !s.ok()) return FailOperation("load", s);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("loaded %llu spans in %.2fs (%.0f spans/s)\n", static_cast<unsigned long long>(spans),
+  std::printf("loaded %llu spans from %llu documents in %.2fs (%.0f spans/s)\n",
+              static_cast<unsigned long long>(spans), static_cast<unsigned long long>(documents),
               secs, secs > 0 ? spans / secs : 0.0);
   return kExitOk;
 }
