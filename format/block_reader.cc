@@ -131,10 +131,14 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   }
   // Bound the claims by the file before allocating for them: the group pages lie between the
   // header and the meta page, a group page takes at least kMinGroupBytes (its column table and
-  // checksum), and every row 8 bytes of span id.
+  // checksum), and a group holds at most kMaxRowsPerGroup rows. Rows are not bounded by bytes:
+  // every column may be compressed, and low-entropy rows (sequential span ids, repeated
+  // attributes, predicted times) take well under a byte each -- a reader that assumed 8 bytes
+  // of span id per row refused blocks the writer had written. What a row costs a reader is
+  // bounded per group instead (GroupData checks each column against the row count).
   constexpr uint64_t kMinGroupBytes = kNumBlockColumns * 3 + 8;
   const uint64_t page_bytes = meta_offset - kBlockHeaderSize;  // Load: meta_offset >= header
-  if (groups > page_bytes / kMinGroupBytes || rows > page_bytes / 8) {
+  if (groups > page_bytes / kMinGroupBytes || rows > groups * uint64_t{kMaxRowsPerGroup}) {
     return BlockError(path_, absl::StrFormat("meta page: %d rows in %d row groups cannot fit "
                                              "in the %d bytes before the meta page",
                                              rows, groups, page_bytes));
@@ -158,12 +162,6 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     g.offset = next_offset;
     next_row += g.rows;
     next_offset += g.size;
-    // A group page stores 8 bytes of span id per row, uncompressed.
-    if (uint64_t{g.rows} * 8 > g.size) {
-      return BlockError(path_, absl::StrFormat("meta page: a row group claims %d rows its "
-                                               "%d-byte page cannot hold",
-                                               g.rows, g.size));
-    }
   }
   if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
   group_first_rows_.resize(groups_.size());
