@@ -284,14 +284,25 @@ void CheckSegment(Env* env, const std::string& dir, uint64_t number, bool last, 
   }
   if (!reader.status().ok()) findings->Damaged(name, WithoutPath(reader.status().message(), path));
   if (reader.torn_tail()) {
-    findings->Damaged(name, absl::StrFormat("offset %d: %d bytes of an incomplete record at the "
-                                            "end (a write torn by a crash%s)",
-                                            reader.valid_end(), reader.torn_bytes(),
-                                            last ? "; opening the store truncates it" : ""));
+    // Only the newest segment is written to; older ones were fdatasync'd whole before the next
+    // was created, so a torn end there is damage. In the newest it is what a crash leaves.
+    if (last) {
+      findings->Warning(name, absl::StrFormat("%d records, %d spans; offset %d: %d bytes of an "
+                                              "incomplete record at the end: a write torn by a "
+                                              "crash, never acknowledged; opening the store "
+                                              "truncates it",
+                                              records, spans, reader.valid_end(),
+                                              reader.torn_bytes()));
+    } else {
+      findings->Damaged(name, absl::StrFormat("offset %d: %d bytes of an incomplete record at "
+                                              "the end of a sealed segment (sealed segments "
+                                              "are synced whole)",
+                                              reader.valid_end(), reader.torn_bytes()));
+    }
   }
   totals->records += records;
   totals->spans += spans;
-  if (findings->problems() == problems_before) {
+  if (findings->problems() == problems_before && !reader.torn_tail()) {
     findings->Ok(name, absl::StrFormat("%d records, %d spans", records, spans));
   }
 }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/coding.h"
 
@@ -23,6 +24,28 @@ bool KnownType(uint8_t type) {
 }
 
 }  // namespace
+
+bool WalReader::IsTornTail(uint64_t at) const {
+  const std::string_view rest = contents_.substr(at);
+  if (AllZero(rest)) return true;  // the file system extended the file; the data never came
+  if (rest.size() < wal::kRecordHeaderSize) return true;
+  const uint32_t length = DecodeFixed32(rest.data() + 8);
+  if (length <= rest.size() - wal::kRecordHeaderSize) return false;  // complete: damaged
+  // The record claims more bytes than the file holds. A writer that died mid-record leaves that;
+  // so does a flipped bit in the length of a complete last record. The checksum tells them
+  // apart: it verifies with the length that ends the record at the end of the file only if the
+  // record is all there.
+  std::string header(rest.data() + 8, 5);
+  EncodeFixed32(header.data(), static_cast<uint32_t>(rest.size() - wal::kRecordHeaderSize));
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  XXH3_64bits_update(state, header.data(), header.size());
+  XXH3_64bits_update(state, rest.data() + wal::kRecordHeaderSize,
+                     rest.size() - wal::kRecordHeaderSize);
+  const bool complete = XXH3_64bits_digest(state) == DecodeFixed64(rest.data());
+  XXH3_freeState(state);
+  return !complete;
+}
 
 uint64_t WalReader::NextVerifyingRecord(uint64_t from) const {
   for (uint64_t at = from; at + wal::kRecordHeaderSize <= contents_.size(); ++at) {
@@ -72,7 +95,7 @@ bool WalReader::ReadRecord(wal::RecordType* type, std::string_view* payload) {
   while (pos_ < contents_.size()) {
     const uint64_t left = contents_.size() - pos_;
     const char* p = contents_.data() + pos_;
-    const char* problem = nullptr;
+    std::string problem;
     uint32_t length = 0;
     uint8_t record_type = 0;
     if (left < wal::kRecordHeaderSize) {
@@ -91,7 +114,7 @@ bool WalReader::ReadRecord(wal::RecordType* type, std::string_view* payload) {
       }
     }
 
-    if (problem == nullptr) {
+    if (problem.empty()) {
       last_record_offset_ = pos_;
       pos_ += wal::kRecordHeaderSize + length;
       valid_end_ = pos_;
@@ -101,20 +124,30 @@ bool WalReader::ReadRecord(wal::RecordType* type, std::string_view* payload) {
       return true;
     }
 
-    // Damage after which no record verifies is a torn tail: the writer died mid-write (the rest
-    // may be missing, zeros, or a partial record). Damage followed by a good record is
-    // corruption: something changed bytes that were once written whole. The length field is not
-    // trusted for this; we search byte by byte.
-    const uint64_t next = NextVerifyingRecord(pos_ + 1);
+    // A torn tail is what a writer that died mid-write leaves: the last record cut short by the
+    // end of the file, or zeros where the file system extended it. Anything else is corruption
+    // -- bytes changed after they were written whole -- wherever it is: damage followed by a
+    // good record, and equally a complete last record whose checksum fails (acknowledged spans,
+    // which a crash does not garble). The length field is not trusted for telling them apart:
+    // the next good record is searched byte by byte, and a "cut short" record whose checksum
+    // verifies with the length that would end it at the end of the file was complete and only
+    // its length damaged.
+    uint64_t next = NextVerifyingRecord(pos_ + 1);
     if (next == contents_.size()) {
-      torn_tail_ = true;
-      return false;
+      if (IsTornTail(pos_)) {
+        torn_tail_ = true;
+        return false;
+      }
+      problem = absl::StrCat(problem, " in the last record, which is complete: damage, not a "
+                                      "torn write");
     }
     if (!salvage_) {
       status_ = absl::DataLossError(absl::StrFormat(
-          "%s: offset %d: %s (a good record follows at offset %d); open with "
-          "RecoveryMode::kSalvage to skip damaged records",
-          path_, pos_, problem, next));
+          "%s: offset %d: %s%s; open with RecoveryMode::kSalvage to skip damaged records",
+          path_, pos_, problem,
+          next == contents_.size() ? ""
+                                   : absl::StrFormat(" (a good record follows at offset %d)",
+                                                     next)));
       return false;
     }
     ++corrupt_records_;

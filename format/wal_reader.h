@@ -1,12 +1,16 @@
 // Reads the records of one WAL segment, telling torn tails from corruption.
 //
-// The reader reports, the caller decides (LevelDB's log::Reader): damage after which no record
-// verifies -- a header or payload cut short by the end of the file, a zero-filled or garbled
-// last record -- is a *torn tail* (a writer that died mid-write). Damage followed by a record
-// that verifies is *corruption*. With salvage off the reader stops at corruption and status() names the
-// segment and offset; with salvage on it reports the damage to the Reporter, scans forward for
-// the next record whose checksum verifies, and continues. After a checksum mismatch the length
-// field is distrusted. A length above wal::kMaxPayloadSize is rejected before any allocation.
+// The reader reports, the caller decides (LevelDB's log::Reader). A *torn tail* is what a writer
+// that died mid-write leaves: the last record cut short by the end of the file (its header or
+// its payload), or zeros to the end of the file. Every other damage is *corruption*: damage
+// followed by a record that verifies, and equally a complete last record whose checksum fails
+// (a crash cuts records short; it does not garble complete ones, which were acknowledged). With
+// salvage off the reader stops at corruption and status() names the segment and offset; with
+// salvage on it reports the damage to the Reporter, scans forward for the next record whose
+// checksum verifies, and continues. After a checksum mismatch the length field is distrusted (a
+// last record whose length runs past the end of the file but whose checksum verifies with the
+// length that would end it there is complete, its length damaged). A length above
+// wal::kMaxPayloadSize is rejected before any allocation.
 //
 // Thread safety: not thread-safe.
 
@@ -56,6 +60,9 @@ class WalReader {
  private:
   // Offset of the first record at or after `from` whose checksum verifies, or contents.size().
   uint64_t NextVerifyingRecord(uint64_t from) const;
+  // Whether the damaged record at `at`, after which no record verifies, is a torn write (cut
+  // short, or zeros to the end) rather than a complete record that was damaged.
+  bool IsTornTail(uint64_t at) const;
 
   std::string_view contents_;
   std::string path_;

@@ -149,6 +149,53 @@ TEST_F(StoreRecoveryTest, BitFlipUnderEachMode) {
   }
 }
 
+// Hardening issue, item 3: a bit flip in the last record -- complete, acknowledged -- was taken
+// for a torn write: the record was dropped at Open and verify said OK. It is corruption: the
+// default mode refuses with the offset, strict refuses, salvage skips it and counts it, and
+// verify reports it. A torn tail (a kill -9 mid-write) stays a warning.
+TEST_F(StoreRecoveryTest, BitFlipInTheLastRecordIsCorruptionNotATornTail) {
+  Populate(6);
+  const std::string segment = SegmentFileName(source_.path(), 1);
+  const std::vector<uint64_t> offsets = RecordOffsets(segment);
+  const std::string full = ReadBytes(segment);
+  for (uint64_t at : {offsets[5] + 3, offsets[5] + 9, full.size() - 5}) {
+    std::string bad = full;
+    bad[at] ^= 0x04;
+    const std::string dir = Copy("flip_last");
+    WriteBytes(SegmentFileName(dir, 1), bad);
+
+    auto report = VerifyStore(dir);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_FALSE(report->ok()) << at;
+
+    auto refused = Store::Open(WalOnly(), dir);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << at;
+    EXPECT_THAT(std::string(refused.status().message()),
+                HasSubstr("000001.log: offset " + std::to_string(offsets[5])));
+    Options strict = WalOnly();
+    strict.recovery = RecoveryMode::kStrict;
+    EXPECT_EQ(Store::Open(strict, dir).status().code(), absl::StatusCode::kDataLoss);
+
+    Options salvage = WalOnly();
+    salvage.recovery = RecoveryMode::kSalvage;
+    auto store = Store::Open(salvage, dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ((*store)->Stats().corrupt_records_skipped, 1u) << at;
+    EXPECT_EQ((*store)->Stats().torn_tail_records, 0u) << at;
+    EXPECT_EQ(CountSpans(store->get()), 10u);
+    EXPECT_EQ((*store)->GetTrace(traces_[5][0].trace_id).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+
+  // What a kill -9 in the middle of a write leaves: a warning, not damage.
+  const std::string dir = Copy("torn_last");
+  WriteBytes(SegmentFileName(dir, 1), full.substr(0, full.size() - 5));
+  auto report = VerifyStore(dir);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->warnings, 1u);
+}
+
 TEST_F(StoreRecoveryTest, DamagedTailOfASealedSegmentIsNotATornWrite) {
   Populate(60, 4096);
   const std::string first = SegmentFileName(source_.path(), 1);
