@@ -21,7 +21,7 @@ constexpr int kMaxDepth = 100;
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : lexer_(text) {}
+  Parser(std::string_view text, const QueryLimits& limits) : lexer_(text), limits_(limits) {}
 
   absl::StatusOr<FilterExpr> Parse() {
     absl::Status s = Advance();
@@ -192,6 +192,10 @@ class Parser {
 
   absl::StatusOr<FilterExpr> Comparison() {
     const Token field_token = tok_;
+    if (++terms_ > limits_.max_terms) {
+      return Error(tok_, absl::StrFormat("too many comparisons: the limit is %d",
+                                         limits_.max_terms));
+    }
     auto field = ParseField();
     if (!field.ok()) return field.status();
     if (absl::Status s = Advance(); !s.ok()) return s;
@@ -244,6 +248,20 @@ class Parser {
         return Error(value_token, std::string(compiled.status().message()));
       }
       regex = *compiled;
+      const int size = regex->ProgramSize();
+      if (size > limits_.max_regex_program_size) {
+        return Error(value_token,
+                     absl::StrFormat("regular expression too complex: its program has %d "
+                                     "states, more than the limit of %d",
+                                     size, limits_.max_regex_program_size));
+      }
+      regex_program_size_ += size;
+      if (regex_program_size_ > limits_.max_total_regex_program_size) {
+        return Error(value_token,
+                     absl::StrFormat("the query's regular expressions are too complex "
+                                     "together: more than %d program states",
+                                     limits_.max_total_regex_program_size));
+      }
     }
     const bool is_nil = value->empty();
     if (is_nil && op != CompareOp::kEq && op != CompareOp::kNe) {
@@ -360,7 +378,10 @@ class Parser {
   }
 
   Lexer lexer_;
+  const QueryLimits& limits_;
   Token tok_;
+  size_t terms_ = 0;
+  int regex_program_size_ = 0;
 };
 
 bool IsPlainAttribute(const FilterExpr& e) { return e.kind == FilterExpr::Kind::kAttribute; }
@@ -419,7 +440,16 @@ bool Lift(const FilterExpr& e, SpanQuery* q) {
 }  // namespace
 
 absl::StatusOr<SpanQuery> ParseQuery(std::string_view text) {
-  Parser parser(text);
+  return ParseQuery(text, QueryLimits());
+}
+
+absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& limits) {
+  if (text.size() > limits.max_query_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "query of %d bytes is longer than the limit of %d bytes", text.size(),
+        limits.max_query_bytes));
+  }
+  Parser parser(text, limits);
   auto expr = parser.Parse();
   if (!expr.ok()) return expr.status();
   SpanQuery q;

@@ -29,6 +29,8 @@ absl::StatusOr<std::shared_ptr<const Regex>> Regex::Compile(std::string_view pat
 Regex::Regex(std::string pattern) : pattern_(std::move(pattern)) {}
 Regex::~Regex() = default;
 
+int Regex::ProgramSize() const { return re_->ProgramSize(); }
+
 bool Regex::FullMatch(std::string_view text) const {
   return re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *re_);
 }

@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/query.h"
@@ -204,12 +205,58 @@ TEST(QueryParserTest, ErrorsPointAtTheColumn) {
 }
 
 TEST(QueryParserTest, DeepNestingIsAnErrorNotACrash) {
+  QueryLimits long_text;  // past the length limit, so that the depth limit is what stops it
+  long_text.max_query_bytes = 1 << 20;
   std::string deep = "{ " + std::string(100000, '(') + "status = ok" + std::string(100000, ')') + " }";
-  auto q = ParseQuery(deep);
+  auto q = ParseQuery(deep, long_text);
   ASSERT_FALSE(q.ok());
   EXPECT_THAT(std::string(q.status().message()), HasSubstr("nested too deeply"));
   std::string nots = "{ " + std::string(100000, '!') + "status = ok }";
-  EXPECT_FALSE(ParseQuery(nots).ok());
+  EXPECT_FALSE(ParseQuery(nots, long_text).ok());
+}
+
+// Hardening issue, item 5: a filter of thousands of `=~` terms took over two minutes and a
+// gigabyte to run. The parser refuses what a query may not cost, each with a clear error:
+// length, comparisons, and the compiled size of its regular expressions.
+TEST(QueryParserTest, LimitsRefuseCostlyQueriesWithAClearError) {
+  std::string many = "{ ";
+  for (int i = 0; i < 5000; ++i) {
+    if (i > 0) many += " || ";
+    many += absl::StrCat("span.k", i, " =~ \"a.*b", i, ".*c\"");
+  }
+  many += " }";
+  auto refused = ParseQuery(many);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("longer than the limit"));
+
+  QueryLimits roomy;
+  roomy.max_query_bytes = 1 << 20;
+  auto terms = ParseQuery(many, roomy);
+  ASSERT_FALSE(terms.ok());
+  EXPECT_THAT(std::string(terms.status().message()), HasSubstr("too many comparisons"));
+  EXPECT_THAT(std::string(terms.status().message()), HasSubstr("column "));
+
+  // One pattern whose program is huge (a counted repetition of a class).
+  auto big = ParseQuery(R"({ span.k =~ "[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}" })");
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(std::string(big.status().message()), HasSubstr("too complex"));
+
+  // Many moderate patterns: each is fine, together they are not.
+  std::string moderate = "{ ";
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) moderate += " || ";
+    moderate += absl::StrCat("span.k =~ \"[a-z]{1,40}", i, "\"");
+  }
+  moderate += " }";
+  QueryLimits tight;
+  tight.max_total_regex_program_size = 5000;
+  auto together = ParseQuery(moderate, tight);
+  ASSERT_FALSE(together.ok());
+  EXPECT_THAT(std::string(together.status().message()), HasSubstr("too complex together"));
+
+  // What a person writes is far inside every limit.
+  EXPECT_TRUE(ParseQuery(R"({ span.http.host =~ "staging.*" || .http.status_code >= 500 })").ok());
 }
 
 TEST(QueryParserTest, ParseDuration) {

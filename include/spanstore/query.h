@@ -50,6 +50,8 @@ class Regex {
   ~Regex();
   bool FullMatch(std::string_view text) const;
   const std::string& pattern() const { return pattern_; }
+  // The size of the compiled program (RE2's measure of a pattern's cost: roughly its states).
+  int ProgramSize() const;
 
  private:
   explicit Regex(std::string pattern);
@@ -142,9 +144,21 @@ bool SpanMatches(const SpanQuery& query, const Span& span);
 // Evaluates one expression tree against a span.
 bool FilterMatches(const FilterExpr& expr, const Span& span);
 
-// Parses the TraceQL span filter `{ ... }` (see DESIGN §2). Errors are InvalidArgument with the
-// 1-based column of the problem: "column 17: expected a value after '>', found end of input".
+// What a query may cost, so that hostile input gets a clear error instead of minutes of CPU and
+// gigabytes of compiled patterns. The defaults are far above what a person types or a UI
+// builds: the longest real filters are a few hundred bytes with a dozen comparisons.
+struct QueryLimits {
+  size_t max_query_bytes = 64 << 10;  // the query text
+  size_t max_terms = 256;             // comparisons (each `field op value`)
+  int max_regex_program_size = 10000;         // one pattern's compiled size (Regex::ProgramSize)
+  int max_total_regex_program_size = 50000;   // all patterns of the query together
+};
+
+// Parses the TraceQL span filter `{ ... }` (docs/query_language.md). Errors are
+// InvalidArgument with the 1-based column of the problem: "column 17: expected a value after
+// '>', found end of input", or naming the limit a query exceeds.
 absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
+absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& limits);
 
 // Parses a TraceQL duration literal such as "250ms" or "1.5s" into nanoseconds.
 absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
