@@ -38,7 +38,7 @@ TEST(FlagsTest, SpaceAndEqualsForms) {
   auto f = Parse(spec, {"{ .a = 1 }", "--limit", "5", "--db=/tmp/x"});
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_THAT(f->args, ElementsAre("{ .a = 1 }"));
-  EXPECT_EQ(*f->GetInt("limit"), 5);
+  EXPECT_EQ(*f->GetInt("limit", -100, 100), 5);
   EXPECT_EQ(f->Get("db"), "/tmp/x");
   EXPECT_TRUE(f->Has("db"));
   EXPECT_FALSE(f->Has("json"));
@@ -50,8 +50,8 @@ TEST(FlagsTest, DefaultsApplyWhenAbsent) {
   auto f = Parse(spec, {"x"});
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->Get("db"), "./spanstore-data");
-  EXPECT_EQ(*f->GetInt("limit"), 20);
-  EXPECT_DOUBLE_EQ(*f->GetDouble("ratio"), 0.5);
+  EXPECT_EQ(*f->GetInt("limit", -100, 100), 20);
+  EXPECT_DOUBLE_EQ(*f->GetDouble("ratio", 0, 1), 0.5);
   EXPECT_FALSE(f->GetBool("json"));
   EXPECT_EQ(f->Get("no-such-flag"), "");
 }
@@ -96,13 +96,35 @@ TEST(FlagsTest, MalformedNumbers) {
   const CommandSpec spec = QuerySpec();
   auto f = Parse(spec, {"x", "--limit", "ten", "--ratio=half"});
   ASSERT_TRUE(f.ok()) << f.status();
-  auto limit = f->GetInt("limit");
+  auto limit = f->GetInt("limit", 0, 100);
   ASSERT_FALSE(limit.ok());
   EXPECT_THAT(std::string(limit.status().message()),
-              HasSubstr("--limit must be an integer, got 'ten'"));
-  auto ratio = f->GetDouble("ratio");
+              HasSubstr("--limit must be a whole number from 0 to 100, got 'ten'"));
+  auto ratio = f->GetDouble("ratio", 0, 1);
   ASSERT_FALSE(ratio.ok());
   EXPECT_THAT(std::string(ratio.status().message()), HasSubstr("--ratio must be a number"));
+}
+
+// Hardening issue, item 7: `--limit -1` returned everything. Numbers outside a flag's range,
+// fractions and non-numbers are usage errors naming the range.
+TEST(FlagsTest, NumbersOutsideTheirRangeAreUsageErrors) {
+  const CommandSpec spec = QuerySpec();
+  for (const char* bad : {"-1", "1.5", "9999999999999999999999", "1e3", "", "0x10"}) {
+    auto f = Parse(spec, {"x", "--limit", bad});
+    ASSERT_TRUE(f.ok()) << f.status();
+    auto limit = f->GetInt("limit", 0, 1000);
+    ASSERT_FALSE(limit.ok()) << bad << " -> " << *limit;
+    EXPECT_EQ(limit.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(limit.status().message()), HasSubstr("from 0 to 1000")) << bad;
+  }
+  for (const char* bad : {"-0.1", "1.01", "nan", "inf", "x"}) {
+    auto f = Parse(spec, {"x", "--ratio", bad});
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_FALSE(f->GetDouble("ratio", 0, 1).ok()) << bad;
+  }
+  auto ok = Parse(spec, {"x", "--limit", "1000"});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok->GetInt("limit", 0, 1000), 1000);
 }
 
 TEST(FlagsTest, ArgumentCounts) {
@@ -130,14 +152,14 @@ TEST(FlagsTest, DoubleDashEndsFlagsAndDashIsAnArgument) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_THAT(f->args, ElementsAre("-", "--limit", "-h"));
   EXPECT_FALSE(f->help);
-  EXPECT_EQ(*f->GetInt("limit"), 20);
+  EXPECT_EQ(*f->GetInt("limit", -100, 100), 20);
 }
 
 TEST(FlagsTest, ValueMayStartWithADash) {
   const CommandSpec spec = QuerySpec();
   auto f = Parse(spec, {"x", "--limit", "-3"});
   ASSERT_TRUE(f.ok()) << f.status();
-  EXPECT_EQ(*f->GetInt("limit"), -3);
+  EXPECT_EQ(*f->GetInt("limit", -100, 100), -3);
 }
 
 TEST(FlagsTest, UsageListsEveryFlagWithDefaults) {

@@ -154,7 +154,22 @@ TEST_F(SpanctlE2eTest, UsageErrorsExitTwo) {
   EXPECT_EQ(r.exit_code, 2);
   r = Spanctl("gen --db " + Db() + " --traces lots");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("--traces must be an integer"));
+  EXPECT_THAT(r.out, HasSubstr("--traces must be a whole number"));
+  // Hardening issue, items 6 and 7: negative or garbage numbers and times are usage errors,
+  // never "everything" or a guessed unit.
+  r = Spanctl("query --db " + Db() + " --limit -1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("--limit must be a whole number from 0"));
+  r = Spanctl("search --db " + Db() + " --limit 1.5");
+  EXPECT_EQ(r.exit_code, 2);
+  for (const char* t : {"-5", "1767225600000", "1969-12-31T00:00:00Z", "99999999999999999999ns",
+                        "tomorrow"}) {
+    r = Spanctl("search --db " + Db() + " --start " + t);
+    EXPECT_EQ(r.exit_code, 2) << t;
+    EXPECT_THAT(r.out, HasSubstr("--start: '")) << t;
+  }
+  r = Spanctl("query --db " + Db() + " --end 1767225600000ms --start 2026-01-01T00:00:00Z");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 TEST_F(SpanctlE2eTest, MissingTraceExitsOne) {

@@ -11,6 +11,7 @@
 #include "spanstore/span.h"
 #include "spanstore/stats.h"
 #include "spanstore/store.h"
+#include "spanstore/timestamp.h"
 #include "spanstore/verify.h"
 
 #endif  // SPANSTORE_SPANSTORE_H_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -15,26 +16,17 @@ namespace spanstore::spanctl {
 namespace {
 
 std::vector<FlagSpec> WindowFlags() {
-  return {{"start", "TIME", "", "only spans starting at or after TIME (RFC 3339, or unix seconds)"},
-          {"end", "TIME", "", "only spans starting at or before TIME"},
+  return {{"start", "TIME", "",
+           "only spans starting at or after TIME: RFC 3339 (2026-01-01T00:00:00Z), unix seconds "
+           "(1767225600), or unix time with a unit (1767225600000ms, ...us, ...ns)"},
+          {"end", "TIME", "", "only spans starting at or before TIME (as --start)"},
           {"since", "DURATION", "", "only spans from the last DURATION (e.g. 15m, 2h)"}};
 }
 
 absl::StatusOr<uint64_t> ParseTimeFlag(const std::string& name, const std::string& value) {
-  int64_t secs;
-  if (absl::SimpleAtoi(value, &secs) && secs >= 0) {
-    // Unix seconds, or nanoseconds when it is obviously too large to be seconds.
-    return secs > 100'000'000'000ll ? static_cast<uint64_t>(secs)
-                                    : static_cast<uint64_t>(secs) * 1'000'000'000ull;
-  }
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, value, &t, &err)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--%s: '%s' is not a time (use RFC 3339 like 2026-01-01T00:00:00Z, or unix seconds)",
-        name, value));
-  }
-  return static_cast<uint64_t>(absl::ToUnixNanos(t));
+  auto t = ParseTimestamp(value);
+  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", t.status().message()));
+  return *t;
 }
 
 // Applies --start/--end/--since to the query.
@@ -54,6 +46,7 @@ absl::Status ApplyWindow(const ParsedFlags& flags, SpanQuery* q) {
     if (!d.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--since: ", d.status().message()));
     }
+    if (*d == 0) return absl::InvalidArgumentError("--since: the window must be longer than 0");
     const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
     q->start_min = std::max(q->start_min, now > *d ? now - *d : 0);
   }
@@ -101,7 +94,7 @@ int RunTrace(const ParsedFlags& flags) {
     std::printf("%s\n", out.c_str());
     return kExitOk;
   }
-  auto width = flags.GetInt("width");
+  auto width = flags.GetInt("width", 40, 1000);
   if (!width.ok()) return Fail("trace", width.status());
   WaterfallOptions o;
   o.width = static_cast<int>(std::clamp<int64_t>(*width, 60, 400));
@@ -113,9 +106,9 @@ int RunTrace(const ParsedFlags& flags) {
 int RunQuery(const ParsedFlags& flags) {
   auto q = QueryFromFlags(flags);
   if (!q.ok()) return Fail("query", q.status());
-  auto limit = flags.GetInt("limit");
+  auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("query", limit.status());
-  q->limit = static_cast<size_t>(std::max<int64_t>(*limit, 0));
+  q->limit = static_cast<size_t>(*limit);
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail("query", store.status());
   const bool json = flags.GetBool("json");
@@ -151,11 +144,11 @@ int RunQuery(const ParsedFlags& flags) {
 int RunSearch(const ParsedFlags& flags) {
   auto q = QueryFromFlags(flags);
   if (!q.ok()) return Fail("search", q.status());
-  auto limit = flags.GetInt("limit");
+  auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("search", limit.status());
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail("search", store.status());
-  auto found = (*store)->FindTraces(*q, static_cast<size_t>(std::max<int64_t>(*limit, 0)));
+  auto found = (*store)->FindTraces(*q, static_cast<size_t>(*limit));
   if (!found.ok()) return Fail("search", found.status());
   if (flags.GetBool("json")) {
     std::string out = "{\"traces\":[";
@@ -280,9 +273,9 @@ int RunStats(const ParsedFlags& flags) {
                ? a.second->values.size() > b.second->values.size()
                : a.first < b.first;
   });
-  auto top = flags.GetInt("top");
+  auto top = flags.GetInt("top", 0, 1'000'000);
   if (!top.ok()) return Fail("stats", top.status());
-  if (sorted.size() > static_cast<size_t>(std::max<int64_t>(*top, 0))) sorted.resize(*top);
+  if (sorted.size() > static_cast<size_t>(*top)) sorted.resize(*top);
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, k] : sorted) {
     rows.push_back({key, absl::StrCat(k->values.size(), k->capped ? "+" : ""),

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -64,19 +65,15 @@ absl::StatusOr<SyncPolicy> ParseSync(const std::string& s) {
 
 int RunGen(const ParsedFlags& flags) {
   GeneratorOptions g;
-  auto traces = flags.GetInt("traces");
-  auto seed = flags.GetInt("seed");
-  auto errors = flags.GetDouble("error-rate");
-  auto slow = flags.GetDouble("slow-rate");
-  auto batch = flags.GetInt("batch");
+  auto traces = flags.GetInt("traces", 0, 1'000'000'000);
+  auto seed = flags.GetInt("seed", 0, std::numeric_limits<int64_t>::max());
+  auto errors = flags.GetDouble("error-rate", 0, 1);
+  auto slow = flags.GetDouble("slow-rate", 0, 1);
+  auto batch = flags.GetInt("batch", 1, 1'000'000);
   auto sync = ParseSync(flags.Get("sync"));
   for (const absl::Status& s : {traces.status(), seed.status(), errors.status(), slow.status(),
                                 batch.status(), sync.status()}) {
     if (!s.ok()) return Fail("gen", s);
-  }
-  if (*traces < 0 || *batch <= 0 || *errors < 0 || *errors > 1 || *slow < 0 || *slow > 1) {
-    return Fail("gen", absl::InvalidArgumentError(
-                           "--traces must be >= 0, --batch > 0, rates between 0 and 1"));
   }
   g.traces = static_cast<uint64_t>(*traces);
   g.seed = static_cast<uint64_t>(*seed);
@@ -232,15 +229,11 @@ int RunCompact(const ParsedFlags& flags) {
 
 int RunBench(const ParsedFlags& flags) {
   auto sync = ParseSync(flags.Get("sync"));
-  auto batch = flags.GetInt("batch");
-  auto threads = flags.GetInt("threads");
-  auto total = flags.GetInt("spans");
+  auto batch = flags.GetInt("batch", 1, 1'000'000);
+  auto threads = flags.GetInt("threads", 1, 256);
+  auto total = flags.GetInt("spans", 1, 1'000'000'000);
   for (const absl::Status& s : {sync.status(), batch.status(), threads.status(), total.status()}) {
     if (!s.ok()) return Fail("bench", s);
-  }
-  if (*batch <= 0 || *threads <= 0 || *threads > 256 || *total <= 0) {
-    return Fail("bench", absl::InvalidArgumentError(
-                             "--batch and --spans must be > 0, --threads between 1 and 256"));
   }
   std::string dir = flags.Get("db");
   const bool temporary = dir.empty();

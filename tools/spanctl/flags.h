@@ -6,6 +6,7 @@
 #define SPANSTORE_TOOLS_SPANCTL_FLAGS_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,8 +40,10 @@ class ParsedFlags {
   bool Has(const std::string& name) const;
   std::string Get(const std::string& name) const;  // value or the declared default
   bool GetBool(const std::string& name) const;
-  absl::StatusOr<int64_t> GetInt(const std::string& name) const;
-  absl::StatusOr<double> GetDouble(const std::string& name) const;
+  // The value as a whole number in [min, max]; anything else (garbage, a fraction, out of
+  // range) is a usage error naming the flag and the range.
+  absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t min, int64_t max) const;
+  absl::StatusOr<double> GetDouble(const std::string& name, double min, double max) const;
 
  private:
   friend absl::StatusOr<ParsedFlags> ParseFlags(const CommandSpec&, int, char**);
