@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 #include "spanstore/span.h"
 
 namespace re2 {
@@ -43,7 +44,7 @@ enum class CompareOp : uint8_t {
 };
 
 // A compiled regular expression, shared between copies of a query.
-class Regex {
+class SPANSTORE_EXPORT Regex {
  public:
   // InvalidArgument with RE2's message when the pattern does not compile.
   static absl::StatusOr<std::shared_ptr<const Regex>> Compile(std::string_view pattern);
@@ -60,7 +61,7 @@ class Regex {
 // `key op value` on an attribute. Comparison semantics follow TraceQL: ints and doubles compare
 // numerically with each other; strings compare lexicographically; bools only with = and !=;
 // a comparison between incompatible types is false (and so `!=` on a missing key is false).
-struct AttributePredicate {
+struct SPANSTORE_EXPORT AttributePredicate {
   AttributeScope scope = AttributeScope::kAny;
   std::string key;
   CompareOp op = CompareOp::kEq;
@@ -83,7 +84,7 @@ enum class Intrinsic : uint8_t {
 };
 
 // A boolean expression tree over span fields.
-struct FilterExpr {
+struct SPANSTORE_EXPORT FilterExpr {
   enum class Kind : uint8_t { kTrue, kAnd, kOr, kNot, kAttribute, kIntrinsic };
   Kind kind = Kind::kTrue;
   std::vector<FilterExpr> children;  // kAnd/kOr: two or more; kNot: exactly one
@@ -96,7 +97,7 @@ struct FilterExpr {
   std::shared_ptr<const Regex> regex;
 };
 
-struct SpanQuery {
+struct SPANSTORE_EXPORT SpanQuery {
   // Span start time window, unix nanos, inclusive. Zero start_min and UINT64_MAX start_max
   // mean unbounded.
   uint64_t start_min = 0;
@@ -122,7 +123,7 @@ struct SpanQuery {
 };
 
 // One trace in a search result: what Tempo's search shows per trace.
-struct TraceSummary {
+struct SPANSTORE_EXPORT TraceSummary {
   TraceId trace_id;
   std::string root_service;  // empty when the root span is not (yet) in the store
   std::string root_name;
@@ -137,17 +138,17 @@ struct TraceSummary {
 // True when `span` satisfies every part of `query` (the time window, lists, durations, status,
 // attribute predicates and filter). `limit` is ignored. This is the reference semantics that
 // every storage path must agree with.
-bool SpanMatches(const SpanQuery& query, const Span& span);
+SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span);
 
 // Evaluates one expression tree against a span.
-bool FilterMatches(const FilterExpr& expr, const Span& span);
+SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span);
 
 // Parses the TraceQL span filter `{ ... }` (see DESIGN §2). Errors are InvalidArgument with the
 // 1-based column of the problem: "column 17: expected a value after '>', found end of input".
-absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
+SPANSTORE_EXPORT absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
 
 // Parses a TraceQL duration literal such as "250ms" or "1.5s" into nanoseconds.
-absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
+SPANSTORE_EXPORT absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
 
 }  // namespace spanstore
 
