@@ -10,15 +10,20 @@
 // library the API keeps default visibility and the internals are hidden, so an embedder that
 // links it into a shared object of its own does not export spanstore's internals either.
 //
-// GCC and Clang on ELF platforms only (the Env is POSIX); elsewhere the macro is empty.
+// SPANSTORE_NO_EXPORT keeps a member type of an exported class internal, such as a pimpl's
+// private State: a nested class otherwise takes the visibility of the class around it.
+//
+// GCC and Clang on ELF platforms only (the Env is POSIX); elsewhere the macros are empty.
 
 #ifndef SPANSTORE_EXPORT_H_
 #define SPANSTORE_EXPORT_H_
 
 #if defined(__GNUC__) || defined(__clang__)
 #define SPANSTORE_EXPORT __attribute__((visibility("default")))
+#define SPANSTORE_NO_EXPORT __attribute__((visibility("hidden")))
 #else
 #define SPANSTORE_EXPORT
+#define SPANSTORE_NO_EXPORT
 #endif
 
 #endif  // SPANSTORE_EXPORT_H_

@@ -65,7 +65,7 @@ class SPANSTORE_EXPORT OtlpProtoDecoder {
   absl::Status DecodeInto(std::string_view message, std::vector<Span>* spans, size_t* count);
 
  private:
-  struct State;
+  struct SPANSTORE_NO_EXPORT State;  // the decoder's internals, not part of the API
   std::unique_ptr<State> state_;
   std::vector<Span> spans_;  // what Decode hands out
 };
