@@ -34,7 +34,8 @@ read -r -a extra_flags <<<"${CONSUMER_FLAGS:-}"
 
 case $mode in
   cmake)
-    step "configure and build tests/package/consumer with find_package(spanstore $SPANSTORE_VERSION)"
+    step "configure and build tests/package/consumer:" \
+         "find_package(spanstore $SPANSTORE_VERSION)"
     args=(-S "$here/consumer" -B "$work/build" -G "$CMAKE_GENERATOR"
           -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
           -DSPANSTORE_REQUIRED_VERSION="$SPANSTORE_VERSION"
@@ -111,6 +112,18 @@ case $mode in
         problems=$((problems + 1))
       fi
     done <"$work/functions.txt"
+    # And nothing public left unmarked: a class or struct defined, or a function declared, at
+    # namespace scope (column 0 in these headers) without SPANSTORE_EXPORT would be hidden.
+    # shellcheck disable=SC2086
+    if grep -nE '^(class|struct) [A-Za-z_][A-Za-z0-9_]* *(final *)?[:{]' $headers ||
+       grep -nE '^[A-Za-z_][^;{(]*[ *&]~?[A-Za-z_][A-Za-z0-9_:]*\(' $headers |
+         grep -vE ':(SPANSTORE_EXPORT|inline|template|constexpr|static_assert)\b' |
+         grep -vE ':(namespace|using|typedef|class|struct|enum)\b'
+    then
+      echo "package_test: the declarations above lack SPANSTORE_EXPORT" \
+           "(include/spanstore/export.h)" >&2
+      problems=$((problems + 1))
+    fi
     [ "$problems" -eq 0 ] || exit 1
     step "$(wc -l <"$work/names.txt") spanstore:: names exported, all public; all" \
          "$(wc -l <"$work/functions.txt") public functions exported; ok"
