@@ -26,13 +26,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 
 namespace spanstore {
 
 // A file written sequentially. Append may buffer; Flush hands the bytes to the OS; Sync makes
 // them durable (fdatasync). A failed Sync must never be retried-and-trusted: after it fails the
 // caller has to assume the unsynced bytes are gone.
-class WritableFile {
+class SPANSTORE_EXPORT WritableFile {
  public:
   virtual ~WritableFile() = default;
   virtual absl::Status Append(std::string_view data) = 0;
@@ -45,7 +46,7 @@ class WritableFile {
 };
 
 // A file read at arbitrary offsets. Safe for concurrent Read calls.
-class RandomAccessFile {
+class SPANSTORE_EXPORT RandomAccessFile {
  public:
   virtual ~RandomAccessFile() = default;
   // Reads up to n bytes at offset into scratch; *result points into scratch (or into a mapping
@@ -56,12 +57,12 @@ class RandomAccessFile {
 };
 
 // A held advisory lock on a file (see Env::LockFile).
-class FileLock {
+class SPANSTORE_EXPORT FileLock {
  public:
   virtual ~FileLock() = default;
 };
 
-class Env {
+class SPANSTORE_EXPORT Env {
  public:
   virtual ~Env() = default;
 
@@ -104,7 +105,7 @@ class Env {
 };
 
 // Forwards every call to another Env; subclass it to override a few operations.
-class EnvWrapper : public Env {
+class SPANSTORE_EXPORT EnvWrapper : public Env {
  public:
   explicit EnvWrapper(Env* target) : target_(target) {}
   Env* target() const { return target_; }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/types/span.h"
+#include "spanstore/export.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -15,10 +16,10 @@ namespace spanstore {
 // OpenTelemetry Collector writes it) holding `spans`, grouped by resource and scope in order of
 // first appearance. Ids are lower-case hex; 64-bit integers are strings; NaN and infinities are
 // "NaN", "Infinity", "-Infinity"; bytes are base64; invalid UTF-8 in strings becomes U+FFFD.
-void WriteOtlpJson(absl::Span<const Span> spans, std::string* out);
+SPANSTORE_EXPORT void WriteOtlpJson(absl::Span<const Span> spans, std::string* out);
 
 // Appends `s` as a quoted JSON string (escapes, U+FFFD for bytes that are not UTF-8).
-void AppendJsonString(std::string_view s, std::string* out);
+SPANSTORE_EXPORT void AppendJsonString(std::string_view s, std::string* out);
 
 }  // namespace spanstore
 

@@ -21,6 +21,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -34,9 +35,9 @@ enum class TraceFormat : uint8_t {
   kOtlpProtoStream = 5,  // the Collector file exporter's proto format: u32 BE length + message
 };
 
-std::string_view TraceFormatName(TraceFormat format);
+SPANSTORE_EXPORT std::string_view TraceFormatName(TraceFormat format);
 
-struct LoadOptions {
+struct SPANSTORE_EXPORT LoadOptions {
   TraceFormat format = TraceFormat::kAuto;
   // Skip (and count) invalid documents and spans instead of stopping at the first one.
   bool skip_invalid = false;
@@ -52,7 +53,7 @@ struct LoadOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
-struct LoadStats {
+struct SPANSTORE_EXPORT LoadStats {
   TraceFormat format = TraceFormat::kAuto;  // what was loaded
   uint64_t bytes = 0;                       // input bytes after decompression
   uint64_t documents = 0;
@@ -68,12 +69,13 @@ using SpanSink = absl::FunctionRef<absl::Status(std::vector<Span>& spans)>;
 // bytes). Errors are InvalidArgument naming the file, line (and document) and what was expected,
 // e.g. "traces.json: line 3: resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex
 // digits or 24 base64 characters, got \"xyz\"".
-absl::StatusOr<LoadStats> LoadFile(const std::string& path, const LoadOptions& options,
-                                   SpanSink sink);
+SPANSTORE_EXPORT absl::StatusOr<LoadStats> LoadFile(const std::string& path,
+                                                    const LoadOptions& options, SpanSink sink);
 
 // Loads from memory; `name` is used in messages.
-absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& name,
-                                     const LoadOptions& options, SpanSink sink);
+SPANSTORE_EXPORT absl::StatusOr<LoadStats> LoadBuffer(std::string_view data,
+                                                      const std::string& name,
+                                                      const LoadOptions& options, SpanSink sink);
 
 }  // namespace spanstore
 

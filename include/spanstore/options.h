@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
+#include "spanstore/export.h"
 
 namespace spanstore {
 
@@ -55,7 +56,7 @@ enum class Codec : uint8_t {
 // every span. The decision for a trace depends only on the trace (and its id's hash for the
 // percentage), so every span of a trace gets the same fate even when compacted at different
 // times.
-struct SamplingPolicy {
+struct SPANSTORE_EXPORT SamplingPolicy {
   bool enabled = false;
   // Keep every trace with at least one error span.
   bool keep_errors = true;
@@ -67,7 +68,7 @@ struct SamplingPolicy {
   std::function<bool(const Trace&)> keep;
 };
 
-struct Options {
+struct SPANSTORE_EXPORT Options {
   // Durability of Append. See SyncPolicy.
   SyncPolicy sync = SyncPolicy::kEveryBatch;
   // Loss window for SyncPolicy::kInterval.

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "spanstore/export.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -28,7 +29,7 @@ namespace spanstore {
 // Appends the spans of one serialized ExportTraceServiceRequest to *out. Errors are
 // InvalidArgument "byte offset N: <what>" (truncated message, length past the end, bad wire
 // type, invalid id length, nesting too deep); nothing is appended on error.
-absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out);
+SPANSTORE_EXPORT absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out);
 
 // Decodes ExportTraceServiceRequests into Span objects it keeps and refills: every field of a
 // refilled span is overwritten (or reset, when the message lacks it), and strings and vectors
@@ -42,7 +43,7 @@ absl::Status DecodeOtlpTraces(std::string_view message, std::vector<Span>* out);
 //   absl::Status s = store->Append(*spans);
 //
 // Thread safety: use a decoder from one thread at a time (one per thread).
-class OtlpProtoDecoder {
+class SPANSTORE_EXPORT OtlpProtoDecoder {
  public:
   OtlpProtoDecoder();
   ~OtlpProtoDecoder();
@@ -64,18 +65,18 @@ class OtlpProtoDecoder {
   absl::Status DecodeInto(std::string_view message, std::vector<Span>* spans, size_t* count);
 
  private:
-  struct State;
+  struct SPANSTORE_NO_EXPORT State;  // the decoder's internals, not part of the API
   std::unique_ptr<State> state_;
   std::vector<Span> spans_;  // what Decode hands out
 };
 
 // Appends an ExportTraceServiceRequest holding `spans` (grouped by resource and scope).
-void EncodeOtlpTraces(absl::Span<const Span> spans, std::string* out);
+SPANSTORE_EXPORT void EncodeOtlpTraces(absl::Span<const Span> spans, std::string* out);
 
 // The OpenTelemetry Collector file exporter's `format: proto`: messages back to back, each
 // preceded by its length as a 4-byte big-endian integer. Calls `on_message` with each message's
 // bytes and its byte offset; stops at the first error (its own, or the callback's).
-absl::Status ForEachLengthPrefixedMessage(
+SPANSTORE_EXPORT absl::Status ForEachLengthPrefixedMessage(
     std::string_view data,
     const std::function<absl::Status(std::string_view message, size_t offset)>& on_message);
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 #include "spanstore/span.h"
 
 namespace re2 {
@@ -43,7 +44,7 @@ enum class CompareOp : uint8_t {
 };
 
 // A compiled regular expression, shared between copies of a query.
-class Regex {
+class SPANSTORE_EXPORT Regex {
  public:
   // InvalidArgument with RE2's message when the pattern does not compile.
   static absl::StatusOr<std::shared_ptr<const Regex>> Compile(std::string_view pattern);
@@ -62,7 +63,7 @@ class Regex {
 // `key op value` on an attribute. Comparison semantics follow TraceQL: ints and doubles compare
 // numerically with each other; strings compare lexicographically; bools only with = and !=;
 // a comparison between incompatible types is false (and so `!=` on a missing key is false).
-struct AttributePredicate {
+struct SPANSTORE_EXPORT AttributePredicate {
   AttributeScope scope = AttributeScope::kAny;
   std::string key;
   CompareOp op = CompareOp::kEq;
@@ -85,7 +86,7 @@ enum class Intrinsic : uint8_t {
 };
 
 // A boolean expression tree over span fields.
-struct FilterExpr {
+struct SPANSTORE_EXPORT FilterExpr {
   enum class Kind : uint8_t { kTrue, kAnd, kOr, kNot, kAttribute, kIntrinsic };
   Kind kind = Kind::kTrue;
   std::vector<FilterExpr> children;  // kAnd/kOr: two or more; kNot: exactly one
@@ -98,7 +99,7 @@ struct FilterExpr {
   std::shared_ptr<const Regex> regex;
 };
 
-struct SpanQuery {
+struct SPANSTORE_EXPORT SpanQuery {
   // Span start time window, unix nanos, inclusive. Zero start_min and UINT64_MAX start_max
   // mean unbounded.
   uint64_t start_min = 0;
@@ -124,7 +125,7 @@ struct SpanQuery {
 };
 
 // One trace in a search result: what Tempo's search shows per trace.
-struct TraceSummary {
+struct SPANSTORE_EXPORT TraceSummary {
   TraceId trace_id;
   std::string root_service;  // empty when the root span is not (yet) in the store
   std::string root_name;
@@ -139,15 +140,15 @@ struct TraceSummary {
 // True when `span` satisfies every part of `query` (the time window, lists, durations, status,
 // attribute predicates and filter). `limit` is ignored. This is the reference semantics that
 // every storage path must agree with.
-bool SpanMatches(const SpanQuery& query, const Span& span);
+SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span);
 
 // Evaluates one expression tree against a span.
-bool FilterMatches(const FilterExpr& expr, const Span& span);
+SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span);
 
 // What a query may cost, so that hostile input gets a clear error instead of minutes of CPU and
 // gigabytes of compiled patterns. The defaults are far above what a person types or a UI
 // builds: the longest real filters are a few hundred bytes with a dozen comparisons.
-struct QueryLimits {
+struct SPANSTORE_EXPORT QueryLimits {
   size_t max_query_bytes = 64 << 10;  // the query text
   size_t max_terms = 256;             // comparisons (each `field op value`)
   int max_regex_program_size = 10000;         // one pattern's compiled size (Regex::ProgramSize)
@@ -157,11 +158,12 @@ struct QueryLimits {
 // Parses the TraceQL span filter `{ ... }` (docs/query_language.md). Errors are
 // InvalidArgument with the 1-based column of the problem: "column 17: expected a value after
 // '>', found end of input", or naming the limit a query exceeds.
-absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
-absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& limits);
+SPANSTORE_EXPORT absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
+SPANSTORE_EXPORT absl::StatusOr<SpanQuery> ParseQuery(std::string_view text,
+                                                      const QueryLimits& limits);
 
 // Parses a TraceQL duration literal such as "250ms" or "1.5s" into nanoseconds.
-absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
+SPANSTORE_EXPORT absl::StatusOr<uint64_t> ParseDuration(std::string_view text);
 
 }  // namespace spanstore
 

@@ -17,11 +17,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 
 namespace spanstore {
 
 // A 16-byte trace id. All-zero is invalid (W3C Trace Context).
-struct TraceId {
+struct SPANSTORE_EXPORT TraceId {
   std::array<uint8_t, 16> bytes{};
 
   // Accepts exactly 32 hex digits, either case. Errors: InvalidArgument naming the bad character.
@@ -46,7 +47,7 @@ struct TraceId {
 };
 
 // An 8-byte span id. All-zero is invalid as an id, and means "no parent" in parent_span_id.
-struct SpanId {
+struct SPANSTORE_EXPORT SpanId {
   std::array<uint8_t, 8> bytes{};
 
   static absl::StatusOr<SpanId> FromHex(std::string_view hex);       // exactly 16 hex digits
@@ -64,7 +65,7 @@ struct SpanId {
 };
 
 // A parsed W3C `traceparent` header: "00-<32 hex>-<16 hex>-<2 hex>".
-struct TraceParent {
+struct SPANSTORE_EXPORT TraceParent {
   uint8_t version = 0;
   TraceId trace_id;
   SpanId span_id;
@@ -74,7 +75,7 @@ struct TraceParent {
 // Rejects malformed headers with InvalidArgument naming the offending position: wrong length,
 // non-hex or upper-case digits, version ff, all-zero ids. Surrounding whitespace is ignored.
 // Per the spec, a future version (>00) may carry extra "-..." fields after the flags.
-absl::StatusOr<TraceParent> ParseTraceparent(std::string_view header);
+SPANSTORE_EXPORT absl::StatusOr<TraceParent> ParseTraceparent(std::string_view header);
 
 enum class SpanKind : uint8_t {
   kUnspecified = 0,
@@ -92,8 +93,8 @@ enum class StatusCode : uint8_t {
 };
 
 // Lower-case names as TraceQL spells them ("server", "error", ...).
-std::string_view SpanKindName(SpanKind kind);
-std::string_view StatusCodeName(StatusCode code);
+SPANSTORE_EXPORT std::string_view SpanKindName(SpanKind kind);
+SPANSTORE_EXPORT std::string_view StatusCodeName(StatusCode code);
 
 struct KeyValue;
 
@@ -101,7 +102,7 @@ struct KeyValue;
 //
 // Equality compares doubles by bit pattern, so NaN == NaN and 0.0 != -0.0: "what goes in comes
 // out equal" is a statement about bits. Query comparisons (query.h) use numeric semantics.
-class AnyValue {
+class SPANSTORE_EXPORT AnyValue {
  public:
   enum class Type : uint8_t {
     kEmpty = 0,
@@ -160,13 +161,14 @@ class AnyValue {
   // A human-readable rendering: strings unquoted, arrays/maps as JSON-ish text, bytes as base64.
   std::string ToString() const;
 
-  friend bool operator==(const AnyValue& a, const AnyValue& b);
+  // Defined in the library, so exported by name: a friend does not take the class's visibility.
+  friend SPANSTORE_EXPORT bool operator==(const AnyValue& a, const AnyValue& b);
 
  private:
   std::variant<std::monostate, std::string, bool, int64_t, double, Bytes, Array, Map> value_;
 };
 
-struct KeyValue {
+struct SPANSTORE_EXPORT KeyValue {
   std::string key;
   AnyValue value;
   friend bool operator==(const KeyValue&, const KeyValue&) = default;
@@ -207,9 +209,9 @@ inline AnyValue::Map& AnyValue::reuse_map() {
 }
 
 // Returns the first attribute named `key`, or nullptr.
-const AnyValue* FindAttribute(const Attributes& attributes, std::string_view key);
+SPANSTORE_EXPORT const AnyValue* FindAttribute(const Attributes& attributes, std::string_view key);
 
-struct SpanEvent {
+struct SPANSTORE_EXPORT SpanEvent {
   uint64_t time_unix_nano = 0;
   std::string name;
   Attributes attributes;
@@ -217,7 +219,7 @@ struct SpanEvent {
   friend bool operator==(const SpanEvent&, const SpanEvent&) = default;
 };
 
-struct SpanLink {
+struct SPANSTORE_EXPORT SpanLink {
   TraceId trace_id;
   SpanId span_id;
   std::string trace_state;
@@ -227,7 +229,7 @@ struct SpanLink {
   friend bool operator==(const SpanLink&, const SpanLink&) = default;
 };
 
-struct Span {
+struct SPANSTORE_EXPORT Span {
   TraceId trace_id;
   SpanId span_id;
   SpanId parent_span_id;  // all zero for a root span

@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "spanstore/export.h"
+
 namespace spanstore {
 
-struct StoreStats {
+struct SPANSTORE_EXPORT StoreStats {
   // Contents.
   uint64_t spans = 0;          // spans held (memtables + blocks), duplicates not yet removed
   uint64_t memtable_spans = 0;
@@ -57,7 +59,7 @@ struct StoreStats {
 
 // The names of the parts of a block file that StoreStats::column_bytes counts, in file order:
 // the columns of a row group (predicate columns first), then "meta" and "trace_index".
-const std::vector<std::string>& BlockColumnNames();
+SPANSTORE_EXPORT const std::vector<std::string>& BlockColumnNames();
 
 }  // namespace spanstore
 

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "spanstore/export.h"
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
@@ -23,7 +24,7 @@
 
 namespace spanstore {
 
-struct Trace {
+struct SPANSTORE_EXPORT Trace {
   TraceId trace_id;
   std::vector<Span> spans;  // ordered by start time, then span id
   // True when the trace had more than Options::max_trace_spans spans and `spans` holds only
@@ -32,7 +33,7 @@ struct Trace {
   uint64_t total_spans = 0;  // spans the store holds for this trace
 };
 
-class Store {
+class SPANSTORE_EXPORT Store {
  public:
   // Opens (creating if needed) the store in `dir`, takes its lock and replays its WAL per
   // options.recovery. Errors: FailedPrecondition if another process holds the store;

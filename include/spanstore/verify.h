@@ -30,19 +30,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "spanstore/export.h"
 
 namespace spanstore {
 
 class Env;
 
-struct VerifyFinding {
+struct SPANSTORE_EXPORT VerifyFinding {
   enum class Severity { kOk, kWarning, kDamaged };
   Severity severity = Severity::kOk;
   std::string file;     // relative to the store directory, e.g. "blocks/000007.blk"
   std::string message;  // what was found: counts when ok; offset and what is wrong when damaged
 };
 
-struct VerifyReport {
+struct SPANSTORE_EXPORT VerifyReport {
   std::vector<VerifyFinding> findings;  // in the order the files were checked
   bool manifest_readable = true;        // false: damaged, so every block file was checked
   uint64_t blocks = 0;                  // block files checked
@@ -56,7 +57,7 @@ struct VerifyReport {
   bool ok() const { return problems == 0; }
 };
 
-struct VerifyOptions {
+struct SPANSTORE_EXPORT VerifyOptions {
   // The file system. nullptr: Env::Default(). Not owned.
   Env* env = nullptr;
   // Called with each finding as it is made (e.g. to print progress on a large store), besides
@@ -67,8 +68,8 @@ struct VerifyOptions {
 // Checks the store in `dir`. The report says what is damaged; the status is an error only when
 // the check could not run: NotFound (no such directory), FailedPrecondition (a process has the
 // store open: its files change while it runs).
-absl::StatusOr<VerifyReport> VerifyStore(const std::string& dir,
-                                         const VerifyOptions& options = {});
+SPANSTORE_EXPORT absl::StatusOr<VerifyReport> VerifyStore(const std::string& dir,
+                                                          const VerifyOptions& options = {});
 
 }  // namespace spanstore
 
