@@ -592,25 +592,8 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
   for (const auto& [trace_id, hit] : ranked) {
     absl::Status s = CollectTrace(snap, trace_id, &spans);
     if (!s.ok()) return s;
-    TraceSummary sum;
-    sum.trace_id = trace_id;
+    TraceSummary sum = SummarizeTrace(trace_id, spans);
     sum.matched_spans = hit.matched;
-    sum.span_count = static_cast<uint32_t>(spans.size());
-    uint64_t start = UINT64_MAX, end = 0;
-    absl::btree_set<std::string> services;
-    for (const Span& sp : spans) {
-      start = std::min(start, sp.start_time_unix_nano);
-      end = std::max(end, std::max(sp.end_time_unix_nano, sp.start_time_unix_nano));
-      if (sp.status_code == StatusCode::kError) ++sum.error_count;
-      services.insert(sp.service_name);
-      if (sp.is_root() && sum.root_name.empty() && sum.root_service.empty()) {
-        sum.root_service = sp.service_name;
-        sum.root_name = sp.name;
-      }
-    }
-    sum.start_time_unix_nano = start;
-    sum.duration_nanos = end - start;
-    sum.services.assign(services.begin(), services.end());
     out.push_back(std::move(sum));
   }
   std::stable_sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {

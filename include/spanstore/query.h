@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "spanstore/span.h"
 
 namespace re2 {
@@ -133,6 +134,12 @@ struct TraceSummary {
   std::vector<std::string> services;  // distinct, sorted
   uint32_t matched_spans = 0;         // spans that satisfied the query
 };
+
+// The summary of one trace from its spans, given in trace order (start time, then span id, as
+// Store::GetTrace returns them): the root is the first root span in that order, and a span that
+// ends before it starts counts as ending at its start. matched_spans is left 0: it depends on a
+// query, and the caller sets it (Store::FindTraces does).
+TraceSummary SummarizeTrace(const TraceId& trace_id, absl::Span<const Span> spans);
 
 // True when `span` satisfies every part of `query` (the time window, lists, durations, status,
 // attribute predicates and filter). `limit` is ignored. This is the reference semantics that
