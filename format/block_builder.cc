@@ -14,8 +14,8 @@
 #include "format/group_page.h"
 #include "format/page_codec.h"
 #include "format/time_columns.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 
@@ -90,23 +90,8 @@ class BlockBuilder::GroupEncoder {
       AddValue(o.keys[i], o.templates[i], span.attributes[i].value, group);
     }
 
-    PutVarint64(&events_, span.events.size());
-    for (const SpanEvent& e : span.events) {
-      PutVarint64(&events_, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano -
-                                                             span.start_time_unix_nano)));
-      PutLengthPrefixed(&events_, e.name);
-      EncodeAttributeList(e.attributes, &events_);
-      PutVarint64(&events_, e.dropped_attributes_count);
-    }
-    PutVarint64(&links_, span.links.size());
-    for (const SpanLink& l : span.links) {
-      links_.append(reinterpret_cast<const char*>(l.trace_id.bytes.data()), 16);
-      links_.append(reinterpret_cast<const char*>(l.span_id.bytes.data()), 8);
-      PutLengthPrefixed(&links_, l.trace_state);
-      EncodeAttributeList(l.attributes, &links_);
-      PutVarint64(&links_, l.dropped_attributes_count);
-      PutVarint64(&links_, l.flags);
-    }
+    EncodeEventList(span.events, span.start_time_unix_nano, &events_);
+    EncodeLinkList(span.links, &links_);
   }
 
   // Serializes every column into cols[c] (replacing their contents) and resets the encoder.

@@ -9,8 +9,8 @@
 #include "format/column_dictionary.h"
 #include "format/group_data.h"
 #include "format/page_codec.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {

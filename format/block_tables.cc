@@ -3,8 +3,8 @@
 #include <xxhash.h>
 
 #include "format/block_format.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "format/block_builder.h"
-#include "format/span_codec.h"
+#include "format/value_codec.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/block_fixtures.h"
