@@ -204,16 +204,19 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
   switch (column) {
     case kColParent: {
       c_->parent_rows.assign(n, -1);
-      c_->parent_codes.assign(n, 0);
+      c_->parent_kinds.assign(n, kNoParent);
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
-        if (code >= 2) {
-          const uint64_t back = code - 1;
-          if (back > r) return Corrupt(column, "parent row out of range");
-          c_->parent_rows[r] = static_cast<int32_t>(r - back);
+        if (code == kParentNone) continue;
+        if (code == kParentExplicit) {
+          c_->parent_kinds[r] = kExplicitParent;
+          continue;
         }
-        c_->parent_codes[r] = static_cast<uint8_t>(std::min<uint64_t>(code, 2));
+        const uint64_t back = code - kParentRowBias;
+        if (back > r) return Corrupt(column, "parent row out of range");
+        c_->parent_rows[r] = static_cast<int32_t>(r - back);
+        c_->parent_kinds[r] = kParentInGroup;
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
@@ -223,13 +226,13 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
-        if (code == 0) {
+        if (code == kOpSuccessor) {
           const uint32_t successor = r > 0 ? tables_.ops[c_->op_ids[r - 1]].successor : kNoOp;
           if (successor == kNoOp) return Corrupt(column, "no successor operation");
           c_->op_ids[r] = successor;
         } else {
-          if (code > ops) return Corrupt(column, "operation id out of range");
-          c_->op_ids[r] = static_cast<uint32_t>(code - 1);
+          if (code - kOpIdBias >= ops) return Corrupt(column, "operation id out of range");
+          c_->op_ids[r] = static_cast<uint32_t>(code - kOpIdBias);
         }
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
@@ -259,11 +262,11 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColParentId: {
       c_->parents.assign(n, SpanId());
       for (uint32_t r = 0; r < n; ++r) {
-        if (c_->parent_codes[r] == 1) {
+        if (c_->parent_kinds[r] == kExplicitParent) {
           if (in.size() < 8) return Corrupt(column, "short explicit id");
           std::memcpy(c_->parents[r].bytes.data(), in.data(), 8);
           in.remove_prefix(8);
-        } else if (c_->parent_codes[r] == 2) {
+        } else if (c_->parent_kinds[r] == kParentInGroup) {
           c_->parents[r] = span_id(static_cast<uint32_t>(c_->parent_rows[r]));
         }
       }
@@ -390,15 +393,15 @@ absl::Status GroupData::ParseValues(std::string_view in) {
         ref.kind = ValueRef::kInline;
         ref.value = static_cast<uint64_t>(stream.codes.data() - base);
         if (!DecodeAnyValue(&stream.codes, &scratch)) return Corrupt(kColumn, "malformed value");
-      } else if (code % 2 == 0) {
+      } else if (IsBlockStringCode(code)) {
         ref.kind = ValueRef::kBlockString;
-        ref.value = (code - 2) / 2;
+        ref.value = StringIndexOf(code);
         if (ref.value >= tables_.strings_of(key).size()) {
           return Corrupt(kColumn, "block string out of range");
         }
       } else {
         ref.kind = ValueRef::kHeapString;
-        ref.value = (code - 3) / 2;
+        ref.value = StringIndexOf(code);
         ref.heap = c_->heap_slots[key];
         if (ref.heap == kNoSlot || ref.value >= c_->heaps[ref.heap].strings.size()) {
           return Corrupt(kColumn, "heap string out of range");
