@@ -1,7 +1,5 @@
 #include "engine/store_impl.h"
 
-#include <lz4.h>
-
 #include <algorithm>
 
 #include "absl/container/btree_set.h"
@@ -12,6 +10,7 @@
 #include "format/span_codec.h"
 #include "engine/span_validation.h"
 #include "format/wal_reader.h"
+#include "format/wal_record.h"
 
 namespace spanstore {
 namespace {
@@ -106,22 +105,9 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
   std::string uncompressed;
   SpanBatchView spans;
   while (reader.ReadRecord(&type, &payload)) {
-    absl::Status s;
-    if (type == wal::kSpanBatchLz4) {
-      // u32 uncompressed size, then an LZ4 block; the size is bounded before allocating.
-      const uint32_t size = payload.size() >= 4 ? DecodeFixed32(payload.data()) : UINT32_MAX;
-      if (size > wal::kMaxPayloadSize) {
-        s = absl::DataLossError("bad LZ4 record size");
-      } else {
-        uncompressed.resize(size);
-        const int n = LZ4_decompress_safe(payload.data() + 4, uncompressed.data(),
-                                          static_cast<int>(payload.size() - 4),
-                                          static_cast<int>(size));
-        if (n != static_cast<int>(size)) s = absl::DataLossError("LZ4 record does not decompress");
-        payload = uncompressed;
-      }
-    }
-    if (s.ok()) s = SplitSpanBatch(payload, &spans);
+    std::string_view batch;
+    absl::Status s = SpanBatchOfRecord(type, payload, &uncompressed, &batch);
+    if (s.ok()) s = SplitSpanBatch(batch, &spans);
     if (!s.ok()) {
       // The checksum verified, so the writer produced these bytes: a bug or a hostile file.
       if (!salvage) {
@@ -129,7 +115,8 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
                                                    reader.last_record_offset(), s.message()));
       }
       ++stats_.corrupt_records_skipped;
-      stats_.corrupt_bytes_skipped += payload.size();
+      // The bytes of the batch that failed (the record's, when it did not unpack).
+      stats_.corrupt_bytes_skipped += (batch.data() != nullptr ? batch : payload).size();
       continue;
     }
     if (mem->full()) {
