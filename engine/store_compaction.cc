@@ -1,6 +1,6 @@
-// StoreImpl's compaction: opening blocks at recovery, the background thread, and the three
-// steps -- expire blocks past the retention window, flush sealed memtables into an L0 block,
-// merge L0 blocks -- each installed with one atomic manifest write.
+// StoreImpl's compaction: opening blocks at recovery, the background thread, CompactAll, and
+// the three steps -- expire blocks past the retention window, flush sealed memtables into an L0
+// block, merge L0 blocks -- each installed with one atomic manifest write.
 //
 // Crash safety, step by step (StoreCompaction.PowerCutAtEveryIoStep cuts power at each I/O):
 //   1. new block files are written and synced; a crash here leaves orphans that the next Open
@@ -366,6 +366,29 @@ void StoreImpl::CompactionLoop() {
     // everything, so nothing is lost meanwhile.
     if (!s.ok() && !stop_compaction_) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
   }
+}
+
+absl::Status StoreImpl::CompactAll() {
+  // Seal the active segment so that everything appended so far is in sealed, synced segments,
+  // then compact until nothing is left.
+  absl::Status s = Flush();
+  if (!s.ok()) return s;
+  {
+    Writer w;  // take the leader position so no group is in flight while we rotate
+    w.barrier = true;
+    port::MutexLock l(&mu_);
+    writers_.push_back(&w);
+    while (&w != writers_.front()) w.cv.Wait(&mu_);
+    s = CheckWritable();
+    if (s.ok() && mem_->count() > 0) s = SealActiveSegment();
+    writers_.pop_front();
+    if (!writers_.empty()) writers_.front()->cv.Signal();
+  }
+  if (!s.ok()) return s;
+  port::MutexLock c(&compaction_mu_);
+  bool did_work = true;
+  while (s.ok() && did_work) s = CompactStep(&did_work);
+  return s;
 }
 
 }  // namespace spanstore
