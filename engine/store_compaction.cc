@@ -46,7 +46,13 @@ BlockBuildOptions StoreImpl::BuildOptions() const {
   BlockBuildOptions b;
   b.codec = options_.codec;
   b.zstd_level = options_.zstd_level;
-  b.rows_per_group = std::clamp<uint32_t>(options_.rows_per_page, 1, kMaxRowsPerGroup);
+  // The deprecated spelling wins when it is set (Options::rows_per_page).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const uint32_t rows =
+      options_.rows_per_page != 0 ? options_.rows_per_page : options_.rows_per_group;
+#pragma GCC diagnostic pop
+  b.rows_per_group = std::clamp<uint32_t>(rows, 1, kMaxRowsPerGroup);
   return b;
 }
 

@@ -1,7 +1,7 @@
 // The layout of a block file: one immutable file of compacted spans (docs/block_format.md).
 //
 //   header      magic "SPNBLOCK" (8), format version fixed32, reserved fixed32
-//   row groups  for each group of up to Options::rows_per_page rows: one group page
+//   row groups  for each group of up to Options::rows_per_group rows: one group page
 //               (format/group_page.h) holding every column of the group, each column
 //               compressed on its own, and one checksum
 //   meta        one page (format/page_codec.h): row count, the block zone map, the
@@ -33,7 +33,7 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 inline constexpr uint32_t kBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
-// Rows per row group at most (Options::rows_per_page is clamped to it); a reader refuses more.
+// Rows per row group at most (Options::rows_per_group is clamped to it); a reader refuses more.
 inline constexpr uint32_t kMaxRowsPerGroup = 1 << 20;
 
 // The columns of a row group, in file order. The predicate columns come first: a scan decodes

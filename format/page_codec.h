@@ -27,8 +27,9 @@
 
 namespace spanstore {
 
-// Upper bound on a page's decompressed size. A page holds Options::rows_per_page rows of one
-// column; 256 MiB leaves room for huge attribute strings while bounding a damaged size field.
+// Upper bound on a page's (or a group-page column's) decompressed size. A column holds
+// Options::rows_per_group rows; 256 MiB leaves room for huge attribute strings while bounding a
+// damaged size field.
 inline constexpr uint64_t kMaxPageRawSize = 256ull << 20;
 
 // Bytes a page adds around its payload at most (codec, two varints, checksum).
