@@ -610,10 +610,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, StoreModelTest, ::testing::Range<uint64_t>(1, 7)
 
 // A span ending at UINT64_MAX (hostile but valid OTLP) lasts more than INT64_MAX ns. Its
 // duration must survive compaction: SpanMatches sees the full uint64 duration, so a
-// min-duration query returns the span from a memtable, and must from a block too. Fails today:
-// the block's duration column holds end - start as a signed delta and GroupData::duration()
-// turns a negative delta into 0 (format/group_data.h), so block_reader's duration filter
-// drops the row. Enable with the fix, and kDurationsPastInt64Max in model_workload.cc.
+// min-duration query returns the span from a memtable, and must from a block too (block
+// format 1 kept end - start as a signed delta and lost the row). The model workload plants
+// such spans too (kDurationsPastInt64Max in tests/util/model_workload.cc).
 TEST(StoreModelRegressionTest, DurationPastInt64MaxSurvivesCompaction) {
   test::TempDir dir;
   Options o;

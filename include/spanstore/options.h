@@ -44,7 +44,8 @@ enum class RecoveryMode : uint8_t {
   kStrict = 2,
 };
 
-// Compression for column pages in compacted blocks.
+// Compression of compacted blocks: each column of a row group, and a block's meta page, is
+// compressed on its own (stored as is when compression does not shrink it).
 enum class Codec : uint8_t {
   kNone = 0,
   kLz4 = 1,   // fast to decode; larger
@@ -87,7 +88,7 @@ struct Options {
   // memory without bound; Stats().write_stalls counts the waits.
   uint64_t max_memtable_bytes = 512ull << 20;
 
-  // Compression of column pages.
+  // Compression of block columns (Zstd at zstd_level).
   Codec codec = Codec::kZstd;
   int zstd_level = 3;
   // Rows per row group of a block. A group is what a reader decompresses and what a scan skips

@@ -3,7 +3,7 @@
 //
 // A SpanQuery is a conjunction: a span matches when it satisfies every populated field *and*
 // the optional boolean `filter` expression. The structured fields exist so the engine can skip
-// blocks and pages by zone maps and indexes; `filter` carries what a conjunction cannot say
+// blocks and row groups by zone maps and indexes; `filter` carries what a conjunction cannot say
 // (`||`, `!`). ParseQuery lifts the top-level conjuncts it can into the structured fields.
 //
 // Thread safety: plain values; a SpanQuery may be shared by concurrent readers.
@@ -149,8 +149,9 @@ bool SpanMatches(const SpanQuery& query, const Span& span);
 // Evaluates one expression tree against a span.
 bool FilterMatches(const FilterExpr& expr, const Span& span);
 
-// Parses the TraceQL span filter `{ ... }` (see DESIGN §2). Errors are InvalidArgument with the
-// 1-based column of the problem: "column 17: expected a value after '>', found end of input".
+// Parses the TraceQL span filter `{ ... }` (docs/query_language.md). Errors are InvalidArgument
+// with the 1-based column of the problem: "column 17: expected a value after '>', found end of
+// input".
 absl::StatusOr<SpanQuery> ParseQuery(std::string_view text);
 
 // Parses a TraceQL duration literal such as "250ms" or "1.5s" into nanoseconds.
