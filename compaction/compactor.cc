@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "format/group_data.h"
 #include "format/span_codec.h"
+#include "format/value_codec.h"
 
 namespace spanstore {
 namespace {

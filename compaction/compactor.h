@@ -1,10 +1,11 @@
 // The two compaction steps, as functions of their inputs (the store decides when to run them and
 // swaps their outputs in through the manifest, engine/store_compaction.cc):
 //
-//   L0: encoded spans (a sealed memtable's) -> one block, sorted by (trace id, start, span id), with
-//       exact duplicates dropped -- within the input and against the live blocks, so live
-//       blocks never share a span and a query needs no cross-block de-duplication -- and the
-//       tail-sampling policy applied to each trace in hand.
+//   L0: encoded spans (a sealed memtable's, format/span_codec.h) -> one block, sorted by
+//       (trace id, start, span id), with exact duplicates dropped -- within the input and
+//       against the live blocks, so live blocks never share a span and a query needs no
+//       cross-block de-duplication -- and the tail-sampling policy applied to each trace in
+//       hand. Contexts given separately are stored in the block as they are, not decoded.
 //   Merge: several blocks -> larger blocks, streamed row by row (k-way merge), so the late
 //       spans of a trace that landed in different L0 blocks end up contiguous in one block.
 //
@@ -53,8 +54,9 @@ struct NewBlock {
 using NewBlockFile = std::function<NewBlock()>;
 
 // Writes `spans` (in any order; the views must stay valid until it returns) as one block.
-// `existing` are the live blocks, oldest first: a span equal to one of theirs is dropped. Sets
-// *out->path empty when nothing remains to write (no file is left behind).
+// `existing` are the live blocks, oldest first: a span equal to one of theirs is dropped (only
+// blocks whose time range covers its start are asked: a copy has the same start). Sets *out to
+// an empty NewBlock (path empty) when nothing remains to write (no file is left behind).
 absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
                           const SamplingPolicy& sampling, absl::Span<const EncodedSpan> spans,
                           absl::Span<const BlockReader* const> existing,

@@ -130,29 +130,42 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
-                       absl::FunctionRef<bool(const Span&)> visitor) {
+// Calls visit(data, rows) with each group of `block` that has candidate rows for `query` and
+// those rows (ascending), until visit fails or sets *stop.
+template <typename Visit>
+absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query,
+                                   Visit visit) {
   if (!block.zone().MayMatch(query)) return absl::OkStatus();
   Plan plan;
   MakePlan(block, query, &plan);
   if (plan.no_op_matches) return absl::OkStatus();
   std::vector<uint32_t> rows;
-  Span span;
   for (size_t g = 0; g < block.groups().size(); ++g) {
     if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
     GroupData data(block, g);
     absl::Status s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
     if (rows.empty()) continue;
-    if (s = data.LoadAll(); !s.ok()) return s;
-    for (uint32_t r : rows) {
-      if (s = data.Materialize(r, &span); !s.ok()) return s;
-      if (SpanMatches(query, span) && !visitor(span)) return absl::OkStatus();
-    }
+    bool stop = false;
+    if (s = visit(data, rows, &stop); !s.ok() || stop) return s;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
+                       absl::FunctionRef<bool(const Span&)> visitor) {
+  Span span;
+  return ForEachCandidateGroup(
+      block, query, [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
+        absl::Status s = data.LoadAll();
+        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+          s = data.Materialize(rows[i], &span);
+          *stop = s.ok() && SpanMatches(query, span) && !visitor(span);
+        }
+        return s;
+      });
 }
 
 bool ScanKeysFromColumns(const SpanQuery& query) {
@@ -162,23 +175,14 @@ bool ScanKeysFromColumns(const SpanQuery& query) {
 
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) {
-  if (!block.zone().MayMatch(query)) return absl::OkStatus();
-  Plan plan;
-  MakePlan(block, query, &plan);
-  if (plan.no_op_matches) return absl::OkStatus();
-  std::vector<uint32_t> rows;
-  for (size_t g = 0; g < block.groups().size(); ++g) {
-    if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
-    GroupData data(block, g);
-    absl::Status s = CandidateRows(query, plan, &data, &rows);
-    if (!s.ok()) return s;
-    if (rows.empty()) continue;
-    if (s = data.Load(kColStartClass); !s.ok()) return s;
-    for (uint32_t r : rows) {
-      if (!visitor(data.trace_id(r), data.start(r))) return absl::OkStatus();
-    }
-  }
-  return absl::OkStatus();
+  return ForEachCandidateGroup(
+      block, query, [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
+        absl::Status s = data.Load(kColStartClass);
+        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+          *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
+        }
+        return s;
+      });
 }
 
 }  // namespace spanstore

@@ -1,7 +1,7 @@
 // ReadSource: one part of a store's contents as a query sees it. A query takes a snapshot -- a
-// list of sources, oldest first -- and reads each without holding the store's lock. Memtables
-// (with the entry count visible at snapshot time) are sources today; compacted column blocks
-// plug in as further sources of the same snapshot.
+// list of sources, oldest first -- and reads each without holding the store's lock: the live
+// blocks (BlockSource, engine/block_source.h), then the memtables (MemTableSource, with the
+// entry count visible at snapshot time; engine/memtable.h).
 //
 // Thread safety: a source is immutable once in a snapshot; all methods are const and may be
 // called concurrently.

@@ -1,6 +1,6 @@
-// StoreImpl's compaction: opening blocks at recovery, the background thread, and the three
-// steps -- expire blocks past the retention window, flush sealed memtables into an L0 block,
-// merge L0 blocks -- each installed with one atomic manifest write.
+// StoreImpl's compaction: opening blocks at recovery, the background thread, CompactAll, and
+// the three steps -- expire blocks past the retention window, flush sealed memtables into an L0
+// block, merge L0 blocks -- each installed with one atomic manifest write.
 //
 // Crash safety, step by step (StoreCompaction.PowerCutAtEveryIoStep cuts power at each I/O):
 //   1. new block files are written and synced; a crash here leaves orphans that the next Open
@@ -46,7 +46,13 @@ BlockBuildOptions StoreImpl::BuildOptions() const {
   BlockBuildOptions b;
   b.codec = options_.codec;
   b.zstd_level = options_.zstd_level;
-  b.rows_per_group = std::clamp<uint32_t>(options_.rows_per_page, 1, kMaxRowsPerGroup);
+  // The deprecated spelling wins when it is set (Options::rows_per_page).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const uint32_t rows =
+      options_.rows_per_page != 0 ? options_.rows_per_page : options_.rows_per_group;
+#pragma GCC diagnostic pop
+  b.rows_per_group = std::clamp<uint32_t>(rows, 1, kMaxRowsPerGroup);
   return b;
 }
 
@@ -366,6 +372,29 @@ void StoreImpl::CompactionLoop() {
     // everything, so nothing is lost meanwhile.
     if (!s.ok() && !stop_compaction_) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
   }
+}
+
+absl::Status StoreImpl::CompactAll() {
+  // Seal the active segment so that everything appended so far is in sealed, synced segments,
+  // then compact until nothing is left.
+  absl::Status s = Flush();
+  if (!s.ok()) return s;
+  {
+    Writer w;  // take the leader position so no group is in flight while we rotate
+    w.barrier = true;
+    port::MutexLock l(&mu_);
+    writers_.push_back(&w);
+    while (&w != writers_.front()) w.cv.Wait(&mu_);
+    s = CheckWritable();
+    if (s.ok() && mem_->count() > 0) s = SealActiveSegment();
+    writers_.pop_front();
+    if (!writers_.empty()) writers_.front()->cv.Signal();
+  }
+  if (!s.ok()) return s;
+  port::MutexLock c(&compaction_mu_);
+  bool did_work = true;
+  while (s.ok() && did_work) s = CompactStep(&did_work);
+  return s;
 }
 
 }  // namespace spanstore

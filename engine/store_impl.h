@@ -1,4 +1,6 @@
-// StoreImpl: the Store over a WAL segment log and memtables.
+// StoreImpl: the Store over a WAL segment log, memtables and compacted blocks. One file per
+// part: store_impl.cc (Open, Close), store_recovery.cc (WAL replay at Open), store_write.cc,
+// store_read.cc, store_compaction.cc, store_stats.cc.
 //
 // Write path (group commit, after LevelDB's DBImpl::Write): each Append validates and encodes its
 // batch and frames the WAL record on its own thread, then joins a queue. The writer at the front
@@ -7,12 +9,12 @@
 // memtable, and wakes the others. Only the leader touches the WAL file and inserts into the
 // active memtable, so neither needs a lock of its own; mu_ is released during the I/O.
 //
-// Read path: a query takes a Snapshot under mu_ -- a list of ReadSources: each memtable with the
-// number of entries published at that moment -- and the live blocks -- and reads without holding
+// Read path: a query takes a Snapshot under mu_ -- a list of ReadSources: the live blocks, and
+// each memtable with the number of entries published at that moment -- and reads without holding
 // mu_. Entries never move and blocks are immutable, so a long scan never blocks appenders.
 //
 // Compaction (engine/store_compaction.cc): a background thread turns sealed memtables into
-// blocks, merges small blocks, and drops expired ones; each step installs its outputs with one
+// blocks, merges L0 blocks that share traces, and drops expired ones; each step installs its outputs with one
 // atomic manifest write (format/manifest.h) and a swap under mu_. compaction_mu_ serializes
 // compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
 //

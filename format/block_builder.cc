@@ -14,8 +14,8 @@
 #include "format/group_page.h"
 #include "format/page_codec.h"
 #include "format/time_columns.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 
@@ -54,13 +54,13 @@ class BlockBuilder::GroupEncoder {
     // Parents are usually earlier rows of the same trace: a small backward distance replaces
     // the 8 random bytes that no compressor can shrink, and tells the time columns the tree.
     if (!span.parent_span_id.IsValid()) {
-      PutVarint64(&parent_codes_, 0);
+      PutVarint64(&parent_codes_, kParentNone);
       parent_rows_.push_back(-1);
     } else if (auto it = trace_rows_.find(span.parent_span_id); it != trace_rows_.end()) {
-      PutVarint64(&parent_codes_, uint64_t{row - it->second} + 1);
+      PutVarint64(&parent_codes_, kParentRowBias + (row - it->second));
       parent_rows_.push_back(static_cast<int32_t>(it->second));
     } else {
-      PutVarint64(&parent_codes_, 1);
+      PutVarint64(&parent_codes_, kParentExplicit);
       parent_ids_.append(reinterpret_cast<const char*>(span.parent_span_id.bytes.data()), 8);
       parent_rows_.push_back(-1);
     }
@@ -68,8 +68,8 @@ class BlockBuilder::GroupEncoder {
 
     uint32_t op, context_rank;
     tables_->Classify(span, encoded_context, &op, &context_rank);
-    uint64_t code = uint64_t{op} + 1;
-    if (row > 0 && tables_->Follow(last_op_, op) == op) code = 0;
+    uint64_t code = kOpIdBias + op;
+    if (row > 0 && tables_->Follow(last_op_, op) == op) code = kOpSuccessor;
     PutVarint64(&op_codes_, code);
     last_op_ = op;
     context_ranks_.push_back(context_rank);
@@ -90,23 +90,8 @@ class BlockBuilder::GroupEncoder {
       AddValue(o.keys[i], o.templates[i], span.attributes[i].value, group);
     }
 
-    PutVarint64(&events_, span.events.size());
-    for (const SpanEvent& e : span.events) {
-      PutVarint64(&events_, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano -
-                                                             span.start_time_unix_nano)));
-      PutLengthPrefixed(&events_, e.name);
-      EncodeAttributeList(e.attributes, &events_);
-      PutVarint64(&events_, e.dropped_attributes_count);
-    }
-    PutVarint64(&links_, span.links.size());
-    for (const SpanLink& l : span.links) {
-      links_.append(reinterpret_cast<const char*>(l.trace_id.bytes.data()), 16);
-      links_.append(reinterpret_cast<const char*>(l.span_id.bytes.data()), 8);
-      PutLengthPrefixed(&links_, l.trace_state);
-      EncodeAttributeList(l.attributes, &links_);
-      PutVarint64(&links_, l.dropped_attributes_count);
-      PutVarint64(&links_, l.flags);
-    }
+    EncodeEventList(span.events, span.start_time_unix_nano, &events_);
+    EncodeLinkList(span.links, &links_);
   }
 
   // Serializes every column into cols[c] (replacing their contents) and resets the encoder.
@@ -172,9 +157,9 @@ class BlockBuilder::GroupEncoder {
     if (v.type() == AnyValue::Type::kString) {
       const int64_t shared = tables_->BlockString(key, v.string_value(), group);
       if (shared >= 0) {
-        PutVarint64(&column.codes, 2 + 2 * static_cast<uint64_t>(shared));
+        PutVarint64(&column.codes, BlockStringCode(static_cast<uint64_t>(shared)));
       } else {
-        PutVarint64(&column.codes, 3 + 2 * uint64_t{column.heap.Add(v.string_value())});
+        PutVarint64(&column.codes, HeapStringCode(column.heap.Add(v.string_value())));
       }
       return;
     }

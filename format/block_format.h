@@ -1,7 +1,7 @@
 // The layout of a block file: one immutable file of compacted spans (docs/block_format.md).
 //
 //   header      magic "SPNBLOCK" (8), format version fixed32, reserved fixed32
-//   row groups  for each group of up to Options::rows_per_page rows: one group page
+//   row groups  for each group of up to Options::rows_per_group rows: one group page
 //               (format/group_page.h) holding every column of the group, each column
 //               compressed on its own, and one checksum
 //   meta        one page (format/page_codec.h): row count, the block zone map, the
@@ -16,7 +16,7 @@
 //
 // Rows are sorted by (trace id, start time, span id), so a trace is one contiguous row range.
 //
-// Thread safety: constants and a pure function.
+// Thread safety: constants and pure functions.
 
 #ifndef SPANSTORE_FORMAT_BLOCK_FORMAT_H_
 #define SPANSTORE_FORMAT_BLOCK_FORMAT_H_
@@ -33,7 +33,7 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 inline constexpr uint32_t kBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
-// Rows per row group at most (Options::rows_per_page is clamped to it); a reader refuses more.
+// Rows per row group at most (Options::rows_per_group is clamped to it); a reader refuses more.
 inline constexpr uint32_t kMaxRowsPerGroup = 1 << 20;
 
 // The columns of a row group, in file order. The predicate columns come first: a scan decodes
@@ -55,22 +55,48 @@ enum BlockColumn : uint8_t {
                     // (template / inline / block string / heap string)
   kColAttrStrings,  // per key with a heap: key id, the group's string heap of that key
   kColMisc,         // per row: flags, trace_state, status_message, three dropped counts
-  kColEvents,       // per row: varint count, then per event time delta, name, attributes,
-                    // dropped count
-  kColLinks,        // per row: varint count, then per link ids, trace_state, attributes,
-                    // dropped count, flags
+  kColEvents,       // per row: an event list (format/value_codec.h)
+  kColLinks,        // per row: a link list (format/value_codec.h)
   kNumBlockColumns,
 };
 
-// Codes of an attribute value in kColAttrValues (varints). 0 is the value the row's operation
-// had for this key when the block first saw the operation (its template, in the meta page):
-// attributes that are constant per operation (rpc.method, db.system, server.port) cost a zero
-// byte, which the compressor all but erases. Other codes, in a generic stream: 1 = an inline
-// value follows (WAL value encoding), 2 + 2i = block string i of the key, 3 + 2i = heap
-// string i; in an int stream (every non-template value an int): 1 + zigzag(value).
+// Codes of kColParent (varints): no parent, an explicit id (the next 8 bytes of kColParentId),
+// or kParentRowBias + d for the row d >= 1 rows earlier in the group.
+inline constexpr uint64_t kParentNone = 0;
+inline constexpr uint64_t kParentExplicit = 1;
+inline constexpr uint64_t kParentRowBias = 1;
+
+// Codes of kColOp (varints): the block's successor of the previous row's operation (the meta
+// page's operation table names one per operation), or kOpIdBias + id for operation `id`.
+inline constexpr uint64_t kOpSuccessor = 0;
+inline constexpr uint64_t kOpIdBias = 1;
+// An operation's successor in the meta page: kNoSuccessor, or kOpIdBias + id.
+inline constexpr uint64_t kNoSuccessor = 0;
+
+// Codes of an attribute value in kColAttrValues (varints). kValueTemplate is the value the
+// row's operation had for this key when the block first saw the operation (its template, in the
+// meta page): attributes that are constant per operation (rpc.method, db.system, server.port)
+// cost a zero byte, which the compressor all but erases. Other codes, in a generic stream:
+// kValueInline = an encoded value follows (format/value_codec.h), BlockStringCode(i) = block
+// string i of the key, HeapStringCode(i) = heap string i; in an int stream (every non-template
+// value an int): kValueInline + zigzag(value).
 inline constexpr uint64_t kValueTemplate = 0;
 inline constexpr uint64_t kValueInline = 1;
+inline constexpr uint64_t kValueBlockString = 2;  // + 2i
+inline constexpr uint64_t kValueHeapString = 3;   // + 2i
+constexpr uint64_t BlockStringCode(uint64_t i) { return kValueBlockString + 2 * i; }
+constexpr uint64_t HeapStringCode(uint64_t i) { return kValueHeapString + 2 * i; }
+// For a code >= kValueBlockString: whether it names a block string, and which.
+constexpr bool IsBlockStringCode(uint64_t code) { return code % 2 == kValueBlockString % 2; }
+constexpr uint64_t StringIndexOf(uint64_t code) { return (code - kValueBlockString) / 2; }
+static_assert(StringIndexOf(BlockStringCode(7)) == 7 && StringIndexOf(HeapStringCode(7)) == 7 &&
+              IsBlockStringCode(BlockStringCode(3)) && !IsBlockStringCode(HeapStringCode(3)));
+// How a key's stream in kColAttrValues is coded (the byte before it).
 enum AttrStreamForm : uint8_t { kFormGeneric = 0, kFormInts = 1 };
+
+// The codec byte of a page (format/page_codec.h) and of a group-page column
+// (format/group_page.h).
+enum CodecByte : uint8_t { kCodecNone = 0, kCodecLz4 = 1, kCodecZstd = 2 };
 
 // A key's block-wide string dictionary stops growing at this many values, and a block's
 // dictionaries of strings at this many bytes (they are held in memory by readers).

@@ -9,8 +9,8 @@
 #include "format/column_dictionary.h"
 #include "format/group_data.h"
 #include "format/page_codec.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {
@@ -226,6 +226,19 @@ size_t BlockReader::GroupOfRow(uint64_t row) const {
   return static_cast<size_t>(it - group_first_rows_.begin()) - 1;
 }
 
+void BlockReader::ForEachGroupOfRows(
+    uint64_t first, uint64_t last,
+    absl::FunctionRef<bool(GroupData&, uint32_t, uint32_t)> fn) const {
+  for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
+    GroupData data(*this, g);
+    const uint64_t base = data.first_row();
+    const uint32_t begin = static_cast<uint32_t>(std::max(first, base) - base);
+    const uint32_t end = static_cast<uint32_t>(std::min(last, base + data.rows()) - base);
+    data.LimitRows(begin, end);
+    if (!fn(data, begin, end)) return;
+  }
+}
+
 absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* out) const {
   const std::optional<size_t> entry = index_.Find(trace_id);
   if (!entry.has_value()) return absl::OkStatus();
@@ -233,31 +246,23 @@ absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* 
   const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   out->reserve(out->size() + range.count);
-  for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
-    GroupData data(*this, g);
-    const uint64_t begin = std::max(first, data.first_row());
-    const uint64_t end = std::min(last, data.first_row() + data.rows());
-    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
-                   static_cast<uint32_t>(end - data.first_row()));
+  absl::Status s;
+  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
     // Operations and contexts first, so that the block tables the rows need are on their way
     // into the cache while the other columns decompress (GroupData::PrefetchOps).
-    const uint32_t b = static_cast<uint32_t>(begin - data.first_row());
-    const uint32_t e = static_cast<uint32_t>(end - data.first_row());
-    absl::Status s = data.Load(kColOp);
-    if (!s.ok()) return s;
+    if (s = data.Load(kColOp); !s.ok()) return false;
     data.PrefetchOps(b, e);
-    if (s = data.Load(kColContext); !s.ok()) return s;
+    if (s = data.Load(kColContext); !s.ok()) return false;
     data.PrefetchTables(b, e);
-    if (s = data.LoadAll(); !s.ok()) return s;
+    if (s = data.LoadAll(); !s.ok()) return false;
     data.PrefetchValues(b, e);
     data.SetTraceEntry(*entry);
-    for (uint64_t row = begin; row < end; ++row) {
-      Span& span = out->emplace_back();
-      s = data.Materialize(static_cast<uint32_t>(row - data.first_row()), &span);
-      if (!s.ok()) return s;
+    for (uint32_t r = b; r < e; ++r) {
+      if (s = data.Materialize(r, &out->emplace_back()); !s.ok()) return false;
     }
-  }
-  return absl::OkStatus();
+    return true;
+  });
+  return s;
 }
 
 bool BlockReader::Contains(const Span& span) const {
@@ -266,21 +271,20 @@ bool BlockReader::Contains(const Span& span) const {
   const uint64_t first = range->first_row, last = first + range->count;
   if (last > rows_) return false;
   Span candidate;
-  for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
-    GroupData data(*this, g);
-    const uint64_t begin = std::max(first, data.first_row());
-    const uint64_t end = std::min(last, data.first_row() + data.rows());
-    data.LimitRows(static_cast<uint32_t>(begin - data.first_row()),
-                   static_cast<uint32_t>(end - data.first_row()));
+  bool found = false;
+  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
     if (!data.Load(kColSpanId).ok()) return false;
-    for (uint64_t row = begin; row < end; ++row) {
-      const uint32_t r = static_cast<uint32_t>(row - data.first_row());
+    for (uint32_t r = b; r < e; ++r) {
       if (data.span_id(r) != span.span_id) continue;
       if (!data.LoadAll().ok() || !data.Materialize(r, &candidate).ok()) return false;
-      if (candidate == span) return true;
+      if (candidate == span) {
+        found = true;
+        return false;
+      }
     }
-  }
-  return false;
+    return true;
+  });
+  return found;
 }
 
 absl::Status BlockReader::ForEachRow(

@@ -111,6 +111,11 @@ class BlockReader {
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
+  // Calls fn(data, begin, end) for each row group holding rows of [first, last), the group's
+  // rows limited to those ([begin, end), numbered within the group), until fn returns false.
+  // REQUIRES: last <= rows().
+  void ForEachGroupOfRows(uint64_t first, uint64_t last,
+                          absl::FunctionRef<bool(GroupData&, uint32_t, uint32_t)> fn) const;
 
   Env* const env_;
   const std::string path_;

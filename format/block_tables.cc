@@ -3,8 +3,8 @@
 #include <xxhash.h>
 
 #include "format/block_format.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {
@@ -111,7 +111,7 @@ void BlockTablesBuilder::Serialize(std::string* out) const {
     for (const AnyValue& v : o.templates) EncodeAnyValue(v, out);
     PutVarint64(out, o.contexts.size());
     for (uint32_t c : o.contexts) PutVarint64(out, c);
-    PutVarint64(out, o.successor == kNoOp ? 0 : uint64_t{o.successor} + 1);
+    PutVarint64(out, o.successor == kNoOp ? kNoSuccessor : kOpIdBias + o.successor);
   }
   size_t with_strings = 0;
   for (const auto& ks : key_strings_) with_strings += ks != nullptr && ks->strings.size() > 0;
@@ -178,7 +178,8 @@ bool BlockTables::Parse(std::string_view* in, uint64_t rows) {
     o.context_begin = static_cast<uint32_t>(op_contexts.size());
     op_contexts.insert(op_contexts.end(), ids.begin(), ids.end());
     o.context_end = static_cast<uint32_t>(op_contexts.size());
-    o.successor = successor == 0 ? kNoOp : static_cast<uint32_t>(successor - 1);
+    o.successor =
+        successor == kNoSuccessor ? kNoOp : static_cast<uint32_t>(successor - kOpIdBias);
   }
   uint64_t with_strings;
   if (!GetVarint64(in, &with_strings) || with_strings > keys.size()) return false;

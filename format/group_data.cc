@@ -7,8 +7,8 @@
 #include "format/column_dictionary.h"
 #include "format/column_ints.h"
 #include "format/time_columns.h"
+#include "format/value_codec.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {
@@ -55,52 +55,16 @@ uint64_t MaxRawColumnBytes(int column, uint64_t rows) {
   }
 }
 
-bool GetEvent(std::string_view* in, uint64_t span_start, SpanEvent* e) {
-  uint64_t delta;
-  std::string_view name;
-  uint64_t dropped;
-  if (!GetVarint64(in, &delta) || !GetLengthPrefixed(in, &name) ||
-      !DecodeAttributeList(in, &e->attributes) || !GetVarint64(in, &dropped) ||
-      dropped > UINT32_MAX) {
-    return false;
-  }
-  e->time_unix_nano = span_start + static_cast<uint64_t>(ZigZagDecode(delta));
-  e->name.assign(name.data(), name.size());
-  e->dropped_attributes_count = static_cast<uint32_t>(dropped);
-  return true;
-}
-
-bool GetLink(std::string_view* in, SpanLink* l) {
-  if (in->size() < 24) return false;
-  std::memcpy(l->trace_id.bytes.data(), in->data(), 16);
-  std::memcpy(l->span_id.bytes.data(), in->data() + 16, 8);
-  in->remove_prefix(24);
-  std::string_view state;
-  uint64_t dropped, flags;
-  if (!GetLengthPrefixed(in, &state) || !DecodeAttributeList(in, &l->attributes) ||
-      !GetVarint64(in, &dropped) || !GetVarint64(in, &flags) || dropped > UINT32_MAX ||
-      flags > UINT32_MAX) {
-    return false;
-  }
-  l->trace_state.assign(state.data(), state.size());
-  l->dropped_attributes_count = static_cast<uint32_t>(dropped);
-  l->flags = static_cast<uint32_t>(flags);
-  return true;
-}
-
-// Per-row offsets of a column whose rows are "varint count, then count items".
-template <typename SkipItem>
+// Per-row offsets of a column whose rows are lists, each checked by decode(&in) (which
+// advances past one row's list).
+template <typename DecodeList>
 bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
-                std::vector<uint32_t>* offsets, SkipItem skip) {
+                std::vector<uint32_t>* offsets, DecodeList decode) {
   offsets->resize(rows);
   std::string_view in = data;
   for (uint32_t r = 0; r < rows; ++r) {
     (*offsets)[r] = static_cast<uint32_t>(data.size() - in.size());
-    uint64_t n;
-    if (!GetVarint64(&in, &n) || n > in.size()) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!skip(&in)) return false;
-    }
+    if (!decode(&in)) return false;
   }
   return !whole || in.empty();
 }
@@ -240,16 +204,19 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
   switch (column) {
     case kColParent: {
       c_->parent_rows.assign(n, -1);
-      c_->parent_codes.assign(n, 0);
+      c_->parent_kinds.assign(n, kNoParent);
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
-        if (code >= 2) {
-          const uint64_t back = code - 1;
-          if (back > r) return Corrupt(column, "parent row out of range");
-          c_->parent_rows[r] = static_cast<int32_t>(r - back);
+        if (code == kParentNone) continue;
+        if (code == kParentExplicit) {
+          c_->parent_kinds[r] = kExplicitParent;
+          continue;
         }
-        c_->parent_codes[r] = static_cast<uint8_t>(std::min<uint64_t>(code, 2));
+        const uint64_t back = code - kParentRowBias;
+        if (back > r) return Corrupt(column, "parent row out of range");
+        c_->parent_rows[r] = static_cast<int32_t>(r - back);
+        c_->parent_kinds[r] = kParentInGroup;
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
@@ -259,13 +226,13 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       for (uint32_t r = 0; r < n; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
-        if (code == 0) {
+        if (code == kOpSuccessor) {
           const uint32_t successor = r > 0 ? tables_.ops[c_->op_ids[r - 1]].successor : kNoOp;
           if (successor == kNoOp) return Corrupt(column, "no successor operation");
           c_->op_ids[r] = successor;
         } else {
-          if (code > ops) return Corrupt(column, "operation id out of range");
-          c_->op_ids[r] = static_cast<uint32_t>(code - 1);
+          if (code - kOpIdBias >= ops) return Corrupt(column, "operation id out of range");
+          c_->op_ids[r] = static_cast<uint32_t>(code - kOpIdBias);
         }
       }
       return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
@@ -295,11 +262,11 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColParentId: {
       c_->parents.assign(n, SpanId());
       for (uint32_t r = 0; r < n; ++r) {
-        if (c_->parent_codes[r] == 1) {
+        if (c_->parent_kinds[r] == kExplicitParent) {
           if (in.size() < 8) return Corrupt(column, "short explicit id");
           std::memcpy(c_->parents[r].bytes.data(), in.data(), 8);
           in.remove_prefix(8);
-        } else if (c_->parent_codes[r] == 2) {
+        } else if (c_->parent_kinds[r] == kParentInGroup) {
           c_->parents[r] = span_id(static_cast<uint32_t>(c_->parent_rows[r]));
         }
       }
@@ -341,17 +308,17 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     case kColAttrValues:
       return ParseValues(in);
     case kColEvents: {
-      SpanEvent scratch;
+      std::vector<SpanEvent> scratch;
       if (!RowOffsets(in, limit_, limit_ == n, &c_->event_offsets,
-                      [&](std::string_view* s) { return GetEvent(s, 0, &scratch); })) {
+                      [&](std::string_view* s) { return DecodeEventList(s, 0, &scratch); })) {
         return Corrupt(column, "malformed events");
       }
       return absl::OkStatus();
     }
     case kColLinks: {
-      SpanLink scratch;
+      std::vector<SpanLink> scratch;
       if (!RowOffsets(in, limit_, limit_ == n, &c_->link_offsets,
-                      [&](std::string_view* s) { return GetLink(s, &scratch); })) {
+                      [&](std::string_view* s) { return DecodeLinkList(s, &scratch); })) {
         return Corrupt(column, "malformed links");
       }
       return absl::OkStatus();
@@ -426,15 +393,15 @@ absl::Status GroupData::ParseValues(std::string_view in) {
         ref.kind = ValueRef::kInline;
         ref.value = static_cast<uint64_t>(stream.codes.data() - base);
         if (!DecodeAnyValue(&stream.codes, &scratch)) return Corrupt(kColumn, "malformed value");
-      } else if (code % 2 == 0) {
+      } else if (IsBlockStringCode(code)) {
         ref.kind = ValueRef::kBlockString;
-        ref.value = (code - 2) / 2;
+        ref.value = StringIndexOf(code);
         if (ref.value >= tables_.strings_of(key).size()) {
           return Corrupt(kColumn, "block string out of range");
         }
       } else {
         ref.kind = ValueRef::kHeapString;
-        ref.value = (code - 3) / 2;
+        ref.value = StringIndexOf(code);
         ref.heap = c_->heap_slots[key];
         if (ref.heap == kNoSlot || ref.value >= c_->heaps[ref.heap].strings.size()) {
           return Corrupt(kColumn, "heap string out of range");
@@ -574,22 +541,13 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
     }
   }
 
-  uint64_t count = 0;
   std::string_view events = raw_[kColEvents].substr(c_->event_offsets[row]);
-  GetVarint64(&events, &count);
-  span->events.resize(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!GetEvent(&events, span->start_time_unix_nano, &span->events[i])) {
-      return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
-    }
+  if (!DecodeEventList(&events, span->start_time_unix_nano, &span->events)) {
+    return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
   }
   std::string_view links = raw_[kColLinks].substr(c_->link_offsets[row]);
-  GetVarint64(&links, &count);
-  span->links.resize(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!GetLink(&links, &span->links[i])) {
-      return Corrupt(kColLinks, absl::StrFormat("row %d: malformed link", row));
-    }
+  if (!DecodeLinkList(&links, &span->links)) {
+    return Corrupt(kColLinks, absl::StrFormat("row %d: malformed link", row));
   }
   return absl::OkStatus();
 }

@@ -125,6 +125,8 @@ class GroupData {
     uint8_t form = kFormGeneric;
     std::string_view codes;
   };
+  // Where a row's parent id comes from (decoded from kColParent).
+  enum ParentKind : uint8_t { kNoParent, kExplicitParent, kParentInGroup };
   // The buffers of the decoded columns. They come from a per-thread pool and go back to it,
   // capacity kept: a lookup decodes a group or two, and allocating a fresh set of kilobyte
   // buffers for each (then freeing them among the thousands of small strings of the spans
@@ -133,7 +135,7 @@ class GroupData {
     std::string page_bytes;
     std::array<std::string, kNumBlockColumns> scratch;
     std::vector<int32_t> parent_rows;   // -1: none in this group
-    std::vector<uint8_t> parent_codes;  // 0 none, 1 explicit, 2 in group
+    std::vector<uint8_t> parent_kinds;  // ParentKind per row
     std::vector<uint32_t> op_ids;
     std::vector<uint32_t> context_ranks;
     std::vector<uint32_t> statuses;

@@ -33,7 +33,7 @@ absl::Status EncodeGroupPage(Codec codec, int zstd_level,
   }
   const size_t start = out->size();
   for (int c = 0; c < kNumBlockColumns; ++c) {
-    out->push_back(static_cast<char>(used[c]));
+    out->push_back(static_cast<char>(ToCodecByte(used[c])));
     PutVarint64(out, columns[c].size());
     PutVarint64(out, sizes[c]);
     (*stored_bytes)[c] = 1 + VarintLength(columns[c].size()) + VarintLength(sizes[c]) + sizes[c];
@@ -58,18 +58,17 @@ absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where) 
   for (int c = 0; c < kNumBlockColumns; ++c) {
     if (in.empty()) return PageError(where, "truncated column table");
     Entry& e = entries_[c];
-    e.codec = static_cast<uint8_t>(in[0]);
+    const uint8_t codec_byte = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
     if (!GetVarint64(&in, &e.raw_size) || !GetVarint64(&in, &stored[c])) {
       return PageError(where, "truncated column table");
     }
-    if (e.codec > static_cast<uint8_t>(Codec::kZstd)) {
+    if (!FromCodecByte(codec_byte, &e.codec)) {
       return PageError(where, absl::StrFormat("column %s: unknown codec %d (expected 0, 1 or 2)",
-                                              BlockColumnName(c), e.codec));
+                                              BlockColumnName(c), codec_byte));
     }
     // Checked here, before Column sizes a buffer by raw_size.
-    if (e.raw_size > kMaxPageRawSize ||
-        !PayloadMayDecodeTo(static_cast<Codec>(e.codec), stored[c], e.raw_size)) {
+    if (e.raw_size > kMaxPageRawSize || !PayloadMayDecodeTo(e.codec, stored[c], e.raw_size)) {
       return PageError(where, absl::StrFormat("column %s: bad sizes (raw %d, stored %d)",
                                               BlockColumnName(c), e.raw_size, stored[c]));
     }
@@ -88,13 +87,12 @@ absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where) 
 
 absl::Status GroupPage::Column(int c, std::string* scratch, std::string_view* raw) const {
   const Entry& e = entries_[c];
-  if (e.codec == static_cast<uint8_t>(Codec::kNone)) {
+  if (e.codec == Codec::kNone) {
     *raw = e.payload;
     return absl::OkStatus();
   }
   scratch->resize(e.raw_size);
-  if (!DecompressPayload(static_cast<Codec>(e.codec), e.payload, true, e.raw_size,
-                         scratch->data())) {
+  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, scratch->data())) {
     return PageError(where_, absl::StrFormat("column %s: payload does not decode to %d bytes",
                                              BlockColumnName(c), e.raw_size));
   }

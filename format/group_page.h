@@ -3,7 +3,8 @@
 //
 // Layout (integers little-endian, varints LEB128):
 //   per column, kNumBlockColumns times:
-//     codec        u8      spanstore::Codec of the column's payload (0 none, 1 LZ4, 2 Zstd)
+//     codec        u8      CodecByte of the column's payload (block_format.h: 0 none, 1 LZ4,
+//                          2 Zstd)
 //     raw_size     varint  bytes after decompression (at most kMaxPageRawSize)
 //     stored_size  varint  bytes of the payload (equal to raw_size for codec 0)
 //   payloads       the columns' payloads, in column order
@@ -57,7 +58,7 @@ class GroupPage {
 
  private:
   struct Entry {
-    uint8_t codec = 0;
+    Codec codec = Codec::kNone;
     uint64_t raw_size = 0;
     std::string_view payload;
   };

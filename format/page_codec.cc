@@ -150,7 +150,7 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
   absl::StatusOr<Codec> used = CompressPayload(codec, zstd_level, raw, false, &payload);
   if (!used.ok()) return used.status();
   const size_t start = out->size();
-  out->push_back(static_cast<char>(*used));
+  out->push_back(static_cast<char>(ToCodecByte(*used)));
   PutVarint64(out, raw.size());
   PutVarint64(out, payload.size());
   out->append(payload);
@@ -161,7 +161,7 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
 absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::string* raw) {
   std::string_view cursor = *in;
   if (cursor.empty()) return PageError(where, "expected a page, found end of data");
-  const uint8_t codec = static_cast<uint8_t>(cursor[0]);
+  const uint8_t codec_byte = static_cast<uint8_t>(cursor[0]);
   cursor.remove_prefix(1);
   uint64_t raw_size = 0;
   uint64_t stored_size = 0;
@@ -186,19 +186,20 @@ absl::Status DecodePage(std::string_view* in, const PageLocation& where, std::st
                                             expected, actual));
   }
   const std::string_view payload = cursor.substr(0, stored_size);
-  if (codec > static_cast<uint8_t>(Codec::kZstd)) {
-    return PageError(where, absl::StrFormat("unknown codec %d (expected 0, 1 or 2)", codec));
+  Codec codec;
+  if (!FromCodecByte(codec_byte, &codec)) {
+    return PageError(where, absl::StrFormat("unknown codec %d (expected 0, 1 or 2)", codec_byte));
   }
   // Before the buffer is sized: a valid checksum says nothing about a crafted raw_size.
-  if (!PayloadMayDecodeTo(static_cast<Codec>(codec), stored_size, raw_size)) {
+  if (!PayloadMayDecodeTo(codec, stored_size, raw_size)) {
     return PageError(where, absl::StrFormat("a payload of %d bytes of codec %d cannot decode "
                                             "to %d bytes",
-                                            stored_size, codec, raw_size));
+                                            stored_size, codec_byte, raw_size));
   }
   raw->resize(raw_size);
-  if (!DecompressPayload(static_cast<Codec>(codec), payload, false, raw_size, raw->data())) {
+  if (!DecompressPayload(codec, payload, false, raw_size, raw->data())) {
     return PageError(where, absl::StrFormat("payload of codec %d does not decode to %d bytes",
-                                            codec, raw_size));
+                                            codec_byte, raw_size));
   }
   in->remove_prefix(checked_size + 8);
   return absl::OkStatus();

@@ -1,7 +1,7 @@
 // One compressed, checksummed page of a block file: the unit a reader decompresses.
 //
 // Layout of an encoded page (all integers little-endian):
-//   codec        u8      spanstore::Codec of the payload (0 none, 1 LZ4, 2 Zstd)
+//   codec        u8      CodecByte of the payload (block_format.h: 0 none, 1 LZ4, 2 Zstd)
 //   raw_size     varint  size of the page after decompression
 //   stored_size  varint  size of the payload that follows
 //   payload      stored_size bytes
@@ -22,16 +22,46 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "format/block_format.h"
 #include "spanstore/options.h"
 
 namespace spanstore {
 
-// Upper bound on a page's decompressed size. A page holds Options::rows_per_page rows of one
-// column; 256 MiB leaves room for huge attribute strings while bounding a damaged size field.
+// Upper bound on a page's (or a group-page column's) decompressed size. A column holds
+// Options::rows_per_group rows; 256 MiB leaves room for huge attribute strings while bounding a
+// damaged size field.
 inline constexpr uint64_t kMaxPageRawSize = 256ull << 20;
 
 // Bytes a page adds around its payload at most (codec, two varints, checksum).
 inline constexpr size_t kMaxPageOverhead = 1 + 10 + 10 + 8;
+
+// The codec byte of `codec`, and the codec of a byte read from a file (false when the byte
+// names no codec).
+inline uint8_t ToCodecByte(Codec codec) {
+  switch (codec) {
+    case Codec::kNone:
+      return kCodecNone;
+    case Codec::kLz4:
+      return kCodecLz4;
+    case Codec::kZstd:
+      return kCodecZstd;
+  }
+  return kCodecNone;  // not reached: CompressPayload refuses an unknown Codec
+}
+inline bool FromCodecByte(uint8_t byte, Codec* codec) {
+  switch (byte) {
+    case kCodecNone:
+      *codec = Codec::kNone;
+      return true;
+    case kCodecLz4:
+      *codec = Codec::kLz4;
+      return true;
+    case kCodecZstd:
+      *codec = Codec::kZstd;
+      return true;
+  }
+  return false;
+}
 
 // Where a page sits, for error messages: "block <file>: page <index> at offset <offset>: ...".
 struct PageLocation {

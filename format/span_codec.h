@@ -1,11 +1,10 @@
 // The row encoding of spans, used by WAL records and by the memtable (which keeps spans encoded,
 // so an Append is encoded exactly once).
 //
-// An encoded span starts with a fixed 48-byte header so the memtable and scans can read the
-// trace id, span id, start time and duration without decoding the rest:
-//   trace_id[16] span_id[8] start_time_unix_nano[8 LE] end_time_unix_nano[8 LE]
-//   kind[1] status_code[1] flags-of-the-encoding[2] body_size[4 LE]
-// followed by body_size bytes of varint-encoded fields (see docs/wal_format.md).
+// An encoded span starts with a fixed 48-byte header (format/row_format.h) so the memtable and
+// scans can read the trace id, span id, start time and duration without decoding the rest,
+// followed by body_size bytes of varint-encoded fields (see docs/wal_format.md); its attributes,
+// events, links and context use the encodings of format/value_codec.h.
 //
 // A span batch (the payload of one WAL record) is described at SpanBatchEncoder.
 //
@@ -26,11 +25,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "format/row_format.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
-
-inline constexpr size_t kEncodedSpanHeaderSize = 48;
 
 // The fixed header of an encoded span.
 struct EncodedSpanHeader {
@@ -112,20 +110,6 @@ absl::Status DecodeSpan(std::string_view data, Span* span);
 
 // Decodes a whole batch.
 absl::Status DecodeSpanBatch(std::string_view payload, std::vector<Span>* spans);
-
-// The value encodings of the row format, shared with the column blocks (compaction/). A value is
-// a type byte then its payload; an attribute list is a varint count of (key, value). Decoders
-// advance *in and return false on malformed input (never read past it, never allocate more
-// than the input could describe, refuse nesting deeper than 64).
-void EncodeAnyValue(const AnyValue& value, std::string* out);
-void EncodeAttributeList(const Attributes& attributes, std::string* out);
-bool DecodeAnyValue(std::string_view* in, AnyValue* value);
-bool DecodeAttributeList(std::string_view* in, Attributes* attributes);
-// A span's context: resource attributes and schema url, scope name, version, attributes and
-// schema url -- what repeats for every span of one service instance.
-void EncodeSpanContext(const Span& span, std::string* out);
-// Decodes a whole encoded context into the span's context fields.
-bool DecodeSpanContext(std::string_view in, Span* span);
 
 }  // namespace spanstore
 

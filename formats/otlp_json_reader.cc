@@ -40,18 +40,18 @@ class Converter {
                         std::string* first_error) {
     object root;
     const Path top("");
-    if (doc.get(root) != simdjson::SUCCESS) return Error(top, "expected a JSON object");
+    if (doc.get(root) != simdjson::SUCCESS) return PathError(top, "expected a JSON object");
     element resource_spans;
     std::string_view key = "resourceSpans";
     if (!Field(root, "resourceSpans", "resource_spans", &resource_spans)) {
       key = "batches";  // Grafana Tempo's trace-by-id API
       if (!Field(root, "batches", "", &resource_spans)) {
-        return Error(top, "expected \"resourceSpans\" (an OTLP ExportTraceServiceRequest)");
+        return PathError(top, "expected \"resourceSpans\" (an OTLP ExportTraceServiceRequest)");
       }
     }
     array rs;
     const Path list(key);
-    if (resource_spans.get(rs) != simdjson::SUCCESS) return Error(list, "expected an array");
+    if (resource_spans.get(rs) != simdjson::SUCCESS) return PathError(list, "expected an array");
     size_t ri = 0;
     for (element r : rs) {
       const Path path(&list, ri++);
@@ -62,23 +62,32 @@ class Converter {
   }
 
  private:
-  static absl::Status Error(const Path& path, std::string_view what) {
-    const std::string where = path.ToString();
-    return absl::InvalidArgumentError(
-        where.empty() ? std::string(what)
-                      : absl::StrCat(where, ": ", absl::string_view(what.data(), what.size())));
+  // Calls fn(o, path of o) for each element o of the array `v`, which must hold objects.
+  template <typename Fn>
+  static absl::Status ForEachObject(element v, const Path& path, Fn fn) {
+    array a;
+    if (v.get(a) != simdjson::SUCCESS) return PathError(path, "expected an array");
+    size_t i = 0;
+    for (element e : a) {
+      const Path p(&path, i++);
+      object o;
+      if (e.get(o) != simdjson::SUCCESS) return PathError(p, "expected an object");
+      absl::Status s = fn(o, p);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
 
   absl::Status ResourceSpans(element r, const Path& path, bool skip_invalid, uint64_t* skipped,
                              std::string* first_error) {
     object ro;
-    if (r.get(ro) != simdjson::SUCCESS) return Error(path, "expected an object");
+    if (r.get(ro) != simdjson::SUCCESS) return PathError(path, "expected an object");
     Span proto;  // resource fields shared by the spans below
     element resource;
     if (Field(ro, "resource", "", &resource)) {
       object res;
       if (resource.get(res) != simdjson::SUCCESS)
-        return Error(Path(&path, "resource"), "expected an object");
+        return PathError(Path(&path, "resource"), "expected an object");
       element attrs;
       if (Field(res, "attributes", "", &attrs)) {
         absl::Status s =
@@ -104,21 +113,14 @@ class Converter {
         return absl::OkStatus();  // a resource without spans
       }
     }
-    array ss;
-    const Path scope_list(&path, key);
-    if (scope_spans.get(ss) != simdjson::SUCCESS) return Error(scope_list, "expected an array");
-    size_t si = 0;
-    for (element scope_span : ss) {
-      const Path spath(&scope_list, si++);
-      object so;
-      if (scope_span.get(so) != simdjson::SUCCESS) return Error(spath, "expected an object");
+    return ForEachObject(scope_spans, Path(&path, key), [&](object so, const Path& spath) {
       Span scoped = proto;
       element scope;
       if (Field(so, "scope", "", &scope) ||
           Field(so, "instrumentationLibrary", "instrumentation_library", &scope)) {
         object sc;
         if (scope.get(sc) != simdjson::SUCCESS)
-          return Error(Path(&spath, "scope"), "expected an object");
+          return PathError(Path(&spath, "scope"), "expected an object");
         element v;
         absl::Status s;
         if (Field(sc, "name", "", &v))
@@ -134,10 +136,10 @@ class Converter {
         if (!s.ok()) return s;
       }
       element spans;
-      if (!Field(so, "spans", "", &spans)) continue;
+      if (!Field(so, "spans", "", &spans)) return absl::OkStatus();
       array sa;
       const Path span_list(&spath, "spans");
-      if (spans.get(sa) != simdjson::SUCCESS) return Error(span_list, "expected an array");
+      if (spans.get(sa) != simdjson::SUCCESS) return PathError(span_list, "expected an array");
       size_t i = 0;
       for (element e : sa) {
         const Path p(&span_list, i++);
@@ -146,14 +148,14 @@ class Converter {
         s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out_, skipped, first_error);
         if (!s.ok()) return s;
       }
-    }
-    return absl::OkStatus();
+      return absl::OkStatus();
+    });
   }
 
   // One pass over the span's fields (a lookup per field would rescan the object each time).
   absl::Status OneSpan(element e, const Path& path, Span* span) {
     object o;
-    if (e.get(o) != simdjson::SUCCESS) return Error(path, "expected an object");
+    if (e.get(o) != simdjson::SUCCESS) return PathError(path, "expected an object");
     bool has_trace_id = false, has_span_id = false;
     for (const simdjson::dom::key_value_pair field : o) {
       const std::string_view key = field.key;
@@ -196,7 +198,7 @@ class Converter {
       } else if (key == "status") {
         object st;
         if (v.get(st) != simdjson::SUCCESS)
-          return Error(Path(&path, "status"), "expected an object");
+          return PathError(Path(&path, "status"), "expected an object");
         element c;
         if (Field(st, "code", "", &c))
           s = StatusCodeValue(c, Path(&path, "status.code"), &span->status_code);
@@ -205,21 +207,17 @@ class Converter {
       }  // unknown fields are ignored, as protobuf JSON parsers may
       if (!s.ok()) return s;
     }
-    if (!has_trace_id) return Error(path, "missing traceId");
-    if (!has_span_id) return Error(path, "missing spanId");
-    if (!span->trace_id.IsValid()) return Error(Path(&path, "traceId"), "trace id is all zeros");
-    if (!span->span_id.IsValid()) return Error(Path(&path, "spanId"), "span id is all zeros");
+    if (!has_trace_id) return PathError(path, "missing traceId");
+    if (!has_span_id) return PathError(path, "missing spanId");
+    if (!span->trace_id.IsValid()) {
+      return PathError(Path(&path, "traceId"), "trace id is all zeros");
+    }
+    if (!span->span_id.IsValid()) return PathError(Path(&path, "spanId"), "span id is all zeros");
     return absl::OkStatus();
   }
 
   absl::Status Events(element v, const Path& path, Span* span) {
-    array a;
-    if (v.get(a) != simdjson::SUCCESS) return Error(path, "expected an array");
-    size_t i = 0;
-    for (element e : a) {
-      const Path p(&path, i++);
-      object o;
-      if (e.get(o) != simdjson::SUCCESS) return Error(p, "expected an object");
+    return ForEachObject(v, path, [&](object o, const Path& p) {
       SpanEvent& ev = span->events.emplace_back();
       element f;
       absl::Status s;
@@ -231,19 +229,12 @@ class Converter {
       if (s.ok() && Field(o, "droppedAttributesCount", "dropped_attributes_count", &f)) {
         s = Uint32(f, Path(&p, "droppedAttributesCount"), &ev.dropped_attributes_count);
       }
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
+      return s;
+    });
   }
 
   absl::Status Links(element v, const Path& path, Span* span) {
-    array a;
-    if (v.get(a) != simdjson::SUCCESS) return Error(path, "expected an array");
-    size_t i = 0;
-    for (element e : a) {
-      const Path p(&path, i++);
-      object o;
-      if (e.get(o) != simdjson::SUCCESS) return Error(p, "expected an object");
+    return ForEachObject(v, path, [&](object o, const Path& p) {
       SpanLink& l = span->links.emplace_back();
       element f;
       absl::Status s;
@@ -263,20 +254,21 @@ class Converter {
         s = Uint(f, Path(&p, "flags"), &flags);
         l.flags = static_cast<uint32_t>(flags);
       }
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
+      return s;
+    });
   }
 
   absl::Status Attributes(element v, const Path& path, spanstore::Attributes* out, int depth = 0) {
     array a;
-    if (v.get(a) != simdjson::SUCCESS) return Error(path, "expected an array of {key, value}");
+    if (v.get(a) != simdjson::SUCCESS) return PathError(path, "expected an array of {key, value}");
     out->reserve(out->size() + a.size());
     size_t i = 0;
     for (element e : a) {
       const Path p(&path, i++);
       object o;
-      if (e.get(o) != simdjson::SUCCESS) return Error(p, "expected {\"key\": ..., \"value\": ...}");
+      if (e.get(o) != simdjson::SUCCESS) {
+        return PathError(p, "expected {\"key\": ..., \"value\": ...}");
+      }
       KeyValue& kv = out->emplace_back();
       bool has_key = false;
       for (const simdjson::dom::key_value_pair field : o) {
@@ -289,15 +281,15 @@ class Converter {
         }
         if (!s.ok()) return s;
       }
-      if (!has_key) return Error(p, "missing \"key\"");
+      if (!has_key) return PathError(p, "missing \"key\"");
     }
     return absl::OkStatus();
   }
 
   absl::Status Value(element v, const Path& path, AnyValue* out, int depth) {
-    if (depth > kMaxValueDepth) return Error(path, "value nested too deeply");
+    if (depth > kMaxValueDepth) return PathError(path, "value nested too deeply");
     object o;
-    if (v.get(o) != simdjson::SUCCESS) return Error(path, "expected an AnyValue object");
+    if (v.get(o) != simdjson::SUCCESS) return PathError(path, "expected an AnyValue object");
     for (const simdjson::dom::key_value_pair field : o) {
       const std::string_view key = field.key;
       const element f = field.value;
@@ -310,7 +302,7 @@ class Converter {
       if (key == "boolValue" || key == "bool_value") {
         bool b;
         if (f.get(b) != simdjson::SUCCESS)
-          return Error(Path(&path, "boolValue"), "expected true or false");
+          return PathError(Path(&path, "boolValue"), "expected true or false");
         *out = AnyValue::Bool(b);
         return absl::OkStatus();
       }
@@ -331,7 +323,8 @@ class Converter {
                                   : text == "Infinity" ? std::numeric_limits<double>::infinity()
                                                        : -std::numeric_limits<double>::infinity());
         } else {
-          return Error(Path(&path, "doubleValue"), "expected a number, \"NaN\" or \"Infinity\"");
+          return PathError(Path(&path, "doubleValue"),
+                           "expected a number, \"NaN\" or \"Infinity\"");
         }
         return absl::OkStatus();
       }
@@ -340,7 +333,7 @@ class Converter {
         std::string raw;
         if (f.get(text) != simdjson::SUCCESS ||
             !absl::Base64Unescape(absl::string_view(text.data(), text.size()), &raw)) {
-          return Error(Path(&path, "bytesValue"), "expected a base64 string");
+          return PathError(Path(&path, "bytesValue"), "expected a base64 string");
         }
         *out = AnyValue::BytesValue(std::move(raw));
         return absl::OkStatus();
@@ -350,11 +343,11 @@ class Converter {
         element values;
         AnyValue::Array items;
         if (f.get(ao) != simdjson::SUCCESS)
-          return Error(Path(&path, "arrayValue"), "expected an object");
+          return PathError(Path(&path, "arrayValue"), "expected an object");
         if (Field(ao, "values", "", &values)) {
           array va;
           if (values.get(va) != simdjson::SUCCESS)
-            return Error(Path(&path, "arrayValue.values"), "expected an array");
+            return PathError(Path(&path, "arrayValue.values"), "expected an array");
           size_t i = 0;
           for (element item : va) {
             const Path values_path(&path, "arrayValue.values");
@@ -371,7 +364,7 @@ class Converter {
         element values;
         AnyValue::Map map;
         if (f.get(ko) != simdjson::SUCCESS)
-          return Error(Path(&path, "kvlistValue"), "expected an object");
+          return PathError(Path(&path, "kvlistValue"), "expected an object");
         if (Field(ko, "values", "", &values)) {
           absl::Status st = Attributes(values, Path(&path, "kvlistValue.values"), &map, depth + 1);
           if (!st.ok()) return st;
@@ -386,7 +379,7 @@ class Converter {
 
   static absl::Status String(element v, const Path& path, std::string* out) {
     std::string_view s;
-    if (v.get(s) != simdjson::SUCCESS) return Error(path, "expected a string");
+    if (v.get(s) != simdjson::SUCCESS) return PathError(path, "expected a string");
     out->assign(s.data(), s.size());
     return absl::OkStatus();
   }
@@ -410,13 +403,13 @@ class Converter {
         return absl::OkStatus();
       }
     }
-    return Error(path, "expected an unsigned integer (a number or a decimal string)");
+    return PathError(path, "expected an unsigned integer (a number or a decimal string)");
   }
 
   static absl::Status Uint32(element v, const Path& path, uint32_t* out) {
     uint64_t n;
     absl::Status s = Uint(v, path, &n);
-    if (s.ok() && n > UINT32_MAX) return Error(path, "value does not fit in 32 bits");
+    if (s.ok() && n > UINT32_MAX) return PathError(path, "value does not fit in 32 bits");
     *out = static_cast<uint32_t>(n);
     return s;
   }
@@ -438,13 +431,13 @@ class Converter {
         return absl::OkStatus();
       }
     }
-    return Error(path, "expected a 64-bit integer (a number or a decimal string)");
+    return PathError(path, "expected a 64-bit integer (a number or a decimal string)");
   }
 
   // Hex (either case) or base64 (the protobuf JSON mapping of `bytes`); "" is the zero id.
   static absl::Status Id(element v, const Path& path, uint8_t* out, size_t n) {
     std::string_view s;
-    if (v.get(s) != simdjson::SUCCESS) return Error(path, "expected a string");
+    if (v.get(s) != simdjson::SUCCESS) return PathError(path, "expected a string");
     std::memset(out, 0, n);
     if (s.empty()) return absl::OkStatus();
     if (s.size() == 2 * n) {
@@ -469,7 +462,7 @@ class Converter {
       std::memcpy(out, raw.data(), n);
       return absl::OkStatus();
     }
-    return Error(
+    return PathError(
         path, absl::StrFormat(
                   "expected %d hex digits or base64 of %d bytes, got \"%s\"", 2 * n, n,
                   absl::CHexEscape(absl::string_view(s.data(), std::min<size_t>(s.size(), 64)))));
@@ -497,7 +490,7 @@ class Converter {
         }
       }
     }
-    return Error(path, "expected a span kind: 0-5 or SPAN_KIND_SERVER, SPAN_KIND_CLIENT, ...");
+    return PathError(path, "expected a span kind: 0-5 or SPAN_KIND_SERVER, SPAN_KIND_CLIENT, ...");
   }
 
   static absl::Status StatusCodeValue(element v, const Path& path, StatusCode* out) {
@@ -519,7 +512,7 @@ class Converter {
         }
       }
     }
-    return Error(path, "expected a status code: 0-2 or STATUS_CODE_OK, STATUS_CODE_ERROR, ...");
+    return PathError(path, "expected a status code: 0-2 or STATUS_CODE_OK, STATUS_CODE_ERROR, ...");
   }
 
   std::vector<Span>* out_;

@@ -1,22 +1,27 @@
 // OTLP protobuf encoding (opentelemetry/proto/collector/trace/v1 and the trace, resource and
 // common v1 messages), and the Collector's length-prefixed file format. Decoding is in
-// otlp_proto_decoder.cc. Field numbers are the .proto files'; docs/formats.md lists them.
+// otlp_proto_decoder.cc; the field numbers are named in otlp_proto_fields.h.
 
 #include "spanstore/otlp_proto.h"
 
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "util/coding.h"
+#include "formats/otlp_proto_fields.h"
 #include "formats/span_grouping.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {
 
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
+using otlp::kFixed32;
+using otlp::kFixed64;
+using otlp::kLength;
+using otlp::kVarint;
+using otlp::WireType;
 
 void PutTag(std::string* out, uint32_t field, WireType wire) {
-  PutVarint64(out, (static_cast<uint64_t>(field) << 3) | wire);
+  PutVarint64(out, otlp::Tag(field, wire));
 }
 
 // Writes a length-delimited field whose body `fill` appends; the length is patched afterwards
@@ -42,8 +47,8 @@ void PutValue(std::string* out, const AnyValue& v);
 
 void PutKeyValue(std::string* out, uint32_t field, const KeyValue& kv) {
   PutMessage(out, field, [&] {
-    PutBytesField(out, 1, kv.key);
-    PutMessage(out, 2, [&] { PutValue(out, kv.value); });
+    PutBytesField(out, otlp::key_value::kKey, kv.key);
+    PutMessage(out, otlp::key_value::kValue, [&] { PutValue(out, kv.value); });
   });
 }
 
@@ -52,36 +57,38 @@ void PutValue(std::string* out, const AnyValue& v) {
     case AnyValue::Type::kEmpty:
       break;
     case AnyValue::Type::kString:
-      PutBytesField(out, 1, v.string_value());
+      PutBytesField(out, otlp::any_value::kStringValue, v.string_value());
       break;
     case AnyValue::Type::kBool:
-      PutTag(out, 2, kVarint);
+      PutTag(out, otlp::any_value::kBoolValue, kVarint);
       PutVarint64(out, v.bool_value());
       break;
     case AnyValue::Type::kInt:
-      PutTag(out, 3, kVarint);
+      PutTag(out, otlp::any_value::kIntValue, kVarint);
       PutVarint64(out, static_cast<uint64_t>(v.int_value()));
       break;
     case AnyValue::Type::kDouble: {
       uint64_t bits;
       const double d = v.double_value();
       std::memcpy(&bits, &d, 8);
-      PutTag(out, 4, kFixed64);
+      PutTag(out, otlp::any_value::kDoubleValue, kFixed64);
       PutFixed64(out, bits);
       break;
     }
     case AnyValue::Type::kArray:
-      PutMessage(out, 5, [&] {
-        for (const AnyValue& e : v.array_value()) PutMessage(out, 1, [&] { PutValue(out, e); });
+      PutMessage(out, otlp::any_value::kArrayValue, [&] {
+        for (const AnyValue& e : v.array_value()) {
+          PutMessage(out, otlp::array_value::kValues, [&] { PutValue(out, e); });
+        }
       });
       break;
     case AnyValue::Type::kMap:
-      PutMessage(out, 6, [&] {
-        for (const KeyValue& kv : v.map_value()) PutKeyValue(out, 1, kv);
+      PutMessage(out, otlp::any_value::kKvlistValue, [&] {
+        for (const KeyValue& kv : v.map_value()) PutKeyValue(out, otlp::kvlist_value::kValues, kv);
       });
       break;
     case AnyValue::Type::kBytes:
-      PutBytesField(out, 7, v.bytes_value());
+      PutBytesField(out, otlp::any_value::kBytesValue, v.bytes_value());
       break;
   }
 }
@@ -92,53 +99,58 @@ void PutUint(std::string* out, uint32_t field, uint64_t v) {
   PutVarint64(out, v);
 }
 
+std::string_view IdBytes(const uint8_t* id, size_t n) {
+  return std::string_view(reinterpret_cast<const char*>(id), n);
+}
+
 void PutSpan(std::string* out, const Span& s) {
-  PutBytesField(out, 1, std::string_view(reinterpret_cast<const char*>(s.trace_id.bytes.data()), 16));
-  PutBytesField(out, 2, std::string_view(reinterpret_cast<const char*>(s.span_id.bytes.data()), 8));
-  if (!s.trace_state.empty()) PutBytesField(out, 3, s.trace_state);
-  if (!s.is_root()) {
-    PutBytesField(out, 4, std::string_view(reinterpret_cast<const char*>(s.parent_span_id.bytes.data()), 8));
-  }
-  PutBytesField(out, 5, s.name);
-  PutUint(out, 6, static_cast<uint64_t>(s.kind));
-  PutTag(out, 7, kFixed64);
+  namespace f = otlp::span;
+  PutBytesField(out, f::kTraceId, IdBytes(s.trace_id.bytes.data(), 16));
+  PutBytesField(out, f::kSpanId, IdBytes(s.span_id.bytes.data(), 8));
+  if (!s.trace_state.empty()) PutBytesField(out, f::kTraceState, s.trace_state);
+  if (!s.is_root()) PutBytesField(out, f::kParentSpanId, IdBytes(s.parent_span_id.bytes.data(), 8));
+  PutBytesField(out, f::kName, s.name);
+  PutUint(out, f::kKind, static_cast<uint64_t>(s.kind));
+  PutTag(out, f::kStartTimeUnixNano, kFixed64);
   PutFixed64(out, s.start_time_unix_nano);
-  PutTag(out, 8, kFixed64);
+  PutTag(out, f::kEndTimeUnixNano, kFixed64);
   PutFixed64(out, s.end_time_unix_nano);
-  for (const KeyValue& kv : s.attributes) PutKeyValue(out, 9, kv);
-  PutUint(out, 10, s.dropped_attributes_count);
+  for (const KeyValue& kv : s.attributes) PutKeyValue(out, f::kAttributes, kv);
+  PutUint(out, f::kDroppedAttributesCount, s.dropped_attributes_count);
   for (const SpanEvent& e : s.events) {
-    PutMessage(out, 11, [&] {
-      PutTag(out, 1, kFixed64);
+    PutMessage(out, f::kEvents, [&] {
+      namespace ef = otlp::event;
+      PutTag(out, ef::kTimeUnixNano, kFixed64);
       PutFixed64(out, e.time_unix_nano);
-      PutBytesField(out, 2, e.name);
-      for (const KeyValue& kv : e.attributes) PutKeyValue(out, 3, kv);
-      PutUint(out, 4, e.dropped_attributes_count);
+      PutBytesField(out, ef::kName, e.name);
+      for (const KeyValue& kv : e.attributes) PutKeyValue(out, ef::kAttributes, kv);
+      PutUint(out, ef::kDroppedAttributesCount, e.dropped_attributes_count);
     });
   }
-  PutUint(out, 12, s.dropped_events_count);
+  PutUint(out, f::kDroppedEventsCount, s.dropped_events_count);
   for (const SpanLink& l : s.links) {
-    PutMessage(out, 13, [&] {
-      PutBytesField(out, 1, std::string_view(reinterpret_cast<const char*>(l.trace_id.bytes.data()), 16));
-      PutBytesField(out, 2, std::string_view(reinterpret_cast<const char*>(l.span_id.bytes.data()), 8));
-      if (!l.trace_state.empty()) PutBytesField(out, 3, l.trace_state);
-      for (const KeyValue& kv : l.attributes) PutKeyValue(out, 4, kv);
-      PutUint(out, 5, l.dropped_attributes_count);
+    PutMessage(out, f::kLinks, [&] {
+      namespace lf = otlp::link;
+      PutBytesField(out, lf::kTraceId, IdBytes(l.trace_id.bytes.data(), 16));
+      PutBytesField(out, lf::kSpanId, IdBytes(l.span_id.bytes.data(), 8));
+      if (!l.trace_state.empty()) PutBytesField(out, lf::kTraceState, l.trace_state);
+      for (const KeyValue& kv : l.attributes) PutKeyValue(out, lf::kAttributes, kv);
+      PutUint(out, lf::kDroppedAttributesCount, l.dropped_attributes_count);
       if (l.flags != 0) {
-        PutTag(out, 6, kFixed32);
+        PutTag(out, lf::kFlags, kFixed32);
         PutFixed32(out, l.flags);
       }
     });
   }
-  PutUint(out, 14, s.dropped_links_count);
+  PutUint(out, f::kDroppedLinksCount, s.dropped_links_count);
   if (s.status_code != StatusCode::kUnset || !s.status_message.empty()) {
-    PutMessage(out, 15, [&] {
-      if (!s.status_message.empty()) PutBytesField(out, 2, s.status_message);
-      PutUint(out, 3, static_cast<uint64_t>(s.status_code));
+    PutMessage(out, f::kStatus, [&] {
+      if (!s.status_message.empty()) PutBytesField(out, otlp::status::kMessage, s.status_message);
+      PutUint(out, otlp::status::kCode, static_cast<uint64_t>(s.status_code));
     });
   }
   if (s.flags != 0) {
-    PutTag(out, 16, kFixed32);
+    PutTag(out, f::kFlags, kFixed32);
     PutFixed32(out, s.flags);
   }
 }
@@ -149,23 +161,33 @@ void EncodeOtlpTraces(absl::Span<const Span> spans, std::string* out) {
   const ResourceScopeGroups groups = GroupByResourceAndScope(spans);
   for (const auto& resource : groups) {
     const Span& first = *resource[0][0];
-    PutMessage(out, 1, [&] {
-      PutMessage(out, 1, [&] {
-        for (const KeyValue& kv : first.resource_attributes) PutKeyValue(out, 1, kv);
+    PutMessage(out, otlp::request::kResourceSpans, [&] {
+      PutMessage(out, otlp::resource_spans::kResource, [&] {
+        for (const KeyValue& kv : first.resource_attributes) {
+          PutKeyValue(out, otlp::resource::kAttributes, kv);
+        }
       });
       for (const auto& scope : resource) {
         const Span& sc = *scope[0];
-        PutMessage(out, 2, [&] {
-          PutMessage(out, 1, [&] {
-            PutBytesField(out, 1, sc.scope_name);
-            PutBytesField(out, 2, sc.scope_version);
-            for (const KeyValue& kv : sc.scope_attributes) PutKeyValue(out, 3, kv);
+        PutMessage(out, otlp::resource_spans::kScopeSpans, [&] {
+          PutMessage(out, otlp::scope_spans::kScope, [&] {
+            PutBytesField(out, otlp::scope::kName, sc.scope_name);
+            PutBytesField(out, otlp::scope::kVersion, sc.scope_version);
+            for (const KeyValue& kv : sc.scope_attributes) {
+              PutKeyValue(out, otlp::scope::kAttributes, kv);
+            }
           });
-          for (const Span* s : scope) PutMessage(out, 2, [&] { PutSpan(out, *s); });
-          if (!sc.scope_schema_url.empty()) PutBytesField(out, 3, sc.scope_schema_url);
+          for (const Span* s : scope) {
+            PutMessage(out, otlp::scope_spans::kSpans, [&] { PutSpan(out, *s); });
+          }
+          if (!sc.scope_schema_url.empty()) {
+            PutBytesField(out, otlp::scope_spans::kSchemaUrl, sc.scope_schema_url);
+          }
         });
       }
-      if (!first.resource_schema_url.empty()) PutBytesField(out, 3, first.resource_schema_url);
+      if (!first.resource_schema_url.empty()) {
+        PutBytesField(out, otlp::resource_spans::kSchemaUrl, first.resource_schema_url);
+      }
     });
   }
 }

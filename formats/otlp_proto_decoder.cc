@@ -1,159 +1,44 @@
 // OTLP protobuf decoding (opentelemetry/proto/collector/trace/v1 and the trace, resource and
-// common v1 messages): OtlpProtoDecoder, and DecodeOtlpTraces on top of it. Field numbers are the
-// .proto files'; docs/formats.md lists them.
+// common v1 messages): OtlpProtoDecoder, and DecodeOtlpTraces on top of it. One function per
+// message; the wire reading is ProtoReader's (proto_reader.h), the field numbers are named in
+// otlp_proto_fields.h.
 //
 // Every span is decoded into an object that may hold a previous span: each field is overwritten,
 // or reset when the message lacks it, and nested vectors (attributes, events, links, array and map
-// values) are refilled element by element and then cut to length, so strings and vectors keep
-// their buffers. The resource and scope are decoded once per ResourceSpans/ScopeSpans and copied
-// into each span by assignment, which also reuses the buffers.
+// values) are refilled element by element and then cut to length (refill.h), so strings and
+// vectors keep their buffers. The resource and scope are decoded once per
+// ResourceSpans/ScopeSpans and copied into each span by assignment, which also reuses the
+// buffers.
 //
 // Parsing functions return false on bad input after recording the error (with its byte offset
-// in the whole message) in State::error; a Status is built once, at the top.
+// in the whole message) in ProtoReader::error; a Status is built once, at the top.
 
-#include <algorithm>
 #include <cstring>
 
-#include "absl/base/attributes.h"
-#include "absl/base/optimization.h"
 #include "absl/strings/str_format.h"
-#include "util/coding.h"
+#include "formats/otlp_proto_fields.h"
+#include "formats/proto_reader.h"
+#include "formats/refill.h"
 #include "spanstore/otlp_proto.h"
 
 namespace spanstore {
+
+using otlp::Assign;
+using otlp::AssignString;
+using otlp::CopyAttributes;
+using otlp::Cursor;
+using otlp::kFixed32;
+using otlp::kFixed64;
+using otlp::kLength;
+using otlp::kVarint;
+using otlp::NextSlot;
+using otlp::Truncate;
+
 namespace {
-
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
 constexpr int kMaxDepth = 32;
-
-// The unread part of one message.
-struct Cursor {
-  explicit Cursor(std::string_view data) : p(data.data()), end(data.data() + data.size()) {}
-  bool done() const { return p >= end; }
-  const char* p;
-  const char* end;
-};
-
-// The object at index (*n)++ of *v, appended when v has none there yet.
-template <typename T>
-T& NextSlot(std::vector<T>* v, size_t* n) {
-  if (*n == v->size()) v->emplace_back();
-  return (*v)[(*n)++];
-}
-
-// Cuts *v to the n elements refilled this time.
-template <typename T>
-void Truncate(std::vector<T>* v, size_t n) {
-  if (n < v->size()) v->erase(v->begin() + n, v->end());
-}
-
-ABSL_ATTRIBUTE_NOINLINE bool ReadLongVarint(Cursor* c, uint64_t* v) {
-  std::string_view rest(c->p, c->end - c->p);
-  if (!GetVarint64(&rest, v)) return false;
-  c->p = rest.data();
-  return true;
-}
-
-// Inlined: a varint is read for every field, and nearly all are one or two bytes.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ReadVarint(Cursor* c, uint64_t* v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(c->p);
-  const auto* end = reinterpret_cast<const uint8_t*>(c->end);
-  if (ABSL_PREDICT_TRUE(p < end && p[0] < 0x80)) {  // one byte: tags, small lengths, enums
-    *v = p[0];
-    c->p += 1;
-    return true;
-  }
-  if (end - p >= 2 && p[1] < 0x80) {  // two bytes: lengths up to 16 KiB
-    *v = (p[0] & 0x7f) | (uint64_t{p[1]} << 7);
-    c->p += 2;
-    return true;
-  }
-  return ReadLongVarint(c, v);
-}
-
-// Copies n bytes, short runs with overlapping word moves rather than a call into libc: most
-// keys and values are under 32 bytes. All loads precede the stores, so overlap is harmless.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyBytes(char* dst, const char* src, size_t n) {
-  if (n > 32) {
-    std::memmove(dst, src, n);
-  } else if (n >= 16) {
-    char a[16], b[16];
-    std::memcpy(a, src, 16);
-    std::memcpy(b, src + n - 16, 16);
-    std::memcpy(dst, a, 16);
-    std::memcpy(dst + n - 16, b, 16);
-  } else if (n >= 8) {
-    uint64_t a, b;
-    std::memcpy(&a, src, 8);
-    std::memcpy(&b, src + n - 8, 8);
-    std::memcpy(dst, &a, 8);
-    std::memcpy(dst + n - 8, &b, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, src, 4);
-    std::memcpy(&b, src + n - 4, 4);
-    std::memcpy(dst, &a, 4);
-    std::memcpy(dst + n - 4, &b, 4);
-  } else if (n > 0) {
-    const char a = src[0], b = src[n / 2], c = src[n - 1];
-    dst[0] = a;
-    dst[n / 2] = b;
-    dst[n - 1] = c;
-  }
-}
-
-// dst->assign(v) for refilled strings, which mostly have the capacity already: copies in place
-// and moves the terminator instead of going through assign's general path.
-// REQUIRES: v does not point into *dst (unless it is all of it).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Assign(std::string* dst, std::string_view v) {
-  const size_t n = v.size(), old = dst->size();
-  if (n <= old) {
-    CopyBytes(dst->data(), v.data(), n);
-    if (n < old) dst->resize(n);
-  } else if (n <= dst->capacity()) {
-    CopyBytes(dst->data(), v.data(), old);
-    dst->append(v.data() + old, n - old);
-  } else {
-    dst->assign(v.data(), v.size());
-  }
-}
-
-// value->set_string(v), by Assign when it holds a string already.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void AssignString(AnyValue* value, std::string_view v) {
-  if (value->type() == AnyValue::Type::kString) {
-    Assign(&value->mutable_string(), v);
-  } else {
-    value->set_string(v);
-  }
-}
-
-// Makes *dst equal to the first n elements of src, element by element, so that strings of the
-// same length are overwritten in place (vector and variant assignment would go through their
-// generic paths). REQUIRES: n <= src.size().
-void CopyAttributes(const Attributes& src, size_t n, Attributes* dst) {
-  const size_t common = std::min(n, dst->size());
-  for (size_t i = 0; i < common; ++i) {
-    KeyValue& d = (*dst)[i];
-    Assign(&d.key, src[i].key);
-    if (src[i].value.type() == AnyValue::Type::kString) {
-      AssignString(&d.value, src[i].value.string_value());
-    } else {
-      d.value = src[i].value;
-    }
-  }
-  if (n > common) {
-    dst->insert(dst->end(), src.begin() + common, src.begin() + n);
-  } else {
-    Truncate(dst, n);
-  }
-}
-
 }  // namespace
 
-struct OtlpProtoDecoder::State {
-  const char* base = nullptr;  // the message being decoded
-  std::string error;           // what failed, with its byte offset
-
+struct OtlpProtoDecoder::State : otlp::ProtoReader {
   // The resource and scope of the spans being decoded, copied into each span. The attribute
   // vectors are refilled like a span's, but never cut: only their first *_count are current.
   struct Context {
@@ -167,109 +52,6 @@ struct OtlpProtoDecoder::State {
     size_t scope_count = 0;
     std::string scope_schema_url;
   } context;
-
-  ABSL_ATTRIBUTE_NOINLINE bool Fail(const char* at, std::string_view what) {
-    error = absl::StrFormat("byte offset %d: %s", at - base,
-                            absl::string_view(what.data(), what.size()));
-    return false;
-  }
-
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Tag(Cursor* c, uint32_t* field, uint32_t* wire) {
-    uint64_t tag = 0;
-    const bool ok = ReadVarint(c, &tag);
-    *field = static_cast<uint32_t>(tag >> 3);  // set either way: callers' compilers can see it
-    *wire = static_cast<uint32_t>(tag & 7);
-    if (!ok) return Fail(c->p, "truncated or overlong field tag");
-    if (*field == 0) return Fail(c->p, "field number 0");
-    return true;
-  }
-
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Expect(const Cursor& c, uint32_t wire, uint32_t want,
-                                           const char* field) {
-    if (wire == want) return true;
-    return Fail(c.p, absl::StrFormat("field %s has wire type %d, expected %d", field, wire, want));
-  }
-
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Varint(Cursor* c, uint64_t* v) {
-    return ReadVarint(c, v) || Fail(c->p, "truncated varint");
-  }
-
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Fixed64(Cursor* c, uint64_t* v) {
-    if (c->end - c->p < 8) return Fail(c->p, "truncated fixed64");
-    *v = DecodeFixed64(c->p);
-    c->p += 8;
-    return true;
-  }
-
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Fixed32(Cursor* c, uint32_t* v) {
-    if (c->end - c->p < 4) return Fail(c->p, "truncated fixed32");
-    *v = DecodeFixed32(c->p);
-    c->p += 4;
-    return true;
-  }
-
-  // The payload of a length-delimited field.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Bytes(Cursor* c, std::string_view* out) {
-    uint64_t len;
-    if (!ReadVarint(c, &len)) return Fail(c->p, "truncated length");
-    if (len > static_cast<uint64_t>(c->end - c->p)) {
-      return Fail(c->p, absl::StrFormat("length %d runs past the end of the message", len));
-    }
-    *out = std::string_view(c->p, len);
-    c->p += len;
-    return true;
-  }
-
-  bool Skip(Cursor* c, uint32_t wire) {
-    uint64_t v;
-    uint32_t f;
-    std::string_view s;
-    switch (wire) {
-      case kVarint:
-        return Varint(c, &v);
-      case kFixed64:
-        return Fixed64(c, &v);
-      case kLength:
-        return Bytes(c, &s);
-      case kFixed32:
-        return Fixed32(c, &f);
-      default:
-        return Fail(c->p, absl::StrFormat("unsupported wire type %d", wire));
-    }
-  }
-
-  // A field of the given wire type.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Message(Cursor* c, uint32_t wire, const char* name,
-                                            std::string_view* out) {
-    return Expect(*c, wire, kLength, name) && Bytes(c, out);
-  }
-  ABSL_ATTRIBUTE_ALWAYS_INLINE bool String(Cursor* c, uint32_t wire, const char* name,
-                                           std::string* out) {
-    std::string_view v;
-    if (!Message(c, wire, name, &v)) return false;
-    Assign(out, v);
-    return true;
-  }
-  bool Uint32(Cursor* c, uint32_t wire, const char* name, uint32_t* out) {
-    uint64_t v;
-    if (!Expect(*c, wire, kVarint, name) || !Varint(c, &v)) return false;
-    *out = static_cast<uint32_t>(v);
-    return true;
-  }
-  template <size_t N>
-  bool Id(Cursor* c, uint32_t wire, const char* name, std::array<uint8_t, N>* out) {
-    std::string_view v;
-    if (!Message(c, wire, name, &v)) return false;
-    if (v.empty()) {
-      out->fill(0);
-      return true;
-    }
-    if (v.size() != N) {
-      return Fail(c->p, absl::StrFormat("%s is %d bytes, expected %d", name, v.size(), N));
-    }
-    std::memcpy(out->data(), v.data(), N);
-    return true;
-  }
 
   bool Value(std::string_view data, int depth, AnyValue* out);
   bool KeyValue1(std::string_view data, int depth, KeyValue* kv);
@@ -297,64 +79,50 @@ bool OtlpProtoDecoder::State::Value(std::string_view data, int depth, AnyValue* 
     std::string_view v;
     uint64_t n = 0;
     switch (field) {
-      case 1:  // string_value
+      case otlp::any_value::kStringValue:
         if (!Message(&c, wire, "string_value", &v)) return false;
         AssignString(out, v);
         break;
-      case 2:  // bool_value
+      case otlp::any_value::kBoolValue:
         if (!Expect(c, wire, kVarint, "bool_value") || !Varint(&c, &n)) return false;
         out->set_bool(n != 0);
         break;
-      case 3:  // int_value
+      case otlp::any_value::kIntValue:
         if (!Expect(c, wire, kVarint, "int_value") || !Varint(&c, &n)) return false;
         out->set_int(static_cast<int64_t>(n));
         break;
-      case 4: {  // double_value
+      case otlp::any_value::kDoubleValue: {
         if (!Expect(c, wire, kFixed64, "double_value") || !Fixed64(&c, &n)) return false;
         double d;
         std::memcpy(&d, &n, 8);
         out->set_double(d);
         break;
       }
-      case 5: {  // array_value: ArrayValue { repeated AnyValue values = 1; }
+      case otlp::any_value::kArrayValue: {
         if (!Message(&c, wire, "array_value", &v)) return false;
         AnyValue::Array& items = out->reuse_array();
         size_t count = 0;
-        Cursor ac(v);
-        while (!ac.done()) {
-          uint32_t f2, w2;
-          std::string_view item;
-          if (!Tag(&ac, &f2, &w2)) return false;
-          if (f2 != 1) {
-            if (!Skip(&ac, w2)) return false;
-            continue;
-          }
-          if (!Message(&ac, w2, "values", &item)) return false;
-          if (!Value(item, depth + 1, &NextSlot(&items, &count))) return false;
+        if (!ForEachMessage(v, otlp::array_value::kValues, "values", [&](std::string_view item) {
+              return Value(item, depth + 1, &NextSlot(&items, &count));
+            })) {
+          return false;
         }
         Truncate(&items, count);
         break;
       }
-      case 6: {  // kvlist_value: KeyValueList { repeated KeyValue values = 1; }
+      case otlp::any_value::kKvlistValue: {
         if (!Message(&c, wire, "kvlist_value", &v)) return false;
         AnyValue::Map& map = out->reuse_map();
         size_t count = 0;
-        Cursor mc(v);
-        while (!mc.done()) {
-          uint32_t f2, w2;
-          std::string_view item;
-          if (!Tag(&mc, &f2, &w2)) return false;
-          if (f2 != 1) {
-            if (!Skip(&mc, w2)) return false;
-            continue;
-          }
-          if (!Message(&mc, w2, "values", &item)) return false;
-          if (!KeyValue1(item, depth + 1, &NextSlot(&map, &count))) return false;
+        if (!ForEachMessage(v, otlp::kvlist_value::kValues, "values", [&](std::string_view item) {
+              return KeyValue1(item, depth + 1, &NextSlot(&map, &count));
+            })) {
+          return false;
         }
         Truncate(&map, count);
         break;
       }
-      case 7:  // bytes_value
+      case otlp::any_value::kBytesValue:
         if (!Message(&c, wire, "bytes_value", &v)) return false;
         out->set_bytes(v);
         break;
@@ -370,16 +138,20 @@ bool OtlpProtoDecoder::State::Value(std::string_view data, int depth, AnyValue* 
 
 // KeyValue { key = 1; value = 2 }.
 bool OtlpProtoDecoder::State::KeyValue1(std::string_view data, int depth, KeyValue* kv) {
-  // Most attributes are strings, encoded as key (field 1), then a value (field 2) holding only
-  // string_value (field 1), with lengths under 128: read those bytes directly. Anything else,
-  // or anything that does not add up exactly, takes the general path below.
+  // Most attributes are strings, encoded as key, then a value holding only string_value, with
+  // lengths under 128: read those bytes directly. Anything else, or anything that does not add
+  // up exactly, takes the general path below.
+  constexpr uint8_t kKeyTag = otlp::Tag(otlp::key_value::kKey, kLength);
+  constexpr uint8_t kValueTag = otlp::Tag(otlp::key_value::kValue, kLength);
+  constexpr uint8_t kStringTag = otlp::Tag(otlp::any_value::kStringValue, kLength);
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   const size_t size = data.size();
-  if (size >= 6 && p[0] == 0x0a && p[1] < 0x80 && depth <= kMaxDepth) {
+  if (size >= 6 && p[0] == kKeyTag && p[1] < 0x80 && depth <= kMaxDepth) {
     const size_t key = p[1];
     const uint8_t* value = p + 2 + key;  // the value field's tag
-    if (key + 6 <= size && value[0] == 0x12 && value[1] < 0x80 && key + 4 + value[1] == size &&
-        value[2] == 0x0a && value[3] < 0x80 && value[3] + 2 == value[1]) {
+    if (key + 6 <= size && value[0] == kValueTag && value[1] < 0x80 &&
+        key + 4 + value[1] == size && value[2] == kStringTag && value[3] < 0x80 &&
+        value[3] + 2 == value[1]) {
       Assign(&kv->key, std::string_view(data.data() + 2, key));
       AssignString(&kv->value,
                    std::string_view(reinterpret_cast<const char*>(value + 4), value[3]));
@@ -391,10 +163,10 @@ bool OtlpProtoDecoder::State::KeyValue1(std::string_view data, int depth, KeyVal
   while (!c.done()) {
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
-    if (field == 1) {
+    if (field == otlp::key_value::kKey) {
       if (!String(&c, wire, "key", &kv->key)) return false;
       has_key = true;
-    } else if (field == 2) {
+    } else if (field == otlp::key_value::kValue) {
       std::string_view v;
       if (!Message(&c, wire, "value", &v) || !Value(v, depth, &kv->value)) return false;
       has_value = true;
@@ -414,7 +186,7 @@ bool OtlpProtoDecoder::State::Attribute(Cursor* c, uint32_t wire, Attributes* at
   return Message(c, wire, "attributes", &v) && KeyValue1(v, 0, &NextSlot(attributes, n));
 }
 
-// Event: time_unix_nano=1 fixed64, name=2, attributes=3, dropped=4.
+// Span.Event.
 bool OtlpProtoDecoder::State::Event(std::string_view data, SpanEvent* e) {
   e->time_unix_nano = 0;
   e->name.clear();
@@ -425,13 +197,13 @@ bool OtlpProtoDecoder::State::Event(std::string_view data, SpanEvent* e) {
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
     bool ok;
-    if (field == 1) {
+    if (field == otlp::event::kTimeUnixNano) {
       ok = Expect(c, wire, kFixed64, "time_unix_nano") && Fixed64(&c, &e->time_unix_nano);
-    } else if (field == 2) {
+    } else if (field == otlp::event::kName) {
       ok = String(&c, wire, "name", &e->name);
-    } else if (field == 3) {
+    } else if (field == otlp::event::kAttributes) {
       ok = Attribute(&c, wire, &e->attributes, &attributes);
-    } else if (field == 4) {
+    } else if (field == otlp::event::kDroppedAttributesCount) {
       ok = Uint32(&c, wire, "dropped_attributes_count", &e->dropped_attributes_count);
     } else {
       ok = Skip(&c, wire);
@@ -442,7 +214,7 @@ bool OtlpProtoDecoder::State::Event(std::string_view data, SpanEvent* e) {
   return true;
 }
 
-// Link: trace_id=1, span_id=2, trace_state=3, attributes=4, dropped=5, flags=6 fixed32.
+// Span.Link.
 bool OtlpProtoDecoder::State::Link(std::string_view data, SpanLink* l) {
   l->trace_id = TraceId();
   l->span_id = SpanId();
@@ -455,17 +227,17 @@ bool OtlpProtoDecoder::State::Link(std::string_view data, SpanLink* l) {
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
     bool ok;
-    if (field == 1) {
+    if (field == otlp::link::kTraceId) {
       ok = Id(&c, wire, "link trace_id", &l->trace_id.bytes);
-    } else if (field == 2) {
+    } else if (field == otlp::link::kSpanId) {
       ok = Id(&c, wire, "link span_id", &l->span_id.bytes);
-    } else if (field == 3) {
+    } else if (field == otlp::link::kTraceState) {
       ok = String(&c, wire, "trace_state", &l->trace_state);
-    } else if (field == 4) {
+    } else if (field == otlp::link::kAttributes) {
       ok = Attribute(&c, wire, &l->attributes, &attributes);
-    } else if (field == 5) {
+    } else if (field == otlp::link::kDroppedAttributesCount) {
       ok = Uint32(&c, wire, "dropped_attributes_count", &l->dropped_attributes_count);
-    } else if (field == 6) {
+    } else if (field == otlp::link::kFlags) {
       ok = Expect(c, wire, kFixed32, "flags") && Fixed32(&c, &l->flags);
     } else {
       ok = Skip(&c, wire);
@@ -476,16 +248,16 @@ bool OtlpProtoDecoder::State::Link(std::string_view data, SpanLink* l) {
   return true;
 }
 
-// Status: message=2, code=3. Merged into the span's (reset by DecodeSpan), as protobuf merges a
+// Status. Merged into the span's (reset by DecodeSpan), as protobuf merges a
 // repeated message field.
 bool OtlpProtoDecoder::State::Status(std::string_view data, Span* span) {
   Cursor c(data);
   while (!c.done()) {
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
-    if (field == 2) {
+    if (field == otlp::status::kMessage) {
       if (!String(&c, wire, "message", &span->status_message)) return false;
-    } else if (field == 3) {
+    } else if (field == otlp::status::kCode) {
       uint64_t n;
       if (!Expect(c, wire, kVarint, "code") || !Varint(&c, &n)) return false;
       if (n > 2) return Fail(c.p, absl::StrFormat("status code %d is not 0-2", n));
@@ -523,56 +295,56 @@ bool OtlpProtoDecoder::State::DecodeSpan(std::string_view data, Span* span) {
     uint64_t n = 0;
     bool ok;
     switch (field) {
-      case 1:
+      case otlp::span::kTraceId:
         ok = Id(&c, wire, "trace_id", &span->trace_id.bytes);
         break;
-      case 2:
+      case otlp::span::kSpanId:
         ok = Id(&c, wire, "span_id", &span->span_id.bytes);
         break;
-      case 3:
+      case otlp::span::kTraceState:
         ok = String(&c, wire, "trace_state", &span->trace_state);
         break;
-      case 4:
+      case otlp::span::kParentSpanId:
         ok = Id(&c, wire, "parent_span_id", &span->parent_span_id.bytes);
         break;
-      case 5:
+      case otlp::span::kName:
         ok = String(&c, wire, "name", &span->name);
         break;
-      case 6:
+      case otlp::span::kKind:
         ok = Expect(c, wire, kVarint, "kind") && Varint(&c, &n);
         if (ok && n > 5) return Fail(c.p, absl::StrFormat("span kind %d is not 0-5", n));
         span->kind = static_cast<SpanKind>(n);
         break;
-      case 7:
+      case otlp::span::kStartTimeUnixNano:
         ok = Expect(c, wire, kFixed64, "start_time_unix_nano") &&
              Fixed64(&c, &span->start_time_unix_nano);
         break;
-      case 8:
+      case otlp::span::kEndTimeUnixNano:
         ok = Expect(c, wire, kFixed64, "end_time_unix_nano") &&
              Fixed64(&c, &span->end_time_unix_nano);
         break;
-      case 9:
+      case otlp::span::kAttributes:
         ok = Attribute(&c, wire, &span->attributes, &attributes);
         break;
-      case 10:
+      case otlp::span::kDroppedAttributesCount:
         ok = Uint32(&c, wire, "dropped_attributes_count", &span->dropped_attributes_count);
         break;
-      case 11:
+      case otlp::span::kEvents:
         ok = Message(&c, wire, "events", &v) && Event(v, &NextSlot(&span->events, &events));
         break;
-      case 12:
+      case otlp::span::kDroppedEventsCount:
         ok = Uint32(&c, wire, "dropped_events_count", &span->dropped_events_count);
         break;
-      case 13:
+      case otlp::span::kLinks:
         ok = Message(&c, wire, "links", &v) && Link(v, &NextSlot(&span->links, &links));
         break;
-      case 14:
+      case otlp::span::kDroppedLinksCount:
         ok = Uint32(&c, wire, "dropped_links_count", &span->dropped_links_count);
         break;
-      case 15:
+      case otlp::span::kStatus:
         ok = Message(&c, wire, "status", &v) && Status(v, span);
         break;
-      case 16:
+      case otlp::span::kFlags:
         ok = Expect(c, wire, kFixed32, "flags") && Fixed32(&c, &span->flags);
         break;
       default:
@@ -606,18 +378,18 @@ void OtlpProtoDecoder::State::CopyScope(Span* span) const {
   Assign(&span->scope_schema_url, context.scope_schema_url);
 }
 
-// InstrumentationScope: name=1, version=2, attributes=3. Merged into the context's scope.
+// InstrumentationScope. Merged into the context's scope.
 bool OtlpProtoDecoder::State::Scope(std::string_view data) {
   Cursor c(data);
   while (!c.done()) {
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
     bool ok;
-    if (field == 1) {
+    if (field == otlp::scope::kName) {
       ok = String(&c, wire, "scope name", &context.scope_name);
-    } else if (field == 2) {
+    } else if (field == otlp::scope::kVersion) {
       ok = String(&c, wire, "scope version", &context.scope_version);
-    } else if (field == 3) {
+    } else if (field == otlp::scope::kAttributes) {
       ok = Attribute(&c, wire, &context.scope_attributes, &context.scope_count);
     } else {
       ok = Skip(&c, wire);
@@ -627,11 +399,10 @@ bool OtlpProtoDecoder::State::Scope(std::string_view data) {
   return true;
 }
 
-// ScopeSpans (and the older InstrumentationLibrarySpans, same layout): scope=1, spans=2,
-// schema_url=3. Spans are decoded as they come, while their bytes are being read anyway (a
-// first pass to find them would cost a cache miss per span on input that is not in cache);
-// scope fields that come after spans -- Go's encoder writes schema_url last -- are copied into
-// those spans afterwards.
+// ScopeSpans (and the older InstrumentationLibrarySpans, same layout). Spans are decoded as they
+// come, while their bytes are being read anyway (a first pass to find them would cost a cache
+// miss per span on input that is not in cache); scope fields that come after spans -- Go's
+// encoder writes schema_url last -- are copied into those spans afterwards.
 bool OtlpProtoDecoder::State::ScopeSpans(std::string_view data, std::vector<Span>* out,
                                          size_t* count) {
   context.scope_name.clear();
@@ -646,12 +417,12 @@ bool OtlpProtoDecoder::State::ScopeSpans(std::string_view data, std::vector<Span
     if (!Tag(&c, &field, &wire)) return false;
     std::string_view v;
     bool ok;
-    if (field == 1) {
+    if (field == otlp::scope_spans::kScope) {
       ok = Message(&c, wire, "scope", &v) && Scope(v);
       late_scope |= *count > first;
-    } else if (field == 2) {
+    } else if (field == otlp::scope_spans::kSpans) {
       ok = Message(&c, wire, "spans", &v) && DecodeSpan(v, &NextSlot(out, count));
-    } else if (field == 3) {
+    } else if (field == otlp::scope_spans::kSchemaUrl) {
       ok = String(&c, wire, "schema_url", &context.scope_schema_url);
       late_schema_url |= *count > first;
     } else {
@@ -669,9 +440,9 @@ bool OtlpProtoDecoder::State::ScopeSpans(std::string_view data, std::vector<Span
   return true;
 }
 
-// ResourceSpans: resource=1 (Resource: attributes=1), scope_spans=2, schema_url=3,
-// instrumentation_library_spans=1000 (the pre-1.0 name of scope_spans). As in ScopeSpans,
-// resource fields that come after spans are copied into them afterwards.
+// ResourceSpans, with instrumentation_library_spans (the pre-1.0 name of scope_spans) read as
+// scope_spans. As in ScopeSpans, resource fields that come after spans are copied into them
+// afterwards.
 bool OtlpProtoDecoder::State::ResourceSpans(std::string_view data, std::vector<Span>* out,
                                             size_t* count) {
   context.service_name.clear();
@@ -684,15 +455,16 @@ bool OtlpProtoDecoder::State::ResourceSpans(std::string_view data, std::vector<S
     uint32_t field, wire;
     if (!Tag(&c, &field, &wire)) return false;
     std::string_view v;
-    if (field == 1) {
+    if (field == otlp::resource_spans::kResource) {
       if (!Message(&c, wire, "resource", &v)) return false;
       Cursor rc(v);
       while (!rc.done()) {
         uint32_t f2, w2;
         if (!Tag(&rc, &f2, &w2)) return false;
-        const bool ok =
-            f2 == 1 ? Attribute(&rc, w2, &context.resource_attributes, &context.resource_count)
-                    : Skip(&rc, w2);
+        const bool ok = f2 == otlp::resource::kAttributes
+                            ? Attribute(&rc, w2, &context.resource_attributes,
+                                        &context.resource_count)
+                            : Skip(&rc, w2);
         if (!ok) return false;
       }
       // service.name: the first attribute of that name, if it is a string.
@@ -706,9 +478,10 @@ bool OtlpProtoDecoder::State::ResourceSpans(std::string_view data, std::vector<S
         break;
       }
       late_resource |= *count > first;
-    } else if (field == 2 || field == 1000) {
+    } else if (field == otlp::resource_spans::kScopeSpans ||
+               field == otlp::resource_spans::kInstrumentationLibrarySpans) {
       if (!Message(&c, wire, "scope_spans", &v) || !ScopeSpans(v, out, count)) return false;
-    } else if (field == 3) {
+    } else if (field == otlp::resource_spans::kSchemaUrl) {
       if (!String(&c, wire, "schema_url", &context.resource_schema_url)) return false;
       late_schema_url |= *count > first;
     } else if (!Skip(&c, wire)) {
@@ -725,23 +498,11 @@ bool OtlpProtoDecoder::State::ResourceSpans(std::string_view data, std::vector<S
   return true;
 }
 
-// ExportTraceServiceRequest / TracesData: resource_spans=1.
+// ExportTraceServiceRequest / TracesData.
 bool OtlpProtoDecoder::State::Request(std::string_view data, std::vector<Span>* out,
                                       size_t* count) {
-  Cursor c(data);
-  while (!c.done()) {
-    uint32_t field, wire;
-    if (!Tag(&c, &field, &wire)) return false;
-    bool ok;
-    if (field == 1) {
-      std::string_view v;
-      ok = Message(&c, wire, "resource_spans", &v) && ResourceSpans(v, out, count);
-    } else {
-      ok = Skip(&c, wire);
-    }
-    if (!ok) return false;
-  }
-  return true;
+  return ForEachMessage(data, otlp::request::kResourceSpans, "resource_spans",
+                        [&](std::string_view v) { return ResourceSpans(v, out, count); });
 }
 
 OtlpProtoDecoder::OtlpProtoDecoder() : state_(std::make_unique<State>()) {}

@@ -1,8 +1,5 @@
-// Per-block trace-id index: open addressing (linear probing) on XXH3_64bits(trace id) mapping a
-// trace to its rows. Rows are sorted by trace id, so a trace is one contiguous range
-// (first_row, count). The table keeps the full 16-byte id in every slot, so the in-memory index
-// is also the block's exact membership filter: GetTrace on a block without the trace answers
-// from memory, with no false positives and no page decompressed.
+// Per-block trace-id index: which rows of a block hold a trace. Rows are sorted by trace id, so
+// a trace is one contiguous range (first_row, count).
 //
 // Serialized form (little-endian): the list of traces, not the table, which Parse rebuilds:
 //   entry_count fixed32
@@ -11,9 +8,11 @@
 //   checksum    fixed64  XXH3_64bits of everything above
 // About 18 bytes per trace on disk. In memory: the list in its on-disk order (which is row order
 // in a block, so it also maps each row to its trace: the row groups store no trace ids) and an
-// open-addressing table of 8-byte slots -- a 32-bit fingerprint of the hash and the entry's
-// index -- at load factor at most 3/4, about 35 bytes per trace. A probe compares fingerprints,
-// so a block without the trace is answered from the slot array alone.
+// open-addressing table (linear probing on XXH3_64bits of the id) of 8-byte slots -- a 32-bit
+// fingerprint of the hash and the entry's index -- at load factor at most 3/4, about 35 bytes
+// per trace. A probe compares fingerprints, so a block without the trace is answered from the
+// slot array alone but for a rare fingerprint collision (Filter::MayHold); Lookup and Find then
+// compare the full id in the entry, so their answers are exact.
 //
 // Thread safety: TraceIndexBuilder is thread-compatible. A TraceIndex is immutable after
 // construction and safe for concurrent Lookup.
@@ -110,7 +109,7 @@ class TraceIndexBuilder {
   // each trace once (rows are sorted by trace id); an id added again keeps its last range.
   absl::Status Add(const TraceId& id, RowRange rows);
 
-  // Appends the serialized table to `out`.
+  // Appends the serialized index (the list of traces; Parse rebuilds the table) to `out`.
   void Serialize(std::string* out) const;
 
   // The in-memory index of what was added (for a block just written).

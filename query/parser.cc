@@ -58,31 +58,24 @@ class Parser {
   }
 
   absl::StatusOr<FilterExpr> Or(int depth) {
-    auto left = And(depth);
-    if (!left.ok()) return left;
-    if (tok_.kind != TokenKind::kOr) return left;
-    FilterExpr node;
-    node.kind = FilterExpr::Kind::kOr;
-    node.children.push_back(std::move(*left));
-    while (tok_.kind == TokenKind::kOr) {
-      if (absl::Status s = Advance(); !s.ok()) return s;
-      auto right = And(depth);
-      if (!right.ok()) return right;
-      node.children.push_back(std::move(*right));
-    }
-    return node;
+    return Chain(TokenKind::kOr, FilterExpr::Kind::kOr, [&] { return And(depth); });
   }
 
   absl::StatusOr<FilterExpr> And(int depth) {
-    auto left = Unary(depth);
-    if (!left.ok()) return left;
-    if (tok_.kind != TokenKind::kAnd) return left;
+    return Chain(TokenKind::kAnd, FilterExpr::Kind::kAnd, [&] { return Unary(depth); });
+  }
+
+  // `operand (op operand)*`: one node of `kind` holding the operands, or the lone operand.
+  template <typename Operand>
+  absl::StatusOr<FilterExpr> Chain(TokenKind op, FilterExpr::Kind kind, Operand operand) {
+    auto left = operand();
+    if (!left.ok() || tok_.kind != op) return left;
     FilterExpr node;
-    node.kind = FilterExpr::Kind::kAnd;
+    node.kind = kind;
     node.children.push_back(std::move(*left));
-    while (tok_.kind == TokenKind::kAnd) {
+    while (tok_.kind == op) {
       if (absl::Status s = Advance(); !s.ok()) return s;
-      auto right = Unary(depth);
+      auto right = operand();
       if (!right.ok()) return right;
       node.children.push_back(std::move(*right));
     }

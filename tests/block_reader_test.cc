@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "format/block_builder.h"
-#include "format/span_codec.h"
+#include "format/value_codec.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/block_fixtures.h"
@@ -104,7 +104,7 @@ TEST(BlockBuilder, RefusesRowsOutOfOrder) {
 }
 
 // A reader refuses a group of more than kMaxRowsPerGroup rows, so the builder must never write
-// one: it clamps rows_per_group (the store clamps Options::rows_per_page too, but BlockBuilder
+// one: it clamps rows_per_group (the store clamps Options::rows_per_group too, but BlockBuilder
 // is used directly by tools and tests).
 TEST(BlockBuilder, ClampsRowsPerGroupToWhatReadersAccept) {
   TempDir dir;

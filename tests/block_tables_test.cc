@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "format/block_format.h"
-#include "format/span_codec.h"
+#include "format/value_codec.h"
 #include "gtest/gtest.h"
 
 namespace spanstore {

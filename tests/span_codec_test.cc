@@ -108,13 +108,36 @@ TEST(SpanCodecTest, BatchTruncatedOrCorruptContextTable) {
   std::vector<Span> spans = gen.NextTrace(5);
   std::string payload;
   EncodeSpanBatch(spans, &payload);
+  SpanBatchView view;
+  ASSERT_TRUE(SplitSpanBatch(payload, &view).ok());
+  ASSERT_FALSE(view.contexts.empty());
+  // The context table is the tail of the payload, from its count on (after the last span).
+  const size_t table = view.spans.back().data() + view.spans.back().size() - payload.data();
+  ASSERT_EQ(static_cast<uint8_t>(payload[table]), view.contexts.size());
+  // Cut anywhere inside the table: always damage.
+  for (size_t n = table; n < payload.size(); ++n) {
+    std::vector<Span> out;
+    EXPECT_EQ(DecodeSpanBatch(std::string_view(payload).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss)
+        << "cut at " << n;
+  }
+  // A byte of the table replaced: damage, or (a changed string byte) other valid spans; never a
+  // crash (the sanitizer builds check the reads) or another kind of error.
   std::mt19937_64 rng(1);
+  int rejected = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string bad = payload;
-    bad[rng() % bad.size()] = static_cast<char>(rng());
+    bad[table + rng() % (bad.size() - table)] = static_cast<char>(rng());
     std::vector<Span> out;
-    (void)DecodeSpanBatch(bad, &out);  // must not crash; ASan checks the reads
+    const absl::Status s = DecodeSpanBatch(bad, &out);
+    if (!s.ok()) {
+      ASSERT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+      ++rejected;
+    } else {
+      EXPECT_EQ(out.size(), spans.size());
+    }
   }
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(SpanCodecTest, TruncationAtEveryOffsetIsAnError) {
@@ -145,11 +168,16 @@ TEST(SpanCodecTest, GarbageNeverCrashes) {
       const size_t pos = rng() % encoded.size();
       encoded[pos] = static_cast<char>(rng());
     }
+    // Damage is DataLoss, never a crash (the sanitizer builds check the reads) or another code.
     Span decoded;
     auto size = EncodedSpanSize(encoded);
-    if (size.ok() && *size == encoded.size()) (void)DecodeSpan(encoded, &decoded);
+    if (size.ok() && *size == encoded.size()) {
+      const absl::Status s = DecodeSpan(encoded, &decoded);
+      ASSERT_TRUE(s.ok() || s.code() == absl::StatusCode::kDataLoss) << s;
+    }
     std::vector<Span> batch;
-    (void)DecodeSpanBatch(encoded, &batch);
+    const absl::Status s = DecodeSpanBatch(encoded, &batch);
+    ASSERT_TRUE(s.ok() || s.code() == absl::StatusCode::kDataLoss) << s;
   }
 }
 

@@ -323,7 +323,7 @@ TEST_F(SpanctlE2eTest, VerifyFindsDamageInBlocksAndManifest) {
     return db;
   };
 
-  {  // One flipped byte inside the column pages.
+  {  // One flipped byte inside the row groups.
     const std::string db = copy("flipped");
     const std::string block = OnlyBlock(db);
     ASSERT_FALSE(block.empty());

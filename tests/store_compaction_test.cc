@@ -6,10 +6,11 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "format/block_builder.h"
 #include "format/block_reader.h"
-#include "format/manifest.h"
 #include "format/filenames.h"
+#include "format/manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
@@ -36,7 +37,7 @@ Options TestOptions() {
   Options o;
   o.sync = SyncPolicy::kNone;
   o.segment_bytes = 64 << 10;
-  o.rows_per_page = 32;
+  o.rows_per_group = 32;
   o.background_compaction = false;
   return o;
 }
@@ -377,9 +378,6 @@ TEST(StoreCompaction, ADamagedBlockFailsOpenWithItsName) {
   EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr(block));
 }
 
-// Power cut at every mutating I/O step of a workload with appends, rotations, compactions,
-// merges and retention: the store opens, every acknowledged (kEveryBatch) span is there exactly
-// once, nothing unacknowledged beyond the last batch appears, and no orphan files remain.
 // Moves a trace's times so that it starts at `start` (offsets within the trace are kept).
 void StartAt(std::vector<Span>* trace, uint64_t start) {
   uint64_t first = UINT64_MAX;
@@ -401,6 +399,47 @@ void ExpectBlocksVerify(const std::string& dir) {
     ASSERT_TRUE(block.ok()) << block.status();
     EXPECT_TRUE((*block)->Verify().ok());
     EXPECT_EQ((*block)->rows(), b.rows);
+  }
+}
+
+// Options::rows_per_group sets the rows of a block's row groups; the deprecated spelling
+// Options::rows_per_page still does, and wins when it is set.
+TEST(StoreCompaction, RowsPerGroupAndItsDeprecatedSpelling) {
+  struct Case {
+    uint32_t rows_per_group;
+    uint32_t rows_per_page;  // 0: unset
+    uint32_t want;
+  };
+  for (const Case& c : {Case{10, 0, 10}, Case{50, 0, 50}, Case{50, 10, 10}, Case{10, 50, 50}}) {
+    SCOPED_TRACE(absl::StrCat("rows_per_group ", c.rows_per_group, ", rows_per_page ",
+                              c.rows_per_page));
+    TempDir dir;
+    Options o = TestOptions();
+    o.segment_bytes = 64 << 20;  // one segment, one block
+    o.rows_per_group = c.rows_per_group;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    o.rows_per_page = c.rows_per_page;
+#pragma GCC diagnostic pop
+    {
+      auto store = OpenOrDie(o, dir.path());
+      ASSERT_NE(store, nullptr);
+      RandomSpans r(7, Small());
+      for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Append(r.NextTrace(6)).ok());
+      ASSERT_TRUE(store->CompactAll().ok());
+      ASSERT_TRUE(store->Close().ok());
+    }
+    auto manifest = ReadManifest(Env::Default(), dir.path());
+    ASSERT_TRUE(manifest.ok()) << manifest.status();
+    ASSERT_EQ(manifest->blocks.size(), 1u);
+    const ManifestBlock& b = manifest->blocks[0];
+    ASSERT_EQ(b.rows, 120u);
+    auto block = BlockReader::Open(Env::Default(), BlockFileName(dir.path(), b.number), b.number);
+    ASSERT_TRUE(block.ok()) << block.status();
+    ASSERT_EQ((*block)->groups().size(), (120 + c.want - 1) / c.want);
+    for (const BlockReader::Group& g : (*block)->groups()) {
+      EXPECT_EQ(g.rows, std::min<uint64_t>(c.want, 120 - g.first_row));
+    }
   }
 }
 

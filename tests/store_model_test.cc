@@ -44,7 +44,7 @@ struct Config {
   SyncPolicy sync;
   bool vary_on_reopen;  // flip codec, background compaction and page size on each reopen
   uint32_t max_trace_spans;
-  uint32_t rows_per_page;  // small: many pages, whose zone maps must never skip a match
+  uint32_t rows_per_group;  // small: many groups, whose zone maps must never skip a match
 };
 
 Config ConfigFor(uint64_t seed) {
@@ -58,7 +58,7 @@ Config ConfigFor(uint64_t seed) {
   c.vary_on_reopen = seed % 3 == 2;
   // Now and then GetTrace must cut big traces short.
   c.max_trace_spans = seed % 4 == 3 ? 40 : Options().max_trace_spans;
-  c.rows_per_page = seed % 3 == 0 ? 16 : seed % 3 == 1 ? 64 : 100;
+  c.rows_per_group = seed % 3 == 0 ? 16 : seed % 3 == 1 ? 64 : 100;
   return c;
 }
 
@@ -69,8 +69,8 @@ std::string Describe(const Config& c) {
                       : c.sync == SyncPolicy::kInterval ? "interval"
                                                         : "none",
                       c.vary_on_reopen ? ", options vary on reopen" : "",
-                      c.max_trace_spans < 1000 ? ", max_trace_spans 40" : "", ", rows_per_page ",
-                      c.rows_per_page, ")");
+                      c.max_trace_spans < 1000 ? ", max_trace_spans 40" : "", ", rows_per_group ",
+                      c.rows_per_group, ")");
 }
 
 std::string SpanKey(const Span& s) { return s.trace_id.ToHex() + "/" + s.span_id.ToHex(); }
@@ -211,7 +211,7 @@ class ModelRun {
     o.sync_interval = absl::Milliseconds(5);
     o.segment_bytes = 64 << 10;  // rotate every ~100 spans
     o.codec = config_.codec;
-    o.rows_per_page = config_.rows_per_page;
+    o.rows_per_group = config_.rows_per_group;
     o.background_compaction = config_.background;
     o.max_trace_spans = config_.max_trace_spans;
     return o;
@@ -237,7 +237,7 @@ class ModelRun {
     if (config_.vary_on_reopen) {
       options_.codec = options_.codec == Codec::kLz4 ? Codec::kZstd : Codec::kLz4;
       options_.background_compaction = !options_.background_compaction;
-      options_.rows_per_page = options_.rows_per_page == 16 ? 100 : 16;
+      options_.rows_per_group = options_.rows_per_group == 16 ? 100 : 16;
     }
     return Open();
   }
@@ -610,10 +610,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, StoreModelTest, ::testing::Range<uint64_t>(1, 7)
 
 // A span ending at UINT64_MAX (hostile but valid OTLP) lasts more than INT64_MAX ns. Its
 // duration must survive compaction: SpanMatches sees the full uint64 duration, so a
-// min-duration query returns the span from a memtable, and must from a block too. Fails today:
-// the block's duration column holds end - start as a signed delta and GroupData::duration()
-// turns a negative delta into 0 (format/group_data.h), so block_reader's duration filter
-// drops the row. Enable with the fix, and kDurationsPastInt64Max in model_workload.cc.
+// min-duration query returns the span from a memtable, and must from a block too (block
+// format 1 kept end - start as a signed delta and lost the row). The model workload plants
+// such spans too (kDurationsPastInt64Max in tests/util/model_workload.cc).
 TEST(StoreModelRegressionTest, DurationPastInt64MaxSurvivesCompaction) {
   test::TempDir dir;
   Options o;

@@ -457,7 +457,7 @@ Options StressOptions(uint64_t seed) {
   Options o;
   o.sync = SyncPolicy::kNone;
   o.segment_bytes = 64 << 10;  // rotate often: many segments and blocks while readers run
-  o.rows_per_page = 64;
+  o.rows_per_group = 64;
   o.codec = seed % 2 == 0 ? Codec::kZstd : Codec::kLz4;
   o.background_compaction = true;
   // Retention on, but far longer than the hour the spans span: it must drop nothing.
@@ -499,7 +499,7 @@ TEST(StoreStressTest, RetentionDropsExpiredBlocksWhole) {
   Options o;
   o.sync = SyncPolicy::kNone;
   o.segment_bytes = 64 << 10;
-  o.rows_per_page = 64;
+  o.rows_per_group = 64;
   o.retention = absl::Hours(24 * 30);
   o.background_compaction = true;
   auto opened = Store::Open(o, dir.path());

@@ -117,37 +117,42 @@ TEST(ZoneMap, ParseRejectsTruncationAndUnsortedServices) {
   EXPECT_FALSE(parsed.Parse(&in));
 }
 
+// A block's service dictionary, in first-seen order (not name order), and a name's id in it.
+const std::vector<std::string_view> kServiceDictionary = {"payment", "", "frontend", "cart",
+                                                          "checkout"};
+uint32_t ServiceId(std::string_view service) {
+  const auto& d = kServiceDictionary;
+  return static_cast<uint32_t>(std::find(d.begin(), d.end(), service) - d.begin());
+}
+
 // The compact form inside a block: times relative to the block's least start, services as
 // ids into the block's (unsorted) service dictionary.
 TEST(ZoneMap, CompactFormRoundTripsAgainstADictionary) {
   std::mt19937_64 rng(9);
-  // Dictionary order differs from name order, as a block's first-seen order does.
-  const std::vector<std::string_view> dict = {"payment", "", "frontend", "cart", "checkout"};
-  auto id = [&](std::string_view s) {
-    return static_cast<uint32_t>(std::find(dict.begin(), dict.end(), s) - dict.begin());
-  };
   for (int round = 0; round < 100; ++round) {
     ZoneMap z;
     const int n = 1 + static_cast<int>(rng() % 40);
     for (int i = 0; i < n; ++i) z.Add(MakeSpan(rng));
     const uint64_t base = z.min_start() - rng() % 500;
     std::string serialized;
-    z.SerializeCompact(base, id, &serialized);
+    z.SerializeCompact(base, ServiceId, &serialized);
     std::string_view in = serialized;
     ZoneMap parsed;
-    ASSERT_TRUE(parsed.ParseCompact(&in, base, dict));
+    ASSERT_TRUE(parsed.ParseCompact(&in, base, kServiceDictionary));
     EXPECT_TRUE(in.empty());
     EXPECT_EQ(parsed, z);
     for (size_t len = 0; len < serialized.size(); ++len) {
       std::string_view cut(serialized.data(), len);
       ZoneMap p;
-      EXPECT_FALSE(p.ParseCompact(&cut, base, dict)) << len;
+      EXPECT_FALSE(p.ParseCompact(&cut, base, kServiceDictionary)) << len;
     }
     // An id past the dictionary is damage.
     std::string_view short_in = serialized;
     ZoneMap p;
-    if (z.services().size() > 0 && id(z.services().back()) >= 2) {
-      EXPECT_FALSE(p.ParseCompact(&short_in, base, {dict.begin(), dict.begin() + 1}));
+    if (z.services().size() > 0 && ServiceId(z.services().back()) >= 2) {
+      const std::vector<std::string_view> first_only(kServiceDictionary.begin(),
+                                                     kServiceDictionary.begin() + 1);
+      EXPECT_FALSE(p.ParseCompact(&short_in, base, first_only));
     }
   }
 }
@@ -156,24 +161,20 @@ TEST(ZoneMap, CompactFormRoundTripsAgainstADictionary) {
 // everything but the services exactly as MayMatch does.
 TEST(ZoneMap, CompactFormWithServiceIds) {
   std::mt19937_64 rng(11);
-  const std::vector<std::string_view> dict = {"payment", "", "frontend", "cart", "checkout"};
-  auto id = [&](std::string_view s) {
-    return static_cast<uint32_t>(std::find(dict.begin(), dict.end(), s) - dict.begin());
-  };
   for (int round = 0; round < 100; ++round) {
     ZoneMap z;
     const int n = 1 + static_cast<int>(rng() % 40);
     for (int i = 0; i < n; ++i) z.Add(MakeSpan(rng));
     std::string serialized;
-    z.SerializeCompact(z.min_start(), id, &serialized);
+    z.SerializeCompact(z.min_start(), ServiceId, &serialized);
     std::string_view in = serialized;
     ZoneMap parsed;
     std::vector<uint32_t> ids;
-    ASSERT_TRUE(parsed.ParseCompact(&in, z.min_start(), dict.size(), &ids));
+    ASSERT_TRUE(parsed.ParseCompact(&in, z.min_start(), kServiceDictionary.size(), &ids));
     EXPECT_TRUE(in.empty());
     EXPECT_TRUE(parsed.services().empty());
     std::vector<uint32_t> expected;
-    for (const std::string& s : z.services()) expected.push_back(id(s));
+    for (const std::string& s : z.services()) expected.push_back(ServiceId(s));
     std::sort(expected.begin(), expected.end());
     EXPECT_EQ(ids, expected);
     for (int q = 0; q < 20; ++q) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_set.h"
 
 namespace spanstore::compare {
@@ -57,36 +56,6 @@ std::unique_ptr<Engine> NewEngine(const std::string& name) {
   return nullptr;
 }
 
-namespace {
-
-// The summary Store::FindTraces builds for a trace (engine/store_impl.cc), from its spans
-// ordered by start time.
-TraceSummary Summarize(const TraceId& trace_id, const std::vector<Span>& spans,
-                       uint32_t matched) {
-  TraceSummary sum;
-  sum.trace_id = trace_id;
-  sum.matched_spans = matched;
-  sum.span_count = static_cast<uint32_t>(spans.size());
-  uint64_t start = UINT64_MAX, end = 0;
-  absl::btree_set<std::string> services;
-  for (const Span& sp : spans) {
-    start = std::min(start, sp.start_time_unix_nano);
-    end = std::max(end, std::max(sp.end_time_unix_nano, sp.start_time_unix_nano));
-    if (sp.status_code == StatusCode::kError) ++sum.error_count;
-    services.insert(sp.service_name);
-    if (sp.is_root() && sum.root_name.empty() && sum.root_service.empty()) {
-      sum.root_service = sp.service_name;
-      sum.root_name = sp.name;
-    }
-  }
-  sum.start_time_unix_nano = start;
-  sum.duration_nanos = end - start;
-  sum.services.assign(services.begin(), services.end());
-  return sum;
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<TraceSummary>> RankCandidates(Engine* engine,
                                                          const std::vector<TraceId>& candidates,
                                                          const SpanQuery& query, size_t limit) {
@@ -109,7 +78,9 @@ absl::StatusOr<std::vector<TraceSummary>> RankCandidates(Engine* engine,
       first = std::min(first, sp.start_time_unix_nano);
     }
     if (matched == 0) continue;
-    hits.push_back({first, Summarize(id, spans, matched)});
+    TraceSummary summary = SummarizeTrace(id, spans);
+    summary.matched_spans = matched;
+    hits.push_back({first, std::move(summary)});
   }
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
     if (a.first_match_start != b.first_match_start) {

@@ -1,5 +1,6 @@
-// Trace file formats: writing spans as OTLP JSON (loaders for OTLP JSON, Jaeger and Zipkin come
-// in formats/ as they land).
+// Trace file formats: writing spans as OTLP JSON. Reading trace files (OTLP JSON and protobuf,
+// Jaeger JSON, Zipkin v2 JSON) is spanstore/loader.h's; OTLP protobuf messages are
+// spanstore/otlp_proto.h's.
 
 #ifndef SPANSTORE_FORMATS_H_
 #define SPANSTORE_FORMATS_H_

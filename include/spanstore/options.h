@@ -45,7 +45,8 @@ enum class RecoveryMode : uint8_t {
   kStrict = 2,
 };
 
-// Compression for column pages in compacted blocks.
+// Compression of compacted blocks: each column of a row group, and a block's meta page, is
+// compressed on its own (stored as is when compression does not shrink it).
 enum class Codec : uint8_t {
   kNone = 0,
   kLz4 = 1,   // fast to decode; larger
@@ -68,6 +69,11 @@ struct SPANSTORE_EXPORT SamplingPolicy {
   std::function<bool(const Trace&)> keep;
 };
 
+// Options keeps a deprecated field (rows_per_page); the copies and initializations the compiler
+// writes for the struct would warn of it wherever an Options is copied, so the warning is off
+// for the definition itself. Code that names the field still gets it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 struct SPANSTORE_EXPORT Options {
   // Durability of Append. See SyncPolicy.
   SyncPolicy sync = SyncPolicy::kEveryBatch;
@@ -83,12 +89,17 @@ struct SPANSTORE_EXPORT Options {
   // memory without bound; Stats().write_stalls counts the waits.
   uint64_t max_memtable_bytes = 512ull << 20;
 
-  // Compression of column pages.
+  // Compression of block columns (Zstd at zstd_level).
   Codec codec = Codec::kZstd;
   int zstd_level = 3;
-  // Rows per column page: larger pages compress better, smaller ones skip more precisely and
-  // make GetTrace cheaper (it decompresses the pages that hold the trace).
-  uint32_t rows_per_page = 256;
+  // Rows per row group of a block. A group is what a reader decompresses and what a scan skips
+  // by its zone map (each column of a group is compressed on its own): larger groups compress
+  // better; smaller ones skip more precisely and make GetTrace cheaper (it decompresses the
+  // groups that hold the trace). Clamped to [1, 2^20].
+  uint32_t rows_per_group = 256;
+  // The old name of rows_per_group, from when blocks had one page per column. 0 (the default):
+  // unset; any other value is used instead of rows_per_group.
+  [[deprecated("use rows_per_group")]] uint32_t rows_per_page = 0;
 
   // Blocks whose newest span started more than this long ago are deleted by compaction.
   // Zero keeps data forever.
@@ -113,6 +124,7 @@ struct SPANSTORE_EXPORT Options {
   // The file system. nullptr: Env::Default(). Not owned; must outlive the Store.
   Env* env = nullptr;
 };
+#pragma GCC diagnostic pop
 
 }  // namespace spanstore
 

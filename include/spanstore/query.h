@@ -3,7 +3,7 @@
 //
 // A SpanQuery is a conjunction: a span matches when it satisfies every populated field *and*
 // the optional boolean `filter` expression. The structured fields exist so the engine can skip
-// blocks and pages by zone maps and indexes; `filter` carries what a conjunction cannot say
+// blocks and row groups by zone maps and indexes; `filter` carries what a conjunction cannot say
 // (`||`, `!`). ParseQuery lifts the top-level conjuncts it can into the structured fields.
 //
 // Thread safety: plain values; a SpanQuery may be shared by concurrent readers.
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "spanstore/export.h"
 #include "spanstore/span.h"
 
@@ -136,6 +137,13 @@ struct SPANSTORE_EXPORT TraceSummary {
   std::vector<std::string> services;  // distinct, sorted
   uint32_t matched_spans = 0;         // spans that satisfied the query
 };
+
+// The summary of one trace from its spans, given in trace order (start time, then span id, as
+// Store::GetTrace returns them): the root is the first root span in that order, and a span that
+// ends before it starts counts as ending at its start. matched_spans is left 0: it depends on a
+// query, and the caller sets it (Store::FindTraces does).
+SPANSTORE_EXPORT TraceSummary SummarizeTrace(const TraceId& trace_id,
+                                               absl::Span<const Span> spans);
 
 // True when `span` satisfies every part of `query` (the time window, lists, durations, status,
 // attribute predicates and filter). `limit` is ignored. This is the reference semantics that

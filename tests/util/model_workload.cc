@@ -12,9 +12,9 @@
 namespace spanstore::test {
 namespace {
 
-// Spans ending at UINT64_MAX, whose duration exceeds INT64_MAX: blocks store end - start as a
-// signed delta, and reading it back as a duration once lost them from min-duration queries
-// (regression: store_model_test.DurationPastInt64MaxSurvivesCompaction).
+// Spans ending at UINT64_MAX, whose duration exceeds INT64_MAX: block format 1 stored end -
+// start as a signed delta, and reading it back as a duration lost them from min-duration
+// queries (regression: store_model_test.DurationPastInt64MaxSurvivesCompaction).
 constexpr bool kDurationsPastInt64Max = true;
 
 const std::vector<std::string> kNames = {

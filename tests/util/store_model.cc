@@ -53,28 +53,8 @@ std::vector<Span> StoreModel::Matching(const SpanQuery& query) const {
 }
 
 TraceSummary StoreModel::Summarize(const TraceId& trace_id, uint32_t matched) const {
-  const std::vector<Span> spans = Trace(trace_id);
-  TraceSummary sum;
-  sum.trace_id = trace_id;
+  TraceSummary sum = SummarizeTrace(trace_id, Trace(trace_id));
   sum.matched_spans = matched;
-  sum.span_count = static_cast<uint32_t>(spans.size());
-  uint64_t start = UINT64_MAX, end = 0;
-  std::set<std::string> services;
-  for (const Span& span : spans) {
-    start = std::min(start, span.start_time_unix_nano);
-    // A span ending before it starts (clock skew) counts as ending at its start.
-    end = std::max(end, std::max(span.start_time_unix_nano, span.end_time_unix_nano));
-    if (span.status_code == StatusCode::kError) ++sum.error_count;
-    services.insert(span.service_name);
-    // The first root in trace order; the workloads give a trace at most one root.
-    if (span.is_root() && sum.root_service.empty() && sum.root_name.empty()) {
-      sum.root_service = span.service_name;
-      sum.root_name = span.name;
-    }
-  }
-  sum.start_time_unix_nano = start;
-  sum.duration_nanos = end - start;
-  sum.services.assign(services.begin(), services.end());
   return sum;
 }
 

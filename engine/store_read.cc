@@ -1,0 +1,192 @@
+// StoreImpl's read path: a query takes a Snapshot (the live blocks and the memtables' published
+// entries) and reads it without holding the store's mutex. GetTrace, Scan, FindTraces,
+// Services and Operations; duplicates across sources are returned once.
+
+#include <algorithm>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "engine/store_impl.h"
+
+namespace spanstore {
+namespace {
+
+bool SpanOrder(const Span& a, const Span& b) {
+  if (a.start_time_unix_nano != b.start_time_unix_nano) {
+    return a.start_time_unix_nano < b.start_time_unix_nano;
+  }
+  return a.span_id < b.span_id;
+}
+
+}  // namespace
+
+StoreImpl::Snapshot StoreImpl::TakeSnapshot() {
+  port::MutexLock l(&mu_);
+  Snapshot snap;
+  snap.blocks = block_list_;
+  snap.memtables.reserve(imm_.size() + 1);
+  for (const auto& m : imm_) {
+    snap.memtables.push_back(std::make_shared<MemTableSource>(m, m->count()));
+  }
+  if (mem_ != nullptr) {
+    snap.memtables.push_back(std::make_shared<MemTableSource>(mem_, mem_->count()));
+  }
+  return snap;
+}
+
+bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& span) {
+  // Blocks never share a span (compaction drops duplicates against the live blocks), and a
+  // memtable drops exact duplicates within itself; across the other sources (an Append retried
+  // after a segment rotation or a reopen) the oldest copy wins.
+  if (source < snap.disjoint()) return false;
+  for (size_t earlier = 0; earlier < source; ++earlier) {
+    if (snap.source(earlier).Contains(span)) return true;
+  }
+  return false;
+}
+
+absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
+                                     std::vector<Span>* spans) {
+  spans->clear();
+  // Blocks: test every trace index from memory, their first slots prefetched together (with
+  // hundreds of blocks the cache misses are most of a lookup), and read only the blocks that
+  // may hold the trace.
+  const uint64_t hash = TraceIndex::Hash(trace_id);
+  const std::vector<TraceIndex::Filter>& filters = snap.blocks->filters;
+  for (const TraceIndex::Filter& f : filters) f.Prefetch(hash);
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (!filters[i].MayHold(hash)) continue;
+    absl::Status s = snap.blocks->blocks[i]->GetTrace(trace_id, spans);
+    if (!s.ok()) return s;
+  }
+  for (const auto& mem : snap.memtables) {
+    absl::Status s = mem->GetTrace(trace_id, spans);
+    if (!s.ok()) return s;
+  }
+  // Usually sorted already: one block holds the trace, in row order.
+  if (!std::is_sorted(spans->begin(), spans->end(), SpanOrder)) {
+    std::sort(spans->begin(), spans->end(), SpanOrder);
+  }
+  // The same span appended twice (a retried Append) is returned once.
+  spans->erase(std::unique(spans->begin(), spans->end()), spans->end());
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::CheckOpen() {
+  port::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Trace> StoreImpl::GetTrace(const TraceId& trace_id) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  Trace trace;
+  trace.trace_id = trace_id;
+  absl::Status s = CollectTrace(TakeSnapshot(), trace_id, &trace.spans);
+  if (!s.ok()) return s;
+  if (trace.spans.empty()) {
+    return absl::NotFoundError(absl::StrFormat("trace %s not found", trace_id.ToHex()));
+  }
+  trace.total_spans = trace.spans.size();
+  if (trace.spans.size() > options_.max_trace_spans) {
+    trace.spans.resize(options_.max_trace_spans);
+    trace.truncated = true;
+  }
+  return trace;
+}
+
+absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
+                                     absl::FunctionRef<bool(const Span&)> visitor) {
+  bool stopped = false;
+  for (size_t i = 0; i < snap.size() && !stopped; ++i) {
+    absl::Status s = snap.source(i).Scan(query, [&](const Span& span) {
+      if (AppearsEarlier(snap, i, span)) return true;
+      stopped = !visitor(span);
+      return !stopped;
+    });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::Scan(const SpanQuery& query,
+                             absl::FunctionRef<bool(const Span&)> visitor) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  size_t emitted = 0;
+  return ScanSnapshot(TakeSnapshot(), query, [&](const Span& span) {
+    if (!visitor(span)) return false;
+    return query.limit == 0 || ++emitted < query.limit;
+  });
+}
+
+absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery& query,
+                                                                size_t limit) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  const Snapshot snap = TakeSnapshot();
+  struct Hit {
+    uint64_t first_match_start = UINT64_MAX;
+    uint32_t matched = 0;
+  };
+  absl::flat_hash_map<TraceId, Hit> hits;
+  auto hit = [&](const TraceId& trace_id, uint64_t start) {
+    Hit& h = hits[trace_id];
+    h.first_match_start = std::min(h.first_match_start, start);
+    ++h.matched;
+    return true;
+  };
+  // Blocks share no span, so they need no de-duplication and may answer from their columns;
+  // memtable spans are checked against every earlier source.
+  for (size_t i = 0; i < snap.disjoint(); ++i) {
+    absl::Status s = snap.source(i).ScanKeys(query, hit);
+    if (!s.ok()) return s;
+  }
+  for (size_t i = snap.disjoint(); i < snap.size(); ++i) {
+    absl::Status s = snap.source(i).Scan(query, [&](const Span& span) {
+      if (AppearsEarlier(snap, i, span)) return true;
+      return hit(span.trace_id, span.start_time_unix_nano);
+    });
+    if (!s.ok()) return s;
+  }
+  // Most recent first. Rank by the earliest matching span, then summarise only the winners.
+  std::vector<std::pair<TraceId, Hit>> ranked(hits.begin(), hits.end());
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (a.second.first_match_start != b.second.first_match_start) {
+      return a.second.first_match_start > b.second.first_match_start;
+    }
+    return a.first < b.first;
+  });
+  if (limit != 0 && ranked.size() > limit) ranked.resize(limit);
+
+  std::vector<TraceSummary> out;
+  std::vector<Span> spans;
+  for (const auto& [trace_id, hit] : ranked) {
+    absl::Status s = CollectTrace(snap, trace_id, &spans);
+    if (!s.ok()) return s;
+    TraceSummary sum = SummarizeTrace(trace_id, spans);
+    sum.matched_spans = hit.matched;
+    out.push_back(std::move(sum));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
+    return a.start_time_unix_nano > b.start_time_unix_nano;
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> StoreImpl::Services() {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  absl::btree_set<std::string> services;
+  const Snapshot snap = TakeSnapshot();
+  for (size_t i = 0; i < snap.size(); ++i) snap.source(i).CollectServices(&services);
+  return std::vector<std::string>(services.begin(), services.end());
+}
+
+absl::StatusOr<std::vector<std::string>> StoreImpl::Operations(const std::string& service) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  absl::btree_set<std::string> names;
+  const Snapshot snap = TakeSnapshot();
+  for (size_t i = 0; i < snap.size(); ++i) snap.source(i).CollectOperations(service, &names);
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+}  // namespace spanstore

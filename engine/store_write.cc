@@ -1,0 +1,225 @@
+// StoreImpl's write path: Append encodes and frames its batch on its own thread, then joins
+// the group-commit queue (Commit); the leader writes the group (WriteGroup) with one write and
+// at most one fdatasync, and inserts it into the active memtable. Also segment rotation
+// (StartNewSegment, SealActiveSegment), Flush, and the SyncPolicy::kInterval thread.
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "engine/span_validation.h"
+#include "engine/store_impl.h"
+#include "format/filenames.h"
+#include "format/span_codec.h"
+
+namespace spanstore {
+namespace {
+
+// A group never grows past this many bytes, so one slow giant group cannot starve the queue.
+constexpr size_t kMaxGroupBytes = 8 << 20;
+
+}  // namespace
+
+absl::Status StoreImpl::StartNewSegment() {
+  const uint64_t number = wal_number_ + 1;
+  auto writer = WalWriter::Create(env_, SegmentFileName(dir_, number));
+  if (!writer.ok()) return writer.status();
+  // The new file's directory entry must be durable before any record in it is acknowledged.
+  absl::Status s = (*writer)->Flush();
+  if (s.ok()) s = env_->SyncDir(WalDirName(dir_));
+  if (!s.ok()) return s;
+  wal_ = std::move(*writer);
+  wal_number_ = number;
+  mem_ = std::make_shared<MemTable>(number);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::SealActiveSegment() {
+  absl::Status s = wal_->Sync();
+  if (s.ok()) s = wal_->Close();
+  if (!s.ok()) {
+    SetBackgroundError(s);
+    return bg_error_;
+  }
+  unsynced_bytes_ = 0;
+  const uint64_t size = wal_->size();
+  if (mem_->count() > 0) {
+    imm_.push_back(mem_);
+    sealed_segments_[wal_number_] += size;
+    compaction_cv_.Signal();
+  } else if (size <= wal::kFileHeaderSize) {
+    (void)env_->RemoveFile(wal_->path());  // an empty segment; harmless if it stays
+  }
+  s = StartNewSegment();
+  if (!s.ok()) SetBackgroundError(s);
+  return s;
+}
+
+absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
+  if (spans.empty()) return absl::OkStatus();
+  Writer w;
+  // Room for the record header, then the payload encoded in place (no second copy).
+  w.framed.reserve(wal::kRecordHeaderSize + 64 + spans.size() * 384);
+  w.framed.resize(wal::kRecordHeaderSize);
+  SpanBatchEncoder encoder(spans.size(), &w.framed);
+  for (const Span& span : spans) {
+    absl::Status s = ValidateSpan(options_, span);
+    if (!s.ok()) return s;
+    const size_t encoded = encoder.Add(span);
+    if (encoded > options_.max_span_bytes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "span %s/%s encodes to %d bytes, more than max_span_bytes (%d)", span.trace_id.ToHex(),
+          span.span_id.ToHex(), encoded, options_.max_span_bytes));
+    }
+  }
+  encoder.Finish();
+  if (w.framed.size() - wal::kRecordHeaderSize > wal::kMaxPayloadSize) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a batch of %d spans encodes to %d bytes, more than one WAL record holds (%d); "
+        "append it in smaller batches",
+        spans.size(), w.framed.size(), wal::kMaxPayloadSize));
+  }
+  SealFramedRecord(wal::kSpanBatch, &w.framed);
+  w.spans = spans.size();
+  return Commit(&w);
+}
+
+absl::Status StoreImpl::CheckWritable() const {
+  if (closed_) return absl::FailedPreconditionError(dir_ + ": the store is closed");
+  if (!bg_error_.ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the store is read-only after an unrecoverable write error (%s); reopen the store "
+        "to recover",
+        dir_, bg_error_.message()));
+  }
+  return absl::OkStatus();
+}
+
+void StoreImpl::SetBackgroundError(const absl::Status& s) {
+  if (bg_error_.ok()) bg_error_ = s;
+}
+
+absl::Status StoreImpl::Commit(Writer* w) {
+  port::MutexLock l(&mu_);
+  writers_.push_back(w);
+  while (!w->done && w != writers_.front()) w->cv.Wait(&mu_);
+  if (w->done) return w->status;
+
+  absl::Status s = CheckWritable();
+  Writer* last = w;
+  if (s.ok()) last = WriteGroup(&s);
+  while (true) {
+    Writer* ready = writers_.front();
+    writers_.pop_front();
+    if (ready != w) {
+      ready->status = s;
+      ready->done = true;
+      ready->cv.Signal();
+    }
+    if (ready == last) break;
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return s;
+}
+
+StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
+  if (wal_->size() >= options_.segment_bytes || mem_->full()) {
+    *status = SealActiveSegment();
+    if (!status->ok()) return writers_.front();
+  }
+  // Back-pressure: while compaction is behind and memtables are over budget, wait (holding the
+  // leader position, so the whole queue waits) instead of growing memory without bound.
+  if (options_.background_compaction && !imm_.empty() &&
+      MemTableBytes() > options_.max_memtable_bytes) {
+    ++stats_.write_stalls;
+    // A failing compaction (disk full, I/O error) cannot catch up: stop waiting then, so
+    // Append reports its own errors instead of hanging; memory grows until compaction recovers.
+    while (!imm_.empty() && MemTableBytes() > options_.max_memtable_bytes && !closed_ &&
+           !stop_compaction_ && compaction_error_.ok()) {
+      compaction_cv_.Signal();
+      stall_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+    }
+  }
+  std::vector<Writer*> group;
+  size_t bytes = 0;
+  bool sync = options_.sync == SyncPolicy::kEveryBatch;
+  for (Writer* x : writers_) {
+    if (!group.empty() && bytes + x->framed.size() > kMaxGroupBytes) break;
+    if (!group.empty() && x->barrier) break;  // CompactAll must become the leader itself
+    group.push_back(x);
+    bytes += x->framed.size();
+    sync = sync || x->sync;
+  }
+  sync = sync && (bytes > 0 || unsynced_bytes_ > 0);
+  MemTable* const mem = mem_.get();
+  const uint64_t before = wal_->size();
+
+  // Only the leader gets here, so the WAL and the active memtable are ours until we re-lock.
+  mu_.Unlock();
+  absl::Status s;
+  for (Writer* x : group) {
+    if (x->framed.empty()) continue;
+    s = wal_->AppendFramed(x->framed);
+    if (!s.ok()) break;
+  }
+  if (s.ok() && bytes > 0) s = wal_->Flush();
+  const bool wrote = s.ok();
+  if (wrote && sync) s = wal_->Sync();
+  size_t spans = 0;
+  if (s.ok()) {
+    SpanBatchView encoded;
+    for (Writer* x : group) {
+      if (x->framed.empty()) continue;
+      const std::string_view payload =
+          std::string_view(x->framed).substr(wal::kRecordHeaderSize);
+      if (SplitSpanBatch(payload, &encoded).ok()) mem->Add(encoded);
+      spans += x->spans;
+    }
+  }
+  mu_.Lock();
+
+  if (!wrote) {
+    // Nothing of the group is acknowledged. Cut the segment back to the last whole record so
+    // later records never follow a partial one; if even that fails, stop writing.
+    absl::Status t = wal_->Truncate(before);
+    if (!t.ok()) SetBackgroundError(t);
+  } else if (!s.ok()) {
+    // A failed fdatasync: the kernel may have dropped the dirty pages, and retrying the sync
+    // could report success for data that is gone. Never trust this file again.
+    SetBackgroundError(s);
+  } else {
+    unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + bytes;
+    ++stats_.wal_writes;
+    stats_.wal_bytes_written += bytes;
+    if (sync) ++stats_.wal_syncs;
+    for (Writer* x : group) {
+      if (!x->framed.empty()) ++stats_.appends;
+    }
+    stats_.appended_spans += spans;
+  }
+  *status = s;
+  return group.back();
+}
+
+absl::Status StoreImpl::Flush() {
+  Writer w;
+  w.sync = true;
+  return Commit(&w);
+}
+
+void StoreImpl::IntervalSyncLoop() {
+  while (true) {
+    {
+      port::MutexLock l(&sync_mu_);
+      if (!stop_sync_) sync_cv_.WaitWithTimeout(&sync_mu_, options_.sync_interval);
+      if (stop_sync_) return;
+    }
+    bool needed;
+    {
+      port::MutexLock l(&mu_);
+      needed = unsynced_bytes_ > 0 && bg_error_.ok() && !closed_;
+    }
+    if (needed) (void)Flush();
+  }
+}
+
+}  // namespace spanstore
