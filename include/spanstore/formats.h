@@ -20,6 +20,10 @@ void WriteOtlpJson(absl::Span<const Span> spans, std::string* out);
 // Appends `s` as a quoted JSON string (escapes, U+FFFD for bytes that are not UTF-8).
 void AppendJsonString(std::string_view s, std::string* out);
 
+// Appends one attribute value in the OTLP/JSON mapping, as WriteOtlpJson spells it
+// ({"stringValue":"x"}, {"intValue":"5"}, {"arrayValue":{"values":[...]}}, ...).
+void AppendOtlpJsonValue(const AnyValue& value, std::string* out);
+
 }  // namespace spanstore
 
 #endif  // SPANSTORE_FORMATS_H_

@@ -2,13 +2,18 @@
 #ifndef SPANSTORE_SPANSTORE_H_
 #define SPANSTORE_SPANSTORE_H_
 
+#include "spanstore/dependencies.h"
 #include "spanstore/env.h"
 #include "spanstore/formats.h"
+#include "spanstore/jaeger.h"
 #include "spanstore/loader.h"
+#include "spanstore/otlp_http.h"
 #include "spanstore/otlp_proto.h"
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
 #include "spanstore/store.h"
+#include "spanstore/tempo.h"
+#include "spanstore/validation.h"
 
 #endif  // SPANSTORE_SPANSTORE_H_
