@@ -187,7 +187,11 @@ absl::Status DecodeContentEncoding(std::string_view content_encoding, std::strin
                                    uint64_t max_bytes, std::string* out) {
   const std::string encoding = MediaType(content_encoding);
   if (encoding.empty() || encoding == "identity") {
-    if (body.size() > max_bytes) return TooLarge(max_bytes);
+    if (body.size() > max_bytes) {
+      out->clear();
+      out->shrink_to_fit();
+      return TooLarge(max_bytes);
+    }
     out->assign(body.data(), body.size());
     return absl::OkStatus();
   }
@@ -202,6 +206,7 @@ absl::Status DecodeContentEncoding(std::string_view content_encoding, std::strin
 OtlpExportDecoder::OtlpExportDecoder(const Options& limits) : limits_(limits) {
   limits_.env = nullptr;        // only the span limits are kept; never dereferenced
   limits_.sampling.keep = nullptr;
+  proto_.set_accept_zero_ids(true);  // they become rejected spans, not a failed request
 }
 
 OtlpExportDecoder::~OtlpExportDecoder() = default;
