@@ -10,6 +10,7 @@
 #include "jaeger/storage/v2/capabilities.grpc.pb.h"
 #include "jaeger/storage/v2/dependency_storage.grpc.pb.h"
 #include "jaeger/storage/v2/trace_storage.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "spanstore/otlp_proto.h"
 #include "tests/spanstored/test_support.h"
 
@@ -270,6 +271,18 @@ TEST_F(JaegerStorageServiceTest, ServicesOperationsDependenciesCapabilities) {
     EXPECT_FALSE(reader->Read(&response));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);  // Jaeger falls back
   }
+}
+
+TEST_F(JaegerStorageServiceTest, WritesGoThroughOtlpOnTheSameEndpoint) {
+  // What Jaeger v2's gRPC storage does when its `writer` endpoint is left unset.
+  namespace otlp = opentelemetry::proto::collector::trace::v1;
+  const std::vector<Span> spans = SampleTrace("written", kStart + 10 * kSecond, 9);
+  otlp::ExportTraceServiceRequest request;
+  ASSERT_TRUE(request.ParseFromString(ProtoRequest(spans)));
+  grpc::ClientContext context;
+  otlp::ExportTraceServiceResponse response;
+  ASSERT_TRUE(otlp::TraceService::NewStub(channel_)->Export(&context, request, &response).ok());
+  EXPECT_THAT(Find(Query("written")), ElementsAre(Id(spans)));
 }
 
 TEST_F(JaegerStorageServiceTest, MalformedIdsAreInvalidArgument) {

@@ -76,8 +76,12 @@ absl::StatusOr<std::vector<Listener>> Server::Start() {
     s = http("jaeger-query", config_.jaeger_query, MakeJaegerQueryHandler(store_, config_), 1);
   }
   if (s.ok()) {
-    s = grpc_listener("jaeger-storage", config_.jaeger_storage,
-                      MakeJaegerStorageServices(store_, config_, &metrics_));
+    // Jaeger v2's gRPC storage writes through OTLP TraceService on the same endpoint unless its
+    // `writer` is set elsewhere: serve it here too.
+    std::vector<std::unique_ptr<grpc::Service>> jaeger =
+        MakeJaegerStorageServices(store_, config_, &metrics_);
+    jaeger.push_back(MakeOtlpTraceService(ingest_.get(), pool_.get(), &metrics_));
+    s = grpc_listener("jaeger-storage", config_.jaeger_storage, std::move(jaeger));
   }
   if (!s.ok()) {
     Shutdown();
