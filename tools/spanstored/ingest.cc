@@ -10,6 +10,7 @@ namespace {
 // Per worker thread: the decoder refills the spans of the previous request, the buffer keeps
 // the capacity of the largest decompressed body.
 struct ThreadState {
+  const void* owner = nullptr;  // the IngestService whose limits the decoder checks
   std::unique_ptr<OtlpExportDecoder> decoder;
   std::string body;
 };
@@ -101,7 +102,10 @@ IngestOutcome IngestService::Export(std::string_view protocol, OtlpEncoding enco
     plain = state.body;
   }
 
-  if (state.decoder == nullptr) state.decoder = std::make_unique<OtlpExportDecoder>(limits_);
+  if (state.decoder == nullptr || state.owner != this) {
+    state.decoder = std::make_unique<OtlpExportDecoder>(limits_);
+    state.owner = this;
+  }
   IngestOutcome outcome;
   absl::StatusOr<absl::Span<Span>> spans = state.decoder->Decode(encoding, plain, &outcome.result);
   if (!spans.ok()) {
