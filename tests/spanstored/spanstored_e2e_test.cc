@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spanstore/otlp_proto.h"
 #include "tests/spanstored/test_support.h"
 #include "tests/util/temp_dir.h"
 
@@ -171,15 +172,21 @@ TEST(SpanstoredE2eTest, KillDashNineMidIngestKeepsEveryAcknowledgedSpan) {
     d.Kill();  // SIGKILL while requests are in flight
     stop = true;
     for (auto& t : clients) t.join();
-    auto store = OpenStore(dir.Sub("db"));
-    ASSERT_NE(store, nullptr);
+    // Restart on the same store: every acknowledged trace is there, whole, through the API.
+    Daemon restarted;
+    ASSERT_TRUE(restarted.Start(dir.Sub("db"))) << restarted.output();
+    HttpConnection tempo(restarted.Address("tempo"));
     for (const auto& [c, r] : acked) {
       const std::vector<Span> want = LoadTrace(c, r, 50);
-      auto got = store->GetTrace(want[0].trace_id);
-      ASSERT_TRUE(got.ok()) << "acknowledged trace " << c << "/" << r << " is missing";
-      ASSERT_EQ(got->spans, want) << c << "/" << r;
+      HttpResult got = tempo.Request("GET", "/api/traces/" + want[0].trace_id.ToHex(),
+                                     {{"Accept", "application/protobuf"}});
+      ASSERT_EQ(got.status, 200) << "acknowledged trace " << c << "/" << r << " is missing";
+      std::vector<Span> spans;
+      ASSERT_TRUE(DecodeOtlpTraces(got.body, &spans).ok());
+      ASSERT_EQ(spans, want) << c << "/" << r;
     }
-    ASSERT_TRUE(store->Close().ok());
+    const int status = restarted.Stop();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 }
 
