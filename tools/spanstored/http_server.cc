@@ -37,6 +37,10 @@ bool InflightBudget::TryAcquire(uint64_t bytes) {
 
 class Session;
 
+// Read buffer sizes: while a body arrives, and between requests.
+constexpr size_t kBodyReadBuffer = 256 << 10;
+constexpr size_t kIdleBuffer = 16 << 10;
+
 struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
@@ -93,6 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServerOptions& options() const { return server_->options; }
 
   void ReadHeader(bool first) {
+    // An idle connection keeps only a small buffer.
+    if (buffer_.capacity() > kIdleBuffer && buffer_.size() == 0) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
@@ -137,6 +143,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    // Beast reads at most the buffer's free capacity per receive: a buffer sized for headers
+    // would take a 300 KB body in hundreds of tiny reads (and as many wake-ups).
+    if (reserved_ > buffer_.capacity()) {
+      buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(reserved_, kBodyReadBuffer)));
+    }
     stream_.expires_after(absl::ToChronoNanoseconds(options().read_timeout));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
