@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
-#include "engine/span_validation.h"
+#include "spanstore/validation.h"
 #include "engine/store_impl.h"
 #include "format/filenames.h"
 #include "format/span_codec.h"

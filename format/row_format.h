@@ -61,7 +61,7 @@ static_assert(ValueTagOf(AnyValue::Type::kEmpty) == ValueTag::kEmpty &&
               "change the WAL and block formats (map them in ValueTagOf instead)");
 
 // A value nested deeper than this is damage when decoding, so hostile input cannot exhaust the
-// stack (Append refuses more than 32 levels to begin with, engine/span_validation.cc).
+// stack (Append refuses more than 32 levels to begin with, util/span_validation.cc).
 inline constexpr int kMaxValueDepth = 64;
 
 }  // namespace spanstore

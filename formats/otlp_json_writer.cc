@@ -221,6 +221,8 @@ void WriteSpan(const Span& s, std::string* out) {
 
 }  // namespace
 
+void AppendOtlpJsonValue(const AnyValue& value, std::string* out) { Value(value, out); }
+
 void WriteOtlpJson(absl::Span<const Span> spans, std::string* out) {
   const ResourceScopeGroups groups = GroupByResourceAndScope(spans);
   out->append("{\"resourceSpans\":[");

@@ -39,6 +39,8 @@ constexpr int kMaxDepth = 32;
 }  // namespace
 
 struct OtlpProtoDecoder::State : otlp::ProtoReader {
+  bool accept_zero_ids = false;  // see OtlpProtoDecoder::set_accept_zero_ids
+
   // The resource and scope of the spans being decoded, copied into each span. The attribute
   // vectors are refilled like a span's, but never cut: only their first *_count are current.
   struct Context {
@@ -352,8 +354,10 @@ bool OtlpProtoDecoder::State::DecodeSpan(std::string_view data, Span* span) {
     }
     if (!ok) return false;
   }
-  if (!span->trace_id.IsValid()) return Fail(c.p, "span without a valid trace_id");
-  if (!span->span_id.IsValid()) return Fail(c.p, "span without a valid span_id");
+  if (!accept_zero_ids) {
+    if (!span->trace_id.IsValid()) return Fail(c.p, "span without a valid trace_id");
+    if (!span->span_id.IsValid()) return Fail(c.p, "span without a valid span_id");
+  }
   Truncate(&span->attributes, attributes);
   Truncate(&span->events, events);
   Truncate(&span->links, links);
@@ -506,6 +510,7 @@ bool OtlpProtoDecoder::State::Request(std::string_view data, std::vector<Span>* 
 }
 
 OtlpProtoDecoder::OtlpProtoDecoder() : state_(std::make_unique<State>()) {}
+void OtlpProtoDecoder::set_accept_zero_ids(bool accept) { state_->accept_zero_ids = accept; }
 OtlpProtoDecoder::~OtlpProtoDecoder() = default;
 
 absl::Status OtlpProtoDecoder::DecodeInto(std::string_view message, std::vector<Span>* spans,

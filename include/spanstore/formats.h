@@ -22,6 +22,10 @@ SPANSTORE_EXPORT void WriteOtlpJson(absl::Span<const Span> spans, std::string* o
 // Appends `s` as a quoted JSON string (escapes, U+FFFD for bytes that are not UTF-8).
 SPANSTORE_EXPORT void AppendJsonString(std::string_view s, std::string* out);
 
+// Appends one attribute value in the OTLP/JSON mapping, as WriteOtlpJson spells it
+// ({"stringValue":"x"}, {"intValue":"5"}, {"arrayValue":{"values":[...]}}, ...).
+SPANSTORE_EXPORT void AppendOtlpJsonValue(const AnyValue& value, std::string* out);
+
 }  // namespace spanstore
 
 #endif  // SPANSTORE_FORMATS_H_

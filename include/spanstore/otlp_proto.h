@@ -64,6 +64,11 @@ class SPANSTORE_EXPORT OtlpProtoDecoder {
   // them). REQUIRES: *count <= spans->size().
   absl::Status DecodeInto(std::string_view message, std::vector<Span>* spans, size_t* count);
 
+  // By default a span whose trace or span id is absent or all zeros fails the whole message.
+  // With `accept` it is decoded, ids zero, for the caller to drop and count: what a receiver
+  // needs to answer with OTLP's partial_success. An id of the wrong length still fails.
+  void set_accept_zero_ids(bool accept);
+
  private:
   struct SPANSTORE_NO_EXPORT State;  // the decoder's internals, not part of the API
   std::unique_ptr<State> state_;

@@ -2,16 +2,21 @@
 #ifndef SPANSTORE_SPANSTORE_H_
 #define SPANSTORE_SPANSTORE_H_
 
+#include "spanstore/dependencies.h"
 #include "spanstore/env.h"
 #include "spanstore/formats.h"
+#include "spanstore/jaeger.h"
 #include "spanstore/loader.h"
+#include "spanstore/otlp_http.h"
 #include "spanstore/otlp_proto.h"
 #include "spanstore/options.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
 #include "spanstore/stats.h"
 #include "spanstore/store.h"
+#include "spanstore/tempo.h"
 #include "spanstore/timestamp.h"
+#include "spanstore/validation.h"
 #include "spanstore/verify.h"
 
 #endif  // SPANSTORE_SPANSTORE_H_

@@ -1,4 +1,4 @@
-#include "engine/span_validation.h"
+#include "spanstore/validation.h"
 
 #include "absl/strings/str_format.h"
 

@@ -1,0 +1,45 @@
+// Service dependencies: which service calls which, derived from parent/child spans.
+//
+// A first, simple version computed by scanning the spans of a time window: for every span
+// whose parent span is also in the window and belongs to another service, one call from the
+// parent's service to the span's service. Its cost grows with the window (it keeps an entry per
+// scanned span); a precomputed service graph maintained at compaction is the proper design.
+//
+// Thread safety: reentrant; Store calls follow Store's rules.
+
+#ifndef SPANSTORE_DEPENDENCIES_H_
+#define SPANSTORE_DEPENDENCIES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "spanstore/export.h"
+
+namespace spanstore {
+
+class Store;
+
+struct SPANSTORE_EXPORT DependencyLink {
+  std::string parent;  // the calling service
+  std::string child;   // the called service
+  uint64_t call_count = 0;
+  friend bool operator==(const DependencyLink&, const DependencyLink&) = default;
+};
+
+// The calls between services among the spans that started in [start_unix_nano,
+// end_unix_nano], sorted by parent then child. Scans at most max_scanned_spans spans (0: no
+// bound); beyond that the links found so far are returned and *truncated (if not null) is set.
+SPANSTORE_EXPORT absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(
+    Store& store, uint64_t start_unix_nano, uint64_t end_unix_nano, uint64_t max_scanned_spans,
+    bool* truncated = nullptr);
+
+// Appends the links as Jaeger UI's dependency model: [{"parent","child","callCount"},...].
+SPANSTORE_EXPORT void AppendJaegerDependencies(absl::Span<const DependencyLink> links,
+                                               std::string* out);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_DEPENDENCIES_H_

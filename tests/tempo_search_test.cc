@@ -1,0 +1,103 @@
+// query/tempo_search.cc: Tempo's search parameters and results with span sets.
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spanstore/store.h"
+#include "spanstore/tempo.h"
+#include "tests/util/temp_dir.h"
+
+namespace spanstore {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kSecond = 1000000000;
+
+TEST(TempoSearchTest, Parameters) {
+  TempoSearchParams p;
+  auto r = ParseTempoSearch(p);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->limit, 20u);
+  EXPECT_EQ(r->spans_per_spanset, 3u);
+  EXPECT_EQ(r->query.start_min, 0u);
+  EXPECT_EQ(r->query.start_max, UINT64_MAX);
+  p.q = " { status = error } ";
+  p.start = "100";
+  p.end = "200";
+  p.limit = "5";
+  p.spss = "10";
+  p.min_duration = "1.5s";
+  p.max_duration = "1m";
+  r = ParseTempoSearch(p);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->query.status, StatusCode::kError);
+  EXPECT_EQ(r->query.start_min, 100 * kSecond);
+  EXPECT_EQ(r->query.start_max, 201 * kSecond - 1);
+  EXPECT_EQ(r->limit, 5u);
+  EXPECT_EQ(r->spans_per_spanset, 10u);
+  EXPECT_EQ(r->query.min_duration_nanos, 1500000000u);
+  EXPECT_EQ(r->query.max_duration_nanos, 60 * kSecond);
+  TempoSearchParams bad;
+  bad.q = "{ duration > }";
+  EXPECT_THAT(ParseTempoSearch(bad).status().message(), HasSubstr("invalid TraceQL query"));
+  bad = TempoSearchParams();
+  bad.start = "300";
+  bad.end = "200";
+  EXPECT_FALSE(ParseTempoSearch(bad).ok());
+  bad = TempoSearchParams();
+  bad.limit = "-1";
+  EXPECT_FALSE(ParseTempoSearch(bad).ok());
+  bad = TempoSearchParams();
+  bad.tags = "novalue";
+  EXPECT_FALSE(ParseTempoSearch(bad).ok());
+  bad.tags = "k=\"unterminated";
+  EXPECT_FALSE(ParseTempoSearch(bad).ok());
+}
+
+TEST(TempoSearchTest, LogfmtTagsAreCaseInsensitiveSubstrings) {
+  TempoSearchParams p;
+  p.tags = R"(service.name=Check  http.url="a b\"c")";
+  auto r = ParseTempoSearch(p);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->query.attributes.size(), 2u);
+  Span s;
+  s.resource_attributes = {{"service.name", AnyValue::String("my-checkout-svc")}};
+  s.attributes = {{"http.url", AnyValue::String("/x/a b\"c/y")}};
+  EXPECT_TRUE(SpanMatches(r->query, s));
+  s.attributes[0].value = AnyValue::String("/x/a b/y");
+  EXPECT_FALSE(SpanMatches(r->query, s));
+}
+
+TEST(TempoSearchTest, SpanSetsHoldTheMatchingSpans) {
+  test::TempDir dir;
+  auto store = *Store::Open(Options(), dir.Sub("db"));
+  std::vector<Span> trace;
+  for (int i = 0; i < 6; ++i) {
+    Span s;
+    s.trace_id.bytes[15] = 1;
+    s.span_id.bytes[7] = static_cast<uint8_t>(i + 1);
+    if (i > 0) s.parent_span_id.bytes[7] = 1;
+    s.service_name = "svc";
+    s.name = i % 2 == 0 ? "even" : "odd";
+    s.start_time_unix_nano = 10 * kSecond + i;
+    s.end_time_unix_nano = s.start_time_unix_nano + 100;
+    trace.push_back(s);
+  }
+  ASSERT_TRUE(store->Append(trace).ok());
+  TempoSearchParams p;
+  p.q = R"({ name = "even" })";
+  p.spss = "2";
+  auto request = ParseTempoSearch(p);
+  auto results = TempoSearch(*store, *request);
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].matched, 3u);
+  ASSERT_EQ((*results)[0].matched_spans.size(), 2u);
+  EXPECT_EQ((*results)[0].matched_spans[0].span_id, trace[0].span_id);
+  EXPECT_EQ((*results)[0].matched_spans[1].span_id, trace[2].span_id);
+  EXPECT_EQ((*results)[0].summary.root_name, "even");
+  ASSERT_TRUE(store->Close().ok());
+}
+
+}  // namespace
+}  // namespace spanstore
