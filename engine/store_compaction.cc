@@ -367,7 +367,7 @@ void StoreImpl::CompactionLoop() {
       s = CompactStep(&did_work);
     }
     port::MutexLock l(&mu_);
-    compaction_error_ = s;
+    RecordCompactionResult(s);
     // After a failure (disk full, I/O error) retry later rather than spin; the WAL still holds
     // everything, so nothing is lost meanwhile.
     if (!s.ok() && !stop_compaction_) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
@@ -394,7 +394,20 @@ absl::Status StoreImpl::CompactAll() {
   port::MutexLock c(&compaction_mu_);
   bool did_work = true;
   while (s.ok() && did_work) s = CompactStep(&did_work);
+  port::MutexLock l(&mu_);
+  RecordCompactionResult(s);
   return s;
+}
+
+void StoreImpl::RecordCompactionResult(const absl::Status& s) {
+  compaction_error_ = s;
+  if (s.ok()) {
+    stats_.compaction_failures = 0;
+    stats_.compaction_error.clear();
+  } else {
+    ++stats_.compaction_failures;
+    stats_.compaction_error = std::string(s.message());
+  }
 }
 
 }  // namespace spanstore

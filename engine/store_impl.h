@@ -125,6 +125,8 @@ class StoreImpl final : public Store {
   void CompactionLoop();
   // One step of compaction work: expire, flush the oldest sealed segment, or merge L0 blocks
   // that share traces. *did_work is false when there was nothing to do.
+  // Notes the outcome of a compaction step (or CompactAll) for back-pressure and Stats.
+  void RecordCompactionResult(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CompactStep(bool* did_work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);

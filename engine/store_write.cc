@@ -131,12 +131,27 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   if (options_.background_compaction && !imm_.empty() &&
       MemTableBytes() > options_.max_memtable_bytes) {
     ++stats_.write_stalls;
-    // A failing compaction (disk full, I/O error) cannot catch up: stop waiting then, so
-    // Append reports its own errors instead of hanging; memory grows until compaction recovers.
+    // A failing compaction (disk full, I/O error, a bug) cannot catch up: stop waiting then, so
+    // Append reports its own errors instead of hanging.
     while (!imm_.empty() && MemTableBytes() > options_.max_memtable_bytes && !closed_ &&
            !stop_compaction_ && compaction_error_.ok()) {
       compaction_cv_.Signal();
       stall_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+    }
+    // Memory may grow past the budget while compaction fails -- a transient failure should
+    // not refuse data at once -- but not without bound: at twice the budget, refuse (and keep
+    // everything acknowledged) until compaction recovers, rather than exhaust the machine.
+    // (A sync request or CompactAll's barrier adds nothing, and must pass: CompactAll is how a
+    // caller gets compaction going again.)
+    if (!compaction_error_.ok() && MemTableBytes() > 2 * options_.max_memtable_bytes &&
+        !writers_.front()->framed.empty()) {
+      ++stats_.appends_refused_compaction_failing;
+      *status = absl::UnavailableError(absl::StrFormat(
+          "%s: compaction is failing (%s); %d bytes of spans wait in memory, over twice "
+          "max_memtable_bytes (%d): Append is refused until compaction recovers (nothing "
+          "acknowledged is lost; retry later)",
+          dir_, compaction_error_.message(), MemTableBytes(), options_.max_memtable_bytes));
+      return writers_.front();
     }
   }
   std::vector<Writer*> group;

@@ -327,7 +327,10 @@ TEST(StoreCompaction, BackgroundCompactionAppliesBackPressure) {
 }
 
 // A compaction that keeps failing (here: the manifest cannot be installed) must not make
-// back-pressure hang Append; once the fault clears, compaction catches up and nothing is lost.
+// back-pressure hang Append, must show in Stats, and must not let memory grow without bound
+// (hardening issue, item 1): past twice the memtable budget Append is refused (Unavailable)
+// until compaction recovers. Once the fault clears, compaction catches up, Append works again,
+// and every acknowledged span is there.
 TEST(StoreCompaction, FailingCompactionDoesNotHangAppends) {
   TempDir dir;
   FaultInjectionEnv env;
@@ -340,15 +343,35 @@ TEST(StoreCompaction, FailingCompactionDoesNotHangAppends) {
   auto store = OpenOrDie(o, dir.path());
   env.Fail(test::FaultOp::kRename, ENOSPC);
   std::vector<TraceId> ids;
-  for (int i = 0; i < 200; ++i) {
+  int refused = 0;
+  for (int i = 0; i < 400; ++i) {
     std::vector<Span> t = gen.NextTrace(3);
-    ids.push_back(t[0].trace_id);
-    ASSERT_TRUE(store->Append(t).ok());
+    absl::Status s = store->Append(t);
+    if (s.ok()) {
+      ids.push_back(t[0].trace_id);
+      continue;
+    }
+    ASSERT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("compaction is failing"));
+    ++refused;
   }
-  EXPECT_THAT(store->Stats().background_error, ::testing::HasSubstr("compaction"));
+  StoreStats st = store->Stats();
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(ids.size(), 20u);
+  EXPECT_EQ(st.appends_refused_compaction_failing, static_cast<uint64_t>(refused));
+  EXPECT_GT(st.compaction_failures, 0u);
+  EXPECT_THAT(st.compaction_error, ::testing::HasSubstr("rename"));
+  EXPECT_THAT(st.background_error, ::testing::HasSubstr("compaction"));
+  // Bounded: twice the budget, plus what one segment and one batch add before the check.
+  EXPECT_LE(st.memtable_bytes, 2 * o.max_memtable_bytes + 2 * o.segment_bytes);
   env.ClearAll();
-  ASSERT_TRUE(store->CompactAll().ok());
-  EXPECT_EQ(store->Stats().memtable_spans, 0u);
+  absl::Status compacted = store->CompactAll();
+  ASSERT_TRUE(compacted.ok()) << compacted;
+  st = store->Stats();
+  EXPECT_EQ(st.memtable_spans, 0u);
+  EXPECT_EQ(st.compaction_failures, 0u);
+  EXPECT_EQ(st.compaction_error, "");
+  ASSERT_TRUE(store->Append(gen.NextTrace(3)).ok());
   for (const TraceId& id : ids) ASSERT_EQ(store->GetTrace(id)->spans.size(), 3u);
   ASSERT_TRUE(store->Close().ok());
   // The blocks of the failed installs are left for the next Open to judge (a failed directory

@@ -51,6 +51,12 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t sampled_out_traces = 0;
   uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
   bool compaction_behind = false;          // ingest currently outruns compaction
+  // Compaction steps that failed in a row (0 once one succeeds), the last failure's message,
+  // and Appends refused because memtables reached twice max_memtable_bytes while compaction
+  // was failing (Unavailable: nothing acknowledged is lost; retry once compaction recovers).
+  uint64_t compaction_failures = 0;
+  std::string compaction_error;
+  uint64_t appends_refused_compaction_failing = 0;
 
   // Bytes on disk per block column (compressed), summed over live blocks, e.g. "attr.values";
   // BlockColumnNames() lists the keys in file order.

@@ -244,6 +244,11 @@ int RunStats(const ParsedFlags& flags) {
   std::printf("memtable         %llu spans, %s\n",
               static_cast<unsigned long long>(st.memtable_spans),
               FormatBytes(st.memtable_bytes).c_str());
+  if (st.compaction_failures > 0) {
+    std::printf("compaction       FAILING (%llu steps in a row): %s\n",
+                static_cast<unsigned long long>(st.compaction_failures),
+                st.compaction_error.c_str());
+  }
   if (!st.column_bytes.empty()) {
     // In file order (predicate columns first), per span of the blocks, and each one's share:
     // what each part of a span costs once compacted.
