@@ -1,6 +1,5 @@
 #include "format/block_builder.h"
 
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
+#include "format/block_footer.h"
 #include "format/column_dictionary.h"
 #include "format/column_ints.h"
 #include "format/group_page.h"
@@ -235,9 +235,8 @@ absl::Status BlockBuilder::Open() {
   auto file = env_->NewWritableFile(path_);
   if (!file.ok()) return file.status();
   file_ = std::move(*file);
-  std::string header(kBlockMagic);
-  PutFixed32(&header, kBlockFormatVersion);
-  PutFixed32(&header, 0);
+  std::string header;
+  EncodeBlockHeader(&header);
   return file_->Append(header);
 }
 
@@ -333,16 +332,16 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   s = file_->Append(scratch_);
   if (!s.ok()) return s;
 
-  std::string footer;
-  PutFixed64(&footer, meta_offset);
-  PutFixed64(&footer, meta_size);
-  PutFixed64(&footer, index_offset);
-  PutFixed64(&footer, index_size);
-  PutFixed32(&footer, kBlockFormatVersion);
-  PutFixed32(&footer, kNumBlockColumns);
-  PutFixed64(&footer, XXH3_64bits(footer.data(), footer.size()));
-  footer.append(kBlockMagic);
-  s = file_->Append(footer);
+  BlockFooter footer;
+  footer.meta_offset = meta_offset;
+  footer.meta_size = meta_size;
+  footer.index_offset = index_offset;
+  footer.index_size = index_size;
+  footer.version = kBlockFormatVersion;
+  footer.columns = kNumBlockColumns;
+  scratch_.clear();
+  footer.EncodeTo(&scratch_);
+  s = file_->Append(scratch_);
   if (s.ok()) s = file_->Sync();
   absl::Status close = file_->Close();
   if (s.ok()) s = close;

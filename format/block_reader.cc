@@ -1,11 +1,11 @@
 #include "format/block_reader.h"
 
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "format/block_footer.h"
 #include "format/column_dictionary.h"
 #include "format/group_data.h"
 #include "format/page_codec.h"
@@ -46,10 +46,10 @@ absl::Status BlockReader::Load() {
   std::string_view got;
   absl::Status s = file_->Read(0, kBlockHeaderSize, header.data(), &got);
   if (!s.ok()) return s;
-  if (got.size() != kBlockHeaderSize || got.substr(0, 8) != kBlockMagic) {
+  const uint32_t header_version = DecodeBlockHeaderVersion(got);
+  if (header_version == 0) {
     return BlockError(path_, "offset 0: bad magic (not a spanstore block)");
   }
-  const uint32_t header_version = DecodeFixed32(got.data() + 8);
   if (header_version > kBlockFormatVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "block %s: format version %d was written by a newer spanstore; this build reads "
@@ -69,21 +69,17 @@ absl::Status BlockReader::Load() {
   const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
   s = file_->Read(footer_offset, kBlockFooterSize, footer.data(), &got);
   if (!s.ok()) return s;
-  if (got.size() != kBlockFooterSize || got.substr(kBlockFooterSize - 8) != kBlockMagic) {
-    return BlockError(path_, absl::StrFormat("offset %d: bad footer magic (truncated block?)",
-                                             footer_offset));
+  BlockFooter footer_fields;
+  std::string what;
+  if (!footer_fields.DecodeFrom(got, &what)) {
+    return BlockError(path_, absl::StrFormat("offset %d: %s", footer_offset, what));
   }
-  const char* f = got.data();
-  if (XXH3_64bits(f, 40) != DecodeFixed64(f + 40)) {
-    return BlockError(path_, absl::StrFormat("offset %d: footer checksum mismatch",
-                                             footer_offset));
-  }
-  const uint64_t meta_offset = DecodeFixed64(f);
-  const uint64_t meta_size = DecodeFixed64(f + 8);
-  const uint64_t index_offset = DecodeFixed64(f + 16);
-  const uint64_t index_size = DecodeFixed64(f + 24);
-  const uint32_t version = DecodeFixed32(f + 32);
-  const uint32_t columns = DecodeFixed32(f + 36);
+  const uint64_t meta_offset = footer_fields.meta_offset;
+  const uint64_t meta_size = footer_fields.meta_size;
+  const uint64_t index_offset = footer_fields.index_offset;
+  const uint64_t index_size = footer_fields.index_size;
+  const uint32_t version = footer_fields.version;
+  const uint32_t columns = footer_fields.columns;
   if (version != header_version || columns != kNumBlockColumns) {
     return BlockError(path_, absl::StrFormat("footer says version %d with %d columns, header "
                                              "version %d (expected %d columns)",
