@@ -133,8 +133,7 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
 // Calls visit(data, rows) with each group of `block` that has candidate rows for `query` and
 // those rows (ascending), until visit fails or sets *stop.
 template <typename Visit>
-absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query,
-                                   Visit visit) {
+absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query, Visit visit) {
   if (!block.zone().MayMatch(query)) return absl::OkStatus();
   Plan plan;
   MakePlan(block, query, &plan);
@@ -157,15 +156,15 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
 absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
                        absl::FunctionRef<bool(const Span&)> visitor) {
   Span span;
-  return ForEachCandidateGroup(
-      block, query, [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
-        absl::Status s = data.LoadAll();
-        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
-          s = data.Materialize(rows[i], &span);
-          *stop = s.ok() && SpanMatches(query, span) && !visitor(span);
-        }
-        return s;
-      });
+  return ForEachCandidateGroup(block, query,
+                               [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
+                                 absl::Status s = data.LoadAll();
+                                 for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+                                   s = data.Materialize(rows[i], &span);
+                                   *stop = s.ok() && SpanMatches(query, span) && !visitor(span);
+                                 }
+                                 return s;
+                               });
 }
 
 bool ScanKeysFromColumns(const SpanQuery& query) {
@@ -175,14 +174,14 @@ bool ScanKeysFromColumns(const SpanQuery& query) {
 
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) {
-  return ForEachCandidateGroup(
-      block, query, [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
-        absl::Status s = data.Load(kColStartClass);
-        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
-          *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
-        }
-        return s;
-      });
+  return ForEachCandidateGroup(block, query,
+                               [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
+                                 absl::Status s = data.Load(kColStartClass);
+                                 for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+                                   *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
+                                 }
+                                 return s;
+                               });
 }
 
 }  // namespace spanstore

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "format/span_codec.h"
 #include "util/absl_compat.h"
 #include "util/coding.h"
-#include "format/span_codec.h"
 
 namespace spanstore {
 namespace {

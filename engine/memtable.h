@@ -24,11 +24,11 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "util/port_mutex.h"
 #include "absl/types/span.h"
 #include "engine/read_source.h"
 #include "format/span_codec.h"
 #include "spanstore/span.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 

@@ -18,8 +18,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "compaction/compactor.h"
-#include "format/filenames.h"
 #include "engine/store_impl.h"
+#include "format/filenames.h"
 
 namespace spanstore {
 namespace {
@@ -291,8 +291,8 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   const std::shared_ptr<BlockSource> newest = level0.back();
   merge_checked_block_ = newest->number();
   const uint64_t needed = std::max<uint64_t>(
-      2, static_cast<uint64_t>(kMergeSharedFraction *
-                               static_cast<double>(newest->reader().traces())));
+      2,
+      static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->reader().traces())));
   std::vector<std::shared_ptr<BlockSource>> inputs;
   for (size_t i = 0; i + 1 < level0.size(); ++i) {
     uint64_t shared = 0;

@@ -14,9 +14,9 @@
 // mu_. Entries never move and blocks are immutable, so a long scan never blocks appenders.
 //
 // Compaction (engine/store_compaction.cc): a background thread turns sealed memtables into
-// blocks, merges L0 blocks that share traces, and drops expired ones; each step installs its outputs with one
-// atomic manifest write (format/manifest.h) and a swap under mu_. compaction_mu_ serializes
-// compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
+// blocks, merges L0 blocks that share traces, and drops expired ones; each step installs its
+// outputs with one atomic manifest write (format/manifest.h) and a swap under mu_. compaction_mu_
+// serializes compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
 //
 // Thread safety: all public methods are thread-safe.
 
@@ -38,9 +38,9 @@
 #include "engine/read_source.h"
 #include "format/manifest.h"
 #include "format/wal_writer.h"
-#include "util/port_mutex.h"
 #include "spanstore/env.h"
 #include "spanstore/store.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 

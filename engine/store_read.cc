@@ -110,8 +110,7 @@ absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& quer
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::Scan(const SpanQuery& query,
-                             absl::FunctionRef<bool(const Span&)> visitor) {
+absl::Status StoreImpl::Scan(const SpanQuery& query, absl::FunctionRef<bool(const Span&)> visitor) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   size_t emitted = 0;
   return ScanSnapshot(TakeSnapshot(), query, [&](const Span& span) {

@@ -80,8 +80,8 @@ absl::Status StoreImpl::ReplaySegment(uint64_t number, bool newest) {
     if (!s.ok()) {
       // The checksum verified, so the writer produced these bytes: a bug or a hostile file.
       if (!salvage) {
-        return absl::DataLossError(absl::StrFormat("%s: offset %d: %s", path,
-                                                   reader.last_record_offset(), s.message()));
+        return absl::DataLossError(
+            absl::StrFormat("%s: offset %d: %s", path, reader.last_record_offset(), s.message()));
       }
       ++stats_.corrupt_records_skipped;
       // The bytes of the batch that failed (the record's, when it did not unpack).

@@ -6,10 +6,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
-#include "spanstore/validation.h"
 #include "engine/store_impl.h"
 #include "format/filenames.h"
 #include "format/span_codec.h"
+#include "spanstore/validation.h"
 
 namespace spanstore {
 namespace {
@@ -184,8 +184,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
     SpanBatchView encoded;
     for (Writer* x : group) {
       if (x->framed.empty()) continue;
-      const std::string_view payload =
-          std::string_view(x->framed).substr(wal::kRecordHeaderSize);
+      const std::string_view payload = std::string_view(x->framed).substr(wal::kRecordHeaderSize);
       if (SplitSpanBatch(payload, &encoded).ok()) mem->Add(encoded);
       spans += x->spans;
     }

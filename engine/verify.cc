@@ -75,18 +75,17 @@ std::string SegmentName(uint64_t number) { return absl::StrFormat("wal/%06d.log"
 // file. Loads the columns of each group in dependency order, so the first failure is the column
 // itself.
 std::string LocateBadColumn(const BlockReader& block) {
-  static constexpr int kOrder[] = {kColParent,      kColOp,          kColContext,
-                                   kColStatus,      kColStartClass,  kColSpanId,
-                                   kColParentId,    kColAttrStrings, kColAttrValues,
-                                   kColMisc,        kColEvents,      kColLinks};
+  static constexpr int kOrder[] = {kColParent,     kColOp,     kColContext,  kColStatus,
+                                   kColStartClass, kColSpanId, kColParentId, kColAttrStrings,
+                                   kColAttrValues, kColMisc,   kColEvents,   kColLinks};
   for (size_t g = 0; g < block.groups().size(); ++g) {
     GroupData data(block, g);
     for (int c : kOrder) {
       if (data.Load(c).ok()) continue;
       const BlockReader::Group& group = block.groups()[g];
       return absl::StrFormat(" (row group %d, column %s: group page at offset %d, %d bytes)", g,
-                             c == kColStartClass ? "start/end" : BlockColumnName(c),
-                             group.offset, group.size);
+                             c == kColStartClass ? "start/end" : BlockColumnName(c), group.offset,
+                             group.size);
     }
   }
   return "";
@@ -117,8 +116,8 @@ void CheckBlock(Env* env, const std::string& dir, uint64_t number, const Manifes
     if (s.ok()) s = page.Parse(bytes, PageLocation{path, g, group.offset});
     if (s.ok()) continue;
     if (++bad_pages <= kMaxPagesListed) {
-      findings->Damaged(name, absl::StrFormat("%s (%d bytes)", WithoutPath(s.message(), path),
-                                              group.size));
+      findings->Damaged(
+          name, absl::StrFormat("%s (%d bytes)", WithoutPath(s.message(), path), group.size));
     }
   }
   if (bad_pages > kMaxPagesListed) {
@@ -287,12 +286,12 @@ void CheckSegment(Env* env, const std::string& dir, uint64_t number, bool last, 
     // Only the newest segment is written to; older ones were fdatasync'd whole before the next
     // was created, so a torn end there is damage. In the newest it is what a crash leaves.
     if (last) {
-      findings->Warning(name, absl::StrFormat("%d records, %d spans; offset %d: %d bytes of an "
-                                              "incomplete record at the end: a write torn by a "
-                                              "crash, never acknowledged; opening the store "
-                                              "truncates it",
-                                              records, spans, reader.valid_end(),
-                                              reader.torn_bytes()));
+      findings->Warning(name,
+                        absl::StrFormat("%d records, %d spans; offset %d: %d bytes of an "
+                                        "incomplete record at the end: a write torn by a "
+                                        "crash, never acknowledged; opening the store "
+                                        "truncates it",
+                                        records, spans, reader.valid_end(), reader.torn_bytes()));
     } else {
       findings->Damaged(name, absl::StrFormat("offset %d: %d bytes of an incomplete record at "
                                               "the end of a sealed segment (sealed segments "
@@ -353,8 +352,7 @@ absl::StatusOr<VerifyReport> VerifyStore(const std::string& dir, const VerifyOpt
       lock = std::move(*locked);
     } else if (locked.status().code() == absl::StatusCode::kFailedPrecondition) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "%s is open in another process; close it first (its files change while it runs)",
-          dir));
+          "%s is open in another process; close it first (its files change while it runs)", dir));
     } else {
       findings.Warning("LOCK", absl::StrFormat("not taken (%s): the results are wrong if a "
                                                "process writes the store meanwhile",

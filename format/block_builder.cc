@@ -1,6 +1,5 @@
 #include "format/block_builder.h"
 
-
 #include <algorithm>
 #include <cstring>
 #include <utility>

@@ -2,8 +2,8 @@
 //
 // Spans stream through: the builder holds one row group's columns in memory at a time (plus the
 // block-wide tables, the trace index and the per-group summaries), so a block of millions of
-// spans is written with a few megabytes of memory. The file is synced before Finish returns; the caller makes it live by
-// recording it in the manifest.
+// spans is written with a few megabytes of memory. The file is synced before Finish returns; the
+// caller makes it live by recording it in the manifest.
 //
 // Thread safety: thread-compatible (one thread uses a builder).
 
@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-
 #include <vector>
 
 #include "absl/status/status.h"

@@ -1,6 +1,5 @@
 #include "format/block_reader.h"
 
-
 #include <algorithm>
 #include <cstring>
 
@@ -121,8 +120,8 @@ absl::Status BlockReader::Load() {
 
 absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   uint64_t rows, groups;
-  if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &groups) || rows == 0 ||
-      rows >= UINT32_MAX || groups == 0 || groups > rows) {
+  if (!GetVarint64(&in, &rows) || !GetVarint64(&in, &groups) || rows == 0 || rows >= UINT32_MAX ||
+      groups == 0 || groups > rows) {
     return BlockError(path_, "meta page: bad row or group count");
   }
   // Bound the claims by the file before allocating for them: the group pages lie between the

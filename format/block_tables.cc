@@ -178,8 +178,7 @@ bool BlockTables::Parse(std::string_view* in, uint64_t rows) {
     o.context_begin = static_cast<uint32_t>(op_contexts.size());
     op_contexts.insert(op_contexts.end(), ids.begin(), ids.end());
     o.context_end = static_cast<uint32_t>(op_contexts.size());
-    o.successor =
-        successor == kNoSuccessor ? kNoOp : static_cast<uint32_t>(successor - kOpIdBias);
+    o.successor = successor == kNoSuccessor ? kNoOp : static_cast<uint32_t>(successor - kOpIdBias);
   }
   uint64_t with_strings;
   if (!GetVarint64(in, &with_strings) || with_strings > keys.size()) return false;

@@ -58,8 +58,8 @@ uint64_t MaxRawColumnBytes(int column, uint64_t rows) {
 // Per-row offsets of a column whose rows are lists, each checked by decode(&in) (which
 // advances past one row's list).
 template <typename DecodeList>
-bool RowOffsets(std::string_view data, uint32_t rows, bool whole,
-                std::vector<uint32_t>* offsets, DecodeList decode) {
+bool RowOffsets(std::string_view data, uint32_t rows, bool whole, std::vector<uint32_t>* offsets,
+                DecodeList decode) {
   offsets->resize(rows);
   std::string_view in = data;
   for (uint32_t r = 0; r < rows; ++r) {

@@ -3,8 +3,8 @@
 #include <xxhash.h>
 
 #include "absl/strings/str_format.h"
-#include "util/coding.h"
 #include "format/filenames.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {

@@ -12,10 +12,10 @@
 
 #include "format/span_codec.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <xxhash.h>
 
 #include "absl/strings/str_format.h"
 #include "format/row_format.h"
@@ -139,8 +139,8 @@ void EncodeSpanBatch(absl::Span<const Span> spans, std::string* out) {
 
 absl::StatusOr<size_t> EncodedSpanSize(std::string_view data) {
   if (data.size() < kEncodedSpanHeaderSize) {
-    return absl::DataLossError(absl::StrFormat(
-        "encoded span: %d bytes left, need a %d-byte header", data.size(), kEncodedSpanHeaderSize));
+    return absl::DataLossError(absl::StrFormat("encoded span: %d bytes left, need a %d-byte header",
+                                               data.size(), kEncodedSpanHeaderSize));
   }
   const uint64_t body = DecodeFixed32(data.data() + kSpanBodySizeAt);
   if (body > data.size() - kEncodedSpanHeaderSize) {
@@ -222,8 +222,8 @@ absl::Status DecodeSpanImpl(const EncodedSpan& encoded, bool separate_context, S
   auto size = EncodedSpanSize(data);
   if (!size.ok()) return size.status();
   if (*size != data.size()) {
-    return absl::DataLossError(absl::StrFormat(
-        "encoded span: %d bytes given, header says %d", data.size(), *size));
+    return absl::DataLossError(
+        absl::StrFormat("encoded span: %d bytes given, header says %d", data.size(), *size));
   }
   const char* h = data.data();
   std::memcpy(span->trace_id.bytes.data(), h + kSpanTraceIdAt, 16);
@@ -290,8 +290,8 @@ absl::Status DecodeSpanImpl(const EncodedSpan& encoded, bool separate_context, S
                                                d.failure() ? d.failure() : "body"));
   }
   if (!d.done()) {
-    return absl::DataLossError(absl::StrFormat("encoded span: %d unexpected trailing bytes",
-                                               d.remaining()));
+    return absl::DataLossError(
+        absl::StrFormat("encoded span: %d unexpected trailing bytes", d.remaining()));
   }
   return absl::OkStatus();
 }
@@ -311,8 +311,8 @@ absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {
   uint64_t count;
   if (!GetVarint64(&in, &count)) return absl::DataLossError("span batch: malformed count");
   if (count > in.size() / kEncodedSpanHeaderSize) {
-    return absl::DataLossError(absl::StrFormat(
-        "span batch: count %d cannot fit in %d bytes", count, in.size()));
+    return absl::DataLossError(
+        absl::StrFormat("span batch: count %d cannot fit in %d bytes", count, in.size()));
   }
   batch->spans.clear();
   batch->spans.reserve(count);
@@ -323,8 +323,8 @@ absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {
   for (uint64_t i = 0; i < count; ++i) {
     auto size = EncodedSpanSize(in);
     if (!size.ok()) {
-      return absl::DataLossError(absl::StrFormat("span batch: span %d of %d: %s", i, count,
-                                                 size.status().message()));
+      return absl::DataLossError(
+          absl::StrFormat("span batch: span %d of %d: %s", i, count, size.status().message()));
     }
     const std::string_view span = in.substr(0, *size);
     in.remove_prefix(*size);
@@ -336,8 +336,8 @@ absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {
     any_ref = any_ref || (FlagsOf(span) & kSpanContextRef) != 0;
     max_context = std::max(max_context, id);
     batch->spans.push_back(span);
-    batch->span_contexts.push_back(
-        (FlagsOf(span) & kSpanContextRef) ? static_cast<uint32_t>(id) : kNoContext);
+    batch->span_contexts.push_back((FlagsOf(span) & kSpanContextRef) ? static_cast<uint32_t>(id)
+                                                                     : kNoContext);
   }
   uint64_t contexts;
   if (!GetVarint64(&in, &contexts) || contexts > in.size()) {
@@ -354,8 +354,8 @@ absl::Status SplitSpanBatch(std::string_view payload, SpanBatchView* batch) {
     batch->contexts.push_back(c);
   }
   if (any_ref && max_context >= contexts) {
-    return absl::DataLossError(absl::StrFormat(
-        "span batch: a span refers to context %d of %d", max_context, contexts));
+    return absl::DataLossError(
+        absl::StrFormat("span batch: a span refers to context %d of %d", max_context, contexts));
   }
   if (!in.empty()) {
     return absl::DataLossError(

@@ -65,8 +65,7 @@ void EncodeAnyValue(const AnyValue& v, std::string* out) {
   }
 }
 
-void EncodeEventList(const std::vector<SpanEvent>& events, uint64_t span_start,
-                     std::string* out) {
+void EncodeEventList(const std::vector<SpanEvent>& events, uint64_t span_start, std::string* out) {
   PutVarint64(out, events.size());
   for (const SpanEvent& e : events) {
     PutVarint64(out, ZigZagEncode(static_cast<int64_t>(e.time_unix_nano - span_start)));

@@ -138,16 +138,17 @@ bool WalReader::ReadRecord(wal::RecordType* type, std::string_view* payload) {
         torn_tail_ = true;
         return false;
       }
-      problem = absl::StrCat(problem, " in the last record, which is complete: damage, not a "
-                                      "torn write");
+      problem = absl::StrCat(problem,
+                             " in the last record, which is complete: damage, not a "
+                             "torn write");
     }
     if (!salvage_) {
       status_ = absl::DataLossError(absl::StrFormat(
-          "%s: offset %d: %s%s; open with RecoveryMode::kSalvage to skip damaged records",
-          path_, pos_, problem,
-          next == contents_.size() ? ""
-                                   : absl::StrFormat(" (a good record follows at offset %d)",
-                                                     next)));
+          "%s: offset %d: %s%s; open with RecoveryMode::kSalvage to skip damaged records", path_,
+          pos_, problem,
+          next == contents_.size()
+              ? ""
+              : absl::StrFormat(" (a good record follows at offset %d)", next)));
       return false;
     }
     ++corrupt_records_;

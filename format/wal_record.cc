@@ -9,8 +9,8 @@
 
 namespace spanstore {
 
-absl::Status SpanBatchOfRecord(wal::RecordType type, std::string_view payload,
-                               std::string* scratch, std::string_view* batch) {
+absl::Status SpanBatchOfRecord(wal::RecordType type, std::string_view payload, std::string* scratch,
+                               std::string_view* batch) {
   switch (type) {
     case wal::kSpanBatch:
       *batch = payload;
@@ -20,9 +20,9 @@ absl::Status SpanBatchOfRecord(wal::RecordType type, std::string_view payload,
       const uint32_t size = payload.size() >= 4 ? DecodeFixed32(payload.data()) : UINT32_MAX;
       if (size > wal::kMaxPayloadSize) return absl::DataLossError("bad LZ4 record size");
       scratch->resize(size);
-      const int n = LZ4_decompress_safe(payload.data() + 4, scratch->data(),
-                                        static_cast<int>(payload.size() - 4),
-                                        static_cast<int>(size));
+      const int n =
+          LZ4_decompress_safe(payload.data() + 4, scratch->data(),
+                              static_cast<int>(payload.size() - 4), static_cast<int>(size));
       if (n != static_cast<int>(size)) return absl::DataLossError("LZ4 record does not decompress");
       *batch = *scratch;
       return absl::OkStatus();

@@ -21,8 +21,8 @@ namespace spanstore {
 // size and an LZ4 block. DataLoss when an LZ4 record's size is out of bounds (checked before
 // anything is allocated: at most wal::kMaxPayloadSize) or its block does not decompress to
 // exactly that size, and InvalidArgument for a type that carries no span batch.
-absl::Status SpanBatchOfRecord(wal::RecordType type, std::string_view payload,
-                               std::string* scratch, std::string_view* batch);
+absl::Status SpanBatchOfRecord(wal::RecordType type, std::string_view payload, std::string* scratch,
+                               std::string_view* batch);
 
 }  // namespace spanstore
 

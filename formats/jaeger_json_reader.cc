@@ -15,8 +15,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "formats/json_path.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/absl_compat.h"
 #include "spanstore/jaeger.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -21,7 +21,8 @@ absl::Status BadDuration(std::string_view text, std::string_view why) {
 // Nanoseconds per unit; 0 when `unit` is not one.
 uint64_t UnitNanos(std::string_view unit) {
   if (unit == "ns") return 1;
-  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1000;  // µ (U+00B5, U+03BC)
+  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+    return 1000;  // µ (U+00B5, U+03BC)
   if (unit == "ms") return 1000 * 1000;
   if (unit == "s") return 1000ull * 1000 * 1000;
   if (unit == "m") return 60ull * 1000 * 1000 * 1000;
@@ -80,8 +81,8 @@ absl::StatusOr<uint64_t> ParseGoDuration(std::string_view text) {
     if (nanos == 0) return BadDuration(text, absl::StrCat("unknown unit \"", AsAbsl(unit), "\""));
     if (whole > kMax / nanos) return BadDuration(text, "too large");
     // fraction/scale of a unit, in nanoseconds; long double keeps 18 digits exact enough.
-    const uint64_t part = whole * nanos + static_cast<uint64_t>(static_cast<long double>(fraction) *
-                                                                 nanos / scale);
+    const uint64_t part =
+        whole * nanos + static_cast<uint64_t>(static_cast<long double>(fraction) * nanos / scale);
     if (total > kMax - part) return BadDuration(text, "too large");
     total += part;
     s.remove_prefix(u);
@@ -95,8 +96,8 @@ absl::StatusOr<std::vector<JaegerTag>> ParseJaegerTags(absl::Span<const std::str
   for (const std::string& param : tag_params) {
     const size_t colon = param.find(':');
     if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "malformed 'tag' parameter, expecting key:value, received: ", param));
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed 'tag' parameter, expecting key:value, received: ", param));
     }
     SetTag(&tags, param.substr(0, colon), param.substr(colon + 1));
   }
@@ -107,16 +108,16 @@ absl::StatusOr<std::vector<JaegerTag>> ParseJaegerTags(absl::Span<const std::str
     auto error = parser.parse(json).get(doc);
     if (error == simdjson::SUCCESS) error = doc.get(object);
     if (error != simdjson::SUCCESS) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "malformed 'tags' parameter, expecting a JSON object of strings: ",
-          simdjson::error_message(error)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed 'tags' parameter, expecting a JSON object of strings: ",
+                       simdjson::error_message(error)));
     }
     for (const simdjson::dom::key_value_pair field : object) {
       std::string_view value;
       if (field.value.get(value) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "malformed 'tags' parameter: the value of \"", AsAbsl(field.key),
-            "\" is not a string"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("malformed 'tags' parameter: the value of \"", AsAbsl(field.key),
+                         "\" is not a string"));
       }
       SetTag(&tags, std::string(field.key), std::string(value));
     }

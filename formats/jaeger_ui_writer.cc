@@ -7,9 +7,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "spanstore/formats.h"
 #include "spanstore/jaeger.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -52,8 +52,8 @@ void ValueTag(const KeyValue& kv, bool* first, std::string* out) {
       return;
     }
     case AnyValue::Type::kBytes:
-      Tag(kv.key, "binary",
-          absl::StrCat("\"", absl::Base64Escape(AsAbsl(v.bytes_value())), "\""), first, out);
+      Tag(kv.key, "binary", absl::StrCat("\"", absl::Base64Escape(AsAbsl(v.bytes_value())), "\""),
+          first, out);
       return;
     default:  // strings; arrays and maps as their JSON text, as the translator does
       StringTag(kv.key, JaegerValueString(v), first, out);
@@ -78,8 +78,8 @@ std::string_view StatusTagValue(StatusCode code) {
 }
 
 void WriteSpan(const Span& s, size_t process, std::string* out) {
-  absl::StrAppend(out, "{\"traceID\":\"", s.trace_id.ToHex(), "\",\"spanID\":\"",
-                  s.span_id.ToHex(), "\"");
+  absl::StrAppend(out, "{\"traceID\":\"", s.trace_id.ToHex(), "\",\"spanID\":\"", s.span_id.ToHex(),
+                  "\"");
   if (s.flags != 0) absl::StrAppend(out, ",\"flags\":", s.flags & 0xff);
   out->append(",\"operationName\":");
   AppendJsonString(s.name, out);

@@ -20,11 +20,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/absl_compat.h"
 #include "formats/jaeger_json_reader.h"
 #include "formats/otlp_json_reader.h"
 #include "formats/zipkin_json_reader.h"
 #include "spanstore/otlp_proto.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {

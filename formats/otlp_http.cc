@@ -13,11 +13,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/absl_compat.h"
 #include "formats/otlp_json_reader.h"
 #include "spanstore/formats.h"
 #include "spanstore/store.h"
 #include "spanstore/validation.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -82,9 +82,9 @@ absl::Status Inflate(std::string_view in, int window_bits, uint64_t max_bytes, s
     if (rc == Z_OK) continue;
     if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ended inside the stream
     if (rc == Z_BUF_ERROR) continue;                  // output full: grow and go on
-    status = absl::InvalidArgumentError(absl::StrFormat(
-        "corrupt compressed body at byte %d: %s", in.size() - z.avail_in,
-        z.msg != nullptr ? z.msg : "inflate failed"));
+    status = absl::InvalidArgumentError(
+        absl::StrFormat("corrupt compressed body at byte %d: %s", in.size() - z.avail_in,
+                        z.msg != nullptr ? z.msg : "inflate failed"));
     break;
   }
   inflateEnd(&z);
@@ -124,8 +124,8 @@ absl::Status Unzstd(std::string_view in, uint64_t max_bytes, std::string* out) {
     rc = ZSTD_decompressStream(ctx.get(), &output, &input);
     produced += output.pos;
     if (ZSTD_isError(rc)) {
-      status = absl::InvalidArgumentError(absl::StrFormat(
-          "corrupt zstd body at byte %d: %s", input.pos, ZSTD_getErrorName(rc)));
+      status = absl::InvalidArgumentError(
+          absl::StrFormat("corrupt zstd body at byte %d: %s", input.pos, ZSTD_getErrorName(rc)));
       break;
     }
     if (input.pos == input.size && output.pos == 0 && input.pos == before_in && rc != 0) {
@@ -195,16 +195,17 @@ absl::Status DecodeContentEncoding(std::string_view content_encoding, std::strin
     out->assign(body.data(), body.size());
     return absl::OkStatus();
   }
-  if (encoding == "gzip" || encoding == "x-gzip") return Inflate(body, 16 + MAX_WBITS, max_bytes, out);
+  if (encoding == "gzip" || encoding == "x-gzip")
+    return Inflate(body, 16 + MAX_WBITS, max_bytes, out);
   if (encoding == "deflate") return Inflate(body, MAX_WBITS, max_bytes, out);
   if (encoding == "zstd") return Unzstd(body, max_bytes, out);
-  return absl::UnimplementedError(absl::StrCat(
-      "unsupported Content-Encoding \"", AsAbsl(content_encoding),
-      "\"; use gzip, deflate, zstd or none"));
+  return absl::UnimplementedError(absl::StrCat("unsupported Content-Encoding \"",
+                                               AsAbsl(content_encoding),
+                                               "\"; use gzip, deflate, zstd or none"));
 }
 
 OtlpExportDecoder::OtlpExportDecoder(const Options& limits) : limits_(limits) {
-  limits_.env = nullptr;        // only the span limits are kept; never dereferenced
+  limits_.env = nullptr;  // only the span limits are kept; never dereferenced
   limits_.sampling.keep = nullptr;
   proto_.set_accept_zero_ids(true);  // they become rejected spans, not a failed request
 }
@@ -246,8 +247,8 @@ absl::StatusOr<absl::Span<Span>> OtlpExportDecoder::Decode(OtlpEncoding encoding
   return absl::MakeSpan(spans_).subspan(0, kept);
 }
 
-absl::Status AppendPartially(Store& store, absl::Span<const Span> spans,
-                             OtlpExportResult* result, size_t batch_spans) {
+absl::Status AppendPartially(Store& store, absl::Span<const Span> spans, OtlpExportResult* result,
+                             size_t batch_spans) {
   if (batch_spans == 0) batch_spans = 1;
   for (size_t i = 0; i < spans.size(); i += batch_spans) {
     const absl::Span<const Span> batch = spans.subspan(i, batch_spans);

@@ -5,9 +5,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/absl_compat.h"
 #include "formats/span_grouping.h"
 #include "spanstore/formats.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {

@@ -151,9 +151,8 @@ bool OtlpProtoDecoder::State::KeyValue1(std::string_view data, int depth, KeyVal
   if (size >= 6 && p[0] == kKeyTag && p[1] < 0x80 && depth <= kMaxDepth) {
     const size_t key = p[1];
     const uint8_t* value = p + 2 + key;  // the value field's tag
-    if (key + 6 <= size && value[0] == kValueTag && value[1] < 0x80 &&
-        key + 4 + value[1] == size && value[2] == kStringTag && value[3] < 0x80 &&
-        value[3] + 2 == value[1]) {
+    if (key + 6 <= size && value[0] == kValueTag && value[1] < 0x80 && key + 4 + value[1] == size &&
+        value[2] == kStringTag && value[3] < 0x80 && value[3] + 2 == value[1]) {
       Assign(&kv->key, std::string_view(data.data() + 2, key));
       AssignString(&kv->value,
                    std::string_view(reinterpret_cast<const char*>(value + 4), value[3]));
@@ -465,10 +464,10 @@ bool OtlpProtoDecoder::State::ResourceSpans(std::string_view data, std::vector<S
       while (!rc.done()) {
         uint32_t f2, w2;
         if (!Tag(&rc, &f2, &w2)) return false;
-        const bool ok = f2 == otlp::resource::kAttributes
-                            ? Attribute(&rc, w2, &context.resource_attributes,
-                                        &context.resource_count)
-                            : Skip(&rc, w2);
+        const bool ok =
+            f2 == otlp::resource::kAttributes
+                ? Attribute(&rc, w2, &context.resource_attributes, &context.resource_count)
+                : Skip(&rc, w2);
         if (!ok) return false;
       }
       // service.name: the first attribute of that name, if it is a string.

@@ -52,40 +52,40 @@ inline constexpr uint32_t kAttributes = 3;  // repeated KeyValue
 }  // namespace scope
 
 namespace span {
-inline constexpr uint32_t kTraceId = 1;                 // bytes, 16
-inline constexpr uint32_t kSpanId = 2;                  // bytes, 8
-inline constexpr uint32_t kTraceState = 3;              // string
-inline constexpr uint32_t kParentSpanId = 4;            // bytes, 8; empty for a root
-inline constexpr uint32_t kName = 5;                    // string
-inline constexpr uint32_t kKind = 6;                    // enum SpanKind, 0-5
-inline constexpr uint32_t kStartTimeUnixNano = 7;       // fixed64
-inline constexpr uint32_t kEndTimeUnixNano = 8;         // fixed64
-inline constexpr uint32_t kAttributes = 9;              // repeated KeyValue
-inline constexpr uint32_t kDroppedAttributesCount = 10; // uint32
-inline constexpr uint32_t kEvents = 11;                 // repeated Span.Event
-inline constexpr uint32_t kDroppedEventsCount = 12;     // uint32
-inline constexpr uint32_t kLinks = 13;                  // repeated Span.Link
-inline constexpr uint32_t kDroppedLinksCount = 14;      // uint32
-inline constexpr uint32_t kStatus = 15;                 // Status
-inline constexpr uint32_t kFlags = 16;                  // fixed32
+inline constexpr uint32_t kTraceId = 1;                  // bytes, 16
+inline constexpr uint32_t kSpanId = 2;                   // bytes, 8
+inline constexpr uint32_t kTraceState = 3;               // string
+inline constexpr uint32_t kParentSpanId = 4;             // bytes, 8; empty for a root
+inline constexpr uint32_t kName = 5;                     // string
+inline constexpr uint32_t kKind = 6;                     // enum SpanKind, 0-5
+inline constexpr uint32_t kStartTimeUnixNano = 7;        // fixed64
+inline constexpr uint32_t kEndTimeUnixNano = 8;          // fixed64
+inline constexpr uint32_t kAttributes = 9;               // repeated KeyValue
+inline constexpr uint32_t kDroppedAttributesCount = 10;  // uint32
+inline constexpr uint32_t kEvents = 11;                  // repeated Span.Event
+inline constexpr uint32_t kDroppedEventsCount = 12;      // uint32
+inline constexpr uint32_t kLinks = 13;                   // repeated Span.Link
+inline constexpr uint32_t kDroppedLinksCount = 14;       // uint32
+inline constexpr uint32_t kStatus = 15;                  // Status
+inline constexpr uint32_t kFlags = 16;                   // fixed32
 }  // namespace span
 
 // Span.Event.
 namespace event {
-inline constexpr uint32_t kTimeUnixNano = 1;           // fixed64
-inline constexpr uint32_t kName = 2;                   // string
-inline constexpr uint32_t kAttributes = 3;             // repeated KeyValue
-inline constexpr uint32_t kDroppedAttributesCount = 4; // uint32
+inline constexpr uint32_t kTimeUnixNano = 1;            // fixed64
+inline constexpr uint32_t kName = 2;                    // string
+inline constexpr uint32_t kAttributes = 3;              // repeated KeyValue
+inline constexpr uint32_t kDroppedAttributesCount = 4;  // uint32
 }  // namespace event
 
 // Span.Link.
 namespace link {
-inline constexpr uint32_t kTraceId = 1;                // bytes, 16
-inline constexpr uint32_t kSpanId = 2;                 // bytes, 8
-inline constexpr uint32_t kTraceState = 3;             // string
-inline constexpr uint32_t kAttributes = 4;             // repeated KeyValue
-inline constexpr uint32_t kDroppedAttributesCount = 5; // uint32
-inline constexpr uint32_t kFlags = 6;                  // fixed32
+inline constexpr uint32_t kTraceId = 1;                 // bytes, 16
+inline constexpr uint32_t kSpanId = 2;                  // bytes, 8
+inline constexpr uint32_t kTraceState = 3;              // string
+inline constexpr uint32_t kAttributes = 4;              // repeated KeyValue
+inline constexpr uint32_t kDroppedAttributesCount = 5;  // uint32
+inline constexpr uint32_t kFlags = 6;                   // fixed32
 }  // namespace link
 
 // Status (field 1 is reserved).

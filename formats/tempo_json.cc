@@ -6,10 +6,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "spanstore/formats.h"
 #include "spanstore/otlp_proto.h"
 #include "spanstore/tempo.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -97,8 +97,8 @@ void SpanAttributes(const Span& span, const std::vector<Mention>& mentions, std:
         Attribute("service.name", AnyValue::String(span.service_name), &first, out);
         break;
       case Mention::Kind::kStatus:
-        Attribute("status", AnyValue::String(std::string(StatusCodeName(span.status_code))),
-                  &first, out);
+        Attribute("status", AnyValue::String(std::string(StatusCodeName(span.status_code))), &first,
+                  out);
         break;
       case Mention::Kind::kKind:
         Attribute("kind", AnyValue::String(std::string(SpanKindName(span.kind))), &first, out);
@@ -154,9 +154,8 @@ void AppendTempoSearchResponse(absl::Span<const TempoTraceResult> traces, const 
     if (i > 0) out->push_back(',');
     absl::StrAppend(out, "{\"traceID\":\"", s.trace_id.ToHex(), "\",\"rootServiceName\":");
     // Tempo's words for a trace whose root span has not arrived.
-    AppendJsonString(s.root_service.empty() && s.root_name.empty()
-                         ? "<root span not yet received>"
-                         : s.root_service,
+    AppendJsonString(s.root_service.empty() && s.root_name.empty() ? "<root span not yet received>"
+                                                                   : s.root_service,
                      out);
     out->append(",\"rootTraceName\":");
     AppendJsonString(s.root_name, out);
@@ -222,9 +221,12 @@ void AppendTempoTagNames(const TagNames& names, int api_version, std::string_vie
     return;
   }
   const std::pair<std::string_view, std::vector<std::string>> scopes[] = {
-      {"resource", names.resource}, {"span", names.span},
-      {"intrinsic", TempoIntrinsicTags()}, {"event", names.event},
-      {"link", names.link}, {"instrumentation", names.instrumentation},
+      {"resource", names.resource},
+      {"span", names.span},
+      {"intrinsic", TempoIntrinsicTags()},
+      {"event", names.event},
+      {"link", names.link},
+      {"instrumentation", names.instrumentation},
   };
   out->append("{\"scopes\":[");
   bool first = true;

@@ -16,8 +16,8 @@
 #include <xxhash.h>
 
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "formats/json_path.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {

@@ -160,8 +160,7 @@ void Exercise(const std::string& data) {
     // ScanKeys answers from the predicate columns alone when it can (trace ids from the index,
     // starts from the time columns): a path of its own.
     visited = 0;
-    (void)source.ScanKeys(q,
-                          [&](const TraceId&, uint64_t) { return ++visited < kMaxRowsVisited; });
+    (void)source.ScanKeys(q, [&](const TraceId&, uint64_t) { return ++visited < kMaxRowsVisited; });
   }
   absl::btree_set<std::string> services, operations;
   source.CollectServices(&services);

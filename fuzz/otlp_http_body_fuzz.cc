@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::Status s = spanstore::DecodeContentEncoding(content_encoding, body, kLimit, plain);
   if (s.ok() && plain->size() > kLimit) __builtin_trap();
   if (!s.ok()) {
-    if (s.code() != absl::StatusCode::kOutOfRange && s.code() != absl::StatusCode::kInvalidArgument) {
+    if (s.code() != absl::StatusCode::kOutOfRange &&
+        s.code() != absl::StatusCode::kInvalidArgument) {
       __builtin_trap();
     }
     return 0;

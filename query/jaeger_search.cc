@@ -14,11 +14,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "spanstore/formats.h"
 #include "spanstore/jaeger.h"
 #include "spanstore/query.h"
 #include "spanstore/store.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -198,8 +198,7 @@ std::string JaegerValueString(const AnyValue& value) {
 bool JaegerTagMatches(const JaegerTag& tag, const Span& span) {
   if (absl::StartsWith(AsAbsl(tag.key), "resource.")) {
     return AttributeMatches(span.resource_attributes,
-                            std::string_view(tag.key).substr(std::strlen("resource.")),
-                            tag.value);
+                            std::string_view(tag.key).substr(std::strlen("resource.")), tag.value);
   }
   if (const std::optional<bool> field = FieldMatches(tag, span); field && *field) return true;
   return AnyAttributeMatches(span, tag.key, tag.value);
@@ -225,12 +224,11 @@ absl::StatusOr<std::vector<JaegerFoundTrace>> FindJaegerTraces(Store& store,
   if (query.max_duration_nanos != 0) structured.max_duration_nanos = query.max_duration_nanos;
 
   if (query.tags.empty()) {
-    absl::StatusOr<std::vector<TraceSummary>> traces =
-        store.FindTraces(structured, query.limit);
+    absl::StatusOr<std::vector<TraceSummary>> traces = store.FindTraces(structured, query.limit);
     if (!traces.ok()) return traces.status();
     for (const TraceSummary& t : *traces) {
-      found.push_back({t.trace_id, t.start_time_unix_nano,
-                       t.start_time_unix_nano + t.duration_nanos});
+      found.push_back(
+          {t.trace_id, t.start_time_unix_nano, t.start_time_unix_nano + t.duration_nanos});
     }
     return found;
   }
@@ -288,9 +286,9 @@ absl::StatusOr<std::vector<std::string>> JaegerOperations(Store& store, const st
     if (EqualsIgnoreCase(span_kind, SpanKindName(k))) kind = k;
   }
   if (!kind) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown span kind \"", AsAbsl(span_kind),
-        "\": expected server, client, internal, producer, consumer or unspecified"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown span kind \"", AsAbsl(span_kind),
+                     "\": expected server, client, internal, producer, consumer or unspecified"));
   }
   SpanQuery query;
   query.services.push_back(service);

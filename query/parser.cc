@@ -186,8 +186,8 @@ class Parser {
   absl::StatusOr<FilterExpr> Comparison() {
     const Token field_token = tok_;
     if (++terms_ > limits_.max_terms) {
-      return Error(tok_, absl::StrFormat("too many comparisons: the limit is %d",
-                                         limits_.max_terms));
+      return Error(tok_,
+                   absl::StrFormat("too many comparisons: the limit is %d", limits_.max_terms));
     }
     auto field = ParseField();
     if (!field.ok()) return field.status();
@@ -250,10 +250,9 @@ class Parser {
       }
       regex_program_size_ += size;
       if (regex_program_size_ > limits_.max_total_regex_program_size) {
-        return Error(value_token,
-                     absl::StrFormat("the query's regular expressions are too complex "
-                                     "together: more than %d program states",
-                                     limits_.max_total_regex_program_size));
+        return Error(value_token, absl::StrFormat("the query's regular expressions are too complex "
+                                                  "together: more than %d program states",
+                                                  limits_.max_total_regex_program_size));
       }
     }
     const bool is_nil = value->empty();
@@ -438,9 +437,9 @@ absl::StatusOr<SpanQuery> ParseQuery(std::string_view text) {
 
 absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& limits) {
   if (text.size() > limits.max_query_bytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "query of %d bytes is longer than the limit of %d bytes", text.size(),
-        limits.max_query_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("query of %d bytes is longer than the limit of %d bytes", text.size(),
+                        limits.max_query_bytes));
   }
   Parser parser(text, limits);
   auto expr = parser.Parse();

@@ -10,10 +10,10 @@
 #include "absl/container/btree_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "util/absl_compat.h"
 #include "spanstore/jaeger.h"
 #include "spanstore/store.h"
 #include "spanstore/tempo.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
@@ -95,8 +95,9 @@ absl::StatusOr<ValueSource> SourceOf(std::string_view tag, bool unscoped_legacy)
     });
   }
   if (auto k = scoped("span.")) {
-    return ValueSource(
-        [k = *k](const Span& s, std::vector<TagValue>* out) { AttributeValues(s.attributes, k, out); });
+    return ValueSource([k = *k](const Span& s, std::vector<TagValue>* out) {
+      AttributeValues(s.attributes, k, out);
+    });
   }
   if (auto k = scoped(".")) {
     return ValueSource([k = *k](const Span& s, std::vector<TagValue>* out) {
@@ -120,7 +121,8 @@ absl::StatusOr<ValueSource> SourceOf(std::string_view tag, bool unscoped_legacy)
     });
   }
   if (tag == "name" || tag == "span:name") {
-    return ValueSource([](const Span& s, std::vector<TagValue>* out) { out->push_back(String(s.name)); });
+    return ValueSource(
+        [](const Span& s, std::vector<TagValue>* out) { out->push_back(String(s.name)); });
   }
   if (tag == "status" || tag == "span:status") {
     return ValueSource([](const Span& s, std::vector<TagValue>* out) {
@@ -175,11 +177,24 @@ absl::StatusOr<ValueSource> SourceOf(std::string_view tag, bool unscoped_legacy)
 }  // namespace
 
 std::vector<std::string> TempoIntrinsicTags() {
-  return {"duration",      "event:name",      "instrumentation:name", "instrumentation:version",
-          "kind",          "name",            "rootName",             "rootServiceName",
-          "span:duration", "span:id",         "span:kind",            "span:name",
-          "span:parentID", "span:status",     "span:statusMessage",   "status",
-          "statusMessage", "trace:id"};
+  return {"duration",
+          "event:name",
+          "instrumentation:name",
+          "instrumentation:version",
+          "kind",
+          "name",
+          "rootName",
+          "rootServiceName",
+          "span:duration",
+          "span:id",
+          "span:kind",
+          "span:name",
+          "span:parentID",
+          "span:status",
+          "span:statusMessage",
+          "status",
+          "statusMessage",
+          "trace:id"};
 }
 
 absl::StatusOr<TagNames> CollectTagNames(Store& store, const SpanQuery& query,
@@ -211,8 +226,7 @@ absl::StatusOr<TagNames> CollectTagNames(Store& store, const SpanQuery& query,
 }
 
 absl::StatusOr<std::vector<TagValue>> CollectTagValues(Store& store, std::string_view tag,
-                                                       bool unscoped_legacy,
-                                                       const SpanQuery& query,
+                                                       bool unscoped_legacy, const SpanQuery& query,
                                                        const TagSearchOptions& options) {
   absl::StatusOr<ValueSource> source = SourceOf(tag, unscoped_legacy);
   if (!source.ok()) return source.status();

@@ -9,17 +9,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/absl_compat.h"
 #include "spanstore/jaeger.h"
 #include "spanstore/store.h"
 #include "spanstore/tempo.h"
+#include "util/absl_compat.h"
 
 namespace spanstore {
 namespace {
 
 absl::Status BadParameter(std::string_view name, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrFormat("invalid %s \"%s\": %s", AsAbsl(name),
-                                                    AsAbsl(value), AsAbsl(why)));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("invalid %s \"%s\": %s", AsAbsl(name), AsAbsl(value), AsAbsl(why)));
 }
 
 absl::StatusOr<uint64_t> ParseUnsigned(std::string_view name, std::string_view text) {
@@ -83,8 +83,8 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
   if (!q.empty()) {
     absl::StatusOr<SpanQuery> parsed = ParseQuery(q);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid TraceQL query: ",
-                                                     parsed.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid TraceQL query: ", parsed.status().message()));
     }
     request.query = *std::move(parsed);
   }
@@ -107,12 +107,14 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
   }
   if (!params.min_duration.empty()) {
     absl::StatusOr<uint64_t> d = ParseGoDuration(params.min_duration);
-    if (!d.ok()) return BadParameter("minDuration", params.min_duration, AsStd(d.status().message()));
+    if (!d.ok())
+      return BadParameter("minDuration", params.min_duration, AsStd(d.status().message()));
     request.query.min_duration_nanos = std::max(request.query.min_duration_nanos, *d);
   }
   if (!params.max_duration.empty()) {
     absl::StatusOr<uint64_t> d = ParseGoDuration(params.max_duration);
-    if (!d.ok()) return BadParameter("maxDuration", params.max_duration, AsStd(d.status().message()));
+    if (!d.ok())
+      return BadParameter("maxDuration", params.max_duration, AsStd(d.status().message()));
     request.query.max_duration_nanos = std::min(request.query.max_duration_nanos, *d);
   }
   constexpr uint64_t kNanos = 1000000000;
@@ -138,7 +140,8 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
   if (!params.spss.empty()) {
     absl::StatusOr<uint64_t> spss = ParseUnsigned("spss", params.spss);
     if (!spss.ok()) return spss.status();
-    if (*spss > 0) request.spans_per_spanset = static_cast<size_t>(std::min<uint64_t>(*spss, 100000));
+    if (*spss > 0)
+      request.spans_per_spanset = static_cast<size_t>(std::min<uint64_t>(*spss, 100000));
   }
   return request;
 }

@@ -33,12 +33,18 @@ enum class Pattern {
 
 const char* PatternName(Pattern p) {
   switch (p) {
-    case Pattern::kSequentialIds: return "sequential_ids";
-    case Pattern::kAllEqual: return "all_equal";
-    case Pattern::kEmptyStrings: return "empty_strings";
-    case Pattern::kMaxValues: return "max_values";
-    case Pattern::kRandom: return "random";
-    case Pattern::kMixed: return "mixed";
+    case Pattern::kSequentialIds:
+      return "sequential_ids";
+    case Pattern::kAllEqual:
+      return "all_equal";
+    case Pattern::kEmptyStrings:
+      return "empty_strings";
+    case Pattern::kMaxValues:
+      return "max_values";
+    case Pattern::kRandom:
+      return "random";
+    case Pattern::kMixed:
+      return "mixed";
   }
   return "?";
 }
@@ -155,10 +161,12 @@ TEST_P(BlockDegenerateTest, WhatTheWriterWritesTheReaderReads) {
                           << props.rows << " rows)";
   ASSERT_TRUE((*block)->Verify().ok());
   std::vector<Span> all;
-  ASSERT_TRUE((*block)->ForEachRow([&](const Span& s, std::string_view) {
-    all.push_back(s);
-    return true;
-  }).ok());
+  ASSERT_TRUE((*block)
+                  ->ForEachRow([&](const Span& s, std::string_view) {
+                    all.push_back(s);
+                    return true;
+                  })
+                  .ok());
   ASSERT_EQ(all.size(), spans.size());
   for (size_t i = 0; i < spans.size(); ++i) ASSERT_EQ(all[i], spans[i]) << "row " << i;
   std::vector<Span> trace;

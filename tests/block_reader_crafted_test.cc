@@ -22,19 +22,19 @@
 #include <string>
 #include <vector>
 
+#include "engine/block_scan.h"
 #include "format/block_builder.h"
 #include "format/block_format.h"
 #include "format/block_reader.h"
-#include "engine/block_scan.h"
 #include "format/block_tables.h"
 #include "format/column_dictionary.h"
 #include "format/group_page.h"
 #include "format/page_codec.h"
-#include "util/coding.h"
 #include "gtest/gtest.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
 #include "tests/util/temp_dir.h"
+#include "util/coding.h"
 
 // Allocation accounting for the tests that must show a claim is refused *before* the reader
 // allocates for it: a refusal after a 256 MiB resize returns the same DataLoss, so only the

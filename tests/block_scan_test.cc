@@ -53,18 +53,18 @@ TEST_P(BlockScanTest, ScanEqualsBruteForce) {
       if (SpanMatches(query, s)) want.push_back(s);
     }
     ASSERT_TRUE(ScanBlock(**block, query, [&](const Span& s) {
-      got.push_back(s);
-      return true;
-    }).ok());
+                  got.push_back(s);
+                  return true;
+                }).ok());
     ASSERT_EQ(got, want) << "query " << q;
     // The key-only scan (columns only when it can) names the same spans.
     std::vector<std::pair<TraceId, uint64_t>> want_keys, got_keys;
     for (const Span& s : want) want_keys.emplace_back(s.trace_id, s.start_time_unix_nano);
     if (!ScanKeysFromColumns(query)) continue;
     ASSERT_TRUE(ScanBlockKeys(**block, query, [&](const TraceId& id, uint64_t start) {
-      got_keys.emplace_back(id, start);
-      return true;
-    }).ok());
+                  got_keys.emplace_back(id, start);
+                  return true;
+                }).ok());
     ASSERT_EQ(got_keys, want_keys) << "query " << q;
   }
 }

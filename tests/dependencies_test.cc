@@ -31,8 +31,8 @@ TEST(DependenciesTest, CallsBetweenServicesInTheWindow) {
   ASSERT_TRUE(store
                   ->Append({MakeSpan(1, 1, 0, "web", 100), MakeSpan(1, 2, 1, "api", 110),
                             MakeSpan(1, 3, 2, "db", 120), MakeSpan(1, 4, 2, "db", 130),
-                            MakeSpan(1, 5, 2, "api", 140),   // same service: no link
-                            MakeSpan(1, 6, 9, "api", 150),   // parent not in the store
+                            MakeSpan(1, 5, 2, "api", 140),  // same service: no link
+                            MakeSpan(1, 6, 9, "api", 150),  // parent not in the store
                             MakeSpan(2, 1, 0, "web", 1000), MakeSpan(2, 2, 1, "api", 1010)})
                   .ok());
   auto links = ComputeDependencies(*store, 0, 500, 0);

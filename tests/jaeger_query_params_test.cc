@@ -21,7 +21,8 @@ TEST(JaegerQueryParamsTest, GoDurations) {
   EXPECT_EQ(*ParseGoDuration("1h2m3.5s"), 3723500000000u);
   EXPECT_EQ(*ParseGoDuration(".5m"), 30000000000u);
   EXPECT_EQ(*ParseGoDuration("+2s"), 2000000000u);
-  for (const char* bad : {"", "5", "ms", "1.s.", "-1s", "1d", "1 s", "s1", "99999999999999999999h"}) {
+  for (const char* bad :
+       {"", "5", "ms", "1.s.", "-1s", "1d", "1 s", "s1", "99999999999999999999h"}) {
     EXPECT_FALSE(ParseGoDuration(bad).ok()) << bad;
   }
   EXPECT_THAT(ParseGoDuration("3parsecs").status().message(), HasSubstr("unknown unit"));

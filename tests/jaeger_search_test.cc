@@ -61,10 +61,10 @@ TEST(JaegerSearchTest, TagsMatchInEverySpot) {
   EXPECT_TRUE(m("http.status_code", "503"));
   EXPECT_FALSE(m("http.status_code", "500"));
   EXPECT_TRUE(m("ok", "false"));
-  EXPECT_TRUE(m("region", "eu"));             // resource
-  EXPECT_TRUE(m("lib.attr", "l"));            // scope
+  EXPECT_TRUE(m("region", "eu"));               // resource
+  EXPECT_TRUE(m("lib.attr", "l"));              // scope
   EXPECT_TRUE(m("exception.type", "IOError"));  // event
-  EXPECT_TRUE(m("link.kind", "batch"));       // link
+  EXPECT_TRUE(m("link.kind", "batch"));         // link
   EXPECT_TRUE(m("resource.region", "eu"));
   EXPECT_FALSE(m("resource.http.status_code", "503"));  // resource only
   EXPECT_TRUE(m("error", "true"));

@@ -8,9 +8,9 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "absl/strings/str_cat.h"
 #include "util/coding.h"
 
 namespace spanstore {
@@ -76,7 +76,8 @@ TEST(Manifest, EveryFlippedBitAndEveryTruncationIsDataLoss) {
     auto decoded = Manifest::Decode(damaged, "dir/MANIFEST");
     ASSERT_FALSE(decoded.ok()) << "bit " << i;
     // A flip in the version field may read as a newer version; anything else is damage.
-    if (i / 8 >= 8 && i / 8 < 12 && decoded.status().code() == absl::StatusCode::kFailedPrecondition) {
+    if (i / 8 >= 8 && i / 8 < 12 &&
+        decoded.status().code() == absl::StatusCode::kFailedPrecondition) {
       continue;
     }
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss) << "bit " << i;

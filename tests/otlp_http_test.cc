@@ -52,11 +52,11 @@ TEST(OtlpHttpTest, ContentEncodingsRoundTrip) {
   std::string out;
   for (const auto& [encoding, body] :
        std::vector<std::pair<std::string, std::string>>{{"", data},
-                                                         {"identity", data},
-                                                         {"gzip", Gzip(data)},
-                                                         {"X-GZIP", Gzip(data)},
-                                                         {"deflate", Deflate(data, MAX_WBITS)},
-                                                         {"zstd", Zstd(data)}}) {
+                                                        {"identity", data},
+                                                        {"gzip", Gzip(data)},
+                                                        {"X-GZIP", Gzip(data)},
+                                                        {"deflate", Deflate(data, MAX_WBITS)},
+                                                        {"zstd", Zstd(data)}}) {
     ASSERT_TRUE(DecodeContentEncoding(encoding, body, data.size(), &out).ok()) << encoding;
     EXPECT_EQ(out, data) << encoding;
   }
@@ -108,8 +108,8 @@ TEST(OtlpHttpTest, DecoderDropsAndCountsInvalidSpansInBothEncodings) {
   EncodeOtlpTraces(spans, &proto);
   WriteOtlpJson(spans, &json);
   OtlpExportDecoder decoder(limits);
-  for (auto [encoding, body] : {std::pair{OtlpEncoding::kProtobuf, proto},
-                                std::pair{OtlpEncoding::kJson, json}}) {
+  for (auto [encoding, body] :
+       {std::pair{OtlpEncoding::kProtobuf, proto}, std::pair{OtlpEncoding::kJson, json}}) {
     OtlpExportResult result;
     auto decoded = decoder.Decode(encoding, body, &result);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
@@ -161,7 +161,9 @@ TEST(OtlpHttpTest, ResponseBodies) {
   partial.rejected_spans = 300;
   partial.error_message = "bad \"id\"";
   EXPECT_EQ(EncodeOtlpExportResponse(OtlpEncoding::kProtobuf, partial),
-            std::string("\x0a\x0d\x08\xac\x02\x12\x08" "bad \"id\"", 15));
+            std::string("\x0a\x0d\x08\xac\x02\x12\x08"
+                        "bad \"id\"",
+                        15));
   EXPECT_EQ(EncodeOtlpExportResponse(OtlpEncoding::kJson, partial),
             R"({"partialSuccess":{"rejectedSpans":"300","errorMessage":"bad \"id\""}})");
   EXPECT_EQ(EncodeOtlpStatus(OtlpEncoding::kJson, 14, "later"), R"({"code":14,"message":"later"})");

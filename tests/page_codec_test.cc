@@ -5,8 +5,8 @@
 #include <random>
 #include <string>
 
-#include "util/coding.h"
 #include "gtest/gtest.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {

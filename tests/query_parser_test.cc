@@ -238,7 +238,8 @@ TEST(QueryParserTest, LimitsRefuseCostlyQueriesWithAClearError) {
   EXPECT_THAT(std::string(terms.status().message()), HasSubstr("column "));
 
   // One pattern whose program is huge (a counted repetition of a class).
-  auto big = ParseQuery(R"({ span.k =~ "[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}" })");
+  auto big = ParseQuery(
+      R"({ span.k =~ "[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}-[a-z]{1,900}" })");
   ASSERT_FALSE(big.ok());
   EXPECT_THAT(std::string(big.status().message()), HasSubstr("too complex"));
 

@@ -162,8 +162,8 @@ TEST_F(SpanctlE2eTest, UsageErrorsExitTwo) {
   EXPECT_THAT(r.out, HasSubstr("--limit must be a whole number from 0"));
   r = Spanctl("search --db " + Db() + " --limit 1.5");
   EXPECT_EQ(r.exit_code, 2);
-  for (const char* t : {"-5", "1767225600000", "1969-12-31T00:00:00Z", "99999999999999999999ns",
-                        "tomorrow"}) {
+  for (const char* t :
+       {"-5", "1767225600000", "1969-12-31T00:00:00Z", "99999999999999999999ns", "tomorrow"}) {
     r = Spanctl("search --db " + Db() + " --start " + t);
     EXPECT_EQ(r.exit_code, 2) << t;
     EXPECT_THAT(r.out, HasSubstr("--start: '")) << t;

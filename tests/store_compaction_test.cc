@@ -434,8 +434,8 @@ TEST(StoreCompaction, RowsPerGroupAndItsDeprecatedSpelling) {
     uint32_t want;
   };
   for (const Case& c : {Case{10, 0, 10}, Case{50, 0, 50}, Case{50, 10, 10}, Case{10, 50, 50}}) {
-    SCOPED_TRACE(absl::StrCat("rows_per_group ", c.rows_per_group, ", rows_per_page ",
-                              c.rows_per_page));
+    SCOPED_TRACE(
+        absl::StrCat("rows_per_group ", c.rows_per_group, ", rows_per_page ", c.rows_per_page));
     TempDir dir;
     Options o = TestOptions();
     o.segment_bytes = 64 << 20;  // one segment, one block

@@ -5,11 +5,11 @@
 #include <map>
 #include <thread>
 
-#include "util/port_mutex.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/random_spans.h"
 #include "tests/util/temp_dir.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 namespace {

@@ -13,9 +13,9 @@
 namespace spanstore {
 namespace {
 
-using ::testing::HasSubstr;
 using test::FaultInjectionEnv;
 using test::FaultOp;
+using ::testing::HasSubstr;
 
 class StoreFaultTest : public ::testing::Test {
  protected:

@@ -588,7 +588,7 @@ class ModelRun {
   std::unique_ptr<Store> store_;
   std::vector<PendingTrace> open_;                 // traces with spans not yet appended
   std::deque<std::string> log_;                    // the last operations, for failure messages
-  test::Watchdog watchdog_{absl::Seconds(60)};  // a hang fails with the operation
+  test::Watchdog watchdog_{absl::Seconds(60)};     // a hang fails with the operation
   std::map<std::string, int> counters_;            // operations done, by kind
   int step_ = 0;
   bool failed_ = false;

@@ -17,13 +17,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "util/port_mutex.h"
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/model_workload.h"
 #include "tests/util/store_model.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/watchdog.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 namespace {

@@ -28,7 +28,8 @@ class TagCatalogTest : public ::testing::Test {
       s.end_time_unix_nano = 2000;
       s.scope_name = "lib";
       s.scope_attributes = {{"lib.x", AnyValue::Bool(true)}};
-      s.attributes = {{"code", AnyValue::Int(200 + i % 2)}, {"ratio", AnyValue::Double(0.5)},
+      s.attributes = {{"code", AnyValue::Int(200 + i % 2)},
+                      {"ratio", AnyValue::Double(0.5)},
                       {"blob", AnyValue::BytesValue("z")}};
       s.events = {{1500, "retry", {{"attempt", AnyValue::Int(i)}}, 0}};
       spans.push_back(s);
@@ -79,8 +80,9 @@ TEST_F(TagCatalogTest, ValuesByScopeTypeAndIntrinsic) {
   TagSearchOptions one;
   one.limit = 1;
   EXPECT_EQ(Values("name", SpanQuery(), one).size(), 1u);
-  EXPECT_EQ(CollectTagValues(*store_, "code", false, SpanQuery(), TagSearchOptions()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CollectTagValues(*store_, "code", false, SpanQuery(), TagSearchOptions()).status().code(),
+      absl::StatusCode::kInvalidArgument);
   auto legacy = CollectTagValues(*store_, "service.name", true, SpanQuery(), TagSearchOptions());
   ASSERT_TRUE(legacy.ok());
   EXPECT_THAT(*legacy, ElementsAre(TagValue{"string", "a"}, TagValue{"string", "b"}));

@@ -42,10 +42,12 @@ TEST(TempoJsonTest, SearchResponse) {
       R"({"spans":[{"spanID":"0000000000000002","name":"op","startTimeUnixNano":"5000000000",)"
       R"("durationNanos":"2500000","attributes":[{"key":"status","value":{"stringValue":"error"}},)"
       R"({"key":"http.status_code","value":{"intValue":"500"}}]}],"matched":1})";
-  EXPECT_EQ(out, R"({"traces":[{"traceID":"00000000000000000000000000000001","rootServiceName":"svc",)"
-                 R"("rootTraceName":"op","startTimeUnixNano":"5000000000","durationMs":2,"spanSet":)" +
-                     set + R"(,"spanSets":[)" + set +
-                     R"(]}],"metrics":{"inspectedTraces":1,"inspectedBytes":"0","completedJobs":1,"totalJobs":1}})");
+  EXPECT_EQ(
+      out,
+      R"({"traces":[{"traceID":"00000000000000000000000000000001","rootServiceName":"svc",)"
+      R"("rootTraceName":"op","startTimeUnixNano":"5000000000","durationMs":2,"spanSet":)" +
+          set + R"(,"spanSets":[)" + set +
+          R"(]}],"metrics":{"inspectedTraces":1,"inspectedBytes":"0","completedJobs":1,"totalJobs":1}})");
   // A trace whose root has not arrived.
   t.summary.root_service.clear();
   t.summary.root_name.clear();
@@ -78,10 +80,13 @@ TEST(TempoJsonTest, TagNamesAndValues) {
   names.event = {"exception.type"};
   std::string out;
   AppendTempoTagNames(names, 1, "", &out);
-  EXPECT_EQ(out, R"({"tagNames":["b","http.method","service.name"],"metrics":{"inspectedBytes":"0"}})");
+  EXPECT_EQ(out,
+            R"({"tagNames":["b","http.method","service.name"],"metrics":{"inspectedBytes":"0"}})");
   out.clear();
   AppendTempoTagNames(names, 2, "resource", &out);
-  EXPECT_EQ(out, R"({"scopes":[{"name":"resource","tags":["service.name"]}],"metrics":{"inspectedBytes":"0"}})");
+  EXPECT_EQ(
+      out,
+      R"({"scopes":[{"name":"resource","tags":["service.name"]}],"metrics":{"inspectedBytes":"0"}})");
   out.clear();
   AppendTempoTagNames(names, 2, "", &out);
   EXPECT_THAT(out, HasSubstr(R"({"name":"span","tags":["b","http.method"]})"));
@@ -90,7 +95,9 @@ TEST(TempoJsonTest, TagNamesAndValues) {
   EXPECT_THAT(out, ::testing::Not(HasSubstr(R"("name":"link")")));  // empty scopes are left out
   out.clear();
   AppendTempoTagValues({{"string", "a\"b"}, {"int", "5"}}, 2, &out);
-  EXPECT_EQ(out, R"({"tagValues":[{"type":"string","value":"a\"b"},{"type":"int","value":"5"}],"metrics":{"inspectedBytes":"0"}})");
+  EXPECT_EQ(
+      out,
+      R"({"tagValues":[{"type":"string","value":"a\"b"},{"type":"int","value":"5"}],"metrics":{"inspectedBytes":"0"}})");
   out.clear();
   AppendTempoTagValues({{"string", "x"}}, 1, &out);
   EXPECT_EQ(out, R"({"tagValues":["x"],"metrics":{"inspectedBytes":"0"}})");

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "format/block_format.h"
-#include "util/coding.h"
 #include "gtest/gtest.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {

@@ -35,13 +35,13 @@ TEST(ParseTimestamp, AcceptsRfc3339AndUnixTimesWithUnits) {
 }
 
 TEST(ParseTimestamp, RefusesWhatItWouldHaveToGuessOrWrap) {
-  for (const char* bad : {"1767225600000",          // ms without a unit: not seconds
-                          "1767225600000000000",    // ns without a unit
+  for (const char* bad : {"1767225600000",                      // ms without a unit: not seconds
+                          "1767225600000000000",                // ns without a unit
                           "-1", "-5s", "1969-12-31T23:59:59Z",  // before 1970
-                          "18446744073709551616ns",              // past UINT64_MAX
-                          "20000000000000000us",                 // 2e16 us: past 2554
-                          "2600-01-01T00:00:00Z", "", "yesterday", "12abc", "1.2.3",
-                          "1.0000000001", "2026-13-01T00:00:00Z"}) {
+                          "18446744073709551616ns",             // past UINT64_MAX
+                          "20000000000000000us",                // 2e16 us: past 2554
+                          "2600-01-01T00:00:00Z", "", "yesterday", "12abc", "1.2.3", "1.0000000001",
+                          "2026-13-01T00:00:00Z"}) {
     auto t = ParseTimestamp(bad);
     ASSERT_FALSE(t.ok()) << bad << " -> " << *t;
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;

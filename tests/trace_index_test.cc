@@ -73,7 +73,8 @@ TEST(TraceIndex, MapsEveryRowToItsTraceInRowOrder) {
   EXPECT_FALSE(TraceIndex().filter().MayHold(TraceIndex::Hash(RandomId(rng))));
   for (const auto& [id, range] : want) EXPECT_TRUE(index->filter().MayHold(TraceIndex::Hash(id)));
   int false_positives = 0;
-  for (int i = 0; i < 10000; ++i) false_positives += index->filter().MayHold(TraceIndex::Hash(RandomId(rng)));
+  for (int i = 0; i < 10000; ++i)
+    false_positives += index->filter().MayHold(TraceIndex::Hash(RandomId(rng)));
   EXPECT_LE(false_positives, 1);
 }
 

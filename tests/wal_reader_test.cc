@@ -3,12 +3,12 @@
 #include <string>
 #include <vector>
 
-#include "util/coding.h"
 #include "format/wal_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/temp_dir.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {
@@ -97,11 +97,14 @@ TEST(WalReaderTest, ZeroFilledTailIsTorn) {
 TEST(WalReaderTest, DamagedCompleteLastRecordIsCorruptionNotATornTail) {
   const std::vector<std::string> payloads = Payloads();
   const std::string good = Segment(payloads);
-  const size_t last = Segment(std::vector<std::string>(payloads.begin(), payloads.end() - 1)).size();
+  const size_t last =
+      Segment(std::vector<std::string>(payloads.begin(), payloads.end() - 1)).size();
   // A flip in the payload, in the checksum, in the type, and in the length (up and down).
-  const std::vector<std::pair<size_t, char>> flips = {
-      {good.size() - 10, 0x40}, {last + 2, 0x01}, {last + 12, 0x02}, {last + 9, 0x10},
-      {last + 8, 0x01}};
+  const std::vector<std::pair<size_t, char>> flips = {{good.size() - 10, 0x40},
+                                                      {last + 2, 0x01},
+                                                      {last + 12, 0x02},
+                                                      {last + 9, 0x10},
+                                                      {last + 8, 0x01}};
   for (const auto& [at, bit] : flips) {
     std::string bad = good;
     bad[at] ^= bit;
@@ -155,7 +158,6 @@ TEST(WalReaderTest, MidSegmentCorruptionNamesPathAndOffset) {
               HasSubstr("wal/000003.log: offset " + std::to_string(second) + ": checksum mismatch"));
   EXPECT_FALSE(reader.torn_tail());
 }
-
 
 TEST(WalReaderTest, SalvageSkipsDamageAndContinues) {
   const std::vector<std::string> payloads = Payloads();

@@ -20,8 +20,8 @@ std::string Lz4Payload(std::string_view batch) {
   const int bound = LZ4_compressBound(static_cast<int>(batch.size()));
   const size_t at = out.size();
   out.resize(at + bound);
-  const int n = LZ4_compress_default(batch.data(), out.data() + at,
-                                     static_cast<int>(batch.size()), bound);
+  const int n =
+      LZ4_compress_default(batch.data(), out.data() + at, static_cast<int>(batch.size()), bound);
   out.resize(at + n);
   return out;
 }
@@ -79,8 +79,7 @@ TEST(WalRecordTest, Lz4DamageIsDataLoss) {
   EncodeFixed32(larger.data(), static_cast<uint32_t>(batch.size() + 1));
   EXPECT_EQ(code(larger), absl::StatusCode::kDataLoss);
   // A truncated block.
-  EXPECT_EQ(code(std::string_view(good).substr(0, good.size() - 1)),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(code(std::string_view(good).substr(0, good.size() - 1)), absl::StatusCode::kDataLoss);
 }
 
 TEST(WalRecordTest, OtherTypesCarryNoBatch) {

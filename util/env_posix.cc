@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/io_error.h"
 #include "spanstore/env.h"
+#include "util/io_error.h"
 
 namespace spanstore {
 namespace {

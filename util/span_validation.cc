@@ -1,6 +1,5 @@
-#include "spanstore/validation.h"
-
 #include "absl/strings/str_format.h"
+#include "spanstore/validation.h"
 
 namespace spanstore {
 namespace {

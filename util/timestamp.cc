@@ -27,10 +27,14 @@ absl::Status Bad(std::string_view text, std::string_view why) {
 
 uint64_t NanosPer(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kSeconds: return 1'000'000'000;
-    case TimeUnit::kMilliseconds: return 1'000'000;
-    case TimeUnit::kMicroseconds: return 1'000;
-    case TimeUnit::kNanoseconds: return 1;
+    case TimeUnit::kSeconds:
+      return 1'000'000'000;
+    case TimeUnit::kMilliseconds:
+      return 1'000'000;
+    case TimeUnit::kMicroseconds:
+      return 1'000;
+    case TimeUnit::kNanoseconds:
+      return 1;
   }
   return 1;
 }
@@ -62,13 +66,12 @@ absl::StatusOr<uint64_t> ParseTimestamp(std::string_view text, TimeUnit bare_uni
   std::string number = trimmed;
   TimeUnit unit = bare_unit;
   bool bare = true;
-  for (const auto& [suffix, u] : {std::pair{"ns", TimeUnit::kNanoseconds},
-                                  std::pair{"us", TimeUnit::kMicroseconds},
-                                  std::pair{"ms", TimeUnit::kMilliseconds},
-                                  std::pair{"s", TimeUnit::kSeconds}}) {
+  for (const auto& [suffix, u] :
+       {std::pair{"ns", TimeUnit::kNanoseconds}, std::pair{"us", TimeUnit::kMicroseconds},
+        std::pair{"ms", TimeUnit::kMilliseconds}, std::pair{"s", TimeUnit::kSeconds}}) {
     const std::string_view sfx(suffix);
-    if (number.size() > sfx.size() && number.compare(number.size() - sfx.size(), sfx.size(),
-                                                     sfx.data(), sfx.size()) == 0) {
+    if (number.size() > sfx.size() &&
+        number.compare(number.size() - sfx.size(), sfx.size(), sfx.data(), sfx.size()) == 0) {
       number.resize(number.size() - sfx.size());
       unit = u;
       bare = false;
@@ -87,7 +90,8 @@ absl::StatusOr<uint64_t> ParseTimestamp(std::string_view text, TimeUnit bare_uni
   }
   if (dot != std::string::npos) {
     const std::string frac = number.substr(dot + 1);
-    if (frac.empty() || frac.size() > 9 || frac.find_first_not_of("0123456789") != std::string::npos) {
+    if (frac.empty() || frac.size() > 9 ||
+        frac.find_first_not_of("0123456789") != std::string::npos) {
       return Bad(text, "a bad fraction (at most 9 digits after the point)");
     }
     uint64_t digits = 0;
@@ -98,8 +102,9 @@ absl::StatusOr<uint64_t> ParseTimestamp(std::string_view text, TimeUnit bare_uni
     frac_nanos = static_cast<uint64_t>(static_cast<unsigned __int128>(digits) * per / scale);
   }
   if (bare && unit == TimeUnit::kSeconds && whole > 100'000'000'000ull) {
-    return Bad(text, "a bare number is unix seconds, and this one would be after the year 5000 "
-                     "(a time in ms, us or ns needs its unit)");
+    return Bad(text,
+               "a bare number is unix seconds, and this one would be after the year 5000 "
+               "(a time in ms, us or ns needs its unit)");
   }
   const unsigned __int128 nanos = static_cast<unsigned __int128>(whole) * per + frac_nanos;
   if (nanos > std::numeric_limits<uint64_t>::max()) {

@@ -15,13 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -64,7 +63,8 @@ double CpuSeconds(pid_t pid) {
 double SelfCpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
 }
 
 struct Daemon {
@@ -80,9 +80,10 @@ Daemon StartDaemon(const Flags& flags, const std::string& db) {
   if (d.pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
-    std::vector<std::string> args = {flags.server, "--db", db, "--otlp-http", "127.0.0.1:0",
-                                     "--otlp-grpc", "off", "--tempo", "off", "--jaeger-query",
-                                     "off", "--jaeger-storage", "off", "--sync", flags.sync};
+    std::vector<std::string> args = {flags.server,  "--db",           db,        "--otlp-http",
+                                     "127.0.0.1:0", "--otlp-grpc",    "off",     "--tempo",
+                                     "off",         "--jaeger-query", "off",     "--jaeger-storage",
+                                     "off",         "--sync",         flags.sync};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -113,7 +114,8 @@ double Metric(const std::string& address, const std::string& name) {
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
   for (const auto& line : absl::StrSplit(res.body(), '\n')) {
-    if (absl::StartsWith(line, absl::string_view(name + " "))) return std::stod(std::string(line.substr(name.size() + 1)));
+    if (absl::StartsWith(line, absl::string_view(name + " ")))
+      return std::stod(std::string(line.substr(name.size() + 1)));
   }
   return 0;
 }
@@ -140,8 +142,9 @@ std::vector<std::string> MakeBodies(int count, int batch, uint64_t seed) {
 }
 
 int Run(const Flags& flags) {
-  std::printf("| clients | spans/s | p50 ms | p99 ms | max ms | daemon CPU/s | daemon CPU us/span | "
-              "client CPU/s | spans per fdatasync |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  std::printf(
+      "| clients | spans/s | p50 ms | p99 ms | max ms | daemon CPU/s | daemon CPU us/span | "
+      "client CPU/s | spans per fdatasync |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (int clients : flags.clients) {
     std::vector<std::vector<std::string>> bodies(clients);
     for (int c = 0; c < clients; ++c) bodies[c] = MakeBodies(flags.requests, flags.batch, 1000 + c);
@@ -177,7 +180,8 @@ int Run(const Flags& flags) {
           http::write(stream, req);
           http::response<http::string_body> res;
           http::read(stream, buffer, res);
-          latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+          latencies[c].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - start).count());
           if (res.result_int() != 200) ++failures;
         }
       });
@@ -198,7 +202,9 @@ int Run(const Flags& flags) {
     std::vector<double> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
     std::sort(all.begin(), all.end());
-    auto pct = [&](double p) { return all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))]; };
+    auto pct = [&](double p) {
+      return all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+    };
     const double spans = static_cast<double>(all.size()) * flags.batch;
     std::printf("| %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f |\n", clients,
                 spans / wall, pct(0.50), pct(0.99), all.back(), daemon_cpu / wall,
@@ -221,7 +227,8 @@ int main(int argc, char** argv) {
     const std::string name = argv[i], value = argv[i + 1];
     if (name == "--clients") {
       flags.clients.clear();
-      for (const auto& c : absl::StrSplit(value, ',')) flags.clients.push_back(std::stoi(std::string(c)));
+      for (const auto& c : absl::StrSplit(value, ','))
+        flags.clients.push_back(std::stoi(std::string(c)));
     } else if (name == "--requests") {
       flags.requests = std::stoi(value);
     } else if (name == "--batch") {

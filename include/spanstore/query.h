@@ -142,8 +142,7 @@ struct SPANSTORE_EXPORT TraceSummary {
 // Store::GetTrace returns them): the root is the first root span in that order, and a span that
 // ends before it starts counts as ending at its start. matched_spans is left 0: it depends on a
 // query, and the caller sets it (Store::FindTraces does).
-SPANSTORE_EXPORT TraceSummary SummarizeTrace(const TraceId& trace_id,
-                                               absl::Span<const Span> spans);
+SPANSTORE_EXPORT TraceSummary SummarizeTrace(const TraceId& trace_id, absl::Span<const Span> spans);
 
 // True when `span` satisfies every part of `query` (the time window, lists, durations, status,
 // attribute predicates and filter). `limit` is ignored. This is the reference semantics that
@@ -157,10 +156,10 @@ SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span);
 // gigabytes of compiled patterns. The defaults are far above what a person types or a UI
 // builds: the longest real filters are a few hundred bytes with a dozen comparisons.
 struct SPANSTORE_EXPORT QueryLimits {
-  size_t max_query_bytes = 64 << 10;  // the query text
-  size_t max_terms = 256;             // comparisons (each `field op value`)
-  int max_regex_program_size = 10000;         // one pattern's compiled size (Regex::ProgramSize)
-  int max_total_regex_program_size = 50000;   // all patterns of the query together
+  size_t max_query_bytes = 64 << 10;         // the query text
+  size_t max_terms = 256;                    // comparisons (each `field op value`)
+  int max_regex_program_size = 10000;        // one pattern's compiled size (Regex::ProgramSize)
+  int max_total_regex_program_size = 50000;  // all patterns of the query together
 };
 
 // Parses the TraceQL span filter `{ ... }` (docs/query_language.md). Errors are

@@ -16,7 +16,7 @@ namespace spanstore {
 
 struct SPANSTORE_EXPORT StoreStats {
   // Contents.
-  uint64_t spans = 0;          // spans held (memtables + blocks), duplicates not yet removed
+  uint64_t spans = 0;  // spans held (memtables + blocks), duplicates not yet removed
   uint64_t memtable_spans = 0;
   uint64_t memtable_bytes = 0;
   uint64_t blocks = 0;
@@ -27,18 +27,18 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t disk_bytes = 0;  // every file of the store
 
   // Write path.
-  uint64_t appends = 0;         // successful Append calls
-  uint64_t appended_spans = 0;  // spans acknowledged by this process
-  uint64_t wal_writes = 0;      // write() calls on the WAL (one per group commit)
+  uint64_t appends = 0;            // successful Append calls
+  uint64_t appended_spans = 0;     // spans acknowledged by this process
+  uint64_t wal_writes = 0;         // write() calls on the WAL (one per group commit)
   uint64_t wal_bytes_written = 0;  // bytes those writes appended (records with their framing)
-  uint64_t wal_syncs = 0;       // fdatasync calls on the WAL
-  uint64_t write_stalls = 0;    // Appends that waited for compaction (back-pressure)
-  bool read_only = false;       // writes refused after an unrecoverable I/O error
-  std::string background_error;  // the sticky error that made the store read-only, if any
+  uint64_t wal_syncs = 0;          // fdatasync calls on the WAL
+  uint64_t write_stalls = 0;       // Appends that waited for compaction (back-pressure)
+  bool read_only = false;          // writes refused after an unrecoverable I/O error
+  std::string background_error;    // the sticky error that made the store read-only, if any
 
   // Recovery (from the last Open).
   uint64_t recovered_spans = 0;
-  uint64_t torn_tail_records = 0;      // partial records truncated at the end of the WAL
+  uint64_t torn_tail_records = 0;  // partial records truncated at the end of the WAL
   uint64_t torn_tail_bytes = 0;
   uint64_t corrupt_records_skipped = 0;  // kSalvage only
   uint64_t corrupt_bytes_skipped = 0;
@@ -50,7 +50,7 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t expired_blocks_dropped = 0;
   uint64_t sampled_out_traces = 0;
   uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
-  bool compaction_behind = false;          // ingest currently outruns compaction
+  bool compaction_behind = false;         // ingest currently outruns compaction
   // Compaction steps that failed in a row (0 once one succeeds), the last failure's message,
   // and Appends refused because memtables reached twice max_memtable_bytes while compaction
   // was failing (Unavailable: nothing acknowledged is lost; retry once compaction recovers).

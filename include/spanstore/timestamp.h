@@ -29,8 +29,8 @@ enum class TimeUnit : uint8_t { kSeconds, kMilliseconds, kMicroseconds, kNanosec
 // rather than a date tens of thousands of years away. Negative values, times before 1970 and
 // times past 2554 (which overflow unix nanoseconds) are InvalidArgument, naming the value and
 // what is accepted.
-SPANSTORE_EXPORT absl::StatusOr<uint64_t> ParseTimestamp(
-    std::string_view text, TimeUnit bare_unit = TimeUnit::kSeconds);
+SPANSTORE_EXPORT absl::StatusOr<uint64_t> ParseTimestamp(std::string_view text,
+                                                         TimeUnit bare_unit = TimeUnit::kSeconds);
 
 }  // namespace spanstore
 

@@ -48,11 +48,11 @@ struct SPANSTORE_EXPORT VerifyReport {
   bool manifest_readable = true;        // false: damaged, so every block file was checked
   uint64_t blocks = 0;                  // block files checked
   uint64_t block_rows = 0;
-  uint64_t segments = 0;                // WAL segments checked
+  uint64_t segments = 0;  // WAL segments checked
   uint64_t records = 0;
-  uint64_t spans = 0;                   // spans decoded from the WAL segments
-  uint64_t problems = 0;                // findings of kDamaged
-  uint64_t warnings = 0;                // findings of kWarning
+  uint64_t spans = 0;     // spans decoded from the WAL segments
+  uint64_t problems = 0;  // findings of kDamaged
+  uint64_t warnings = 0;  // findings of kWarning
 
   bool ok() const { return problems == 0; }
 };

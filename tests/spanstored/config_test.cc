@@ -78,10 +78,8 @@ TEST(ConfigTest, HelpAndUsageErrors) {
   EXPECT_THAT(Parse({}).status().message(), HasSubstr("--db DIR is required"));
   EXPECT_THAT(Parse({"--db", "/d", "--sync", "sometimes"}).status().message(),
               HasSubstr("every-batch, interval or none"));
-  EXPECT_THAT(Parse({"--db", "/d", "--tempo", "nowhere"}).status().message(),
-              HasSubstr("--tempo"));
-  EXPECT_THAT(Parse({"--db", "/d", "--workers", "0"}).status().message(),
-              HasSubstr("at least 1"));
+  EXPECT_THAT(Parse({"--db", "/d", "--tempo", "nowhere"}).status().message(), HasSubstr("--tempo"));
+  EXPECT_THAT(Parse({"--db", "/d", "--workers", "0"}).status().message(), HasSubstr("at least 1"));
   EXPECT_THAT(Parse({"--db"}).status().message(), HasSubstr("needs a value"));
   EXPECT_THAT(Parse({"--db", "/d", "stray"}).status().message(), HasSubstr("unexpected argument"));
 }

@@ -20,8 +20,8 @@ class TestServer {
   TestServer(HttpServerOptions options, HttpHandler handler, uint64_t budget = 1 << 30)
       : budget_(budget) {
     options.name = "test";
-    server_ = std::make_unique<HttpServer>(options, std::move(handler), &pool_, &budget_,
-                                           &metrics_);
+    server_ =
+        std::make_unique<HttpServer>(options, std::move(handler), &pool_, &budget_, &metrics_);
     auto port = server_->Listen("127.0.0.1", 0);
     EXPECT_TRUE(port.ok()) << port.status();
     address_ = "127.0.0.1:" + std::to_string(*port);
@@ -58,8 +58,10 @@ TEST(HttpServerTest, KeepAliveConnectionServesManyRequestsWithDecodedTargets) {
     HttpResult r = c.Request("POST", "/api/search/tag/a%252Fb/values?q=%7B+%7D&x=1&x=2", {},
                              std::string(100 + i, 'b'));
     ASSERT_EQ(r.status, 200) << r.error;
-    EXPECT_EQ(r.body, "POST /api/search/tag/a%2Fb/values <api><search><tag><a%2Fb><values> "
-                      "[q={ }][x=1][x=2] " + std::to_string(100 + i) + "\n");
+    EXPECT_EQ(r.body,
+              "POST /api/search/tag/a%2Fb/values <api><search><tag><a%2Fb><values> "
+              "[q={ }][x=1][x=2] " +
+                  std::to_string(100 + i) + "\n");
     EXPECT_EQ(r.Header("server"), "spanstored");
   }
   EXPECT_EQ(s.server().connections(), 1);
@@ -79,8 +81,7 @@ TEST(HttpServerTest, OversizedBodiesAre413WhetherDeclaredOrChunked) {
   TestServer s(o, Echo);
   HttpResult r = HttpFetch(s.address(), "POST", "/", {}, std::string(5000, 'x'));
   EXPECT_EQ(r.status, 413);
-  std::string chunked =
-      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 10; ++i) chunked += "100\r\n" + std::string(256, 'c') + "\r\n";
   chunked += "0\r\n\r\n";
   EXPECT_THAT(RawExchange(s.address(), chunked), StartsWith("HTTP/1.1 413"));
@@ -100,10 +101,10 @@ TEST(HttpServerTest, MalformedRequestsAre400) {
 
 TEST(HttpServerTest, ExpectContinueGetsAnInterimResponse) {
   TestServer s({}, Echo);
-  const std::string out = RawExchange(
-      s.address(),
-      "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
-      "Connection: close\r\n\r\nabc");
+  const std::string out =
+      RawExchange(s.address(),
+                  "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+                  "Connection: close\r\n\r\nabc");
   EXPECT_THAT(out, StartsWith("HTTP/1.1 100 Continue\r\n"));
   EXPECT_THAT(out, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(out, HasSubstr("POST /e <e>  3"));
@@ -170,21 +171,21 @@ TEST(HttpServerTest, ShutdownStopsAcceptingAndFinishesRequestsInFlight) {
   InflightBudget budget(1 << 20);
   HttpServerOptions o;
   o.name = "test";
-  HttpServer server(o,
-                    [&](HttpRequest& r) {
-                      entered.set_value();
-                      released.wait();
-                      return Echo(r);
-                    },
-                    &pool, &budget, &metrics);
+  HttpServer server(
+      o,
+      [&](HttpRequest& r) {
+        entered.set_value();
+        released.wait();
+        return Echo(r);
+      },
+      &pool, &budget, &metrics);
   const std::string address = "127.0.0.1:" + std::to_string(*server.Listen("127.0.0.1", 0));
   HttpConnection idle(address);  // connected, no request: closed by the shutdown
-  auto in_flight = std::async(std::launch::async, [&] {
-    return HttpFetch(address, "POST", "/slow", {}, "body");
-  });
+  auto in_flight = std::async(std::launch::async,
+                              [&] { return HttpFetch(address, "POST", "/slow", {}, "body"); });
   entered.get_future().wait();
-  auto shutdown = std::async(std::launch::async,
-                             [&] { server.Shutdown(absl::Now() + absl::Seconds(30)); });
+  auto shutdown =
+      std::async(std::launch::async, [&] { server.Shutdown(absl::Now() + absl::Seconds(30)); });
   EXPECT_TRUE(idle.ClosedByPeer(30));
   EXPECT_EQ(HttpFetch(address, "GET", "/new").status, 0);  // no longer accepting
   release.set_value();

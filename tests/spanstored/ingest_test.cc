@@ -66,8 +66,9 @@ TEST_F(IngestServiceTest, RefusesWithRetryWhileCompactionIsBehind) {
   // Compaction catches up; ingest resumes.
   absl::Status compacted = store_->CompactAll();
   ASSERT_TRUE(compacted.ok()) << compacted;
-  EXPECT_EQ(ingest_->Export("test", OtlpEncoding::kProtobuf, "",
-                            ProtoRequest(SampleTrace("after", kStart, 5000)))
+  EXPECT_EQ(ingest_
+                ->Export("test", OtlpEncoding::kProtobuf, "",
+                         ProtoRequest(SampleTrace("after", kStart, 5000)))
                 .kind,
             Kind::kOk);
 }

@@ -58,9 +58,9 @@ class JaegerHandlerTest : public ::testing::Test {
     auto param = [](const std::string& name, const std::string& value) {
       return value.empty() ? "&" + name : "&" + name + "=" + value;
     };
-    return "end=" + std::to_string(kStart / 1000 + 60000000) + "&limit=" + limit +
-           "&lookback=1h" + param("maxDuration", max) + param("minDuration", min) +
-           "&service=" + service + "&start=" + std::to_string(kStart / 1000 - 60000000) + more;
+    return "end=" + std::to_string(kStart / 1000 + 60000000) + "&limit=" + limit + "&lookback=1h" +
+           param("maxDuration", max) + param("minDuration", min) + "&service=" + service +
+           "&start=" + std::to_string(kStart / 1000 - 60000000) + more;
   }
   std::string Id(const std::vector<Span>& t) { return t[0].trace_id.ToHex(); }
 
@@ -72,7 +72,8 @@ class JaegerHandlerTest : public ::testing::Test {
 TEST_F(JaegerHandlerTest, ServicesAndOperations) {
   simdjson::dom::element body = Json(Get("/api/services"));
   std::vector<std::string> services;
-  for (simdjson::dom::element s : body["data"].get_array()) services.emplace_back(std::string_view(s));
+  for (simdjson::dom::element s : body["data"].get_array())
+    services.emplace_back(std::string_view(s));
   EXPECT_THAT(services, ElementsAre("backend", "frontend", "orders", "payments"));
   EXPECT_EQ(body["total"].get_uint64().value(), 4u);
   EXPECT_EQ(body["limit"].get_uint64().value(), 0u);
@@ -80,7 +81,8 @@ TEST_F(JaegerHandlerTest, ServicesAndOperations) {
   EXPECT_TRUE(body["errors"].is_null());
 
   std::vector<std::string> ops;
-  for (simdjson::dom::element s : Json(Get("/api/services/orders/operations"))["data"].get_array()) {
+  for (simdjson::dom::element s :
+       Json(Get("/api/services/orders/operations"))["data"].get_array()) {
     ops.emplace_back(std::string_view(s));
   }
   EXPECT_THAT(ops, ElementsAre("GET /orders", "SELECT orders"));
@@ -147,8 +149,9 @@ TEST_F(JaegerHandlerTest, SearchAsTheUiSendsIt) {
   // Outside the window.
   EXPECT_THAT(Found("service=orders&start=1000&end=2000"), ElementsAre());
   // By id, several at once; a missing one is reported in "errors".
-  simdjson::dom::element byid = Json(Get("/api/traces?traceID=" + Id(orders_) + "&traceID=" +
-                                         Id(payments_) + "&traceID=00000000000000000000000000000abc"));
+  simdjson::dom::element byid =
+      Json(Get("/api/traces?traceID=" + Id(orders_) + "&traceID=" + Id(payments_) +
+               "&traceID=00000000000000000000000000000abc"));
   EXPECT_EQ(byid["data"].get_array().size(), 2u);
   EXPECT_EQ(std::string_view(byid["errors"].at(0)["msg"]), "trace not found");
 }
@@ -156,14 +159,14 @@ TEST_F(JaegerHandlerTest, SearchAsTheUiSendsIt) {
 TEST_F(JaegerHandlerTest, TagsMatchInEverySpotAndTogetherOnOneSpan) {
   auto tags = [](const std::string& json) { return "&tags=" + UrlEncode(json); };
   const std::vector<std::string> both = {Id(routed_), Id(orders_)};
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"db.system":"postgresql"})"))), both);   // span
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"host.name":"node-1"})"))), both);       // resource
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"scope.attr":"s1"})"))), both);          // scope
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"attempt":"2"})"))), both);              // event, int
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"link.reason":"batch"})"))), both);      // link
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"error":"true"})"))), both);             // status
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"db.system":"postgresql"})"))), both);  // span
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"host.name":"node-1"})"))), both);      // resource
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"scope.attr":"s1"})"))), both);         // scope
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"attempt":"2"})"))), both);             // event, int
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"link.reason":"batch"})"))), both);     // link
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"error":"true"})"))), both);            // status
   EXPECT_EQ(Found(Ui("orders", tags(R"({"http.status_code":"200","cached":"true"})"))), both);
-  EXPECT_EQ(Found(Ui("orders", tags(R"({"load":"0.5"})"))), both);               // double
+  EXPECT_EQ(Found(Ui("orders", tags(R"({"load":"0.5"})"))), both);  // double
   // The older form, tag=key:value (the value may hold colons).
   EXPECT_THAT(Found(Ui("orders", "&tag=http/route:" + UrlEncode("/orders/{id}"))),
               ElementsAre(Id(routed_)));

@@ -43,7 +43,8 @@ std::string Bytes(const TraceId& id) {
 }
 
 // Decodes streamed TracesData chunks back into spans, per chunk.
-std::vector<std::vector<Span>> Chunks(grpc::ClientReader<opentelemetry::proto::trace::v1::TracesData>* reader) {
+std::vector<std::vector<Span>> Chunks(
+    grpc::ClientReader<opentelemetry::proto::trace::v1::TracesData>* reader) {
   std::vector<std::vector<Span>> chunks;
   opentelemetry::proto::trace::v1::TracesData chunk;
   while (reader->Read(&chunk)) {
@@ -58,10 +59,11 @@ std::vector<std::vector<Span>> Chunks(grpc::ClientReader<opentelemetry::proto::t
 class JaegerStorageServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    channel_ = grpc::CreateChannel(s_.Address("jaeger-storage"), grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(s_.Address("jaeger-storage"), grpc::InsecureChannelCredentials());
     reader_ = pb::TraceReader::NewStub(channel_);
     // Four traces, a second apart: the integration tests' "tags in every spot" fixtures.
-    a_ = SampleTrace("orders", kStart, 1);             // all the SampleTrace fields
+    a_ = SampleTrace("orders", kStart, 1);  // all the SampleTrace fields
     b_ = SampleTrace("orders", kStart + kSecond, 2);
     b_[1].attributes[0].value = AnyValue::String("mysql");
     b_[1].events.clear();
@@ -96,7 +98,8 @@ class JaegerStorageServiceTest : public ::testing::Test {
     for (const std::vector<Span>& chunk : Chunks(reader.get())) {
       EXPECT_FALSE(chunk.empty());
       for (const Span& s : chunk) EXPECT_EQ(s.trace_id, chunk[0].trace_id);  // one trace per chunk
-      if (ids.empty() || ids.back() != chunk[0].trace_id.ToHex()) ids.push_back(chunk[0].trace_id.ToHex());
+      if (ids.empty() || ids.back() != chunk[0].trace_id.ToHex())
+        ids.push_back(chunk[0].trace_id.ToHex());
     }
     return ids;
   }
@@ -119,11 +122,15 @@ TEST_F(JaegerStorageServiceTest, FindTracesCases) {
       {"service", [](auto*) {}, "orders", {Id(b_), Id(a_)}},
       {"other service", [](auto*) {}, "payments", {Id(c_)}},
       {"no service (without_service_name)", [](auto*) {}, "", {Id(d_), Id(c_), Id(b_), Id(a_)}},
-      {"operation", [](auto* q) { q->set_operation_name("SELECT orders"); }, "orders",
+      {"operation",
+       [](auto* q) { q->set_operation_name("SELECT orders"); },
+       "orders",
        {Id(b_), Id(a_)}},
       {"unknown operation", [](auto* q) { q->set_operation_name("nope"); }, "orders", {}},
       {"span tag", [](auto* q) { Tag(q, "db.system", "postgresql"); }, "orders", {Id(a_)}},
-      {"span tag int as string", [](auto* q) { Tag(q, "http.status_code", "200"); }, "payments",
+      {"span tag int as string",
+       [](auto* q) { Tag(q, "http.status_code", "200"); },
+       "payments",
        {Id(c_)}},
       {"typed int value",
        [](auto* q) {
@@ -131,14 +138,21 @@ TEST_F(JaegerStorageServiceTest, FindTracesCases) {
          kv->set_key("db.rows");
          kv->mutable_value()->set_int_value(42);
        },
-       "orders", {Id(b_), Id(a_)}},
-      {"resource tag", [](auto* q) { Tag(q, "host.name", "node-1"); }, "orders", {Id(b_), Id(a_)}},
-      {"resource. prefix", [](auto* q) { Tag(q, "resource.k8s.pod.restarts", "3"); }, "orders",
+       "orders",
        {Id(b_), Id(a_)}},
-      {"resource. prefix is resource only", [](auto* q) { Tag(q, "resource.db.system", "mysql"); },
-       "orders", {}},
+      {"resource tag", [](auto* q) { Tag(q, "host.name", "node-1"); }, "orders", {Id(b_), Id(a_)}},
+      {"resource. prefix",
+       [](auto* q) { Tag(q, "resource.k8s.pod.restarts", "3"); },
+       "orders",
+       {Id(b_), Id(a_)}},
+      {"resource. prefix is resource only",
+       [](auto* q) { Tag(q, "resource.db.system", "mysql"); },
+       "orders",
+       {}},
       {"scope tag", [](auto* q) { Tag(q, "scope.attr", "s1"); }, "payments", {Id(c_)}},
-      {"scope name", [](auto* q) { Tag(q, "otel.scope.name", "io.example.http"); }, "orders",
+      {"scope name",
+       [](auto* q) { Tag(q, "otel.scope.name", "io.example.http"); },
+       "orders",
        {Id(b_), Id(a_)}},
       {"event tag", [](auto* q) { Tag(q, "attempt", "2"); }, "orders", {Id(a_)}},
       {"link tag", [](auto* q) { Tag(q, "link.reason", "batch"); }, "orders", {Id(b_), Id(a_)}},
@@ -149,27 +163,38 @@ TEST_F(JaegerStorageServiceTest, FindTracesCases) {
          Tag(q, "db.system", "mysql");
          Tag(q, "db.rows", "42");
        },
-       "orders", {Id(b_)}},
+       "orders",
+       {Id(b_)}},
       {"two tags on different spans",
        [](auto* q) {
          Tag(q, "db.system", "mysql");
          Tag(q, "http.method", "GET");
        },
-       "orders", {}},
-      {"min duration", [](auto* q) { *q->mutable_duration_min() = Dur(kSecond); }, "payments",
+       "orders",
+       {}},
+      {"min duration",
+       [](auto* q) { *q->mutable_duration_min() = Dur(kSecond); },
+       "payments",
        {Id(c_)}},
-      {"min duration excludes", [](auto* q) { *q->mutable_duration_min() = Dur(kSecond); },
-       "orders", {}},
+      {"min duration excludes",
+       [](auto* q) { *q->mutable_duration_min() = Dur(kSecond); },
+       "orders",
+       {}},
       {"duration range",
        [](auto* q) {
          *q->mutable_duration_min() = Dur(150000000);
          *q->mutable_duration_max() = Dur(210000000);
        },
-       "orders", {Id(b_), Id(a_)}},
-      {"window", [](auto* q) { *q->mutable_start_time_min() = Ts(kStart + kSecond / 2); },
-       "orders", {Id(b_)}},
-      {"window before everything", [](auto* q) { *q->mutable_start_time_max() = Ts(kStart - 1); },
-       "", {}},
+       "orders",
+       {Id(b_), Id(a_)}},
+      {"window",
+       [](auto* q) { *q->mutable_start_time_min() = Ts(kStart + kSecond / 2); },
+       "orders",
+       {Id(b_)}},
+      {"window before everything",
+       [](auto* q) { *q->mutable_start_time_max() = Ts(kStart - 1); },
+       "",
+       {}},
       {"limit", [](auto* q) { q->set_search_depth(1); }, "", {Id(d_)}},
   };
   for (const Case& c : cases) {
@@ -187,7 +212,8 @@ TEST_F(JaegerStorageServiceTest, FindTraceIdsCarriesTimeHints) {
   ASSERT_TRUE(reader_->FindTraceIDs(&context, request, &response).ok());
   ASSERT_EQ(response.trace_ids_size(), 1);
   EXPECT_EQ(response.trace_ids(0).trace_id(), Bytes(c_[0].trace_id));
-  EXPECT_EQ(response.trace_ids(0).start().seconds(), static_cast<int64_t>((kStart + 2 * kSecond) / kSecond));
+  EXPECT_EQ(response.trace_ids(0).start().seconds(),
+            static_cast<int64_t>((kStart + 2 * kSecond) / kSecond));
 }
 
 TEST_F(JaegerStorageServiceTest, GetTracesSkipsUnknownIdsAndChunksLargeTraces) {

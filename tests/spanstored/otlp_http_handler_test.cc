@@ -35,7 +35,7 @@ TEST(OtlpHttpHandlerTest, ProtobufExportIsAcknowledgedDurableAndVisible) {
   EXPECT_FALSE(response.has_partial_success());
   auto trace = s.store().GetTrace(spans[0].trace_id);
   ASSERT_TRUE(trace.ok()) << trace.status();
-  EXPECT_EQ(trace->spans, spans);  // every field, as sent
+  EXPECT_EQ(trace->spans, spans);              // every field, as sent
   EXPECT_GE(s.store().Stats().wal_syncs, 1u);  // --sync every-batch: synced before the 200
 }
 

@@ -157,9 +157,9 @@ TEST(SpanstoredE2eTest, KillDashNineMidIngestKeepsEveryAcknowledgedSpan) {
         } exit{alive};
         HttpConnection connection(d.Address("otlp-http"));
         for (int r = 0; !stop; ++r) {
-          HttpResult res = connection.Request(
-              "POST", "/v1/traces", {{"Content-Type", "application/x-protobuf"}},
-              ProtoRequest(LoadTrace(c + 4 * round, r, 50)));
+          HttpResult res =
+              connection.Request("POST", "/v1/traces", {{"Content-Type", "application/x-protobuf"}},
+                                 ProtoRequest(LoadTrace(c + 4 * round, r, 50)));
           if (res.status != 200) return;  // the daemon died under us
           std::lock_guard<std::mutex> l(mu);
           acked.emplace_back(c + 4 * round, r);
@@ -210,8 +210,10 @@ TEST(SpanstoredE2eTest, HostileBodiesGetTheirCodesWithBoundedMemory) {
   EXPECT_EQ(HttpFetch(address, "POST", "/v1/traces", {{"Content-Type", "text/xml"}}, good).status,
             415);
   EXPECT_THAT(RawExchange(address, "\x16\x03\x01 TLS hello?\r\n\r\n"), StartsWith("HTTP/1.1 400"));
-  EXPECT_THAT(RawExchange(address, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                                   "Content-Type: application/x-protobuf\r\n\r\nshort", 3),
+  EXPECT_THAT(RawExchange(address,
+                          "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                          "Content-Type: application/x-protobuf\r\n\r\nshort",
+                          3),
               ::testing::IsEmpty());  // the server waits for the rest; the client gives up
   // Still serving.
   EXPECT_EQ(HttpFetch(address, "POST", "/v1/traces", proto, good).status, 200);

@@ -20,9 +20,9 @@ void RunMode(const std::string& mode, const std::vector<std::string>& flags = {}
   spanstore::test::TempDir dir;
   Daemon d;
   ASSERT_TRUE(d.Start(dir.Sub("db"), flags)) << d.output();
-  auto [code, out] = RunCommand({"node", kDir + "/e2e.js", mode, d.Address("otlp-http"),
-                                 d.Address("otlp-grpc"), d.Address("tempo"),
-                                 d.Address("jaeger-query")});
+  auto [code, out] =
+      RunCommand({"node", kDir + "/e2e.js", mode, d.Address("otlp-http"), d.Address("otlp-grpc"),
+                  d.Address("tempo"), d.Address("jaeger-query")});
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, ::testing::HasSubstr("\nPASS\n")) << out;
   EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("FAIL"))) << out;

@@ -91,18 +91,20 @@ TEST_F(TempoHandlerTest, TraceByIdAsGrafanaAsksForIt) {
 }
 
 TEST_F(TempoHandlerTest, AbsentAndMalformedTraceIds) {
-  EXPECT_EQ(Get("/api/v2/traces/0123456789abcdef0123456789abcdef",
-                {{"Accept", "application/protobuf"}}).status,
-            404);
+  EXPECT_EQ(
+      Get("/api/v2/traces/0123456789abcdef0123456789abcdef", {{"Accept", "application/protobuf"}})
+          .status,
+      404);
   EXPECT_EQ(Get("/api/traces/0123456789abcdef0123456789abcdef").status, 404);
   EXPECT_EQ(Get("/api/traces/not-hex").status, 400);
 }
 
 TEST_F(TempoHandlerTest, TraceQLSearchWithSpanSets) {
   const std::string q = UrlEncode(
-      "{ resource.service.name = \"orders\" && span.db.system = \"postgresql\" && duration > 100ms }");
-  simdjson::dom::element body =
-      Json(Get("/api/search?q=" + q + "&limit=20&spss=3" + Window(), {{"Accept", "application/json"}}));
+      "{ resource.service.name = \"orders\" && span.db.system = \"postgresql\" && duration > 100ms "
+      "}");
+  simdjson::dom::element body = Json(
+      Get("/api/search?q=" + q + "&limit=20&spss=3" + Window(), {{"Accept", "application/json"}}));
   simdjson::dom::array traces = body["traces"];
   ASSERT_EQ(traces.size(), 2u);
   // Most recent first.
@@ -155,8 +157,8 @@ TEST_F(TempoHandlerTest, SearchWindowsLimitsAndErrors) {
   EXPECT_EQ(count("/api/search?q=" + UrlEncode("{}") + "&start=1000&end=2000"), 0u);
   // Legacy tag search: case-insensitive substrings, and durations.
   EXPECT_EQ(count("/api/search?tags=" + UrlEncode("service.name=PAY") + Window()), 1u);
-  EXPECT_EQ(count("/api/search?tags=" + UrlEncode("service.name=orders") +
-                  "&minDuration=300ms" + Window()),
+  EXPECT_EQ(count("/api/search?tags=" + UrlEncode("service.name=orders") + "&minDuration=300ms" +
+                  Window()),
             0u);
   HttpResult bad = Get("/api/search?q=" + UrlEncode("{ duration > }"));
   EXPECT_EQ(bad.status, 400);
@@ -169,7 +171,8 @@ TEST_F(TempoHandlerTest, TagNames) {
   std::map<std::string, std::vector<std::string>> scopes;
   for (simdjson::dom::element scope : v2["scopes"].get_array()) {
     auto& tags = scopes[std::string(std::string_view(scope["name"]))];
-    for (simdjson::dom::element t : scope["tags"].get_array()) tags.emplace_back(std::string_view(t));
+    for (simdjson::dom::element t : scope["tags"].get_array())
+      tags.emplace_back(std::string_view(t));
   }
   EXPECT_THAT(scopes["resource"], ElementsAre("host.name", "k8s.pod.restarts", "service.name"));
   EXPECT_THAT(scopes["span"], ElementsAre("cached", "db.rows", "db.system", "http.method",
@@ -216,7 +219,8 @@ TEST_F(TempoHandlerTest, TagValues) {
   // Version 1: a bare key, strings.
   simdjson::dom::element v1 = Json(Get("/api/search/tag/service.name/values"));
   std::vector<std::string> v1_values;
-  for (simdjson::dom::element v : v1["tagValues"].get_array()) v1_values.emplace_back(std::string_view(v));
+  for (simdjson::dom::element v : v1["tagValues"].get_array())
+    v1_values.emplace_back(std::string_view(v));
   EXPECT_THAT(v1_values, ElementsAre("orders", "payments"));
 }
 

@@ -1,10 +1,10 @@
 #include "tests/spanstored/test_support.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -15,7 +15,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -46,8 +45,7 @@ HttpResult ToResult(http::response<http::string_body>& res) {
   r.status = res.result_int();
   r.body = std::move(res.body());
   for (const auto& field : res) {
-    r.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
-        std::string(field.value());
+    r.headers[absl::AsciiStrToLower(std::string(field.name_string()))] = std::string(field.value());
   }
   return r;
 }
@@ -174,8 +172,8 @@ Daemon::~Daemon() {
 
 bool Daemon::Start(const std::string& db, const std::vector<std::string>& extra) {
   std::vector<std::string> args = {SPANSTORED_PATH, "--db", db};
-  for (const char* name : {"--otlp-http", "--otlp-grpc", "--tempo", "--jaeger-query",
-                           "--jaeger-storage"}) {
+  for (const char* name :
+       {"--otlp-http", "--otlp-grpc", "--tempo", "--jaeger-query", "--jaeger-storage"}) {
     args.push_back(name);
     args.push_back("127.0.0.1:0");
   }

@@ -23,8 +23,8 @@
 #include <set>
 #include <string>
 
-#include "util/port_mutex.h"
 #include "spanstore/env.h"
+#include "util/port_mutex.h"
 
 namespace spanstore::test {
 

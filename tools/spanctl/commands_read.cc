@@ -25,7 +25,8 @@ std::vector<FlagSpec> WindowFlags() {
 
 absl::StatusOr<uint64_t> ParseTimeFlag(const std::string& name, const std::string& value) {
   auto t = ParseTimestamp(value);
-  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", t.status().message()));
+  if (!t.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", t.status().message()));
   return *t;
 }
 

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "spanstore/loader.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
-#include "spanstore/loader.h"
 #include "workload/checkout_generator.h"
 
 namespace spanstore::spanctl {

@@ -93,12 +93,12 @@ std::string ParsedFlags::Get(const std::string& name) const {
 bool ParsedFlags::GetBool(const std::string& name) const { return Get(name) == "true"; }
 
 absl::StatusOr<int64_t> ParsedFlags::GetInt(const std::string& name, int64_t min,
-                                             int64_t max) const {
+                                            int64_t max) const {
   const std::string v = Get(name);
   int64_t out;
   if (!absl::SimpleAtoi(v, &out) || out < min || out > max) {
-    return UsageError(*spec_, absl::StrCat("--", name, " must be a whole number from ", min,
-                                           " to ", max, ", got '", v, "'"));
+    return UsageError(*spec_, absl::StrCat("--", name, " must be a whole number from ", min, " to ",
+                                           max, ", got '", v, "'"));
   }
   return out;
 }
@@ -109,8 +109,8 @@ absl::StatusOr<double> ParsedFlags::GetDouble(const std::string& name, double mi
   double out;
   // SimpleAtod accepts "nan" and "inf"; the range test refuses them (NaN compares false).
   if (!absl::SimpleAtod(v, &out) || !(out >= min && out <= max)) {
-    return UsageError(*spec_, absl::StrCat("--", name, " must be a number from ", min, " to ",
-                                           max, ", got '", v, "'"));
+    return UsageError(*spec_, absl::StrCat("--", name, " must be a number from ", min, " to ", max,
+                                           ", got '", v, "'"));
   }
   return out;
 }

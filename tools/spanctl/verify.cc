@@ -1,10 +1,11 @@
 // spanctl verify: VerifyStore (include/spanstore/verify.h), one line per finding.
 
+#include "spanstore/verify.h"
+
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "spanstore/verify.h"
 #include "tools/spanctl/commands.h"
 
 namespace spanstore::spanctl {

@@ -133,7 +133,9 @@ absl::StatusOr<std::optional<ServerConfig>> ParseCommandLine(int argc, char** ar
   auto listener = [](ListenAddress* a) -> Setter {
     return [a](const std::string& flag, const std::string& value) -> absl::Status {
       absl::StatusOr<ListenAddress> parsed = ParseListenAddress(value);
-      if (!parsed.ok()) return absl::InvalidArgumentError("--" + flag + ": " + std::string(parsed.status().message()));
+      if (!parsed.ok())
+        return absl::InvalidArgumentError("--" + flag + ": " +
+                                          std::string(parsed.status().message()));
       *a = *parsed;
       return absl::OkStatus();
     };
@@ -142,7 +144,8 @@ absl::StatusOr<std::optional<ServerConfig>> ParseCommandLine(int argc, char** ar
     return [target, min](const std::string& flag, const std::string& value) -> absl::Status {
       absl::StatusOr<uint64_t> n = ParseCount(flag, value);
       if (!n.ok()) return n.status();
-      if (*n < min) return absl::InvalidArgumentError(absl::StrFormat("--%s must be at least %d", flag, min));
+      if (*n < min)
+        return absl::InvalidArgumentError(absl::StrFormat("--%s must be at least %d", flag, min));
       *target = static_cast<std::remove_reference_t<decltype(*target)>>(*n);
       return absl::OkStatus();
     };
@@ -177,8 +180,8 @@ absl::StatusOr<std::optional<ServerConfig>> ParseCommandLine(int argc, char** ar
          } else if (v == "none") {
            config.sync = SyncPolicy::kNone;
          } else {
-           return absl::InvalidArgumentError(
-               "--sync must be every-batch, interval or none, got '" + v + "'");
+           return absl::InvalidArgumentError("--sync must be every-batch, interval or none, got '" +
+                                             v + "'");
          }
          return absl::OkStatus();
        }},

@@ -8,7 +8,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -131,7 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (absl::EqualsIgnoreCase(std::string(request[http::field::expect]), "100-continue")) {
       // Clients such as curl wait for this before sending a large body.
       auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                     request.version());
+                                                                      request.version());
       http::async_write(stream_, *go_on,
                         [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
                           if (ec) return self->CloseNow();
@@ -160,8 +159,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::header_limit) {
-      return Reject(431, absl::StrCat("request header larger than ", options().max_header_bytes,
-                                      " bytes"));
+      return Reject(
+          431, absl::StrCat("request header larger than ", options().max_header_bytes, " bytes"));
     }
     if (ec == http::error::body_limit) {
       return Reject(413, absl::StrCat("request body larger than ", options().max_body_bytes,
@@ -200,8 +199,9 @@ class Session : public std::enable_shared_from_this<Session> {
         response = HttpResponse::Text(500, absl::StrCat("internal error: ", e.what()));
       }
       request = HttpRequest();  // the body's memory goes before the response is queued
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response));
+      });
     });
   }
 
@@ -239,8 +239,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ReleaseBudget();
     HttpResponse r = HttpResponse::Text(status, std::move(message));
     if (retry_after) {
-      r.headers.emplace_back(
-          "Retry-After", absl::StrCat(absl::ToInt64Seconds(options().retry_after)));
+      r.headers.emplace_back("Retry-After",
+                             absl::StrCat(absl::ToInt64Seconds(options().retry_after)));
     }
     if (parser_ && parser_->is_header_done()) version_ = parser_->get().version();
     handling_ = true;
@@ -267,15 +267,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DiscardSome() {
-    stream_.async_read_some(
-        net::buffer(linger_buffer_),
-        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->discarded_ += n;
-          if (ec || self->discarded_ > self->options().max_body_bytes + (1 << 20)) {
-            return self->CloseNow();
-          }
-          self->DiscardSome();
-        });
+    stream_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](
+                                                             beast::error_code ec, std::size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > self->options().max_body_bytes + (1 << 20)) {
+        return self->CloseNow();
+      }
+      self->DiscardSome();
+    });
   }
 
   void CloseNow() {
@@ -288,8 +287,8 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl* const server_;  // outlives its sessions (see ~HttpServer)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  uint64_t reserved_ = 0;   // budget held for the current request body
-  bool handling_ = false;   // a request is with a handler or its response is being written
+  uint64_t reserved_ = 0;  // budget held for the current request body
+  bool handling_ = false;  // a request is with a handler or its response is being written
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::vector<char> linger_buffer_;
@@ -297,28 +296,28 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::Accept() {
-  acceptor->async_accept(net::make_strand(ioc), [self = this](beast::error_code ec,
-                                                               tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !self->acceptor->is_open()) return;
-    if (!ec) {
-      std::shared_ptr<Session> session;
-      {
-        std::lock_guard<std::mutex> l(self->mu);
-        if (!self->draining &&
-            static_cast<int>(self->sessions.size()) < self->options.max_connections) {
-          session = std::make_shared<Session>(std::move(socket), self);
-          self->sessions.emplace(session.get(), session);
+  acceptor->async_accept(
+      net::make_strand(ioc), [self = this](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !self->acceptor->is_open()) return;
+        if (!ec) {
+          std::shared_ptr<Session> session;
+          {
+            std::lock_guard<std::mutex> l(self->mu);
+            if (!self->draining &&
+                static_cast<int>(self->sessions.size()) < self->options.max_connections) {
+              session = std::make_shared<Session>(std::move(socket), self);
+              self->sessions.emplace(session.get(), session);
+            }
+          }
+          if (session) {
+            session->Start();
+          } else {
+            beast::error_code ignored;
+            socket.close(ignored);  // over the connection limit: the client may retry
+          }
         }
-      }
-      if (session) {
-        session->Start();
-      } else {
-        beast::error_code ignored;
-        socket.close(ignored);  // over the connection limit: the client may retry
-      }
-    }
-    self->Accept();
-  });
+        self->Accept();
+      });
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, WorkerPool* pool,
@@ -338,8 +337,8 @@ absl::StatusOr<uint16_t> HttpServer::Listen(const std::string& host, uint16_t po
   tcp::resolver resolver(impl_->ioc);
   auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
   if (ec || results.empty()) {
-    return absl::UnavailableError(absl::StrCat(impl_->options.name, ": cannot resolve '", host,
-                                               "': ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat(impl_->options.name, ": cannot resolve '", host, "': ", ec.message()));
   }
   const tcp::endpoint endpoint = results.begin()->endpoint();
   impl_->acceptor.emplace(impl_->ioc);
@@ -349,8 +348,8 @@ absl::StatusOr<uint16_t> HttpServer::Listen(const std::string& host, uint16_t po
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat(impl_->options.name, ": cannot listen on ",
-                                               host, ":", port, ": ", ec.message()));
+    return absl::UnavailableError(absl::StrCat(impl_->options.name, ": cannot listen on ", host,
+                                               ":", port, ": ", ec.message()));
   }
   const uint16_t bound = a.local_endpoint(ec).port();
   impl_->work.emplace(net::make_work_guard(impl_->ioc));

@@ -109,7 +109,8 @@ IngestOutcome IngestService::Export(std::string_view protocol, OtlpEncoding enco
   IngestOutcome outcome;
   absl::StatusOr<absl::Span<Span>> spans = state.decoder->Decode(encoding, plain, &outcome.result);
   if (!spans.ok()) {
-    return Fail(Kind::kInvalid, absl::StrFormat("undecodable request: %s", spans.status().message()));
+    return Fail(Kind::kInvalid,
+                absl::StrFormat("undecodable request: %s", spans.status().message()));
   }
   const uint64_t rejected_before_append = outcome.result.rejected_spans;
   const absl::Time start = absl::Now();

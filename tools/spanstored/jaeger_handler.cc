@@ -22,9 +22,9 @@ constexpr absl::Duration kDependencyLookback = absl::Hours(24);
 constexpr size_t kDefaultLimit = 100;
 
 HttpResponse Data(std::string data, size_t total, std::string errors = "null") {
-  return HttpResponse::Json(
-      200, absl::StrCat("{\"data\":", data, ",\"total\":", total,
-                        ",\"limit\":0,\"offset\":0,\"errors\":", errors, "}"));
+  return HttpResponse::Json(200,
+                            absl::StrCat("{\"data\":", data, ",\"total\":", total,
+                                         ",\"limit\":0,\"offset\":0,\"errors\":", errors, "}"));
 }
 
 HttpResponse Error(int code, std::string_view message) {
@@ -77,8 +77,8 @@ HttpResponse Traces(Store* store, const std::vector<TraceId>& ids, bool not_foun
     absl::StatusOr<Trace> trace = store->GetTrace(id);
     if (absl::IsNotFound(trace.status())) {
       if (not_found_is_404) return Error(404, "trace not found");
-      absl::StrAppend(&errors, errors.empty() ? "" : ",", "{\"msg\":\"trace not found\",\"traceID\":\"",
-                      id.ToHex(), "\"}");
+      absl::StrAppend(&errors, errors.empty() ? "" : ",",
+                      "{\"msg\":\"trace not found\",\"traceID\":\"", id.ToHex(), "\"}");
       continue;
     }
     if (!trace.ok()) return FromStatus(trace.status());

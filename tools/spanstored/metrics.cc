@@ -7,8 +7,7 @@
 namespace spanstore::spanstored {
 namespace {
 
-void Header(std::string* out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void Header(std::string* out, std::string_view name, std::string_view type, std::string_view help) {
   absl::StrAppend(out, "# HELP ", AsAbsl(name), " ", AsAbsl(help), "\n# TYPE ", AsAbsl(name), " ",
                   AsAbsl(type), "\n");
 }
@@ -74,8 +73,8 @@ std::string Metrics::Render(const StoreStats& store) const {
   for (size_t b = 0; b <= kBuckets.size(); ++b) {
     cumulative += append_buckets_[b].load(std::memory_order_relaxed);
     const std::string le = b < kBuckets.size() ? absl::StrCat(kBuckets[b]) : "+Inf";
-    absl::StrAppend(&out, "spanstored_append_duration_seconds_bucket{le=\"", le, "\"} ",
-                    cumulative, "\n");
+    absl::StrAppend(&out, "spanstored_append_duration_seconds_bucket{le=\"", le, "\"} ", cumulative,
+                    "\n");
   }
   absl::StrAppend(&out, "spanstored_append_duration_seconds_sum ",
                   absl::StrFormat("%.6f", append_sum_micros_.load() / 1e6), "\n",

@@ -34,11 +34,11 @@ class OtlpTraceService final
     }
     // The store append blocks (it waits for its group's fdatasync): not on gRPC's threads.
     pool_->Post([this, reactor, response, body = std::move(body)] {
-      const IngestOutcome outcome =
-          ingest_->Export("otlp_grpc", OtlpEncoding::kProtobuf, "", body);
+      const IngestOutcome outcome = ingest_->Export("otlp_grpc", OtlpEncoding::kProtobuf, "", body);
       switch (outcome.kind) {
         case IngestOutcome::Kind::kOk: {
-          const std::string bytes = EncodeOtlpExportResponse(OtlpEncoding::kProtobuf, outcome.result);
+          const std::string bytes =
+              EncodeOtlpExportResponse(OtlpEncoding::kProtobuf, outcome.result);
           grpc::Slice slice(bytes);
           *response = grpc::ByteBuffer(&slice, 1);
           Finish(reactor, grpc::Status::OK);

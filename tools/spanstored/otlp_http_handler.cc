@@ -21,9 +21,9 @@ HttpHandler MakeOtlpHttpHandler(IngestService* ingest) {
     }
     const std::optional<OtlpEncoding> encoding = OtlpEncodingFromContentType(request.content_type);
     if (!encoding) {
-      return HttpResponse::Text(
-          415, absl::StrCat("unsupported Content-Type \"", request.content_type,
-                            "\": use application/x-protobuf or application/json"));
+      return HttpResponse::Text(415,
+                                absl::StrCat("unsupported Content-Type \"", request.content_type,
+                                             "\": use application/x-protobuf or application/json"));
     }
     IngestOutcome outcome =
         ingest->Export("otlp_http", *encoding, request.content_encoding, request.body);

@@ -11,8 +11,7 @@
 
 namespace spanstore::spanstored {
 
-Server::Server(Store* store, ServerConfig config)
-    : store_(store), config_(std::move(config)) {}
+Server::Server(Store* store, ServerConfig config) : store_(store), config_(std::move(config)) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -64,8 +63,8 @@ absl::StatusOr<std::vector<Listener>> Server::Start() {
     return absl::OkStatus();
   };
 
-  absl::Status s = http("otlp-http", config_.otlp_http, MakeOtlpHttpHandler(ingest_.get()),
-                        config_.io_threads);
+  absl::Status s =
+      http("otlp-http", config_.otlp_http, MakeOtlpHttpHandler(ingest_.get()), config_.io_threads);
   if (s.ok()) {
     std::vector<std::unique_ptr<grpc::Service>> otlp;
     otlp.push_back(MakeOtlpTraceService(ingest_.get(), pool_.get(), &metrics_));

@@ -77,8 +77,8 @@ HttpResponse TraceById(Store* store, const HttpRequest& request, const std::stri
                        int version) {
   absl::StatusOr<TraceId> trace_id = TraceId::FromShortHex(id);
   if (!trace_id.ok()) {
-    return HttpResponse::Text(400, absl::StrCat("invalid trace id \"", id, "\": ",
-                                                trace_id.status().message()));
+    return HttpResponse::Text(
+        400, absl::StrCat("invalid trace id \"", id, "\": ", trace_id.status().message()));
   }
   absl::StatusOr<Trace> trace = store->GetTrace(*trace_id);
   if (absl::IsNotFound(trace.status())) return HttpResponse::Text(404, "trace not found");
@@ -136,9 +136,8 @@ HttpResponse TagNamesResponse(Store* store, const ServerConfig& config, const Ht
   return r;
 }
 
-HttpResponse TagValuesResponse(Store* store, const ServerConfig& config,
-                               const HttpRequest& request, const std::string& raw_tag,
-                               int version) {
+HttpResponse TagValuesResponse(Store* store, const ServerConfig& config, const HttpRequest& request,
+                               const std::string& raw_tag, int version) {
   const std::string tag = DecodeAgain(raw_tag);
   absl::StatusOr<SpanQuery> query = TagQuery(request);
   if (!query.ok()) return FromStatus(query.status());
@@ -173,9 +172,8 @@ HttpHandler MakeTempoHandler(Store* store, const ServerConfig& config) {
         // Grafana reads the version to decide which APIs to use; the v2 APIs here date
         // from Tempo 2.x.
         return HttpResponse::Json(
-            200,
-            R"({"version":"2.6.0","revision":"spanstored","branch":"","buildUser":"",)"
-            R"("buildDate":"","goVersion":""})");
+            200, R"({"version":"2.6.0","revision":"spanstored","branch":"","buildUser":"",)"
+                 R"("buildDate":"","goVersion":""})");
       }
       if (n == b + 2 && p[b] == "traces") return TraceById(store, request, p[b + 1], version);
       if (!v2 && n == 2 && p[1] == "search") return Search(store, request);

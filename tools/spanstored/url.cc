@@ -1,8 +1,7 @@
 // Request targets via Boost.URL (built here header-only: this file compiles its sources once).
 
-#include <boost/url/src.hpp>
-
 #include <boost/url/parse.hpp>
+#include <boost/url/src.hpp>
 
 #include "tools/spanstored/http_types.h"
 
