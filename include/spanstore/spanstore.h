@@ -2,6 +2,7 @@
 #ifndef SPANSTORE_SPANSTORE_H_
 #define SPANSTORE_SPANSTORE_H_
 
+#include "spanstore/analysis.h"
 #include "spanstore/dependencies.h"
 #include "spanstore/env.h"
 #include "spanstore/formats.h"
