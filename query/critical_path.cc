@@ -146,18 +146,18 @@ absl::StatusOr<CriticalPathReport> ComputeCriticalPaths(Store& store, const Span
     r.p99_ns = r.per_trace.Quantile(0.99);
   }
   std::sort(rows.begin(), rows.end(), [](const CriticalPathRow& a, const CriticalPathRow& b) {
-    return a.total_ns != b.total_ns ? a.total_ns > b.total_ns
-                                    : std::tie(a.service, a.operation) <
-                                          std::tie(b.service, b.operation);
+    return a.total_ns != b.total_ns
+               ? a.total_ns > b.total_ns
+               : std::tie(a.service, a.operation) < std::tie(b.service, b.operation);
   });
   report.rows = std::move(rows);
   return report;
 }
 
 std::string CriticalPathJson(const CriticalPathReport& report) {
-  std::string out = absl::StrCat("{\"traces\":", report.traces,
-                                 ",\"p50_trace_ns\":", report.p50_trace_ns,
-                                 ",\"p99_trace_ns\":", report.p99_trace_ns, ",\"rows\":[");
+  std::string out =
+      absl::StrCat("{\"traces\":", report.traces, ",\"p50_trace_ns\":", report.p50_trace_ns,
+                   ",\"p99_trace_ns\":", report.p99_trace_ns, ",\"rows\":[");
   for (size_t i = 0; i < report.rows.size(); ++i) {
     const CriticalPathRow& r = report.rows[i];
     out += i ? ",{\"service\":" : "{\"service\":";

@@ -59,8 +59,7 @@ bool Async(const SpanRow& parent, const SpanRow& child) {
 
 class Doctor {
  public:
-  Doctor(const SpanTable& table, const DoctorOptions& options)
-      : table_(table), options_(options) {}
+  Doctor(const SpanTable& table, const DoctorOptions& options) : table_(table), options_(options) {}
 
   void Visit(absl::Span<const SpanRow> rows) {
     ++traces_;
@@ -92,7 +91,8 @@ class Doctor {
       const ptrdiff_t pi = parents[i];
       if (pi < 0) continue;
       const SpanRow& p = rows[pi];
-      if (p.service != r.service && (p.kind == SpanKind::kClient || p.kind == SpanKind::kProducer) &&
+      if (p.service != r.service &&
+          (p.kind == SpanKind::kClient || p.kind == SpanKind::kProducer) &&
           (r.kind == SpanKind::kServer || r.kind == SpanKind::kConsumer)) {
         ++calls_[{p.service, p.operation}].callees[r.service];
       }
@@ -118,10 +118,10 @@ class Doctor {
     report.traces = traces_;
     report.spans = table_.size();
     report.truncated = table_.truncated();
-    auto add = [&](FindingKind kind, uint32_t service, const std::string& peer,
-                   const TraceCount& c, double fraction, int64_t value, std::string detail) {
-      Finding f{kind, table_.str(service), peer, c.traces, fraction, value, c.examples,
-                std::move(detail)};
+    auto add = [&](FindingKind kind, uint32_t service, const std::string& peer, const TraceCount& c,
+                   double fraction, int64_t value, std::string detail) {
+      Finding f{kind,       table_.str(service), peer, c.traces, fraction, value,
+                c.examples, std::move(detail)};
       report.findings.push_back(std::move(f));
     };
     auto trace_fraction = [&](uint32_t service, uint64_t n) {
@@ -202,8 +202,8 @@ class Doctor {
     }
     for (const auto& [s, c] : multiple_roots_) {
       add(FindingKind::kMultipleRoots, s, "", c, trace_fraction(s, c.traces), 0,
-          absl::StrFormat("%d extra root spans of %s in traces that already have a root",
-                          c.spans, table_.str(s)));
+          absl::StrFormat("%d extra root spans of %s in traces that already have a root", c.spans,
+                          table_.str(s)));
     }
     for (const auto& [s, c] : negative_) {
       add(FindingKind::kNegativeDuration, s, "", c, trace_fraction(s, c.traces), 0,
@@ -364,13 +364,12 @@ absl::StatusOr<DoctorReport> RunDoctor(Store& store, const AnalysisWindow& windo
 }
 
 std::string DoctorJson(const DoctorReport& report) {
-  std::string out = absl::StrCat("{\"traces\":", report.traces, ",\"spans\":", report.spans,
-                                 ",\"truncated\":", report.truncated ? "true" : "false",
-                                 ",\"findings\":[");
+  std::string out =
+      absl::StrCat("{\"traces\":", report.traces, ",\"spans\":", report.spans,
+                   ",\"truncated\":", report.truncated ? "true" : "false", ",\"findings\":[");
   for (size_t i = 0; i < report.findings.size(); ++i) {
     const Finding& f = report.findings[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"kind\":\"", FindingKindName(f.kind),
-                    "\",\"service\":");
+    absl::StrAppend(&out, i ? "," : "", "{\"kind\":\"", FindingKindName(f.kind), "\",\"service\":");
     AppendJsonString(f.service, &out);
     out += ",\"peer\":";
     AppendJsonString(f.peer, &out);

@@ -17,9 +17,7 @@ namespace spanstore {
 namespace {
 
 bool IsEntryKind(SpanKind k) { return k == SpanKind::kServer || k == SpanKind::kConsumer; }
-bool IsUnpairedKind(SpanKind k) {
-  return k == SpanKind::kUnspecified || k == SpanKind::kInternal;
-}
+bool IsUnpairedKind(SpanKind k) { return k == SpanKind::kUnspecified || k == SpanKind::kInternal; }
 
 void AppendSketchQuantiles(const QuantileSketch& s, std::string* out, bool p90) {
   absl::StrAppend(out, ",\"p50_ns\":", s.Quantile(0.5));
@@ -110,7 +108,8 @@ std::string ServiceGraphDot(const ServiceGraph& graph) {
   };
   auto ms = [](uint64_t ns) { return absl::StrFormat("%.2fms", static_cast<double>(ns) / 1e6); };
   std::string out =
-      "digraph services {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+      "digraph services {\n  rankdir=LR;\n  node [shape=box, style=rounded, "
+      "fontname=\"Helvetica\"];\n"
       "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   for (const std::string& s : graph.services) absl::StrAppend(&out, "  ", quote(s), ";\n");
   for (const ServiceEdge& e : graph.edges) {
@@ -118,8 +117,8 @@ std::string ServiceGraphDot(const ServiceGraph& graph) {
         absl::StrFormat("%d calls%s\\np50 %s p99 %s", e.calls,
                         e.errors ? absl::StrFormat(", %d errors", e.errors) : "",
                         ms(e.latency.Quantile(0.5)), ms(e.latency.Quantile(0.99)));
-    absl::StrAppend(&out, "  ", quote(e.client), " -> ", quote(e.server), " [label=\"", label,
-                    "\"", e.errors ? ", color=red, fontcolor=red" : "", "];\n");
+    absl::StrAppend(&out, "  ", quote(e.client), " -> ", quote(e.server), " [label=\"", label, "\"",
+                    e.errors ? ", color=red, fontcolor=red" : "", "];\n");
   }
   out += "}\n";
   return out;
@@ -185,8 +184,8 @@ std::string RedJson(const RedReport& report) {
     AppendJsonString(r.service, &out);
     out += ",\"operation\":";
     AppendJsonString(r.operation, &out);
-    absl::StrAppend(&out, ",\"kind\":\"", std::string(SpanKindName(r.kind)), "\",\"calls\":", r.calls,
-                    ",\"errors\":", r.errors,
+    absl::StrAppend(&out, ",\"kind\":\"", std::string(SpanKindName(r.kind)),
+                    "\",\"calls\":", r.calls, ",\"errors\":", r.errors,
                     ",\"rate_per_s\":", absl::StrFormat("%.6g", r.rate_per_s));
     AppendSketchQuantiles(r.duration, &out, true);
     out += "}";

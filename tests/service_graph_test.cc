@@ -71,8 +71,8 @@ TEST_F(ServiceGraphTest, EdgesFromPairs) {
   EXPECT_EQ(web_api.client, "web");
   EXPECT_EQ(web_api.server, "api");
   EXPECT_EQ(web_api.calls, 2u);
-  EXPECT_EQ(web_api.errors, 1u);                   // the server side failed
-  EXPECT_EQ(web_api.latency.Quantile(0), 100u);    // the client's durations: 100 and 300
+  EXPECT_EQ(web_api.errors, 1u);                 // the server side failed
+  EXPECT_EQ(web_api.latency.Quantile(0), 100u);  // the client's durations: 100 and 300
   EXPECT_EQ(web_api.latency.Quantile(1), 300u);
   EXPECT_EQ(graph->edges[2].client, "worker");
   EXPECT_EQ(graph->edges[2].server, "db");
@@ -105,8 +105,7 @@ TEST_F(ServiceGraphTest, WindowIsHalfOpenAndBounded) {
   graph = ComputeServiceGraph(*store_, w);
   EXPECT_TRUE(graph->truncated);
   w.start_unix_nano = w.end_unix_nano;
-  EXPECT_EQ(ComputeServiceGraph(*store_, w).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeServiceGraph(*store_, w).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ServiceGraphTest, RedByService) {
@@ -127,7 +126,7 @@ TEST_F(ServiceGraphTest, RedByService) {
   EXPECT_EQ(red->rows[1].calls, 1u);
   EXPECT_EQ(red->rows[2].service, "web");
   EXPECT_EQ(red->rows[2].calls, 2u);
-  EXPECT_EQ(red->rows[2].p50_ns, 900u);   // durations 1000 and 900: x[floor(0.5 * 1)] = 900
+  EXPECT_EQ(red->rows[2].p50_ns, 900u);  // durations 1000 and 900: x[floor(0.5 * 1)] = 900
   EXPECT_EQ(red->rows[2].p99_ns, 900u);
   EXPECT_EQ(red->rows[3].service, "worker");
   EXPECT_EQ(red->rows[3].calls, 1u);

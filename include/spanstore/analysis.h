@@ -143,9 +143,9 @@ enum class FindingKind : uint8_t {
   // elsewhere reach `peer`, while `peer` has server (or consumer) spans that start new traces:
   // the trace context did not cross from service to peer.
   kDroppedContext,
-  kOrphanSpan,      // parent span id not in the trace; service: the orphan's
-  kMultipleRoots,   // a trace with several roots; service: an extra root's
-  kClockSkew,       // service's clock is off by value_ns against its peers (signed)
+  kOrphanSpan,          // parent span id not in the trace; service: the orphan's
+  kMultipleRoots,       // a trace with several roots; service: an extra root's
+  kClockSkew,           // service's clock is off by value_ns against its peers (signed)
   kChildOutsideParent,  // child outside its parent's interval not explained by a skewed clock
   kNegativeDuration,    // spans of service whose end is before their start
   kGap,  // idle time in a parent (service) before a child (peer) started; value_ns: the largest
@@ -157,11 +157,11 @@ struct SPANSTORE_EXPORT Finding {
   FindingKind kind;
   std::string service;
   std::string peer;
-  uint64_t count = 0;     // traces broken
-  double fraction = 0;    // of the traces (or calls, for dropped context) it could break
-  int64_t value_ns = 0;   // the skew or the largest gap; 0 where it has no meaning
+  uint64_t count = 0;    // traces broken
+  double fraction = 0;   // of the traces (or calls, for dropped context) it could break
+  int64_t value_ns = 0;  // the skew or the largest gap; 0 where it has no meaning
   std::vector<TraceId> example_trace_ids;  // at most 3
-  std::string detail;     // one sentence a person can act on
+  std::string detail;                      // one sentence a person can act on
 };
 
 struct SPANSTORE_EXPORT DoctorOptions {
@@ -193,9 +193,9 @@ SPANSTORE_EXPORT std::string DoctorJson(const DoctorReport& report);
 struct SPANSTORE_EXPORT CriticalPathRow {
   std::string service;
   std::string operation;
-  uint64_t total_ns = 0;  // critical-path time owned, summed over the traces
-  double share = 0;       // of all traces' critical-path time
-  double tail_share = 0;  // of the critical-path time of the traces at or above p99 duration
+  uint64_t total_ns = 0;     // critical-path time owned, summed over the traces
+  double share = 0;          // of all traces' critical-path time
+  double tail_share = 0;     // of the critical-path time of the traces at or above p99 duration
   QuantileSketch per_trace;  // its critical-path time per trace (0 where absent)
   uint64_t p50_ns = 0, p99_ns = 0;
 };
