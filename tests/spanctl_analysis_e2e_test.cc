@@ -57,13 +57,15 @@ TEST_F(SpanctlAnalysisE2eTest, Graph) {
   r = Spanctl("graph --json --db " + Db());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, StartsWith("{\"nodes\":[{\"service\":\"accounting\"}"));
-  EXPECT_THAT(r.out, HasSubstr("{\"client\":\"frontend\",\"server\":\"api-gateway\",\"calls\":1000,"));
+  EXPECT_THAT(r.out,
+              HasSubstr("{\"client\":\"frontend\",\"server\":\"api-gateway\",\"calls\":1000,"));
   r = Spanctl("graph --dot --db " + Db());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, StartsWith("digraph services {"));
   EXPECT_THAT(r.out, HasSubstr("\"frontend\" -> \"api-gateway\""));
   // A window holding nothing: no edges, still a valid answer.
-  r = Spanctl("graph --json --db " + Db() + " --start 2030-01-01T00:00:00Z --end 2030-01-02T00:00:00Z");
+  r = Spanctl("graph --json --db " + Db() +
+              " --start 2030-01-01T00:00:00Z --end 2030-01-02T00:00:00Z");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out, "{\"nodes\":[],\"edges\":[]}\n");
 }
@@ -71,8 +73,9 @@ TEST_F(SpanctlAnalysisE2eTest, Graph) {
 TEST_F(SpanctlAnalysisE2eTest, Red) {
   Result r = Spanctl("red --json --db " + Db());
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("{\"service\":\"frontend\",\"operation\":\"\",\"kind\":\"unspecified\","
-                               "\"calls\":1000,"));
+  EXPECT_THAT(r.out,
+              HasSubstr("{\"service\":\"frontend\",\"operation\":\"\",\"kind\":\"unspecified\","
+                        "\"calls\":1000,"));
   EXPECT_THAT(r.out, HasSubstr("\"rate_per_s\":"));
   EXPECT_THAT(r.out, HasSubstr("\"p90_ns\":"));
   r = Spanctl("red --by operation --db " + Db());

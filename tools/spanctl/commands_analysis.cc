@@ -60,7 +60,8 @@ absl::StatusOr<AnalysisWindow> WindowFromFlags(const ParsedFlags& flags) {
 
 void WarnTruncated(const char* command, bool truncated, uint64_t spans) {
   if (!truncated) return;
-  std::fprintf(stderr, "spanctl %s: stopped after %llu spans (--max-spans): the answer is partial\n",
+  std::fprintf(stderr,
+               "spanctl %s: stopped after %llu spans (--max-spans): the answer is partial\n",
                command, static_cast<unsigned long long>(spans));
 }
 
@@ -209,10 +210,10 @@ int RunDoctorCommand(const ParsedFlags& flags) {
                     absl::StrFormat("%.2f%%", 100.0 * f.fraction), value,
                     f.example_trace_ids.empty() ? "" : f.example_trace_ids[0].ToHex()});
   }
-  std::fputs(FormatTable({"KIND", "SERVICE", "PEER", "TRACES", "FRACTION", "VALUE", "EXAMPLE"},
-                         rows)
-                 .c_str(),
-             stdout);
+  std::fputs(
+      FormatTable({"KIND", "SERVICE", "PEER", "TRACES", "FRACTION", "VALUE", "EXAMPLE"}, rows)
+          .c_str(),
+      stdout);
   std::printf("\n");
   for (const Finding& f : report->findings) {
     std::printf("- %s: %s\n", FindingKindName(f.kind), f.detail.c_str());
@@ -242,10 +243,9 @@ int RunCriticalPath(const ParsedFlags& flags) {
     std::printf("%s\n", CriticalPathJson(*report).c_str());
     return kExitOk;
   }
-  std::printf("%llu traces, duration p50 %s, p99 %s\n",
-              static_cast<unsigned long long>(report->traces),
-              FormatDuration(report->p50_trace_ns).c_str(),
-              FormatDuration(report->p99_trace_ns).c_str());
+  std::printf(
+      "%llu traces, duration p50 %s, p99 %s\n", static_cast<unsigned long long>(report->traces),
+      FormatDuration(report->p50_trace_ns).c_str(), FormatDuration(report->p99_trace_ns).c_str());
   std::vector<std::vector<std::string>> rows;
   for (const CriticalPathRow& r : report->rows) {
     if (rows.size() >= static_cast<size_t>(*top)) break;
