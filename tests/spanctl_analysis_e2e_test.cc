@@ -104,6 +104,23 @@ TEST_F(SpanctlAnalysisE2eTest, CriticalPath) {
   EXPECT_THAT(r.out, HasSubstr("filter:"));
 }
 
+TEST_F(SpanctlAnalysisE2eTest, Metrics) {
+  const std::string range = " --start 2026-01-01T00:00:00Z --end 2026-01-01T01:00:00Z";
+  Result r = Spanctl("metrics --db " + Db() + range +
+                     " --step 10m '{ } | rate() by (resource.service.name)'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("resource.service.name=frontend"));
+  r = Spanctl("metrics --json --db " + Db() + range +
+              " '{ resource.service.name = \"frontend\" } | count_over_time()'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, StartsWith("{\"series\":[{\"labels\":[],\"samples\":[{\"timestampMs\":"));
+  r = Spanctl("metrics --db " + Db() + " '{ } | rate()'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--start and --end are required"));
+  r = Spanctl("metrics --db " + Db() + range + " --step 0s '{ } | rate()'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+}
+
 TEST_F(SpanctlAnalysisE2eTest, UsageErrorsAndMissingStores) {
   const std::string missing = dir_->Sub("missing");
   Result r = Spanctl("graph --db " + missing);

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -52,9 +54,11 @@ absl::StatusOr<AnalysisWindow> WindowFromFlags(const ParsedFlags& flags) {
   if (w.end_unix_nano <= w.start_unix_nano) {
     return absl::InvalidArgumentError("the time window is empty (--start is not before --end)");
   }
-  auto max = flags.GetInt("max-spans", 0, std::numeric_limits<int64_t>::max());
-  if (!max.ok()) return max.status();
-  w.max_spans = static_cast<uint64_t>(*max);
+  if (flags.Has("max-spans")) {
+    auto max = flags.GetInt("max-spans", 0, std::numeric_limits<int64_t>::max());
+    if (!max.ok()) return max.status();
+    w.max_spans = static_cast<uint64_t>(*max);
+  }
   return w;
 }
 
@@ -260,6 +264,61 @@ int RunCriticalPath(const ParsedFlags& flags) {
   return kExitOk;
 }
 
+// One line per series: its labels, a sparkline of its steps and the largest value.
+std::string Sparklines(const MetricsResult& result, bool seconds) {
+  static constexpr const char* kBars[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::vector<std::vector<std::string>> rows;
+  for (const MetricsSeries& s : result.series) {
+    std::string label;
+    for (const auto& [k, v] : s.labels) absl::StrAppend(&label, label.empty() ? "" : " ", k, "=", v);
+    if (label.empty()) label = "{}";
+    double max = 0;
+    for (double v : s.values) max = std::max(max, v);
+    std::string line;
+    for (double v : s.values) line += kBars[max > 0 ? static_cast<int>(std::ceil(v / max * 8)) : 0];
+    rows.push_back({label, line,
+                    seconds ? FormatDuration(static_cast<uint64_t>(max * 1e9))
+                            : absl::StrFormat("%.4g", max)});
+  }
+  return FormatTable({"SERIES", "STEPS", "MAX"}, rows);
+}
+
+int RunMetrics(const ParsedFlags& flags) {
+  auto query = ParseMetricsQuery(flags.args[0]);
+  if (!query.ok()) return Fail("metrics", query.status());
+  if (!flags.Has("start") || !flags.Has("end")) {
+    return Fail("metrics", absl::InvalidArgumentError("--start and --end are required"));
+  }
+  auto window = WindowFromFlags(flags);
+  if (!window.ok()) return Fail("metrics", window.status());
+  uint64_t step = std::max<uint64_t>(
+      1'000'000'000, (window->end_unix_nano - window->start_unix_nano) / 60);
+  if (flags.Has("step")) {
+    auto d = ParseDuration(flags.Get("step"));
+    if (!d.ok() || *d == 0) {
+      return Fail("metrics", absl::InvalidArgumentError(absl::StrCat(
+                                 "--step: ", d.ok() ? "must be longer than 0" : d.status().message())));
+    }
+    step = *d;
+  }
+  auto store = OpenExistingStore(flags);
+  if (!store.ok()) return Fail("metrics", store.status());
+  auto result = EvaluateMetricsQuery(**store, *query, window->start_unix_nano,
+                                     window->end_unix_nano, step);
+  if (!result.ok()) return Fail("metrics", result.status());
+  if (flags.GetBool("json")) {
+    std::printf("%s\n", MetricsResultJson(*result).c_str());
+    return kExitOk;
+  }
+  std::printf("%s .. %s, step %s, %llu spans\n", FormatTime(window->start_unix_nano).c_str(),
+              FormatTime(window->end_unix_nano).c_str(), FormatDuration(step).c_str(),
+              static_cast<unsigned long long>(result->spans));
+  std::fputs(
+      Sparklines(*result, query->function == MetricsQuery::Function::kQuantileOverTime).c_str(),
+      stdout);
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> AnalysisCommands() {
@@ -311,6 +370,19 @@ std::vector<Command> AnalysisCommands() {
                      {"json", "", "", "print JSON"}}),
         0, 1},
        RunCriticalPath},
+      {{"metrics", "metrics --db DIR QUERY --start T --end T [--step D] [--json]",
+        "TraceQL metrics over time: rate, count, quantiles and histograms of span durations",
+        "QUERY is a span filter and one function, as in Tempo:\n"
+        "  '{ resource.service.name = \"checkout\" } | rate() by (span.http.route)'\n"
+        "  '{ status = error } | count_over_time()'\n"
+        "  '{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)'\n"
+        "  '{ kind = server } | histogram_over_time(duration)'\n"
+        "Prints one sparkline per series, or Tempo's query_range JSON with --json.",
+        {DbFlag(), WindowFlags()[0], WindowFlags()[1],
+         {"step", "DURATION", "", "the step (default: a 60th of the range, at least 1s)"},
+         {"json", "", "", "print Tempo's query_range JSON"}},
+        1, 1},
+       RunMetrics},
   };
 }
 
