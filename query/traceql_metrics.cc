@@ -61,8 +61,9 @@ class Cursor {
   absl::Status Error(std::string_view what, size_t at = std::string_view::npos) {
     SkipSpace();
     if (at != std::string_view::npos) pos_ = at;
-    const std::string found =
-        pos_ >= text_.size() ? "end of input" : absl::StrCat("'", std::string(text_.substr(pos_, 12)), "'");
+    const std::string found = pos_ >= text_.size()
+                                  ? "end of input"
+                                  : absl::StrCat("'", std::string(text_.substr(pos_, 12)), "'");
     return absl::InvalidArgumentError(
         absl::StrFormat("column %d: expected %s, found %s", pos_ + 1, what, found));
   }
@@ -119,8 +120,7 @@ std::string LabelValue(const Span& span, const std::string& name) {
 
 bool ValidLabel(const std::string& name) {
   return name == "name" || name == "status" || name == "kind" ||
-         (name.size() > 1 && name[0] == '.') ||
-         (name.rfind("span.", 0) == 0 && name.size() > 5) ||
+         (name.size() > 1 && name[0] == '.') || (name.rfind("span.", 0) == 0 && name.size() > 5) ||
          (name.rfind("resource.", 0) == 0 && name.size() > 9);
 }
 
@@ -199,8 +199,8 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
 }
 
 absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQuery& query,
-                                                   uint64_t start_unix_nano,
-                                                   uint64_t end_unix_nano, uint64_t step_nanos) {
+                                                   uint64_t start_unix_nano, uint64_t end_unix_nano,
+                                                   uint64_t step_nanos) {
   if (end_unix_nano <= start_unix_nano) {
     return absl::InvalidArgumentError("the time range is empty (start is not before end)");
   }
@@ -215,8 +215,8 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   q.start_max = std::min(q.start_max, end_unix_nano - 1);
   struct Series {
     std::vector<uint64_t> counts;
-    std::vector<QuantileSketch> sketches;             // quantile_over_time
-    std::map<int, std::vector<uint64_t>> histogram;   // histogram_over_time: bucket -> counts
+    std::vector<QuantileSketch> sketches;            // quantile_over_time
+    std::map<int, std::vector<uint64_t>> histogram;  // histogram_over_time: bucket -> counts
   };
   std::map<std::vector<std::string>, Series> series;
   MetricsResult result;

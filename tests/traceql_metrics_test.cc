@@ -73,13 +73,13 @@ class TraceqlMetricsEvalTest : public ::testing::Test {
   void SetUp() override {
     store_ = *Store::Open(Options(), dir_.Sub("db"));
     // Step 0 ([100 s, 110 s)): a, a, b; step 1: a (error); step 2: nothing; 130 s: outside.
-    ASSERT_TRUE(store_
-                    ->Append({MakeSpan(1, "a", 100 * kSecond, 1000),
-                              MakeSpan(2, "a", 101 * kSecond, 3000),
-                              MakeSpan(3, "b", 109 * kSecond, 2'000'000),
-                              MakeSpan(4, "a", 115 * kSecond, 5000, true),
-                              MakeSpan(5, "a", 130 * kSecond, 5000)})
-                    .ok());
+    ASSERT_TRUE(
+        store_
+            ->Append({MakeSpan(1, "a", 100 * kSecond, 1000), MakeSpan(2, "a", 101 * kSecond, 3000),
+                      MakeSpan(3, "b", 109 * kSecond, 2'000'000),
+                      MakeSpan(4, "a", 115 * kSecond, 5000, true),
+                      MakeSpan(5, "a", 130 * kSecond, 5000)})
+            .ok());
   }
   absl::StatusOr<MetricsResult> Eval(std::string_view text) {
     auto q = ParseMetricsQuery(text);

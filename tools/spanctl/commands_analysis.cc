@@ -270,7 +270,8 @@ std::string Sparklines(const MetricsResult& result, bool seconds) {
   std::vector<std::vector<std::string>> rows;
   for (const MetricsSeries& s : result.series) {
     std::string label;
-    for (const auto& [k, v] : s.labels) absl::StrAppend(&label, label.empty() ? "" : " ", k, "=", v);
+    for (const auto& [k, v] : s.labels)
+      absl::StrAppend(&label, label.empty() ? "" : " ", k, "=", v);
     if (label.empty()) label = "{}";
     double max = 0;
     for (double v : s.values) max = std::max(max, v);
@@ -291,20 +292,21 @@ int RunMetrics(const ParsedFlags& flags) {
   }
   auto window = WindowFromFlags(flags);
   if (!window.ok()) return Fail("metrics", window.status());
-  uint64_t step = std::max<uint64_t>(
-      1'000'000'000, (window->end_unix_nano - window->start_unix_nano) / 60);
+  uint64_t step =
+      std::max<uint64_t>(1'000'000'000, (window->end_unix_nano - window->start_unix_nano) / 60);
   if (flags.Has("step")) {
     auto d = ParseDuration(flags.Get("step"));
     if (!d.ok() || *d == 0) {
-      return Fail("metrics", absl::InvalidArgumentError(absl::StrCat(
-                                 "--step: ", d.ok() ? "must be longer than 0" : d.status().message())));
+      return Fail("metrics",
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "--step: ", d.ok() ? "must be longer than 0" : d.status().message())));
     }
     step = *d;
   }
   auto store = OpenExistingStore(flags);
   if (!store.ok()) return Fail("metrics", store.status());
-  auto result = EvaluateMetricsQuery(**store, *query, window->start_unix_nano,
-                                     window->end_unix_nano, step);
+  auto result =
+      EvaluateMetricsQuery(**store, *query, window->start_unix_nano, window->end_unix_nano, step);
   if (!result.ok()) return Fail("metrics", result.status());
   if (flags.GetBool("json")) {
     std::printf("%s\n", MetricsResultJson(*result).c_str());
@@ -370,7 +372,8 @@ std::vector<Command> AnalysisCommands() {
                      {"json", "", "", "print JSON"}}),
         0, 1},
        RunCriticalPath},
-      {{"metrics", "metrics --db DIR QUERY --start T --end T [--step D] [--json]",
+      {{"metrics",
+        "metrics --db DIR QUERY --start T --end T [--step D] [--json]",
         "TraceQL metrics over time: rate, count, quantiles and histograms of span durations",
         "QUERY is a span filter and one function, as in Tempo:\n"
         "  '{ resource.service.name = \"checkout\" } | rate() by (span.http.route)'\n"
@@ -378,10 +381,13 @@ std::vector<Command> AnalysisCommands() {
         "  '{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)'\n"
         "  '{ kind = server } | histogram_over_time(duration)'\n"
         "Prints one sparkline per series, or Tempo's query_range JSON with --json.",
-        {DbFlag(), WindowFlags()[0], WindowFlags()[1],
+        {DbFlag(),
+         WindowFlags()[0],
+         WindowFlags()[1],
          {"step", "DURATION", "", "the step (default: a 60th of the range, at least 1s)"},
          {"json", "", "", "print Tempo's query_range JSON"}},
-        1, 1},
+        1,
+        1},
        RunMetrics},
   };
 }
