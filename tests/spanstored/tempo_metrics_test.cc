@@ -50,7 +50,8 @@ TEST_F(TempoMetricsTest, InstantQueryBy) {
   HttpResult r = Get("/api/metrics/query?q=" +
                      UrlEncode("{ } | count_over_time() by (resource.service.name)") + Range());
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_THAT(r.body, HasSubstr(R"({"key":"resource.service.name","value":{"stringValue":"orders"}})"));
+  EXPECT_THAT(r.body,
+              HasSubstr(R"({"key":"resource.service.name","value":{"stringValue":"orders"}})"));
   EXPECT_THAT(r.body, HasSubstr(R"("value":)"));
 }
 
@@ -58,9 +59,9 @@ TEST_F(TempoMetricsTest, BadRequestsAre400) {
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | nope()") + Range()).status, 400);
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + "&start=x").status,
             400);
-  EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() + "&step=0s")
-                .status,
-            400);
+  EXPECT_EQ(
+      Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() + "&step=0s").status,
+      400);
 }
 
 }  // namespace

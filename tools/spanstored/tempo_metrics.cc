@@ -22,7 +22,8 @@ absl::StatusOr<uint64_t> TimeParam(const HttpRequest& request, std::string_view 
   if (!t.ok()) t = ParseTimestamp(v, TimeUnit::kNanoseconds);
   if (!t.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(std::string(name), ": '", std::string(v), "' is not unix seconds, unix nanoseconds or RFC 3339"));
+        absl::StrCat(std::string(name), ": '", std::string(v),
+                     "' is not unix seconds, unix nanoseconds or RFC 3339"));
   }
   return *t;
 }
@@ -44,12 +45,14 @@ HttpResponse TempoMetrics(Store* store, const HttpRequest& request, bool instant
   auto start = TimeParam(request, "start", *end > hour ? *end - hour : 0);
   if (!start.ok()) return BadRequest(start.status());
   if (*end <= *start) return HttpResponse::Text(400, "end must be after start");
-  uint64_t step = instant ? *end - *start : std::max<uint64_t>((*end - *start) / 100, 1'000'000'000);
+  uint64_t step =
+      instant ? *end - *start : std::max<uint64_t>((*end - *start) / 100, 1'000'000'000);
   const std::string_view step_param = request.Param("step");
   if (!instant && !step_param.empty()) {
     auto d = ParseDuration(step_param);
     if (!d.ok() || *d == 0) {
-      return HttpResponse::Text(400, absl::StrCat("step: '", std::string(step_param), "' is not a duration"));
+      return HttpResponse::Text(
+          400, absl::StrCat("step: '", std::string(step_param), "' is not a duration"));
     }
     step = *d;
   }
@@ -68,8 +71,8 @@ HttpResponse TempoMetrics(Store* store, const HttpRequest& request, bool instant
       AppendJsonString(s.labels[j].second, &body);
       body += "}}";
     }
-    absl::StrAppend(&body, "],\"value\":",
-                    absl::StrFormat("%.9g", s.values.empty() ? 0.0 : s.values[0]), "}");
+    absl::StrAppend(
+        &body, "],\"value\":", absl::StrFormat("%.9g", s.values.empty() ? 0.0 : s.values[0]), "}");
   }
   body += "]}";
   return HttpResponse::Json(200, std::move(body));
