@@ -34,10 +34,26 @@ absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWin
   std::vector<bool> seen_service;
   table.ForEachTrace([&](absl::Span<const SpanRow> rows) {
     SpanLookup lookup(rows);
+    std::vector<bool> has_child(rows.size(), false);
+    for (ptrdiff_t p : lookup.parents()) {
+      if (p >= 0) has_child[p] = true;
+    }
+    auto node = [&](uint32_t service) {
+      if (service >= seen_service.size()) seen_service.resize(service + 1, false);
+      seen_service[service] = true;
+    };
     for (size_t i = 0; i < rows.size(); ++i) {
       const SpanRow& c = rows[i];
-      if (c.service >= seen_service.size()) seen_service.resize(c.service + 1, false);
-      seen_service[c.service] = true;
+      node(c.service);
+      // A call to an uninstrumented service (a database, a queue, a named peer): no span
+      // answers it, so the edge goes to a virtual node named by the client's attribute.
+      if (c.peer != 0 && !has_child[i] && c.peer != c.service) {
+        node(c.peer);
+        ServiceEdge& e = edges[{c.service, c.peer}];
+        ++e.calls;
+        if (c.error()) ++e.errors;
+        e.latency.Add(c.duration());
+      }
       const ptrdiff_t pi = lookup.parents()[i];
       if (pi < 0) continue;
       const SpanRow& p = rows[pi];

@@ -23,6 +23,7 @@ absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
   q.start_min = window.start_unix_nano;
   // The window is half-open; SpanQuery's is inclusive.
   q.start_max = window.end_unix_nano == UINT64_MAX ? UINT64_MAX : window.end_unix_nano - 1;
+  Intern("");  // index 0: "no peer"
   absl::Status s = store.Scan(q, [&](const Span& span) {
     SpanRow& r = rows_.emplace_back();
     r.trace = span.trace_id;
@@ -34,6 +35,19 @@ absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
     r.operation = Intern(span.name);
     r.kind = span.kind;
     r.status = span.status_code;
+    if (span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer) {
+      const AnyValue* peer = nullptr;
+      for (const KeyValue& kv : span.attributes) {
+        if (kv.key == "peer.service") {
+          peer = &kv.value;
+          break;
+        }
+        if (kv.key == "db.system") peer = &kv.value;
+      }
+      if (peer != nullptr && peer->type() == AnyValue::Type::kString) {
+        r.peer = Intern(peer->string_value());
+      }
+    }
     min_start_ = std::min(min_start_, r.start);
     max_start_ = std::max(max_start_, r.start);
     if (window.max_spans != 0 && rows_.size() >= window.max_spans) {
@@ -46,29 +60,29 @@ absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
   std::sort(rows_.begin(), rows_.end(), [](const SpanRow& a, const SpanRow& b) {
     return std::tie(a.trace, a.start, a.id) < std::tie(b.trace, b.start, b.id);
   });
-  // Drop repeats of a (trace, span id): a retried Append the store has not merged yet.
-  size_t begin = 0;
-  std::vector<SpanRow> unique;
-  unique.reserve(rows_.size());
+  // Drop repeats of a (trace, span id): a retried Append the store has not merged yet. In
+  // place (rows only move towards the front), so the table never needs twice its memory.
+  size_t begin = 0, out = 0;
+  std::vector<SpanId> seen;
   while (begin < rows_.size()) {
     size_t end = begin;
     while (end < rows_.size() && rows_[end].trace == rows_[begin].trace) ++end;
-    std::vector<SpanId> seen;
+    seen.clear();
     for (size_t i = begin; i < end; ++i) seen.push_back(rows_[i].id);
     std::sort(seen.begin(), seen.end());
-    if (std::adjacent_find(seen.begin(), seen.end()) == seen.end()) {
-      unique.insert(unique.end(), rows_.begin() + begin, rows_.begin() + end);
-    } else {
-      std::vector<SpanId> kept;
-      for (size_t i = begin; i < end; ++i) {
-        if (std::find(kept.begin(), kept.end(), rows_[i].id) != kept.end()) continue;
-        kept.push_back(rows_[i].id);
-        unique.push_back(rows_[i]);
+    const bool repeats = std::adjacent_find(seen.begin(), seen.end()) != seen.end();
+    const size_t first = out;
+    for (size_t i = begin; i < end; ++i) {
+      if (repeats) {
+        bool dup = false;
+        for (size_t j = first; j < out && !dup; ++j) dup = rows_[j].id == rows_[i].id;
+        if (dup) continue;
       }
+      rows_[out++] = rows_[i];
     }
     begin = end;
   }
-  rows_ = std::move(unique);
+  rows_.resize(out);
   return absl::OkStatus();
 }
 

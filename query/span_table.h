@@ -28,6 +28,10 @@ struct SpanRow {
   uint64_t end = 0;
   uint32_t service = 0;  // index into SpanTable::strings
   uint32_t operation = 0;
+  // For client and producer spans: the peer.service or else db.system attribute, the name of
+  // the uninstrumented service a call goes to (Tempo's virtual nodes); 0 (the empty string)
+  // when neither is set.
+  uint32_t peer = 0;
   SpanKind kind = SpanKind::kUnspecified;
   StatusCode status = StatusCode::kUnset;
 

@@ -127,8 +127,22 @@ uint64_t Duration(const Span& s) {
 std::map<std::pair<std::string, std::string>, TrueEdge> TrueEdges(const std::vector<Span>& spans) {
   std::map<std::pair<std::string, std::string>, TrueEdge> edges;
   absl::flat_hash_map<std::pair<TraceId, SpanId>, const Span*> by_id;
-  for (const Span& s : spans) by_id[{s.trace_id, s.span_id}] = &s;
+  std::set<std::pair<TraceId, SpanId>> parents;
+  for (const Span& s : spans) {
+    by_id[{s.trace_id, s.span_id}] = &s;
+    parents.insert({s.trace_id, s.parent_span_id});
+  }
   for (const Span& c : spans) {
+    // A client span nobody answers, naming its database: an edge to a virtual node.
+    if (c.kind == SpanKind::kClient && !parents.contains({c.trace_id, c.span_id})) {
+      for (const KeyValue& kv : c.attributes) {
+        if (kv.key != "db.system") continue;
+        TrueEdge& e = edges[{c.service_name, kv.value.string_value()}];
+        ++e.calls;
+        if (c.status_code == StatusCode::kError) ++e.errors;
+        e.latencies.push_back(Duration(c));
+      }
+    }
     if (c.is_root()) continue;
     auto it = by_id.find({c.trace_id, c.parent_span_id});
     if (it == by_id.end()) continue;
