@@ -29,7 +29,10 @@ absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(Store& store,
   if (truncated != nullptr) *truncated = graph->truncated;
   std::vector<DependencyLink> links;
   links.reserve(graph->edges.size());
-  for (const ServiceEdge& e : graph->edges) links.push_back({e.client, e.server, e.calls});
+  for (const ServiceEdge& e : graph->edges) {
+    // Jaeger's dependencies are between services that both report spans.
+    if (!e.virtual_server) links.push_back({e.client, e.server, e.calls});
+  }
   return links;
 }
 

@@ -30,7 +30,8 @@ void AppendSketchQuantiles(const QuantileSketch& s, std::string* out, bool p90) 
 absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWindow& window) {
   SpanTable table;
   if (absl::Status s = table.Load(store, window); !s.ok()) return s;
-  std::map<std::pair<uint32_t, uint32_t>, ServiceEdge> edges;
+  // (client, server, server is virtual)
+  std::map<std::tuple<uint32_t, uint32_t, bool>, ServiceEdge> edges;
   std::vector<bool> seen_service;
   table.ForEachTrace([&](absl::Span<const SpanRow> rows) {
     SpanLookup lookup(rows);
@@ -49,7 +50,7 @@ absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWin
       // answers it, so the edge goes to a virtual node named by the client's attribute.
       if (c.peer != 0 && !has_child[i] && c.peer != c.service) {
         node(c.peer);
-        ServiceEdge& e = edges[{c.service, c.peer}];
+        ServiceEdge& e = edges[{c.service, c.peer, true}];
         ++e.calls;
         if (c.error()) ++e.errors;
         e.latency.Add(c.duration());
@@ -66,7 +67,7 @@ absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWin
       } else {
         latency = c.duration();
       }
-      ServiceEdge& e = edges[{p.service, c.service}];
+      ServiceEdge& e = edges[{p.service, c.service, false}];
       ++e.calls;
       if (p.error() || c.error()) ++e.errors;
       e.latency.Add(latency);
@@ -80,12 +81,14 @@ absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWin
   }
   std::sort(graph.services.begin(), graph.services.end());
   for (auto& [key, e] : edges) {
-    e.client = table.str(key.first);
-    e.server = table.str(key.second);
+    e.client = table.str(std::get<0>(key));
+    e.server = table.str(std::get<1>(key));
+    e.virtual_server = std::get<2>(key);
     graph.edges.push_back(std::move(e));
   }
   std::sort(graph.edges.begin(), graph.edges.end(), [](const ServiceEdge& a, const ServiceEdge& b) {
-    return std::tie(a.client, a.server) < std::tie(b.client, b.server);
+    return std::tie(a.client, a.server, a.virtual_server) <
+           std::tie(b.client, b.server, b.virtual_server);
   });
   return graph;
 }

@@ -86,6 +86,9 @@ struct SPANSTORE_EXPORT ServiceEdge {
   uint64_t calls = 0;
   uint64_t errors = 0;
   QuantileSketch latency;
+  // The server is a virtual node (a peer.service or db.system no span answered for). Jaeger's
+  // dependencies leave these out.
+  bool virtual_server = false;
 };
 
 struct SPANSTORE_EXPORT ServiceGraph {
