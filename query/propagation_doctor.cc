@@ -71,6 +71,9 @@ class Doctor {
     }
     size_t roots = 0;
     std::vector<uint32_t> services;
+    uint64_t last_start = 0;
+    for (const SpanRow& r : rows) last_start = std::max(last_start, r.start);
+    const bool recent = last_start + options_.late_span_window_nanos > table_.max_start();
     for (size_t i = 0; i < rows.size(); ++i) {
       const SpanRow& r = rows[i];
       services.push_back(r.service);
@@ -80,7 +83,7 @@ class Doctor {
         if (r.kind == SpanKind::kServer || r.kind == SpanKind::kConsumer) {
           new_trace_roots_[r.service].Add(r.trace);
         }
-      } else if (parents[i] < 0) {
+      } else if (parents[i] < 0 && !recent) {
         orphans_[r.service].Add(r.trace);
       }
       if (r.kind == SpanKind::kClient || r.kind == SpanKind::kProducer) {
@@ -105,7 +108,13 @@ class Doctor {
         const int64_t after = static_cast<int64_t>(r.clamped_end() - p.clamped_end());
         pair.offsets.push_back(before / 2 + after / 2);
       }
-      if (r.start < p.start || r.clamped_end() > p.clamped_end()) pair.outside.Add(r.trace);
+      if (r.start < p.start || r.clamped_end() > p.clamped_end()) {
+        pair.outside.Add(r.trace);
+        if (p.service != r.service) {
+          outside_by_service_[p.service].Add(r.trace);
+          outside_by_service_[r.service].Add(r.trace);
+        }
+      }
     }
     std::sort(services.begin(), services.end());
     services.erase(std::unique(services.begin(), services.end()), services.end());
@@ -131,8 +140,8 @@ class Doctor {
 
     const absl::flat_hash_map<uint32_t, int64_t> skew = AttributeSkew();
     for (const auto& [service, value] : skew) {
-      // The traces broken: every call of the service's that lies outside its parent.
-      TraceCount broken;
+      // The traces broken: those with a call of the service's outside its parent.
+      const TraceCount& broken = outside_by_service_[service];
       uint32_t worst_peer = service;
       uint64_t worst = 0;
       for (const auto& [pair, stats] : pairs_) {
@@ -142,10 +151,6 @@ class Doctor {
         if (stats.outside.traces > worst) {
           worst = stats.outside.traces;
           worst_peer = peer;
-        }
-        broken.traces += stats.outside.traces;
-        for (const TraceId& t : stats.outside.examples) {
-          if (broken.examples.size() < kExamples) broken.examples.push_back(t);
         }
       }
       add(FindingKind::kClockSkew, service, worst_peer == service ? "" : table_.str(worst_peer),
@@ -327,6 +332,7 @@ class Doctor {
   uint64_t traces_ = 0;
   absl::flat_hash_map<uint32_t, uint64_t> traces_with_;
   std::map<uint32_t, TraceCount> negative_, multiple_roots_, orphans_, new_trace_roots_;
+  std::map<uint32_t, TraceCount> outside_by_service_;  // traces with a cross-service violation
   std::map<Pair, CallSite> calls_;  // (service, operation) of client and producer spans
   std::map<Pair, PairStats> pairs_;
   std::map<Pair, std::vector<LargeGap>> gaps_;

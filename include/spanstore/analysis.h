@@ -173,6 +173,9 @@ struct SPANSTORE_EXPORT DoctorOptions {
   // A service pair whose median clock offset is below this is not called skewed: a network
   // hop's asymmetry alone gives offsets of a few hundred microseconds.
   uint64_t min_skew_nanos = 1'000'000;
+  // An orphan's parent may still be on its way: orphans of traces that have a span this close
+  // to the newest start time in the window are not reported yet.
+  uint64_t late_span_window_nanos = 30'000'000'000;
 };
 
 struct SPANSTORE_EXPORT DoctorReport {
