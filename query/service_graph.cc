@@ -130,12 +130,22 @@ std::string ServiceGraphDot(const ServiceGraph& graph) {
       "digraph services {\n  rankdir=LR;\n  node [shape=box, style=rounded, "
       "fontname=\"Helvetica\"];\n"
       "  edge [fontname=\"Helvetica\", fontsize=10];\n";
-  for (const std::string& s : graph.services) absl::StrAppend(&out, "  ", quote(s), ";\n");
+  // Virtual nodes (databases, uninstrumented peers) drawn as dashed cylinders.
+  std::vector<std::string> virtual_nodes;
   for (const ServiceEdge& e : graph.edges) {
-    const std::string label =
-        absl::StrFormat("%d calls%s\\np50 %s p99 %s", e.calls,
-                        e.errors ? absl::StrFormat(", %d errors", e.errors) : "",
-                        ms(e.latency.Quantile(0.5)), ms(e.latency.Quantile(0.99)));
+    if (e.virtual_server) virtual_nodes.push_back(e.server);
+  }
+  for (const std::string& s : graph.services) {
+    const bool is_virtual =
+        std::find(virtual_nodes.begin(), virtual_nodes.end(), s) != virtual_nodes.end();
+    absl::StrAppend(&out, "  ", quote(s), is_virtual ? " [shape=cylinder, style=dashed]" : "",
+                    ";\n");
+  }
+  for (const ServiceEdge& e : graph.edges) {
+    const std::string label = absl::StrFormat(
+        "%d calls%s\\np50 %s p99 %s", e.calls,
+        e.errors ? absl::StrFormat(", %d error%s", e.errors, e.errors == 1 ? "" : "s") : "",
+        ms(e.latency.Quantile(0.5)), ms(e.latency.Quantile(0.99)));
     absl::StrAppend(&out, "  ", quote(e.client), " -> ", quote(e.server), " [label=\"", label, "\"",
                     e.errors ? ", color=red, fontcolor=red" : "", "];\n");
   }

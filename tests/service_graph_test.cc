@@ -86,7 +86,7 @@ TEST_F(ServiceGraphTest, EdgesFromPairs) {
             R"({"client":"web","server":"api","calls":2,"errors":1,"p50_ns":100,"p99_ns":100},)"
             R"({"client":"worker","server":"db","calls":1,"errors":0,"p50_ns":50,"p99_ns":50}]})");
   const std::string dot = ServiceGraphDot(*graph);
-  EXPECT_THAT(dot, ::testing::HasSubstr("\"web\" -> \"api\" [label=\"2 calls, 1 errors"));
+  EXPECT_THAT(dot, ::testing::HasSubstr("\"web\" -> \"api\" [label=\"2 calls, 1 error\\n"));
   EXPECT_THAT(dot, ::testing::HasSubstr("color=red"));
 }
 

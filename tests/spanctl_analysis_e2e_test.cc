@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -64,6 +67,16 @@ TEST_F(SpanctlAnalysisE2eTest, Graph) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, StartsWith("digraph services {"));
   EXPECT_THAT(r.out, HasSubstr("\"frontend\" -> \"api-gateway\""));
+  EXPECT_THAT(r.out, HasSubstr("\"redis\" [shape=cylinder, style=dashed];"));
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    const std::string svg = dir_->Sub("graph.svg");
+    r = Spanctl("graph --db " + Db() + " --svg " + svg);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    std::ifstream in(svg);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(text, HasSubstr("<svg"));
+    EXPECT_THAT(text, HasSubstr("api&#45;gateway"));
+  }
   // A window holding nothing: no edges, still a valid answer.
   r = Spanctl("graph --json --db " + Db() +
               " --start 2030-01-01T00:00:00Z --end 2030-01-02T00:00:00Z");
