@@ -259,29 +259,32 @@ TEST(LoaderTest, DocumentOverTheLimitIsRefused) {
   const std::string small_doc =
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
       R"("spanId":"0102030405060708","name":"a"}]}]}]})";
-  const std::string padding(300, ' ');
-  const std::string big_doc = R"({"resourceSpans":[)" + padding + "]}";
+  // A document over the limit is split at its resourceSpans: the element is what is too big.
+  const std::string big_doc =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
+      R"("spanId":"0102030405060709","name":")" +
+      std::string(300, 'x') + R"("}]}]}]})";
   LoadOptions o;
   o.max_document_bytes = 200;
   // Newline-delimited: the big line is refused by line number; what came before stays loaded.
   Loaded l = Load(small_doc + "\n" + big_doc + "\n" + small_doc + "\n", o);
   ASSERT_FALSE(l.stats.ok());
-  EXPECT_EQ(l.stats.status().message(),
-            "input.json: line 2: a JSON document is larger than the 200-byte document limit "
-            "(LoadOptions::max_document_bytes)");
+  EXPECT_EQ(std::string(l.stats.status().message()),
+            "input.json: line 2: a resourceSpans element of more than 200 bytes is over the "
+            "limit (LoadOptions::max_document_bytes) (byte 153)");
   EXPECT_EQ(l.spans.size(), 1u);
   o.skip_invalid = true;
   l = Load(small_doc + "\n" + big_doc + "\n" + small_doc + "\n", o);
   ASSERT_TRUE(l.stats.ok()) << l.stats.status();
   EXPECT_EQ(l.spans.size(), 2u);
   EXPECT_EQ(l.stats->skipped_documents, 1u);
-  EXPECT_NE(l.stats->first_error.find("line 2: a JSON document is larger"), std::string::npos);
-  // Concatenated documents (not newline-delimited).
+  EXPECT_THAT(l.stats->first_error, HasSubstr("line 2: a resourceSpans element"));
+  // Concatenated documents (not newline-delimited), and a document with nothing to split.
   o.skip_invalid = false;
-  l = Load(small_doc + " " + big_doc, o);
+  l = Load(small_doc + " " + R"({"other":")" + std::string(300, 'x') + R"("})", o);
   ASSERT_FALSE(l.stats.ok());
-  EXPECT_NE(l.stats.status().message().find("document limit"), absl::string_view::npos)
-      << l.stats.status();
+  EXPECT_THAT(std::string(l.stats.status().message()),
+              HasSubstr("line 1: a JSON document is larger than the 200-byte document limit"));
   EXPECT_EQ(l.spans.size(), 1u);
 }
 
@@ -463,8 +466,11 @@ TEST(LoaderTest, ZipkinMapping) {
   EXPECT_EQ(server->parent_span_id, client->span_id);
   EXPECT_EQ(server->service_name, "backend");
 
+  // Without a timestamp, the span starts with its parent (not in 1970).
   const Span& untimed = *Find(l.spans, "no timestamp");
-  EXPECT_EQ(untimed.start_time_unix_nano, 0u);
+  EXPECT_EQ(untimed.start_time_unix_nano, root.start_time_unix_nano);
+  EXPECT_EQ(*FindAttribute(untimed.attributes, "zipkin.timestamp_from"),
+            AnyValue::String("parent"));
   EXPECT_EQ(untimed.kind, SpanKind::kUnspecified);
 }
 
