@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_format.h"
@@ -504,6 +505,35 @@ TEST(LoaderTest, ValidateNamesThePositionAndSkipCountsExactly) {
   ASSERT_FALSE(p.stats.ok());
   EXPECT_THAT(std::string(p.stats.status().message()),
               HasSubstr("otlp-proto-stream message at byte 0: name longer than 100 bytes"));
+}
+
+// The json_loader fuzzer's seed corpus through the streaming path, whole and split into tiny
+// pieces (fuzz/json_loader_fuzz.cc does the same on mutated input): nothing crashes, and a
+// split load hands over the same spans as a whole one when both succeed.
+TEST(LoaderTest, FuzzCorpusLoadsTheSameWholeAndSplit) {
+  int files = 0;
+  for (const std::string& dir :
+       {std::string(SPANSTORE_TESTDATA_DIR) + "/../../fuzz/corpus/json_loader",
+        std::string(SPANSTORE_TESTDATA_DIR)}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      const std::string data((std::istreambuf_iterator<char>(in)), {});
+      ++files;
+      LoadOptions whole, split;
+      split.max_document_bytes = 512;
+      for (bool skip : {false, true}) {
+        whole.skip_invalid = split.skip_invalid = skip;
+        Loaded a = Load(data, whole);
+        Loaded b = Load(data, split);
+        if (a.stats.ok() && b.stats.ok() &&
+            b.stats->skipped_documents == a.stats->skipped_documents) {
+          EXPECT_EQ(a.spans, b.spans) << entry.path();
+        }
+      }
+    }
+  }
+  EXPECT_GT(files, 5);
 }
 
 TEST(LoaderTest, EmptyInputLoadsNothing) {
