@@ -155,23 +155,31 @@ TEST(JsonSplitterTest, BrokenStructure) {
   EXPECT_THAT(std::string(s.status.message()), HasSubstr("expected ',' or ']'"));
 }
 
-TEST(JsonSplitterTest, NewlineDelimitedInputRecoversAtTheNextLine) {
+TEST(JsonSplitterTest, NewlineDelimitedInputIsTakenLineByLine) {
+  // Once the input is seen to be one document per line, a line is a document: a broken one is
+  // handed over as it is (simdjson reports it, the loader names the line) and does not swallow
+  // the lines after it.
   const std::string good = "{\"resourceSpans\":[" + Element(0) + "]}";
-  const std::string input = good + "\n{\"resourceSpans\":[\n" + good + "\n";
-  auto in = MemoryInput(input);
-  JsonSplitter splitter(in.get(), "in.json", TraceFormat::kAuto, 1 << 20);
-  JsonPiece piece;
-  ASSERT_TRUE(*splitter.Next(&piece));
-  auto more = splitter.Next(&piece);
-  ASSERT_FALSE(more.ok());
-  EXPECT_THAT(std::string(more.status().message()),
-              HasSubstr("line 2: invalid JSON: the line ends"));
-  ASSERT_TRUE(splitter.Recover());
-  more = splitter.Next(&piece);
-  ASSERT_TRUE(more.ok() && *more) << more.status();
-  EXPECT_EQ(piece.line, 3u);
-  EXPECT_EQ(piece.text, good);
-  EXPECT_FALSE(*splitter.Next(&piece));
+  const std::string input = good + "\n{\"resourceSpans\":[\r\n\n" + good + "\n" + good;
+  Split s = SplitAll(input);
+  ASSERT_TRUE(s.status.ok()) << s.status;
+  ASSERT_EQ(s.pieces.size(), 4u);
+  EXPECT_EQ(s.texts[1], "{\"resourceSpans\":[");
+  EXPECT_EQ(s.pieces[1].line, 2u);
+  EXPECT_EQ(s.texts[2], good);
+  EXPECT_EQ(s.pieces[2].line, 4u);
+  EXPECT_EQ(s.pieces[3].line, 5u);
+  EXPECT_EQ(s.texts[3], good);
+}
+
+TEST(JsonSplitterTest, PrettyPrintedDocumentsAreNotNewlineDelimited) {
+  const std::string pretty = "{\n  \"resourceSpans\": [\n    " + Element(0) + "\n  ]\n}\n";
+  Split s = SplitAll("{}\n" + pretty + pretty);
+  ASSERT_FALSE(s.status.ok());  // "{}" on one line made it look newline-delimited: said so
+  Split t = SplitAll(pretty + pretty);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  ASSERT_EQ(t.pieces.size(), 2u);
+  EXPECT_EQ(t.pieces[1].line, 6u);
 }
 
 }  // namespace
