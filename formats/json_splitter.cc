@@ -4,6 +4,7 @@
 #include "formats/json_splitter.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -58,7 +59,12 @@ JsonSplitter::JsonSplitter(InputStream* in, std::string name, TraceFormat format
 
 int JsonSplitter::Peek() {
   if (pos_ < buf_.size()) return static_cast<unsigned char>(buf_[pos_]);
-  if (eof_) return -1;
+  if (!ReadMore()) return -1;
+  return static_cast<unsigned char>(buf_[pos_]);
+}
+
+bool JsonSplitter::ReadMore() {
+  if (eof_) return false;
   if (keep_ > 0) {  // drop what is no longer needed before reading more
     buf_.erase(0, keep_);
     pos_ -= keep_;
@@ -74,9 +80,50 @@ int JsonSplitter::Peek() {
   if (!n.ok()) read_error_ = n.status();
   if (!n.ok() || *n == 0) {
     eof_ = true;
-    return -1;
+    return false;
   }
-  return static_cast<unsigned char>(buf_[pos_]);
+  return true;
+}
+
+// Newline-delimited input: the line is the document (simdjson finds whatever is wrong with it),
+// found with memchr instead of scanning its structure. False when the line is too long to take
+// whole: it is then scanned and split like any large document.
+bool JsonSplitter::TakeLine(JsonPiece* piece) {
+  const size_t limit = std::min<uint64_t>(kWholeDocumentBytes, max_piece_);
+  size_t searched = pos_;
+  while (true) {
+    const void* nl = std::memchr(buf_.data() + searched, '\n', buf_.size() - searched);
+    size_t end = nl != nullptr ? static_cast<const char*>(nl) - buf_.data() : buf_.size();
+    if (end - pos_ > limit) return false;
+    if (nl == nullptr) {
+      searched = buf_.size() - pos_;  // relative: ReadMore may move the buffer
+      const size_t at = pos_;
+      keep_ = at;
+      if (ReadMore()) {
+        searched += pos_;
+        continue;
+      }
+      end = buf_.size();
+    }
+    const uint64_t start = Offset(pos_);
+    size_t last = end;
+    while (last > pos_ &&
+           (buf_[last - 1] == '\r' || buf_[last - 1] == ' ' || buf_[last - 1] == '\t')) {
+      --last;
+    }
+    piece->kind = JsonPiece::Kind::kDocument;
+    piece->text = std::string_view(buf_).substr(pos_, last - pos_);
+    piece->elements.clear();
+    piece->first_index = 0;
+    piece->line = line_;
+    piece->offset = start;
+    piece->document = documents_;
+    pos_ = std::min(end + 1, buf_.size());
+    keep_ = pos_;
+    DocumentDone();
+    line_ += nl != nullptr;
+    return true;
+  }
 }
 
 void JsonSplitter::SkipSpace() {
@@ -122,25 +169,27 @@ absl::Status JsonSplitter::ScanValue(uint64_t limit, bool discard, bool stop, bo
     for (; p < end; ++p) {
       const char ch = *p;
       if (in_string) {
+        // Strings are most of the bytes: jump to the next quote or backslash. (A raw newline
+        // in a string is invalid JSON, which simdjson reports; it is not counted as a line.)
         if (escape) {
           escape = false;
-        } else if (ch == '\\') {
+          continue;
+        }
+        const char* q = static_cast<const char*>(std::memchr(p, '"', end - p));
+        const char* b = static_cast<const char*>(std::memchr(p, '\\', (q ? q : end) - p));
+        if (b != nullptr) {
+          p = b;
           escape = true;
-        } else if (ch == '"') {
+        } else if (q == nullptr) {
+          p = end - 1;
+        } else {
+          p = q;
           in_string = false;
           if (depth == 0) {
             pos_ = p + 1 - buf_.data();
             *too_large = Offset(pos_) - start > limit;
             return absl::OkStatus();
           }
-        } else if (ch == '\n') {
-          if (ndjson_) {
-            pos_ = p + 1 - buf_.data();
-            at_line_start_ = true;
-            return Error(line_++, start,
-                         "invalid JSON: the line ends inside a string (newline-delimited input)");
-          }
-          ++line_;
         }
         continue;
       }
@@ -256,6 +305,7 @@ absl::StatusOr<bool> JsonSplitter::StartDocument(JsonPiece* piece) {
     state_ = State::kBroken;
     return Error(line_, start, "invalid JSON: expected a document ('{' or '[')");
   }
+  if (ndjson_ && TakeLine(piece)) return true;
   bool too_large = false;
   absl::Status s =
       ScanValue(std::min<uint64_t>(kWholeDocumentBytes, max_piece_), false, true, &too_large);

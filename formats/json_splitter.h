@@ -76,6 +76,8 @@ class JsonSplitter {
   enum class State { kTop, kArray, kObjectRest, kBroken };
 
   int Peek();  // the byte at pos_ (reading more as needed), -1 at the end
+  bool ReadMore();  // appends to buf_, dropping buf_[0, keep_); false at the end
+  bool TakeLine(JsonPiece* piece);
   void SkipSpace();
   // Scans the value at pos_ to its end. Keeps what it scans unless `discard`. More than `limit`
   // bytes: *too_large, and with `stop` returns at once.

@@ -154,7 +154,7 @@ int RunLoad(const ParsedFlags& flags) {
   auto store = OpenStore(flags, store_options);
   if (!store.ok()) return Fail("load", store.status());
   // Counted as Append returns: exactly what is committed (per --sync) when something fails.
-  uint64_t committed = 0, committed_file = 0, batches = 0, skipped = 0, documents = 0;
+  uint64_t committed = 0, committed_file = 0, batches = 0, documents = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& file : flags.args) {
     committed_file = 0;
@@ -185,7 +185,6 @@ int RunLoad(const ParsedFlags& flags) {
       return kExitFailure;
     }
     documents += stats->documents;
-    skipped += stats->skipped_spans;
     std::printf("%s: %llu spans from %llu documents (%s)", file.c_str(),
                 static_cast<unsigned long long>(stats->spans),
                 static_cast<unsigned long long>(stats->documents),
