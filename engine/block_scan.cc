@@ -141,8 +141,11 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < block.groups().size(); ++g) {
     if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
+    // Before each group's decoding and matching: the unit of work a stop waits for.
+    absl::Status s = CheckQueryInterrupted(query);
+    if (!s.ok()) return s;
     GroupData data(block, g);
-    absl::Status s = CandidateRows(query, plan, &data, &rows);
+    s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
     if (rows.empty()) continue;
     bool stop = false;

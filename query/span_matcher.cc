@@ -214,4 +214,15 @@ bool SpanMatches(const SpanQuery& query, const Span& span) {
   return !query.filter.has_value() || FilterMatches(*query.filter, span);
 }
 
+absl::Status CheckQueryInterrupted(const SpanQuery& query) {
+  if (query.cancel != nullptr && query.cancel->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("the query was cancelled");
+  }
+  // absl::Now() costs tens of nanoseconds, so a query without a deadline skips it.
+  if (query.deadline != absl::InfiniteFuture() && absl::Now() >= query.deadline) {
+    return absl::DeadlineExceededError("the query ran past its deadline");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace spanstore

@@ -11,6 +11,7 @@
 #ifndef SPANSTORE_QUERY_H_
 #define SPANSTORE_QUERY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
 #include "spanstore/span.h"
@@ -123,7 +125,20 @@ struct SPANSTORE_EXPORT SpanQuery {
 
   // At most this many spans from Scan (0: no limit). FindTraces takes its own limit.
   size_t limit = 0;
+
+  // A scan gives up at `deadline` with DeadlineExceeded, or with Cancelled once `*cancel` is
+  // true (the flag is the caller's and must outlive the call). Both are checked before each
+  // row group of a block and every 256 memtable spans, so a query stops within one group's work
+  // of either. Scan has by then handed the visitor some matching spans: they are a partial
+  // answer, which the error status marks. FindTraces and Search return only the error. These
+  // are not part of the query's meaning: SpanMatches ignores them.
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+// OK while `query` may go on; DeadlineExceeded past query.deadline, Cancelled once
+// *query.cancel is set. Engines call it between units of work; a long-running caller may too.
+SPANSTORE_EXPORT absl::Status CheckQueryInterrupted(const SpanQuery& query);
 
 // One trace in a search result: what Tempo's search shows per trace.
 struct SPANSTORE_EXPORT TraceSummary {

@@ -63,6 +63,15 @@ absl::StatusOr<SpanQuery> QueryFromFlags(const ParsedFlags& flags) {
     return absl::InvalidArgumentError(absl::StrCat("filter: ", q.status().message()));
   }
   if (absl::Status s = ApplyWindow(flags, &*q); !s.ok()) return s;
+  if (flags.Has("timeout")) {
+    auto d = ParseDuration(flags.Get("timeout"));
+    if (!d.ok() || *d == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--timeout: expected a duration longer than 0 such as 30s or 500ms, found '",
+                       flags.Get("timeout"), "'"));
+    }
+    q->deadline = absl::Now() + absl::Nanoseconds(*d);
+  }
   return q;
 }
 
@@ -297,6 +306,9 @@ int RunStats(const ParsedFlags& flags) {
 std::vector<Command> ReadCommands() {
   std::vector<FlagSpec> query_flags = {DbFlag()};
   for (FlagSpec& f : WindowFlags()) query_flags.push_back(f);
+  query_flags.push_back({"timeout", "D", "",
+                         "give up after D (e.g. 30s) with exit code 1 and no results "
+                         "(default: no limit)"});
   std::vector<FlagSpec> search_flags = query_flags;
   query_flags.push_back({"limit", "N", "20", "at most N spans (0: all)"});
   query_flags.push_back({"json", "", "", "print OTLP JSON instead of a table"});

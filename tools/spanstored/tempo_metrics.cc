@@ -29,15 +29,20 @@ absl::StatusOr<uint64_t> TimeParam(const HttpRequest& request, std::string_view 
 }
 
 HttpResponse BadRequest(const absl::Status& s) {
-  return HttpResponse::Text(s.code() == absl::StatusCode::kInvalidArgument ? 400 : 500,
-                            std::string(s.message()));
+  const int code = s.code() == absl::StatusCode::kInvalidArgument    ? 400
+                   : s.code() == absl::StatusCode::kDeadlineExceeded ? 504
+                                                                     : 500;
+  return HttpResponse::Text(code, std::string(s.message()));
 }
 
 }  // namespace
 
-HttpResponse TempoMetrics(Store* store, const HttpRequest& request, bool instant) {
+HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRequest& request,
+                          bool instant) {
   auto query = ParseMetricsQuery(request.Param("q"));
   if (!query.ok()) return BadRequest(query.status());
+  // Bounded like the searches (--query-timeout): a scan past it answers 504.
+  query->filter.deadline = absl::Now() + config.query_timeout;
   const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   auto end = TimeParam(request, "end", now);
   if (!end.ok()) return BadRequest(end.status());
