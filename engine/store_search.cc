@@ -114,8 +114,7 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
     if (s = CollectTrace(snap, trace_id, &spans); !s.ok()) return s;
     TraceSearchResult r;
     r.summary = SummarizeTrace(trace_id, spans);
-    r.spansets =
-        EvaluateTraceQuery(query, spans, r.summary, options.start_min, options.start_max);
+    r.spansets = EvaluateTraceQuery(query, spans, r.summary, options.start_min, options.start_max);
     if (r.spansets.empty()) continue;
     for (const Spanset& set : r.spansets) {
       r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());

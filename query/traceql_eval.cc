@@ -86,8 +86,8 @@ class TraceEval {
 
   Bits StructuralOp(const SpansetExpr& e, const Bits& a, const Bits& b) const {
     const size_t n = spans_.size();
-    Bits holds(n);         // for each B span: the relation holds
-    Bits related_a(n);     // the A spans related to some B span for which it holds
+    Bits holds(n);      // for each B span: the relation holds
+    Bits related_a(n);  // the A spans related to some B span for which it holds
     switch (e.op) {
       case SpansetOp::kChild:  // B's parent is in A
         for (size_t i = 0; i < n; ++i) {
@@ -372,9 +372,9 @@ std::vector<Spanset> EvaluateTraceQuery(const TraceQuery& query, absl::Span<cons
                                      : stage.value.double_value();
           if (!v.has_value() || !CompareNumbers(*v, stage.op, literal)) break;
           const bool integral = std::floor(*v) == *v && std::fabs(*v) < 9e18;
-          set.aggregates.emplace_back(AggregateText(stage),
-                                      integral ? AnyValue::Int(static_cast<int64_t>(*v))
-                                               : AnyValue::Double(*v));
+          set.aggregates.emplace_back(
+              AggregateText(stage),
+              integral ? AnyValue::Int(static_cast<int64_t>(*v)) : AnyValue::Double(*v));
           next.push_back(std::move(set));
           break;
         }

@@ -224,9 +224,11 @@ class TraceQLParser {
       if (absl::Status s = FieldList(&stage.fields); !s.ok()) return s;
       return stage;
     }
-    static constexpr std::pair<const char*, AggregateFn> kFns[] = {
-        {"count", AggregateFn::kCount}, {"avg", AggregateFn::kAvg}, {"min", AggregateFn::kMin},
-        {"max", AggregateFn::kMax},     {"sum", AggregateFn::kSum}};
+    static constexpr std::pair<const char*, AggregateFn> kFns[] = {{"count", AggregateFn::kCount},
+                                                                   {"avg", AggregateFn::kAvg},
+                                                                   {"min", AggregateFn::kMin},
+                                                                   {"max", AggregateFn::kMax},
+                                                                   {"sum", AggregateFn::kSum}};
     bool known = false;
     for (const auto& [n, fn] : kFns) {
       if (name.text == n) {
@@ -272,8 +274,8 @@ class TraceQLParser {
         stage.op = CompareOp::kGe;
         break;
       default:
-        return Error(tok(), absl::StrCat("expected a comparison (= != < <= > >=) after ",
-                                         name.text, "(), found ", query::Describe(tok())));
+        return Error(tok(), absl::StrCat("expected a comparison (= != < <= > >=) after ", name.text,
+                                         "(), found ", query::Describe(tok())));
     }
     if (absl::Status s = Advance(); !s.ok()) return s;
     switch (tok().kind) {
@@ -285,8 +287,8 @@ class TraceQLParser {
         stage.value = AnyValue::Double(tok().float_value);
         break;
       default:
-        return Error(tok(), absl::StrCat("expected a number or a duration to compare ",
-                                         name.text, "() with, found ", query::Describe(tok())));
+        return Error(tok(), absl::StrCat("expected a number or a duration to compare ", name.text,
+                                         "() with, found ", query::Describe(tok())));
     }
     if (absl::Status s = Advance(); !s.ok()) return s;
     return stage;

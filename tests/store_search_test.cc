@@ -199,7 +199,8 @@ std::vector<SpanSet> RefQuery(const RefTrace& t, const TraceQuery& q) {
         std::vector<std::pair<std::vector<AnyValue>, SpanSet>> groups;
         for (size_t i : set) {
           std::vector<AnyValue> key;
-          for (const TraceQLField& f : st.fields) key.push_back(FieldValue(f, t.spans[i], t.summary));
+          for (const TraceQLField& f : st.fields)
+            key.push_back(FieldValue(f, t.spans[i], t.summary));
           auto it = std::find_if(groups.begin(), groups.end(),
                                  [&](const auto& g) { return g.first == key; });
           if (it == groups.end()) {

@@ -95,7 +95,7 @@ struct SPANSTORE_EXPORT TraceQuery {
 // as ParseQuery's; QueryLimits bound the whole query (the terms and regexes of all its filters).
 SPANSTORE_EXPORT absl::StatusOr<TraceQuery> ParseTraceQuery(std::string_view text);
 SPANSTORE_EXPORT absl::StatusOr<TraceQuery> ParseTraceQuery(std::string_view text,
-                                                           const QueryLimits& limits);
+                                                            const QueryLimits& limits);
 
 // One spanset of a trace: the spans it holds (trace order) and, after by(), the grouping values.
 struct SPANSTORE_EXPORT Spanset {
