@@ -27,11 +27,26 @@ bool UsesTraceIntrinsic(const FilterExpr& e) {
   return std::any_of(e.children.begin(), e.children.end(), UsesTraceIntrinsic);
 }
 
-// The span query that finds a filter's candidates: the filter itself, or -- when it compares a
-// trace-level intrinsic, which no single span decides -- every span of the window.
+// The span query that finds a filter's candidates: the filter itself, less the parts that
+// compare a trace-level intrinsic, which no single span decides. The structured fields are
+// top-level conjuncts and so always necessary; of the expression, a top-level `&&` keeps its
+// other conjuncts, anything else goes whole (a superset of the candidates either way).
 SpanQuery CandidateQuery(const SpanQuery& filter, const SearchOptions& options) {
-  SpanQuery q;
-  if (!filter.filter.has_value() || !UsesTraceIntrinsic(*filter.filter)) q = filter;
+  SpanQuery q = filter;
+  if (q.filter.has_value() && UsesTraceIntrinsic(*q.filter)) {
+    if (q.filter->kind == FilterExpr::Kind::kAnd) {
+      std::vector<FilterExpr>& c = q.filter->children;
+      c.erase(std::remove_if(c.begin(), c.end(), UsesTraceIntrinsic), c.end());
+      if (c.empty()) {
+        q.filter.reset();
+      } else if (c.size() == 1) {
+        FilterExpr only = std::move(c[0]);
+        q.filter = std::move(only);
+      }
+    } else {
+      q.filter.reset();
+    }
+  }
   q.start_min = options.start_min;
   q.start_max = options.start_max;
   q.limit = 0;

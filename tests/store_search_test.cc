@@ -432,6 +432,88 @@ TEST_P(StoreSearchTest, WindowAndDeadline) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(store_->Search(*q, options).status()));
 }
 
+// Jaeger's tag search: a tag may sit on the span, its resource, its instrumentation scope, one of
+// its events or one of its links, and values compare as strings (500 finds an int 500).
+TEST_P(StoreSearchTest, JaegerStyleTagsInEverySpot) {
+  const AttributeScope kSpots[] = {AttributeScope::kSpan, AttributeScope::kResource,
+                                   AttributeScope::kInstrumentation, AttributeScope::kEvent,
+                                   AttributeScope::kLink};
+  std::vector<Span> spans;
+  for (int i = 0; i < 5; ++i) {
+    Span s;
+    s.trace_id.bytes[0] = 0x55;
+    s.trace_id.bytes[15] = static_cast<uint8_t>(i + 1);
+    s.span_id.bytes[0] = 0x55;
+    s.span_id.bytes[7] = static_cast<uint8_t>(i + 1);
+    s.service_name = "jaeger-svc";
+    s.name = "op";
+    s.start_time_unix_nano = 1'800'000'000'000'000'000 + static_cast<uint64_t>(i) * 1000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 10;
+    s.resource_attributes.push_back({"service.name", AnyValue::String(s.service_name)});
+    const KeyValue tag{"http.status_code", AnyValue::Int(500)};
+    switch (kSpots[i]) {
+      case AttributeScope::kSpan:
+        s.attributes.push_back(tag);
+        break;
+      case AttributeScope::kResource:
+        s.resource_attributes.push_back(tag);
+        break;
+      case AttributeScope::kInstrumentation:
+        s.scope_name = "lib";
+        s.scope_attributes.push_back(tag);
+        break;
+      case AttributeScope::kEvent:
+        s.events.push_back({s.start_time_unix_nano + 1, "log", {tag}, 0});
+        break;
+      default:
+        s.links.push_back({});
+        s.links.back().trace_id.bytes[0] = 1;
+        s.links.back().span_id.bytes[0] = 1;
+        s.links.back().attributes.push_back(tag);
+        break;
+    }
+    spans.push_back(std::move(s));
+  }
+  ASSERT_TRUE(store_->Append(spans).ok());
+  if (GetParam() == Where::kBlocks) {
+    ASSERT_TRUE(store_->CompactAll().ok());
+  }
+  JaegerQuery jq;
+  jq.service = "jaeger-svc";
+  jq.tags.push_back({"http.status_code", "500"});
+  auto found = FindJaegerTraces(*store_, jq);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->size(), 5u);
+  jq.tags[0].value = "501";
+  found = FindJaegerTraces(*store_, jq);
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->empty());
+
+  // The same through Store::Search with the string form, one spot at a time.
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    TraceQuery q;
+    AttributePredicate p;
+    p.scope = kSpots[i];
+    p.key = "http.status_code";
+    p.value = AnyValue::String("500");
+    p.as_string = true;
+    q.spansets.filter.attributes.push_back(p);
+    q.spansets.filter.services.push_back("jaeger-svc");
+    SearchOptions options;
+    options.limit = 0;
+    auto got = store_->Search(q, options);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ((*got)[0].summary.trace_id, spans[i].trace_id);
+    // Typed, as TraceQL text is: the string "500" does not equal the int 500.
+    q.spansets.filter.attributes[0].as_string = false;
+    got = store_->Search(q, options);
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(got->empty());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(WalBlocksMix, StoreSearchTest,
                          ::testing::Values(Where::kWal, Where::kBlocks, Where::kMix),
                          [](const auto& info) {
