@@ -119,9 +119,10 @@ TEST(TraceQLParserTest, ErrorsNameTheColumn) {
 TEST(TraceQLParserTest, LimitsCoverTheWholeQuery) {
   QueryLimits limits;
   limits.max_terms = 3;
-  EXPECT_TRUE(ParseTraceQuery("{ name = \"a\" } && { name = \"b\" } > { name = \"c\" }", limits).ok());
-  auto q = ParseTraceQuery("{ name = \"a\" } && { name = \"b\" } > { name = \"c\" && kind = server }",
-                           limits);
+  EXPECT_TRUE(
+      ParseTraceQuery("{ name = \"a\" } && { name = \"b\" } > { name = \"c\" }", limits).ok());
+  auto q = ParseTraceQuery(
+      "{ name = \"a\" } && { name = \"b\" } > { name = \"c\" && kind = server }", limits);
   ASSERT_FALSE(q.ok());
   EXPECT_THAT(q.status().message(), HasSubstr("too many comparisons"));
   std::string nested(200, '(');
