@@ -117,8 +117,25 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
       }
       CollectMentions(traceql->spansets, &request.mentions);
       for (const PipelineStage& stage : traceql->pipeline) {
-        if (stage.kind == PipelineStage::Kind::kFilter)
+        if (stage.kind == PipelineStage::Kind::kFilter) {
           AddMentions(stage.filter, &request.mentions);
+        }
+      }
+      // select(...) names what to show with each span.
+      for (const TraceQLField& f : traceql->selected) {
+        if (f.is_attribute) {
+          AttributePredicate p;
+          p.scope = f.scope;
+          p.key = f.key;
+          p.op = CompareOp::kExists;
+          request.mentions.attributes.push_back(std::move(p));
+        } else if (f.intrinsic == Intrinsic::kStatus) {
+          request.mentions.status = StatusCode::kUnset;  // only its presence counts here
+        } else if (f.intrinsic == Intrinsic::kKind) {
+          request.mentions.kinds.push_back(SpanKind::kUnspecified);
+        } else if (f.intrinsic == Intrinsic::kServiceName) {
+          request.mentions.services.push_back("");
+        }
       }
       request.traceql = *std::move(traceql);
     }

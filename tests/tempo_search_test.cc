@@ -140,6 +140,19 @@ TEST(TempoSearchTest, TraceQLSpanSets) {
   AppendTempoSearchResponse(*results, request->mentions, &json);
   EXPECT_THAT(json, HasSubstr(R"("matched":3},{"spans":)"));  // two span sets of three
 
+  // select() puts the fields it names on each span of the response.
+  trace[0].attributes.push_back({"http.url", AnyValue::String("/x")});
+  ASSERT_TRUE(store->Append({trace[0]}).ok());
+  p.q = R"({ span:parentID = "" } | select(span.http.url, status))";
+  request = ParseTempoSearch(p);
+  ASSERT_TRUE(request.ok()) << request.status();
+  results = TempoSearch(*store, *request);
+  ASSERT_TRUE(results.ok());
+  json.clear();
+  AppendTempoSearchResponse(*results, request->mentions, &json);
+  EXPECT_THAT(json, HasSubstr(R"({"key":"http.url","value":{"stringValue":"/x"}})"));
+  EXPECT_THAT(json, HasSubstr(R"("key":"status")"));
+
   p.q = "{ } >> { name = }";
   EXPECT_THAT(ParseTempoSearch(p).status().message(),
               HasSubstr("invalid TraceQL query: column 17: expected a quoted string"));
