@@ -16,6 +16,7 @@
 #include "spanstore/store.h"
 #include "spanstore/tempo.h"
 #include "spanstore/timestamp.h"
+#include "spanstore/traceql.h"
 #include "spanstore/validation.h"
 #include "spanstore/verify.h"
 
