@@ -45,6 +45,7 @@ void ProgressDone();
 std::vector<Command> WriteCommands();  // gen, compact, bench
 std::vector<Command> ReadCommands();   // trace, query, search, services, stats, verify
 Command VerifyCommand();               // tools/spanctl/verify.cc
+std::vector<Command> AnalysisCommands();  // graph, red, doctor, critical-path
 
 }  // namespace spanstore::spanctl
 

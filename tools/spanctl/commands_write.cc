@@ -377,6 +377,7 @@ const std::vector<Command>& Commands() {
       if (c.spec.name == "gen" || c.spec.name == "load") all->push_back(std::move(c));
     }
     for (Command& c : ReadCommands()) all->push_back(std::move(c));
+    for (Command& c : AnalysisCommands()) all->push_back(std::move(c));
     for (Command& c : WriteCommands()) {
       if (c.spec.name != "gen" && c.spec.name != "load") all->push_back(std::move(c));
     }

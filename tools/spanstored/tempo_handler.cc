@@ -181,6 +181,9 @@ HttpHandler MakeTempoHandler(Store* store, const ServerConfig& config) {
       }
       if (n == b + 2 && p[b] == "traces") return TraceById(store, request, p[b + 1], version);
       if (!v2 && n == 2 && p[1] == "search") return Search(store, config, request);
+      if (!v2 && n == 3 && p[1] == "metrics" && (p[2] == "query_range" || p[2] == "query")) {
+        return TempoMetrics(store, request, p[2] == "query");
+      }
       if (n == b + 2 && p[b] == "search" && p[b + 1] == "tags") {
         return TagNamesResponse(store, config, request, version);
       }
