@@ -59,8 +59,8 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
     }
   }
   for (const AttributePredicate& p : query.attributes) {
-    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
-        p.scope == AttributeScope::kResource) {
+    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString || p.as_string ||
+        (p.scope != AttributeScope::kSpan && p.scope != AttributeScope::kAny)) {
       continue;
     }
     const std::string& value = p.value.string_value();

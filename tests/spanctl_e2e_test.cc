@@ -101,6 +101,28 @@ TEST_F(SpanctlE2eTest, QueryFindsTheStagingHost) {
   EXPECT_THAT(window.out, HasSubstr("0 spans"));
 }
 
+TEST_F(SpanctlE2eTest, TraceQLBeyondOneFilter) {
+  // The planted slow payment call sits below checkout: a structural query finds it.
+  Result r = Spanctl("search --db " + Db() +
+                     " '{ resource.service.name = \"checkout\" } >> { span.http.host = "
+                     "\"payments.staging.internal\" }' --limit 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(*planted_));
+  EXPECT_THAT(r.out, HasSubstr("1 traces"));
+  r = Spanctl("query --db " + Db() +
+              " '{ resource.service.name = \"frontend\" } >> { } | count() > 2' --limit 5");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("5 spans"));
+  // Errors name the column; a usage error exits 2.
+  r = Spanctl("search --db " + Db() + " '{ } >> { } | cnt() > 1'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("column 14: unknown pipeline stage 'cnt'"));
+  // A deadline: a timeout too short for any search fails with exit code 1.
+  r = Spanctl("search --db " + Db() + " '{ .http.host =~ \".*x.*\" } >> { }' --timeout 1ns");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("deadline"));
+}
+
 TEST_F(SpanctlE2eTest, ServicesStatsVerify) {
   const Result services = Spanctl("services --db " + Db());
   ASSERT_EQ(services.exit_code, 0);

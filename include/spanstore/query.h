@@ -31,8 +31,17 @@ class RE2;
 
 namespace spanstore {
 
-// Where an attribute is looked up: `span.x`, `resource.x`, or `.x` (span first, then resource).
-enum class AttributeScope : uint8_t { kAny = 0, kSpan = 1, kResource = 2 };
+// Where an attribute is looked up: `span.x`, `resource.x`, or `.x` (span first, then resource);
+// `event.x` / `link.x` (any one of the span's events / links carries a matching x) and
+// `instrumentation.x` (the instrumentation scope's attributes).
+enum class AttributeScope : uint8_t {
+  kAny = 0,
+  kSpan = 1,
+  kResource = 2,
+  kEvent = 3,
+  kLink = 4,
+  kInstrumentation = 5,
+};
 
 enum class CompareOp : uint8_t {
   kEq,
@@ -72,6 +81,10 @@ struct SPANSTORE_EXPORT AttributePredicate {
   CompareOp op = CompareOp::kEq;
   AnyValue value;                       // unused for kExists; the pattern string for regexes
   std::shared_ptr<const Regex> regex;   // set for kRegex / kNotRegex
+  // Jaeger's tag search: compare the attribute's value rendered as a string (ints in decimal,
+  // bools as true/false, as JaegerValueString does) with the string `value`, so that
+  // `http.status_code=500` finds an int 500. Only kEq / kNe.
+  bool as_string = false;
 };
 
 // The things a TraceQL filter can compare besides attributes.
@@ -86,7 +99,20 @@ enum class Intrinsic : uint8_t {
   kSpanId,         // hex string
   kParentSpanId,   // hex string, empty for roots
   kStartTime,      // unix nanos, int
+  // TraceQL intrinsics beyond the span's own columns.
+  kEventName,         // event:name: any event of the span has this name
+  kScopeName,         // instrumentation:name
+  kScopeVersion,      // instrumentation:version
+  kLinkTraceId,       // link:traceID: any link's trace id (hex)
+  kLinkSpanId,        // link:spanID
+  kTraceDuration,     // trace:duration: the trace's latest end - earliest start, ns
+  kTraceRootService,  // trace:rootService
+  kTraceRootName,     // trace:rootName
 };
+
+// True for the intrinsics that depend on the whole trace (trace:duration, trace:rootName,
+// trace:rootService): a span alone cannot decide them.
+SPANSTORE_EXPORT bool IsTraceIntrinsic(Intrinsic intrinsic);
 
 // A boolean expression tree over span fields.
 struct SPANSTORE_EXPORT FilterExpr {
@@ -164,8 +190,14 @@ SPANSTORE_EXPORT TraceSummary SummarizeTrace(const TraceId& trace_id, absl::Span
 // every storage path must agree with.
 SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span);
 
-// Evaluates one expression tree against a span.
+// Evaluates one expression tree against a span. The trace-level intrinsics (IsTraceIntrinsic)
+// are taken from `trace`; without one they are false.
 SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span);
+SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span,
+                                    const TraceSummary* trace);
+// SpanMatches with the trace's summary for the trace-level intrinsics.
+SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span,
+                                  const TraceSummary* trace);
 
 // What a query may cost, so that hostile input gets a clear error instead of minutes of CPU and
 // gigabytes of compiled patterns. The defaults are far above what a person types or a UI

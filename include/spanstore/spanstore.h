@@ -17,6 +17,7 @@
 #include "spanstore/store.h"
 #include "spanstore/tempo.h"
 #include "spanstore/timestamp.h"
+#include "spanstore/traceql.h"
 #include "spanstore/traceql_metrics.h"
 #include "spanstore/validation.h"
 #include "spanstore/verify.h"

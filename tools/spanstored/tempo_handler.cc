@@ -113,7 +113,7 @@ HttpResponse Search(Store* store, const ServerConfig& config, const HttpRequest&
   absl::StatusOr<std::vector<TempoTraceResult>> traces = TempoSearch(*store, *search);
   if (!traces.ok()) return FromStatus(traces.status());
   HttpResponse r = HttpResponse::Json(200, "");
-  AppendTempoSearchResponse(*traces, search->query, &r.body);
+  AppendTempoSearchResponse(*traces, search->traceql ? search->mentions : search->query, &r.body);
   return r;
 }
 
