@@ -55,6 +55,9 @@ absl::Status StoreImpl::SealActiveSegment() {
 }
 
 absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(dir_ + ": the store was opened read-only");
+  }
   if (spans.empty()) return absl::OkStatus();
   Writer w;
   // Room for the record header, then the payload encoded in place (no second copy).
@@ -215,6 +218,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
 }
 
 absl::Status StoreImpl::Flush() {
+  if (options_.read_only) return CheckOpen();  // nothing was written, nothing to make durable
   Writer w;
   w.sync = true;
   return Commit(&w);

@@ -85,7 +85,7 @@ int RunTrace(const ParsedFlags& flags) {
     }
     id = *parsed;
   }
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("trace", store.status());
   auto trace = (*store)->GetTrace(id);
   if (!trace.ok()) return Fail("trace", trace.status());
@@ -110,7 +110,7 @@ int RunQuery(const ParsedFlags& flags) {
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("query", limit.status());
   q->limit = static_cast<size_t>(*limit);
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("query", store.status());
   const bool json = flags.GetBool("json");
   std::vector<Span> spans;
@@ -147,7 +147,7 @@ int RunSearch(const ParsedFlags& flags) {
   if (!q.ok()) return Fail("search", q.status());
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("search", limit.status());
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("search", store.status());
   auto found = (*store)->FindTraces(*q, static_cast<size_t>(*limit));
   if (!found.ok()) return Fail("search", found.status());
@@ -187,7 +187,7 @@ int RunSearch(const ParsedFlags& flags) {
 }
 
 int RunServices(const ParsedFlags& flags) {
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("services", store.status());
   auto services = (*store)->Services();
   if (!services.ok()) return Fail("services", services.status());
@@ -202,7 +202,7 @@ int RunServices(const ParsedFlags& flags) {
 }
 
 int RunStats(const ParsedFlags& flags) {
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("stats", store.status());
   // Per attribute key: distinct values (counted up to a cap) and bytes of key + value.
   constexpr size_t kCardinalityCap = 100000;
@@ -308,7 +308,8 @@ std::vector<Command> ReadCommands() {
       "  '{ span.http.host =~ \".*staging.*\" || .http.response.status_code >= 500 }'\n"
       "Without FILTER every span matches; without a time window the whole store is searched.";
   return {
-      {{"trace", "trace --db DIR <trace-id|traceparent> [--json]",
+      {{"trace",
+        "trace --db DIR <trace-id|traceparent> [--json]",
         "show one trace as a waterfall (critical path and largest gaps marked)",
         "The argument is a trace id (hex; leading zeros may be dropped) or a W3C traceparent.",
         {DbFlag(),
@@ -325,15 +326,24 @@ std::vector<Command> ReadCommands() {
         "find traces with a span matching a TraceQL filter, most recent first", filter_help,
         search_flags, 0, 1},
        RunSearch},
-      {{"services", "services --db DIR [--operations]",
-        "list the services (and their operations)", "",
-        {DbFlag(), {"operations", "", "", "also list each service's span names"}}, 0, 0},
+      {{"services",
+        "services --db DIR [--operations]",
+        "list the services (and their operations)",
+        "",
+        {DbFlag(), {"operations", "", "", "also list each service's span names"}},
+        0,
+        0},
        RunServices},
-      {{"stats", "stats --db DIR [--top N]",
-        "spans, traces, bytes on disk and the attribute keys that cost the most", "",
-        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}}, 0, 0},
+      {{"stats",
+        "stats --db DIR [--top N]",
+        "spans, traces, bytes on disk and the attribute keys that cost the most",
+        "",
+        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}},
+        0,
+        0},
        RunStats},
       VerifyCommand(),
+      RepairCommand(),
   };
 }
 
