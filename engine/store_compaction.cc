@@ -30,9 +30,6 @@ namespace {
 // Blocks that share only a few traces (those cut by a segment boundary) are left alone, so
 // data without late spans is compacted once.
 constexpr double kMergeSharedFraction = 0.05;
-// A merge output is cut (at a trace boundary) once it holds this many rows.
-constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
-
 
 ManifestBlock ManifestEntry(const NewBlock& block, uint32_t level) {
   const BlockProperties& p = block.properties;
@@ -70,56 +67,124 @@ NewBlock StoreImpl::AllocateBlockFile() {
 }
 
 absl::Status StoreImpl::OpenBlocks() {
+  const bool read_only = options_.read_only;
   const bool fresh = !env_->FileExists(BlockDirName(dir_));
-  absl::Status s = env_->CreateDir(BlockDirName(dir_));
-  if (s.ok() && fresh) s = env_->SyncDir(dir_);
-  if (!s.ok()) return s;
+  absl::Status s;
+  if (!read_only) {
+    s = env_->CreateDir(BlockDirName(dir_));
+    if (s.ok() && fresh) s = env_->SyncDir(dir_);
+    if (!s.ok()) return s;
+  }
+  std::vector<std::string> names;
+  if (!fresh || !read_only) {
+    auto children = env_->GetChildren(BlockDirName(dir_));
+    if (!children.ok()) return children.status();
+    names = std::move(*children);
+  }
+  const size_t block_files = static_cast<size_t>(std::count_if(
+      names.begin(), names.end(), [](const std::string& n) { return ParseBlockFileName(n); }));
+
+  // Without a readable manifest nothing says which block files are live, or which WAL segments
+  // are already in them: deleting "unreferenced" blocks would delete every block. Refuse, or
+  // (kSalvage) rebuild the manifest from the blocks themselves.
   auto manifest = ReadManifest(env_, dir_);
-  if (!manifest.ok()) return manifest.status();
-
+  absl::Status damage;
+  if (!manifest.ok() && manifest.status().code() == absl::StatusCode::kDataLoss) {
+    damage = manifest.status();
+  } else if (!manifest.ok() && manifest.status().code() == absl::StatusCode::kFailedPrecondition &&
+             options_.recovery == RecoveryMode::kSalvage) {
+    // "A newer version": believed only when the checksum matches (a flipped bit in the version
+    // field reads as a newer version too).
+    auto data = env_->ReadFile(ManifestFileName(dir_));
+    if (!data.ok() || ManifestChecksumMatches(*data)) return manifest.status();
+    damage =
+        absl::DataLossError(absl::StrFormat("%s; and its checksum does not match, so taken "
+                                            "as damage",
+                                            manifest.status().message()));
+  } else if (!manifest.ok()) {
+    return manifest.status();  // I/O error, or a newer format: nothing to repair
+  } else if (block_files > 0 && !env_->FileExists(ManifestFileName(dir_))) {
+    damage = absl::DataLossError(absl::StrFormat(
+        "%s is missing, but %s holds %d block files: the record of which blocks are live (and "
+        "which WAL segments they hold) is lost",
+        ManifestFileName(dir_), BlockDirName(dir_), block_files));
+  }
+  if (damage.ok() && !read_only && block_files == 0 && !env_->FileExists(ManifestFileName(dir_))) {
+    // A new store (or one written before compaction existed) gets its manifest now, before
+    // any block can be written: from here on a missing manifest is damage, never a crash
+    // during the first compaction.
+    s = WriteManifest(env_, dir_, *manifest);
+    if (!s.ok()) return s;
+  }
   std::vector<std::shared_ptr<BlockSource>> blocks;
-  absl::flat_hash_set<uint64_t> live;
-  for (const ManifestBlock& b : manifest->blocks) {
-    live.insert(b.number);
-    auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
-    if (!block.ok()) {
-      if (options_.recovery == RecoveryMode::kSalvage) {
-        // Leave the file where it is (it stays in the manifest, so nothing deletes it) and
-        // serve the rest.
-        port::MutexLock l(&mu_);
-        ++stats_.corrupt_records_skipped;
-        stats_.corrupt_bytes_skipped += b.file_bytes;
-        continue;
+  const bool manifest_intact = damage.ok();
+  if (damage.ok() && options_.recovery == RecoveryMode::kSalvage && !read_only) {
+    // A named block that does not open: rebuilding moves it to lost/ and leaves a manifest
+    // without it, so the store opens normally afterwards (keeping it named would make every
+    // later default Open fail on it).
+    for (const ManifestBlock& b : manifest->blocks) {
+      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
+      if (block.ok() || block.status().code() == absl::StatusCode::kFailedPrecondition) continue;
+      damage = absl::DataLossError(
+          absl::StrFormat("%s names %s, which does not open (%s)", ManifestFileName(dir_),
+                          BlockFileName(dir_, b.number), block.status().message()));
+      break;
+    }
+  }
+  if (!damage.ok()) {
+    if (options_.recovery != RecoveryMode::kSalvage || read_only) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s. Nothing was deleted or changed; run `spanctl repair --db %s` (open with "
+          "RecoveryMode::kSalvage) to rebuild the manifest from the block files and WAL "
+          "segments",
+          damage.message(), dir_));
+    }
+    s = RebuildManifest(damage, manifest_intact, &blocks);
+    if (!s.ok()) return s;
+  } else {
+    absl::flat_hash_set<uint64_t> live;
+    for (const ManifestBlock& b : manifest->blocks) {
+      live.insert(b.number);
+      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
+      if (!block.ok()) {
+        if (options_.recovery == RecoveryMode::kSalvage) {
+          // Leave the file where it is (it stays in the manifest, so nothing deletes it) and
+          // serve the rest.
+          port::MutexLock l(&mu_);
+          ++stats_.corrupt_records_skipped;
+          stats_.corrupt_bytes_skipped += b.file_bytes;
+          stats_.recovery_notes.push_back(
+              absl::StrFormat("%s: left out (%s); the file stays where it is",
+                              BlockFileName(dir_, b.number), block.status().message()));
+          continue;
+        }
+        return absl::Status(block.status().code(),
+                            absl::StrFormat("%s: opening a block named in the manifest: %s", dir_,
+                                            block.status().message()));
       }
-      return absl::Status(block.status().code(),
-                          absl::StrFormat("%s: opening a block named in the manifest: %s", dir_,
-                                          block.status().message()));
+      blocks.push_back(std::move(*block));
     }
-    blocks.push_back(std::move(*block));
-  }
 
-  // Whatever a crash left behind: blocks written but never installed, blocks replaced by a
-  // merge whose deletion did not happen, half-written manifests.
-  auto names = env_->GetChildren(BlockDirName(dir_));
-  if (!names.ok()) return names.status();
-  for (const std::string& name : *names) {
-    auto number = ParseBlockFileName(name);
-    const bool orphan = number.has_value() ? !live.contains(*number)
-                                           : absl::EndsWith(name, ".tmp");
-    if (orphan) {
-      s = env_->RemoveFile(BlockDirName(dir_) + "/" + name);
-      if (!s.ok()) return s;
+    // Whatever a crash left behind: blocks written but never installed, blocks replaced by a
+    // merge whose deletion did not happen, half-written blocks. Only a manifest that was read
+    // can say a block is not live.
+    for (const std::string& name : read_only ? std::vector<std::string>() : names) {
+      auto number = ParseBlockFileName(name);
+      const bool orphan =
+          number.has_value() ? !live.contains(*number) : absl::EndsWith(name, ".tmp");
+      if (orphan) {
+        s = env_->RemoveFile(BlockDirName(dir_) + "/" + name);
+        if (!s.ok()) return s;
+      }
     }
+    port::MutexLock c(&compaction_mu_);
+    manifest_ = std::move(*manifest);
   }
-  if (env_->FileExists(ManifestFileName(dir_) + ".tmp")) {
+  if (!read_only && env_->FileExists(ManifestFileName(dir_) + ".tmp")) {
     s = env_->RemoveFile(ManifestFileName(dir_) + ".tmp");
     if (!s.ok()) return s;
   }
 
-  {
-    port::MutexLock c(&compaction_mu_);
-    manifest_ = std::move(*manifest);
-  }
   port::MutexLock l(&mu_);
   blocks_ = std::move(blocks);
   PublishBlocks();
@@ -377,6 +442,9 @@ void StoreImpl::CompactionLoop() {
 absl::Status StoreImpl::CompactAll() {
   // Seal the active segment so that everything appended so far is in sealed, synced segments,
   // then compact until nothing is left.
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(dir_ + ": the store was opened read-only");
+  }
   absl::Status s = Flush();
   if (!s.ok()) return s;
   {

@@ -45,6 +45,10 @@
 
 namespace spanstore {
 
+// A merge output (compaction's, or a salvage's) is cut at a trace boundary once it holds this
+// many rows.
+inline constexpr uint64_t kMaxMergedBlockRows = 2'000'000;
+
 class StoreImpl final : public Store {
  public:
   StoreImpl(const Options& options, std::string dir);
@@ -108,6 +112,17 @@ class StoreImpl final : public Store {
   void PublishBlocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status ReplaySegment(uint64_t number, bool newest);
+  // kSalvage: keeps a copy of a damaged segment in DIR/lost/; one with no readable span is
+  // moved there and replaced by an empty segment. REQUIRES: mu_.
+  absl::Status SetAsideDamagedSegment(uint64_t number, std::string_view contents, bool has_spans)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fails (DataLoss) on a hole in the live segment numbers; kSalvage notes it and goes on.
+  absl::Status CheckSegmentSequence(const std::vector<uint64_t>& segments);
+  // kSalvage with a MANIFEST that is missing (while block files exist), damaged, or intact but
+  // naming a block that does not open (`manifest_intact`), `why` saying which: rebuilds it from
+  // the block files (store_repair.cc). Sets manifest_ and returns the live blocks.
+  absl::Status RebuildManifest(const absl::Status& why, bool manifest_intact,
+                               std::vector<std::shared_ptr<BlockSource>>* blocks);
   absl::Status StartNewSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Seals the active segment: fdatasync, memtable becomes immutable, new segment + memtable.
   absl::Status SealActiveSegment() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -87,6 +87,9 @@ class EncodeBuffer {
 }  // namespace
 
 absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(dir_ + ": the store was opened read-only");
+  }
   if (spans.empty()) return absl::OkStatus();
   Writer w;
   const EncodeBuffer reuse(&w.framed);
@@ -248,6 +251,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
 }
 
 absl::Status StoreImpl::Flush() {
+  if (options_.read_only) return CheckOpen();  // nothing was written, nothing to make durable
   Writer w;
   w.sync = true;
   return Commit(&w);

@@ -164,7 +164,21 @@ std::optional<Manifest> CheckManifest(Env* env, const std::string& dir, Findings
                       "an unfinished manifest write (a crash during compaction); the next open "
                       "deletes it");
   }
+  const std::string repair =
+      absl::StrFormat("; `spanctl repair --db %s` rebuilds it from the block files", dir);
   if (!env->FileExists(path)) {
+    size_t block_files = 0;
+    if (auto names = env->GetChildren(BlockDirName(dir)); names.ok()) {
+      for (const std::string& n : *names) block_files += ParseBlockFileName(n).has_value();
+    }
+    if (block_files > 0) {
+      // Compaction writes the manifest before any block can be live, so blocks without one
+      // mean it was lost: nothing says which blocks are live or which segments they hold.
+      findings->Damaged("MANIFEST", absl::StrFormat("missing, but blocks/ holds %d block files "
+                                                    "(the store refuses to open)%s",
+                                                    block_files, repair));
+      return std::nullopt;
+    }
     findings->Ok("MANIFEST", "none (nothing compacted yet): every WAL segment is live");
     return Manifest();
   }
@@ -176,8 +190,10 @@ std::optional<Manifest> CheckManifest(Env* env, const std::string& dir, Findings
   auto manifest = Manifest::Decode(*data, path);
   if (!manifest.ok()) {
     findings->Damaged(
-        "MANIFEST", absl::StrFormat("%s (a file of %d bytes, checksum in the last 8)",
-                                    WithoutPath(manifest.status().message(), path), data->size()));
+        "MANIFEST",
+        absl::StrFormat("%s (a file of %d bytes, checksum in the last 8)%s",
+                        WithoutPath(manifest.status().message(), path), data->size(),
+                        manifest.status().code() == absl::StatusCode::kDataLoss ? repair : ""));
     return std::nullopt;
   }
   absl::flat_hash_map<uint64_t, int> seen;
@@ -215,7 +231,8 @@ void CheckBlocks(Env* env, const std::string& dir, const std::optional<Manifest>
     }
   }
   if (!manifest.has_value()) {
-    // Without a manifest nothing says which blocks are live: check them all.
+    // Without a manifest nothing says which blocks are live: check them all (Open refuses the
+    // store rather than delete them as unreferenced).
     for (uint64_t number : present) CheckBlock(env, dir, number, nullptr, findings, totals);
     return;
   }
@@ -323,6 +340,20 @@ void CheckWal(Env* env, const std::string& dir, const std::optional<Manifest>& m
   }
   std::sort(segments.begin(), segments.end());
   for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t first_live = manifest.has_value() ? manifest->first_live_segment : 0;
+    // Segments are deleted only from the front once compacted: a hole among the live ones is a
+    // lost file (Open refuses the store, kSalvage goes on without it).
+    if (i > 0 && segments[i - 1] >= first_live && segments[i] != segments[i - 1] + 1) {
+      const uint64_t from = segments[i - 1] + 1, to = segments[i] - 1;
+      findings->Damaged(
+          from == to ? SegmentName(from)
+                     : absl::StrFormat("%s..%s", SegmentName(from), SegmentName(to)),
+          absl::StrFormat("missing: WAL segments %d and %d exist but not the %s "
+                          "between them; the spans written there are lost unless "
+                          "already compacted (`spanctl repair --db %s` opens the "
+                          "store without them)",
+                          segments[i - 1], segments[i], from == to ? "one" : "ones", dir));
+    }
     if (manifest.has_value() && segments[i] < manifest->first_live_segment) {
       findings->Warning(SegmentName(segments[i]),
                         absl::StrFormat("below the manifest's first live segment %d: already in "

@@ -49,6 +49,22 @@ absl::Status BlockReader::Load() {
   if (header_version == 0) {
     return BlockError(path_, "offset 0: bad magic (not a spanstore block)");
   }
+  std::string footer(kBlockFooterSize, '\0');
+  const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
+  s = file_->Read(footer_offset, kBlockFooterSize, footer.data(), &got);
+  if (!s.ok()) return s;
+  BlockFooter footer_fields;
+  std::string what;
+  const bool footer_ok = footer_fields.DecodeFrom(got, &what);
+  if (header_version != kBlockFormatVersion && footer_ok &&
+      footer_fields.version == kBlockFormatVersion) {
+    // The header's version is not checksummed, the footer's is: a file of another version
+    // would say so in both, so this is a damaged header (kSalvage must not take it for a
+    // newer file it has to leave alone).
+    return BlockError(path_, absl::StrFormat("offset 8: the header says format version %d, the "
+                                             "checksummed footer %d: the header is damaged",
+                                             header_version, footer_fields.version));
+  }
   if (header_version > kBlockFormatVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "block %s: format version %d was written by a newer spanstore; this build reads "
@@ -63,14 +79,7 @@ absl::Status BlockReader::Load() {
         "reads version %d only",
         path_, header_version, kBlockFormatVersion));
   }
-
-  std::string footer(kBlockFooterSize, '\0');
-  const uint64_t footer_offset = file_bytes_ - kBlockFooterSize;
-  s = file_->Read(footer_offset, kBlockFooterSize, footer.data(), &got);
-  if (!s.ok()) return s;
-  BlockFooter footer_fields;
-  std::string what;
-  if (!footer_fields.DecodeFrom(got, &what)) {
+  if (!footer_ok) {
     return BlockError(path_, absl::StrFormat("offset %d: %s", footer_offset, what));
   }
   const uint64_t meta_offset = footer_fields.meta_offset;

@@ -80,6 +80,11 @@ absl::StatusOr<Manifest> Manifest::Decode(std::string_view data, std::string_vie
   return m;
 }
 
+bool ManifestChecksumMatches(std::string_view data) {
+  return data.size() >= 8 &&
+         XXH3_64bits(data.data(), data.size() - 8) == DecodeFixed64(data.data() + data.size() - 8);
+}
+
 absl::StatusOr<Manifest> ReadManifest(Env* env, const std::string& dir) {
   const std::string path = ManifestFileName(dir);
   if (!env->FileExists(path)) return Manifest();

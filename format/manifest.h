@@ -55,6 +55,12 @@ struct Manifest {
   static absl::StatusOr<Manifest> Decode(std::string_view data, std::string_view file);
 };
 
+// True if the last 8 bytes of `data` are the xxh3 of the rest, as this build computes it. A
+// manifest whose version field says "newer" but whose checksum does not match is more likely
+// damaged than new (kSalvage rebuilds it; a newer writer may compute the checksum differently,
+// but then its blocks are newer too and the rebuild refuses them before changing anything).
+bool ManifestChecksumMatches(std::string_view data);
+
 // Reads DIR/MANIFEST; a store without one (new, or written before compaction existed) gets the
 // empty manifest.
 absl::StatusOr<Manifest> ReadManifest(Env* env, const std::string& dir);

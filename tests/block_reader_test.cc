@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "format/block_builder.h"
+#include "format/block_footer.h"
 #include "format/value_codec.h"
 #include "gtest/gtest.h"
 #include "spanstore/env.h"
@@ -156,6 +157,31 @@ TEST(BlockReader, EveryFlippedByteIsDetected) {
   }
 }
 
+// What a file of another format version says in its checksummed footer too (a header alone
+// that disagrees with the footer is damage: BlockReader.DamagedHeaderVersionIsDataLoss).
+void SetFooterVersion(std::string* data, uint32_t version) {
+  BlockFooter footer;
+  std::string what;
+  const size_t at = data->size() - kBlockFooterSize;
+  ASSERT_TRUE(footer.DecodeFrom(std::string_view(*data).substr(at), &what)) << what;
+  footer.version = version;
+  data->resize(at);
+  footer.EncodeTo(data);
+}
+
+TEST(BlockReader, DamagedHeaderVersionIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.Sub("4.blk");
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(2, 2), Codec::kZstd, 8, &props).ok());
+  std::string data = *Env::Default()->ReadFile(path);
+  data[9] ^= 0x08;  // one bit: version 2050
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto block = BlockReader::Open(Env::Default(), path, 4);
+  ASSERT_EQ(block.status().code(), absl::StatusCode::kDataLoss) << block.status();
+  EXPECT_NE(block.status().message().find("the header is damaged"), std::string::npos);
+}
+
 TEST(BlockReader, RefusesANewerFormatVersion) {
   TempDir dir;
   const std::string path = dir.Sub("4.blk");
@@ -163,6 +189,7 @@ TEST(BlockReader, RefusesANewerFormatVersion) {
   ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(2, 2), Codec::kZstd, 8, &props).ok());
   std::string data = *Env::Default()->ReadFile(path);
   data[8] = static_cast<char>(kBlockFormatVersion + 1);
+  SetFooterVersion(&data, static_cast<uint8_t>(data[8]));
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
   auto block = BlockReader::Open(Env::Default(), path, 4);
   ASSERT_FALSE(block.ok());
@@ -177,6 +204,7 @@ TEST(BlockReader, RefusesAnOlderFormatVersion) {
   ASSERT_TRUE(WriteBlock(path, SortedRandomSpans(2, 2), Codec::kZstd, 8, &props).ok());
   std::string data = *Env::Default()->ReadFile(path);
   data[8] = 1;
+  SetFooterVersion(&data, static_cast<uint8_t>(data[8]));
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
   auto block = BlockReader::Open(Env::Default(), path, 6);
   ASSERT_FALSE(block.ok());

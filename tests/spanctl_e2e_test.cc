@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/otlp_proto.h"
+#include "tests/util/store_damage.h"
 #include "tests/util/temp_dir.h"
 #include "workload/checkout_generator.h"
 
@@ -448,11 +450,143 @@ TEST_F(SpanctlE2eTest, VerifyFindsDamageInBlocksAndManifest) {
     EXPECT_THAT(r.out, ::testing::ContainsRegex(
                            "warning +wal/000000\\.log: below the manifest's first live segment"));
     EXPECT_THAT(r.out, HasSubstr("0 problems, 2 warnings"));
-    // Opening the store removes both.
+    // A read command opens read-only and leaves them; opening the store to write removes both.
     ASSERT_EQ(Spanctl("services --db " + db).exit_code, 0);
+    EXPECT_TRUE(fs::exists(db + "/blocks/000999.blk"));
+    ASSERT_EQ(Spanctl("compact --db " + db).exit_code, 0);
     EXPECT_FALSE(fs::exists(db + "/blocks/000999.blk"));
     EXPECT_FALSE(fs::exists(db + "/wal/000000.log"));
   }
+}
+
+// Every file of a store, relative, with its size (LOCK aside).
+std::map<std::string, uintmax_t> Listing(const std::string& dir) {
+  std::map<std::string, uintmax_t> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string rel = std::filesystem::relative(e.path(), dir).string();
+    if (rel != "LOCK") files[rel] = e.is_regular_file() ? e.file_size() : 0;
+  }
+  return files;
+}
+
+// A mistyped --db for a read command is an error, and creates nothing.
+TEST_F(SpanctlE2eTest, ReadCommandsNeverCreateAStore) {
+  test::TempDir d;
+  const std::string missing = d.Sub("no-such-store");
+  for (const std::string cmd : {"query", "search", "services", "stats", "verify",
+                                "trace 4bf92f3577b34da6a3ce929d0e0e4736"}) {
+    const std::string name = cmd.substr(0, cmd.find(' '));
+    const std::string args = cmd.find(' ') == std::string::npos ? "" : cmd.substr(cmd.find(' '));
+    const Result r = Spanctl(name + " --db " + missing + args);
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.out;
+    EXPECT_FALSE(std::filesystem::exists(missing)) << cmd;
+  }
+  // An existing directory that holds no store is not made into one either.
+  std::filesystem::create_directory(missing);
+  const Result r = Spanctl("query --db " + missing);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("no spanstore store there"));
+  EXPECT_TRUE(std::filesystem::is_empty(missing));
+}
+
+// A store on read-only media answers queries, and read commands write nothing even where they
+// could (the test may run as root, whom chmod does not stop: the listing check still holds).
+TEST_F(SpanctlE2eTest, ReadOnlyStoreDirectoryAnswersQueries) {
+  namespace fs = std::filesystem;
+  test::TempDir d;
+  const std::string db = d.Sub("s");
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 200 --seed 3").exit_code, 0);
+  ASSERT_EQ(Spanctl("compact --db " + db).exit_code, 0);
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 50 --seed 4").exit_code, 0);  // WAL too
+  const auto before = Listing(db);
+  ASSERT_EQ(std::system(("chmod -R a-w " + db).c_str()), 0);
+  const Result search = Spanctl("search --db " + db + " --limit 0");
+  const Result query = Spanctl("query --db " + db + " '{ status = error }' --limit 0");
+  const Result stats = Spanctl("stats --db " + db);
+  const Result verify = Spanctl("verify --db " + db);
+  ASSERT_EQ(std::system(("chmod -R u+w " + db).c_str()), 0);
+  EXPECT_EQ(search.exit_code, 0) << search.out;
+  EXPECT_THAT(search.out, HasSubstr("250 traces"));
+  EXPECT_EQ(query.exit_code, 0) << query.out;
+  EXPECT_EQ(stats.exit_code, 0) << stats.out;
+  EXPECT_THAT(stats.out, HasSubstr("traces           250"));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(Listing(db), before);
+}
+
+// The defect: with MANIFEST deleted, verify said OK and the next command deleted every block.
+TEST_F(SpanctlE2eTest, RepairRebuildsADeletedManifest) {
+  namespace fs = std::filesystem;
+  test::TempDir d;
+  const std::string db = d.Sub("s");
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 300 --seed 5").exit_code, 0);
+  ASSERT_EQ(Spanctl("compact --db " + db).exit_code, 0);
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 40 --seed 6").exit_code, 0);
+  const Result stats_before = Spanctl("stats --db " + db);
+  ASSERT_EQ(stats_before.exit_code, 0) << stats_before.out;
+  fs::remove(db + "/MANIFEST");
+  const auto blocks = Listing(db + "/blocks");
+  ASSERT_FALSE(blocks.empty());
+
+  Result r = Spanctl("verify --db " + db);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("DAMAGED +MANIFEST: missing, but blocks/ holds"));
+  EXPECT_THAT(r.out, Not(HasSubstr("the next open deletes it")));
+  for (const std::string cmd : {"services", "search", "compact"}) {
+    r = Spanctl(std::string(cmd) + " --db " + db);
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("MANIFEST is missing")) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("spanctl repair --db " + db)) << cmd;
+  }
+  EXPECT_EQ(Listing(db + "/blocks"), blocks);
+
+  r = Spanctl("repair --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("MANIFEST rebuilt"));
+  EXPECT_THAT(r.out, HasSubstr("repaired: "));
+  EXPECT_THAT(r.out, HasSubstr("verify after repair: OK"));
+  r = Spanctl("verify --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const Result stats_after = Spanctl("stats --db " + db);
+  ASSERT_EQ(stats_after.exit_code, 0) << stats_after.out;
+  std::smatch before, after;
+  const std::regex traces("traces +([0-9]+)"), spans("spans +([0-9]+)");
+  ASSERT_TRUE(std::regex_search(stats_before.out, before, traces));
+  ASSERT_TRUE(std::regex_search(stats_after.out, after, traces));
+  EXPECT_EQ(before[1], after[1]);
+  ASSERT_TRUE(std::regex_search(stats_before.out, before, spans));
+  ASSERT_TRUE(std::regex_search(stats_after.out, after, spans));
+  EXPECT_EQ(before[1], after[1]);
+  // A healthy store: nothing to repair.
+  r = Spanctl("repair --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("nothing to repair"));
+}
+
+// A WAL segment missing from the middle: refused with the file named, reported, repaired.
+TEST_F(SpanctlE2eTest, MissingWalSegmentIsReportedAndRepaired) {
+  namespace fs = std::filesystem;
+  test::TempDir d;
+  const std::string db = d.Sub("s");
+  std::vector<Span> written;  // blocks, and several live WAL segments
+  ASSERT_TRUE(test::BuildDamageStore(db, &written).ok());
+  std::vector<std::string> segments;
+  for (const auto& [f, size] : Listing(db + "/wal")) segments.push_back(f);
+  ASSERT_GE(segments.size(), 3u);
+  fs::remove(db + "/wal/" + segments[1]);
+  Result r = Spanctl("search --db " + db);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(segments[1] + " is missing"));
+  r = Spanctl("verify --db " + db);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("DAMAGED +wal/" + segments[1] + ": missing"));
+  r = Spanctl("repair --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 WAL segments missing"));
+  EXPECT_THAT(r.out, HasSubstr("verify after repair: OK"));
+  r = Spanctl("search --db " + db + " --limit 0");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("[1-9][0-9]* traces\n"));
 }
 
 TEST_F(SpanctlE2eTest, BenchRuns) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "format/filenames.h"
 #include "format/wal_format.h"
@@ -288,10 +289,144 @@ TEST_F(StoreRecoveryTest, Lz4RecordsReplay) {
 TEST_F(StoreRecoveryTest, NotAWalSegment) {
   Populate(1);
   const std::string dir = Copy("garbage");
-  WriteBytes(SegmentFileName(dir, 7), "this is not a segment, it is a text file\n");
+  // The next number: a file further on would be refused for the hole before it.
+  WriteBytes(SegmentFileName(dir, 2), "this is not a segment, it is a text file\n");
   auto refused = Store::Open(WalOnly(), dir);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000007.log: offset 0"));
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("000002.log: offset 0"));
+}
+
+// An Env on which every change fails, as on read-only media, and which counts the attempts
+// (chmod does not stop root, and tests may run as root).
+class ReadOnlyMediaEnv : public EnvWrapper {
+ public:
+  ReadOnlyMediaEnv() : EnvWrapper(Env::Default()) {}
+  int attempts() const { return attempts_; }
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
+    return Refuse(p);
+  }
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& p) override {
+    return Refuse(p);
+  }
+  absl::Status RemoveFile(const std::string& p) override { return Refuse(p); }
+  absl::Status RenameFile(const std::string& f, const std::string&) override { return Refuse(f); }
+  absl::Status TruncateFile(const std::string& p, uint64_t) override { return Refuse(p); }
+  absl::Status CreateDir(const std::string& d) override { return Refuse(d); }
+  absl::Status RemoveDir(const std::string& d) override { return Refuse(d); }
+  absl::Status SyncDir(const std::string& d) override { return Refuse(d); }
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
+    return Refuse(p);  // opening the lock file for writing fails with EROFS
+  }
+
+ private:
+  absl::Status Refuse(const std::string& path) {
+    ++attempts_;
+    return absl::UnavailableError(path + ": read-only file system");
+  }
+  int attempts_ = 0;
+};
+
+TEST_F(StoreRecoveryTest, CreateIfMissingFalseCreatesNothing) {
+  Options o = WalOnly();
+  o.create_if_missing = false;
+  const std::string missing = scratch_.Sub("typo");
+  auto store = Store::Open(o, missing);
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("no such directory"));
+  EXPECT_FALSE(fs::exists(missing));
+  fs::create_directory(missing);  // a directory, but no store
+  EXPECT_EQ(Store::Open(o, missing).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(missing));
+  o.read_only = true;
+  o.create_if_missing = true;  // read-only never creates either
+  EXPECT_EQ(Store::Open(o, missing).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(missing));
+  // An existing store opens.
+  Populate(2);
+  o.read_only = false;
+  o.create_if_missing = false;
+  EXPECT_TRUE(Store::Open(o, Copy("existing")).ok());
+}
+
+TEST_F(StoreRecoveryTest, ReadOnlyOnReadOnlyMediaAnswersQueriesAndChangesNothing) {
+  Populate(4, /*segment_bytes=*/2048);
+  {  // Some spans in blocks, the rest in the WAL, and a torn tail on the newest segment.
+    Options o = WalOnly();
+    auto store = Store::Open(o, source_.path());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->CompactAll().ok());
+    test::RandomSpans gen(7);
+    for (int i = 0; i < 3; ++i) {
+      traces_.push_back(gen.NextTrace(2));
+      ASSERT_TRUE((*store)->Append(traces_.back()).ok());
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  const std::string dir = Copy("media");
+  std::vector<std::string> segments;
+  for (const auto& e : fs::directory_iterator(dir + "/wal")) segments.push_back(e.path());
+  std::sort(segments.begin(), segments.end());
+  const std::string newest = segments.back();
+  const std::string torn = ReadBytes(newest) + std::string("\x01\x02\x03", 3);
+  WriteBytes(newest, torn);
+  WriteBytes(dir + "/LOCK", "");  // as the last writer left it
+  std::map<std::string, uintmax_t> before;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) before[e.path()] = e.file_size();
+  }
+
+  ReadOnlyMediaEnv env;
+  Options o = WalOnly();
+  o.env = &env;
+  o.read_only = true;
+  auto store = Store::Open(o, dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(CountSpans(store->get()), 2 * traces_.size());
+  for (const auto& trace : traces_) {
+    auto t = (*store)->GetTrace(trace[0].trace_id);
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->spans.size(), 2u);
+  }
+  EXPECT_GT((*store)->Stats().blocks, 0u);
+  EXPECT_EQ((*store)->Append(traces_[0]).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*store)->CompactAll().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*store)->Flush().ok());
+  EXPECT_TRUE((*store)->Close().ok());
+  store->reset();
+  // LockFile was tried (the lock file exists) and refused; nothing else was.
+  EXPECT_EQ(env.attempts(), 1);
+  std::map<std::string, uintmax_t> after;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) after[e.path()] = e.file_size();
+  }
+  EXPECT_EQ(after, before);
+}
+
+// The same on a directory without write permission (meaningful when not root).
+TEST_F(StoreRecoveryTest, ReadOnlyOnAChmodDirectory) {
+  Populate(3);
+  const std::string dir = Copy("chmod");
+  { std::ofstream(dir + "/LOCK") << ""; }
+  fs::permissions(dir + "/LOCK",
+                  fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    fs::permissions(e.path(),
+                    fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                    fs::perm_options::remove);
+  }
+  fs::permissions(dir, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  Options o = WalOnly();
+  o.read_only = true;
+  auto store = Store::Open(o, dir);
+  fs::permissions(dir, fs::perms::owner_write, fs::perm_options::add);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(CountSpans(store->get()), 6u);
 }
 
 }  // namespace

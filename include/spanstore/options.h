@@ -35,11 +35,16 @@ enum class SyncPolicy : uint8_t {
 enum class RecoveryMode : uint8_t {
   // A partial record at the very end of the newest segment (a write torn by a crash) is
   // truncated and counted in Stats().torn_tail_records. Any other damage fails Open with
-  // DataLoss naming the segment and byte offset.
+  // DataLoss naming the segment and byte offset -- also a missing or damaged MANIFEST while
+  // block files exist, and a WAL segment missing from the middle of the sequence: nothing is
+  // deleted, and the message says to run `spanctl repair` (kSalvage).
   kTolerateTornTail = 0,
   // Damaged records anywhere are skipped and counted (Stats().corrupt_records_skipped,
   // corrupt_bytes_skipped); Open succeeds with whatever is readable. For getting data out of a
-  // damaged store, never the default.
+  // damaged store, never the default. A missing or damaged MANIFEST is rebuilt from the block
+  // files (damaged blocks are moved to DIR/lost/, never deleted) and every WAL segment is
+  // replayed, duplicates of block spans dropped; a segment missing from the middle of the WAL
+  // is reported in Stats().recovery_notes (docs/recovery.md).
   kSalvage = 1,
   // Any damage, even a torn tail, fails Open.
   kStrict = 2,
@@ -109,6 +114,21 @@ struct SPANSTORE_EXPORT Options {
   bool background_compaction = true;
 
   RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
+
+  // Create the directory (and an empty store in it) when it holds no store. True keeps the
+  // API's old behaviour for embedders that open a fresh directory; a tool that only reads sets
+  // it false, so a mistyped path fails with NotFound instead of leaving an empty store behind.
+  bool create_if_missing = true;
+
+  // Open for queries only: no lock file is created (an existing one is taken when it can be),
+  // and nothing is created, truncated, renamed or deleted -- a torn WAL tail is skipped in
+  // memory, orphans stay, no segment is started and no compaction runs. Append and CompactAll
+  // return FailedPrecondition (Flush has nothing to do and succeeds). This is what lets a store on
+  // read-only media (or a directory without write permission, or one being inspected after damage)
+  // answer queries; the price is that WAL spans are replayed into memory at every open. A store
+  // whose MANIFEST is missing or damaged is refused (repairing it writes), whatever `recovery`
+  // says.
+  bool read_only = false;
 
   SamplingPolicy sampling;
 

@@ -42,6 +42,15 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t torn_tail_bytes = 0;
   uint64_t corrupt_records_skipped = 0;  // kSalvage only
   uint64_t corrupt_bytes_skipped = 0;
+  // kSalvage: the MANIFEST was missing or damaged and was rebuilt from the block files.
+  bool manifest_rebuilt = false;
+  // kSalvage: WAL segments missing from the middle of the sequence (their spans are lost unless
+  // they were already in blocks).
+  uint64_t missing_wal_segments = 0;
+  // kSalvage: damaged files moved or copied to DIR/lost/ (kept for inspection, never deleted).
+  uint64_t files_moved_to_lost = 0;
+  // kSalvage: what was found and done, one line each (spanctl repair prints them).
+  std::vector<std::string> recovery_notes;
 
   // Compaction.
   uint64_t compactions = 0;

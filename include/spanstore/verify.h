@@ -13,7 +13,9 @@
 //                  group decodes, every row is where the trace index says, and the block agrees
 //                  with its manifest entry (rows, traces, bytes, time range)
 //   wal/N.log      every record's checksum, every span decodes
-// Damage: a file that fails any check, a block the manifest names but that is missing.
+// Damage: a file that fails any check, a block the manifest names but that is missing, a
+// MANIFEST that is damaged or missing while block files exist, a WAL segment missing from the
+// middle of the sequence (docs/recovery.md).
 // Warnings: what a crash legitimately leaves behind and the next Open deletes -- block files
 // the manifest does not name, WAL segments below the manifest's first live segment, a
 // MANIFEST.tmp -- and names that are not spanstore files.
@@ -45,7 +47,7 @@ struct SPANSTORE_EXPORT VerifyFinding {
 
 struct SPANSTORE_EXPORT VerifyReport {
   std::vector<VerifyFinding> findings;  // in the order the files were checked
-  bool manifest_readable = true;        // false: damaged, so every block file was checked
+  bool manifest_readable = true;        // false: damaged or lost, so every block file was checked
   uint64_t blocks = 0;                  // block files checked
   uint64_t block_rows = 0;
   uint64_t segments = 0;  // WAL segments checked

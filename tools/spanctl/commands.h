@@ -30,6 +30,9 @@ const std::vector<Command>& Commands();
 // Shared helpers.
 FlagSpec DbFlag();
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const ParsedFlags& flags, Options options = {});
+// For commands that only read: read-only (nothing is created, replayed durably, deleted or
+// compacted, so it works on read-only media) and never creates a store for a mistyped --db.
+absl::StatusOr<std::unique_ptr<Store>> OpenStoreForReading(const ParsedFlags& flags);
 // Prints the error; returns 2 (usage) for InvalidArgument -- a bad flag, filter or argument --
 // and 1 otherwise.
 int Fail(const std::string& command, const absl::Status& status);
@@ -46,6 +49,7 @@ std::vector<Command> WriteCommands();  // gen, compact, bench
 std::vector<Command> ReadCommands();   // trace, query, search, services, stats, verify
 Command VerifyCommand();               // tools/spanctl/verify.cc
 std::vector<Command> AnalysisCommands();  // graph, red, doctor, critical-path
+Command RepairCommand();               // tools/spanctl/repair.cc
 
 }  // namespace spanstore::spanctl
 

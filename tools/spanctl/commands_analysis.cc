@@ -16,19 +16,9 @@
 namespace spanstore::spanctl {
 namespace {
 
-// Opens an existing store for the analyses. A read command must not leave an empty store
-// behind a mistyped path, so a directory without a store (no wal/ and no MANIFEST) is
-// NotFound before Store::Open could create one.
-// TODO(merge): the recovery work adds OpenStoreForReading (read_only, create_if_missing =
-// false); use it here once it is on main.
+// The analyses only read: open read-only, never creating a store behind a mistyped --db.
 absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(const ParsedFlags& flags) {
-  const std::string dir = flags.Get("db");
-  if (dir.empty()) return absl::InvalidArgumentError("--db DIR is required");
-  struct stat st;
-  if (::stat((dir + "/wal").c_str(), &st) != 0 && ::stat((dir + "/MANIFEST").c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("no store in '", dir, "' (no wal/ or MANIFEST)"));
-  }
-  return OpenStore(flags);
+  return OpenStoreForReading(flags);
 }
 
 std::vector<FlagSpec> WindowFlags() {

@@ -105,7 +105,7 @@ int RunTrace(const ParsedFlags& flags) {
     }
     id = *parsed;
   }
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("trace", store.status());
   auto trace = (*store)->GetTrace(id);
   if (!trace.ok()) return Fail("trace", trace.status());
@@ -140,7 +140,7 @@ int RunQuery(const ParsedFlags& flags) {
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("query", limit.status());
   q->limit = static_cast<size_t>(*limit);
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("query", store.status());
   const bool json = flags.GetBool("json");
   std::vector<Span> spans;
@@ -203,7 +203,7 @@ int RunSearch(const ParsedFlags& flags) {
   if (!q.ok()) return Fail("search", q.status());
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("search", limit.status());
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("search", store.status());
   auto found = traceql.has_value()
                    ? SearchSummaries(**store, *traceql, SearchOptionsFrom(*q, *limit))
@@ -245,7 +245,7 @@ int RunSearch(const ParsedFlags& flags) {
 }
 
 int RunServices(const ParsedFlags& flags) {
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("services", store.status());
   auto services = (*store)->Services();
   if (!services.ok()) return Fail("services", services.status());
@@ -260,7 +260,7 @@ int RunServices(const ParsedFlags& flags) {
 }
 
 int RunStats(const ParsedFlags& flags) {
-  auto store = OpenStore(flags);
+  auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("stats", store.status());
   // Per attribute key: distinct values (counted up to a cap) and bytes of key + value.
   constexpr size_t kCardinalityCap = 100000;
@@ -375,7 +375,8 @@ std::vector<Command> ReadCommands() {
       "query prints the matching spans (of every spanset), search the traces.\n"
       "Without FILTER every span matches; without a time window the whole store is searched.";
   return {
-      {{"trace", "trace --db DIR <trace-id|traceparent> [--json]",
+      {{"trace",
+        "trace --db DIR <trace-id|traceparent> [--json]",
         "show one trace as a waterfall (critical path and largest gaps marked)",
         "The argument is a trace id (hex; leading zeros may be dropped) or a W3C traceparent.",
         {DbFlag(),
@@ -392,15 +393,24 @@ std::vector<Command> ReadCommands() {
         "find traces with a span matching a TraceQL filter, most recent first", filter_help,
         search_flags, 0, 1},
        RunSearch},
-      {{"services", "services --db DIR [--operations]",
-        "list the services (and their operations)", "",
-        {DbFlag(), {"operations", "", "", "also list each service's span names"}}, 0, 0},
+      {{"services",
+        "services --db DIR [--operations]",
+        "list the services (and their operations)",
+        "",
+        {DbFlag(), {"operations", "", "", "also list each service's span names"}},
+        0,
+        0},
        RunServices},
-      {{"stats", "stats --db DIR [--top N]",
-        "spans, traces, bytes on disk and the attribute keys that cost the most", "",
-        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}}, 0, 0},
+      {{"stats",
+        "stats --db DIR [--top N]",
+        "spans, traces, bytes on disk and the attribute keys that cost the most",
+        "",
+        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}},
+        0,
+        0},
        RunStats},
       VerifyCommand(),
+      RepairCommand(),
   };
 }
 
