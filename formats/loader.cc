@@ -358,12 +358,20 @@ class Load {
       }
       if (size > 0) empty_run = 0;
       if (problem.empty()) {
-        message.resize(size);
-        auto got = ReadFull(in_, message.data(), size);
-        if (!got.ok()) return got.status();
-        if (*got < size) {
+        // A large message is grown as the bytes come, so a length that lies costs no more
+        // than the input; a usual one is read in one go.
+        message.clear();
+        if (size <= (4u << 20)) {
+          message.resize(size);
+          auto got = ReadFull(in_, message.data(), size);
+          if (!got.ok()) return got.status();
+          message.resize(*got);
+        } else if (absl::Status st = ReadUpTo(in_, size, &message); !st.ok()) {
+          return st;
+        }
+        if (message.size() < size) {
           problem = absl::StrFormat("the input ends inside a %d-byte message (%d bytes there)",
-                                    size, *got);
+                                    size, message.size());
         }
       }
       if (!problem.empty()) {
