@@ -72,7 +72,7 @@ bool JsonSplitter::ReadMore() {
     keep_ = 0;
   }
   // Reading at least as much as is kept makes the moves above linear in the input.
-  const size_t want = std::max<size_t>(1 << 20, buf_.size());
+  const size_t want = std::max<size_t>(kReadBytes, buf_.size());
   const size_t old = buf_.size();
   buf_.resize(old + want);
   auto n = in_->Read(buf_.data() + old, want);

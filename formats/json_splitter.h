@@ -55,6 +55,8 @@ class JsonSplitter {
  public:
   // Whole documents up to this size are not split.
   static constexpr size_t kWholeDocumentBytes = 4 << 20;
+  // Input is read at least this much at a time.
+  static constexpr size_t kReadBytes = 256 << 10;
   // Elements are gathered into pieces of about this size.
   static constexpr size_t kPieceBytes = 1 << 20;
 

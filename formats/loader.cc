@@ -196,6 +196,21 @@ absl::StatusOr<size_t> ReadFull(InputStream* in, char* buf, size_t n) {
   return have;
 }
 
+// Appends to *out until it holds `limit` bytes or the input ends, growing as the data comes
+// (a small request does not cost the whole limit in memory).
+absl::Status ReadUpTo(InputStream* in, size_t limit, std::string* out) {
+  while (out->size() < limit) {
+    const size_t old = out->size();
+    const size_t want = std::min(limit - old, std::max<size_t>(old, 1 << 16));
+    out->resize(old + want);
+    auto n = ReadFull(in, out->data() + old, want);
+    if (!n.ok()) return n.status();
+    out->resize(old + *n);
+    if (*n < want) break;
+  }
+  return absl::OkStatus();
+}
+
 constexpr std::string_view kUnknownFormat =
     "unknown or empty format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger JSON "
     "({\"data\": [...]}), Zipkin v2 JSON ([{\"traceId\": ...}]) or OTLP protobuf";
@@ -228,10 +243,9 @@ class Load {
     std::string head(1, first);
     if (format == TraceFormat::kAuto && first == 0x0a) {
       // A request, if the input (up to the message limit) decodes as one; else JSON.
-      head.resize(options_.max_document_bytes + 1);
-      auto more = ReadFull(in_, head.data() + 1, head.size() - 1);
-      if (!more.ok()) return more.status();
-      head.resize(1 + *more);
+      if (absl::Status st = ReadUpTo(in_, options_.max_document_bytes + 1, &head); !st.ok()) {
+        return st;
+      }
       if (head.size() <= options_.max_document_bytes && proto_.Decode(head).ok() &&
           proto_.pending() > 0) {
         stats_.format = TraceFormat::kOtlpProto;
@@ -299,17 +313,18 @@ class Load {
 
   absl::Status ProtoSingle() {
     stats_.format = TraceFormat::kOtlpProto;
-    std::string message(options_.max_document_bytes + 1, '\0');
-    auto n = ReadFull(in_, message.data(), message.size());
-    if (!n.ok()) return n.status();
-    if (*n > options_.max_document_bytes) {
+    std::string message;
+    if (absl::Status st = ReadUpTo(in_, options_.max_document_bytes + 1, &message); !st.ok()) {
+      return st;
+    }
+    const size_t n = message.size();
+    if (n > options_.max_document_bytes) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: an otlp-proto message larger than the %d-byte limit "
                           "(LoadOptions::max_document_bytes)",
                           name_, options_.max_document_bytes));
     }
-    message.resize(*n);
-    bytes_ = *n;
+    bytes_ = n;
     absl::Status s = ProtoMessage(message, 0, false);
     Progress();
     return s;
@@ -343,12 +358,20 @@ class Load {
       }
       if (size > 0) empty_run = 0;
       if (problem.empty()) {
-        message.resize(size);
-        auto got = ReadFull(in_, message.data(), size);
-        if (!got.ok()) return got.status();
-        if (*got < size) {
+        // A large message is grown as the bytes come, so a length that lies costs no more
+        // than the input; a usual one is read in one go.
+        message.clear();
+        if (size <= (4u << 20)) {
+          message.resize(size);
+          auto got = ReadFull(in_, message.data(), size);
+          if (!got.ok()) return got.status();
+          message.resize(*got);
+        } else if (absl::Status st = ReadUpTo(in_, size, &message); !st.ok()) {
+          return st;
+        }
+        if (message.size() < size) {
           problem = absl::StrFormat("the input ends inside a %d-byte message (%d bytes there)",
-                                    size, *got);
+                                    size, message.size());
         }
       }
       if (!problem.empty()) {
