@@ -163,6 +163,10 @@ absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
                                [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
                                  absl::Status s = data.LoadAll();
                                  for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+                                   // Within a group too: a span may cost milliseconds.
+                                   if (i % 16 == 15 && !(s = CheckQueryInterrupted(query)).ok()) {
+                                     break;
+                                   }
                                    s = data.Materialize(rows[i], &span);
                                    *stop = s.ok() && SpanMatches(query, span) && !visitor(span);
                                  }

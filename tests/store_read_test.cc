@@ -103,8 +103,8 @@ TEST_P(StoreReadTest, CancelledScanStops) {
     return true;
   });
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
-  // It stops at the next check: within a row group (256 rows) or 256 memtable spans.
-  EXPECT_LE(seen, 10u + 256u);
+  // It stops at the next check: within 16 spans.
+  EXPECT_LE(seen, 10u + 16u);
 
   // Cancelled before it starts: nothing is read.
   seen = 0;

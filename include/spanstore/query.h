@@ -154,8 +154,8 @@ struct SPANSTORE_EXPORT SpanQuery {
 
   // A scan gives up at `deadline` with DeadlineExceeded, or with Cancelled once `*cancel` is
   // true (the flag is the caller's and must outlive the call). Both are checked before each
-  // row group of a block and every 256 memtable spans, so a query stops within one group's work
-  // of either. Scan has by then handed the visitor some matching spans: they are a partial
+  // row group of a block and every 16 spans a scan evaluates, so a query stops within 16 spans'
+  // work of either. Scan has by then handed the visitor some matching spans: they are a partial
   // answer, which the error status marks. FindTraces and Search return only the error. These
   // are not part of the query's meaning: SpanMatches ignores them.
   absl::Time deadline = absl::InfiniteFuture();
