@@ -139,6 +139,15 @@ bool AttributeMatches(const AttributePredicate& p, const Span& span) {
     }
     return false;
   }
+  if (p.scope == AttributeScope::kAny) {
+    // Tempo's unscoped `.k`: the condition holds when it holds for the span's attribute or for
+    // its resource's, not only for whichever is found first (a span and its resource may both
+    // carry the key, with different values).
+    const AnyValue* v = FindAttribute(span.attributes, p.key);
+    if (v != nullptr && ValueMatches(p, *v)) return true;
+    v = FindAttribute(span.resource_attributes, p.key);
+    return v != nullptr && ValueMatches(p, *v);
+  }
   const AnyValue* v = LookupAttribute(span, p.scope, p.key);
   if (v == nullptr) return false;
   return ValueMatches(p, *v);

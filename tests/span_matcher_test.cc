@@ -88,9 +88,15 @@ TEST(SpanMatcherTest, ListsAreDisjunctions) {
 }
 
 TEST(SpanMatcherTest, AttributeScopes) {
-  // `.key` looks at span attributes first, then resource attributes.
+  // `.key` holds when it holds for the span attribute or for the resource attribute (Tempo's
+  // unscoped attributes): both values of a key the two carry can be found.
   EXPECT_TRUE(MatchesAttr(Attr(AttributeScope::kAny, "shared", CompareOp::kEq, AnyValue::String("span"))));
-  EXPECT_FALSE(MatchesAttr(Attr(AttributeScope::kAny, "shared", CompareOp::kEq, AnyValue::String("resource"))));
+  EXPECT_TRUE(MatchesAttr(
+      Attr(AttributeScope::kAny, "shared", CompareOp::kEq, AnyValue::String("resource"))));
+  EXPECT_FALSE(
+      MatchesAttr(Attr(AttributeScope::kAny, "shared", CompareOp::kEq, AnyValue::String("other"))));
+  EXPECT_FALSE(MatchesAttr(
+      Attr(AttributeScope::kSpan, "shared", CompareOp::kEq, AnyValue::String("resource"))));
   EXPECT_TRUE(MatchesAttr(Attr(AttributeScope::kResource, "shared", CompareOp::kEq, AnyValue::String("resource"))));
   EXPECT_TRUE(MatchesAttr(Attr(AttributeScope::kAny, "k8s.pod", CompareOp::kEq, AnyValue::String("cart-1"))));
   EXPECT_FALSE(MatchesAttr(Attr(AttributeScope::kSpan, "k8s.pod", CompareOp::kExists, AnyValue())));

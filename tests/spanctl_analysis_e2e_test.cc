@@ -139,7 +139,7 @@ TEST_F(SpanctlAnalysisE2eTest, UsageErrorsAndMissingStores) {
   const std::string missing = dir_->Sub("missing");
   Result r = Spanctl("graph --db " + missing);
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("no store in"));
+  EXPECT_THAT(r.out, HasSubstr("no spanstore store there"));
   EXPECT_FALSE(std::filesystem::exists(missing));  // a read command creates nothing
   r = Spanctl("red --by host --db " + Db());
   EXPECT_EQ(r.exit_code, 2) << r.out;

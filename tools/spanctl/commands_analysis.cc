@@ -1,7 +1,5 @@
 // spanctl graph, red, doctor, critical-path: the analyses of spanstore/analysis.h over a store.
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,11 +13,6 @@
 
 namespace spanstore::spanctl {
 namespace {
-
-// The analyses only read: open read-only, never creating a store behind a mistyped --db.
-absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(const ParsedFlags& flags) {
-  return OpenStoreForReading(flags);
-}
 
 std::vector<FlagSpec> WindowFlags() {
   return {{"start", "TIME", "",
@@ -69,7 +62,7 @@ int RunGraph(const ParsedFlags& flags) {
   if (static_cast<int>(json) + static_cast<int>(dot) + static_cast<int>(!svg.empty()) > 1) {
     return Fail("graph", absl::InvalidArgumentError("--json, --dot and --svg exclude each other"));
   }
-  auto store = OpenExistingStore(flags);
+  auto store = OpenStoreForReading(flags);  // read-only; never creates a store
   if (!store.ok()) return Fail("graph", store.status());
   auto graph = ComputeServiceGraph(**store, *window);
   if (!graph.ok()) return Fail("graph", graph.status());
@@ -127,7 +120,7 @@ int RunRed(const ParsedFlags& flags) {
     return Fail("red", absl::InvalidArgumentError(
                            absl::StrCat("--by: '", by, "' is neither 'service' nor 'operation'")));
   }
-  auto store = OpenExistingStore(flags);
+  auto store = OpenStoreForReading(flags);  // read-only; never creates a store
   if (!store.ok()) return Fail("red", store.status());
   auto red = ComputeRed(**store, *window, grouping);
   if (!red.ok()) return Fail("red", red.status());
@@ -177,7 +170,7 @@ int RunDoctorCommand(const ParsedFlags& flags) {
     }
     options.min_gap_nanos = *d;
   }
-  auto store = OpenExistingStore(flags);
+  auto store = OpenStoreForReading(flags);  // read-only; never creates a store
   if (!store.ok()) return Fail("doctor", store.status());
   auto report = RunDoctor(**store, *window, options);
   if (!report.ok()) return Fail("doctor", report.status());
@@ -229,7 +222,7 @@ int RunCriticalPath(const ParsedFlags& flags) {
   if (!limit.ok()) return Fail("critical-path", limit.status());
   auto top = flags.GetInt("top", 1, 100000);
   if (!top.ok()) return Fail("critical-path", top.status());
-  auto store = OpenExistingStore(flags);
+  auto store = OpenStoreForReading(flags);  // read-only; never creates a store
   if (!store.ok()) return Fail("critical-path", store.status());
   auto report = ComputeCriticalPaths(**store, *q, static_cast<size_t>(*limit));
   if (!report.ok()) return Fail("critical-path", report.status());
@@ -293,7 +286,7 @@ int RunMetrics(const ParsedFlags& flags) {
     }
     step = *d;
   }
-  auto store = OpenExistingStore(flags);
+  auto store = OpenStoreForReading(flags);  // read-only; never creates a store
   if (!store.ok()) return Fail("metrics", store.status());
   auto result =
       EvaluateMetricsQuery(**store, *query, window->start_unix_nano, window->end_unix_nano, step);
