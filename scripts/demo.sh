@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds spanstore (Release) and runs the main job: generate realistic
 # checkout traces into a store, reopen it, find the slow checkouts, show the planted incident's
-# waterfall (a checkout that called a staging payment endpoint) and the spans that point at
-# staging. SPANSTORE_DEMO_TRACES (default 50000, ~1M spans) sets the size; the store is left in
+# waterfall (a checkout that called a staging payment endpoint), the spans that point at
+# staging (a span filter and a structural TraceQL query), the service graph and what the
+# propagation doctor finds (the planted gap). SPANSTORE_DEMO_TRACES (default 50000, ~1M spans) sets the size; the store is left in
 # ./demo-store for you to explore with build-release/spanctl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,18 @@ echo "\$ spanctl trace --db $db $planted"
 echo
 echo "\$ spanctl query --db $db '{ span.http.host =~ \".*staging.*\" }'"
 "$spanctl" query --db "$db" '{ span.http.host =~ ".*staging.*" }'
+
+echo
+echo "\$ spanctl search --db $db '{ resource.service.name = \"checkout\" } >> { span.http.host =~ \".*staging.*\" }' --limit 5"
+"$spanctl" search --db "$db" '{ resource.service.name = "checkout" } >> { span.http.host =~ ".*staging.*" }' --limit 5
+
+echo
+echo "\$ spanctl graph --db $db"
+"$spanctl" graph --db "$db"
+
+echo
+echo "\$ spanctl doctor --db $db"
+"$spanctl" doctor --db "$db"
 
 echo
 echo "\$ spanctl stats --db $db --top 5"
