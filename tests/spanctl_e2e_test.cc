@@ -182,7 +182,7 @@ TEST_F(SpanctlE2eTest, MissingTraceExitsOne) {
 
 TEST_F(SpanctlE2eTest, HelpEverywhere) {
   for (const char* cmd : {"gen", "load", "trace", "query", "search", "services", "stats", "verify",
-                          "compact", "bench"}) {
+                          "repair", "compact", "bench"}) {
     const Result r = Spanctl(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.out, HasSubstr(std::string("usage: spanctl ") + cmd)) << cmd;
