@@ -59,8 +59,8 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
     }
   }
   for (const AttributePredicate& p : query.attributes) {
-    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
-        p.scope == AttributeScope::kResource) {
+    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString || p.as_string ||
+        (p.scope != AttributeScope::kSpan && p.scope != AttributeScope::kAny)) {
       continue;
     }
     const std::string& value = p.value.string_value();
@@ -141,8 +141,11 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < block.groups().size(); ++g) {
     if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
+    // Before each group's decoding and matching: the unit of work a stop waits for.
+    absl::Status s = CheckQueryInterrupted(query);
+    if (!s.ok()) return s;
     GroupData data(block, g);
-    absl::Status s = CandidateRows(query, plan, &data, &rows);
+    s = CandidateRows(query, plan, &data, &rows);
     if (!s.ok()) return s;
     if (rows.empty()) continue;
     bool stop = false;

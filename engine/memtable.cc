@@ -226,6 +226,10 @@ absl::Status MemTableSource::Scan(const SpanQuery& query,
                                   absl::FunctionRef<bool(const Span&)> visitor) const {
   Span span;
   for (size_t i = 0; i < count_; ++i) {
+    // A span costs up to every term of the query; 256 of them bound how late a stop comes.
+    if (i % 256 == 0) {
+      if (absl::Status s = CheckQueryInterrupted(query); !s.ok()) return s;
+    }
     const EncodedSpan encoded = mem_->entry(i);
     if (!MayMatch(query, encoded.span)) continue;
     absl::Status s = DecodeSpan(encoded, &span);

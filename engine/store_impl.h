@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "compaction/compactor.h"
 #include "engine/block_source.h"
 #include "engine/memtable.h"
@@ -62,6 +63,8 @@ class StoreImpl final : public Store {
                     absl::FunctionRef<bool(const Span&)> visitor) override;
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                        size_t limit) override;
+  absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
+                                                        const SearchOptions& options) override;
   absl::StatusOr<std::vector<std::string>> Services() override;
   absl::StatusOr<std::vector<std::string>> Operations(const std::string& service) override;
   absl::Status Flush() override;
@@ -163,6 +166,11 @@ class StoreImpl final : public Store {
   absl::Status CheckOpen();
   // True if an exact copy of `span` (from snap[source]) is in an earlier source.
   static bool AppearsEarlier(const Snapshot& snap, size_t source, const Span& span);
+  // Search's first phase (engine/store_search.cc): the traces that may match `e`, each with the
+  // latest start of a span that made it one.
+  static absl::Status SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
+                                       const SearchOptions& options,
+                                       absl::flat_hash_map<TraceId, uint64_t>* out);
   // Every matching span of the snapshot once, until the visitor returns false.
   static absl::Status ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
                                    absl::FunctionRef<bool(const Span&)> visitor);

@@ -112,6 +112,7 @@ absl::Status StoreImpl::ScanSnapshot(const Snapshot& snap, const SpanQuery& quer
 
 absl::Status StoreImpl::Scan(const SpanQuery& query, absl::FunctionRef<bool(const Span&)> visitor) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  if (absl::Status s = CheckQueryInterrupted(query); !s.ok()) return s;
   size_t emitted = 0;
   return ScanSnapshot(TakeSnapshot(), query, [&](const Span& span) {
     if (!visitor(span)) return false;
@@ -122,6 +123,7 @@ absl::Status StoreImpl::Scan(const SpanQuery& query, absl::FunctionRef<bool(cons
 absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery& query,
                                                                 size_t limit) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  if (absl::Status s = CheckQueryInterrupted(query); !s.ok()) return s;
   const Snapshot snap = TakeSnapshot();
   struct Hit {
     uint64_t first_match_start = UINT64_MAX;
@@ -160,7 +162,9 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
   std::vector<TraceSummary> out;
   std::vector<Span> spans;
   for (const auto& [trace_id, hit] : ranked) {
-    absl::Status s = CollectTrace(snap, trace_id, &spans);
+    absl::Status s = CheckQueryInterrupted(query);
+    if (!s.ok()) return s;
+    s = CollectTrace(snap, trace_id, &spans);
     if (!s.ok()) return s;
     TraceSummary sum = SummarizeTrace(trace_id, spans);
     sum.matched_spans = hit.matched;

@@ -3,7 +3,9 @@
 // does (docs/formats.md):
 //   process.serviceName -> resource service.name; process tags -> resource attributes
 //   startTime/duration (microseconds) -> start/end (nanoseconds)
-//   first CHILD_OF reference in the same trace -> parent; other references -> links
+//   first CHILD_OF reference in the same trace -> parent; other references -> links (the first
+//     FOLLOWS_FROM in the same trace is also the parent when there is no CHILD_OF)
+//   warnings -> the string-array attribute jaeger.warnings
 //   tags span.kind -> kind; otel.status_code / otel.status_description -> status;
 //     error=true -> status error; otel.scope.name|otel.library.name (+ .version) -> scope;
 //     w3c.tracestate -> trace_state (these tags are consumed, the rest stay attributes)
@@ -40,14 +42,36 @@ absl::Status ShortHexId(element v, const Path& path, bool trace, TraceId* tid, S
   return absl::OkStatus();
 }
 
-uint64_t Micros(element v) {
+// Microseconds since the epoch (or a duration) as nanoseconds. Values that are negative or
+// overflow int64 nanoseconds (past the year 2262) are refused rather than wrapped.
+absl::Status Micros(element v, const Path& path, uint64_t* nanos) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX) / 1000;
   uint64_t u = 0;
   int64_t i = 0;
   double d = 0;
-  if (v.get(u) == simdjson::SUCCESS) return u * 1000;
-  if (v.get(i) == simdjson::SUCCESS) return i > 0 ? static_cast<uint64_t>(i) * 1000 : 0;
-  if (v.get(d) == simdjson::SUCCESS) return d > 0 ? static_cast<uint64_t>(d * 1000) : 0;
-  return 0;
+  if (v.get(u) == simdjson::SUCCESS) {
+    if (u > kMax) {
+      return PathError(path, absl::StrCat(u, " microseconds overflows 64-bit nanoseconds"));
+    }
+    *nanos = u * 1000;
+    return absl::OkStatus();
+  }
+  if (v.get(i) == simdjson::SUCCESS) {
+    return PathError(path, absl::StrCat("negative time ", i, " (microseconds)"));
+  }
+  if (v.get(d) == simdjson::SUCCESS) {
+    if (!(d >= 0)) return PathError(path, absl::StrCat("negative or NaN time ", d));
+    if (d >= static_cast<double>(kMax)) {
+      return PathError(path, absl::StrCat(d, " microseconds overflows 64-bit nanoseconds"));
+    }
+    *nanos = static_cast<uint64_t>(d * 1000);
+    return absl::OkStatus();
+  }
+  if (v.is_null()) {
+    *nanos = 0;
+    return absl::OkStatus();
+  }
+  return PathError(path, "expected a number of microseconds");
 }
 
 // A typed Jaeger tag {"key", "type", "value"} into an attribute.
@@ -179,8 +203,8 @@ class JaegerConverter {
  public:
   explicit JaegerConverter(std::vector<Span>* out) : out_(out) {}
 
-  absl::Status Trace(element trace, const Path& path, bool skip_invalid, uint64_t* skipped,
-                     std::string* first_error) {
+  absl::Status Trace(element trace, const Path& path, const JsonReadOptions& options,
+                     uint64_t* skipped, std::string* first_error) {
     object o;
     if (trace.get(o) != simdjson::SUCCESS) return PathError(path, "expected a trace object");
     absl::flat_hash_map<std::string, Process> processes;
@@ -215,7 +239,7 @@ class JaegerConverter {
       const Path sp(&list, i++);
       Span span;
       absl::Status s = OneSpan(e, sp, processes, &span);
-      s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out_, skipped, first_error);
+      s = KeepOrSkip(std::move(s), std::move(span), sp, options, out_, skipped, first_error);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -243,9 +267,11 @@ class JaegerConverter {
         if (f.value.get(name) != simdjson::SUCCESS) s = PathError(Path(&path, "operationName"), "expected a string");
         span->name.assign(name.data(), name.size());
       } else if (key == "startTime") {
-        span->start_time_unix_nano = Micros(f.value);
+        s = Micros(f.value, Path(&path, "startTime"), &span->start_time_unix_nano);
       } else if (key == "duration") {
-        duration = Micros(f.value);
+        s = Micros(f.value, Path(&path, "duration"), &duration);
+      } else if (key == "warnings") {
+        s = Warnings(f.value, Path(&path, "warnings"), span);
       } else if (key == "flags") {
         uint64_t flags = 0;
         if (f.value.get(flags) != simdjson::SUCCESS) flags = 0;
@@ -278,6 +304,9 @@ class JaegerConverter {
     if (!has_span) return PathError(path, "missing spanID");
     if (!span->trace_id.IsValid()) return PathError(Path(&path, "traceID"), "trace id is all zeros");
     if (!span->span_id.IsValid()) return PathError(Path(&path, "spanID"), "span id is all zeros");
+    if (duration > static_cast<uint64_t>(INT64_MAX) - span->start_time_unix_nano) {
+      return PathError(Path(&path, "duration"), "start + duration overflows 64-bit nanoseconds");
+    }
     span->end_time_unix_nano = span->start_time_unix_nano + duration;
     if (!process_id.empty()) {
       auto it = processes.find(std::string(process_id));
@@ -318,11 +347,45 @@ class JaegerConverter {
         span->parent_span_id = id;
         continue;
       }
+      if (type != "CHILD_OF" && type != "FOLLOWS_FROM") {
+        return PathError(Path(&rp, "refType"), "expected CHILD_OF or FOLLOWS_FROM");
+      }
       SpanLink& link = span->links.emplace_back();
       link.trace_id = trace;
       link.span_id = id;
       link.attributes.push_back({"opentracing.ref_type",
                                  AnyValue::String(type == "FOLLOWS_FROM" ? "follows_from" : "child_of")});
+    }
+    // Without a CHILD_OF, the first FOLLOWS_FROM in the same trace is the parent (as Jaeger's
+    // own model does), so the span is not drawn as a second root; the link stays, so the
+    // reference type is not lost.
+    if (!span->parent_span_id.IsValid()) {
+      for (const SpanLink& link : span->links) {
+        if (link.trace_id == span->trace_id) {
+          span->parent_span_id = link.span_id;
+          break;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Jaeger's "warnings" (strings the collector or UI adds, e.g. clock skew adjustments) are
+  // kept as the string-array attribute jaeger.warnings.
+  static absl::Status Warnings(element v, const Path& path, Span* span) {
+    if (v.is_null()) return absl::OkStatus();
+    array a;
+    if (v.get(a) != simdjson::SUCCESS) return PathError(path, "expected an array of strings");
+    AnyValue::Array warnings;
+    size_t i = 0;
+    for (element e : a) {
+      std::string_view w;
+      if (e.get(w) != simdjson::SUCCESS) return PathError(Path(&path, i), "expected a string");
+      warnings.push_back(AnyValue::String(std::string(w)));
+      ++i;
+    }
+    if (!warnings.empty()) {
+      span->attributes.push_back({"jaeger.warnings", AnyValue::ArrayValue(std::move(warnings))});
     }
     return absl::OkStatus();
   }
@@ -338,7 +401,10 @@ class JaegerConverter {
       if (e.get(o) != simdjson::SUCCESS) return PathError(lp, "expected a log object");
       SpanEvent& ev = span->events.emplace_back();
       element f;
-      if (o.at_key("timestamp").get(f) == simdjson::SUCCESS) ev.time_unix_nano = Micros(f);
+      if (o.at_key("timestamp").get(f) == simdjson::SUCCESS) {
+        absl::Status s = Micros(f, Path(&lp, "timestamp"), &ev.time_unix_nano);
+        if (!s.ok()) return s;
+      }
       if (o.at_key("fields").get(f) == simdjson::SUCCESS) {
         absl::Status s = Tags(f, Path(&lp, "fields"), &ev.attributes);
         if (!s.ok()) return s;
@@ -359,7 +425,7 @@ class JaegerConverter {
 
 }  // namespace
 
-absl::Status JaegerJsonToSpans(simdjson::dom::element document, bool skip_invalid,
+absl::Status JaegerJsonToSpans(simdjson::dom::element document, const JsonReadOptions& options,
                                std::vector<Span>* out, uint64_t* skipped_spans,
                                std::string* first_error) {
   JaegerConverter c(out);
@@ -367,15 +433,15 @@ absl::Status JaegerJsonToSpans(simdjson::dom::element document, bool skip_invali
   if (document.get(o) != simdjson::SUCCESS) return absl::InvalidArgumentError("expected a JSON object");
   element data;
   if (o.at_key("data").get(data) != simdjson::SUCCESS) {
-    return c.Trace(document, Path(""), skip_invalid, skipped_spans, first_error);  // a bare trace
+    return c.Trace(document, Path(""), options, skipped_spans, first_error);  // a bare trace
   }
   if (data.is_null()) return absl::OkStatus();
   array traces;
   if (data.get(traces) != simdjson::SUCCESS) return PathError(Path("data"), "expected an array of traces");
   const Path list("data");
-  size_t i = 0;
+  size_t i = options.first_index;
   for (element t : traces) {
-    absl::Status s = c.Trace(t, Path(&list, i++), skip_invalid, skipped_spans, first_error);
+    absl::Status s = c.Trace(t, Path(&list, i++), options, skipped_spans, first_error);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "formats/json_path.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
 
 // As OtlpJsonToSpans (formats/otlp_json_reader.h), for {"data": [trace...]} or a bare trace.
-absl::Status JaegerJsonToSpans(simdjson::dom::element document, bool skip_invalid,
+absl::Status JaegerJsonToSpans(simdjson::dom::element document, const JsonReadOptions& options,
                                std::vector<Span>* out, uint64_t* skipped_spans,
                                std::string* first_error);
 

@@ -4,8 +4,10 @@
 #ifndef SPANSTORE_FORMATS_JSON_PATH_H_
 #define SPANSTORE_FORMATS_JSON_PATH_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,16 +51,45 @@ inline absl::Status PathError(const Path& path, std::string_view what) {
                     : absl::StrCat(where, ": ", absl::string_view(what.data(), what.size())));
 }
 
-// Appends `span` if its conversion succeeded (`s` ok). Otherwise returns `s`, or with
-// `skip_invalid` counts the span as skipped, keeps the first error and returns OK.
-inline absl::Status KeepOrSkip(absl::Status s, Span&& span, bool skip_invalid,
-                               std::vector<Span>* out, uint64_t* skipped,
-                               std::string* first_error) {
+// What a Zipkin span said that the Span cannot hold, until its trace is put together.
+struct ZipkinSpanInfo {
+  size_t index = 0;     // in the input's array
+  uint64_t line = 0;    // of the input, for messages (set by the loader)
+  bool shared = false;  // "shared": true -- the server half of an RPC that reuses the client's id
+  bool timed = true;    // had a timestamp (else start is 0 and end holds the duration)
+};
+
+// How a JSON reader treats what it converts.
+struct JsonReadOptions {
+  // Skip (count, keep the first message of) an invalid span instead of failing.
+  bool skip_invalid = false;
+  // The index of the document's first element in the whole input's array, when the loader
+  // hands a large document over in pieces (formats/json_splitter.h): error paths name the
+  // element's index in the input, not in the piece.
+  size_t first_index = 0;
+  // Called on each converted span (e.g. the store's ValidateSpan): a refusal is the span's
+  // error, with its path. May be null.
+  const std::function<absl::Status(const Span&)>* validate = nullptr;
+  // Zipkin only: one entry per span appended to *out, for FixZipkinTraces
+  // (formats/zipkin_json_reader.h). May be null.
+  std::vector<ZipkinSpanInfo>* zipkin = nullptr;
+};
+
+// Appends `span` if its conversion succeeded (`s` ok) and the validator takes it. Otherwise
+// returns the error (a refusal prefixed with `path`), or with `skip_invalid` counts the span
+// as skipped, keeps the first error and returns OK.
+inline absl::Status KeepOrSkip(absl::Status s, Span&& span, const Path& path,
+                               const JsonReadOptions& options, std::vector<Span>* out,
+                               uint64_t* skipped, std::string* first_error) {
+  if (s.ok() && options.validate != nullptr && *options.validate) {
+    s = (*options.validate)(span);
+    if (!s.ok()) s = PathError(path, std::string(s.message()));
+  }
   if (s.ok()) {
     out->push_back(std::move(span));
     return s;
   }
-  if (!skip_invalid) return s;
+  if (!options.skip_invalid) return s;
   ++*skipped;
   if (first_error->empty()) *first_error = std::string(s.message());
   return absl::OkStatus();

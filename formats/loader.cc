@@ -1,10 +1,11 @@
-// LoadFile / LoadBuffer: input handling (stdin, gzip, zstd), document splitting and batching.
+// LoadFile / LoadBuffer: input handling (stdin, gzip, zstd), format detection, pieces and
+// batching, all streaming: memory stays bounded by the largest piece (a document up to 4 MiB,
+// else one element of it; a protobuf message), whatever the input's size.
 //
-// simdjson parses (it validates UTF-8 and structure at several GB/s, which keeps parsing far
-// below the cost of building Span objects). Newline-delimited input -- the OpenTelemetry
-// Collector's file exporter -- is parsed line by line, so an error names its line and
-// --skip-invalid can drop one bad line; other input (one document, or several concatenated) is
-// parsed as a document stream and errors name the byte offset's line.
+// simdjson parses each piece (it validates UTF-8 and structure at several GB/s, which keeps
+// parsing far below the cost of building Span objects). formats/json_splitter.h cuts the
+// input into pieces; newline-delimited input -- the OpenTelemetry Collector's file exporter --
+// is recognised there, so an error names its line and --skip-invalid can drop one bad line.
 
 #include "spanstore/loader.h"
 
@@ -20,7 +21,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "formats/input_stream.h"
 #include "formats/jaeger_json_reader.h"
+#include "formats/json_splitter.h"
 #include "formats/otlp_json_reader.h"
 #include "formats/zipkin_json_reader.h"
 #include "spanstore/otlp_proto.h"
@@ -28,109 +31,6 @@
 
 namespace spanstore {
 namespace {
-
-absl::Status ReadAll(const std::string& path, uint64_t limit, std::string* out) {
-  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
-  }
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    out->append(buf, n);
-    if (out->size() > limit) {
-      if (f != stdin) std::fclose(f);
-      return absl::ResourceExhaustedError(
-          absl::StrFormat("%s: larger than the %d-byte input limit", path, limit));
-    }
-  }
-  const bool failed = std::ferror(f);
-  if (f != stdin) std::fclose(f);
-  if (failed) return absl::UnavailableError(absl::StrCat(path, ": read error"));
-  return absl::OkStatus();
-}
-
-absl::Status Gunzip(const std::string& name, std::string_view in, uint64_t limit,
-                    std::string* out) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 32) != Z_OK) return absl::InternalError("zlib init failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  char buf[1 << 16];
-  int rc;
-  do {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: gzip data is damaged at compressed byte %d: %s", name, z.total_in,
-                          z.msg ? z.msg : "inflate failed"));
-    }
-    out->append(buf, sizeof buf - z.avail_out);
-    if (out->size() > limit) {
-      inflateEnd(&z);
-      return absl::ResourceExhaustedError(
-          absl::StrFormat("%s: decompresses to more than the %d-byte input limit", name, limit));
-    }
-    if (rc == Z_STREAM_END && z.avail_in > 0) {  // concatenated gzip members
-      inflateReset(&z);
-      rc = Z_OK;
-    }
-  } while (rc != Z_STREAM_END);
-  inflateEnd(&z);
-  return absl::OkStatus();
-}
-
-absl::Status Unzstd(const std::string& name, std::string_view in, uint64_t limit,
-                    std::string* out) {
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  char buf[1 << 16];
-  size_t rc = 1;
-  while (input.pos < input.size || rc != 0) {
-    ZSTD_outBuffer output{buf, sizeof buf, 0};
-    rc = ZSTD_decompressStream(ctx.get(), &output, &input);
-    if (ZSTD_isError(rc)) {
-      return absl::InvalidArgumentError(absl::StrFormat("%s: zstd data is damaged at byte %d: %s",
-                                                        name, input.pos, ZSTD_getErrorName(rc)));
-    }
-    out->append(buf, output.pos);
-    if (out->size() > limit) {
-      return absl::ResourceExhaustedError(
-          absl::StrFormat("%s: decompresses to more than the %d-byte input limit", name, limit));
-    }
-    if (input.pos == input.size && output.pos == 0 && rc != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": zstd data is truncated"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-size_t LineOf(std::string_view data, size_t offset) {
-  size_t line = 1;
-  for (size_t i = 0; i < offset && i < data.size(); ++i) line += data[i] == '\n';
-  return line;
-}
-
-// Newline-delimited when the first non-empty line is a complete JSON document and more follows.
-bool LooksNewlineDelimited(simdjson::dom::parser& parser, std::string_view data) {
-  size_t start = data.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos) return false;
-  const size_t end = data.find('\n', start);
-  if (end == std::string_view::npos) return false;
-  if (data.find_first_not_of(" \t\r\n", end) == std::string_view::npos) return false;
-  simdjson::dom::element e;
-  return parser.parse(data.data() + start, end - start).get(e) == simdjson::SUCCESS;
-}
-
-std::string DocumentTooLarge(const std::string& name, size_t line, const LoadOptions& options) {
-  return absl::StrFormat(
-      "%s: line %d: a JSON document is larger than the %d-byte document limit "
-      "(LoadOptions::max_document_bytes)",
-      name, line, options.max_document_bytes);
-}
 
 // The format of one document, from its shape and first keys.
 TraceFormat DetectFormat(simdjson::dom::element doc) {
@@ -201,6 +101,29 @@ class ProtoBatcher {
     }
     return absl::OkStatus();
   }
+  // Runs `validate` over the pending spans from `from` on; a refused span is an error, or with
+  // skip_invalid is dropped and counted. `where` prefixes messages.
+  absl::Status Check(size_t from, const LoadOptions& options, const std::string& where) {
+    if (!options.validate) return absl::OkStatus();
+    for (size_t i = from; i < pending_;) {
+      absl::Status s = options.validate(spans_[i]);
+      if (s.ok()) {
+        ++i;
+        continue;
+      }
+      const std::string text = absl::StrCat(where, ": ", s.message());
+      if (!options.skip_invalid) {
+        pending_ = from;  // the message adds nothing
+        return absl::InvalidArgumentError(text);
+      }
+      ++stats_->skipped_spans;
+      if (stats_->first_error.empty()) stats_->first_error = text;
+      std::rotate(spans_.begin() + i, spans_.begin() + i + 1, spans_.begin() + pending_);
+      --pending_;
+    }
+    return absl::OkStatus();
+  }
+  size_t pending() const { return pending_; }
   // Hands on everything pending.
   absl::Status Flush() {
     while (pending_ > 0) {
@@ -259,215 +182,429 @@ std::string_view TraceFormatName(TraceFormat format) {
   return "unknown";
 }
 
-absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& name,
-                                     const LoadOptions& options, SpanSink sink) {
-  std::string decompressed;
-  if (data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0x1f &&
-      static_cast<uint8_t>(data[1]) == 0x8b) {
-    absl::Status s = Gunzip(name, data, options.max_input_bytes, &decompressed);
-    if (!s.ok()) return s;
-    data = decompressed;
-  } else if (data.size() >= 4 && std::memcmp(data.data(), "\x28\xb5\x2f\xfd", 4) == 0) {
-    absl::Status s = Unzstd(name, data, options.max_input_bytes, &decompressed);
-    if (!s.ok()) return s;
-    data = decompressed;
-  }
-  LoadStats stats;
-  stats.bytes = data.size();
-  stats.format = options.format;
-  const size_t first = data.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return stats;  // empty input: nothing to load
+namespace {
 
-  // Binary OTLP: a request starts with field 1 (0x0a); a length-prefixed stream with the high
-  // byte of a big-endian length (0x00 for any message under 16 MiB).
-  // 0x0a is also '\n', so JSON may start with it: a buffer that starts with 0x0a is protobuf
-  // only when it decodes as a request.
-  TraceFormat binary = options.format;
-  ProtoBatcher proto(options, sink, &stats);
-  bool probed = false;
-  if (binary == TraceFormat::kAuto) {
-    if (data[0] == 0x0a && proto.Decode(data).ok()) {  // the spans stay pending
-      binary = TraceFormat::kOtlpProto;
-      probed = true;
-    } else if (data[first] != '{' && data[first] != '[') {
-      binary = data[0] == 0x0a ? TraceFormat::kOtlpProto : TraceFormat::kOtlpProtoStream;
-    }
+// Exactly n bytes (fewer only at the end of the input).
+absl::StatusOr<size_t> ReadFull(InputStream* in, char* buf, size_t n) {
+  size_t have = 0;
+  while (have < n) {
+    auto got = in->Read(buf + have, n - have);
+    if (!got.ok()) return got.status();
+    if (*got == 0) break;
+    have += *got;
   }
-  if (binary == TraceFormat::kOtlpProto || binary == TraceFormat::kOtlpProtoStream) {
-    stats.format = binary;
-    auto one = [&](std::string_view message, size_t offset) -> absl::Status {
-      ++stats.documents;
-      absl::Status s = probed ? absl::OkStatus() : proto.Decode(message);
-      if (!s.ok()) {
-        const std::string text = absl::StrFormat(
-            "%s: %s message at byte %d: %s", name, TraceFormatName(binary), offset, s.message());
-        if (!options.skip_invalid) return absl::InvalidArgumentError(text);
-        ++stats.skipped_documents;
-        if (stats.first_error.empty()) stats.first_error = text;
-        return absl::OkStatus();
+  return have;
+}
+
+constexpr std::string_view kUnknownFormat =
+    "unknown or empty format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger JSON "
+    "({\"data\": [...]}), Zipkin v2 JSON ([{\"traceId\": ...}]) or OTLP protobuf";
+
+// One load: the batcher, the statistics and the messages' prefix.
+class Load {
+ public:
+  Load(const std::string& name, const LoadOptions& options, SpanSink sink)
+      : name_(name), options_(options), sink_(sink), batcher_(options, sink, &stats_) {
+    stats_.format = options.format;
+    if (options_.validate) validate_ = &options_.validate;
+  }
+
+  absl::StatusOr<LoadStats> Run(InputStream* raw) {
+    auto in = DecompressingInput(std::unique_ptr<InputStream>(new Borrowed(raw)), name_,
+                                 options_.max_input_bytes);
+    if (!in.ok()) return in.status();
+    in_ = in->get();
+    total_ = (*in)->SizeHint();
+    // The first byte decides between JSON and protobuf: JSON starts with '{', '[' or white
+    // space; a request with field 1 (0x0a, also '\n'); a length-prefixed stream with the high
+    // byte of its first length (0x00 for a message under 16 MiB).
+    char first = 0;
+    auto n = ReadFull(in_, &first, 1);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return stats_;  // empty input: nothing to load
+    const bool json_start = first == '{' || first == '[' || first == ' ' || first == '\t' ||
+                            first == '\r' || first == '\n';
+    TraceFormat format = options_.format;
+    std::string head(1, first);
+    if (format == TraceFormat::kAuto && first == 0x0a) {
+      // A request, if the input (up to the message limit) decodes as one; else JSON.
+      head.resize(options_.max_document_bytes + 1);
+      auto more = ReadFull(in_, head.data() + 1, head.size() - 1);
+      if (!more.ok()) return more.status();
+      head.resize(1 + *more);
+      if (head.size() <= options_.max_document_bytes && proto_.Decode(head).ok() &&
+          proto_.pending() > 0) {
+        stats_.format = TraceFormat::kOtlpProto;
+        return Finish(ProtoMessage(head, 0, /*decoded=*/true));
       }
-      return proto.FlushFull();
-    };
-    absl::Status s = binary == TraceFormat::kOtlpProto
-                         ? one(data, 0)
-                         : ForEachLengthPrefixedMessage(
-                               data, [&](std::string_view message, size_t offset) {
-                                 absl::Status st = one(message, offset);
-                                 if (options.progress) {
-                                   options.progress(offset + message.size(), data.size());
-                                 }
-                                 return st;
-                               });
-    absl::Status f = proto.Flush();
-    if (!s.ok()) {
-      return s.code() == absl::StatusCode::kInvalidArgument && !absl::StrContains(s.message(), name)
-                 ? absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()))
-                 : s;
+    } else if (format == TraceFormat::kAuto && !json_start) {
+      format = TraceFormat::kOtlpProtoStream;
+      auto_binary_ = true;
     }
-    if (!f.ok()) return f;
-    return stats;
+    auto rest = PrependInput(std::move(head), std::move(*in));
+    stream_ = std::move(rest);
+    in_ = stream_.get();
+    if (format == TraceFormat::kOtlpProto) return Finish(ProtoSingle());
+    if (format == TraceFormat::kOtlpProtoStream) return Finish(ProtoStream());
+    return Finish(Json());
   }
 
-  simdjson::dom::parser parser;
-  Batcher batcher(options, sink, &stats);
-  std::vector<Span> spans;
-  auto handle = [&](simdjson::dom::element doc, size_t line) -> absl::Status {
-    ++stats.documents;
-    spans.clear();
-    uint64_t skipped = 0;
-    std::string first_error;
-    const TraceFormat format =
-        options.format != TraceFormat::kAuto ? options.format : DetectFormat(doc);
-    if (stats.format == TraceFormat::kAuto) stats.format = format;
-    absl::Status s;
-    switch (format) {
-      case TraceFormat::kJaegerJson:
-        s = JaegerJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
-        break;
-      case TraceFormat::kZipkinJson:
-        s = ZipkinJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
-        break;
-      case TraceFormat::kOtlpJson:
-        s = OtlpJsonToSpans(doc, options.skip_invalid, &spans, &skipped, &first_error);
-        break;
-      case TraceFormat::kOtlpProto:
-      case TraceFormat::kOtlpProtoStream:
-      case TraceFormat::kAuto:
-        s = absl::InvalidArgumentError(
-            "not a known trace format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger "
-            "JSON ({\"data\": [...]}) or Zipkin v2 JSON ([{\"traceId\": ...}])");
-        break;
-    }
-    if (!s.ok()) {
-      const std::string message = absl::StrFormat(
-          "%s: line %d: %s%s", name, line,
-          format == TraceFormat::kAuto ? "" : absl::StrCat(AsAbsl(TraceFormatName(format)), ": "),
-          s.message());
-      if (!options.skip_invalid) return absl::InvalidArgumentError(message);
-      ++stats.skipped_documents;
-      if (stats.first_error.empty()) stats.first_error = message;
-      return absl::OkStatus();
-    }
-    stats.skipped_spans += skipped;
-    if (!first_error.empty() && stats.first_error.empty()) {
-      stats.first_error = absl::StrFormat("%s: line %d: %s", name, line, first_error);
-    }
-    return batcher.Add(&spans);
+ private:
+  // Reads through to an InputStream the caller owns.
+  class Borrowed final : public InputStream {
+   public:
+    explicit Borrowed(InputStream* in) : in_(in) {}
+    absl::StatusOr<size_t> Read(char* buf, size_t n) override { return in_->Read(buf, n); }
+    uint64_t SizeHint() const override { return in_->SizeHint(); }
+
+   private:
+    InputStream* in_;
   };
 
-  if (LooksNewlineDelimited(parser, data)) {
-    size_t line = 1, pos = 0;
-    while (pos < data.size()) {
-      size_t end = data.find('\n', pos);
-      if (end == std::string_view::npos) end = data.size();
-      const std::string_view text = data.substr(pos, end - pos);
-      if (text.size() > options.max_document_bytes) {
-        const std::string message = DocumentTooLarge(name, line, options);
-        if (!options.skip_invalid) {
-          absl::Status f = batcher.Flush();
-          return f.ok() ? absl::InvalidArgumentError(message) : f;
-        }
-        ++stats.skipped_documents;
-        if (stats.first_error.empty()) stats.first_error = message;
-      } else if (text.find_first_not_of(" \t\r") != std::string_view::npos) {
-        simdjson::dom::element doc;
-        // simdjson reads up to SIMDJSON_PADDING bytes past a document; a line with that much
-        // of the buffer after it is parsed in place instead of being copied.
-        const bool copy = end + simdjson::SIMDJSON_PADDING > data.size();
-        const auto error = parser.parse(text.data(), text.size(), copy).get(doc);
-        if (error != simdjson::SUCCESS) {
-          const std::string message = absl::StrFormat("%s: line %d: invalid JSON: %s", name, line,
-                                                      simdjson::error_message(error));
-          if (!options.skip_invalid) {
-            absl::Status f = batcher.Flush();
-            return f.ok() ? absl::InvalidArgumentError(message) : f;
-          }
-          ++stats.skipped_documents;
-          if (stats.first_error.empty()) stats.first_error = message;
-        } else if (absl::Status s = handle(doc, line); !s.ok()) {
-          absl::Status f = batcher.Flush();
-          return f.ok() ? s : f;
-        }
-      }
-      pos = end + 1;
-      ++line;
-      if (options.progress) options.progress(std::min(pos, data.size()), data.size());
-    }
-  } else {
-    simdjson::dom::document_stream stream;
-    // parse_many reads up to SIMDJSON_PADDING bytes past the end of its input: it needs a
-    // padded copy (a std::string has one spare byte; the fuzzer found the overread).
-    const simdjson::padded_string padded(data.data(), data.size());
-    // A document must fit in one batch, so the batch size is the document limit.
-    const size_t batch = static_cast<size_t>(std::min<uint64_t>(
-        std::max<uint64_t>(padded.size(), 1 << 20), std::max<uint64_t>(options.max_document_bytes, 64)));
-    auto error = parser.parse_many(padded.data(), padded.size(), batch).get(stream);
-    if (error != simdjson::SUCCESS) {
+  absl::StatusOr<LoadStats> Finish(absl::Status s) {
+    // What came before an error is handed over (and stays), so the caller can report it.
+    absl::Status f =
+        stats_.format == TraceFormat::kOtlpProto || stats_.format == TraceFormat::kOtlpProtoStream
+            ? proto_.Flush()
+            : batcher_.Flush();
+    if (!s.ok()) return s;
+    if (!f.ok()) return f;
+    return stats_;
+  }
+
+  // A problem with the input: an error, or with skip_invalid counted (in *skipped) and OK.
+  absl::Status Invalid(std::string message, uint64_t* skipped) {
+    if (!options_.skip_invalid) return absl::InvalidArgumentError(std::move(message));
+    ++*skipped;
+    if (stats_.first_error.empty()) stats_.first_error = std::move(message);
+    return absl::OkStatus();
+  }
+
+  void Progress() {
+    if (options_.progress) options_.progress(bytes_, total_);
+  }
+
+  // ---- OTLP protobuf ----
+
+  absl::Status ProtoMessage(std::string_view message, uint64_t offset, bool decoded) {
+    ++stats_.documents;
+    const size_t before = proto_.pending();
+    absl::Status s = decoded ? absl::OkStatus() : proto_.Decode(message);
+    const std::string where =
+        absl::StrFormat("%s: %s message at byte %d", name_, TraceFormatName(stats_.format), offset);
+    if (!s.ok()) return Invalid(absl::StrCat(where, ": ", s.message()), &stats_.skipped_documents);
+    if (absl::Status c = proto_.Check(decoded ? 0 : before, options_, where); !c.ok()) return c;
+    return proto_.FlushFull();
+  }
+
+  absl::Status ProtoSingle() {
+    stats_.format = TraceFormat::kOtlpProto;
+    std::string message(options_.max_document_bytes + 1, '\0');
+    auto n = ReadFull(in_, message.data(), message.size());
+    if (!n.ok()) return n.status();
+    if (*n > options_.max_document_bytes) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("%s: invalid JSON: %s", name, simdjson::error_message(error)));
+          absl::StrFormat("%s: an otlp-proto message larger than the %d-byte limit "
+                          "(LoadOptions::max_document_bytes)",
+                          name_, options_.max_document_bytes));
     }
-    for (auto it = stream.begin(); it != stream.end(); ++it) {
-      simdjson::dom::element doc;
-      error = (*it).get(doc);
-      const size_t line = LineOf(data, it.current_index());
-      if (error == simdjson::CAPACITY) {
-        absl::Status f = batcher.Flush();
-        if (!f.ok()) return f;
-        return absl::InvalidArgumentError(DocumentTooLarge(name, line, options));
+    message.resize(*n);
+    bytes_ = *n;
+    absl::Status s = ProtoMessage(message, 0, false);
+    Progress();
+    return s;
+  }
+
+  absl::Status ProtoStream() {
+    stats_.format = TraceFormat::kOtlpProtoStream;
+    std::string message;
+    uint64_t offset = 0;
+    int empty_run = 0;
+    constexpr int kMaxEmptyRun = 1000;
+    while (true) {
+      unsigned char len[4];
+      auto n = ReadFull(in_, reinterpret_cast<char*>(len), 4);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      const uint64_t size =
+          uint64_t{len[0]} << 24 | uint64_t{len[1]} << 16 | uint64_t{len[2]} << 8 | len[3];
+      std::string problem;
+      if (*n < 4) {
+        problem = absl::StrFormat("the input ends inside the length of a message (%d bytes)", *n);
+      } else if (size == 0 && (stats_.documents == 0 || ++empty_run > kMaxEmptyRun)) {
+        // An empty request is legal, but a run of them is zeros, not a file an exporter wrote.
+        problem = stats_.documents == 0
+                      ? "an empty first message"
+                      : absl::StrFormat("more than %d empty messages in a row", kMaxEmptyRun);
+      } else if (size > options_.max_document_bytes) {
+        problem = absl::StrFormat(
+            "a message of %d bytes is over the %d-byte limit (LoadOptions::max_document_bytes)",
+            size, options_.max_document_bytes);
       }
-      if (error != simdjson::SUCCESS) {
-        absl::Status f = batcher.Flush();
-        if (!f.ok()) return f;
-        return absl::InvalidArgumentError(absl::StrFormat("%s: line %d (byte %d): invalid JSON: %s",
-                                                          name, line, it.current_index(),
-                                                          simdjson::error_message(error)));
+      if (size > 0) empty_run = 0;
+      if (problem.empty()) {
+        message.resize(size);
+        auto got = ReadFull(in_, message.data(), size);
+        if (!got.ok()) return got.status();
+        if (*got < size) {
+          problem = absl::StrFormat("the input ends inside a %d-byte message (%d bytes there)",
+                                    size, *got);
+        }
       }
-      if (absl::Status s = handle(doc, line); !s.ok()) {
-        absl::Status f = batcher.Flush();
-        return f.ok() ? s : f;
+      if (!problem.empty()) {
+        // Garbage read as a stream fails here at once: say so rather than describe lengths.
+        if (auto_binary_ && stats_.documents == 0) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: %s (read as a length-prefixed OTLP protobuf stream: %s at byte %d)", name_,
+              kUnknownFormat, problem, offset));
+        }
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: otlp-proto-stream message at byte %d: %s", name_, offset, problem));
       }
-      if (options.progress) options.progress(it.current_index(), data.size());
+      if (auto_binary_ && stats_.documents == 0) {
+        absl::Status s = proto_.Decode(message);
+        if (!s.ok()) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: %s (read as a length-prefixed OTLP protobuf stream: the message at byte 0 "
+              "does not decode: %s)",
+              name_, kUnknownFormat, s.message()));
+        }
+        if (absl::Status st = ProtoMessage(message, offset, true); !st.ok()) return st;
+      } else if (absl::Status st = ProtoMessage(message, offset, false); !st.ok()) {
+        return st;
+      }
+      offset += 4 + size;
+      bytes_ = offset;
+      Progress();
     }
-    if (stream.truncated_bytes() > 0) {
-      absl::Status f = batcher.Flush();
-      if (!f.ok()) return f;
-      const size_t at = data.size() - stream.truncated_bytes();
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: line %d (byte %d): the input ends inside a JSON document (%d bytes unparsed)", name,
-          LineOf(data, at), at, stream.truncated_bytes()));
+    if (stats_.documents > 0 && stats_.spans + proto_.pending() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(name_, ": ", AsAbsl(kUnknownFormat),
+                                                     " (OTLP protobuf messages with no spans)"));
+    }
+    return absl::OkStatus();
+  }
+
+  // ---- JSON ----
+
+  absl::Status Json() {
+    JsonSplitter splitter(in_, name_, options_.format, options_.max_document_bytes);
+    JsonPiece piece;
+    while (true) {
+      auto more = splitter.Next(&piece);
+      if (!more.ok()) {
+        if (more.status().code() != absl::StatusCode::kInvalidArgument) return more.status();
+        std::string message(more.status().message());
+        if (splitter.documents() <= 1 && stats_.spans == 0 &&
+            absl::StrContains(message, "expected a document")) {
+          message = absl::StrCat(name_, ": ", AsAbsl(kUnknownFormat), " (", message, ")");
+        }
+        if (absl::Status s = Invalid(message, &stats_.skipped_documents); !s.ok()) return s;
+        if (!splitter.Recover()) return absl::InvalidArgumentError(message);
+        continue;
+      }
+      if (!*more) break;
+      bytes_ = splitter.bytes_read();
+      absl::Status s = Piece(piece);
+      if (!s.ok()) return s;
+      Progress();
+    }
+    return ZipkinDone();
+  }
+
+  // The format of a piece, and its name for messages.
+  TraceFormat PieceFormat(const JsonPiece& piece, simdjson::dom::element doc) const {
+    if (options_.format != TraceFormat::kAuto) return options_.format;
+    switch (piece.kind) {
+      case JsonPiece::Kind::kResourceSpans:
+        return TraceFormat::kOtlpJson;
+      case JsonPiece::Kind::kJaegerTraces:
+        return TraceFormat::kJaegerJson;
+      case JsonPiece::Kind::kZipkinSpans:
+        return TraceFormat::kZipkinJson;
+      default:
+        return DetectFormat(doc);
     }
   }
-  absl::Status s = batcher.Flush();
-  if (!s.ok()) return s;
-  return stats;
+
+  absl::Status Piece(const JsonPiece& piece) {
+    if (piece.kind == JsonPiece::Kind::kDocumentEnd) {
+      ++stats_.documents;
+      return ZipkinDone();
+    }
+    if (piece.kind == JsonPiece::Kind::kDocument) {
+      ++stats_.documents;
+      absl::Status s = Convert(piece, piece.text, 0, piece.line, piece.offset);
+      if (!s.ok()) return s;
+      return ZipkinDone();
+    }
+    // A piece of a split document: all its elements at once, or on a problem one by one, so
+    // that the message names the element's line and the good ones around it are kept.
+    if (ConvertQuietly(piece)) return absl::OkStatus();
+    std::string one;
+    for (size_t i = 0; i < piece.elements.size(); ++i) {
+      const JsonPiece::Element& e = piece.elements[i];
+      one.assign(piece.prefix);
+      one.append(piece.text.substr(e.begin, e.end - e.begin));
+      one.append(piece.suffix);
+      absl::Status s = Convert(piece, one, piece.first_index + i, e.line, e.offset);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // Converts a whole split piece if nothing in it is wrong; false (and nothing kept) otherwise.
+  bool ConvertQuietly(const JsonPiece& piece) {
+    simdjson::dom::element doc;
+    if (parser_.parse(piece.text.data(), piece.text.size()).get(doc) != simdjson::SUCCESS) {
+      return false;
+    }
+    const TraceFormat format = PieceFormat(piece, doc);
+    spans_.clear();
+    info_.clear();
+    uint64_t skipped = 0;
+    std::string first_error;
+    if (!ToSpans(format, doc, piece.first_index, &skipped, &first_error).ok()) return false;
+    if (skipped > 0) return false;  // redone one by one for the line of each skipped span
+    if (stats_.format == TraceFormat::kAuto) stats_.format = format;
+    return Take(format, piece.elements.empty() ? piece.line : 0, &piece).ok();
+  }
+
+  absl::Status ToSpans(TraceFormat format, simdjson::dom::element doc, size_t first_index,
+                       uint64_t* skipped, std::string* first_error) {
+    JsonReadOptions read;
+    read.skip_invalid = options_.skip_invalid;
+    read.first_index = first_index;
+    read.validate = validate_;
+    read.zipkin = &info_;
+    switch (format) {
+      case TraceFormat::kJaegerJson:
+        return JaegerJsonToSpans(doc, read, &spans_, skipped, first_error);
+      case TraceFormat::kZipkinJson:
+        return ZipkinJsonToSpans(doc, read, &spans_, skipped, first_error);
+      case TraceFormat::kOtlpJson:
+        return OtlpJsonToSpans(doc, read, &spans_, skipped, first_error);
+      default:
+        return absl::InvalidArgumentError(
+            "not a known trace format: expected OTLP JSON ({\"resourceSpans\": ...}), Jaeger "
+            "JSON ({\"data\": [...]}) or Zipkin v2 JSON ([{\"traceId\": ...}])");
+    }
+  }
+
+  // Converts one document or element (text) found at line/offset.
+  absl::Status Convert(const JsonPiece& piece, std::string_view text, size_t first_index,
+                       uint64_t line, uint64_t offset) {
+    simdjson::dom::element doc;
+    const auto error = parser_.parse(text.data(), text.size()).get(doc);
+    if (error != simdjson::SUCCESS) {
+      return Invalid(absl::StrFormat("%s: line %d: invalid JSON: %s (byte %d)", name_, line,
+                                     simdjson::error_message(error), offset),
+                     &stats_.skipped_documents);
+    }
+    const TraceFormat format = PieceFormat(piece, doc);
+    if (stats_.format == TraceFormat::kAuto) stats_.format = format;
+    spans_.clear();
+    info_.clear();
+    uint64_t skipped = 0;
+    std::string first_error;
+    absl::Status s = ToSpans(format, doc, first_index, &skipped, &first_error);
+    const std::string where = absl::StrFormat(
+        "%s: line %d: %s", name_, line,
+        format == TraceFormat::kAuto ? "" : absl::StrCat(AsAbsl(TraceFormatName(format)), ": "));
+    if (!s.ok()) {
+      // With skip_invalid a problem above the span level drops the document (or element).
+      return Invalid(absl::StrCat(where, s.message()), &stats_.skipped_documents);
+    }
+    stats_.skipped_spans += skipped;
+    if (!first_error.empty() && stats_.first_error.empty()) {
+      stats_.first_error = absl::StrCat(where, first_error);
+    }
+    return Take(format, line, nullptr);
+  }
+
+  // Hands the converted spans on -- Zipkin spans wait for their document's end.
+  absl::Status Take(TraceFormat format, uint64_t line, const JsonPiece* piece) {
+    if (format != TraceFormat::kZipkinJson) return batcher_.Add(&spans_);
+    for (size_t i = 0; i < spans_.size(); ++i) {
+      ZipkinSpanInfo info = info_[i];
+      info.line = line;
+      if (piece != nullptr && info.index >= piece->first_index &&
+          info.index - piece->first_index < piece->elements.size()) {
+        info.line = piece->elements[info.index - piece->first_index].line;
+      }
+      zipkin_spans_.push_back(std::move(spans_[i]));
+      zipkin_info_.push_back(info);
+    }
+    spans_.clear();
+    // A huge array is put together in groups, to bound memory; a trace across two groups
+    // is then fixed up in each separately.
+    if (zipkin_spans_.size() >= kZipkinGroupSpans) return ZipkinDone();
+    return absl::OkStatus();
+  }
+
+  absl::Status ZipkinDone() {
+    if (zipkin_spans_.empty()) return absl::OkStatus();
+    std::vector<size_t> untimed;
+    FixZipkinTraces(&zipkin_spans_, &zipkin_info_, &untimed);
+    absl::Status problem;
+    if (!untimed.empty()) {
+      // Dropped (or the load stops here): a span with no time at all would sit at 1970.
+      std::vector<bool> drop(zipkin_spans_.size());
+      for (size_t i : untimed) {
+        drop[i] = true;
+        const Span& s = zipkin_spans_[i];
+        absl::Status st = Invalid(
+            absl::StrFormat("%s: line %d: zipkin-json: [%d]: span %s/%s (%s) has no timestamp, "
+                            "and neither its parent nor any other span of its trace has one",
+                            name_, zipkin_info_[i].line, zipkin_info_[i].index, s.trace_id.ToHex(),
+                            s.span_id.ToHex(), s.name),
+            &stats_.skipped_spans);
+        if (!st.ok() && problem.ok()) problem = st;
+      }
+      size_t kept = 0;
+      for (size_t i = 0; i < zipkin_spans_.size(); ++i) {
+        if (!drop[i]) zipkin_spans_[kept++] = std::move(zipkin_spans_[i]);
+      }
+      zipkin_spans_.resize(kept);
+    }
+    zipkin_info_.clear();
+    absl::Status s = batcher_.Add(&zipkin_spans_);
+    zipkin_spans_.clear();
+    return problem.ok() ? s : problem;
+  }
+
+  static constexpr size_t kZipkinGroupSpans = 100000;
+
+  const std::string& name_;
+  const LoadOptions& options_;
+  SpanSink sink_;
+  LoadStats stats_;
+  Batcher batcher_;
+  ProtoBatcher proto_{options_, sink_, &stats_};
+  const std::function<absl::Status(const Span&)>* validate_ = nullptr;
+  InputStream* in_ = nullptr;
+  std::unique_ptr<InputStream> stream_;
+  uint64_t bytes_ = 0, total_ = 0;
+  bool auto_binary_ = false;
+  simdjson::dom::parser parser_;
+  std::vector<Span> spans_;
+  std::vector<ZipkinSpanInfo> info_;
+  std::vector<Span> zipkin_spans_;
+  std::vector<ZipkinSpanInfo> zipkin_info_;
+};
+
+}  // namespace
+
+absl::StatusOr<LoadStats> LoadBuffer(std::string_view data, const std::string& name,
+                                     const LoadOptions& options, SpanSink sink) {
+  std::unique_ptr<InputStream> in = MemoryInput(data);
+  return Load(name, options, sink).Run(in.get());
 }
 
 absl::StatusOr<LoadStats> LoadFile(const std::string& path, const LoadOptions& options,
                                    SpanSink sink) {
-  std::string data;
-  absl::Status s = ReadAll(path, options.max_input_bytes, &data);
-  if (!s.ok()) return s;
-  return LoadBuffer(data, path == "-" ? "<stdin>" : path, options, sink);
+  auto in = OpenFileInput(path);
+  if (!in.ok()) return in.status();
+  return Load(path == "-" ? "<stdin>" : path, options, sink).Run(in->get());
 }
 
 }  // namespace spanstore

@@ -36,7 +36,7 @@ class Converter {
  public:
   Converter(std::vector<Span>* out) : out_(out) {}
 
-  absl::Status Document(element doc, bool skip_invalid, uint64_t* skipped,
+  absl::Status Document(element doc, const JsonReadOptions& options, uint64_t* skipped,
                         std::string* first_error) {
     object root;
     const Path top("");
@@ -52,10 +52,10 @@ class Converter {
     array rs;
     const Path list(key);
     if (resource_spans.get(rs) != simdjson::SUCCESS) return PathError(list, "expected an array");
-    size_t ri = 0;
+    size_t ri = options.first_index;
     for (element r : rs) {
       const Path path(&list, ri++);
-      absl::Status s = ResourceSpans(r, path, skip_invalid, skipped, first_error);
+      absl::Status s = ResourceSpans(r, path, options, skipped, first_error);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -78,8 +78,8 @@ class Converter {
     return absl::OkStatus();
   }
 
-  absl::Status ResourceSpans(element r, const Path& path, bool skip_invalid, uint64_t* skipped,
-                             std::string* first_error) {
+  absl::Status ResourceSpans(element r, const Path& path, const JsonReadOptions& options,
+                             uint64_t* skipped, std::string* first_error) {
     object ro;
     if (r.get(ro) != simdjson::SUCCESS) return PathError(path, "expected an object");
     Span proto;  // resource fields shared by the spans below
@@ -145,7 +145,7 @@ class Converter {
         const Path p(&span_list, i++);
         Span span = scoped;
         absl::Status s = OneSpan(e, p, &span);
-        s = KeepOrSkip(std::move(s), std::move(span), skip_invalid, out_, skipped, first_error);
+        s = KeepOrSkip(std::move(s), std::move(span), p, options, out_, skipped, first_error);
         if (!s.ok()) return s;
       }
       return absl::OkStatus();
@@ -520,11 +520,19 @@ class Converter {
 
 }  // namespace
 
-absl::Status OtlpJsonToSpans(simdjson::dom::element document, bool skip_invalid,
+absl::Status OtlpJsonToSpans(simdjson::dom::element document, const JsonReadOptions& options,
                              std::vector<Span>* out, uint64_t* skipped_spans,
                              std::string* first_error) {
   Converter c(out);
-  return c.Document(document, skip_invalid, skipped_spans, first_error);
+  return c.Document(document, options, skipped_spans, first_error);
+}
+
+absl::Status OtlpJsonToSpans(simdjson::dom::element document, bool skip_invalid,
+                             std::vector<Span>* out, uint64_t* skipped_spans,
+                             std::string* first_error) {
+  JsonReadOptions options;
+  options.skip_invalid = skip_invalid;
+  return OtlpJsonToSpans(document, options, out, skipped_spans, first_error);
 }
 
 }  // namespace spanstore

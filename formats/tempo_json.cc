@@ -110,10 +110,11 @@ void SpanAttributes(const Span& span, const std::vector<Mention>& mentions, std:
   }
 }
 
-void SpanSet(const TempoTraceResult& t, const std::vector<Mention>& mentions, std::string* out) {
+void SpanSet(const std::vector<Span>& spans, uint32_t matched, const std::vector<Mention>& mentions,
+             std::string* out) {
   out->append("{\"spans\":[");
-  for (size_t i = 0; i < t.matched_spans.size(); ++i) {
-    const Span& s = t.matched_spans[i];
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& s = spans[i];
     if (i > 0) out->push_back(',');
     absl::StrAppend(out, "{\"spanID\":\"", s.span_id.ToHex(), "\",\"name\":");
     AppendJsonString(s.name, out);
@@ -122,7 +123,7 @@ void SpanSet(const TempoTraceResult& t, const std::vector<Mention>& mentions, st
     SpanAttributes(s, mentions, out);
     out->append("]}");
   }
-  absl::StrAppend(out, "],\"matched\":", t.matched, "}");
+  absl::StrAppend(out, "],\"matched\":", matched, "}");
 }
 
 void StringList(const std::vector<std::string>& list, std::string* out) {
@@ -162,9 +163,13 @@ void AppendTempoSearchResponse(absl::Span<const TempoTraceResult> traces, const 
     absl::StrAppend(out, ",\"startTimeUnixNano\":\"", s.start_time_unix_nano,
                     "\",\"durationMs\":", s.duration_nanos / 1000000, ",\"spanSet\":");
     // "spanSet" (the first set) is what Grafana before 10 reads; "spanSets" what later ones do.
-    SpanSet(t, mentions, out);
+    SpanSet(t.matched_spans, t.matched, mentions, out);
     out->append(",\"spanSets\":[");
-    SpanSet(t, mentions, out);
+    SpanSet(t.matched_spans, t.matched, mentions, out);
+    for (const TempoTraceResult::Spanset& set : t.more_spansets) {
+      out->push_back(',');
+      SpanSet(set.spans, set.matched, mentions, out);
+    }
     out->append("]}");
   }
   absl::StrAppend(out, "],\"metrics\":{\"inspectedTraces\":", traces.size(),

@@ -1,85 +1,38 @@
-// Service dependencies from parent/child spans: a scan of the window, then a join of each
-// span's parent id against the spans seen.
+// Service dependencies for Jaeger: the service graph's edges with their call counts.
 
 #include "spanstore/dependencies.h"
 
-#include <algorithm>
-#include <map>
-#include <utility>
-
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "spanstore/analysis.h"
 #include "spanstore/formats.h"
 #include "spanstore/query.h"
 #include "spanstore/store.h"
 
 namespace spanstore {
-namespace {
 
-struct SpanKey {
-  TraceId trace;
-  SpanId span;
-  friend bool operator==(const SpanKey&, const SpanKey&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const SpanKey& k) {
-    return H::combine(std::move(h), k.trace, k.span);
-  }
-};
-
-}  // namespace
-
+// The links are the service graph's edges (query/service_graph.cc), so Jaeger's view and
+// `spanctl graph` agree on what a call between services is.
 absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(Store& store,
                                                                 uint64_t start_unix_nano,
                                                                 uint64_t end_unix_nano,
                                                                 uint64_t max_scanned_spans,
                                                                 bool* truncated) {
   if (truncated != nullptr) *truncated = false;
-  SpanQuery window;
-  window.start_min = start_unix_nano;
-  window.start_max = end_unix_nano;
-
-  // Service names are interned: the maps hold a 4-byte index per span, not a string.
-  std::vector<std::string> services;
-  absl::flat_hash_map<std::string, uint32_t> service_index;
-  auto intern = [&](const std::string& name) {
-    auto [it, inserted] = service_index.try_emplace(name, services.size());
-    if (inserted) services.push_back(name);
-    return it->second;
-  };
-  absl::flat_hash_map<SpanKey, uint32_t> service_of;  // every scanned span
-  struct Child {
-    SpanKey parent;
-    uint32_t service;
-  };
-  std::vector<Child> children;  // every scanned span with a parent
-  uint64_t scanned = 0;
-  absl::Status s = store.Scan(window, [&](const Span& span) {
-    const uint32_t service = intern(span.service_name);
-    service_of[SpanKey{span.trace_id, span.span_id}] = service;
-    if (!span.is_root()) children.push_back({SpanKey{span.trace_id, span.parent_span_id}, service});
-    ++scanned;
-    if (max_scanned_spans != 0 && scanned >= max_scanned_spans) {
-      if (truncated != nullptr) *truncated = true;
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-
-  std::map<std::pair<uint32_t, uint32_t>, uint64_t> calls;
-  for (const Child& c : children) {
-    auto parent = service_of.find(c.parent);
-    if (parent == service_of.end() || parent->second == c.service) continue;
-    ++calls[{parent->second, c.service}];
-  }
+  AnalysisWindow window;
+  window.start_unix_nano = start_unix_nano;
+  // This function's window is inclusive; the graph's is half-open.
+  window.end_unix_nano = end_unix_nano == UINT64_MAX ? UINT64_MAX : end_unix_nano + 1;
+  window.max_spans = max_scanned_spans;
+  if (window.end_unix_nano <= window.start_unix_nano) return std::vector<DependencyLink>();
+  absl::StatusOr<ServiceGraph> graph = ComputeServiceGraph(store, window);
+  if (!graph.ok()) return graph.status();
+  if (truncated != nullptr) *truncated = graph->truncated;
   std::vector<DependencyLink> links;
-  links.reserve(calls.size());
-  for (const auto& [edge, count] : calls) {
-    links.push_back({services[edge.first], services[edge.second], count});
+  links.reserve(graph->edges.size());
+  for (const ServiceEdge& e : graph->edges) {
+    // Jaeger's dependencies are between services that both report spans.
+    if (!e.virtual_server) links.push_back({e.client, e.server, e.calls});
   }
-  std::sort(links.begin(), links.end(), [](const DependencyLink& a, const DependencyLink& b) {
-    return std::tie(a.parent, a.child) < std::tie(b.parent, b.child);
-  });
   return links;
 }
 

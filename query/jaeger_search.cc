@@ -220,6 +220,7 @@ absl::StatusOr<std::vector<JaegerFoundTrace>> FindJaegerTraces(Store& store,
   if (!query.operation.empty()) structured.names.push_back(query.operation);
   structured.start_min = query.start_min;
   structured.start_max = query.start_max;
+  structured.deadline = query.deadline;
   structured.min_duration_nanos = query.min_duration_nanos;
   if (query.max_duration_nanos != 0) structured.max_duration_nanos = query.max_duration_nanos;
 

@@ -104,10 +104,19 @@ absl::Status Lexer::Next(Token* token) {
       return op(TokenKind::kRParen, 1);
     case '&':
       if (next == '&') return op(TokenKind::kAnd, 2);
+      if (next == '~') return op(TokenKind::kUnionStructural, 2);
+      if (next == '>' || next == '<') {
+        const bool twice = pos_ + 2 < input_.size() && input_[pos_ + 2] == next;
+        return op(TokenKind::kUnionStructural, twice ? 3 : 2);
+      }
       return Error(pos_, "expected '&&', found a single '&'");
     case '|':
       if (next == '|') return op(TokenKind::kOr, 2);
-      return Error(pos_, "expected '||', found a single '|' (pipelines are not supported)");
+      return op(TokenKind::kPipe, 1);
+    case ',':
+      return op(TokenKind::kComma, 1);
+    case '~':
+      return op(TokenKind::kSibling, 1);
     case '!':
       if (next == '=') return op(TokenKind::kNe, 2);
       if (next == '~') return op(TokenKind::kNotRegex, 2);
@@ -118,9 +127,11 @@ absl::Status Lexer::Next(Token* token) {
       return op(TokenKind::kEq, 1);
     case '<':
       if (next == '=') return op(TokenKind::kLe, 2);
+      if (next == '<') return op(TokenKind::kAncestor, 2);
       return op(TokenKind::kLt, 1);
     case '>':
       if (next == '=') return op(TokenKind::kGe, 2);
+      if (next == '>') return op(TokenKind::kDescendant, 2);
       return op(TokenKind::kGt, 1);
     case '"':
     case '`':

@@ -19,22 +19,29 @@ enum class TokenKind {
   kRBrace,
   kLParen,
   kRParen,
-  kAnd,    // &&
-  kOr,     // ||
-  kNot,    // !
-  kEq,     // =
-  kNe,     // !=
-  kLt,     // <
-  kLe,     // <=
-  kGt,     // >
-  kGe,     // >=
-  kRegex,  // =~
+  kAnd,       // &&
+  kOr,        // ||
+  kNot,       // !
+  kEq,        // =
+  kNe,        // !=
+  kLt,        // <
+  kLe,        // <=
+  kGt,        // >
+  kGe,        // >=
+  kRegex,     // =~
   kNotRegex,  // !~
   kString,    // "..." (text holds the unescaped value)
   kInt,
   kFloat,
   kDuration,    // a number with a unit; int_value holds nanoseconds
   kIdentifier,  // words: intrinsics, keywords, and scoped attribute names like span.http.host
+  // Between spansets (TraceQL beyond one filter):
+  kPipe,             // |
+  kComma,            // ,
+  kDescendant,       // >>
+  kAncestor,         // <<
+  kSibling,          // ~
+  kUnionStructural,  // &> &>> &< &<< &~ (text holds which)
 };
 
 struct Token {

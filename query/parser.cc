@@ -7,13 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "query/filter_parser.h"
 #include "query/lexer.h"
 #include "spanstore/query.h"
+#include "spanstore/traceql.h"
 
 namespace spanstore {
 namespace {
 
 using query::Lexer;
+using query::ParseState;
 using query::Token;
 using query::TokenKind;
 
@@ -21,13 +24,31 @@ constexpr int kMaxDepth = 100;
 
 class Parser {
  public:
-  Parser(std::string_view text, const QueryLimits& limits) : lexer_(text), limits_(limits) {}
+  Parser(ParseState* st, const QueryLimits& limits)
+      : lexer_(st->lexer),
+        tok_(st->tok),
+        terms_(st->terms),
+        regex_program_size_(st->regex_program_size),
+        limits_(limits) {}
 
   absl::StatusOr<FilterExpr> Parse() {
     absl::Status s = Advance();
     if (!s.ok()) return s;
+    auto expr = ParseBraced();
+    if (!expr.ok()) return expr;
+    if (tok_.kind != TokenKind::kEnd) {
+      return Error(tok_, absl::StrCat("expected end of input after '}', found ", Describe(tok_),
+                                      " (ParseQuery takes one span filter; ParseTraceQuery the "
+                                      "whole of TraceQL)"));
+    }
+    return expr;
+  }
+
+  // `{ ... }` from the current token; leaves the token after '}' current.
+  absl::StatusOr<FilterExpr> ParseBraced() {
     if (tok_.kind != TokenKind::kLBrace) return Expected("'{' to start the span filter");
-    if (s = Advance(); !s.ok()) return s;
+    absl::Status s = Advance();
+    if (!s.ok()) return s;
     FilterExpr expr;
     if (tok_.kind == TokenKind::kRBrace) {
       expr.kind = FilterExpr::Kind::kTrue;  // { } matches every span
@@ -38,10 +59,6 @@ class Parser {
       if (tok_.kind != TokenKind::kRBrace) return Expected("'&&', '||' or '}'");
     }
     if (s = Advance(); !s.ok()) return s;
-    if (tok_.kind != TokenKind::kEnd) {
-      return Error(tok_, absl::StrCat("expected end of input after '}', found ", Describe(tok_),
-                                      " (only one span filter is supported)"));
-    }
     return expr;
   }
 
@@ -116,6 +133,20 @@ class Parser {
     return Comparison();
   }
 
+ public:
+  // The current token as a pipeline's field (no Advance).
+  absl::Status ParseFieldHere(TraceQLField* out) {
+    auto f = ParseField();
+    if (!f.ok()) return f.status();
+    out->is_attribute = f->is_attribute;
+    out->intrinsic = f->intrinsic;
+    out->scope = f->scope;
+    out->key = f->key;
+    out->text = tok_.text;
+    return absl::OkStatus();
+  }
+
+ private:
   // A field: an intrinsic or a scoped attribute.
   struct Field {
     bool is_attribute = false;
@@ -149,6 +180,18 @@ class Parser {
         {"trace:id", Intrinsic::kTraceId},
         {"span:id", Intrinsic::kSpanId},
         {"span:parentID", Intrinsic::kParentSpanId},
+        {"event:name", Intrinsic::kEventName},
+        {"instrumentation:name", Intrinsic::kScopeName},
+        {"instrumentation:version", Intrinsic::kScopeVersion},
+        {"link:traceID", Intrinsic::kLinkTraceId},
+        {"link:spanID", Intrinsic::kLinkSpanId},
+        {"trace:duration", Intrinsic::kTraceDuration},
+        {"trace:rootService", Intrinsic::kTraceRootService},
+        {"trace:rootName", Intrinsic::kTraceRootName},
+        // Tempo's older unscoped names of the trace intrinsics.
+        {"traceDuration", Intrinsic::kTraceDuration},
+        {"rootServiceName", Intrinsic::kTraceRootService},
+        {"rootName", Intrinsic::kTraceRootName},
     };
     for (const Named& n : kIntrinsics) {
       if (t == n.name) {
@@ -169,14 +212,27 @@ class Parser {
     } else if (t.rfind("resource.", 0) == 0) {
       f.scope = AttributeScope::kResource;
       f.key = t.substr(9);
+    } else if (t.rfind("event.", 0) == 0) {
+      f.scope = AttributeScope::kEvent;
+      f.key = t.substr(6);
+    } else if (t.rfind("link.", 0) == 0) {
+      f.scope = AttributeScope::kLink;
+      f.key = t.substr(5);
+    } else if (t.rfind("instrumentation.", 0) == 0) {
+      f.scope = AttributeScope::kInstrumentation;
+      f.key = t.substr(16);
     } else if (t.rfind(".", 0) == 0) {
       f.scope = AttributeScope::kAny;
       f.key = t.substr(1);
     } else {
       return Error(tok_, absl::StrCat("unknown field '", t,
-                                      "': attributes need a scope (span., resource. or .); "
-                                      "intrinsics are name, status, kind, duration, "
-                                      "statusMessage"));
+                                      "': attributes need a scope (span., resource., event., "
+                                      "link., instrumentation. or .); intrinsics are name, "
+                                      "status, kind, duration, statusMessage, span:id, "
+                                      "span:parentID, event:name, instrumentation:name, "
+                                      "instrumentation:version, link:traceID, link:spanID, "
+                                      "trace:id, trace:duration, trace:rootName, "
+                                      "trace:rootService"));
     }
     f.key = strip_quotes(f.key);
     if (f.key.empty()) return Error(tok_, "attribute name is empty");
@@ -336,7 +392,8 @@ class Parser {
       }
       return Expected("server, client, producer, consumer, internal or unspecified");
     }
-    if (!field.is_attribute && field.intrinsic == Intrinsic::kDuration) {
+    if (!field.is_attribute &&
+        (field.intrinsic == Intrinsic::kDuration || field.intrinsic == Intrinsic::kTraceDuration)) {
       if (t.kind == TokenKind::kDuration) return AnyValue::Int(t.int_value);
       return Expected("a duration such as 300ms, 1.5s or 2m");
     }
@@ -369,11 +426,11 @@ class Parser {
     }
   }
 
-  Lexer lexer_;
+  Lexer& lexer_;
+  Token& tok_;
+  size_t& terms_;
+  int& regex_program_size_;
   const QueryLimits& limits_;
-  Token tok_;
-  size_t terms_ = 0;
-  int regex_program_size_ = 0;
 };
 
 bool IsPlainAttribute(const FilterExpr& e) { return e.kind == FilterExpr::Kind::kAttribute; }
@@ -441,17 +498,34 @@ absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& l
         absl::StrFormat("query of %d bytes is longer than the limit of %d bytes", text.size(),
                         limits.max_query_bytes));
   }
-  Parser parser(text, limits);
+  ParseState st(text);
+  Parser parser(&st, limits);
   auto expr = parser.Parse();
   if (!expr.ok()) return expr.status();
+  return query::LiftConjuncts(*std::move(expr));
+}
+
+namespace query {
+
+absl::StatusOr<FilterExpr> ParseSpanFilter(ParseState* st, const QueryLimits& limits) {
+  Parser parser(st, limits);
+  return parser.ParseBraced();
+}
+
+absl::Status ParseFieldHere(ParseState* st, const QueryLimits& limits, TraceQLField* out) {
+  Parser parser(st, limits);
+  return parser.ParseFieldHere(out);
+}
+
+SpanQuery LiftConjuncts(FilterExpr expr) {
   SpanQuery q;
   std::vector<FilterExpr> rest;
-  if (expr->kind == FilterExpr::Kind::kAnd) {
-    for (FilterExpr& c : expr->children) {
+  if (expr.kind == FilterExpr::Kind::kAnd) {
+    for (FilterExpr& c : expr.children) {
       if (!Lift(c, &q)) rest.push_back(std::move(c));
     }
-  } else if (expr->kind != FilterExpr::Kind::kTrue && !Lift(*expr, &q)) {
-    rest.push_back(std::move(*expr));
+  } else if (expr.kind != FilterExpr::Kind::kTrue && !Lift(expr, &q)) {
+    rest.push_back(std::move(expr));
   }
   if (rest.size() == 1) {
     q.filter = std::move(rest[0]);
@@ -463,6 +537,8 @@ absl::StatusOr<SpanQuery> ParseQuery(std::string_view text, const QueryLimits& l
   }
   return q;
 }
+
+}  // namespace query
 
 absl::StatusOr<uint64_t> ParseDuration(std::string_view text) {
   Lexer lexer(text);

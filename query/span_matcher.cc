@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "spanstore/jaeger.h"
 #include "spanstore/query.h"
 
 namespace spanstore {
@@ -101,19 +102,46 @@ bool CompareValues(const AnyValue& actual, CompareOp op, const AnyValue& literal
 }
 
 const AnyValue* LookupAttribute(const Span& span, AttributeScope scope, std::string_view key) {
-  if (scope != AttributeScope::kResource) {
+  if (scope == AttributeScope::kAny || scope == AttributeScope::kSpan) {
     if (const AnyValue* v = FindAttribute(span.attributes, key)) return v;
   }
-  if (scope != AttributeScope::kSpan) {
+  if (scope == AttributeScope::kAny || scope == AttributeScope::kResource) {
     if (const AnyValue* v = FindAttribute(span.resource_attributes, key)) return v;
   }
+  if (scope == AttributeScope::kInstrumentation) return FindAttribute(span.scope_attributes, key);
   return nullptr;
 }
 
+// One value against the predicate. Arrays compare whole (Tempo's element-wise array matching is
+// not implemented: blocks skip row groups by the string heaps, which hold no array elements).
+bool ValueMatches(const AttributePredicate& p, const AnyValue& v) {
+  if (p.as_string) {
+    if (p.value.type() != AnyValue::Type::kString) return false;
+    const bool equal = JaegerValueString(v) == p.value.string_value();
+    return p.op == CompareOp::kEq ? equal : p.op == CompareOp::kNe && !equal;
+  }
+  return CompareValues(v, p.op, p.value, p.regex.get());
+}
+
 bool AttributeMatches(const AttributePredicate& p, const Span& span) {
+  // Events and links: one of them must carry a matching value.
+  if (p.scope == AttributeScope::kEvent) {
+    for (const SpanEvent& e : span.events) {
+      const AnyValue* v = FindAttribute(e.attributes, p.key);
+      if (v != nullptr && ValueMatches(p, *v)) return true;
+    }
+    return false;
+  }
+  if (p.scope == AttributeScope::kLink) {
+    for (const SpanLink& l : span.links) {
+      const AnyValue* v = FindAttribute(l.attributes, p.key);
+      if (v != nullptr && ValueMatches(p, *v)) return true;
+    }
+    return false;
+  }
   const AnyValue* v = LookupAttribute(span, p.scope, p.key);
   if (v == nullptr) return false;
-  return CompareValues(*v, p.op, p.value, p.regex.get());
+  return ValueMatches(p, *v);
 }
 
 bool StringIntrinsic(std::string_view actual, const FilterExpr& e) {
@@ -130,8 +158,29 @@ bool IntIntrinsic(int64_t actual, const FilterExpr& e) {
   return CompareValues(AnyValue::Int(actual), e.op, e.value, nullptr);
 }
 
-bool IntrinsicMatches(const FilterExpr& e, const Span& span) {
+bool IntrinsicMatches(const FilterExpr& e, const Span& span, const TraceSummary* trace) {
   switch (e.intrinsic) {
+    case Intrinsic::kEventName:
+      return std::any_of(span.events.begin(), span.events.end(),
+                         [&](const SpanEvent& ev) { return StringIntrinsic(ev.name, e); });
+    case Intrinsic::kScopeName:
+      return StringIntrinsic(span.scope_name, e);
+    case Intrinsic::kScopeVersion:
+      return StringIntrinsic(span.scope_version, e);
+    case Intrinsic::kLinkTraceId:
+      return std::any_of(span.links.begin(), span.links.end(),
+                         [&](const SpanLink& l) { return StringIntrinsic(l.trace_id.ToHex(), e); });
+    case Intrinsic::kLinkSpanId:
+      return std::any_of(span.links.begin(), span.links.end(),
+                         [&](const SpanLink& l) { return StringIntrinsic(l.span_id.ToHex(), e); });
+    case Intrinsic::kTraceDuration:
+      return trace != nullptr &&
+             IntIntrinsic(
+                 static_cast<int64_t>(std::min<uint64_t>(trace->duration_nanos, INT64_MAX)), e);
+    case Intrinsic::kTraceRootService:
+      return trace != nullptr && StringIntrinsic(trace->root_service, e);
+    case Intrinsic::kTraceRootName:
+      return trace != nullptr && StringIntrinsic(trace->root_name, e);
     case Intrinsic::kName:
       return StringIntrinsic(span.name, e);
     case Intrinsic::kStatusMessage:
@@ -167,31 +216,44 @@ bool OneOf(const std::vector<T>& allowed, const T& v) {
 
 }  // namespace
 
+bool IsTraceIntrinsic(Intrinsic intrinsic) {
+  return intrinsic == Intrinsic::kTraceDuration || intrinsic == Intrinsic::kTraceRootService ||
+         intrinsic == Intrinsic::kTraceRootName;
+}
+
 bool FilterMatches(const FilterExpr& expr, const Span& span) {
+  return FilterMatches(expr, span, nullptr);
+}
+
+bool FilterMatches(const FilterExpr& expr, const Span& span, const TraceSummary* trace) {
   switch (expr.kind) {
     case FilterExpr::Kind::kTrue:
       return true;
     case FilterExpr::Kind::kAnd:
       for (const FilterExpr& c : expr.children) {
-        if (!FilterMatches(c, span)) return false;
+        if (!FilterMatches(c, span, trace)) return false;
       }
       return true;
     case FilterExpr::Kind::kOr:
       for (const FilterExpr& c : expr.children) {
-        if (FilterMatches(c, span)) return true;
+        if (FilterMatches(c, span, trace)) return true;
       }
       return false;
     case FilterExpr::Kind::kNot:
-      return !expr.children.empty() && !FilterMatches(expr.children[0], span);
+      return !expr.children.empty() && !FilterMatches(expr.children[0], span, trace);
     case FilterExpr::Kind::kAttribute:
       return AttributeMatches(expr.attribute, span);
     case FilterExpr::Kind::kIntrinsic:
-      return IntrinsicMatches(expr, span);
+      return IntrinsicMatches(expr, span, trace);
   }
   return false;
 }
 
 bool SpanMatches(const SpanQuery& query, const Span& span) {
+  return SpanMatches(query, span, nullptr);
+}
+
+bool SpanMatches(const SpanQuery& query, const Span& span, const TraceSummary* trace) {
   if (span.start_time_unix_nano < query.start_min || span.start_time_unix_nano > query.start_max) {
     return false;
   }
@@ -211,7 +273,18 @@ bool SpanMatches(const SpanQuery& query, const Span& span) {
   for (const AttributePredicate& p : query.attributes) {
     if (!AttributeMatches(p, span)) return false;
   }
-  return !query.filter.has_value() || FilterMatches(*query.filter, span);
+  return !query.filter.has_value() || FilterMatches(*query.filter, span, trace);
+}
+
+absl::Status CheckQueryInterrupted(const SpanQuery& query) {
+  if (query.cancel != nullptr && query.cancel->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("the query was cancelled");
+  }
+  // absl::Now() costs tens of nanoseconds, so a query without a deadline skips it.
+  if (query.deadline != absl::InfiniteFuture() && absl::Now() >= query.deadline) {
+    return absl::DeadlineExceededError("the query ran past its deadline");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace spanstore

@@ -75,6 +75,30 @@ absl::StatusOr<std::vector<JaegerTag>> ParseLogfmt(std::string_view text) {
   return pairs;
 }
 
+// The fields a TraceQL query's filters name, gathered in one SpanQuery (its attributes and an
+// `||` of the filters), so the search response shows them with each span.
+void AddMentions(const SpanQuery& filter, SpanQuery* out) {
+  if (!filter.services.empty()) out->services.push_back(filter.services[0]);
+  if (filter.status.has_value()) out->status = filter.status;
+  if (!filter.kinds.empty()) out->kinds.push_back(filter.kinds[0]);
+  for (const AttributePredicate& p : filter.attributes) out->attributes.push_back(p);
+  if (filter.filter.has_value()) {
+    if (!out->filter.has_value()) {
+      out->filter.emplace();
+      out->filter->kind = FilterExpr::Kind::kOr;
+    }
+    out->filter->children.push_back(*filter.filter);
+  }
+}
+
+void CollectMentions(const SpansetExpr& e, SpanQuery* out) {
+  if (e.op == SpansetOp::kFilter) {
+    AddMentions(e.filter, out);
+    return;
+  }
+  for (const SpansetExpr& c : e.children) CollectMentions(c, out);
+}
+
 }  // namespace
 
 absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& params) {
@@ -82,11 +106,39 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
   const std::string_view q = AsStd(absl::StripAsciiWhitespace(AsAbsl(params.q)));
   if (!q.empty()) {
     absl::StatusOr<SpanQuery> parsed = ParseQuery(q);
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid TraceQL query: ", parsed.status().message()));
+    if (parsed.ok()) {
+      request.query = *std::move(parsed);
+    } else {
+      // More than one filter: the whole language. Its errors cover one filter's too.
+      absl::StatusOr<TraceQuery> traceql = ParseTraceQuery(q);
+      if (!traceql.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid TraceQL query: ", traceql.status().message()));
+      }
+      CollectMentions(traceql->spansets, &request.mentions);
+      for (const PipelineStage& stage : traceql->pipeline) {
+        if (stage.kind == PipelineStage::Kind::kFilter) {
+          AddMentions(stage.filter, &request.mentions);
+        }
+      }
+      // select(...) names what to show with each span.
+      for (const TraceQLField& f : traceql->selected) {
+        if (f.is_attribute) {
+          AttributePredicate p;
+          p.scope = f.scope;
+          p.key = f.key;
+          p.op = CompareOp::kExists;
+          request.mentions.attributes.push_back(std::move(p));
+        } else if (f.intrinsic == Intrinsic::kStatus) {
+          request.mentions.status = StatusCode::kUnset;  // only its presence counts here
+        } else if (f.intrinsic == Intrinsic::kKind) {
+          request.mentions.kinds.push_back(SpanKind::kUnspecified);
+        } else if (f.intrinsic == Intrinsic::kServiceName) {
+          request.mentions.services.push_back("");
+        }
+      }
+      request.traceql = *std::move(traceql);
     }
-    request.query = *std::move(parsed);
   }
   if (!params.tags.empty()) {
     absl::StatusOr<std::vector<JaegerTag>> tags = ParseLogfmt(params.tags);
@@ -148,6 +200,38 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
 
 absl::StatusOr<std::vector<TempoTraceResult>> TempoSearch(Store& store,
                                                           const TempoSearchRequest& request) {
+  if (request.traceql.has_value()) {
+    SearchOptions options;
+    options.start_min = request.query.start_min;
+    options.start_max = request.query.start_max;
+    options.limit = request.limit;
+    options.deadline = request.query.deadline;
+    options.cancel = request.query.cancel;
+    absl::StatusOr<std::vector<TraceSearchResult>> found = store.Search(*request.traceql, options);
+    if (!found.ok()) return found.status();
+    std::vector<TempoTraceResult> results;
+    results.reserve(found->size());
+    auto first_spans = [&](std::vector<Span>* spans) {
+      if (spans->size() > request.spans_per_spanset) spans->resize(request.spans_per_spanset);
+      return std::move(*spans);
+    };
+    for (TraceSearchResult& r : *found) {
+      TempoTraceResult result;
+      result.summary = std::move(r.summary);
+      for (size_t i = 0; i < r.spansets.size(); ++i) {
+        std::vector<Span>& spans = r.spansets[i].spans;
+        const uint32_t matched = static_cast<uint32_t>(spans.size());
+        if (i == 0) {
+          result.matched = matched;
+          result.matched_spans = first_spans(&spans);
+        } else {
+          result.more_spansets.push_back({first_spans(&spans), matched});
+        }
+      }
+      results.push_back(std::move(result));
+    }
+    return results;
+  }
   absl::StatusOr<std::vector<TraceSummary>> summaries =
       store.FindTraces(request.query, request.limit);
   if (!summaries.ok()) return summaries.status();

@@ -103,6 +103,28 @@ TEST_F(SpanctlE2eTest, QueryFindsTheStagingHost) {
   EXPECT_THAT(window.out, HasSubstr("0 spans"));
 }
 
+TEST_F(SpanctlE2eTest, TraceQLBeyondOneFilter) {
+  // The planted slow payment call sits below checkout: a structural query finds it.
+  Result r = Spanctl("search --db " + Db() +
+                     " '{ resource.service.name = \"checkout\" } >> { span.http.host = "
+                     "\"payments.staging.internal\" }' --limit 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(*planted_));
+  EXPECT_THAT(r.out, HasSubstr("1 traces"));
+  r = Spanctl("query --db " + Db() +
+              " '{ resource.service.name = \"frontend\" } >> { } | count() > 2' --limit 5");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("5 spans"));
+  // Errors name the column; a usage error exits 2.
+  r = Spanctl("search --db " + Db() + " '{ } >> { } | cnt() > 1'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("column 14: unknown pipeline stage 'cnt'"));
+  // A deadline: a timeout too short for any search fails with exit code 1.
+  r = Spanctl("search --db " + Db() + " '{ .http.host =~ \".*x.*\" } >> { }' --timeout 1ns");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("deadline"));
+}
+
 TEST_F(SpanctlE2eTest, ServicesStatsVerify) {
   const Result services = Spanctl("services --db " + Db());
   ASSERT_EQ(services.exit_code, 0);
@@ -223,6 +245,63 @@ TEST_F(SpanctlE2eTest, LoadFixtures) {
   EXPECT_THAT(r.out, HasSubstr("2 spans"));
   r = Spanctl("load --db " + db + " /nonexistent.json");
   EXPECT_EQ(r.exit_code, 1);
+}
+
+// Hardening issue, item 8: a load that fails says where, and exactly what was committed before.
+TEST_F(SpanctlE2eTest, LoadErrorsNamePositionAndCommittedSpans) {
+  test::TempDir d;
+  const std::string db = d.Sub("s");
+  auto span = [](int i, const std::string& name) {
+    char ids[80];
+    std::snprintf(ids, sizeof ids, R"("traceId":"%032x","spanId":"%016x")", i + 1, i + 1);
+    return std::string(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{)") + ids + R"(,"name":")" +
+           name +
+           R"(","startTimeUnixNano":"1700000000000000000"}]}]}]})"
+           "\n";
+  };
+  {
+    std::ofstream f(d.Sub("bad.jsonl"));
+    f << span(0, "a") << span(1, "b") << span(2, "c") << "{not json\n" << span(4, "e");
+  }
+  // Batches of one: three spans are committed before line 4; the old message said 0.
+  Result r = Spanctl("load --db " + db + " --batch 1 --sync every-batch " + d.Sub("bad.jsonl"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("bad.jsonl: line 4: invalid JSON"));
+  EXPECT_THAT(r.out, HasSubstr("3 spans of " + d.Sub("bad.jsonl") +
+                               " before the error were committed and kept (3 in all, "
+                               "sync=every-batch)"));
+  r = Spanctl("query --db " + db + " '{ }'");
+  EXPECT_THAT(r.out, HasSubstr("3 spans"));
+
+  // A span over a store limit (max_string_bytes) is named by line and path, and skipped and
+  // counted exactly with --skip-invalid.
+  {
+    std::ofstream f(d.Sub("limit.jsonl"));
+    f << span(10, "ok") << span(11, std::string(3 << 19, 'x')) << span(12, "ok2");
+  }
+  r = Spanctl("load --db " + d.Sub("l") + " " + d.Sub("limit.jsonl"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("limit.jsonl: line 2: otlp-json: resourceSpans[0].scopeSpans[0]."
+                               "spans[0]: span "));
+  EXPECT_THAT(r.out, HasSubstr("max_string_bytes"));
+  r = Spanctl("load --db " + d.Sub("l2") + " --skip-invalid " + d.Sub("limit.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("limit.jsonl: 2 spans from 3 documents (otlp-json), skipped 1 "
+                               "invalid spans and 0 invalid documents; first: "));
+  EXPECT_THAT(r.out, HasSubstr("loaded 2 spans"));
+
+  // Garbage is an unknown format, not a protobuf length error; zeros do not load as nothing.
+  std::ofstream(d.Sub("garbage.txt")) << "this is not a trace file\n";
+  r = Spanctl("load --db " + d.Sub("g") + " " + d.Sub("garbage.txt"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("unknown or empty format"));
+  std::ofstream(d.Sub("zeros.bin"), std::ios::binary) << std::string(1 << 20, '\0');
+  r = Spanctl("load --db " + d.Sub("g") + " " + d.Sub("zeros.bin"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("unknown or empty format"));
+  r = Spanctl("load --db " + d.Sub("g") + " --sync sometimes " + d.Sub("bad.jsonl"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--sync must be every-batch, interval or none"));
 }
 
 // --json output is OTLP that spanctl itself loads back: the planted trace keeps its spans and gap.

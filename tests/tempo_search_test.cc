@@ -99,5 +99,65 @@ TEST(TempoSearchTest, SpanSetsHoldTheMatchingSpans) {
   ASSERT_TRUE(store->Close().ok());
 }
 
+// q beyond one filter: the structural operator's right-hand spans form the span set, and by()
+// gives one span set per group in spanSets.
+TEST(TempoSearchTest, TraceQLSpanSets) {
+  test::TempDir dir;
+  auto store = *Store::Open(Options(), dir.Sub("db"));
+  std::vector<Span> trace;
+  for (int i = 0; i < 6; ++i) {
+    Span s;
+    s.trace_id.bytes[15] = 1;
+    s.span_id.bytes[7] = static_cast<uint8_t>(i + 1);
+    if (i > 0) s.parent_span_id.bytes[7] = 1;  // span 1 is every other span's parent
+    s.service_name = i < 3 ? "front" : "back";
+    s.name = i % 2 == 0 ? "even" : "odd";
+    s.start_time_unix_nano = 10 * kSecond + i;
+    s.end_time_unix_nano = s.start_time_unix_nano + 100;
+    s.resource_attributes.push_back({"service.name", AnyValue::String(s.service_name)});
+    trace.push_back(s);
+  }
+  ASSERT_TRUE(store->Append(trace).ok());
+  TempoSearchParams p;
+  p.q = R"({ span:parentID = "" } > { name = "odd" })";
+  auto request = ParseTempoSearch(p);
+  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_TRUE(request->traceql.has_value());
+  auto results = TempoSearch(*store, *request);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].matched, 3u);  // spans 2, 4 and 6
+  EXPECT_EQ((*results)[0].matched_spans[0].span_id, trace[1].span_id);
+
+  p.q = R"({ } | by(resource.service.name))";
+  request = ParseTempoSearch(p);
+  ASSERT_TRUE(request.ok()) << request.status();
+  results = TempoSearch(*store, *request);
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  ASSERT_EQ((*results)[0].more_spansets.size(), 1u);
+  std::string json;
+  AppendTempoSearchResponse(*results, request->mentions, &json);
+  EXPECT_THAT(json, HasSubstr(R"("matched":3},{"spans":)"));  // two span sets of three
+
+  // select() puts the fields it names on each span of the response.
+  trace[0].attributes.push_back({"http.url", AnyValue::String("/x")});
+  ASSERT_TRUE(store->Append({trace[0]}).ok());
+  p.q = R"({ span:parentID = "" } | select(span.http.url, status))";
+  request = ParseTempoSearch(p);
+  ASSERT_TRUE(request.ok()) << request.status();
+  results = TempoSearch(*store, *request);
+  ASSERT_TRUE(results.ok());
+  json.clear();
+  AppendTempoSearchResponse(*results, request->mentions, &json);
+  EXPECT_THAT(json, HasSubstr(R"({"key":"http.url","value":{"stringValue":"/x"}})"));
+  EXPECT_THAT(json, HasSubstr(R"("key":"status")"));
+
+  p.q = "{ } >> { name = }";
+  EXPECT_THAT(ParseTempoSearch(p).status().message(),
+              HasSubstr("invalid TraceQL query: column 17: expected a quoted string"));
+  ASSERT_TRUE(store->Close().ok());
+}
+
 }  // namespace
 }  // namespace spanstore

@@ -1,9 +1,9 @@
 // Service dependencies: which service calls which, derived from parent/child spans.
 //
-// A first, simple version computed by scanning the spans of a time window: for every span
-// whose parent span is also in the window and belongs to another service, one call from the
-// parent's service to the span's service. Its cost grows with the window (it keeps an entry per
-// scanned span); a precomputed service graph maintained at compaction is the proper design.
+// The edges of the service graph (spanstore/analysis.h, ComputeServiceGraph) with their call
+// counts: client/server and producer/consumer pairs across services, and parent/child spans of
+// different services where the kinds do not pair. Its cost grows with the window (a scan, about
+// 80 bytes per scanned span); per-block summaries kept at compaction are the proper design.
 //
 // Thread safety: reentrant; Store calls follow Store's rules.
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
 #include "spanstore/span.h"
@@ -48,6 +49,8 @@ struct SPANSTORE_EXPORT JaegerQuery {
   // A search with tags examines every span the other conditions let through; it stops after
   // this many (0: no bound), so one search over a huge window cannot run for minutes.
   uint64_t max_scanned_spans = 0;
+  // The search fails with DeadlineExceeded past this (SpanQuery::deadline).
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // A trace found by FindJaegerTraces, with the time range of its matching spans (a hint for a

@@ -43,13 +43,20 @@ struct SPANSTORE_EXPORT LoadOptions {
   bool skip_invalid = false;
   // Spans per sink call.
   size_t batch_spans = 1000;
-  // Refuse inputs (after decompression) larger than this: a guard against decompression bombs.
+  // Refuse inputs (after decompression) larger than this. Loading streams, so this is not
+  // needed to bound memory; it stops an endless input (or a decompression bomb of white space).
   uint64_t max_input_bytes = 8ull << 30;
-  // Refuse a single JSON document (one line of newline-delimited input, or one of several
-  // concatenated documents) larger than this: the parser needs memory proportional to it.
-  uint64_t max_document_bytes = 1ull << 30;
-  // Called after each document with the bytes (after decompression) consumed so far and the
-  // total, e.g. to draw a progress bar. May be empty.
+  // The largest piece parsed at once: a JSON document up to this size, or else -- a document
+  // over 4 MiB is split -- one element of its big array (an OTLP resourceSpans entry, a Jaeger
+  // trace, a Zipkin span), and a protobuf message. Memory while loading is a small multiple
+  // of it (docs/formats.md, "Memory"); a piece over it is an error naming its line and byte.
+  uint64_t max_document_bytes = 64ull << 20;
+  // Called on every span as it is converted, e.g. [&](const Span& s) { return
+  // ValidateSpan(store_options, s); }: a refusal is an error naming the span's position in
+  // the input (or with skip_invalid, a skipped span). May be empty.
+  std::function<absl::Status(const Span&)> validate;
+  // Called after each piece with the bytes (after decompression) consumed so far and the
+  // input's size when known up front (a plain file or buffer; else 0). May be empty.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
@@ -58,7 +65,8 @@ struct SPANSTORE_EXPORT LoadStats {
   uint64_t bytes = 0;                       // input bytes after decompression
   uint64_t documents = 0;
   uint64_t spans = 0;                       // handed to the sink
-  uint64_t skipped_documents = 0;           // skip_invalid only
+  uint64_t skipped_documents = 0;           // skip_invalid only: documents, or elements of
+                                            // split ones, that were not valid JSON or OTLP
   uint64_t skipped_spans = 0;
   std::string first_error;                  // the first problem skipped, if any
 };
@@ -66,9 +74,12 @@ struct SPANSTORE_EXPORT LoadStats {
 using SpanSink = absl::FunctionRef<absl::Status(std::vector<Span>& spans)>;
 
 // Loads `path` ("-" for standard input), decompressing .gz/.zst content (detected by magic
-// bytes). Errors are InvalidArgument naming the file, line (and document) and what was expected,
-// e.g. "traces.json: line 3: resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex
-// digits or 24 base64 characters, got \"xyz\"".
+// bytes), streaming: memory is bounded by max_document_bytes, not by the input's size. Input
+// that is not empty but holds no trace format (zeros, text) is InvalidArgument "unknown or
+// empty format"; empty or all-white-space input loads nothing. Errors are InvalidArgument naming
+// the file, line (and document) and what was expected, e.g. "traces.json: line 3:
+// resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex digits or 24 base64 characters,
+// got \"xyz\"".
 SPANSTORE_EXPORT absl::StatusOr<LoadStats> LoadFile(const std::string& path,
                                                     const LoadOptions& options, SpanSink sink);
 

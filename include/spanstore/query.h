@@ -11,6 +11,7 @@
 #ifndef SPANSTORE_QUERY_H_
 #define SPANSTORE_QUERY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
 #include "spanstore/span.h"
@@ -29,8 +31,17 @@ class RE2;
 
 namespace spanstore {
 
-// Where an attribute is looked up: `span.x`, `resource.x`, or `.x` (span first, then resource).
-enum class AttributeScope : uint8_t { kAny = 0, kSpan = 1, kResource = 2 };
+// Where an attribute is looked up: `span.x`, `resource.x`, or `.x` (span first, then resource);
+// `event.x` / `link.x` (any one of the span's events / links carries a matching x) and
+// `instrumentation.x` (the instrumentation scope's attributes).
+enum class AttributeScope : uint8_t {
+  kAny = 0,
+  kSpan = 1,
+  kResource = 2,
+  kEvent = 3,
+  kLink = 4,
+  kInstrumentation = 5,
+};
 
 enum class CompareOp : uint8_t {
   kEq,
@@ -70,6 +81,10 @@ struct SPANSTORE_EXPORT AttributePredicate {
   CompareOp op = CompareOp::kEq;
   AnyValue value;                       // unused for kExists; the pattern string for regexes
   std::shared_ptr<const Regex> regex;   // set for kRegex / kNotRegex
+  // Jaeger's tag search: compare the attribute's value rendered as a string (ints in decimal,
+  // bools as true/false, as JaegerValueString does) with the string `value`, so that
+  // `http.status_code=500` finds an int 500. Only kEq / kNe.
+  bool as_string = false;
 };
 
 // The things a TraceQL filter can compare besides attributes.
@@ -84,7 +99,20 @@ enum class Intrinsic : uint8_t {
   kSpanId,         // hex string
   kParentSpanId,   // hex string, empty for roots
   kStartTime,      // unix nanos, int
+  // TraceQL intrinsics beyond the span's own columns.
+  kEventName,         // event:name: any event of the span has this name
+  kScopeName,         // instrumentation:name
+  kScopeVersion,      // instrumentation:version
+  kLinkTraceId,       // link:traceID: any link's trace id (hex)
+  kLinkSpanId,        // link:spanID
+  kTraceDuration,     // trace:duration: the trace's latest end - earliest start, ns
+  kTraceRootService,  // trace:rootService
+  kTraceRootName,     // trace:rootName
 };
+
+// True for the intrinsics that depend on the whole trace (trace:duration, trace:rootName,
+// trace:rootService): a span alone cannot decide them.
+SPANSTORE_EXPORT bool IsTraceIntrinsic(Intrinsic intrinsic);
 
 // A boolean expression tree over span fields.
 struct SPANSTORE_EXPORT FilterExpr {
@@ -123,7 +151,20 @@ struct SPANSTORE_EXPORT SpanQuery {
 
   // At most this many spans from Scan (0: no limit). FindTraces takes its own limit.
   size_t limit = 0;
+
+  // A scan gives up at `deadline` with DeadlineExceeded, or with Cancelled once `*cancel` is
+  // true (the flag is the caller's and must outlive the call). Both are checked before each
+  // row group of a block and every 256 memtable spans, so a query stops within one group's work
+  // of either. Scan has by then handed the visitor some matching spans: they are a partial
+  // answer, which the error status marks. FindTraces and Search return only the error. These
+  // are not part of the query's meaning: SpanMatches ignores them.
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+// OK while `query` may go on; DeadlineExceeded past query.deadline, Cancelled once
+// *query.cancel is set. Engines call it between units of work; a long-running caller may too.
+SPANSTORE_EXPORT absl::Status CheckQueryInterrupted(const SpanQuery& query);
 
 // One trace in a search result: what Tempo's search shows per trace.
 struct SPANSTORE_EXPORT TraceSummary {
@@ -149,8 +190,14 @@ SPANSTORE_EXPORT TraceSummary SummarizeTrace(const TraceId& trace_id, absl::Span
 // every storage path must agree with.
 SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span);
 
-// Evaluates one expression tree against a span.
+// Evaluates one expression tree against a span. The trace-level intrinsics (IsTraceIntrinsic)
+// are taken from `trace`; without one they are false.
 SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span);
+SPANSTORE_EXPORT bool FilterMatches(const FilterExpr& expr, const Span& span,
+                                    const TraceSummary* trace);
+// SpanMatches with the trace's summary for the trace-level intrinsics.
+SPANSTORE_EXPORT bool SpanMatches(const SpanQuery& query, const Span& span,
+                                  const TraceSummary* trace);
 
 // What a query may cost, so that hostile input gets a clear error instead of minutes of CPU and
 // gigabytes of compiled patterns. The defaults are far above what a person types or a UI

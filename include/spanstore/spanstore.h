@@ -2,6 +2,7 @@
 #ifndef SPANSTORE_SPANSTORE_H_
 #define SPANSTORE_SPANSTORE_H_
 
+#include "spanstore/analysis.h"
 #include "spanstore/dependencies.h"
 #include "spanstore/env.h"
 #include "spanstore/formats.h"
@@ -16,6 +17,8 @@
 #include "spanstore/store.h"
 #include "spanstore/tempo.h"
 #include "spanstore/timestamp.h"
+#include "spanstore/traceql.h"
+#include "spanstore/traceql_metrics.h"
 #include "spanstore/validation.h"
 #include "spanstore/verify.h"
 

@@ -21,6 +21,7 @@
 #include "spanstore/query.h"
 #include "spanstore/span.h"
 #include "spanstore/stats.h"
+#include "spanstore/traceql.h"
 
 namespace spanstore {
 
@@ -65,6 +66,12 @@ class SPANSTORE_EXPORT Store {
   // Traces with at least one span matching `query`, most recent first, at most `limit`.
   virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                                size_t limit) = 0;
+
+  // Runs a TraceQL query (ParseTraceQuery): the traces it matches, most recent first (by their
+  // latest matching span), at most options.limit, each with its spansets. Errors:
+  // DeadlineExceeded / Cancelled per options.
+  virtual absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
+                                                                const SearchOptions& options) = 0;
 
   // Distinct service names, sorted; distinct span names of one service, sorted.
   virtual absl::StatusOr<std::vector<std::string>> Services() = 0;

@@ -16,6 +16,7 @@
 #define SPANSTORE_TEMPO_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "spanstore/export.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
+#include "spanstore/traceql.h"
 
 namespace spanstore {
 
@@ -46,9 +48,15 @@ struct SPANSTORE_EXPORT TempoSearchRequest {
   SpanQuery query;  // filter and window
   size_t limit = 20;
   size_t spans_per_spanset = 3;
+  // Set when q is TraceQL beyond one span filter (spanset or structural operators, a
+  // pipeline): TempoSearch runs it with Store::Search, taking only the window and deadline from
+  // `query`; `mentions` holds the fields its filters name, for the spans' attributes.
+  std::optional<TraceQuery> traceql;
+  SpanQuery mentions;
 };
 
-// Builds the request. `q` goes through ParseQuery ("" and "{}" match every span). `tags`
+// Builds the request. `q` goes through ParseQuery ("" and "{}" match every span), or when it
+// is more than one span filter through ParseTraceQuery. `tags`
 // matches each value as a case-insensitive substring of the attribute (span or resource), as
 // Tempo's tag search does; min/max duration bound the span duration. InvalidArgument names the
 // bad parameter (for q, with ParseQuery's column).
@@ -60,6 +68,13 @@ struct SPANSTORE_EXPORT TempoTraceResult {
   TraceSummary summary;
   std::vector<Span> matched_spans;  // the first spans_per_spanset matching spans, by start
   uint32_t matched = 0;             // how many spans of the trace matched
+  // TraceQL with by(): the spansets after the first, each as the first spans_per_spanset of its
+  // spans and how many it holds.
+  struct Spanset {
+    std::vector<Span> spans;
+    uint32_t matched = 0;
+  };
+  std::vector<Spanset> more_spansets;
 };
 
 // The traces with a span matching the request, most recent first.

@@ -66,6 +66,18 @@ TEST(ConfigTest, Flags) {
   EXPECT_EQ(config.test_refuse_ingest, 2u);
 }
 
+TEST(ConfigTest, QueryTimeout) {
+  auto c = Parse({"--db=/d"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->query_timeout, absl::Seconds(30));
+  c = Parse({"--db=/d", "--query-timeout", "1.5s"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->query_timeout, absl::Milliseconds(1500));
+  for (const char* bad : {"0s", "-1s", "soon", "inf"}) {
+    EXPECT_FALSE(Parse({"--db=/d", "--query-timeout", bad}).ok()) << bad;
+  }
+}
+
 TEST(ConfigTest, HelpAndUsageErrors) {
   auto help = Parse({"--help"});
   ASSERT_TRUE(help.ok());

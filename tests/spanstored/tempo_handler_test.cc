@@ -160,6 +160,17 @@ TEST_F(TempoHandlerTest, SearchWindowsLimitsAndErrors) {
   EXPECT_EQ(count("/api/search?tags=" + UrlEncode("service.name=orders") + "&minDuration=300ms" +
                   Window()),
             0u);
+  // TraceQL beyond one filter.
+  EXPECT_EQ(count("/api/search?q=" +
+                  UrlEncode("{ resource.service.name = \"orders\" } || { status = error } | "
+                            "count() > 0") +
+                  Window()),
+            3u);
+  EXPECT_EQ(count("/api/search?q=" +
+                  UrlEncode("{ resource.service.name = \"orders\" } && "
+                            "{ resource.service.name = \"payments\" }") +
+                  Window()),
+            0u);
   HttpResult bad = Get("/api/search?q=" + UrlEncode("{ duration > }"));
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("column"));

@@ -87,6 +87,12 @@ const char* ScopeName(AttributeScope scope) {
       return "resource.";
     case AttributeScope::kAny:
       return ".";
+    case AttributeScope::kEvent:
+      return "event.";
+    case AttributeScope::kLink:
+      return "link.";
+    case AttributeScope::kInstrumentation:
+      return "instrumentation.";
   }
   return "?";
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -57,12 +58,31 @@ absl::Status ApplyWindow(const ParsedFlags& flags, SpanQuery* q) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SpanQuery> QueryFromFlags(const ParsedFlags& flags) {
-  auto q = ParseQuery(flags.args.empty() ? "{ }" : flags.args[0]);
+// The query of `query` and `search`: one span filter (a SpanQuery, which the single-filter
+// paths answer), or TraceQL beyond it in *traceql (the SpanQuery then only carries the window
+// and the deadline).
+absl::StatusOr<SpanQuery> QueryFromFlags(const ParsedFlags& flags,
+                                         std::optional<TraceQuery>* traceql) {
+  const std::string text = flags.args.empty() ? "{ }" : flags.args[0];
+  auto q = ParseQuery(text);
   if (!q.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("filter: ", q.status().message()));
+    auto full = ParseTraceQuery(text);
+    if (!full.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("query: ", full.status().message()));
+    }
+    *traceql = *std::move(full);
+    q = SpanQuery();
   }
   if (absl::Status s = ApplyWindow(flags, &*q); !s.ok()) return s;
+  if (flags.Has("timeout")) {
+    auto d = ParseDuration(flags.Get("timeout"));
+    if (!d.ok() || *d == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--timeout: expected a duration longer than 0 such as 30s or 500ms, found '",
+                       flags.Get("timeout"), "'"));
+    }
+    q->deadline = absl::Now() + absl::Nanoseconds(*d);
+  }
   return q;
 }
 
@@ -104,8 +124,18 @@ int RunTrace(const ParsedFlags& flags) {
   return kExitOk;
 }
 
+SearchOptions SearchOptionsFrom(const SpanQuery& q, size_t limit) {
+  SearchOptions o;
+  o.start_min = q.start_min;
+  o.start_max = q.start_max;
+  o.deadline = q.deadline;
+  o.limit = limit;
+  return o;
+}
+
 int RunQuery(const ParsedFlags& flags) {
-  auto q = QueryFromFlags(flags);
+  std::optional<TraceQuery> traceql;
+  auto q = QueryFromFlags(flags, &traceql);
   if (!q.ok()) return Fail("query", q.status());
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("query", limit.status());
@@ -114,10 +144,24 @@ int RunQuery(const ParsedFlags& flags) {
   if (!store.ok()) return Fail("query", store.status());
   const bool json = flags.GetBool("json");
   std::vector<Span> spans;
-  absl::Status s = (*store)->Scan(*q, [&](const Span& span) {
-    spans.push_back(span);
-    return true;
-  });
+  absl::Status s;
+  if (traceql.has_value()) {
+    // The spans of every spanset of the matching traces, most recent traces first.
+    auto found = (*store)->Search(*traceql, SearchOptionsFrom(*q, 0));
+    s = found.status();
+    for (size_t t = 0; s.ok() && t < found->size(); ++t) {
+      for (const Spanset& set : (*found)[t].spansets) {
+        for (const Span& span : set.spans) {
+          if (q->limit == 0 || spans.size() < q->limit) spans.push_back(span);
+        }
+      }
+    }
+  } else {
+    s = (*store)->Scan(*q, [&](const Span& span) {
+      spans.push_back(span);
+      return true;
+    });
+  }
   if (!s.ok()) return Fail("query", s);
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.start_time_unix_nano > b.start_time_unix_nano;
@@ -142,14 +186,28 @@ int RunQuery(const ParsedFlags& flags) {
   return kExitOk;
 }
 
+// FindTraces' answer for a TraceQL query: each trace's summary, matched_spans counting the spans
+// of all its spansets.
+absl::StatusOr<std::vector<TraceSummary>> SearchSummaries(Store& store, const TraceQuery& query,
+                                                          const SearchOptions& options) {
+  auto found = store.Search(query, options);
+  if (!found.ok()) return found.status();
+  std::vector<TraceSummary> out;
+  for (TraceSearchResult& r : *found) out.push_back(std::move(r.summary));
+  return out;
+}
+
 int RunSearch(const ParsedFlags& flags) {
-  auto q = QueryFromFlags(flags);
+  std::optional<TraceQuery> traceql;
+  auto q = QueryFromFlags(flags, &traceql);
   if (!q.ok()) return Fail("search", q.status());
   auto limit = flags.GetInt("limit", 0, std::numeric_limits<int32_t>::max());
   if (!limit.ok()) return Fail("search", limit.status());
   auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("search", store.status());
-  auto found = (*store)->FindTraces(*q, static_cast<size_t>(*limit));
+  auto found = traceql.has_value()
+                   ? SearchSummaries(**store, *traceql, SearchOptionsFrom(*q, *limit))
+                   : (*store)->FindTraces(*q, static_cast<size_t>(*limit));
   if (!found.ok()) return Fail("search", found.status());
   if (flags.GetBool("json")) {
     std::string out = "{\"traces\":[";
@@ -297,15 +355,24 @@ int RunStats(const ParsedFlags& flags) {
 std::vector<Command> ReadCommands() {
   std::vector<FlagSpec> query_flags = {DbFlag()};
   for (FlagSpec& f : WindowFlags()) query_flags.push_back(f);
+  query_flags.push_back({"timeout", "D", "",
+                         "give up after D (e.g. 30s) with exit code 1 and no results "
+                         "(default: no limit)"});
   std::vector<FlagSpec> search_flags = query_flags;
   query_flags.push_back({"limit", "N", "20", "at most N spans (0: all)"});
   query_flags.push_back({"json", "", "", "print OTLP JSON instead of a table"});
   search_flags.push_back({"limit", "N", "20", "at most N traces (0: all)"});
   search_flags.push_back({"json", "", "", "print JSON instead of a table"});
   const std::string filter_help =
-      "FILTER is a TraceQL span filter, e.g.\n"
+      "FILTER is a TraceQL query (docs/traceql.md): a span filter, e.g.\n"
       "  '{ resource.service.name = \"checkout\" && duration > 2s && status = error }'\n"
       "  '{ span.http.host =~ \".*staging.*\" || .http.response.status_code >= 500 }'\n"
+      "or spansets combined and piped, e.g.\n"
+      "  '{ resource.service.name = \"api\" } >> { status = error }'   (errors below api)\n"
+      "  '{ name = \"GET\" } && { span.db.system = \"postgresql\" }'\n"
+      "  '{ status = error } | by(resource.service.name) | count() > 1'\n"
+      "Regular expressions (=~, !~) are fully anchored: =~ \"staging\" matches only \"staging\".\n"
+      "query prints the matching spans (of every spanset), search the traces.\n"
       "Without FILTER every span matches; without a time window the whole store is searched.";
   return {
       {{"trace",

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "spanstore/loader.h"
+#include "spanstore/validation.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
 #include "workload/checkout_generator.h"
@@ -137,44 +138,53 @@ int RunLoad(const ParsedFlags& flags) {
                             "otlp-proto-stream, got '%s'",
                             format)));
   }
+  auto sync = ParseSync(flags.Get("sync"));
+  auto batch = flags.GetInt("batch", 1, 1'000'000);
+  for (const absl::Status& s : {sync.status(), batch.status()}) {
+    if (!s.ok()) return Fail("load", s);
+  }
+  options.batch_spans = static_cast<size_t>(*batch);
   Options store_options;
-  store_options.sync = SyncPolicy::kInterval;
+  store_options.sync = *sync;
+  // Spans the store would refuse (over a limit) are found as they are read, so the message
+  // names their place in the file, and --skip-invalid counts them with the rest.
+  options.validate = [&store_options](const Span& span) {
+    return ValidateSpan(store_options, span);
+  };
   auto store = OpenStore(flags, store_options);
   if (!store.ok()) return Fail("load", store.status());
-  uint64_t spans = 0, skipped = 0, documents = 0;
+  // Counted as Append returns: exactly what is committed (per --sync) when something fails.
+  uint64_t committed = 0, committed_file = 0, batches = 0, documents = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& file : flags.args) {
-    if (StderrIsTerminal()) {
-      options.progress = [&file](uint64_t done, uint64_t total) {
-        Progress("load " + file + " (bytes)", done, total);
-      };
-    }
-    auto stats = LoadFile(file, options, [&](std::vector<Span>& batch) {
-      absl::Status s = (*store)->Append(batch);
-      if (!s.ok() && options.skip_invalid && s.code() == absl::StatusCode::kInvalidArgument) {
-        // A span over a store limit: keep the valid ones of the batch.
-        for (const Span& span : batch) {
-          absl::Status one = (*store)->Append({span});
-          if (one.ok()) continue;
-          if (one.code() != absl::StatusCode::kInvalidArgument) return one;
-          ++skipped;
-          std::fprintf(stderr, "spanctl load: skipped: %s\n", std::string(one.message()).c_str());
-        }
-        return absl::OkStatus();
+    committed_file = 0;
+    auto stats = LoadFile(file, options, [&](std::vector<Span>& spans) {
+      absl::Status s = (*store)->Append(spans);
+      if (!s.ok()) return s;
+      committed += spans.size();
+      committed_file += spans.size();
+      ++batches;
+      if (StderrIsTerminal()) {
+        std::fprintf(stderr, "\rload %s: %llu spans committed in %llu batches", file.c_str(),
+                     static_cast<unsigned long long>(committed_file),
+                     static_cast<unsigned long long>(batches));
+        std::fflush(stderr);
       }
-      return s;
+      return absl::OkStatus();
     });
+    ProgressDone();
     if (!stats.ok()) {
-      (void)(*store)->Close();
+      const absl::Status closed = (*store)->Close();
       std::fprintf(stderr, "spanctl load: %s\n", std::string(stats.status().message()).c_str());
-      std::fprintf(stderr, "spanctl load: %llu spans from earlier input were loaded and kept\n",
-                   static_cast<unsigned long long>(spans));
+      std::fprintf(stderr,
+                   "spanctl load: %llu spans of %s before the error were committed and kept "
+                   "(%llu in all, sync=%s)%s\n",
+                   static_cast<unsigned long long>(committed_file), file.c_str(),
+                   static_cast<unsigned long long>(committed), flags.Get("sync").c_str(),
+                   closed.ok() ? "" : "; closing the store failed too");
       return kExitFailure;
     }
-    ProgressDone();
-    spans += stats->spans;
     documents += stats->documents;
-    skipped += stats->skipped_spans;
     std::printf("%s: %llu spans from %llu documents (%s)", file.c_str(),
                 static_cast<unsigned long long>(stats->spans),
                 static_cast<unsigned long long>(stats->documents),
@@ -191,8 +201,8 @@ int RunLoad(const ParsedFlags& flags) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("loaded %llu spans from %llu documents in %.2fs (%.0f spans/s)\n",
-              static_cast<unsigned long long>(spans), static_cast<unsigned long long>(documents),
-              secs, secs > 0 ? spans / secs : 0.0);
+              static_cast<unsigned long long>(committed),
+              static_cast<unsigned long long>(documents), secs, secs > 0 ? committed / secs : 0.0);
   return kExitOk;
 }
 
@@ -314,23 +324,38 @@ std::vector<Command> WriteCommands() {
         0,
         0},
        RunGen},
-      {{"load", "load --db DIR FILE... [--format F] [--skip-invalid]",
+      {{"load",
+        "load --db DIR FILE... [--format F] [--skip-invalid] [--sync P] [--batch N]",
         "load trace files (OTLP JSON or protobuf, Jaeger or Zipkin JSON; .gz/.zst; '-' = stdin)",
         "Accepts an OTLP ExportTraceServiceRequest, newline-delimited files of them (the\n"
-        "OpenTelemetry Collector's file exporter) and concatenated documents. On bad input the\n"
-        "load stops with the file, line and JSON path of the problem (exit 1); what was loaded\n"
-        "before stays. --skip-invalid loads what is valid and reports what was skipped.",
+        "OpenTelemetry Collector's file exporter) and concatenated documents. Files of any size\n"
+        "load in bounded memory (a document over 4 MiB is read one resourceSpans entry, Jaeger\n"
+        "trace or Zipkin span at a time; each at most 64 MiB). On bad input -- including a span\n"
+        "over a store limit -- the load stops with the file, line, byte and JSON path of the\n"
+        "problem (exit 1) and says how many spans before it were committed; they stay.\n"
+        "--skip-invalid loads what is valid and reports what was skipped. Spans are committed\n"
+        "in batches of --batch; --sync says what a machine crash may lose of them (every-batch:\n"
+        "nothing committed; interval: the last ~100 ms; none: all since the last sealed WAL\n"
+        "segment). A killed process loses nothing committed under any policy.",
         {DbFlag(),
          {"format", "F", "auto",
           "auto, otlp-json, jaeger-json, zipkin-json, otlp-proto, otlp-proto-stream"},
-         {"skip-invalid", "", "", "skip invalid documents and spans instead of stopping"}},
+         {"skip-invalid", "", "", "skip invalid documents and spans instead of stopping"},
+         {"sync", "POLICY", "interval", "every-batch, interval or none"},
+         {"batch", "N", "1000", "spans per committed batch (Append)"}},
         1,
         SIZE_MAX},
        RunLoad},
-      {{"compact", "compact --db DIR", "seal the write-ahead log and compact the store", "",
-        {DbFlag()}, 0, 0},
+      {{"compact",
+        "compact --db DIR",
+        "seal the write-ahead log and compact the store",
+        "",
+        {DbFlag()},
+        0,
+        0},
        RunCompact},
-      {{"bench", "bench [--db DIR] [--sync P] [--batch N] [--threads N] [--spans N]",
+      {{"bench",
+        "bench [--db DIR] [--sync P] [--batch N] [--threads N] [--spans N]",
         "measure ingest: spans/s and MB/s for a sync policy, batch size and thread count",
         "Generates --spans checkout spans up front, then appends them from --threads threads in\n"
         "batches of --batch. Without --db it uses a temporary directory under $TMPDIR.",
@@ -352,6 +377,7 @@ const std::vector<Command>& Commands() {
       if (c.spec.name == "gen" || c.spec.name == "load") all->push_back(std::move(c));
     }
     for (Command& c : ReadCommands()) all->push_back(std::move(c));
+    for (Command& c : AnalysisCommands()) all->push_back(std::move(c));
     for (Command& c : WriteCommands()) {
       if (c.spec.name != "gen" && c.spec.name != "load") all->push_back(std::move(c));
     }

@@ -114,6 +114,8 @@ limits:
   --workers N             handler threads (default 16)
   --max-scanned-spans N   bound on the spans one tag, dependency or tag search scans
                           (default 2000000)
+  --query-timeout D       a search or tag query gives up after D (default 30s; e.g. 500ms,
+                          2m) with 504 (gRPC DEADLINE_EXCEEDED)
 
 testing:
   --test-refuse-ingest N  answer the first N ingest requests as back-pressure would
@@ -192,6 +194,19 @@ absl::StatusOr<std::optional<ServerConfig>> ParseCommandLine(int argc, char** ar
       {"workers", count(&config.workers, 1)},
       {"max-scanned-spans", count(&config.max_scanned_spans, 1)},
       {"test-refuse-ingest", count(&config.test_refuse_ingest, 0)},
+      {"query-timeout",
+       [&](const std::string& flag, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d <= absl::ZeroDuration() ||
+             d == absl::InfiniteDuration()) {
+           return absl::InvalidArgumentError("--" + flag +
+                                             " must be a positive duration such as 30s or "
+                                             "500ms, got '" +
+                                             v + "'");
+         }
+         config.query_timeout = d;
+         return absl::OkStatus();
+       }},
   };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

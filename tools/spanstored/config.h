@@ -59,6 +59,9 @@ struct ServerConfig {
   absl::Duration retry_after = absl::Seconds(1);
   // Scans for tags, tag values, dependencies and Jaeger tag searches stop after this many spans.
   uint64_t max_scanned_spans = 2000000;
+  // A search, tag or dependency query gives up after this long (504 / DEADLINE_EXCEEDED), so a
+  // hostile or mistaken query cannot hold a worker for minutes.
+  absl::Duration query_timeout = absl::Seconds(30);
 
   // Testing: the first N ingest requests are answered as under back-pressure.
   uint64_t test_refuse_ingest = 0;

@@ -22,6 +22,9 @@ HttpHandler MakeOtlpHttpHandler(IngestService* ingest);
 // /api/v2/traces/{id}, /api/search, /api/search/tags, /api/v2/search/tags,
 // /api/search/tag/{tag}/values, /api/v2/search/tag/{tag}/values.
 HttpHandler MakeTempoHandler(Store* store, const ServerConfig& config);
+// GET /api/metrics/query_range (instant false) and /api/metrics/query (tempo_metrics.cc).
+HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRequest& request,
+                          bool instant);
 
 // Jaeger's query API: /api/services, /api/services/{service}/operations, /api/operations,
 // /api/traces/{id}, /api/traces, /api/dependencies.

@@ -37,7 +37,10 @@ HttpResponse Error(int code, std::string_view message) {
 }
 
 HttpResponse FromStatus(const absl::Status& s) {
-  return Error(s.code() == absl::StatusCode::kInvalidArgument ? 400 : 500, AsStd(s.message()));
+  return Error(s.code() == absl::StatusCode::kInvalidArgument    ? 400
+               : s.code() == absl::StatusCode::kDeadlineExceeded ? 504
+                                                                 : 500,
+               AsStd(s.message()));
 }
 
 std::string StringArray(const std::vector<std::string>& list) {
@@ -117,6 +120,7 @@ HttpResponse Search(Store* store, const ServerConfig& config, const HttpRequest&
   query.start_min = MicrosToNanos(*start);
   query.start_max = MicrosToNanos(*end) + 999;  // the whole last microsecond
   query.limit = static_cast<size_t>(*limit);
+  query.deadline = absl::Now() + config.query_timeout;
   for (const auto& [name, target] : {std::pair{"minDuration", &query.min_duration_nanos},
                                      std::pair{"maxDuration", &query.max_duration_nanos}}) {
     const std::string_view text = request.Param(name);

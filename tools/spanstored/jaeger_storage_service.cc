@@ -31,6 +31,8 @@ grpc::Status ToGrpc(const absl::Status& s) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(s.message()));
     case absl::StatusCode::kUnavailable:
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(s.message()));
+    case absl::StatusCode::kDeadlineExceeded:
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(s.message()));
     default:
       return grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message()));
   }
@@ -81,7 +83,7 @@ AnyValue FromProto(const pb::AnyValue& v, int depth = 0) {
   }
 }
 
-JaegerQuery FromProto(const pb::TraceQueryParameters& p, uint64_t max_scanned_spans) {
+JaegerQuery FromProto(const pb::TraceQueryParameters& p, const ServerConfig& config) {
   JaegerQuery q;
   q.service = p.service_name();
   q.operation = p.operation_name();
@@ -94,7 +96,8 @@ JaegerQuery FromProto(const pb::TraceQueryParameters& p, uint64_t max_scanned_sp
   if (p.has_duration_min()) q.min_duration_nanos = Nanos(p.duration_min());
   if (p.has_duration_max()) q.max_duration_nanos = Nanos(p.duration_max());
   q.limit = p.search_depth() > 0 ? static_cast<size_t>(p.search_depth()) : kDefaultDepth;
-  q.max_scanned_spans = max_scanned_spans;
+  q.max_scanned_spans = config.max_scanned_spans;
+  q.deadline = absl::Now() + config.query_timeout;
   return q;
 }
 
@@ -161,7 +164,7 @@ class TraceReaderService final : public pb::TraceReader::Service {
   grpc::Status FindTraces(grpc::ServerContext* context, const pb::FindTracesRequest* request,
                           grpc::ServerWriter<TracesData>* writer) override {
     absl::StatusOr<std::vector<JaegerFoundTrace>> found =
-        FindJaegerTraces(*store_, FromProto(request->query(), config_.max_scanned_spans));
+        FindJaegerTraces(*store_, FromProto(request->query(), config_));
     if (!found.ok()) return Done(ToGrpc(found.status()));
     for (const JaegerFoundTrace& f : *found) {
       if (context->IsCancelled()) return Done(grpc::Status::CANCELLED);
@@ -176,7 +179,7 @@ class TraceReaderService final : public pb::TraceReader::Service {
   grpc::Status FindTraceIDs(grpc::ServerContext*, const pb::FindTraceIDsRequest* request,
                             pb::FindTraceIDsResponse* response) override {
     absl::StatusOr<std::vector<JaegerFoundTrace>> found =
-        FindJaegerTraces(*store_, FromProto(request->query(), config_.max_scanned_spans));
+        FindJaegerTraces(*store_, FromProto(request->query(), config_));
     if (!found.ok()) return Done(ToGrpc(found.status()));
     for (const JaegerFoundTrace& f : *found) {
       pb::FoundTraceID* id = response->add_trace_ids();

@@ -15,9 +15,10 @@ namespace spanstore::spanstored {
 namespace {
 
 HttpResponse FromStatus(const absl::Status& s) {
-  const int code = s.code() == absl::StatusCode::kInvalidArgument ? 400
-                   : s.code() == absl::StatusCode::kNotFound      ? 404
-                                                                  : 500;
+  const int code = s.code() == absl::StatusCode::kInvalidArgument    ? 400
+                   : s.code() == absl::StatusCode::kNotFound         ? 404
+                   : s.code() == absl::StatusCode::kDeadlineExceeded ? 504
+                                                                     : 500;
   return HttpResponse::Text(code, std::string(s.message()));
 }
 
@@ -46,7 +47,7 @@ std::string DecodeAgain(const std::string& s) {
 
 // start/end (unix seconds) and q: the spans a tag request looks at. An unparsable q is
 // ignored, as Tempo does (the editor sends incomplete queries while the user types).
-absl::StatusOr<SpanQuery> TagQuery(const HttpRequest& request) {
+absl::StatusOr<SpanQuery> TagQuery(const HttpRequest& request, absl::Duration timeout) {
   TempoSearchParams params;
   params.start = request.Param("start");
   params.end = request.Param("end");
@@ -54,7 +55,9 @@ absl::StatusOr<SpanQuery> TagQuery(const HttpRequest& request) {
   if (!window.ok()) return window.status();
   params.q = request.Param("q");
   absl::StatusOr<TempoSearchRequest> filtered = ParseTempoSearch(params);
-  return filtered.ok() ? filtered->query : window->query;
+  SpanQuery query = filtered.ok() ? filtered->query : window->query;
+  query.deadline = absl::Now() + timeout;
+  return query;
 }
 
 absl::StatusOr<TagSearchOptions> TagOptions(const HttpRequest& request,
@@ -94,7 +97,7 @@ HttpResponse TraceById(Store* store, const HttpRequest& request, const std::stri
   return r;
 }
 
-HttpResponse Search(Store* store, const HttpRequest& request) {
+HttpResponse Search(Store* store, const ServerConfig& config, const HttpRequest& request) {
   TempoSearchParams params;
   params.q = request.Param("q");
   params.tags = request.Param("tags");
@@ -106,10 +109,11 @@ HttpResponse Search(Store* store, const HttpRequest& request) {
   params.spss = request.Param("spss");
   absl::StatusOr<TempoSearchRequest> search = ParseTempoSearch(params);
   if (!search.ok()) return FromStatus(search.status());
+  search->query.deadline = absl::Now() + config.query_timeout;
   absl::StatusOr<std::vector<TempoTraceResult>> traces = TempoSearch(*store, *search);
   if (!traces.ok()) return FromStatus(traces.status());
   HttpResponse r = HttpResponse::Json(200, "");
-  AppendTempoSearchResponse(*traces, search->query, &r.body);
+  AppendTempoSearchResponse(*traces, search->traceql ? search->mentions : search->query, &r.body);
   return r;
 }
 
@@ -121,7 +125,7 @@ HttpResponse TagNamesResponse(Store* store, const ServerConfig& config, const Ht
         scope == "instrumentation")) {
     return HttpResponse::Text(400, absl::StrCat("invalid scope \"", scope, "\""));
   }
-  absl::StatusOr<SpanQuery> query = TagQuery(request);
+  absl::StatusOr<SpanQuery> query = TagQuery(request, config.query_timeout);
   if (!query.ok()) return FromStatus(query.status());
   absl::StatusOr<TagSearchOptions> options = TagOptions(request, config);
   if (!options.ok()) return FromStatus(options.status());
@@ -139,7 +143,7 @@ HttpResponse TagNamesResponse(Store* store, const ServerConfig& config, const Ht
 HttpResponse TagValuesResponse(Store* store, const ServerConfig& config, const HttpRequest& request,
                                const std::string& raw_tag, int version) {
   const std::string tag = DecodeAgain(raw_tag);
-  absl::StatusOr<SpanQuery> query = TagQuery(request);
+  absl::StatusOr<SpanQuery> query = TagQuery(request, config.query_timeout);
   if (!query.ok()) return FromStatus(query.status());
   absl::StatusOr<TagSearchOptions> options = TagOptions(request, config);
   if (!options.ok()) return FromStatus(options.status());
@@ -176,7 +180,10 @@ HttpHandler MakeTempoHandler(Store* store, const ServerConfig& config) {
                  R"("buildDate":"","goVersion":""})");
       }
       if (n == b + 2 && p[b] == "traces") return TraceById(store, request, p[b + 1], version);
-      if (!v2 && n == 2 && p[1] == "search") return Search(store, request);
+      if (!v2 && n == 2 && p[1] == "search") return Search(store, config, request);
+      if (!v2 && n == 3 && p[1] == "metrics" && (p[2] == "query_range" || p[2] == "query")) {
+        return TempoMetrics(store, config, request, p[2] == "query");
+      }
       if (n == b + 2 && p[b] == "search" && p[b + 1] == "tags") {
         return TagNamesResponse(store, config, request, version);
       }

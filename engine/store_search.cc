@@ -1,0 +1,142 @@
+// StoreImpl::Search: a TraceQL query (spanset operators, structure, pipelines) over one snapshot.
+//
+// Two phases. First the candidate traces, from the columns: each span filter of the query runs
+// as a span scan (block zone maps, dictionaries and predicate columns first, as every Scan;
+// column-only when the filter has no attribute term), and the filters' trace sets combine as
+// the operators need -- `&&` and the structural operators intersect (both sides must be
+// present), `||` unites, a negated structural operator needs only its right side. Then, most
+// recent first, each candidate trace is read (one trace-index probe per block) and the query is
+// evaluated on its spans (EvaluateTraceQuery) until `limit` traces matched, so a search that
+// stops early reads few traces.
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/store_impl.h"
+
+namespace spanstore {
+namespace {
+
+// Trace -> the latest start of a span that made it a candidate.
+using Candidates = absl::flat_hash_map<TraceId, uint64_t>;
+
+bool UsesTraceIntrinsic(const FilterExpr& e) {
+  if (e.kind == FilterExpr::Kind::kIntrinsic && IsTraceIntrinsic(e.intrinsic)) return true;
+  return std::any_of(e.children.begin(), e.children.end(), UsesTraceIntrinsic);
+}
+
+// The span query that finds a filter's candidates: the filter itself, less the parts that
+// compare a trace-level intrinsic, which no single span decides. The structured fields are
+// top-level conjuncts and so always necessary; of the expression, a top-level `&&` keeps its
+// other conjuncts, anything else goes whole (a superset of the candidates either way).
+SpanQuery CandidateQuery(const SpanQuery& filter, const SearchOptions& options) {
+  SpanQuery q = filter;
+  if (q.filter.has_value() && UsesTraceIntrinsic(*q.filter)) {
+    if (q.filter->kind == FilterExpr::Kind::kAnd) {
+      std::vector<FilterExpr>& c = q.filter->children;
+      c.erase(std::remove_if(c.begin(), c.end(), UsesTraceIntrinsic), c.end());
+      if (c.empty()) {
+        q.filter.reset();
+      } else if (c.size() == 1) {
+        FilterExpr only = std::move(c[0]);
+        q.filter = std::move(only);
+      }
+    } else {
+      q.filter.reset();
+    }
+  }
+  q.start_min = options.start_min;
+  q.start_max = options.start_max;
+  q.limit = 0;
+  q.deadline = options.deadline;
+  q.cancel = options.cancel;
+  return q;
+}
+
+void Intersect(Candidates* a, const Candidates& b) {
+  for (auto it = a->begin(); it != a->end();) {
+    auto found = b.find(it->first);
+    if (found == b.end()) {
+      a->erase(it++);
+    } else {
+      it->second = std::max(it->second, found->second);
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
+                                         const SearchOptions& options, Candidates* out) {
+  out->clear();
+  if (e.op == SpansetOp::kFilter) {
+    const SpanQuery q = CandidateQuery(e.filter, options);
+    for (size_t i = 0; i < snap.size(); ++i) {
+      // Duplicates across sources only repeat a trace; they need no check here.
+      absl::Status s = snap.source(i).ScanKeys(q, [&](const TraceId& id, uint64_t start) {
+        uint64_t& latest = (*out)[id];
+        latest = std::max(latest, start);
+        return true;
+      });
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  const bool negated = e.op != SpansetOp::kAnd && e.op != SpansetOp::kOr && e.negated;
+  if (negated) return SearchCandidates(snap, e.children[1], options, out);
+  absl::Status s = SearchCandidates(snap, e.children[0], options, out);
+  if (!s.ok()) return s;
+  if (out->empty() && e.op != SpansetOp::kOr) return absl::OkStatus();
+  Candidates right;
+  if (s = SearchCandidates(snap, e.children[1], options, &right); !s.ok()) return s;
+  if (e.op == SpansetOp::kOr) {
+    for (const auto& [id, start] : right) {
+      uint64_t& latest = (*out)[id];
+      latest = std::max(latest, start);
+    }
+  } else {
+    Intersect(out, right);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuery& query,
+                                                                 const SearchOptions& options) {
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  SpanQuery interrupt;  // carries the deadline and the cancel flag for the checks
+  interrupt.deadline = options.deadline;
+  interrupt.cancel = options.cancel;
+  if (absl::Status s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
+  const Snapshot snap = TakeSnapshot();
+  Candidates candidates;
+  absl::Status s = SearchCandidates(snap, query.spansets, options, &candidates);
+  if (!s.ok()) return s;
+
+  std::vector<std::pair<TraceId, uint64_t>> ranked(candidates.begin(), candidates.end());
+  candidates.clear();
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (a.second != b.second) return a.second > b.second;
+    return a.first < b.first;
+  });
+  std::vector<TraceSearchResult> out;
+  std::vector<Span> spans;
+  for (const auto& [trace_id, latest] : ranked) {
+    if (options.limit != 0 && out.size() >= options.limit) break;
+    if (s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
+    if (s = CollectTrace(snap, trace_id, &spans); !s.ok()) return s;
+    TraceSearchResult r;
+    r.summary = SummarizeTrace(trace_id, spans);
+    r.spansets = EvaluateTraceQuery(query, spans, r.summary, options.start_min, options.start_max);
+    if (r.spansets.empty()) continue;
+    for (const Spanset& set : r.spansets) {
+      r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace spanstore

@@ -1,0 +1,73 @@
+// TraceQL metrics queries, as Tempo documents them: a span filter, then one metrics function
+// over a start/end/step, optionally by attributes:
+//
+//   { resource.service.name = "checkout" } | rate() by (span.http.route)
+//   { status = error } | count_over_time()
+//   { } | quantile_over_time(duration, .5, .99) by (resource.service.name)
+//   { kind = server } | histogram_over_time(duration)
+//
+// The filter is ParseQuery's language; this file parses the pipeline after it. Evaluated by
+// one Store::Scan of the window: every matching span lands in the step its start time falls
+// in.
+//
+// Thread safety: reentrant; Store calls follow Store's rules.
+
+#ifndef SPANSTORE_TRACEQL_METRICS_H_
+#define SPANSTORE_TRACEQL_METRICS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "spanstore/export.h"
+#include "spanstore/query.h"
+
+namespace spanstore {
+
+class Store;
+
+struct SPANSTORE_EXPORT MetricsQuery {
+  enum class Function : uint8_t { kRate, kCountOverTime, kQuantileOverTime, kHistogramOverTime };
+  SpanQuery filter;
+  Function function = Function::kRate;
+  std::vector<double> quantiles;  // quantile_over_time's, each in [0, 1]
+  // by(...): attribute names as TraceQL spells them (resource.service.name, span.http.route,
+  // .http.route, name, status, kind).
+  std::vector<std::string> by;
+};
+
+// Parses "{ filter } | function(...) [by (attr, ...)]". Errors are InvalidArgument naming the
+// column (1-based, in the whole text) and what was expected.
+SPANSTORE_EXPORT absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text);
+
+struct SPANSTORE_EXPORT MetricsSeries {
+  // (name, value) pairs: the by() attributes, then "p" for a quantile or "le" for a histogram
+  // bucket (its upper bound in seconds, a power of two, as Tempo labels them).
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<double> values;  // one per step; steps with no span are 0
+};
+
+struct SPANSTORE_EXPORT MetricsResult {
+  uint64_t start_unix_nano = 0;
+  uint64_t step_nanos = 0;
+  std::vector<MetricsSeries> series;  // sorted by labels
+  uint64_t spans = 0;                 // spans that matched
+};
+
+// Evaluates over [start, end) in steps of `step` (the last step may be partial). At most
+// 11,000 steps (Prometheus's limit), so a mistyped step is an error rather than an OOM.
+SPANSTORE_EXPORT absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store,
+                                                                    const MetricsQuery& query,
+                                                                    uint64_t start_unix_nano,
+                                                                    uint64_t end_unix_nano,
+                                                                    uint64_t step_nanos);
+
+// Tempo's query_range JSON: {"series":[{"labels":[{"key":k,"value":{"stringValue":v}}],
+// "samples":[{"timestampMs":"...","value":x}]}]}. Steps with no span are left out.
+SPANSTORE_EXPORT std::string MetricsResultJson(const MetricsResult& result);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_TRACEQL_METRICS_H_

@@ -1,0 +1,321 @@
+// TraceQL metrics: the pipeline after the span filter is parsed here (the filter by
+// ParseQuery), and evaluated with one Scan into per-series, per-step accumulators.
+
+#include "spanstore/traceql_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "spanstore/analysis.h"
+#include "spanstore/formats.h"
+#include "spanstore/store.h"
+
+namespace spanstore {
+namespace {
+
+constexpr uint64_t kMaxSteps = 11000;
+
+// A cursor over the pipeline text; columns are reported in the whole query's terms.
+class Cursor {
+ public:
+  Cursor(std::string_view text, size_t pos) : text_(text), pos_(pos) {}
+
+  void SkipSpace() {
+    while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
+      ++pos_;
+    }
+  }
+  bool Eat(char c) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return pos_ >= text_.size();
+  }
+  // A word: letters, digits, '_', '.', '-' (attribute names like resource.service.name).
+  std::string Word() {
+    SkipSpace();
+    const size_t begin = pos_;
+    while (pos_ < text_.size() &&
+           (absl::ascii_isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_' ||
+            text_[pos_] == '.' || text_[pos_] == '-')) {
+      ++pos_;
+    }
+    return std::string(text_.substr(begin, pos_ - begin));
+  }
+  size_t pos() {
+    SkipSpace();
+    return pos_;
+  }
+  // An error at `at` (a pos() taken before the offending word was read), or here.
+  absl::Status Error(std::string_view what, size_t at = std::string_view::npos) {
+    SkipSpace();
+    if (at != std::string_view::npos) pos_ = at;
+    const std::string found = pos_ >= text_.size()
+                                  ? "end of input"
+                                  : absl::StrCat("'", std::string(text_.substr(pos_, 12)), "'");
+    return absl::InvalidArgumentError(
+        absl::StrFormat("column %d: expected %s, found %s", pos_ + 1, what, found));
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_;
+};
+
+// The end of the span filter: the '}' that closes the first '{', outside quoted strings.
+absl::StatusOr<size_t> FilterEnd(std::string_view text) {
+  int depth = 0;
+  bool seen = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"' || c == '`') {
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\' && c == '"') ++i;
+      }
+      continue;
+    }
+    if (c == '{') {
+      ++depth;
+      seen = true;
+    } else if (c == '}' && --depth == 0 && seen) {
+      return i + 1;
+    }
+  }
+  return absl::InvalidArgumentError("a metrics query starts with a span filter '{ ... }'");
+}
+
+std::string LabelValue(const Span& span, const std::string& name) {
+  if (name == "resource.service.name" || name == ".service.name") return span.service_name;
+  if (name == "name") return span.name;
+  if (name == "status") return std::string(StatusCodeName(span.status_code));
+  if (name == "kind") return std::string(SpanKindName(span.kind));
+  auto find = [](const std::vector<KeyValue>& kvs, std::string_view key) -> const AnyValue* {
+    for (const KeyValue& kv : kvs) {
+      if (kv.key == key) return &kv.value;
+    }
+    return nullptr;
+  };
+  const AnyValue* v = nullptr;
+  if (name.rfind("span.", 0) == 0) {
+    v = find(span.attributes, std::string_view(name).substr(5));
+  } else if (name.rfind("resource.", 0) == 0) {
+    v = find(span.resource_attributes, std::string_view(name).substr(9));
+  } else if (name.rfind(".", 0) == 0) {
+    v = find(span.attributes, std::string_view(name).substr(1));
+    if (v == nullptr) v = find(span.resource_attributes, std::string_view(name).substr(1));
+  }
+  return v == nullptr ? "" : v->ToString();
+}
+
+bool ValidLabel(const std::string& name) {
+  return name == "name" || name == "status" || name == "kind" ||
+         (name.size() > 1 && name[0] == '.') || (name.rfind("span.", 0) == 0 && name.size() > 5) ||
+         (name.rfind("resource.", 0) == 0 && name.size() > 9);
+}
+
+// Tempo's histogram buckets: powers of two of nanoseconds, labelled by the upper bound in
+// seconds.
+int Log2Bucket(uint64_t nanos) {
+  int b = 0;
+  while (b < 63 && (uint64_t{1} << b) < nanos) ++b;
+  return b;
+}
+
+}  // namespace
+
+absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
+  auto end = FilterEnd(text);
+  if (!end.ok()) return end.status();
+  MetricsQuery q;
+  auto filter = ParseQuery(text.substr(0, *end));
+  if (!filter.ok()) return filter.status();
+  q.filter = std::move(*filter);
+  Cursor c(text, *end);
+  if (!c.Eat('|')) return c.Error("'|' and a metrics function after the span filter");
+  const size_t fn_pos = c.pos();
+  const std::string fn = c.Word();
+  if (fn == "rate") {
+    q.function = MetricsQuery::Function::kRate;
+  } else if (fn == "count_over_time") {
+    q.function = MetricsQuery::Function::kCountOverTime;
+  } else if (fn == "quantile_over_time") {
+    q.function = MetricsQuery::Function::kQuantileOverTime;
+  } else if (fn == "histogram_over_time") {
+    q.function = MetricsQuery::Function::kHistogramOverTime;
+  } else {
+    return c.Error(
+        "rate(), count_over_time(), quantile_over_time(duration, q...) or "
+        "histogram_over_time(duration)",
+        fn_pos);
+  }
+  if (!c.Eat('(')) return c.Error("'('");
+  if (q.function == MetricsQuery::Function::kQuantileOverTime ||
+      q.function == MetricsQuery::Function::kHistogramOverTime) {
+    const size_t arg_pos = c.pos();
+    if (c.Word() != "duration") {
+      return c.Error("'duration' (the only value these functions take)", arg_pos);
+    }
+    while (q.function == MetricsQuery::Function::kQuantileOverTime && c.Eat(',')) {
+      double v;
+      const size_t number_pos = c.pos();
+      const std::string number = c.Word();
+      if (!absl::SimpleAtod(number, &v) || !(v >= 0 && v <= 1)) {
+        return c.Error("a quantile between 0 and 1", number_pos);
+      }
+      q.quantiles.push_back(v);
+    }
+    if (q.function == MetricsQuery::Function::kQuantileOverTime && q.quantiles.empty()) {
+      return c.Error("',' and at least one quantile");
+    }
+  }
+  if (!c.Eat(')')) return c.Error("')'");
+  if (!c.AtEnd()) {
+    const size_t by_pos = c.pos();
+    if (c.Word() != "by") return c.Error("'by (...)' or the end of the query", by_pos);
+    if (!c.Eat('(')) return c.Error("'(' after by");
+    do {
+      const size_t name_pos = c.pos();
+      std::string name = c.Word();
+      if (!ValidLabel(name)) {
+        return c.Error("an attribute (span.x, resource.x, .x) or name, status, kind", name_pos);
+      }
+      q.by.push_back(std::move(name));
+    } while (c.Eat(','));
+    if (!c.Eat(')')) return c.Error("')'");
+    if (!c.AtEnd()) return c.Error("the end of the query");
+  }
+  return q;
+}
+
+absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQuery& query,
+                                                   uint64_t start_unix_nano, uint64_t end_unix_nano,
+                                                   uint64_t step_nanos) {
+  if (end_unix_nano <= start_unix_nano) {
+    return absl::InvalidArgumentError("the time range is empty (start is not before end)");
+  }
+  if (step_nanos == 0) return absl::InvalidArgumentError("the step must be longer than 0");
+  const uint64_t steps = (end_unix_nano - start_unix_nano + step_nanos - 1) / step_nanos;
+  if (steps > kMaxSteps) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d steps is more than %d: use a longer step or a shorter range", steps, kMaxSteps));
+  }
+  SpanQuery q = query.filter;
+  q.start_min = std::max(q.start_min, start_unix_nano);
+  q.start_max = std::min(q.start_max, end_unix_nano - 1);
+  struct Series {
+    std::vector<uint64_t> counts;
+    std::vector<QuantileSketch> sketches;            // quantile_over_time
+    std::map<int, std::vector<uint64_t>> histogram;  // histogram_over_time: bucket -> counts
+  };
+  std::map<std::vector<std::string>, Series> series;
+  MetricsResult result;
+  result.start_unix_nano = start_unix_nano;
+  result.step_nanos = step_nanos;
+  absl::Status s = store.Scan(q, [&](const Span& span) {
+    std::vector<std::string> key;
+    key.reserve(query.by.size());
+    for (const std::string& name : query.by) key.push_back(LabelValue(span, name));
+    Series& out = series[key];
+    const size_t step = (span.start_time_unix_nano - start_unix_nano) / step_nanos;
+    const uint64_t duration = span.duration_nanos();
+    switch (query.function) {
+      case MetricsQuery::Function::kRate:
+      case MetricsQuery::Function::kCountOverTime:
+        if (out.counts.empty()) out.counts.resize(steps, 0);
+        ++out.counts[step];
+        break;
+      case MetricsQuery::Function::kQuantileOverTime:
+        if (out.sketches.empty()) out.sketches.resize(steps);
+        out.sketches[step].Add(duration);
+        break;
+      case MetricsQuery::Function::kHistogramOverTime: {
+        auto& counts = out.histogram[Log2Bucket(duration)];
+        if (counts.empty()) counts.resize(steps, 0);
+        ++counts[step];
+        break;
+      }
+    }
+    ++result.spans;
+    return true;
+  });
+  if (!s.ok()) return s;
+  const double step_seconds = static_cast<double>(step_nanos) / 1e9;
+  for (auto& [key, acc] : series) {
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (size_t i = 0; i < key.size(); ++i) labels.push_back({query.by[i], key[i]});
+    switch (query.function) {
+      case MetricsQuery::Function::kRate:
+      case MetricsQuery::Function::kCountOverTime: {
+        MetricsSeries m{labels, {}};
+        for (uint64_t n : acc.counts) {
+          m.values.push_back(query.function == MetricsQuery::Function::kRate
+                                 ? static_cast<double>(n) / step_seconds
+                                 : static_cast<double>(n));
+        }
+        result.series.push_back(std::move(m));
+        break;
+      }
+      case MetricsQuery::Function::kQuantileOverTime:
+        for (double quantile : query.quantiles) {
+          MetricsSeries m{labels, {}};
+          m.labels.push_back({"p", absl::StrFormat("%g", quantile)});
+          // Seconds, as Tempo answers duration quantiles.
+          for (const QuantileSketch& sk : acc.sketches) {
+            m.values.push_back(static_cast<double>(sk.Quantile(quantile)) / 1e9);
+          }
+          result.series.push_back(std::move(m));
+        }
+        break;
+      case MetricsQuery::Function::kHistogramOverTime:
+        for (const auto& [bucket, counts] : acc.histogram) {
+          MetricsSeries m{labels, {}};
+          m.labels.push_back(
+              {"le", absl::StrFormat("%g", static_cast<double>(uint64_t{1} << bucket) / 1e9)});
+          for (uint64_t n : counts) m.values.push_back(static_cast<double>(n));
+          result.series.push_back(std::move(m));
+        }
+        break;
+    }
+  }
+  return result;
+}
+
+std::string MetricsResultJson(const MetricsResult& result) {
+  std::string out = "{\"series\":[";
+  for (size_t i = 0; i < result.series.size(); ++i) {
+    const MetricsSeries& s = result.series[i];
+    out += i ? ",{\"labels\":[" : "{\"labels\":[";
+    for (size_t j = 0; j < s.labels.size(); ++j) {
+      out += j ? ",{\"key\":" : "{\"key\":";
+      AppendJsonString(s.labels[j].first, &out);
+      out += ",\"value\":{\"stringValue\":";
+      AppendJsonString(s.labels[j].second, &out);
+      out += "}}";
+    }
+    out += "],\"samples\":[";
+    bool first = true;
+    for (size_t k = 0; k < s.values.size(); ++k) {
+      if (s.values[k] == 0) continue;
+      const uint64_t ms = (result.start_unix_nano + k * result.step_nanos) / 1'000'000;
+      absl::StrAppend(&out, first ? "" : ",", "{\"timestampMs\":\"", ms,
+                      "\",\"value\":", absl::StrFormat("%.9g", s.values[k]), "}");
+      first = false;
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace spanstore

@@ -1,0 +1,68 @@
+// tools/spanstored/tempo_metrics.cc: Tempo's /api/metrics/query_range and /api/metrics/query
+// answer TraceQL metrics queries with Tempo's response shapes.
+
+#include <simdjson.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/spanstored/test_support.h"
+
+namespace spanstore::spanstored::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kSecond = 1000000000;
+constexpr uint64_t kStart = 1700000000 * kSecond;
+
+class TempoMetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(s_.store().Append(SampleTrace("orders", kStart, 1)).ok());
+    ASSERT_TRUE(s_.store().Append(SampleTrace("payments", kStart + 70 * kSecond, 2)).ok());
+  }
+  HttpResult Get(const std::string& target) {
+    return HttpFetch(s_.Address("tempo"), "GET", target, {});
+  }
+  static std::string Range() {
+    return "&start=" + std::to_string(kStart / kSecond) +
+           "&end=" + std::to_string(kStart / kSecond + 120);
+  }
+  InProcessServer s_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(TempoMetricsTest, QueryRange) {
+  HttpResult r = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | count_over_time()") +
+                     Range() + "&step=60s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::element e;
+  ASSERT_EQ(parser_.parse(r.body).get(e), simdjson::SUCCESS) << r.body;
+  simdjson::dom::array series = e["series"].get_array();
+  ASSERT_EQ(series.size(), 1u);
+  simdjson::dom::array samples = series.at(0)["samples"].get_array();
+  ASSERT_EQ(samples.size(), 2u);  // one trace in each minute
+  EXPECT_EQ(std::string_view(samples.at(0)["timestampMs"]), std::to_string(kStart / 1000000));
+  EXPECT_GT(samples.at(0)["value"].get_double().value(), 0);
+}
+
+TEST_F(TempoMetricsTest, InstantQueryBy) {
+  HttpResult r = Get("/api/metrics/query?q=" +
+                     UrlEncode("{ } | count_over_time() by (resource.service.name)") + Range());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body,
+              HasSubstr(R"({"key":"resource.service.name","value":{"stringValue":"orders"}})"));
+  EXPECT_THAT(r.body, HasSubstr(R"("value":)"));
+}
+
+TEST_F(TempoMetricsTest, BadRequestsAre400) {
+  EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | nope()") + Range()).status, 400);
+  EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + "&start=x").status,
+            400);
+  EXPECT_EQ(
+      Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() + "&step=0s").status,
+      400);
+}
+
+}  // namespace
+}  // namespace spanstore::spanstored::testing

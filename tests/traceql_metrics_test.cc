@@ -1,0 +1,139 @@
+// query/traceql_metrics.cc: parsing the metrics pipeline after a span filter, and evaluating
+// rate, count_over_time, quantile_over_time and histogram_over_time by attributes over steps.
+
+#include "spanstore/traceql_metrics.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spanstore/store.h"
+#include "tests/util/temp_dir.h"
+
+namespace spanstore {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr uint64_t kSecond = 1'000'000'000;
+
+TEST(TraceqlMetricsTest, Parses) {
+  auto q = ParseMetricsQuery(
+      "{ resource.service.name = \"a|b}\" } | quantile_over_time(duration, .5, 0.99) by "
+      "(resource.service.name, span.http.route)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->function, MetricsQuery::Function::kQuantileOverTime);
+  EXPECT_THAT(q->quantiles, ElementsAre(0.5, 0.99));
+  EXPECT_THAT(q->by, ElementsAre("resource.service.name", "span.http.route"));
+  EXPECT_THAT(q->filter.services, ElementsAre("a|b}"));  // the quoted '|' and '}' are the filter's
+  q = ParseMetricsQuery("{ } | rate()");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->function, MetricsQuery::Function::kRate);
+  EXPECT_TRUE(q->by.empty());
+  EXPECT_TRUE(ParseMetricsQuery("{status=error}|count_over_time()by(name)").ok());
+  EXPECT_TRUE(ParseMetricsQuery("{ } | histogram_over_time(duration) by (.http.route)").ok());
+}
+
+TEST(TraceqlMetricsTest, ErrorsNameTheColumn) {
+  auto error = [](std::string_view text) {
+    auto q = ParseMetricsQuery(text);
+    EXPECT_FALSE(q.ok()) << text;
+    EXPECT_EQ(q.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(q.status().message());
+  };
+  EXPECT_THAT(error("{ } | rat()"), HasSubstr("column 7: expected rate()"));
+  EXPECT_THAT(error("{ }"), HasSubstr("'|'"));
+  EXPECT_THAT(error("rate()"), HasSubstr("span filter"));
+  EXPECT_THAT(error("{ } | quantile_over_time(duration)"), HasSubstr("at least one quantile"));
+  EXPECT_THAT(error("{ } | quantile_over_time(duration, 1.5)"), HasSubstr("between 0 and 1"));
+  EXPECT_THAT(error("{ } | quantile_over_time(latency, .5)"), HasSubstr("'duration'"));
+  EXPECT_THAT(error("{ } | rate() by (foo)"), HasSubstr("column 18: expected an attribute"));
+  EXPECT_THAT(error("{ } | rate() by (name"), HasSubstr("')'"));
+  EXPECT_THAT(error("{ } | rate() extra"), HasSubstr("'by (...)'"));
+  EXPECT_THAT(error("{ name = } | rate()"), HasSubstr("column"));  // the filter's own error
+}
+
+Span MakeSpan(int id, const std::string& service, uint64_t start, uint64_t duration,
+              bool error = false) {
+  Span s;
+  s.trace_id.bytes[0] = static_cast<uint8_t>(id);
+  s.trace_id.bytes[15] = 1;
+  s.span_id.bytes[7] = 1;
+  s.service_name = service;
+  s.name = "op";
+  s.start_time_unix_nano = start;
+  s.end_time_unix_nano = start + duration;
+  if (error) s.status_code = StatusCode::kError;
+  s.attributes.push_back({"http.route", AnyValue::String(service == "a" ? "/x" : "/y")});
+  return s;
+}
+
+class TraceqlMetricsEvalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = *Store::Open(Options(), dir_.Sub("db"));
+    // Step 0 ([100 s, 110 s)): a, a, b; step 1: a (error); step 2: nothing; 130 s: outside.
+    ASSERT_TRUE(
+        store_
+            ->Append({MakeSpan(1, "a", 100 * kSecond, 1000), MakeSpan(2, "a", 101 * kSecond, 3000),
+                      MakeSpan(3, "b", 109 * kSecond, 2'000'000),
+                      MakeSpan(4, "a", 115 * kSecond, 5000, true),
+                      MakeSpan(5, "a", 130 * kSecond, 5000)})
+            .ok());
+  }
+  absl::StatusOr<MetricsResult> Eval(std::string_view text) {
+    auto q = ParseMetricsQuery(text);
+    if (!q.ok()) return q.status();
+    return EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  }
+  test::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(TraceqlMetricsEvalTest, RateAndCountBy) {
+  auto r = Eval("{ } | rate() by (resource.service.name)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->spans, 4u);
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("resource.service.name", "a")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(0.2, 0.1, 0));
+  EXPECT_THAT(r->series[1].values, ElementsAre(0.1, 0, 0));
+  r = Eval("{ status = error } | count_over_time() by (span.http.route, name)");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("span.http.route", "/x"), Pair("name", "op")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(0, 1, 0));
+  EXPECT_EQ(MetricsResultJson(*r),
+            R"({"series":[{"labels":[{"key":"span.http.route","value":{"stringValue":"/x"}},)"
+            R"({"key":"name","value":{"stringValue":"op"}}],)"
+            R"("samples":[{"timestampMs":"110000","value":1}]}]})");
+}
+
+TEST_F(TraceqlMetricsEvalTest, QuantilesAndHistogram) {
+  auto r = Eval("{ } | quantile_over_time(duration, 0, 1)");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("p", "0")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(1000 / 1e9, 5000 / 1e9, 0));  // seconds
+  EXPECT_THAT(r->series[1].values, ElementsAre(2'000'000 / 1e9, 5000 / 1e9, 0));
+  r = Eval("{ } | histogram_over_time(duration)");
+  ASSERT_TRUE(r.ok());
+  // 1000 ns -> le 1024 ns; 3000 -> 4096; 5000 -> 8192; 2 ms -> 2^21 ns.
+  ASSERT_EQ(r->series.size(), 4u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("le", "1.024e-06")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(1, 0, 0));
+  EXPECT_THAT(r->series[2].values, ElementsAre(0, 1, 0));
+}
+
+TEST_F(TraceqlMetricsEvalTest, BadRanges) {
+  auto q = *ParseMetricsQuery("{ } | rate()");
+  EXPECT_EQ(EvaluateMetricsQuery(*store_, q, 10, 10, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EvaluateMetricsQuery(*store_, q, 0, 10, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(EvaluateMetricsQuery(*store_, q, 0, 100 * kSecond, 1000).status().message(),
+              HasSubstr("steps is more than"));
+}
+
+}  // namespace
+}  // namespace spanstore

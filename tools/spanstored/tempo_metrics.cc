@@ -1,0 +1,86 @@
+// Tempo's TraceQL metrics API: GET /api/metrics/query_range and /api/metrics/query, answered by
+// the library's EvaluateMetricsQuery (spanstore/traceql_metrics.h).
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "spanstore/formats.h"
+#include "spanstore/timestamp.h"
+#include "spanstore/traceql_metrics.h"
+#include "tools/spanstored/handlers.h"
+
+namespace spanstore::spanstored {
+namespace {
+
+// Tempo takes unix seconds, unix nanoseconds or RFC 3339 for start and end.
+absl::StatusOr<uint64_t> TimeParam(const HttpRequest& request, std::string_view name,
+                                   uint64_t fallback) {
+  const std::string_view v = request.Param(name);
+  if (v.empty()) return fallback;
+  auto t = ParseTimestamp(v);
+  if (!t.ok()) t = ParseTimestamp(v, TimeUnit::kNanoseconds);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(name), ": '", std::string(v),
+                     "' is not unix seconds, unix nanoseconds or RFC 3339"));
+  }
+  return *t;
+}
+
+HttpResponse BadRequest(const absl::Status& s) {
+  const int code = s.code() == absl::StatusCode::kInvalidArgument    ? 400
+                   : s.code() == absl::StatusCode::kDeadlineExceeded ? 504
+                                                                     : 500;
+  return HttpResponse::Text(code, std::string(s.message()));
+}
+
+}  // namespace
+
+HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRequest& request,
+                          bool instant) {
+  auto query = ParseMetricsQuery(request.Param("q"));
+  if (!query.ok()) return BadRequest(query.status());
+  // Bounded like the searches (--query-timeout): a scan past it answers 504.
+  query->filter.deadline = absl::Now() + config.query_timeout;
+  const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  auto end = TimeParam(request, "end", now);
+  if (!end.ok()) return BadRequest(end.status());
+  const uint64_t hour = 3600ull * 1'000'000'000;
+  auto start = TimeParam(request, "start", *end > hour ? *end - hour : 0);
+  if (!start.ok()) return BadRequest(start.status());
+  if (*end <= *start) return HttpResponse::Text(400, "end must be after start");
+  uint64_t step =
+      instant ? *end - *start : std::max<uint64_t>((*end - *start) / 100, 1'000'000'000);
+  const std::string_view step_param = request.Param("step");
+  if (!instant && !step_param.empty()) {
+    auto d = ParseDuration(step_param);
+    if (!d.ok() || *d == 0) {
+      return HttpResponse::Text(
+          400, absl::StrCat("step: '", std::string(step_param), "' is not a duration"));
+    }
+    step = *d;
+  }
+  auto result = EvaluateMetricsQuery(*store, *query, *start, *end, step);
+  if (!result.ok()) return BadRequest(result.status());
+  if (!instant) return HttpResponse::Json(200, MetricsResultJson(*result));
+  // An instant query: one value per series over the whole range.
+  std::string body = "{\"series\":[";
+  for (size_t i = 0; i < result->series.size(); ++i) {
+    const MetricsSeries& s = result->series[i];
+    body += i ? ",{\"labels\":[" : "{\"labels\":[";
+    for (size_t j = 0; j < s.labels.size(); ++j) {
+      body += j ? ",{\"key\":" : "{\"key\":";
+      AppendJsonString(s.labels[j].first, &body);
+      body += ",\"value\":{\"stringValue\":";
+      AppendJsonString(s.labels[j].second, &body);
+      body += "}}";
+    }
+    absl::StrAppend(
+        &body, "],\"value\":", absl::StrFormat("%.9g", s.values.empty() ? 0.0 : s.values[0]), "}");
+  }
+  body += "]}";
+  return HttpResponse::Json(200, std::move(body));
+}
+
+}  // namespace spanstore::spanstored
