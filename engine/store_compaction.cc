@@ -119,15 +119,17 @@ absl::Status StoreImpl::OpenBlocks() {
   std::vector<std::shared_ptr<BlockSource>> blocks;
   const bool manifest_intact = damage.ok();
   if (damage.ok() && options_.recovery == RecoveryMode::kSalvage && !read_only) {
-    // A named block that does not open: rebuilding moves it to lost/ and leaves a manifest
+    // A named block that is damaged: rebuilding moves it to lost/ and leaves a manifest
     // without it, so the store opens normally afterwards (keeping it named would make every
-    // later default Open fail on it).
+    // later default Open, or the queries that reach the damaged page, fail on it). Salvage is
+    // an explicit, rare request, so it reads every page of every block to find out.
     for (const ManifestBlock& b : manifest->blocks) {
       auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
-      if (block.ok() || block.status().code() == absl::StatusCode::kFailedPrecondition) continue;
+      absl::Status checked = block.ok() ? (*block)->reader().Verify() : block.status();
+      if (checked.ok() || checked.code() == absl::StatusCode::kFailedPrecondition) continue;
       damage = absl::DataLossError(
-          absl::StrFormat("%s names %s, which does not open (%s)", ManifestFileName(dir_),
-                          BlockFileName(dir_, b.number), block.status().message()));
+          absl::StrFormat("%s names %s, which is damaged (%s)", ManifestFileName(dir_),
+                          BlockFileName(dir_, b.number), checked.message()));
       break;
     }
   }

@@ -103,7 +103,7 @@ absl::Status StoreImpl::CheckSegmentSequence(const std::vector<uint64_t>& segmen
             ? SegmentFileName(dir_, segments[i - 1] + 1)
             : absl::StrFormat("%s .. %06d.log", SegmentFileName(dir_, segments[i - 1] + 1),
                               segments[i] - 1);
-    if (options_.recovery != RecoveryMode::kSalvage || options_.read_only) {
+    if (options_.recovery != RecoveryMode::kSalvage) {
       return absl::DataLossError(absl::StrFormat(
           "%s: WAL segment %s is missing (segments %d and %d exist): a WAL file was lost or "
           "deleted, and the spans it held are gone unless they were already compacted. Nothing "

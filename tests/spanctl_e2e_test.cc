@@ -204,7 +204,7 @@ TEST_F(SpanctlE2eTest, MissingTraceExitsOne) {
 
 TEST_F(SpanctlE2eTest, HelpEverywhere) {
   for (const char* cmd : {"gen", "load", "trace", "query", "search", "services", "stats", "verify",
-                          "compact", "bench"}) {
+                          "repair", "compact", "bench"}) {
     const Result r = Spanctl(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.out, HasSubstr(std::string("usage: spanctl ") + cmd)) << cmd;
@@ -587,6 +587,30 @@ TEST_F(SpanctlE2eTest, MissingWalSegmentIsReportedAndRepaired) {
   r = Spanctl("search --db " + db + " --limit 0");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, ::testing::ContainsRegex("[1-9][0-9]* traces\n"));
+}
+
+// A damaged WAL record: read commands refuse, `--salvage` reads past it without changing a file.
+TEST_F(SpanctlE2eTest, SalvageFlagReadsPastDamageWithoutRepairing) {
+  test::TempDir d;
+  const std::string db = d.Sub("s");
+  ASSERT_EQ(Spanctl("gen --db " + db + " --traces 200 --batch 100").exit_code, 0);
+  std::string seg;
+  for (const auto& e : std::filesystem::directory_iterator(db + "/wal")) {
+    if (std::filesystem::file_size(e.path()) > 10000) seg = e.path().string();
+  }
+  ASSERT_FALSE(seg.empty());
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5000);
+    f.put('\x5a');
+  }
+  const auto before = Listing(db);
+  Result r = Spanctl("search --db " + db + " --limit 0");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  r = Spanctl("search --db " + db + " --limit 0 --salvage");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("[1-9][0-9]* traces\n"));
+  EXPECT_EQ(Listing(db), before);
 }
 
 TEST_F(SpanctlE2eTest, BenchRuns) {

@@ -5,6 +5,7 @@
 // holds no spans, must cost no span at all once kSalvage has rebuilt it.
 
 #include <filesystem>
+#include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -98,6 +99,28 @@ TEST_F(StoreDirDamageTest, MissingMiddleSegment) {
   EXPECT_FALSE(out.verify_ok);
   EXPECT_TRUE(out.salvage_open_ok);
   EXPECT_GT(out.salvage_spans.size(), written_->size() / 2);
+}
+
+// The seeds of fuzz/store_dir_fuzz.cc (and any finding kept there), as the fuzzer runs them.
+TEST_F(StoreDirDamageTest, FuzzCorpusReplays) {
+  const std::string corpus = std::string(SPANSTORE_TESTDATA_DIR) + "/../../fuzz/corpus/store_dir";
+  ASSERT_TRUE(fs::exists(corpus));
+  const std::vector<std::string> files = test::DamageStoreFiles(Pristine());
+  int replayed = 0;
+  for (const auto& entry : fs::directory_iterator(corpus)) {
+    SCOPED_TRACE(entry.path().filename().string());
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string dir = dir_->Sub("corpus");
+    fs::remove_all(dir);
+    fs::copy(Pristine(), dir, fs::copy_options::recursive);
+    for (const test::Damage& d : test::DamagesFromBytes(bytes, files)) test::ApplyDamage(dir, d);
+    test::DamageOutcome out;
+    absl::Status s = test::CheckDamagedStore(dir, *written_, &out);
+    EXPECT_TRUE(s.ok()) << s;
+    ++replayed;
+  }
+  EXPECT_GE(replayed, 10);
 }
 
 }  // namespace

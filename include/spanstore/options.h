@@ -127,7 +127,8 @@ struct SPANSTORE_EXPORT Options {
   // read-only media (or a directory without write permission, or one being inspected after damage)
   // answer queries; the price is that WAL spans are replayed into memory at every open. A store
   // whose MANIFEST is missing or damaged is refused (repairing it writes), whatever `recovery`
-  // says.
+  // says; with kSalvage, damaged WAL records, blocks that do not open and missing segments are
+  // skipped in memory only (spanctl's read commands take --salvage for this).
   bool read_only = false;
 
   SamplingPolicy sampling;

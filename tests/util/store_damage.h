@@ -22,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -126,6 +127,28 @@ inline void ApplyDamage(const std::string& dir, const Damage& d) {
   c = static_cast<char>(c ^ (1 << (d.bit % 8)));
   f.seekp(static_cast<std::streamoff>(d.offset % size));
   f.put(c);
+}
+
+// The damages a fuzz input (or a corpus file) describes: up to kMaxDamages records of 7 bytes --
+// file index (modulo the number of files), kind (modulo 3), offset (fixed32, little endian,
+// modulo the file size), bit. A trailing partial record is ignored.
+inline constexpr size_t kDamageRecordBytes = 7;
+inline constexpr size_t kMaxDamages = 4;
+inline std::vector<Damage> DamagesFromBytes(std::string_view in,
+                                            const std::vector<std::string>& files) {
+  std::vector<Damage> damages;
+  if (files.empty()) return damages;
+  for (size_t at = 0; at + kDamageRecordBytes <= in.size() && damages.size() < kMaxDamages;
+       at += kDamageRecordBytes) {
+    const auto* b = reinterpret_cast<const uint8_t*>(in.data() + at);
+    Damage d;
+    d.file = files[b[0] % files.size()];
+    d.kind = static_cast<DamageKind>(b[1] % 3);
+    d.offset = uint64_t{b[2]} | uint64_t{b[3]} << 8 | uint64_t{b[4]} << 16 | uint64_t{b[5]} << 24;
+    d.bit = b[6];
+    damages.push_back(d);
+  }
+  return damages;
 }
 
 // Every span of the store by a full scan. Fails on a span that was not written or that comes

@@ -33,6 +33,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const ParsedFlags& flags, Optio
 // For commands that only read: read-only (nothing is created, replayed durably, deleted or
 // compacted, so it works on read-only media) and never creates a store for a mistyped --db.
 absl::StatusOr<std::unique_ptr<Store>> OpenStoreForReading(const ParsedFlags& flags);
+// --salvage for read commands (OpenStoreForReading honours it where it is declared).
+FlagSpec SalvageFlag();
 // Prints the error; returns 2 (usage) for InvalidArgument -- a bad flag, filter or argument --
 // and 1 otherwise.
 int Fail(const std::string& command, const absl::Status& status);

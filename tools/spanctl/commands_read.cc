@@ -353,7 +353,7 @@ int RunStats(const ParsedFlags& flags) {
 }  // namespace
 
 std::vector<Command> ReadCommands() {
-  std::vector<FlagSpec> query_flags = {DbFlag()};
+  std::vector<FlagSpec> query_flags = {DbFlag(), SalvageFlag()};
   for (FlagSpec& f : WindowFlags()) query_flags.push_back(f);
   query_flags.push_back({"timeout", "D", "",
                          "give up after D (e.g. 30s) with exit code 1 and no results "

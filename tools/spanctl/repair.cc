@@ -16,7 +16,15 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStoreForReading(const ParsedFlags& fl
   Options options;
   options.read_only = true;
   options.create_if_missing = false;
+  // --salvage: skip damaged WAL records, damaged blocks and missing segments, in memory only.
+  if (flags.GetBool("salvage")) options.recovery = RecoveryMode::kSalvage;
   return OpenStore(flags, options);
+}
+
+FlagSpec SalvageFlag() {
+  return {"salvage", "", "",
+          "read past damage (RecoveryMode::kSalvage, read-only: nothing is repaired; see "
+          "'spanctl repair')"};
 }
 
 namespace {

@@ -49,7 +49,9 @@ Command VerifyCommand() {
            "(every record checksum, every span decoded). Prints one line per file: ok, DAMAGED\n"
            "with the offset and what is wrong, or warning for what a crash legitimately leaves\n"
            "behind (block files the manifest does not name, WAL segments already compacted;\n"
-           "the next open deletes them). Exit 1 when anything is damaged or a block is missing.\n"
+           "the next open deletes them). Exit 1 when anything is damaged or missing: a block,\n"
+           "the MANIFEST (while block files exist), a WAL segment in the middle of the sequence;\n"
+           "`spanctl repair` opens such a store with what remains (docs/recovery.md).\n"
            "Reads the files directly (it does not open the store), so it also works on a store\n"
            "that fails to open; it takes the store's lock, so close the store first.",
            {DbFlag()},
