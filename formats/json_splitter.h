@@ -77,7 +77,7 @@ class JsonSplitter {
  private:
   enum class State { kTop, kArray, kObjectRest, kBroken };
 
-  int Peek();  // the byte at pos_ (reading more as needed), -1 at the end
+  int Peek();       // the byte at pos_ (reading more as needed), -1 at the end
   bool ReadMore();  // appends to buf_, dropping buf_[0, keep_); false at the end
   bool TakeLine(JsonPiece* piece);
   void SkipSpace();

@@ -51,7 +51,7 @@ std::vector<Command> WriteCommands();  // gen, compact, bench
 std::vector<Command> ReadCommands();   // trace, query, search, services, stats, verify
 Command VerifyCommand();               // tools/spanctl/verify.cc
 std::vector<Command> AnalysisCommands();  // graph, red, doctor, critical-path
-Command RepairCommand();               // tools/spanctl/repair.cc
+Command RepairCommand();                  // tools/spanctl/repair.cc
 
 }  // namespace spanstore::spanctl
 
