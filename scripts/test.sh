@@ -6,7 +6,7 @@
 #      instrumentation), the whole CTest suite again, then each libFuzzer target for a bounded
 #      smoke time, seeded from tests/testdata and fuzz/corpus;
 #   3. clang build with ThreadSanitizer, the tests labelled "concurrency".
-# Exits non-zero when anything fails. SPANSTORE_FUZZ_SECONDS (default 30) bounds each fuzz run;
+# Exits non-zero when anything fails. SPANSTORE_FUZZ_SECONDS (default 15) bounds each fuzz run;
 # SPANSTORE_SKIP_SANITIZERS=1 runs only step 1 (for a quick local check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ root=$(pwd)
 ./scripts/setup.sh || exit 1
 
 jobs=$(nproc)
-fuzz_seconds=${SPANSTORE_FUZZ_SECONDS:-30}
+fuzz_seconds=${SPANSTORE_FUZZ_SECONDS:-15}
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
