@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -17,8 +18,10 @@ void PrintUsage(FILE* out) {
                "usage: spanctl <command> [--db DIR] [flags]\n\n"
                "A command-line tool for spanstore, an embeddable storage engine for trace spans.\n\n"
                "commands:\n");
+  int width = 0;  // the longest command name, so the summaries line up
+  for (const Command& c : Commands()) width = std::max(width, static_cast<int>(c.spec.name.size()));
   for (const Command& c : Commands()) {
-    std::fprintf(out, "  %-10s %s\n", c.spec.name.c_str(), c.spec.summary.c_str());
+    std::fprintf(out, "  %-*s %s\n", width, c.spec.name.c_str(), c.spec.summary.c_str());
   }
   std::fprintf(out,
                "\n'spanctl <command> --help' describes a command's flags.\n"
