@@ -12,17 +12,16 @@ namespace spanstore {
 
 // The links are the service graph's edges (query/service_graph.cc), so Jaeger's view and
 // `spanctl graph` agree on what a call between services is.
-absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(Store& store,
-                                                                uint64_t start_unix_nano,
-                                                                uint64_t end_unix_nano,
-                                                                uint64_t max_scanned_spans,
-                                                                bool* truncated) {
+absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(
+    Store& store, uint64_t start_unix_nano, uint64_t end_unix_nano, uint64_t max_scanned_spans,
+    bool* truncated, absl::Time deadline) {
   if (truncated != nullptr) *truncated = false;
   AnalysisWindow window;
   window.start_unix_nano = start_unix_nano;
   // This function's window is inclusive; the graph's is half-open.
   window.end_unix_nano = end_unix_nano == UINT64_MAX ? UINT64_MAX : end_unix_nano + 1;
   window.max_spans = max_scanned_spans;
+  window.deadline = deadline;
   if (window.end_unix_nano <= window.start_unix_nano) return std::vector<DependencyLink>();
   absl::StatusOr<ServiceGraph> graph = ComputeServiceGraph(store, window);
   if (!graph.ok()) return graph.status();

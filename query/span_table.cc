@@ -23,6 +23,7 @@ absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
   q.start_min = window.start_unix_nano;
   // The window is half-open; SpanQuery's is inclusive.
   q.start_max = window.end_unix_nano == UINT64_MAX ? UINT64_MAX : window.end_unix_nano - 1;
+  q.deadline = window.deadline;
   Intern("");  // index 0: "no peer"
   absl::Status s = store.Scan(q, [&](const Span& span) {
     SpanRow& r = rows_.emplace_back();

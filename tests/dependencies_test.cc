@@ -2,6 +2,7 @@
 
 #include "spanstore/dependencies.h"
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/store.h"
@@ -43,6 +44,9 @@ TEST(DependenciesTest, CallsBetweenServicesInTheWindow) {
   bool truncated = false;
   links = ComputeDependencies(*store, 0, 2000, 3, &truncated);
   EXPECT_TRUE(truncated);
+  // A deadline already past (spanstored passes now + --query-timeout): no answer, a clear error.
+  links = ComputeDependencies(*store, 0, 2000, 0, nullptr, absl::Now() - absl::Seconds(1));
+  EXPECT_EQ(links.status().code(), absl::StatusCode::kDeadlineExceeded) << links.status();
   std::string out;
   AppendJaegerDependencies({DependencyLink{"a\"", "b", 3}}, &out);
   EXPECT_EQ(out, R"([{"parent":"a\"","child":"b","callCount":3}])");

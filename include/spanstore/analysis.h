@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
 #include "spanstore/query.h"
@@ -69,6 +70,9 @@ struct SPANSTORE_EXPORT AnalysisWindow {
   // Stop after this many spans (0: no bound) and report the result as truncated: a server's
   // guard against a window too large for memory.
   uint64_t max_spans = 0;
+  // The scan gives up with DeadlineExceeded past this (SpanQuery::deadline): a server's guard
+  // against a window too large for its time budget.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // ---- Service graph ----

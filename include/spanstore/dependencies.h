@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
 
@@ -32,9 +33,10 @@ struct SPANSTORE_EXPORT DependencyLink {
 // The calls between services among the spans that started in [start_unix_nano,
 // end_unix_nano], sorted by parent then child. Scans at most max_scanned_spans spans (0: no
 // bound); beyond that the links found so far are returned and *truncated (if not null) is set.
+// Past `deadline` it fails with DeadlineExceeded.
 SPANSTORE_EXPORT absl::StatusOr<std::vector<DependencyLink>> ComputeDependencies(
     Store& store, uint64_t start_unix_nano, uint64_t end_unix_nano, uint64_t max_scanned_spans,
-    bool* truncated = nullptr);
+    bool* truncated = nullptr, absl::Time deadline = absl::InfiniteFuture());
 
 // Appends the links as Jaeger UI's dependency model: [{"parent","child","callCount"},...].
 SPANSTORE_EXPORT void AppendJaegerDependencies(absl::Span<const DependencyLink> links,

@@ -178,7 +178,8 @@ HttpResponse Dependencies(Store* store, const ServerConfig& config, const HttpRe
   const uint64_t span = static_cast<uint64_t>(*lookback) * 1000000;
   const uint64_t start_nanos = end_nanos > span ? end_nanos - span : 0;
   absl::StatusOr<std::vector<DependencyLink>> links =
-      ComputeDependencies(*store, start_nanos, end_nanos, config.max_scanned_spans);
+      ComputeDependencies(*store, start_nanos, end_nanos, config.max_scanned_spans,
+                          /*truncated=*/nullptr, absl::Now() + config.query_timeout);
   if (!links.ok()) return FromStatus(links.status());
   const std::string_view service = request.Param("service");
   std::vector<DependencyLink> kept;

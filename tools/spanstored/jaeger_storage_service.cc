@@ -212,7 +212,8 @@ class DependencyReaderService final : public pb::DependencyReader::Service {
     const uint64_t start = request->has_start_time() ? Nanos(request->start_time()) : 0;
     const uint64_t end = request->has_end_time() ? Nanos(request->end_time()) : UINT64_MAX;
     absl::StatusOr<std::vector<DependencyLink>> links =
-        ComputeDependencies(*store_, start, end, config_.max_scanned_spans);
+        ComputeDependencies(*store_, start, end, config_.max_scanned_spans,
+                            /*truncated=*/nullptr, absl::Now() + config_.query_timeout);
     grpc::Status status = ToGrpc(links.status());
     if (links.ok()) {
       for (DependencyLink& l : *links) {
