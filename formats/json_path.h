@@ -1,9 +1,12 @@
 // Shared by the JSON readers: Path (where a value sits in a JSON document, for error
-// messages) and the keep-or-skip rule for a converted span.
+// messages), Jaeger/Zipkin microsecond times, and the keep-or-skip rule for a converted span.
 
 #ifndef SPANSTORE_FORMATS_JSON_PATH_H_
 #define SPANSTORE_FORMATS_JSON_PATH_H_
 
+#include <simdjson.h>
+
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -49,6 +52,40 @@ inline absl::Status PathError(const Path& path, std::string_view what) {
   return absl::InvalidArgumentError(
       where.empty() ? std::string(what)
                     : absl::StrCat(where, ": ", absl::string_view(what.data(), what.size())));
+}
+
+// Microseconds since the epoch, or a duration in microseconds (Jaeger and Zipkin JSON), as
+// nanoseconds. Values that are negative or overflow int64 nanoseconds (past the year 2262) are
+// refused rather than wrapped. JSON null is 0 when null_is_zero (Jaeger may write null).
+inline absl::Status MicrosAsNanos(simdjson::dom::element v, const Path& path, bool null_is_zero,
+                                  uint64_t* nanos) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX) / 1000;
+  uint64_t u = 0;
+  int64_t i = 0;
+  double d = 0;
+  if (v.get(u) == simdjson::SUCCESS) {
+    if (u > kMax) {
+      return PathError(path, absl::StrCat(u, " microseconds overflows 64-bit nanoseconds"));
+    }
+    *nanos = u * 1000;
+    return absl::OkStatus();
+  }
+  if (v.get(i) == simdjson::SUCCESS) {
+    return PathError(path, absl::StrCat("negative time ", i, " (microseconds)"));
+  }
+  if (v.get(d) == simdjson::SUCCESS) {
+    if (!(d >= 0)) return PathError(path, absl::StrCat("negative or NaN time ", d));
+    if (d >= static_cast<double>(kMax)) {
+      return PathError(path, absl::StrCat(d, " microseconds overflows 64-bit nanoseconds"));
+    }
+    *nanos = static_cast<uint64_t>(d * 1000);
+    return absl::OkStatus();
+  }
+  if (null_is_zero && v.is_null()) {
+    *nanos = 0;
+    return absl::OkStatus();
+  }
+  return PathError(path, "expected a number of microseconds");
 }
 
 // What a Zipkin span said that the Span cannot hold, until its trace is put together.

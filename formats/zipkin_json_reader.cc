@@ -34,32 +34,8 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-// Microseconds as nanoseconds; negative values and values that overflow int64 nanoseconds
-// (past the year 2262) are refused rather than wrapped.
 absl::Status Micros(element v, const Path& path, uint64_t* nanos) {
-  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX) / 1000;
-  uint64_t u = 0;
-  int64_t i = 0;
-  double d = 0;
-  if (v.get(u) == simdjson::SUCCESS) {
-    if (u > kMax) {
-      return PathError(path, absl::StrCat(u, " microseconds overflows 64-bit nanoseconds"));
-    }
-    *nanos = u * 1000;
-    return absl::OkStatus();
-  }
-  if (v.get(i) == simdjson::SUCCESS) {
-    return PathError(path, absl::StrCat("negative time ", i, " (microseconds)"));
-  }
-  if (v.get(d) == simdjson::SUCCESS) {
-    if (!(d >= 0)) return PathError(path, absl::StrCat("negative or NaN time ", d));
-    if (d >= static_cast<double>(kMax)) {
-      return PathError(path, absl::StrCat(d, " microseconds overflows 64-bit nanoseconds"));
-    }
-    *nanos = static_cast<uint64_t>(d * 1000);
-    return absl::OkStatus();
-  }
-  return PathError(path, "expected a number of microseconds");
+  return MicrosAsNanos(v, path, /*null_is_zero=*/false, nanos);
 }
 
 absl::Status Endpoint(element v, const Path& path, bool local, Span* span) {
