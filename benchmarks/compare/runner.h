@@ -34,7 +34,7 @@ struct RunConfig {
 // Keys: ingest_spans_per_s, ingest_seconds, ingest_cpu_seconds, disk_after_ingest,
 // compact_seconds, disk_bytes, open_seconds, get_median_us, get_p99_us, get_digest,
 // get_spans, search_median_ms, search_max_ms, search_traces, search_digest,
-// attr_{needle,common}_{median_ms,max_ms,traces,digest}, scan_seconds, scan_spans_per_s,
+// attr_{needle,common}_{median_ms,max_ms,first_ms,traces,digest}, scan_seconds, scan_spans_per_s,
 // scan_matches, scan_digest, and "error".
 Results RunEngine(const std::string& name, const RunConfig& config, const std::string& dir);
 

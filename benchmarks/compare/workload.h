@@ -65,12 +65,14 @@ absl::StatusOr<SpanQuery> ScanQuery();
 // The needle ("find the trace that called the staging host", the planted incident) over the
 // whole store, which exactly one trace answers; and the common value with a limit in the
 // search's 10-minute windows, what a Tempo user types into Grafana's search (Jaeger's UI puts
-// the same tag in its Tags box). Each question runs once untimed to warm up, then
-// kAttributeRounds times.
+// the same tag in its Tags box). Each question runs once to warm up (reported apart), then
+// for 20 timed samples each: the needle kNeedleRounds times, the five windows kCommonRounds
+// times.
 constexpr char kNeedleFilter[] = R"({ span.http.host = "payments.staging.internal" })";
 constexpr char kCommonFilter[] = R"({ span.http.host = "payment.shop-prod.svc.cluster.local" })";
 constexpr size_t kAttributeLimit = 20;
-constexpr int kAttributeRounds = 5;
+constexpr int kNeedleRounds = 20;
+constexpr int kCommonRounds = 4;
 absl::StatusOr<SpanQuery> NeedleQuery();
 // One query per search window (SearchQueries' windows).
 absl::StatusOr<std::vector<SpanQuery>> CommonValueQueries(const Workload& workload);
