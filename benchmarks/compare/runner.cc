@@ -163,8 +163,8 @@ absl::Status Run(const std::string& name, const RunConfig& config, const std::st
 
   // Attribute equality: the needle over the whole store, then the common value per window.
   // One warm-up round first, so the median and max are warm (and a peer's lazily loaded
-  // service list is not counted in them); it is reported on its own as the first query after
-  // reopen. Then the timed rounds.
+  // service list is not counted in them); it is reported on its own as the first run. Then
+  // the timed rounds.
   auto needle = NeedleQuery();
   if (!needle.ok()) return needle.status();
   auto common = CommonValueQueries(config.workload);
