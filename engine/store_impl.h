@@ -70,6 +70,7 @@ class StoreImpl final : public Store {
   absl::Status Flush() override;
   absl::Status CompactAll() override;
   StoreStats Stats() override;
+  absl::StatusOr<std::vector<ColumnCodecBytes>> MeasureColumnCodecs(uint64_t max_groups) override;
   absl::Status Close() override;
 
  private:

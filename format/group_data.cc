@@ -191,6 +191,12 @@ absl::Status GroupData::Load(int column) {
   return absl::OkStatus();
 }
 
+absl::Status GroupData::RawColumn(int column, std::string_view* raw) {
+  absl::Status s = Read();
+  if (!s.ok()) return s;
+  return Decompress(column, raw);
+}
+
 absl::Status GroupData::Decompress(int column, std::string_view* raw) {
   const uint64_t claimed = page_.raw_size(column);
   if (claimed > MaxRawColumnBytes(column, rows_)) {

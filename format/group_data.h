@@ -104,6 +104,10 @@ class GroupData {
   // range.
   absl::StatusOr<bool> AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const;
 
+  // The decompressed bytes of `column` as stored (a view valid while this GroupData lives),
+  // for measurements; reads the page first.
+  absl::Status RawColumn(int column, std::string_view* raw);
+
   // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded; row in the LimitRows range.
   absl::Status Materialize(uint32_t row, Span* span) const;
   // Loads what MaterializeFields(fields) reads, and builds those parts of the span of `row`

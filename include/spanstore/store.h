@@ -82,6 +82,15 @@ class SPANSTORE_EXPORT Store {
   // Seals the active segment and compacts everything into blocks; returns when done.
   virtual absl::Status CompactAll() = 0;
   virtual StoreStats Stats() = 0;
+  // Recompresses the columns of the blocks' row groups (every group, or about `max_groups`
+  // spread over the blocks when non-zero) with LZ4 and with Zstd at Options::zstd_level, to
+  // show which codec each column pays for and which bytes are the next target. Reads and
+  // decompresses what it measures; writes nothing. One entry per row-group column, in file
+  // order.
+  virtual absl::StatusOr<std::vector<ColumnCodecBytes>> MeasureColumnCodecs(uint64_t max_groups) {
+    (void)max_groups;
+    return absl::UnimplementedError("MeasureColumnCodecs");
+  }
   // Flushes, stops background work and releases the lock. Further calls fail with
   // FailedPrecondition. Idempotent.
   virtual absl::Status Close() = 0;
