@@ -59,8 +59,7 @@ class StoreImpl final : public Store {
 
   absl::Status Append(absl::Span<const Span> spans) override;
   absl::StatusOr<Trace> GetTrace(const TraceId& trace_id) override;
-  absl::Status Scan(const SpanQuery& query,
-                    absl::FunctionRef<bool(const Span&)> visitor) override;
+  absl::Status Scan(const SpanQuery& query, absl::FunctionRef<bool(const Span&)> visitor) override;
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                        size_t limit) override;
   absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
@@ -75,9 +74,9 @@ class StoreImpl final : public Store {
  private:
   // One Append (or a sync request) waiting in the group-commit queue.
   struct Writer {
-    std::string framed;       // the framed WAL record; empty for a sync request
+    std::string framed;  // the framed WAL record; empty for a sync request
     size_t spans = 0;
-    bool sync = false;        // force an fdatasync for this group (Flush, interval sync)
+    bool sync = false;  // force an fdatasync for this group (Flush, interval sync)
     // CompactAll's place holder: no group may take it along; it waits to lead alone.
     bool barrier = false;
     bool done = false;
@@ -145,12 +144,10 @@ class StoreImpl final : public Store {
   // that share traces. *did_work is false when there was nothing to do.
   // Notes the outcome of a compaction step (or CompactAll) for back-pressure and Stats.
   void RecordCompactionResult(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CompactStep(bool* did_work)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status CompactStep(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status FlushMemTables(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
-  absl::Status MergeL0Blocks(bool* did_work)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status MergeL0Blocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
   // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
   absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockSource>> added,
@@ -167,9 +164,10 @@ class StoreImpl final : public Store {
   // True if an exact copy of `span` (from snap[source]) is in an earlier source.
   static bool AppearsEarlier(const Snapshot& snap, size_t source, const Span& span);
   // Search's first phase (engine/store_search.cc): the traces that may match `e`, each with the
-  // latest start of a span that made it one.
+  // earliest start of a span that made it one. *scanned counts the spans the scans handed over
+  // (SearchOptions::max_scanned_spans).
   static absl::Status SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
-                                       const SearchOptions& options,
+                                       const SearchOptions& options, uint64_t* scanned,
                                        absl::flat_hash_map<TraceId, uint64_t>* out);
   // Every matching span of the snapshot once, until the visitor returns false.
   static absl::Status ScanSnapshot(const Snapshot& snap, const SpanQuery& query,

@@ -4,22 +4,25 @@
 // as a span scan (block zone maps, dictionaries and predicate columns first, as every Scan;
 // column-only when the filter has no attribute term), and the filters' trace sets combine as
 // the operators need -- `&&` and the structural operators intersect (both sides must be
-// present), `||` unites, a negated structural operator needs only its right side. Then, most
-// recent first, each candidate trace is read (one trace-index probe per block) and the query is
-// evaluated on its spans (EvaluateTraceQuery) until `limit` traces matched, so a search that
-// stops early reads few traces.
+// present), `||` unites, a negated structural operator needs only its right side. Then each
+// candidate trace is read (one trace-index probe per block) and the query is evaluated on its
+// spans (EvaluateTraceQuery), in the order RecentTraces gives: the result is the `limit`
+// matching traces that started last (Tempo's order), and the reading stops once no candidate
+// left can enter it, so a search with a limit reads few traces.
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/recent_traces.h"
 #include "engine/store_impl.h"
 
 namespace spanstore {
 namespace {
 
-// Trace -> the latest start of a span that made it a candidate.
+// Trace -> the earliest start of a span that made it a candidate: an upper bound on the trace's
+// start, which orders the reading (RecentTraces).
 using Candidates = absl::flat_hash_map<TraceId, uint64_t>;
 
 bool UsesTraceIntrinsic(const FilterExpr& e) {
@@ -61,7 +64,7 @@ void Intersect(Candidates* a, const Candidates& b) {
     if (found == b.end()) {
       a->erase(it++);
     } else {
-      it->second = std::max(it->second, found->second);
+      it->second = std::min(it->second, found->second);
       ++it;
     }
   }
@@ -70,32 +73,34 @@ void Intersect(Candidates* a, const Candidates& b) {
 }  // namespace
 
 absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
-                                         const SearchOptions& options, Candidates* out) {
+                                         const SearchOptions& options, uint64_t* scanned,
+                                         Candidates* out) {
   out->clear();
   if (e.op == SpansetOp::kFilter) {
     const SpanQuery q = CandidateQuery(e.filter, options);
     for (size_t i = 0; i < snap.size(); ++i) {
       // Duplicates across sources only repeat a trace; they need no check here.
       absl::Status s = snap.source(i).ScanKeys(q, [&](const TraceId& id, uint64_t start) {
-        uint64_t& latest = (*out)[id];
-        latest = std::max(latest, start);
-        return true;
+        auto [it, added] = out->try_emplace(id, start);
+        if (!added) it->second = std::min(it->second, start);
+        return options.max_scanned_spans == 0 || ++*scanned < options.max_scanned_spans;
       });
       if (!s.ok()) return s;
+      if (options.max_scanned_spans != 0 && *scanned >= options.max_scanned_spans) break;
     }
     return absl::OkStatus();
   }
   const bool negated = e.op != SpansetOp::kAnd && e.op != SpansetOp::kOr && e.negated;
-  if (negated) return SearchCandidates(snap, e.children[1], options, out);
-  absl::Status s = SearchCandidates(snap, e.children[0], options, out);
+  if (negated) return SearchCandidates(snap, e.children[1], options, scanned, out);
+  absl::Status s = SearchCandidates(snap, e.children[0], options, scanned, out);
   if (!s.ok()) return s;
   if (out->empty() && e.op != SpansetOp::kOr) return absl::OkStatus();
   Candidates right;
-  if (s = SearchCandidates(snap, e.children[1], options, &right); !s.ok()) return s;
+  if (s = SearchCandidates(snap, e.children[1], options, scanned, &right); !s.ok()) return s;
   if (e.op == SpansetOp::kOr) {
     for (const auto& [id, start] : right) {
-      uint64_t& latest = (*out)[id];
-      latest = std::max(latest, start);
+      auto [it, added] = out->try_emplace(id, start);
+      if (!added) it->second = std::min(it->second, start);
     }
   } else {
     Intersect(out, right);
@@ -112,19 +117,18 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   if (absl::Status s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
   const Snapshot snap = TakeSnapshot();
   Candidates candidates;
-  absl::Status s = SearchCandidates(snap, query.spansets, options, &candidates);
+  uint64_t scanned = 0;
+  absl::Status s = SearchCandidates(snap, query.spansets, options, &scanned, &candidates);
   if (!s.ok()) return s;
 
-  std::vector<std::pair<TraceId, uint64_t>> ranked(candidates.begin(), candidates.end());
+  std::vector<RecentTraces::Candidate> ranked(candidates.begin(), candidates.end());
   candidates.clear();
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    if (a.second != b.second) return a.second > b.second;
-    return a.first < b.first;
-  });
+  RecentTraces::Order(&ranked);
+  RecentTraces recent(options.limit);
   std::vector<TraceSearchResult> out;
   std::vector<Span> spans;
-  for (const auto& [trace_id, latest] : ranked) {
-    if (options.limit != 0 && out.size() >= options.limit) break;
+  for (const auto& [trace_id, bound] : ranked) {
+    if (recent.Done(bound)) break;
     if (s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
     if (s = CollectTrace(snap, trace_id, &spans); !s.ok()) return s;
     TraceSearchResult r;
@@ -134,8 +138,14 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
     for (const Spanset& set : r.spansets) {
       r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());
     }
+    recent.Add(trace_id, r.summary.start_time_unix_nano);
     out.push_back(std::move(r));
   }
+  std::sort(out.begin(), out.end(), [](const TraceSearchResult& a, const TraceSearchResult& b) {
+    return RecentTraces::Before(a.summary.start_time_unix_nano, a.summary.trace_id,
+                                b.summary.start_time_unix_nano, b.summary.trace_id);
+  });
+  if (options.limit != 0 && out.size() > options.limit) out.resize(options.limit);
   return out;
 }
 
