@@ -58,31 +58,29 @@ SpanQuery CandidateQuery(const SpanQuery& filter, const SearchOptions& options) 
   return q;
 }
 
-void Intersect(Candidates* a, const Candidates& b) {
-  for (auto it = a->begin(); it != a->end();) {
-    auto found = b.find(it->first);
-    if (found == b.end()) {
-      a->erase(it++);
-    } else {
-      it->second = std::min(it->second, found->second);
-      ++it;
-    }
-  }
-}
-
 }  // namespace
 
 absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
-                                         const SearchOptions& options, uint64_t* scanned,
-                                         Candidates* out) {
+                                         const SearchOptions& options, const Candidates* within,
+                                         uint64_t* scanned, Candidates* out) {
   out->clear();
   if (e.op == SpansetOp::kFilter) {
     const SpanQuery q = CandidateQuery(e.filter, options);
+    // A block hands over a trace's matching spans one after another (its rows are grouped by
+    // trace), so the last trace's entry is kept at hand instead of hashing every span.
+    TraceId last;
+    uint64_t* last_bound = nullptr;
     for (size_t i = 0; i < snap.size(); ++i) {
       // Duplicates across sources only repeat a trace; they need no check here.
       absl::Status s = snap.source(i).ScanKeys(q, [&](const TraceId& id, uint64_t start) {
-        auto [it, added] = out->try_emplace(id, start);
-        if (!added) it->second = std::min(it->second, start);
+        if (last_bound != nullptr && id == last) {
+          *last_bound = std::min(*last_bound, start);
+        } else if (within == nullptr || within->contains(id)) {
+          auto [it, added] = out->try_emplace(id, start);
+          if (!added) it->second = std::min(it->second, start);
+          last = id;
+          last_bound = &it->second;
+        }
         return options.max_scanned_spans == 0 || ++*scanned < options.max_scanned_spans;
       });
       if (!s.ok()) return s;
@@ -91,20 +89,29 @@ absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr
     return absl::OkStatus();
   }
   const bool negated = e.op != SpansetOp::kAnd && e.op != SpansetOp::kOr && e.negated;
-  if (negated) return SearchCandidates(snap, e.children[1], options, scanned, out);
-  absl::Status s = SearchCandidates(snap, e.children[0], options, scanned, out);
-  if (!s.ok()) return s;
-  if (out->empty() && e.op != SpansetOp::kOr) return absl::OkStatus();
-  Candidates right;
-  if (s = SearchCandidates(snap, e.children[1], options, scanned, &right); !s.ok()) return s;
+  if (negated) return SearchCandidates(snap, e.children[1], options, within, scanned, out);
   if (e.op == SpansetOp::kOr) {
+    absl::Status s = SearchCandidates(snap, e.children[0], options, within, scanned, out);
+    if (!s.ok()) return s;
+    Candidates right;
+    s = SearchCandidates(snap, e.children[1], options, within, scanned, &right);
+    if (!s.ok()) return s;
     for (const auto& [id, start] : right) {
       auto [it, added] = out->try_emplace(id, start);
       if (!added) it->second = std::min(it->second, start);
     }
-  } else {
-    Intersect(out, right);
+    return absl::OkStatus();
   }
+  // `&&` and the structural operators keep the traces both sides find. The right side goes
+  // first -- of a structural operator it is the side returned, usually the narrower condition
+  // (`{ kind = server } > { status = error }`) -- and the left side's scan then records only the
+  // traces the right found: a semi-join, so a broad left side (every trace has a server span)
+  // costs lookups in a small table instead of a table of every trace.
+  Candidates right;
+  absl::Status s = SearchCandidates(snap, e.children[1], options, within, scanned, &right);
+  if (!s.ok() || right.empty()) return s;
+  if (s = SearchCandidates(snap, e.children[0], options, &right, scanned, out); !s.ok()) return s;
+  for (auto& [id, start] : *out) start = std::min(start, right.find(id)->second);
   return absl::OkStatus();
 }
 
@@ -118,7 +125,8 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   const Snapshot snap = TakeSnapshot();
   Candidates candidates;
   uint64_t scanned = 0;
-  absl::Status s = SearchCandidates(snap, query.spansets, options, &scanned, &candidates);
+  absl::Status s =
+      SearchCandidates(snap, query.spansets, options, /*within=*/nullptr, &scanned, &candidates);
   if (!s.ok()) return s;
 
   std::vector<RecentTraces::Candidate> ranked(candidates.begin(), candidates.end());
