@@ -4,8 +4,9 @@
 // as a span scan (block zone maps, dictionaries and predicate columns first, as every Scan;
 // column-only when the filter has no attribute term), and the filters' trace sets combine as
 // the operators need -- `&&` and the structural operators intersect (both sides must be
-// present), `||` unites, a negated structural operator needs only its right side. Then each
-// candidate trace is read (one trace-index probe per block) and the query is evaluated on its
+// present), `||` unites, a negated structural operator needs only its right side; with a limit
+// the left sides of intersections are first left out (see Search). Then each candidate trace is
+// read (one trace-index probe per block) and the query is evaluated on its
 // spans (EvaluateTraceQuery), in the order RecentTraces gives: the result is the `limit`
 // matching traces that started last (Tempo's order), and the reading stops once no candidate
 // left can enter it, so a search with a limit reads few traces.
@@ -58,11 +59,19 @@ SpanQuery CandidateQuery(const SpanQuery& filter, const SearchOptions& options) 
   return q;
 }
 
+// True when `e` has an `&&` or a non-negated structural operator: an intersection whose left
+// side Search may leave to the per-trace evaluation.
+bool HasIntersection(const SpansetExpr& e) {
+  if (e.op == SpansetOp::kFilter) return false;
+  if (e.op != SpansetOp::kOr && !e.negated) return true;
+  return std::any_of(e.children.begin(), e.children.end(), HasIntersection);
+}
+
 }  // namespace
 
 absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
                                          const SearchOptions& options, const Candidates* within,
-                                         uint64_t* scanned, Candidates* out) {
+                                         bool right_only, uint64_t* scanned, Candidates* out) {
   out->clear();
   if (e.op == SpansetOp::kFilter) {
     const SpanQuery q = CandidateQuery(e.filter, options);
@@ -89,12 +98,15 @@ absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr
     return absl::OkStatus();
   }
   const bool negated = e.op != SpansetOp::kAnd && e.op != SpansetOp::kOr && e.negated;
-  if (negated) return SearchCandidates(snap, e.children[1], options, within, scanned, out);
+  if (negated || (right_only && e.op != SpansetOp::kOr)) {
+    return SearchCandidates(snap, e.children[1], options, within, right_only, scanned, out);
+  }
   if (e.op == SpansetOp::kOr) {
-    absl::Status s = SearchCandidates(snap, e.children[0], options, within, scanned, out);
+    absl::Status s =
+        SearchCandidates(snap, e.children[0], options, within, right_only, scanned, out);
     if (!s.ok()) return s;
     Candidates right;
-    s = SearchCandidates(snap, e.children[1], options, within, scanned, &right);
+    s = SearchCandidates(snap, e.children[1], options, within, right_only, scanned, &right);
     if (!s.ok()) return s;
     for (const auto& [id, start] : right) {
       auto [it, added] = out->try_emplace(id, start);
@@ -108,9 +120,10 @@ absl::Status StoreImpl::SearchCandidates(const Snapshot& snap, const SpansetExpr
   // traces the right found: a semi-join, so a broad left side (every trace has a server span)
   // costs lookups in a small table instead of a table of every trace.
   Candidates right;
-  absl::Status s = SearchCandidates(snap, e.children[1], options, within, scanned, &right);
+  absl::Status s = SearchCandidates(snap, e.children[1], options, within, false, scanned, &right);
   if (!s.ok() || right.empty()) return s;
-  if (s = SearchCandidates(snap, e.children[0], options, &right, scanned, out); !s.ok()) return s;
+  s = SearchCandidates(snap, e.children[0], options, &right, false, scanned, out);
+  if (!s.ok()) return s;
   for (auto& [id, start] : *out) start = std::min(start, right.find(id)->second);
   return absl::OkStatus();
 }
@@ -123,10 +136,19 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   interrupt.cancel = options.cancel;
   if (absl::Status s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
   const Snapshot snap = TakeSnapshot();
+  // With a limit, the candidates start out as the right sides' traces only (lazy): the
+  // left side of `&&` or of a structural operator is then decided by reading the trace, which
+  // is exact anyway. When the left side is broad (`{ kind = server } > { status = error }`:
+  // every trace has a server span) the search skips a scan of every span for the price of the
+  // few traces it reads. When it is narrow, most traces read fail: after kLazyReads the search
+  // scans the left sides after all (a semi-join with the unread candidates) and goes on with
+  // what remains, so a bad guess costs a bounded number of reads.
+  const bool lazy = options.limit != 0 && HasIntersection(query.spansets);
+  const size_t lazy_reads = 4 * options.limit + 64;
   Candidates candidates;
   uint64_t scanned = 0;
-  absl::Status s =
-      SearchCandidates(snap, query.spansets, options, /*within=*/nullptr, &scanned, &candidates);
+  absl::Status s = SearchCandidates(snap, query.spansets, options, /*within=*/nullptr, lazy,
+                                    &scanned, &candidates);
   if (!s.ok()) return s;
 
   std::vector<RecentTraces::Candidate> ranked(candidates.begin(), candidates.end());
@@ -135,10 +157,26 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   RecentTraces recent(options.limit);
   std::vector<TraceSearchResult> out;
   std::vector<Span> spans;
-  for (const auto& [trace_id, bound] : ranked) {
-    if (recent.Done(bound)) break;
+  bool exact = !lazy;
+  size_t reads = 0;
+  for (size_t next = 0; next < ranked.size(); ++next) {
+    if (recent.Done(ranked[next].second)) break;
+    if (!exact && reads >= lazy_reads) {
+      exact = true;
+      Candidates unread(ranked.begin() + next, ranked.end());
+      Candidates full;
+      s = SearchCandidates(snap, query.spansets, options, &unread, false, &scanned, &full);
+      if (!s.ok()) return s;
+      ranked.assign(full.begin(), full.end());
+      for (auto& [id, bound] : ranked) bound = std::min(bound, unread.find(id)->second);
+      RecentTraces::Order(&ranked);
+      next = static_cast<size_t>(-1);  // the loop's ++ makes it 0
+      continue;
+    }
+    const TraceId trace_id = ranked[next].first;
     if (s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
     if (s = CollectTrace(snap, trace_id, &spans); !s.ok()) return s;
+    ++reads;
     TraceSearchResult r;
     r.summary = SummarizeTrace(trace_id, spans);
     r.spansets = EvaluateTraceQuery(query, spans, r.summary, options.start_min, options.start_max);
