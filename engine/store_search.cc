@@ -140,7 +140,7 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   // left side of `&&` or of a structural operator is then decided by reading the trace, which
   // is exact anyway. When the left side is broad (`{ kind = server } > { status = error }`:
   // every trace has a server span) the search skips a scan of every span for the price of the
-  // few traces it reads. When it is narrow, most traces read fail: after kLazyReads the search
+  // few traces it reads. When it is narrow, most traces read fail: after lazy_reads the search
   // scans the left sides after all (a semi-join with the unread candidates) and goes on with
   // what remains, so a bad guess costs a bounded number of reads.
   const bool lazy = options.limit != 0 && HasIntersection(query.spansets);
