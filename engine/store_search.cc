@@ -59,11 +59,15 @@ SpanQuery CandidateQuery(const SpanQuery& filter, const SearchOptions& options) 
   return q;
 }
 
-// True when `e` has an `&&` or a non-negated structural operator: an intersection whose left
-// side Search may leave to the per-trace evaluation.
+// `&&` or a non-negated structural operator: the traces both sides find. HasIntersection: `e`
+// has one somewhere, whose left side Search may leave to the per-trace evaluation.
+bool IsIntersection(const SpansetExpr& e) {
+  return e.op != SpansetOp::kFilter && e.op != SpansetOp::kOr && !e.negated;
+}
+
 bool HasIntersection(const SpansetExpr& e) {
   if (e.op == SpansetOp::kFilter) return false;
-  if (e.op != SpansetOp::kOr && !e.negated) return true;
+  if (IsIntersection(e)) return true;
   return std::any_of(e.children.begin(), e.children.end(), HasIntersection);
 }
 
@@ -165,7 +169,14 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
       exact = true;
       Candidates unread(ranked.begin() + next, ranked.end());
       Candidates full;
-      s = SearchCandidates(snap, query.spansets, options, &unread, false, &scanned, &full);
+      const SpansetExpr& e = query.spansets;
+      if (IsIntersection(e) && !HasIntersection(e.children[1])) {
+        // `{A} op {B}` with a plain right side: the candidates are B's traces already, so only
+        // A is left to scan (B, often the broad side here, is not scanned again).
+        s = SearchCandidates(snap, e.children[0], options, &unread, false, &scanned, &full);
+      } else {
+        s = SearchCandidates(snap, e, options, &unread, false, &scanned, &full);
+      }
       if (!s.ok()) return s;
       ranked.assign(full.begin(), full.end());
       for (auto& [id, bound] : ranked) bound = std::min(bound, unread.find(id)->second);
