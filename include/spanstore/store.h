@@ -63,12 +63,15 @@ class SPANSTORE_EXPORT Store {
   virtual absl::Status Scan(const SpanQuery& query,
                             absl::FunctionRef<bool(const Span&)> visitor) = 0;
 
-  // Traces with at least one span matching `query`, most recent first, at most `limit`.
+  // Traces with at least one span matching `query`: the `limit` (0: all) that started last, in
+  // Tempo's search order -- by trace start (the earliest stored span), latest first, ties by
+  // trace id.
   virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                                size_t limit) = 0;
 
-  // Runs a TraceQL query (ParseTraceQuery): the traces it matches, most recent first (by their
-  // latest matching span), at most options.limit, each with its spansets. Errors:
+  // Runs a TraceQL query (ParseTraceQuery): the traces it matches, in FindTraces' order (the
+  // options.limit that started last, latest first, ties by trace id), each with its spansets.
+  // Errors:
   // DeadlineExceeded / Cancelled per options.
   virtual absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
                                                                 const SearchOptions& options) = 0;
