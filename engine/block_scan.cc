@@ -51,6 +51,7 @@ struct Plan {
   struct ColumnCheck {
     uint32_t key;
     const AttributePredicate* predicate;
+    std::vector<int32_t> op_positions;  // per operation: the key's position in its keys, or -1
   };
   std::vector<ColumnCheck> column_checks;
   // After CandidateRows the rows are exactly the matches: no filter, and every attribute
@@ -236,7 +237,15 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
         plan->missing_key = true;  // no span (nor resource) of the block has the key
         return;
       }
-      plan->column_checks.push_back({static_cast<uint32_t>(key - tables.keys.begin()), &p});
+      Plan::ColumnCheck& c = plan->column_checks.emplace_back();
+      c.key = static_cast<uint32_t>(key - tables.keys.begin());
+      c.predicate = &p;
+      c.op_positions.assign(tables.ops.size(), -1);
+      for (size_t o = 0; o < tables.ops.size(); ++o) {
+        const auto keys = tables.keys_of(tables.ops[o]);
+        auto at = std::find(keys.begin(), keys.end(), c.key);
+        if (at != keys.end()) c.op_positions[o] = static_cast<int32_t>(at - keys.begin());
+      }
     }
     const AnyValue* value = FilterableValue(p);
     if (value == nullptr) continue;
@@ -321,23 +330,27 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
     if (s = data->Load(kColStatus); !s.ok()) return s;
     Narrow(rows, [&](uint32_t r) { return data->status(r) == *query.status; });
   }
+  // Attribute predicates on the columns: each walks only its key's value stream.
   if (!plan.column_checks.empty() && !rows->empty()) {
-    if (s = data->Load(kColAttrValues); !s.ok()) return s;
-    AnyValue value;
-    size_t tested = 0;
-    Narrow(rows, [&](uint32_t r) {
-      // A predicate may be costly (thousands of regexes): the deadline is checked as often as
-      // when spans are built.
-      if (!s.ok() || (++tested % 16 == 0 && !(s = CheckQueryInterrupted(query)).ok())) {
-        return false;
-      }
-      for (const Plan::ColumnCheck& c : plan.column_checks) {
-        absl::StatusOr<bool> has = data->AttributeValue(r, c.key, &value);
-        if (!has.ok()) s = has.status();
-        if (!has.ok() || !*has || !AttributeValueMatches(*c.predicate, value)) return false;
-      }
-      return true;
-    });
+    std::vector<uint8_t> holds(data->rows());
+    for (const Plan::ColumnCheck& c : plan.column_checks) {
+      std::fill(holds.begin(), holds.end(), 0);
+      size_t tested = 0;
+      absl::Status interrupted;
+      s = data->ForEachValueOf(c.key, c.op_positions, [&](uint32_t r, const AnyValue& v) {
+        // A predicate may be costly (thousands of regexes): the deadline is checked as often
+        // as when spans are built.
+        if (!interrupted.ok() ||
+            (++tested % 16 == 0 && !(interrupted = CheckQueryInterrupted(query)).ok())) {
+          return;
+        }
+        holds[r] = AttributeValueMatches(*c.predicate, v);
+      });
+      if (s.ok()) s = interrupted;
+      if (!s.ok()) return s;
+      Narrow(rows, [&](uint32_t r) { return holds[r] != 0; });
+      if (rows->empty()) break;
+    }
   }
   return s;
 }

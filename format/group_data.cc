@@ -483,39 +483,73 @@ bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
   return std::find(strings.begin(), strings.end(), value) != strings.end();
 }
 
-absl::StatusOr<bool> GroupData::AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const {
-  const BlockTables::Op& o = op(row);
-  const uint32_t* const keys = tables_.op_keys.data();
-  const uint32_t* found = std::find(keys + o.key_begin, keys + o.key_end, key);
-  if (found == keys + o.key_end) return false;
-  const uint32_t k = static_cast<uint32_t>(found - keys);
-  const ValueRef& ref = c_->refs[c_->attr_first[row - begin_] + (k - o.key_begin)];
-  switch (ref.kind) {
-    case ValueRef::kTemplate:
-      if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
-        value->set_string(tables_.op_template_strings[k]);
-      } else {
-        *value = tables_.op_templates[k];
-      }
-      return true;
-    case ValueRef::kInt:
-      value->set_int(static_cast<int64_t>(ref.value));
-      return true;
-    case ValueRef::kBlockString:
-      value->set_string(tables_.strings_of(key)[ref.value]);
-      return true;
-    case ValueRef::kHeapString:
-      value->set_string(c_->heaps[ref.heap].strings[ref.value]);
-      return true;
-    case ValueRef::kInline: {
-      std::string_view at = raw_[kColAttrValues].substr(ref.value);
-      if (!DecodeAnyValue(&at, value)) {
-        return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
-      }
-      return true;
+absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> op_positions,
+                                       absl::FunctionRef<void(uint32_t, const AnyValue&)> fn) {
+  constexpr int kColumn = kColAttrValues;
+  absl::Status s = Load(kColOp);
+  if (s.ok()) s = Load(kColAttrStrings);
+  std::string_view in = raw_[kColumn];
+  if (s.ok() && !loaded_[kColumn] && in.data() == nullptr) s = Decompress(kColumn, &in);
+  if (!s.ok()) return s;
+  raw_[kColumn] = in;
+  // The stream headers, as ParseValues reads them; only `key`'s codes are walked.
+  uint64_t count;
+  if (!GetVarint64(&in, &count) || count > in.size() || count > tables_.keys.size()) {
+    return Corrupt(kColumn, "count");
+  }
+  Stream stream;
+  bool found = false;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t k;
+    Stream st;
+    if (!GetVarint64(&in, &k) || k >= tables_.keys.size() || in.empty()) {
+      return Corrupt(kColumn, "malformed key column");
+    }
+    st.form = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    if (st.form > kFormInts || !GetLengthPrefixed(&in, &st.codes)) {
+      return Corrupt(kColumn, "malformed key column");
+    }
+    if (k == key && !found) {
+      stream = st;
+      found = true;
     }
   }
-  return false;
+  if (!found) return absl::OkStatus();  // no row of the group has the key
+  AnyValue value;
+  for (uint32_t r = 0; r < limit_; ++r) {
+    const uint32_t op_id = c_->op_ids[r];
+    const int32_t pos = op_id < op_positions.size() ? op_positions[op_id] : -1;
+    if (pos < 0) continue;
+    const uint32_t k = tables_.ops[op_id].key_begin + static_cast<uint32_t>(pos);
+    uint64_t code;
+    if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+    if (code == kValueTemplate) {
+      if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+        value.set_string(tables_.op_template_strings[k]);
+      } else {
+        value = tables_.op_templates[k];
+      }
+    } else if (stream.form == kFormInts) {
+      value.set_int(ZigZagDecode(code - kValueInline));
+    } else if (code == kValueInline) {
+      if (!DecodeAnyValue(&stream.codes, &value)) return Corrupt(kColumn, "malformed value");
+    } else if (IsBlockStringCode(code)) {
+      const auto& strings = tables_.strings_of(key);
+      if (StringIndexOf(code) >= strings.size()) {
+        return Corrupt(kColumn, "block string out of range");
+      }
+      value.set_string(strings[StringIndexOf(code)]);
+    } else {
+      const uint32_t heap = key < c_->heap_slots.size() ? c_->heap_slots[key] : kNoSlot;
+      if (heap == kNoSlot || StringIndexOf(code) >= c_->heaps[heap].strings.size()) {
+        return Corrupt(kColumn, "heap string out of range");
+      }
+      value.set_string(c_->heaps[heap].strings[StringIndexOf(code)]);
+    }
+    fn(r, value);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status GroupData::Materialize(uint32_t row, Span* span) const {

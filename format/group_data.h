@@ -18,8 +18,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "format/block_format.h"
 #include "format/block_reader.h"
 #include "format/block_tables.h"
@@ -98,11 +100,12 @@ class GroupData {
   // templates. Needs kColAttrStrings.
   bool HeapHasString(uint32_t key, std::string_view value) const;
 
-  // The row's span attribute `key` (a key id) into *value: false when the row has no such
-  // attribute. Builds nothing else, so a scan can test attribute predicates on the columns
-  // before it materializes a span. REQUIRES: kColAttrValues loaded; row in the LimitRows
-  // range.
-  absl::StatusOr<bool> AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const;
+  // Calls fn(row, value) for each row of the group (in order) that has span attribute `key` (a
+  // key id), walking only that key's value stream: a scan tests a predicate on one attribute
+  // without decoding the others. op_positions[op id] is the key's position among the
+  // operation's keys, or -1 when the operation lacks it. Validates what it reads (DataLoss).
+  absl::Status ForEachValueOf(uint32_t key, absl::Span<const int32_t> op_positions,
+                              absl::FunctionRef<void(uint32_t, const AnyValue&)> fn);
 
   // The decompressed bytes of `column` as stored (a view valid while this GroupData lives),
   // for measurements; reads the page first.
