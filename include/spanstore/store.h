@@ -25,6 +25,10 @@
 
 namespace spanstore {
 
+// Internal (query/analysis_summary.h): per-block partial results of the service graph and RED,
+// read only by the analyses of spanstore/analysis.h.
+class AnalysisSummary;
+
 struct SPANSTORE_EXPORT Trace {
   TraceId trace_id;
   std::vector<Span> spans;  // ordered by start time, then span id
@@ -62,6 +66,22 @@ class SPANSTORE_EXPORT Store {
   // returns false. Order: unspecified.
   virtual absl::Status Scan(const SpanQuery& query,
                             absl::FunctionRef<bool(const Span&)> visitor) = 0;
+
+  // For ComputeServiceGraph and ComputeRed (spanstore/analysis.h; an embedder has no use for
+  // it): the spans matching `query` -- which may bound only start times and set a deadline or
+  // cancel flag; anything else is answered by Scan alone -- split in two parts whose union is
+  // exactly what Scan would visit: `summary` is called with (a pointer to) the compaction summary
+  // of each block answered that way, and `visitor` with every other span (until it returns false).
+  // No parent/child pair has its two spans in different parts (or in two summaries), so
+  // pairing the visited spans among themselves and merging the summaries gives the answer a
+  // full scan would. The default has no summaries and
+  // scans.
+  virtual absl::Status ScanForAnalysis(const SpanQuery& query,
+                                       absl::FunctionRef<void(const AnalysisSummary*)> summary,
+                                       absl::FunctionRef<bool(const Span&)> visitor) {
+    (void)summary;
+    return Scan(query, visitor);
+  }
 
   // Traces with at least one span matching `query`, most recent first, at most `limit`.
   virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
