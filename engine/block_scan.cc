@@ -5,7 +5,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "format/group_data.h"
+#include "index/value_filter.h"
+#include "query/span_matcher.h"
 
 namespace spanstore {
 namespace {
@@ -26,11 +30,82 @@ struct Plan {
   // Operations whose service, name and kind the query accepts (empty: all of them).
   std::vector<bool> ops;
   bool no_op_matches = false;
-  // String equalities on span attributes whose value is not block-wide: a group whose heap
-  // of the key lacks the value cannot match. Key id (or kNoKey: no span has the key here).
-  static constexpr uint32_t kNoKey = UINT32_MAX;
-  std::vector<std::pair<uint32_t, std::string_view>> heap_checks;
+  // Equalities on span attributes (a string or an int) whose value no operation template of
+  // the block holds: a group whose value filter lacks the value cannot match. The filter
+  // hashes, worked out with the block's key ids.
+  std::vector<std::vector<uint64_t>> filter_checks;  // each: one of these entries
+  // A predicate names an attribute key no span of the block has.
+  bool missing_key = false;
+  // The second, exact stage for a typed string equality whose value is not a block string of
+  // its key: a group that passed the filter (1% of those without the value do) holds the value
+  // only if the key's string heap in the group has it -- unless the group has arrays (or other
+  // types) for the key, whose elements are not in heaps. Key id, value, the key's marker.
+  struct HeapCheck {
+    uint32_t key;
+    std::string_view value;
+    uint64_t other_types;
+  };
+  std::vector<HeapCheck> heap_checks;
+  // Attribute predicates decided from the attribute columns, before any span is built: those
+  // on span attributes, and unscoped ones whose key no resource of the block has.
+  struct ColumnCheck {
+    uint32_t key;
+    const AttributePredicate* predicate;
+  };
+  std::vector<ColumnCheck> column_checks;
 };
+
+// The value of an equality a value filter can decide (a string or an int compared with `=`,
+// typed or in Jaeger's string form), or nullptr.
+const AnyValue* FilterableValue(const AttributePredicate& p) {
+  if (p.op != CompareOp::kEq) return nullptr;
+  if (p.scope != AttributeScope::kSpan && p.scope != AttributeScope::kAny) return nullptr;
+  if (p.value.type() == AnyValue::Type::kInt && !p.as_string) return &p.value;
+  if (p.value.type() != AnyValue::Type::kString) return nullptr;
+  return &p.value;
+}
+
+// The entries of which a group must hold one to hold a value equal to p's (`id` is the key's
+// id in the block): the value itself; for an int, also the key's other-types marker (a double
+// 500.0 equals 500); in Jaeger's string form, the marker (a bool prints "true", an array "[..")
+// and, for text that is an int's decimal form, the int too.
+std::vector<uint64_t> FilterEntries(const AttributePredicate& p, const AnyValue& value,
+                                    uint32_t id) {
+  if (value.type() == AnyValue::Type::kInt) {
+    return {ValueFilterHash(id, value.int_value()), ValueFilterOtherTypesHash(id)};
+  }
+  std::vector<uint64_t> entries = {ValueFilterHash(id, value.string_value())};
+  if (p.as_string) {
+    entries.push_back(ValueFilterOtherTypesHash(id));
+    int64_t n;
+    if (absl::SimpleAtoi(value.string_value(), &n) && absl::StrCat(n) == value.string_value()) {
+      entries.push_back(ValueFilterHash(id, n));
+    }
+  }
+  return entries;
+}
+
+// Whether a resource or scope of the block may hold p's key with a value equal to p's.
+// Contexts are stored encoded, so this looks for a typed string value in their bytes, and
+// else (an int, which is not stored as text; a Jaeger string form) for the key.
+bool MaybeInContexts(const BlockTables& tables, const AttributePredicate& p) {
+  const std::string_view needle = p.value.type() == AnyValue::Type::kString && !p.as_string
+                                      ? std::string_view(p.value.string_value())
+                                      : std::string_view(p.key);
+  return std::any_of(tables.contexts.begin(), tables.contexts.end(),
+                     [&](std::string_view c) { return c.find(needle) != std::string_view::npos; });
+}
+
+// Whether the operation templates of key `key` have one of `entries`.
+bool TemplatesHold(const BlockTables& tables, uint32_t key, const std::vector<uint64_t>& entries) {
+  ValueFilterBuilder templates;
+  for (size_t k = 0; k < tables.op_keys.size(); ++k) {
+    if (tables.op_keys[k] == key) templates.AddValue(key, tables.op_templates[k]);
+  }
+  const std::vector<uint64_t>& h = templates.hashes();
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](uint64_t e) { return std::find(h.begin(), h.end(), e) != h.end(); });
+}
 
 void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
   const BlockTables& tables = block.tables();
@@ -59,35 +134,51 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
     }
   }
   for (const AttributePredicate& p : query.attributes) {
-    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString || p.as_string ||
-        (p.scope != AttributeScope::kSpan && p.scope != AttributeScope::kAny)) {
-      continue;
+    const bool span_only =
+        p.scope == AttributeScope::kSpan ||
+        (p.scope == AttributeScope::kAny &&
+         std::none_of(tables.contexts.begin(), tables.contexts.end(),
+                      [&](std::string_view c) { return c.find(p.key) != std::string_view::npos; }));
+    if (span_only) {
+      auto key = std::find(tables.keys.begin(), tables.keys.end(), p.key);
+      if (key == tables.keys.end()) {
+        plan->missing_key = true;  // no span (nor resource) of the block has the key
+        return;
+      }
+      plan->column_checks.push_back({static_cast<uint32_t>(key - tables.keys.begin()), &p});
     }
-    const std::string& value = p.value.string_value();
+    const AnyValue* value = FilterableValue(p);
+    if (value == nullptr) continue;
     // On any-scope attributes the value may come from a resource instead.
-    if (p.scope == AttributeScope::kAny &&
-        std::any_of(tables.contexts.begin(), tables.contexts.end(),
-                    [&](std::string_view c) { return c.find(value) != std::string_view::npos; })) {
-      continue;
-    }
+    if (p.scope == AttributeScope::kAny && MaybeInContexts(tables, p)) continue;
     auto key = std::find(tables.keys.begin(), tables.keys.end(), p.key);
     if (key == tables.keys.end()) {
-      plan->heap_checks.emplace_back(Plan::kNoKey, value);
+      plan->missing_key = true;
       continue;
     }
     const uint32_t id = static_cast<uint32_t>(key - tables.keys.begin());
-    const auto& shared = tables.strings_of(id);
-    const auto& templates = block.template_strings(id);
-    if (std::find(shared.begin(), shared.end(), value) != shared.end() ||
-        std::find(templates.begin(), templates.end(), value) != templates.end()) {
-      continue;  // block-wide: any group may hold it
+    std::vector<uint64_t> entries = FilterEntries(p, *value, id);
+    if (TemplatesHold(tables, id, entries)) continue;  // templates are not in the filters
+    plan->filter_checks.push_back(std::move(entries));
+    if (value->type() == AnyValue::Type::kString && !p.as_string) {
+      const auto& shared = tables.strings_of(id);
+      if (std::find(shared.begin(), shared.end(), value->string_value()) == shared.end()) {
+        plan->heap_checks.push_back({id, value->string_value(), ValueFilterOtherTypesHash(id)});
+      }
     }
-    plan->heap_checks.emplace_back(id, value);
   }
 }
 
 bool GroupMayMatch(const BlockReader::Group& g, const SpanQuery& query, const Plan& plan) {
   if (!g.zone.MayMatchExceptServices(query)) return false;
+  if (g.has_filter) {
+    for (const std::vector<uint64_t>& entries : plan.filter_checks) {
+      if (std::none_of(entries.begin(), entries.end(),
+                       [&](uint64_t e) { return ValueFilterMayContain(g.filter, e); })) {
+        return false;
+      }
+    }
+  }
   return plan.services.empty() || std::any_of(g.services.begin(), g.services.end(),
                                               [&](uint32_t id) { return plan.services[id]; });
 }
@@ -96,12 +187,12 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
                            std::vector<uint32_t>* rows) {
   rows->clear();
   absl::Status s;
-  // Cheap skips first: a string equality on a span attribute needs the value in that key's
-  // heap in this group when it is not block-wide.
-  for (const auto& [key, value] : plan.heap_checks) {
-    if (key == Plan::kNoKey) return absl::OkStatus();
+  // Then the heaps of the keys asked for, decompressing attr.strings only.
+  const BlockReader::Group& group = data->block().groups()[data->group()];
+  for (const Plan::HeapCheck& c : plan.heap_checks) {
+    if (!group.has_filter || ValueFilterMayContain(group.filter, c.other_types)) continue;
     if (s = data->Load(kColAttrStrings); !s.ok()) return s;
-    if (!data->HeapHasString(key, value)) return absl::OkStatus();
+    if (!data->HeapHasString(c.key, c.value)) return absl::OkStatus();
   }
   rows->resize(data->rows());
   for (uint32_t r = 0; r < data->rows(); ++r) (*rows)[r] = r;
@@ -127,7 +218,25 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
     if (s = data->Load(kColStatus); !s.ok()) return s;
     Narrow(rows, [&](uint32_t r) { return data->status(r) == *query.status; });
   }
-  return absl::OkStatus();
+  if (!plan.column_checks.empty() && !rows->empty()) {
+    if (s = data->Load(kColAttrValues); !s.ok()) return s;
+    AnyValue value;
+    size_t tested = 0;
+    Narrow(rows, [&](uint32_t r) {
+      // A predicate may be costly (thousands of regexes): the deadline is checked as often as
+      // when spans are built.
+      if (!s.ok() || (++tested % 16 == 0 && !(s = CheckQueryInterrupted(query)).ok())) {
+        return false;
+      }
+      for (const Plan::ColumnCheck& c : plan.column_checks) {
+        absl::StatusOr<bool> has = data->AttributeValue(r, c.key, &value);
+        if (!has.ok()) s = has.status();
+        if (!has.ok() || !*has || !AttributeValueMatches(*c.predicate, value)) return false;
+      }
+      return true;
+    });
+  }
+  return s;
 }
 
 // Calls visit(data, rows) with each group of `block` that has candidate rows for `query` and
@@ -137,7 +246,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   if (!block.zone().MayMatch(query)) return absl::OkStatus();
   Plan plan;
   MakePlan(block, query, &plan);
-  if (plan.no_op_matches) return absl::OkStatus();
+  if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
   std::vector<uint32_t> rows;
   for (size_t g = 0; g < block.groups().size(); ++g) {
     if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
@@ -175,8 +284,11 @@ absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
 }
 
 bool ScanKeysFromColumns(const SpanQuery& query) {
-  // Everything else SpanMatches checks is decided by CandidateRows' columns.
-  return query.attributes.empty() && !query.filter.has_value();
+  // Everything else SpanMatches checks is decided by CandidateRows' columns, span attributes
+  // included (unscoped ones may need a resource, which only some blocks lack).
+  return !query.filter.has_value() &&
+         std::all_of(query.attributes.begin(), query.attributes.end(),
+                     [](const AttributePredicate& p) { return p.scope == AttributeScope::kSpan; });
 }
 
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,

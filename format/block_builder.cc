@@ -14,6 +14,7 @@
 #include "format/page_codec.h"
 #include "format/time_columns.h"
 #include "format/value_codec.h"
+#include "index/value_filter.h"
 #include "util/coding.h"
 
 namespace spanstore {
@@ -43,6 +44,12 @@ class BlockBuilder::GroupEncoder {
 
   size_t rows() const { return starts_.size(); }
   const ZoneMap& zone() const { return zone_; }
+  // Appends the group's value filter (length-prefixed) to *out; Finish resets it.
+  void FinishFilter(std::string* out) {
+    std::string filter;
+    filter_.Finish(&filter);
+    PutLengthPrefixed(out, filter);
+  }
 
   void Add(const Span& span, std::string_view encoded_context, uint64_t group) {
     const uint32_t row = static_cast<uint32_t>(starts_.size());
@@ -144,6 +151,8 @@ class BlockBuilder::GroupEncoder {
       if (column.ints_only) column.int_codes.push_back(static_cast<char>(kValueTemplate));
       return;
     }
+    // Every value but the templates (which a reader checks in the meta page) is an entry.
+    filter_.AddValue(key, v);
     if (v.type() == AnyValue::Type::kInt) {
       if (column.ints_only) {
         PutVarint64(&column.int_codes, kValueInline + ZigZagEncode(v.int_value()));
@@ -194,6 +203,7 @@ class BlockBuilder::GroupEncoder {
 
   BlockTablesBuilder* const tables_;
   ZoneMap zone_;
+  ValueFilterBuilder filter_;
   TraceId last_trace_;
   absl::flat_hash_map<SpanId, uint32_t> trace_rows_;  // span id -> row, current trace
   std::string parent_codes_, parent_ids_;
@@ -216,6 +226,8 @@ namespace {
 // bound), so the builder never writes one, whatever it is asked for.
 BlockBuildOptions Clamped(BlockBuildOptions options) {
   options.rows_per_group = std::clamp<uint32_t>(options.rows_per_group, 1, kMaxRowsPerGroup);
+  options.format_version =
+      std::clamp<uint32_t>(options.format_version, kOldestBlockFormatVersion, kBlockFormatVersion);
   return options;
 }
 
@@ -235,7 +247,7 @@ absl::Status BlockBuilder::Open() {
   if (!file.ok()) return file.status();
   file_ = std::move(*file);
   std::string header;
-  EncodeBlockHeader(&header);
+  EncodeBlockHeader(&header, options_.format_version);
   return file_->Append(header);
 }
 
@@ -284,6 +296,7 @@ absl::Status BlockBuilder::Add(const Span& span, std::string_view encoded_contex
 absl::Status BlockBuilder::FlushGroup() {
   if (group_->rows() == 0) return absl::OkStatus();
   group_zones_.push_back(group_->zone());
+  group_->FinishFilter(&group_filters_);
   group_->Finish(&columns_);
   scratch_.clear();
   std::array<uint64_t, kNumBlockColumns> stored{};
@@ -307,11 +320,15 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   PutVarint64(&meta, group_zones_.size());
   block_zone_.Serialize(&meta);
   tables_->Serialize(&meta);
+  std::string_view filters = group_filters_;
   for (size_t g = 0; g < group_zones_.size(); ++g) {
     group_zones_[g].SerializeCompact(
         block_zone_.min_start(),
         [&](std::string_view service) { return tables_->service_id(service); }, &meta);
     PutVarint64(&meta, group_sizes_[g]);
+    std::string_view filter;
+    GetLengthPrefixed(&filters, &filter);  // cannot fail: FinishFilter wrote it
+    if (options_.format_version >= 3) PutLengthPrefixed(&meta, filter);
   }
   for (int c = 0; c < kNumBlockColumns; ++c) PutVarint64(&meta, column_bytes_[c]);
   scratch_.clear();
@@ -336,7 +353,7 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   footer.meta_size = meta_size;
   footer.index_offset = index_offset;
   footer.index_size = index_size;
-  footer.version = kBlockFormatVersion;
+  footer.version = options_.format_version;
   footer.columns = kNumBlockColumns;
   scratch_.clear();
   footer.EncodeTo(&scratch_);

@@ -31,6 +31,9 @@ struct BlockBuildOptions {
   Codec codec = Codec::kZstd;
   int zstd_level = 3;
   uint32_t rows_per_group = 4096;  // clamped to [1, kMaxRowsPerGroup]
+  // kBlockFormatVersion, or kOldestBlockFormatVersion (2: no value filters) so that tests can
+  // write the blocks an older build wrote and check that this one still reads them.
+  uint32_t format_version = kBlockFormatVersion;
 };
 
 // What a finished block holds: recorded in the manifest and summed into StoreStats.
@@ -88,6 +91,7 @@ class BlockBuilder {
   // Per row group written: its zone map and page size (the meta page lists them).
   std::vector<ZoneMap> group_zones_;
   std::vector<uint64_t> group_sizes_;
+  std::string group_filters_;  // each group's value filter, length-prefixed, in group order
   ZoneMap block_zone_;
   std::array<uint64_t, kNumBlockParts> column_bytes_{};
 

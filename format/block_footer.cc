@@ -14,9 +14,9 @@ static_assert(kFooterChecksummed + 8 + kBlockMagic.size() == kBlockFooterSize);
 
 }  // namespace
 
-void EncodeBlockHeader(std::string* out) {
+void EncodeBlockHeader(std::string* out, uint32_t version) {
   out->append(kBlockMagic);
-  PutFixed32(out, kBlockFormatVersion);
+  PutFixed32(out, version);
   PutFixed32(out, 0);  // reserved
 }
 

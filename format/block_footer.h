@@ -17,10 +17,12 @@
 #include <string>
 #include <string_view>
 
+#include "format/block_format.h"
+
 namespace spanstore {
 
 // Appends the header of a block of the current format version.
-void EncodeBlockHeader(std::string* out);
+void EncodeBlockHeader(std::string* out, uint32_t version = kBlockFormatVersion);
 
 // The format version of the header at the front of `data`, or 0 when `data` is not a block
 // header (too short, or another magic).

@@ -29,8 +29,11 @@ namespace spanstore {
 
 inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // Bump on any incompatible change; a reader refuses a newer version with a clear message.
+// Version 3 adds each row group's value filter (index/value_filter.h) to the meta page;
+// version 2 blocks are still read (their groups have no filter, so value searches read them).
 // Version 1 (one page per column, trace ids in every group) is no longer read.
-inline constexpr uint32_t kBlockFormatVersion = 2;
+inline constexpr uint32_t kBlockFormatVersion = 3;
+inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
 // Rows per row group at most (Options::rows_per_group is clamped to it); a reader refuses more.

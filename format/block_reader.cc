@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "format/block_footer.h"
 #include "format/column_dictionary.h"
 #include "format/group_data.h"
 #include "format/page_codec.h"
 #include "format/value_codec.h"
+#include "index/value_filter.h"
 #include "util/coding.h"
 
 namespace spanstore {
@@ -56,8 +59,10 @@ absl::Status BlockReader::Load() {
   BlockFooter footer_fields;
   std::string what;
   const bool footer_ok = footer_fields.DecodeFrom(got, &what);
-  if (header_version != kBlockFormatVersion && footer_ok &&
-      footer_fields.version == kBlockFormatVersion) {
+  const auto readable = [](uint32_t v) {
+    return v >= kOldestBlockFormatVersion && v <= kBlockFormatVersion;
+  };
+  if (header_version != footer_fields.version && footer_ok && readable(footer_fields.version)) {
     // The header's version is not checksummed, the footer's is: a file of another version
     // would say so in both, so this is a damaged header (kSalvage must not take it for a
     // newer file it has to leave alone).
@@ -71,14 +76,15 @@ absl::Status BlockReader::Load() {
         "versions up to %d",
         path_, header_version, kBlockFormatVersion));
   }
-  if (header_version < kBlockFormatVersion) {
+  if (header_version < kOldestBlockFormatVersion) {
     // Version 1 was written only by development builds before the first release of the
     // format (docs/block_format.md, Versions).
     return absl::FailedPreconditionError(absl::StrFormat(
         "block %s: format version %d was written by an older development build; this build "
-        "reads version %d only",
-        path_, header_version, kBlockFormatVersion));
+        "reads versions %d to %d only",
+        path_, header_version, kOldestBlockFormatVersion, kBlockFormatVersion));
   }
+  version_ = header_version;
   if (!footer_ok) {
     return BlockError(path_, absl::StrFormat("offset %d: %s", footer_offset, what));
   }
@@ -160,6 +166,12 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
         g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
         !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
+    }
+    if (version_ >= 3) {
+      if (!GetLengthPrefixed(&in, &g.filter) || !ValueFilterValid(g.filter)) {
+        return BlockError(path_, "meta page: bad row group value filter");
+      }
+      g.has_filter = true;
     }
     g.first_row = next_row;
     g.rows = static_cast<uint32_t>(g.zone.rows());
@@ -307,9 +319,43 @@ absl::Status BlockReader::ForEachRow(
 }
 
 absl::Status BlockReader::Verify() const {
+  // The value filters must hold every string and int a row has that is not its operation's
+  // template: a filter that misses one would make searches skip a matching span silently.
+  absl::flat_hash_map<std::string_view, uint32_t> key_ids;
+  for (size_t k = 0; k < tables_.keys.size(); ++k) {
+    key_ids.emplace(tables_.keys[k], static_cast<uint32_t>(k));
+  }
+  absl::flat_hash_set<uint64_t> template_hashes;
+  for (size_t k = 0; k < tables_.op_keys.size(); ++k) {
+    ValueFilterBuilder entries;
+    entries.AddValue(tables_.op_keys[k], tables_.op_templates[k]);
+    template_hashes.insert(entries.hashes().begin(), entries.hashes().end());
+  }
+  ValueFilterBuilder entries;
   uint64_t row = 0;
   absl::Status misplaced;
   absl::Status s = ForEachRow([&](const Span& span, std::string_view) {
+    const Group& g = groups_[GroupOfRow(row)];
+    for (const KeyValue& kv : span.attributes) {
+      if (!g.has_filter) break;
+      auto key = key_ids.find(kv.key);
+      if (key == key_ids.end()) {
+        misplaced = BlockError(path_, absl::StrFormat("row %d: attribute key %s is not in the "
+                                                      "key dictionary",
+                                                      row, kv.key));
+        return false;
+      }
+      entries.AddValue(key->second, kv.value);
+      for (uint64_t hash : entries.hashes()) {
+        if (!template_hashes.contains(hash) && !ValueFilterMayContain(g.filter, hash)) {
+          misplaced = BlockError(path_, absl::StrFormat("row %d: the value filter of row group "
+                                                        "%d lacks the value of %s",
+                                                        row, GroupOfRow(row), kv.key));
+          return false;
+        }
+      }
+      entries.Clear();
+    }
     const std::optional<RowRange> range = index_.Lookup(span.trace_id);
     if (!range.has_value() || row < range->first_row ||
         row >= uint64_t{range->first_row} + range->count) {

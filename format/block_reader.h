@@ -46,6 +46,10 @@ class BlockReader {
     std::vector<uint32_t> services;
     uint64_t offset = 0;  // of the group page in the file
     uint64_t size = 0;
+    // The group's value filter (index/value_filter.h), a view into the meta page; empty in a
+    // version 2 block, which has none (has_filter false).
+    std::string_view filter;
+    bool has_filter = false;
   };
 
   // Opens `path` and validates its footer, meta page and index. DataLoss naming the file (and
@@ -85,6 +89,7 @@ class BlockReader {
 
   Env* env() const { return env_; }
   uint64_t number() const { return number_; }
+  uint32_t format_version() const { return version_; }
   const std::string& path() const { return path_; }
   uint64_t rows() const { return rows_; }
   uint64_t traces() const { return index_.size(); }
@@ -120,6 +125,7 @@ class BlockReader {
   Env* const env_;
   const std::string path_;
   const uint64_t number_;
+  uint32_t version_ = 0;  // the file's format version
   std::unique_ptr<RandomAccessFile> file_;
   uint64_t file_bytes_ = 0;
   uint64_t rows_ = 0;

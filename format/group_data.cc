@@ -477,6 +477,41 @@ bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
   return std::find(strings.begin(), strings.end(), value) != strings.end();
 }
 
+absl::StatusOr<bool> GroupData::AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const {
+  const BlockTables::Op& o = op(row);
+  const uint32_t* const keys = tables_.op_keys.data();
+  const uint32_t* found = std::find(keys + o.key_begin, keys + o.key_end, key);
+  if (found == keys + o.key_end) return false;
+  const uint32_t k = static_cast<uint32_t>(found - keys);
+  const ValueRef& ref = c_->refs[c_->attr_first[row - begin_] + (k - o.key_begin)];
+  switch (ref.kind) {
+    case ValueRef::kTemplate:
+      if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+        value->set_string(tables_.op_template_strings[k]);
+      } else {
+        *value = tables_.op_templates[k];
+      }
+      return true;
+    case ValueRef::kInt:
+      value->set_int(static_cast<int64_t>(ref.value));
+      return true;
+    case ValueRef::kBlockString:
+      value->set_string(tables_.strings_of(key)[ref.value]);
+      return true;
+    case ValueRef::kHeapString:
+      value->set_string(c_->heaps[ref.heap].strings[ref.value]);
+      return true;
+    case ValueRef::kInline: {
+      std::string_view at = raw_[kColAttrValues].substr(ref.value);
+      if (!DecodeAnyValue(&at, value)) {
+        return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   const BlockTables::Op& o = op(row);
   span->trace_id = trace_id(row);

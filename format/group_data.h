@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "format/block_format.h"
 #include "format/block_reader.h"
 #include "format/block_tables.h"
@@ -37,6 +38,8 @@ class GroupData {
 
   uint32_t rows() const { return rows_; }
   uint64_t first_row() const { return first_row_; }
+  const BlockReader& block() const { return block_; }
+  size_t group() const { return group_; }
 
   // Only rows [begin, end) will be materialized (a GetTrace needs a few): the per-row indexes
   // of the variable-length columns then stop at `end`, and attribute values are resolved from
@@ -80,6 +83,12 @@ class GroupData {
   // of the key is in that heap, among the key's block strings or among the operations'
   // templates. Needs kColAttrStrings.
   bool HeapHasString(uint32_t key, std::string_view value) const;
+
+  // The row's span attribute `key` (a key id) into *value: false when the row has no such
+  // attribute. Builds nothing else, so a scan can test attribute predicates on the columns
+  // before it materializes a span. REQUIRES: kColAttrValues loaded; row in the LimitRows
+  // range.
+  absl::StatusOr<bool> AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const;
 
   // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded; row in the LimitRows range.
   absl::Status Materialize(uint32_t row, Span* span) const;

@@ -1,6 +1,8 @@
 // SpanMatches / FilterMatches: the reference semantics of a SpanQuery, shared by every storage
 // path (memtable, blocks) and by the tests' model.
 
+#include "query/span_matcher.h"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -64,10 +66,32 @@ bool IsNumber(const AnyValue& v) {
   return v.type() == AnyValue::Type::kInt || v.type() == AnyValue::Type::kDouble;
 }
 
+bool CompareScalars(const AnyValue& actual, CompareOp op, const AnyValue& literal,
+                    const Regex* regex);
+
 // Compares an actual value with a query literal, TraceQL style. Incompatible types: false.
+// An array against a scalar literal compares element by element, as Tempo does: `=`, `=~`
+// and the orderings hold when some element satisfies them; `!=` and `!~` when no element is
+// equal to (matches) the literal. An array literal compares whole.
 bool CompareValues(const AnyValue& actual, CompareOp op, const AnyValue& literal,
                    const Regex* regex) {
   if (op == CompareOp::kExists) return true;
+  if (actual.type() == AnyValue::Type::kArray && literal.type() != AnyValue::Type::kArray) {
+    const auto& elements = actual.array_value();
+    if (op == CompareOp::kNe || op == CompareOp::kNotRegex) {
+      const CompareOp positive = op == CompareOp::kNe ? CompareOp::kEq : CompareOp::kRegex;
+      return std::none_of(elements.begin(), elements.end(), [&](const AnyValue& e) {
+        return CompareScalars(e, positive, literal, regex);
+      });
+    }
+    return std::any_of(elements.begin(), elements.end(),
+                       [&](const AnyValue& e) { return CompareScalars(e, op, literal, regex); });
+  }
+  return CompareScalars(actual, op, literal, regex);
+}
+
+bool CompareScalars(const AnyValue& actual, CompareOp op, const AnyValue& literal,
+                    const Regex* regex) {
   if (op == CompareOp::kRegex || op == CompareOp::kNotRegex) {
     if (actual.type() != AnyValue::Type::kString || regex == nullptr) return false;
     return regex->FullMatch(actual.string_value()) == (op == CompareOp::kRegex);
@@ -112,8 +136,7 @@ const AnyValue* LookupAttribute(const Span& span, AttributeScope scope, std::str
   return nullptr;
 }
 
-// One value against the predicate. Arrays compare whole (Tempo's element-wise array matching is
-// not implemented: blocks skip row groups by the string heaps, which hold no array elements).
+// One value against the predicate (arrays element by element: CompareValues).
 bool ValueMatches(const AttributePredicate& p, const AnyValue& v) {
   if (p.as_string) {
     if (p.value.type() != AnyValue::Type::kString) return false;
@@ -224,6 +247,10 @@ bool OneOf(const std::vector<T>& allowed, const T& v) {
 }
 
 }  // namespace
+
+bool AttributeValueMatches(const AttributePredicate& p, const AnyValue& value) {
+  return ValueMatches(p, value);
+}
 
 bool IsTraceIntrinsic(Intrinsic intrinsic) {
   return intrinsic == Intrinsic::kTraceDuration || intrinsic == Intrinsic::kTraceRootService ||

@@ -124,6 +124,34 @@ TEST(SpanMatcherTest, TypedComparisons) {
   EXPECT_FALSE(MatchesAttr(Attr(span, "ratio", CompareOp::kEq, AnyValue::Double(nan))));
 }
 
+// Arrays against a scalar compare element by element (Tempo's array semantics): `=`, `=~`
+// and the orderings hold when some element does, `!=` and `!~` when none is equal (matches).
+TEST(SpanMatcherTest, ArraysCompareElementByElement) {
+  AnyValue::Array hosts = {AnyValue::String("a.prod"), AnyValue::String("b.staging")};
+  AnyValue::Array codes = {AnyValue::Int(200), AnyValue::Int(503)};
+  Span s = Sample();
+  s.attributes.push_back({"hosts", AnyValue::ArrayValue(hosts)});
+  s.attributes.push_back({"codes", AnyValue::ArrayValue(codes)});
+  auto matches = [&](AttributePredicate p) {
+    SpanQuery q;
+    q.attributes.push_back(std::move(p));
+    return SpanMatches(q, s);
+  };
+  const auto span = AttributeScope::kSpan;
+  EXPECT_TRUE(matches(Attr(span, "hosts", CompareOp::kEq, AnyValue::String("b.staging"))));
+  EXPECT_FALSE(matches(Attr(span, "hosts", CompareOp::kEq, AnyValue::String("c"))));
+  EXPECT_TRUE(matches(Attr(span, "hosts", CompareOp::kRegex, AnyValue::String(".*staging"))));
+  EXPECT_FALSE(matches(Attr(span, "hosts", CompareOp::kNotRegex, AnyValue::String(".*staging"))));
+  EXPECT_TRUE(matches(Attr(span, "hosts", CompareOp::kNotRegex, AnyValue::String("dev.*"))));
+  EXPECT_FALSE(matches(Attr(span, "hosts", CompareOp::kNe, AnyValue::String("a.prod"))));
+  EXPECT_TRUE(matches(Attr(span, "hosts", CompareOp::kNe, AnyValue::String("c"))));
+  EXPECT_TRUE(matches(Attr(span, "codes", CompareOp::kGe, AnyValue::Int(500))));
+  EXPECT_FALSE(matches(Attr(span, "codes", CompareOp::kGt, AnyValue::Int(503))));
+  EXPECT_TRUE(matches(Attr(span, "codes", CompareOp::kEq, AnyValue::Double(503.0))));
+  // An array literal compares whole.
+  EXPECT_TRUE(matches(Attr(span, "codes", CompareOp::kEq, AnyValue::ArrayValue(codes))));
+}
+
 TEST(SpanMatcherTest, RegexIsAFullMatch) {
   const auto any = AttributeScope::kAny;
   EXPECT_TRUE(MatchesAttr(Attr(any, "k8s.pod", CompareOp::kRegex, AnyValue::String("cart-[0-9]+"))));

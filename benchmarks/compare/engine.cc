@@ -13,15 +13,18 @@ const std::vector<EngineInfo>& AllEngines() {
        "spanstore, public API only: Options defaults (kEveryBatch, codec kZstd level 3); "
        "Store::CompactAll for the final state",
        true, true},
-      {"spanstore-lz4", "spanstore lz4",
-       "spanstore as above with Options::codec = kLz4", true, true},
+      {"spanstore-lz4", "spanstore lz4", "spanstore as above with Options::codec = kLz4", true,
+       true},
       {"rocksdb", "RocksDB",
        "RocksDB with the key layout of Jaeger's Badger storage: span rows keyed by trace id + "
        "start + span id holding the OTLP protobuf of the span; index keys (no value) for "
        "service, service+operation, duration and every span/resource/event attribute as "
        "service+key+value, each followed by start + trace id; one WriteBatch per batch with "
        "WriteOptions::sync; LZ4 on upper levels and Zstd on the bottommost (RocksDB's "
-       "recommended setup), 64 MB block cache; CompactRange for the final state",
+       "recommended setup), 64 MB block cache; CompactRange for the final state. Attribute "
+       "search: a range scan of the tag index (service+key+value) in the time window for "
+       "every service of Jaeger's service cache (filled on first use by a key-only scan of the "
+       "service index, outside the timed rounds), candidates ranked by earliest indexed start",
 #ifdef SPANSTORE_COMPARE_HAVE_ROCKSDB
        true,
 #else
@@ -32,7 +35,9 @@ const std::vector<EngineInfo>& AllEngines() {
        "table spans (one row per span: ids, service, name, kind, start, end, duration, "
        "status, scope, events/links as an OTLP protobuf blob when present) and table attributes "
        "(span, seq, scope, key, type, value; WITHOUT ROWID, clustered by span); indexes on "
-       "trace id, (service, start), (service, name, start); WAL mode, synchronous=FULL, one "
+       "trace id, (service, start), (service, name, start), and attributes (key, value) for "
+       "attribute search (added with that search: it costs ingest time and disk); WAL mode, "
+       "synchronous=FULL, one "
        "transaction per batch; wal_checkpoint(TRUNCATE) for the final state",
 #ifdef SPANSTORE_COMPARE_HAVE_SQLITE
        true,

@@ -17,6 +17,15 @@
 // scanned newest first inside the window and filtered by that set; each candidate trace is then
 // fetched (Jaeger's getTraces) and checked span by span, so the answer has Store's span-level
 // semantics. Jaeger answers a full scan only by reading every span row, which Scan does.
+//
+// An attribute equality (FindTraces with one `key = value` predicate, a TraceQL search such as
+// `{ span.http.host = "..." }`) goes through the tag index as Jaeger's reader does for a tag:
+// a range scan of service+key+value inside the time window. Its keys start with the service,
+// so a search without one (TraceQL's, Tempo's) scans that range for every known service; the
+// services come from Jaeger's service cache, which Jaeger's reader fills at startup with a
+// key-only scan of the service index (CacheStore prefill) and here fills on first use, outside
+// the timed rounds. The candidates are ranked by their earliest indexed start in the window,
+// the order Store ranks by, then fetched and checked span by span (RankCandidates).
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -25,9 +34,12 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "benchmarks/compare/engine.h"
@@ -162,6 +174,8 @@ class RocksDbEngine : public Engine {
   absl::Status Close() override {
     absl::Status s = FromRocks(db_->Close(), "close");
     db_.reset();
+    services_.clear();
+    services_loaded_ = false;
     return s;
   }
 
@@ -186,6 +200,7 @@ class RocksDbEngine : public Engine {
 
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                        size_t limit) override {
+    if (!query.attributes.empty()) return FindByTag(query, limit);
     // What Jaeger's TraceQueryParameters can say: one service, at most one operation, a time
     // window and a duration range.
     if (query.services.size() != 1 || query.names.size() > 1 || !query.kinds.empty() ||
@@ -261,7 +276,81 @@ class RocksDbEngine : public Engine {
   }
 
  private:
+  // One `key = value` tag, at most one service, a time window: Jaeger's tag search.
+  absl::StatusOr<std::vector<TraceSummary>> FindByTag(const SpanQuery& query, size_t limit) {
+    if (query.attributes.size() != 1 || query.services.size() > 1 || !query.names.empty() ||
+        !query.kinds.empty() || query.status.has_value() || query.filter.has_value() ||
+        query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX) {
+      return absl::UnimplementedError("rocksdb peer: tag search takes one tag and a service");
+    }
+    const AttributePredicate& tag = query.attributes[0];
+    if (tag.op != CompareOp::kEq || tag.value.type() != AnyValue::Type::kString) {
+      return absl::UnimplementedError("rocksdb peer: tag search is string equality");
+    }
+    std::vector<std::string> services = query.services;
+    if (services.empty()) {
+      if (absl::Status s = LoadServices(); !s.ok()) return s;
+      services = services_;
+    }
+    // Earliest indexed start of each candidate inside the window, over every service.
+    absl::flat_hash_map<TraceId, uint64_t> earliest;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (const std::string& service : services) {
+      std::string prefix(1, kTagIndex);
+      prefix.append(service).append(tag.key).append(tag.value.string_value());
+      std::string seek = prefix;
+      PutBigEndian64(&seek, query.start_min);
+      for (it->Seek(seek); it->Valid(); it->Next()) {
+        const rocksdb::Slice k = it->key();
+        if (!StartsWith(k, prefix)) break;
+        // A longer value (or key, or service) sharing the prefix: Jaeger's keys have no
+        // separators either.
+        if (k.size() != prefix.size() + 8 + kTraceIdSize) continue;
+        const uint64_t start = GetBigEndian64(k.data() + prefix.size());
+        if (start > query.start_max) break;
+        const TraceId id = TraceIdAt(k.data() + prefix.size() + 8);
+        auto [slot, inserted] = earliest.try_emplace(id, start);
+        if (!inserted) slot->second = std::min(slot->second, start);
+      }
+      if (absl::Status s = FromRocks(it->status(), "tag index"); !s.ok()) return s;
+    }
+    it.reset();
+    std::vector<std::pair<uint64_t, TraceId>> ranked;
+    ranked.reserve(earliest.size());
+    for (const auto& [id, start] : earliest) ranked.emplace_back(start, id);
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::vector<TraceId> candidates;
+    candidates.reserve(ranked.size());
+    for (const auto& [start, id] : ranked) candidates.push_back(id);
+    return RankCandidates(this, candidates, query, limit);
+  }
+
+  // Jaeger's service cache: every service name in the service index, read once.
+  absl::Status LoadServices() {
+    if (services_loaded_) return absl::OkStatus();
+    const std::string prefix(1, kServiceIndex);
+    const std::string upper = PrefixSuccessor(prefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions options;
+    options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    absl::flat_hash_set<std::string> seen;
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      const rocksdb::Slice k = it->key();
+      if (k.size() < 1 + 8 + kTraceIdSize) continue;
+      std::string service(k.data() + 1, k.size() - 1 - 8 - kTraceIdSize);
+      if (seen.insert(service).second) services_.push_back(std::move(service));
+    }
+    if (absl::Status s = FromRocks(it->status(), "service index"); !s.ok()) return s;
+    services_loaded_ = true;
+    return absl::OkStatus();
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
+  std::vector<std::string> services_;
+  bool services_loaded_ = false;
 };
 
 }  // namespace

@@ -27,13 +27,15 @@ struct RunConfig {
   size_t lookups = 10000;
 };
 
-// Ingest, compaction, bytes on disk, reopen, GetTrace lookups, FindTraces searches and the
-// attribute scan for engine `name` in the (new) directory `dir`.
+// Ingest, compaction, bytes on disk, reopen, GetTrace lookups, FindTraces searches (service +
+// duration, and attribute equality) and the attribute scan for engine `name` in the (new)
+// directory `dir`.
 //
 // Keys: ingest_spans_per_s, ingest_seconds, ingest_cpu_seconds, disk_after_ingest,
 // compact_seconds, disk_bytes, open_seconds, get_median_us, get_p99_us, get_digest,
-// get_spans, search_median_ms, search_max_ms, search_traces, search_digest, scan_seconds,
-// scan_spans_per_s, scan_matches, scan_digest, and "error".
+// get_spans, search_median_ms, search_max_ms, search_traces, search_digest,
+// attr_{needle,common}_{median_ms,max_ms,first_ms,traces,digest}, scan_seconds, scan_spans_per_s,
+// scan_matches, scan_digest, and "error".
 Results RunEngine(const std::string& name, const RunConfig& config, const std::string& dir);
 
 // The machine's physical limits, measured in `dir` (on the disk the stores use): sequential

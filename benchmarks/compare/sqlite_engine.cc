@@ -1,6 +1,8 @@
 // SQLite the way a small tracing backend would use it: a table of spans, a table of attributes
 // (span and resource attributes, one row each, in their original order), and the indexes its
-// queries need -- trace id for GetTrace, (service, start) and (service, name, start) for search.
+// queries need -- trace id for GetTrace, (service, start) and (service, name, start) for search,
+// and (key, value) on the attributes for attribute search (a tag search without it would read
+// the whole attributes table, which no backend offering tag search would ship).
 // WAL mode with synchronous=FULL: each batch is one transaction whose commit fsyncs the WAL, the
 // durability every engine in the comparison gets. Events, links and the rarer fields travel in
 // one OTLP protobuf blob per span that has any (NULL otherwise) -- they are never queried.
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS attributes(
 CREATE INDEX IF NOT EXISTS spans_trace ON spans(trace_id);
 CREATE INDEX IF NOT EXISTS spans_service_start ON spans(service, start_ns);
 CREATE INDEX IF NOT EXISTS spans_service_name_start ON spans(service, name, start_ns);
+CREATE INDEX IF NOT EXISTS attributes_key_value ON attributes(key, value);
 )sql";
 
 constexpr char kSpanColumns[] =
@@ -165,8 +168,9 @@ class SqliteEngine : public Engine {
   absl::Status Compact() override { return Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
   absl::Status Close() override {
-    for (sqlite3_stmt** st : {&insert_span_, &insert_attr_, &select_trace_, &select_span_,
-                              &select_attrs_, &find_traces_, &find_traces_by_name_}) {
+    for (sqlite3_stmt** st :
+         {&insert_span_, &insert_attr_, &select_trace_, &select_span_, &select_attrs_,
+          &find_traces_, &find_traces_by_name_, &find_by_attribute_}) {
       sqlite3_finalize(*st);
       *st = nullptr;
     }
@@ -184,6 +188,7 @@ class SqliteEngine : public Engine {
 
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                        size_t limit) override {
+    if (!query.attributes.empty()) return FindByAttribute(query, limit);
     if (query.services.size() != 1 || query.names.size() > 1 || !query.kinds.empty() ||
         query.status.has_value() || !query.attributes.empty() || query.filter.has_value()) {
       return absl::UnimplementedError("sqlite peer: query outside service/name/time/duration");
@@ -278,6 +283,38 @@ class SqliteEngine : public Engine {
   }
 
  private:
+  // One span- or resource-scoped string equality and a time window: the attributes index finds
+  // the rows, the join reads each row's span for its trace and start, and SQL ranks the traces
+  // the way Store does (earliest matching start, newest first; ties by trace id).
+  absl::StatusOr<std::vector<TraceSummary>> FindByAttribute(const SpanQuery& query, size_t limit) {
+    if (query.attributes.size() != 1 || !query.services.empty() || !query.names.empty() ||
+        !query.kinds.empty() || query.status.has_value() || query.filter.has_value() ||
+        query.min_duration_nanos != 0 || query.max_duration_nanos != UINT64_MAX) {
+      return absl::UnimplementedError("sqlite peer: attribute search takes one predicate");
+    }
+    const AttributePredicate& p = query.attributes[0];
+    if (p.op != CompareOp::kEq || p.value.type() != AnyValue::Type::kString ||
+        p.scope == AttributeScope::kAny) {
+      return absl::UnimplementedError("sqlite peer: span. or resource. string equality only");
+    }
+    sqlite3_stmt* st = find_by_attribute_;
+    BindText(st, 1, p.key);
+    BindText(st, 2, p.value.string_value());
+    sqlite3_bind_int(st, 3, p.scope == AttributeScope::kSpan ? kSpanScope : kResourceScope);
+    sqlite3_bind_int(st, 4, static_cast<int>(AnyValue::Type::kString));
+    sqlite3_bind_int64(st, 5, ClampToInt64(query.start_min));
+    sqlite3_bind_int64(st, 6, ClampToInt64(query.start_max));
+    sqlite3_bind_int64(st, 7, limit == 0 ? -1 : static_cast<int64_t>(limit));
+    std::vector<TraceId> candidates;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      CopyId(ColumnBlob(st, 0), &candidates.emplace_back());
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return Error("find by attribute");
+    return RankCandidates(this, candidates, query, limit);
+  }
+
   absl::Status Prepare() {
     const std::string select = absl::StrCat("SELECT ", kSpanColumns, " FROM spans ");
     const std::string find =
@@ -295,10 +332,16 @@ class SqliteEngine : public Engine {
          "?6)"},
         {&select_trace_, select + "WHERE trace_id = ?1 ORDER BY start_ns, span_id"},
         {&select_span_, select + "WHERE id = ?1"},
-        {&select_attrs_, "SELECT scope, key, type, value FROM attributes WHERE span = ?1 "
-                         "ORDER BY seq"},
+        {&select_attrs_,
+         "SELECT scope, key, type, value FROM attributes WHERE span = ?1 "
+         "ORDER BY seq"},
         {&find_traces_, find + rank},
         {&find_traces_by_name_, find + "AND name = ?7" + rank},
+        {&find_by_attribute_,
+         "SELECT s.trace_id, MIN(s.start_ns) AS first FROM attributes a JOIN spans s ON s.id = "
+         "a.span WHERE a.key = ?1 AND a.value = ?2 AND a.scope = ?3 AND a.type = ?4 AND "
+         "s.start_ns BETWEEN ?5 AND ?6 GROUP BY s.trace_id ORDER BY first DESC, s.trace_id "
+         "LIMIT ?7"},
     };
     for (const auto& [st, sql] : statements) {
       if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, st, nullptr) !=
@@ -438,6 +481,7 @@ class SqliteEngine : public Engine {
   sqlite3_stmt* select_attrs_ = nullptr;
   sqlite3_stmt* find_traces_ = nullptr;
   sqlite3_stmt* find_traces_by_name_ = nullptr;
+  sqlite3_stmt* find_by_attribute_ = nullptr;
 };
 
 }  // namespace

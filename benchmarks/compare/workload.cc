@@ -18,27 +18,44 @@ double ThreadCpuSeconds() {
 
 constexpr uint64_t kMinute = 60'000'000'000ull;
 
+uint64_t CountSpans(const GeneratorOptions& options) {
+  CheckoutGenerator gen(options);
+  std::vector<Span> trace;
+  uint64_t spans = 0;
+  while (gen.NextTrace(&trace)) spans += trace.size();
+  return spans;
+}
+
 }  // namespace
 
 Workload PlanWorkload(uint64_t spans, uint64_t seed) {
   Workload w;
   w.seed = seed;
+  // First estimate without the plant: the fewest traces holding `spans` spans.
   GeneratorOptions o;
   o.seed = seed;
   o.traces = spans;  // an upper bound: every trace has at least one span
   CheckoutGenerator gen(o);
   std::vector<Span> trace;
-  while (w.spans < spans && gen.NextTrace(&trace)) {
+  uint64_t estimate = 0;
+  while (estimate < spans && gen.NextTrace(&trace)) {
     ++w.traces;
-    w.spans += trace.size();
+    estimate += trace.size();
   }
-  return w;
+  // Then the exact count with the options the engines use. The planted trace may hold fewer
+  // spans than the one it replaces, so add traces until the request is covered (one or two).
+  for (;;) {
+    w.spans = CountSpans(GeneratorOptionsFor(w));
+    if (w.spans >= spans) return w;
+    ++w.traces;
+  }
 }
 
 GeneratorOptions GeneratorOptionsFor(const Workload& workload) {
   GeneratorOptions o;
   o.seed = workload.seed;
   o.traces = workload.traces;
+  o.plant_gap_trace = true;
   return o;
 }
 
@@ -91,5 +108,22 @@ absl::StatusOr<std::vector<SpanQuery>> SearchQueries(const Workload& workload) {
 }
 
 absl::StatusOr<SpanQuery> ScanQuery() { return ParseQuery(kScanFilter); }
+
+absl::StatusOr<SpanQuery> NeedleQuery() { return ParseQuery(kNeedleFilter); }
+
+absl::StatusOr<std::vector<SpanQuery>> CommonValueQueries(const Workload& workload) {
+  auto parsed = ParseQuery(kCommonFilter);
+  if (!parsed.ok()) return parsed.status();
+  auto windows = SearchQueries(workload);
+  if (!windows.ok()) return windows.status();
+  std::vector<SpanQuery> out;
+  for (const SpanQuery& w : *windows) {
+    SpanQuery q = *parsed;
+    q.start_min = w.start_min;
+    q.start_max = w.start_max;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
 
 }  // namespace spanstore::compare

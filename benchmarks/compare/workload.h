@@ -25,10 +25,16 @@ struct Workload {
   uint64_t spans = 0;   // the spans they hold (at least the number asked for)
 };
 
-// The fewest generator traces holding at least `spans` spans. The number of spans of a trace
-// does not depend on GeneratorOptions::traces, so counting with one setting is exact.
+// Enough generator traces to hold at least `spans` spans, and exactly how many spans they hold
+// with the options the engines generate with (GeneratorOptionsFor: the planted trace included).
+// Without the plant a trace's span count would not depend on GeneratorOptions::traces; the
+// planted trace sits at traces / 2 and draws from the shared generator differently, which
+// changes every later trace, so the count is taken again with the final options.
 Workload PlanWorkload(uint64_t spans, uint64_t seed);
 
+// The checkout generator with one planted incident trace (GeneratorOptions::plant_gap_trace):
+// its checkout -> payment call has http.host "payments.staging.internal"; every other payment
+// call has "payment.shop-prod.svc.cluster.local". The attribute questions below search for both.
 GeneratorOptions GeneratorOptionsFor(const Workload& workload);
 
 // Generates the workload and calls `write` with consecutive batches of `batch_size` spans (the
@@ -54,6 +60,22 @@ absl::StatusOr<std::vector<SpanQuery>> SearchQueries(const Workload& workload);
 // The full scan: every span, one attribute predicate (the failing requests).
 constexpr char kScanFilter[] = R"({ span.http.response.status_code >= 500 })";
 absl::StatusOr<SpanQuery> ScanQuery();
+
+// Attribute equality, the question issue 16 measured 4,000x slower than RocksDB's tag index.
+// The needle ("find the trace that called the staging host", the planted incident) over the
+// whole store, which exactly one trace answers; and the common value with a limit in the
+// search's 10-minute windows, what a Tempo user types into Grafana's search (Jaeger's UI puts
+// the same tag in its Tags box). Each question runs once to warm up (reported apart), then
+// for 20 timed samples each: the needle kNeedleRounds times, the five windows kCommonRounds
+// times.
+constexpr char kNeedleFilter[] = R"({ span.http.host = "payments.staging.internal" })";
+constexpr char kCommonFilter[] = R"({ span.http.host = "payment.shop-prod.svc.cluster.local" })";
+constexpr size_t kAttributeLimit = 20;
+constexpr int kNeedleRounds = 20;
+constexpr int kCommonRounds = 4;
+absl::StatusOr<SpanQuery> NeedleQuery();
+// One query per search window (SearchQueries' windows).
+absl::StatusOr<std::vector<SpanQuery>> CommonValueQueries(const Workload& workload);
 
 }  // namespace spanstore::compare
 

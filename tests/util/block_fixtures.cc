@@ -31,9 +31,10 @@ std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small) {
 }
 
 absl::Status WriteBlock(const std::string& path, const std::vector<Span>& spans, Codec codec,
-                        uint32_t rows_per_group, BlockProperties* props) {
+                        uint32_t rows_per_group, BlockProperties* props, uint32_t format_version) {
   BlockBuildOptions options;
   options.codec = codec;
+  options.format_version = format_version;
   options.rows_per_group = rows_per_group;
   BlockBuilder builder(Env::Default(), path, options);
   absl::Status s = builder.Open();

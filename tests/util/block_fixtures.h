@@ -18,9 +18,10 @@ namespace spanstore::test {
 // events and links; no awkward values).
 std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small = false);
 
-// Writes `spans` (in row order) as one block file.
+// Writes `spans` (in row order) as one block file, of the current format version unless told.
 absl::Status WriteBlock(const std::string& path, const std::vector<Span>& spans, Codec codec,
-                        uint32_t rows_per_group, BlockProperties* props);
+                        uint32_t rows_per_group, BlockProperties* props,
+                        uint32_t format_version = kBlockFormatVersion);
 
 }  // namespace spanstore::test
 

@@ -1,0 +1,100 @@
+#include "index/value_filter.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace spanstore {
+namespace {
+
+constexpr char kStringTag = 's';
+constexpr char kIntTag = 'i';
+constexpr char kOtherTag = 'x';
+
+uint64_t HashTagged(uint32_t key, char tag, const void* data, size_t size) {
+  // The tag goes into the seed with the key, so the value bytes hash without a copy.
+  const uint64_t seed = (uint64_t{key} << 8) | static_cast<uint8_t>(tag);
+  return XXH3_64bits_withSeed(data, size, seed);
+}
+
+// The j-th probe position of a hash in a filter of m bits (Kirsch-Mitzenmacher double hashing).
+inline uint64_t Probe(uint64_t hash, int j, uint64_t m) {
+  const uint64_t h1 = hash & 0xffffffffu;
+  const uint64_t h2 = (hash >> 32) | 1;  // odd: the probes never collapse onto one bit
+  return (h1 + static_cast<uint64_t>(j) * h2) % m;
+}
+
+}  // namespace
+
+uint64_t ValueFilterHash(uint32_t key, std::string_view string_value) {
+  return HashTagged(key, kStringTag, string_value.data(), string_value.size());
+}
+
+uint64_t ValueFilterHash(uint32_t key, int64_t int_value) {
+  unsigned char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(uint64_t(int_value) >> (8 * i));
+  return HashTagged(key, kIntTag, bytes, sizeof(bytes));
+}
+
+uint64_t ValueFilterOtherTypesHash(uint32_t key) { return HashTagged(key, kOtherTag, "", 0); }
+
+void ValueFilterBuilder::AddValue(uint32_t key, const AnyValue& value) {
+  switch (value.type()) {
+    case AnyValue::Type::kString:
+      Add(ValueFilterHash(key, value.string_value()));
+      break;
+    case AnyValue::Type::kInt:
+      Add(ValueFilterHash(key, value.int_value()));
+      break;
+    case AnyValue::Type::kArray:
+      Add(ValueFilterOtherTypesHash(key));
+      // One level, as TraceQL compares array elements; nested arrays are not searched.
+      for (const AnyValue& e : value.array_value()) {
+        if (e.type() == AnyValue::Type::kString || e.type() == AnyValue::Type::kInt) {
+          AddValue(key, e);
+        }
+      }
+      break;
+    default:
+      Add(ValueFilterOtherTypesHash(key));
+      break;
+  }
+}
+
+void ValueFilterBuilder::Finish(std::string* out) {
+  std::sort(hashes_.begin(), hashes_.end());
+  hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
+  out->push_back(static_cast<char>(kProbes));
+  const size_t bytes = (hashes_.size() * kBitsPerEntry + 7) / 8;
+  const size_t at = out->size();
+  out->resize(at + bytes, '\0');
+  const uint64_t m = uint64_t{bytes} * 8;
+  for (uint64_t hash : hashes_) {
+    for (int j = 0; j < kProbes; ++j) {
+      const uint64_t bit = Probe(hash, j, m);
+      (*out)[at + bit / 8] = static_cast<char>((*out)[at + bit / 8] | (1 << (bit % 8)));
+    }
+  }
+  Clear();
+}
+
+bool ValueFilterValid(std::string_view filter) {
+  if (filter.empty()) return false;
+  const uint8_t k = static_cast<uint8_t>(filter[0]);
+  return k >= 1 && k <= 16;
+}
+
+bool ValueFilterMayContain(std::string_view filter, uint64_t hash) {
+  const uint64_t m = uint64_t{filter.size() - 1} * 8;
+  if (m == 0) return false;
+  const int k = static_cast<uint8_t>(filter[0]);
+  const auto* bits = reinterpret_cast<const unsigned char*>(filter.data() + 1);
+  for (int j = 0; j < k; ++j) {
+    const uint64_t bit = Probe(hash, j, m);
+    if ((bits[bit / 8] & (1u << (bit % 8))) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace spanstore
