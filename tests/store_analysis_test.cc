@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
@@ -306,6 +307,36 @@ TEST_F(StoreAnalysisTest, MergedBlocksReplaceTheirSummaries) {
   }
   ASSERT_TRUE(store->Close().ok());
   EXPECT_EQ(sums, blocks);
+}
+
+// Analyses while spans arrive and background compaction writes, merges and rewrites summaries:
+// every answer succeeds, and once everything is compacted summary and scan agree.
+TEST_F(StoreAnalysisTest, WhileBackgroundCompactionRuns) {
+  Options o = StoreOptions();
+  o.background_compaction = true;
+  o.segment_bytes = 1ull << 20;
+  auto store = *Store::Open(o, dir_.Sub("db"));
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    // Late halves, so that compaction shares traces between blocks and merges some.
+    std::vector<Span> early, late;
+    for (const Span& s : Spans()) (s.trace_id.bytes[4] % 8 == 0 ? late : early).push_back(s);
+    EXPECT_TRUE(AppendAll(*store, early).ok());
+    EXPECT_TRUE(AppendAll(*store, late).ok());
+    done = true;
+  });
+  int rounds = 0;
+  while (!done || rounds < 3) {
+    auto g = ComputeServiceGraph(*store, AnalysisWindow());
+    ASSERT_TRUE(g.ok()) << g.status();
+    auto r = ComputeRed(*store, AnalysisWindow(), RedGrouping::kService);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ++rounds;
+  }
+  writer.join();
+  ASSERT_TRUE(store->CompactAll().ok());
+  ExpectSameEverywhere(*store, "after background compaction");
+  EXPECT_GT(Parts(*store, AnalysisWindow()).summaries, 0u);
 }
 
 }  // namespace
