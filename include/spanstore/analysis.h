@@ -8,13 +8,14 @@
 //
 // Cost. The service graph and RED (and spanstored's dependencies) read, for each block that
 // lies wholly inside the window, the summary compaction kept beside it (blocks/NNNNNN.sum:
-// calls, errors and sketches per (service, operation, kind), per service and per edge), and
-// scan only the rest: the blocks cut by the window's edges, the memtables, blocks whose summary
-// is missing or damaged, and the blocks holding a trace that is split between sources (late
-// spans) -- see Store::ScanForAnalysis. A 24-hour window over settled blocks is answered
+// calls, errors and sketches per (service, operation, kind), per service and per edge, plus the
+// rows of the traces the block cannot close alone, which are paired at query time), and scan
+// only the rest: the blocks cut by the window's edges, the memtables, a block holding a
+// memtable span's trace, and -- when a block in the window has no usable summary -- the whole
+// window (see Store::ScanForAnalysis). A 24-hour window over settled blocks is answered
 // without reading a span. Scanning costs about 80 bytes of memory per scanned span (the spans
-// are grouped by trace to pair them). The propagation doctor and the critical path need trace
-// ids and whole traces, which no summary keeps: they always scan the window.
+// are grouped by trace to pair them). The propagation doctor, the critical path and TraceQL
+// metrics need trace ids, whole traces or time steps, which no summary keeps: they always scan.
 //
 // Thread safety: QuantileSketch is a value type (one writer, or external locking); the
 // functions are reentrant and call the Store under its own rules.

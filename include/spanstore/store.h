@@ -70,12 +70,12 @@ class SPANSTORE_EXPORT Store {
   // For ComputeServiceGraph and ComputeRed (spanstore/analysis.h; an embedder has no use for
   // it): the spans matching `query` -- which may bound only start times and set a deadline or
   // cancel flag; anything else is answered by Scan alone -- split in two parts whose union is
-  // exactly what Scan would visit: `summary` is called with (a pointer to) the compaction summary
-  // of each block answered that way, and `visitor` with every other span (until it returns false).
-  // No parent/child pair has its two spans in different parts (or in two summaries), so
-  // pairing the visited spans among themselves and merging the summaries gives the answer a
-  // full scan would. The default has no summaries and
-  // scans.
+  // exactly what Scan would visit: `summary` is called with (a pointer to) the compaction
+  // summary of each block answered that way, and `visitor` with every other span (until it
+  // returns false). A summary's cells hold only traces that no other part holds; its open rows
+  // (traces it cannot close alone) are to be paired with the visited spans. So merging the
+  // cells, and pairing the open rows and visited spans together, gives the answer a full scan
+  // would. The default has no summaries and scans.
   virtual absl::Status ScanForAnalysis(const SpanQuery& query,
                                        absl::FunctionRef<void(const AnalysisSummary*)> summary,
                                        absl::FunctionRef<bool(const Span&)> visitor) {
