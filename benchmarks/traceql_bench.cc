@@ -132,6 +132,9 @@ BENCHMARK_CAPTURE(BM_Search, structural_descendant,
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Search, structural_child, "{ kind = server } > { status = error }")
     ->Unit(benchmark::kMillisecond);
+// The lazy plan's worst shape: a narrow left side under a broad right side.
+BENCHMARK_CAPTURE(BM_Search, structural_narrow_left, "{ status = error } > { kind = client }")
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Search, structural_negated, "{ status = error } !< { status = error }")
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Search, pipeline_count, "{ status = error } | count() > 2")

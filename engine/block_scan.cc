@@ -53,7 +53,98 @@ struct Plan {
     const AttributePredicate* predicate;
   };
   std::vector<ColumnCheck> column_checks;
+  // After CandidateRows the rows are exactly the matches: no filter, and every attribute
+  // predicate is a column check.
+  bool exact_rows = false;
+  // Otherwise, when the query reads only known parts of a span: CandidateRows' survivors are
+  // built with just those parts (`fields`, the attribute keys of `field_keys`) and tested, so
+  // only matching rows are built whole.
+  bool prefilter = false;
+  SpanFields fields;
+  std::vector<bool> field_keys;  // by block key id
 };
+
+// Adds to *f and *keys what testing an attribute in `scope` reads of a span; false for a
+// scope this does not know.
+bool AttributeFields(AttributeScope scope, std::string_view key, SpanFields* f,
+                     std::vector<std::string_view>* keys) {
+  switch (scope) {
+    case AttributeScope::kAny:
+      f->context = true;
+      [[fallthrough]];
+    case AttributeScope::kSpan:
+      f->attributes = true;
+      keys->push_back(key);
+      return true;
+    case AttributeScope::kResource:
+    case AttributeScope::kInstrumentation:
+      f->context = true;
+      return true;
+    case AttributeScope::kEvent:
+      f->events = true;
+      return true;
+    case AttributeScope::kLink:
+      f->links = true;
+      return true;
+  }
+  return false;
+}
+
+// What FilterMatches(e, span) reads of a span beyond what every built span has (SpanFields);
+// false when it may read something this does not know of.
+bool FilterFields(const FilterExpr& e, SpanFields* f, std::vector<std::string_view>* keys) {
+  switch (e.kind) {
+    case FilterExpr::Kind::kTrue:
+      return true;
+    case FilterExpr::Kind::kAnd:
+    case FilterExpr::Kind::kOr:
+    case FilterExpr::Kind::kNot:
+      return std::all_of(e.children.begin(), e.children.end(),
+                         [&](const FilterExpr& c) { return FilterFields(c, f, keys); });
+    case FilterExpr::Kind::kAttribute:
+      return AttributeFields(e.attribute.scope, e.attribute.key, f, keys);
+    case FilterExpr::Kind::kIntrinsic:
+      switch (e.intrinsic) {
+        case Intrinsic::kEventName:
+          f->events = true;
+          return true;
+        case Intrinsic::kScopeName:
+        case Intrinsic::kScopeVersion:
+          f->context = true;
+          return true;
+        case Intrinsic::kLinkTraceId:
+        case Intrinsic::kLinkSpanId:
+          f->links = true;
+          return true;
+        case Intrinsic::kStatusMessage:
+          f->misc = true;
+          return true;
+        case Intrinsic::kName:
+        case Intrinsic::kServiceName:
+        case Intrinsic::kTraceId:
+        case Intrinsic::kSpanId:
+        case Intrinsic::kParentSpanId:
+        case Intrinsic::kStatus:
+        case Intrinsic::kKind:
+        case Intrinsic::kDuration:
+        case Intrinsic::kStartTime:
+        // Trace-level intrinsics read the trace summary, which a scan does not pass.
+        case Intrinsic::kTraceDuration:
+        case Intrinsic::kTraceRootService:
+        case Intrinsic::kTraceRootName:
+          return true;
+      }
+      return false;
+  }
+  return false;
+}
+
+bool QueryFields(const SpanQuery& query, SpanFields* f, std::vector<std::string_view>* keys) {
+  for (const AttributePredicate& p : query.attributes) {
+    if (!AttributeFields(p.scope, p.key, f, keys)) return false;
+  }
+  return !query.filter.has_value() || FilterFields(*query.filter, f, keys);
+}
 
 // The value of an equality a value filter can decide (a string or an int compared with `=`,
 // typed or in Jaeger's string form), or nullptr.
@@ -167,6 +258,18 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
       }
     }
   }
+  plan->exact_rows =
+      !query.filter.has_value() && plan->column_checks.size() == query.attributes.size();
+  std::vector<std::string_view> keys;
+  if (!plan->exact_rows && QueryFields(query, &plan->fields, &keys)) {
+    plan->prefilter = true;
+    plan->field_keys.assign(tables.keys.size(), false);
+    for (std::string_view key : keys) {
+      auto it = std::find(tables.keys.begin(), tables.keys.end(), key);
+      if (it != tables.keys.end()) plan->field_keys[it - tables.keys.begin()] = true;
+    }
+    plan->fields.keys = &plan->field_keys;
+  }
 }
 
 bool GroupMayMatch(const BlockReader::Group& g, const SpanQuery& query, const Plan& plan) {
@@ -239,8 +342,25 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
   return s;
 }
 
-// Calls visit(data, rows) with each group of `block` that has candidate rows for `query` and
-// those rows (ascending), until visit fails or sets *stop.
+// Narrows `rows` to those whose span, built with only the parts the query reads, matches.
+absl::Status Prefilter(const SpanQuery& query, const Plan& plan, GroupData* data, Span* scratch,
+                       std::vector<uint32_t>* rows) {
+  absl::Status s = data->LoadFields(plan.fields);
+  if (!s.ok()) return s;
+  size_t tested = 0;
+  Narrow(rows, [&](uint32_t r) {
+    if (!s.ok() || (++tested % 16 == 0 && !(s = CheckQueryInterrupted(query)).ok())) {
+      return false;
+    }
+    if (s = data->MaterializeFields(r, plan.fields, scratch); !s.ok()) return false;
+    return SpanMatches(query, *scratch);
+  });
+  return s;
+}
+
+// Calls visit(data, rows, exact, stop) with each group of `block` that has candidate rows for
+// `query` and those rows (ascending), until visit fails or sets *stop. `exact`: the rows are
+// exactly the group's matches (else each may still fail SpanMatches).
 template <typename Visit>
 absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query, Visit visit) {
   if (!block.zone().MayMatch(query)) return absl::OkStatus();
@@ -248,6 +368,8 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   MakePlan(block, query, &plan);
   if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
   std::vector<uint32_t> rows;
+  Span scratch;
+  const bool exact = plan.exact_rows || plan.prefilter;
   for (size_t g = 0; g < block.groups().size(); ++g) {
     if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
     // Before each group's decoding and matching: the unit of work a stop waits for.
@@ -255,10 +377,13 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
     if (!s.ok()) return s;
     GroupData data(block, g);
     s = CandidateRows(query, plan, &data, &rows);
+    if (s.ok() && plan.prefilter && !rows.empty()) {
+      s = Prefilter(query, plan, &data, &scratch, &rows);
+    }
     if (!s.ok()) return s;
     if (rows.empty()) continue;
     bool stop = false;
-    if (s = visit(data, rows, &stop); !s.ok() || stop) return s;
+    if (s = visit(data, rows, exact, &stop); !s.ok() || stop) return s;
   }
   return absl::OkStatus();
 }
@@ -268,39 +393,44 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
 absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
                        absl::FunctionRef<bool(const Span&)> visitor) {
   Span span;
-  return ForEachCandidateGroup(block, query,
-                               [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
-                                 absl::Status s = data.LoadAll();
-                                 for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
-                                   // Within a group too: a span may cost milliseconds.
-                                   if (i % 16 == 15 && !(s = CheckQueryInterrupted(query)).ok()) {
-                                     break;
-                                   }
-                                   s = data.Materialize(rows[i], &span);
-                                   *stop = s.ok() && SpanMatches(query, span) && !visitor(span);
-                                 }
-                                 return s;
-                               });
+  return ForEachCandidateGroup(
+      block, query,
+      [&](GroupData& data, const std::vector<uint32_t>& rows, bool exact, bool* stop) {
+        absl::Status s = data.LoadAll();
+        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+          // Within a group too: a span may cost milliseconds.
+          if (i % 16 == 15 && !(s = CheckQueryInterrupted(query)).ok()) break;
+          s = data.Materialize(rows[i], &span);
+          *stop = s.ok() && (exact || SpanMatches(query, span)) && !visitor(span);
+        }
+        return s;
+      });
 }
 
 bool ScanKeysFromColumns(const SpanQuery& query) {
-  // Everything else SpanMatches checks is decided by CandidateRows' columns, span attributes
-  // included (unscoped ones may need a resource, which only some blocks lack).
-  return !query.filter.has_value() &&
-         std::all_of(query.attributes.begin(), query.attributes.end(),
-                     [](const AttributePredicate& p) { return p.scope == AttributeScope::kSpan; });
+  // Then every block either decides the query on its columns or builds the parts it reads.
+  SpanFields fields;
+  std::vector<std::string_view> keys;
+  return QueryFields(query, &fields, &keys);
 }
 
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) {
-  return ForEachCandidateGroup(block, query,
-                               [&](GroupData& data, const std::vector<uint32_t>& rows, bool* stop) {
-                                 absl::Status s = data.Load(kColStartClass);
-                                 for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
-                                   *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
-                                 }
-                                 return s;
-                               });
+  Span span;
+  return ForEachCandidateGroup(
+      block, query,
+      [&](GroupData& data, const std::vector<uint32_t>& rows, bool exact, bool* stop) {
+        // Not exact only for a query ScanKeysFromColumns refuses: build and test whole spans.
+        absl::Status s = exact ? data.Load(kColStartClass) : data.LoadAll();
+        for (size_t i = 0; s.ok() && i < rows.size() && !*stop; ++i) {
+          if (!exact) {
+            if (s = data.Materialize(rows[i], &span); !s.ok()) break;
+            if (!SpanMatches(query, span)) continue;
+          }
+          *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
+        }
+        return s;
+      });
 }
 
 }  // namespace spanstore

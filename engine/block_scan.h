@@ -23,12 +23,13 @@ namespace spanstore {
 absl::Status ScanBlock(const BlockReader& block, const SpanQuery& query,
                        absl::FunctionRef<bool(const Span&)> visitor);
 
-// True when ScanBlockKeys can answer `query` from the predicate columns alone: the query has
-// no attribute predicate and no filter expression, so no span need be built.
+// True when ScanBlockKeys can answer `query` without building whole spans: from the predicate
+// and attribute columns, or from spans built with only the parts the query reads (every part
+// a SpanQuery can name is known, so this fails only for a query this build does not know).
 bool ScanKeysFromColumns(const SpanQuery& query);
 
-// Calls `visitor` with the trace id and start time of every span matching `query`.
-// REQUIRES: ScanKeysFromColumns(query).
+// Calls `visitor` with the trace id and start time of every span matching `query` (building
+// whole spans only when ScanKeysFromColumns(query) is false).
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t start)> visitor);
 

@@ -73,6 +73,7 @@ class StoreImpl final : public Store {
   absl::Status Flush() override;
   absl::Status CompactAll() override;
   StoreStats Stats() override;
+  absl::StatusOr<std::vector<ColumnCodecBytes>> MeasureColumnCodecs(uint64_t max_groups) override;
   absl::Status Close() override;
 
  private:
@@ -175,9 +176,14 @@ class StoreImpl final : public Store {
   // True if an exact copy of `span` (from snap[source]) is in an earlier source.
   static bool AppearsEarlier(const Snapshot& snap, size_t source, const Span& span);
   // Search's first phase (engine/store_search.cc): the traces that may match `e`, each with the
-  // latest start of a span that made it one.
+  // earliest start of a span that made it one; only traces in *within when it is given (the
+  // caller intersects with it anyway). right_only: the left sides of `&&` and of the structural
+  // operators are left out (a superset). *scanned counts the spans the scans handed over
+  // (SearchOptions::max_scanned_spans).
   static absl::Status SearchCandidates(const Snapshot& snap, const SpansetExpr& e,
                                        const SearchOptions& options,
+                                       const absl::flat_hash_map<TraceId, uint64_t>* within,
+                                       bool right_only, uint64_t* scanned,
                                        absl::flat_hash_map<TraceId, uint64_t>* out);
   // Every matching span of the snapshot once, until the visitor returns false.
   static absl::Status ScanSnapshot(const Snapshot& snap, const SpanQuery& query,

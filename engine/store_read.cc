@@ -7,6 +7,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
+#include "engine/recent_traces.h"
 #include "engine/store_impl.h"
 
 namespace spanstore {
@@ -149,30 +150,32 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
     });
     if (!s.ok()) return s;
   }
-  // Most recent first. Rank by the earliest matching span, then summarise only the winners.
-  std::vector<std::pair<TraceId, Hit>> ranked(hits.begin(), hits.end());
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    if (a.second.first_match_start != b.second.first_match_start) {
-      return a.second.first_match_start > b.second.first_match_start;
-    }
-    return a.first < b.first;
-  });
-  if (limit != 0 && ranked.size() > limit) ranked.resize(limit);
+  // Most recent first, as Search (RecentTraces): the earliest matching span bounds a trace's
+  // start, so reading in that order can stop once no trace left can enter the result.
+  std::vector<RecentTraces::Candidate> ranked;
+  ranked.reserve(hits.size());
+  for (const auto& [trace_id, hit] : hits) ranked.emplace_back(trace_id, hit.first_match_start);
+  RecentTraces::Order(&ranked);
+  RecentTraces recent(limit);
 
   std::vector<TraceSummary> out;
   std::vector<Span> spans;
-  for (const auto& [trace_id, hit] : ranked) {
+  for (const auto& [trace_id, bound] : ranked) {
+    if (recent.Done(bound)) break;
     absl::Status s = CheckQueryInterrupted(query);
     if (!s.ok()) return s;
     s = CollectTrace(snap, trace_id, &spans);
     if (!s.ok()) return s;
     TraceSummary sum = SummarizeTrace(trace_id, spans);
-    sum.matched_spans = hit.matched;
+    sum.matched_spans = hits[trace_id].matched;
+    recent.Add(trace_id, sum.start_time_unix_nano);
     out.push_back(std::move(sum));
   }
-  std::stable_sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
-    return a.start_time_unix_nano > b.start_time_unix_nano;
+  std::sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
+    return RecentTraces::Before(a.start_time_unix_nano, a.trace_id, b.start_time_unix_nano,
+                                b.trace_id);
   });
+  if (limit != 0 && out.size() > limit) out.resize(limit);
   return out;
 }
 

@@ -6,7 +6,10 @@
 #include "engine/store_impl.h"
 #include "format/block_format.h"
 #include "format/filenames.h"
+#include "format/group_data.h"
+#include "format/page_codec.h"
 #include "spanstore/stats.h"
+#include "util/coding.h"
 
 namespace spanstore {
 
@@ -73,6 +76,54 @@ StoreStats StoreImpl::Stats() {
     }
   }
   return st;
+}
+
+absl::StatusOr<std::vector<ColumnCodecBytes>> StoreImpl::MeasureColumnCodecs(uint64_t max_groups) {
+  std::vector<std::shared_ptr<BlockSource>> blocks;
+  {
+    port::MutexLock l(&mu_);
+    blocks = blocks_;
+  }
+  uint64_t total_groups = 0;
+  for (const auto& b : blocks) total_groups += b->reader().groups().size();
+  // Every k-th group, so that a sample covers every block and every part of each.
+  const uint64_t stride = max_groups == 0 || total_groups <= max_groups
+                              ? 1
+                              : (total_groups + max_groups - 1) / max_groups;
+  std::vector<ColumnCodecBytes> out(kNumBlockColumns);
+  for (int c = 0; c < kNumBlockColumns; ++c) out[c].column = std::string(BlockColumnName(c));
+  std::string compressed;
+  auto stored = [&](Codec codec, std::string_view raw) -> absl::StatusOr<uint64_t> {
+    compressed.clear();
+    absl::StatusOr<Codec> used =
+        CompressPayload(codec, options_.zstd_level, raw, /*bare_zstd=*/true, &compressed);
+    if (!used.ok()) return used.status();
+    const uint64_t payload = *used == Codec::kNone ? raw.size() : compressed.size();
+    // As StoreStats::column_bytes counts a column: its entry in the group page's column table
+    // (codec byte, raw size, stored size) and its payload.
+    return 1 + VarintLength(raw.size()) + VarintLength(payload) + payload;
+  };
+  uint64_t seen = 0;
+  for (const auto& b : blocks) {
+    for (size_t g = 0; g < b->reader().groups().size(); ++g, ++seen) {
+      if (seen % stride != 0) continue;
+      GroupData data(b->reader(), g);
+      for (int c = 0; c < kNumBlockColumns; ++c) {
+        out[c].rows += data.rows();
+        std::string_view raw;
+        absl::Status s = data.RawColumn(c, &raw);
+        if (!s.ok()) return s;
+        absl::StatusOr<uint64_t> lz4 = stored(Codec::kLz4, raw);
+        if (!lz4.ok()) return lz4.status();
+        absl::StatusOr<uint64_t> zstd = stored(Codec::kZstd, raw);
+        if (!zstd.ok()) return zstd.status();
+        out[c].raw += raw.size();
+        out[c].lz4 += *lz4;
+        out[c].zstd += *zstd;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace spanstore

@@ -191,6 +191,12 @@ absl::Status GroupData::Load(int column) {
   return absl::OkStatus();
 }
 
+absl::Status GroupData::RawColumn(int column, std::string_view* raw) {
+  absl::Status s = Read();
+  if (!s.ok()) return s;
+  return Decompress(column, raw);
+}
+
 absl::Status GroupData::Decompress(int column, std::string_view* raw) {
   const uint64_t claimed = page_.raw_size(column);
   if (claimed > MaxRawColumnBytes(column, rows_)) {
@@ -513,6 +519,11 @@ absl::StatusOr<bool> GroupData::AttributeValue(uint32_t row, uint32_t key, AnyVa
 }
 
 absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
+  return MaterializeFields(row, SpanFields::All(), span);
+}
+
+absl::Status GroupData::MaterializeFields(uint32_t row, const SpanFields& fields,
+                                          Span* span) const {
   const BlockTables::Op& o = op(row);
   span->trace_id = trace_id(row);
   span->span_id = span_id(row);
@@ -524,65 +535,96 @@ absl::Status GroupData::Materialize(uint32_t row, Span* span) const {
   span->kind = o.kind;
   span->status_code = status(row);
 
-  // Offsets and lengths were validated by Parse; these reads cannot fail.
-  std::string_view misc = raw_[kColMisc].substr(c_->misc_offsets[row]);
-  uint64_t v = 0;
-  std::string_view s;
-  GetVarint64(&misc, &v);
-  span->flags = static_cast<uint32_t>(v);
-  GetLengthPrefixed(&misc, &s);
-  span->trace_state.assign(s.data(), s.size());
-  GetLengthPrefixed(&misc, &s);
-  span->status_message.assign(s.data(), s.size());
-  GetVarint64(&misc, &v);
-  span->dropped_attributes_count = static_cast<uint32_t>(v);
-  GetVarint64(&misc, &v);
-  span->dropped_events_count = static_cast<uint32_t>(v);
-  GetVarint64(&misc, &v);
-  span->dropped_links_count = static_cast<uint32_t>(v);
+  if (fields.misc) {
+    // Offsets and lengths were validated by Parse; these reads cannot fail.
+    std::string_view misc = raw_[kColMisc].substr(c_->misc_offsets[row]);
+    uint64_t v = 0;
+    std::string_view s;
+    GetVarint64(&misc, &v);
+    span->flags = static_cast<uint32_t>(v);
+    GetLengthPrefixed(&misc, &s);
+    span->trace_state.assign(s.data(), s.size());
+    GetLengthPrefixed(&misc, &s);
+    span->status_message.assign(s.data(), s.size());
+    GetVarint64(&misc, &v);
+    span->dropped_attributes_count = static_cast<uint32_t>(v);
+    GetVarint64(&misc, &v);
+    span->dropped_events_count = static_cast<uint32_t>(v);
+    GetVarint64(&misc, &v);
+    span->dropped_links_count = static_cast<uint32_t>(v);
+  }
 
-  block_.DecodeContext(context_id(row), span);
+  if (fields.context) block_.DecodeContext(context_id(row), span);
 
-  span->attributes.resize(o.key_end - o.key_begin);
-  const ValueRef* ref = c_->refs.data() + c_->attr_first[row - begin_];
-  for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
-    KeyValue& kv = span->attributes[k - o.key_begin];
-    const uint32_t key = tables_.op_keys[k];
-    kv.key.assign(tables_.keys[key]);
-    switch (ref->kind) {
-      case ValueRef::kTemplate:
-        if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
-          kv.value.set_string(tables_.op_template_strings[k]);
-        } else {
-          kv.value = tables_.op_templates[k];
+  if (fields.attributes) {
+    // The span's KeyValues are overwritten in place, so their strings keep their capacity
+    // from one row to the next.
+    size_t n = 0;
+    const ValueRef* ref = c_->refs.data() + c_->attr_first[row - begin_];
+    for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
+      const uint32_t key = tables_.op_keys[k];
+      if (fields.keys != nullptr && (key >= fields.keys->size() || !(*fields.keys)[key])) continue;
+      KeyValue& kv =
+          n < span->attributes.size() ? span->attributes[n] : span->attributes.emplace_back();
+      ++n;
+      kv.key.assign(tables_.keys[key]);
+      switch (ref->kind) {
+        case ValueRef::kTemplate:
+          if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
+            kv.value.set_string(tables_.op_template_strings[k]);
+          } else {
+            kv.value = tables_.op_templates[k];
+          }
+          break;
+        case ValueRef::kInt:
+          kv.value.set_int(static_cast<int64_t>(ref->value));
+          break;
+        case ValueRef::kBlockString:
+          kv.value.set_string(tables_.strings_of(key)[ref->value]);
+          break;
+        case ValueRef::kHeapString:
+          kv.value.set_string(c_->heaps[ref->heap].strings[ref->value]);
+          break;
+        case ValueRef::kInline: {
+          std::string_view at = raw_[kColAttrValues].substr(ref->value);
+          if (!DecodeAnyValue(&at, &kv.value)) {
+            return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
+          }
+          break;
         }
-        break;
-      case ValueRef::kInt:
-        kv.value.set_int(static_cast<int64_t>(ref->value));
-        break;
-      case ValueRef::kBlockString:
-        kv.value.set_string(tables_.strings_of(key)[ref->value]);
-        break;
-      case ValueRef::kHeapString:
-        kv.value.set_string(c_->heaps[ref->heap].strings[ref->value]);
-        break;
-      case ValueRef::kInline: {
-        std::string_view at = raw_[kColAttrValues].substr(ref->value);
-        if (!DecodeAnyValue(&at, &kv.value)) {
-          return Corrupt(kColAttrValues, absl::StrFormat("row %d: malformed value", row));
-        }
-        break;
       }
     }
+    span->attributes.resize(n);
   }
 
-  std::string_view events = raw_[kColEvents].substr(c_->event_offsets[row]);
-  if (!DecodeEventList(&events, span->start_time_unix_nano, &span->events)) {
-    return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
+  if (fields.events) {
+    std::string_view events = raw_[kColEvents].substr(c_->event_offsets[row]);
+    if (!DecodeEventList(&events, span->start_time_unix_nano, &span->events)) {
+      return Corrupt(kColEvents, absl::StrFormat("row %d: malformed event", row));
+    }
   }
-  std::string_view links = raw_[kColLinks].substr(c_->link_offsets[row]);
-  if (!DecodeLinkList(&links, &span->links)) {
-    return Corrupt(kColLinks, absl::StrFormat("row %d: malformed link", row));
+  if (fields.links) {
+    std::string_view links = raw_[kColLinks].substr(c_->link_offsets[row]);
+    if (!DecodeLinkList(&links, &span->links)) {
+      return Corrupt(kColLinks, absl::StrFormat("row %d: malformed link", row));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GroupData::LoadFields(const SpanFields& fields) {
+  // The fields every span gets: ids, parents, times, operation, status.
+  for (int c : {kColOp, kColStatus, kColStartClass, kColSpanId, kColParentId}) {
+    if (absl::Status s = Load(c); !s.ok()) return s;
+  }
+  const std::pair<bool, int> optional[] = {{fields.misc, kColMisc},
+                                           {fields.context, kColContext},
+                                           {fields.attributes, kColAttrValues},
+                                           {fields.events, kColEvents},
+                                           {fields.links, kColLinks}};
+  for (const auto& [wanted, column] : optional) {
+    if (!wanted) continue;
+    if (absl::Status s = Load(column); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,20 @@
 
 namespace spanstore {
 
+// Which parts of a span MaterializeFields builds besides those every span gets (ids, parent,
+// times, service, name, kind, status): a scan builds only what its predicates read, tests
+// them, and builds the whole span only for the rows that match.
+struct SpanFields {
+  bool misc = false;        // flags, trace_state, status_message, dropped counts
+  bool context = false;     // resource and instrumentation scope
+  bool attributes = false;  // span attributes: those of `keys` (block key ids), or all
+  const std::vector<bool>* keys = nullptr;
+  bool events = false;
+  bool links = false;
+
+  static SpanFields All() { return {true, true, true, nullptr, true, true}; }
+};
+
 class GroupData {
  public:
   GroupData(const BlockReader& block, size_t group);
@@ -90,8 +104,17 @@ class GroupData {
   // range.
   absl::StatusOr<bool> AttributeValue(uint32_t row, uint32_t key, AnyValue* value) const;
 
+  // The decompressed bytes of `column` as stored (a view valid while this GroupData lives),
+  // for measurements; reads the page first.
+  absl::Status RawColumn(int column, std::string_view* raw);
+
   // Builds the whole span of `row`. REQUIRES: LoadAll() succeeded; row in the LimitRows range.
   absl::Status Materialize(uint32_t row, Span* span) const;
+  // Loads what MaterializeFields(fields) reads, and builds those parts of the span of `row`
+  // (the others keep whatever *span held). REQUIRES for MaterializeFields: LoadFields(fields)
+  // succeeded; row in the LimitRows range.
+  absl::Status LoadFields(const SpanFields& fields);
+  absl::Status MaterializeFields(uint32_t row, const SpanFields& fields, Span* span) const;
 
  private:
   absl::Status Read();

@@ -1,6 +1,9 @@
-// Jaeger's trace-search semantics over a Store: tag matching in every spot a tag can sit, and
-// FindJaegerTraces, which pushes what SpanQuery can say (service, operation, window, duration)
-// down to the store and matches the tags span by span.
+// Jaeger's trace-search semantics over a Store. A Jaeger search is a one-filter TraceQL plan
+// (JaegerTraceQuery): service, operation and durations as the filter's structured fields, each
+// tag as an `||` of string-form comparisons over every spot a tag can sit and of the span fields
+// its key names, the tags `&&`-ed inside the one filter -- so all of them must hold on one span,
+// as in Jaeger's own stores. FindJaegerTraces runs it with Store::Search, the same engine path
+// (column scans, then the query per trace) and the same order as Tempo's search.
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +12,6 @@
 #include <optional>
 
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -18,6 +20,7 @@
 #include "spanstore/jaeger.h"
 #include "spanstore/query.h"
 #include "spanstore/store.h"
+#include "spanstore/traceql.h"
 #include "util/absl_compat.h"
 
 namespace spanstore {
@@ -120,70 +123,63 @@ void AppendValueString(const AnyValue& v, bool quoted, std::string* out) {
   }
 }
 
-// value's string form == text, without building the string for the common types.
-bool ValueEquals(const AnyValue& value, std::string_view text) {
-  switch (value.type()) {
-    case AnyValue::Type::kString:
-      return value.string_value() == text;
-    case AnyValue::Type::kBool:
-      return text == (value.bool_value() ? "true" : "false");
-    case AnyValue::Type::kInt: {
-      char buf[24];
-      auto r = std::to_chars(buf, buf + sizeof buf, value.int_value());
-      return std::string_view(buf, r.ptr - buf) == text;
-    }
-    default:
-      return JaegerValueString(value) == text;
-  }
+FilterExpr Leaf(Intrinsic intrinsic, AnyValue value) {
+  FilterExpr e;
+  e.kind = FilterExpr::Kind::kIntrinsic;
+  e.intrinsic = intrinsic;
+  e.op = CompareOp::kEq;
+  e.value = std::move(value);
+  return e;
 }
 
-bool AttributeMatches(const Attributes& attributes, std::string_view key, std::string_view value) {
-  for (const KeyValue& kv : attributes) {
-    if (kv.key == key && ValueEquals(kv.value, value)) return true;
-  }
-  return false;
+// `key` equals `value` as a string (AttributePredicate::as_string) on the attributes of `scope`.
+FilterExpr StringForm(AttributeScope scope, std::string_view key, std::string_view value) {
+  FilterExpr e;
+  e.kind = FilterExpr::Kind::kAttribute;
+  e.attribute.scope = scope;
+  e.attribute.key = std::string(key);
+  e.attribute.op = CompareOp::kEq;
+  e.attribute.value = AnyValue::String(std::string(value));
+  e.attribute.as_string = true;
+  return e;
 }
 
-// Attributes on the span, its scope, its resource, its events or its links.
-bool AnyAttributeMatches(const Span& span, std::string_view key, std::string_view value) {
-  if (AttributeMatches(span.attributes, key, value)) return true;
-  if (AttributeMatches(span.scope_attributes, key, value)) return true;
-  if (AttributeMatches(span.resource_attributes, key, value)) return true;
-  for (const SpanEvent& e : span.events) {
-    if (AttributeMatches(e.attributes, key, value)) return true;
-  }
-  for (const SpanLink& l : span.links) {
-    if (AttributeMatches(l.attributes, key, value)) return true;
-  }
-  return false;
-}
-
-// The span fields Jaeger's query exposes as tags. nullopt: `key` names no field.
-std::optional<bool> FieldMatches(const JaegerTag& tag, const Span& span) {
+// The span field Jaeger's query exposes under `tag.key`, compared with its value; nullopt when
+// the key names no field or the value can equal none (error=maybe, span.kind=sideways).
+std::optional<FilterExpr> FieldFilter(const JaegerTag& tag) {
   const std::string& key = tag.key;
   const std::string& value = tag.value;
+  auto status = [](StatusCode c) { return Leaf(Intrinsic::kStatus, AnyValue::Int(int64_t(c))); };
   if (key == "error") {
     const std::optional<bool> b = ParseGoBool(value);
-    if (!b) return false;
-    return *b ? span.status_code == StatusCode::kError : span.status_code == StatusCode::kOk;
+    if (!b) return std::nullopt;
+    return status(*b ? StatusCode::kError : StatusCode::kOk);
   }
-  if (key == "span.kind") return EqualsIgnoreCase(value, SpanKindName(span.kind));
+  if (key == "span.kind") {
+    for (SpanKind k : {SpanKind::kUnspecified, SpanKind::kInternal, SpanKind::kServer,
+                       SpanKind::kClient, SpanKind::kProducer, SpanKind::kConsumer}) {
+      if (EqualsIgnoreCase(value, SpanKindName(k))) {
+        return Leaf(Intrinsic::kKind, AnyValue::Int(int64_t(k)));
+      }
+    }
+    return std::nullopt;
+  }
   if (key == "span.status" || key == "otel.status_code") {
-    return EqualsIgnoreCase(value, StatusCodeName(span.status_code));
+    for (StatusCode c : {StatusCode::kUnset, StatusCode::kOk, StatusCode::kError}) {
+      if (EqualsIgnoreCase(value, StatusCodeName(c))) return status(c);
+    }
+    return std::nullopt;
   }
-  if (key == "otel.status_description") return value == span.status_message;
+  if (key == "otel.status_description") {
+    return Leaf(Intrinsic::kStatusMessage, AnyValue::String(value));
+  }
   if (key == "scope.name" || key == "otel.scope.name" || key == "otel.library.name") {
-    return value == span.scope_name;
+    return Leaf(Intrinsic::kScopeName, AnyValue::String(value));
   }
   if (key == "scope.version" || key == "otel.scope.version" || key == "otel.library.version") {
-    return value == span.scope_version;
+    return Leaf(Intrinsic::kScopeVersion, AnyValue::String(value));
   }
-  if (key == "event") {
-    for (const SpanEvent& e : span.events) {
-      if (e.name == value) return true;
-    }
-    return false;
-  }
+  if (key == "event") return Leaf(Intrinsic::kEventName, AnyValue::String(value));
   return std::nullopt;
 }
 
@@ -195,13 +191,42 @@ std::string JaegerValueString(const AnyValue& value) {
   return out;
 }
 
-bool JaegerTagMatches(const JaegerTag& tag, const Span& span) {
+FilterExpr JaegerTagFilter(const JaegerTag& tag) {
   if (absl::StartsWith(AsAbsl(tag.key), "resource.")) {
-    return AttributeMatches(span.resource_attributes,
-                            std::string_view(tag.key).substr(std::strlen("resource.")), tag.value);
+    return StringForm(AttributeScope::kResource,
+                      std::string_view(tag.key).substr(std::strlen("resource.")), tag.value);
   }
-  if (const std::optional<bool> field = FieldMatches(tag, span); field && *field) return true;
-  return AnyAttributeMatches(span, tag.key, tag.value);
+  FilterExpr any;
+  any.kind = FilterExpr::Kind::kOr;
+  if (std::optional<FilterExpr> field = FieldFilter(tag)) any.children.push_back(*field);
+  // kAny is the span's attributes or its resource's (Tempo's unscoped `.k`).
+  for (AttributeScope scope : {AttributeScope::kAny, AttributeScope::kInstrumentation,
+                               AttributeScope::kEvent, AttributeScope::kLink}) {
+    any.children.push_back(StringForm(scope, tag.key, tag.value));
+  }
+  return any;
+}
+
+TraceQuery JaegerTraceQuery(const JaegerQuery& query) {
+  TraceQuery q;
+  SpanQuery& filter = q.spansets.filter;
+  if (!query.service.empty()) filter.services.push_back(query.service);
+  if (!query.operation.empty()) filter.names.push_back(query.operation);
+  filter.min_duration_nanos = query.min_duration_nanos;
+  if (query.max_duration_nanos != 0) filter.max_duration_nanos = query.max_duration_nanos;
+  if (query.tags.size() == 1) {
+    filter.filter = JaegerTagFilter(query.tags[0]);
+  } else if (query.tags.size() > 1) {
+    FilterExpr all;
+    all.kind = FilterExpr::Kind::kAnd;
+    for (const JaegerTag& tag : query.tags) all.children.push_back(JaegerTagFilter(tag));
+    filter.filter = std::move(all);
+  }
+  return q;
+}
+
+bool JaegerTagMatches(const JaegerTag& tag, const Span& span) {
+  return FilterMatches(JaegerTagFilter(tag), span);
 }
 
 bool JaegerTagsMatch(absl::Span<const JaegerTag> tags, const Span& span) {
@@ -215,65 +240,21 @@ absl::StatusOr<std::vector<JaegerFoundTrace>> FindJaegerTraces(Store& store,
                                                                const JaegerQuery& query) {
   std::vector<JaegerFoundTrace> found;
   if (query.limit == 0) return found;
-  SpanQuery structured;
-  if (!query.service.empty()) structured.services.push_back(query.service);
-  if (!query.operation.empty()) structured.names.push_back(query.operation);
-  structured.start_min = query.start_min;
-  structured.start_max = query.start_max;
-  structured.deadline = query.deadline;
-  structured.min_duration_nanos = query.min_duration_nanos;
-  if (query.max_duration_nanos != 0) structured.max_duration_nanos = query.max_duration_nanos;
-
-  if (query.tags.empty()) {
-    absl::StatusOr<std::vector<TraceSummary>> traces = store.FindTraces(structured, query.limit);
-    if (!traces.ok()) return traces.status();
-    for (const TraceSummary& t : *traces) {
-      found.push_back(
-          {t.trace_id, t.start_time_unix_nano, t.start_time_unix_nano + t.duration_nanos});
-    }
-    return found;
+  SearchOptions options;
+  options.start_min = query.start_min;
+  options.start_max = query.start_max;
+  options.limit = query.limit;
+  options.deadline = query.deadline;
+  options.max_scanned_spans = query.max_scanned_spans;
+  absl::StatusOr<std::vector<TraceSearchResult>> traces =
+      store.Search(JaegerTraceQuery(query), options);
+  if (!traces.ok()) return traces.status();
+  found.reserve(traces->size());
+  for (const TraceSearchResult& t : *traces) {
+    // The whole trace's range: a later GetTrace bounded by it reads every span.
+    found.push_back({t.summary.trace_id, t.summary.start_time_unix_nano,
+                     t.summary.start_time_unix_nano + t.summary.duration_nanos});
   }
-
-  struct Hit {
-    uint64_t latest_start = 0;  // orders the results
-    uint64_t first_start = UINT64_MAX;
-    uint64_t last_end = 0;
-  };
-  absl::flat_hash_map<TraceId, Hit> hits;
-  // Keeps the candidate set bounded however many traces match: only the `limit` most recent
-  // can be returned, so the rest can go whenever the map grows large. A trace dropped here and
-  // matched again later comes back with its new, later start, which is all the ranking needs.
-  const size_t prune_at = std::max<size_t>(4 * query.limit, 1 << 16);
-  auto prune = [&] {
-    std::vector<std::pair<uint64_t, TraceId>> order;
-    order.reserve(hits.size());
-    for (const auto& [id, hit] : hits) order.emplace_back(hit.latest_start, id);
-    std::nth_element(order.begin(), order.begin() + query.limit - 1, order.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (size_t i = query.limit; i < order.size(); ++i) hits.erase(order[i].second);
-  };
-  uint64_t scanned = 0;
-  absl::Status s = store.Scan(structured, [&](const Span& span) {
-    ++scanned;
-    if (JaegerTagsMatch(query.tags, span)) {
-      Hit& hit = hits[span.trace_id];
-      hit.latest_start = std::max(hit.latest_start, span.start_time_unix_nano);
-      hit.first_start = std::min(hit.first_start, span.start_time_unix_nano);
-      hit.last_end = std::max(hit.last_end, span.end_time_unix_nano);
-      if (hits.size() > prune_at) prune();
-    }
-    return query.max_scanned_spans == 0 || scanned < query.max_scanned_spans;
-  });
-  if (!s.ok()) return s;
-  std::vector<std::pair<TraceId, Hit>> ordered(hits.begin(), hits.end());
-  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-    if (a.second.latest_start != b.second.latest_start) {
-      return a.second.latest_start > b.second.latest_start;
-    }
-    return a.first < b.first;
-  });
-  if (ordered.size() > query.limit) ordered.resize(query.limit);
-  for (const auto& [id, hit] : ordered) found.push_back({id, hit.first_start, hit.last_end});
   return found;
 }
 

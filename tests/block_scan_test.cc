@@ -116,6 +116,14 @@ std::vector<Span> ValueSpans(uint64_t seed) {
       const int i = t * 12 + k;
       for (const char* key : {"a", "b", "c"}) s.attributes.push_back({key, value(i)});
       if (rng() % 4 == 0) s.resource_attributes.push_back({"a", value(i + 100000)});
+      if (rng() % 5 == 0) {
+        SpanEvent e;
+        e.time_unix_nano = s.start_time_unix_nano + 1;
+        e.name = rng() % 2 ? "exception" : "retry";
+        e.attributes.push_back({"a", value(i + 200000)});
+        s.events.push_back(std::move(e));
+        s.status_message = "failed";
+      }
       s.resource_attributes.push_back({"service.name", AnyValue::String(s.service_name)});
       spans.push_back(std::move(s));
     }
@@ -177,6 +185,44 @@ void CheckAttributeSearches(Codec codec, uint32_t version) {
       p.value = literals[rng() % literals.size()];
       p.as_string = p.value.type() == AnyValue::Type::kString && rng() % 4 == 0;
       query.attributes.push_back(p);
+    }
+    // Half the queries also carry a filter expression over attributes, events and intrinsics.
+    if (rng() % 2 == 0) {
+      auto leaf = [&]() {
+        FilterExpr e;
+        switch (rng() % 4) {
+          case 0:
+            e.kind = FilterExpr::Kind::kIntrinsic;
+            e.intrinsic = Intrinsic::kEventName;
+            e.value = AnyValue::String("exception");
+            break;
+          case 1:
+            e.kind = FilterExpr::Kind::kIntrinsic;
+            e.intrinsic = Intrinsic::kStatusMessage;
+            e.value = AnyValue::String("failed");
+            break;
+          default:
+            e.kind = FilterExpr::Kind::kAttribute;
+            e.attribute.scope =
+                static_cast<AttributeScope>(rng() % 4);  // any, span, resource, event
+            e.attribute.key = std::string(1, static_cast<char>('a' + rng() % 3));
+            e.attribute.op = ops[rng() % std::size(ops)];
+            e.attribute.value = literals[rng() % literals.size()];
+            break;
+        }
+        return e;
+      };
+      FilterExpr f;
+      f.kind = rng() % 2 ? FilterExpr::Kind::kOr : FilterExpr::Kind::kAnd;
+      f.children.push_back(leaf());
+      f.children.push_back(leaf());
+      if (rng() % 3 == 0) {
+        FilterExpr n;
+        n.kind = FilterExpr::Kind::kNot;
+        n.children.push_back(std::move(f));
+        f = std::move(n);
+      }
+      query.filter = std::move(f);
     }
     std::vector<Span> want, got;
     for (const Span& s : spans) {

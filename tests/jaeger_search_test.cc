@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "spanstore/jaeger.h"
 #include "spanstore/store.h"
+#include "spanstore/traceql.h"
 #include "tests/util/temp_dir.h"
 
 namespace spanstore {
@@ -146,6 +147,111 @@ TEST_F(JaegerStoreTest, FindsWithAndWithoutTagsMostRecentFirst) {
   auto found = FindJaegerTraces(*store_, q);
   EXPECT_EQ((*found)[0].start_unix_nano, kStart + 8000000000ull);
   EXPECT_EQ((*found)[0].end_unix_nano, kStart + 8000000000ull + 9000000);
+}
+
+// Jaeger's storage-integration FindTraces cases, in every spot a tag can sit: one span carries
+// a tag on itself, its resource, its scope, an event and a link; the tags of a query are AND-ed
+// and must all hold on that one span (Jaeger's memory store: validSpan checks every tag on one
+// span), whatever spots they come from; values compare as strings.
+TEST_F(JaegerStoreTest, FindTracesWithTagsInEverySpot) {
+  Span root = Fixture();  // span: http.status_code=503, ok=false; resource: region=eu; ...
+  root.trace_id.bytes[0] = 42;
+  root.start_time_unix_nano = kStart;
+  root.end_time_unix_nano = kStart + 1000;
+  Span other = root;
+  other.span_id.bytes[7] = 9;
+  other.parent_span_id = root.span_id;
+  other.name = "query";
+  other.attributes = {{"db.system", AnyValue::String("postgresql")}};
+  other.events.clear();
+  other.links.clear();
+  other.scope_attributes.clear();
+  other.status_code = StatusCode::kOk;
+  ASSERT_TRUE(store_->Append({root, other}).ok());
+  for (bool blocks : {false, true}) {
+    SCOPED_TRACE(blocks);
+    if (blocks) {
+      ASSERT_TRUE(store_->CompactAll().ok());
+    }
+    auto find = [&](std::vector<JaegerTag> tags) {
+      JaegerQuery q;
+      q.service = "svc";
+      q.tags = std::move(tags);
+      return Find(q);
+    };
+    EXPECT_THAT(find({{"http.status_code", "503"}}), ElementsAre(42));    // span, an int
+    EXPECT_THAT(find({{"region", "eu"}}), ElementsAre(42));               // resource
+    EXPECT_THAT(find({{"lib.attr", "l"}}), ElementsAre(42));              // scope
+    EXPECT_THAT(find({{"exception.type", "IOError"}}), ElementsAre(42));  // event
+    EXPECT_THAT(find({{"link.kind", "batch"}}), ElementsAre(42));         // link
+    EXPECT_THAT(find({{"ok", "false"}}), ElementsAre(42));                // a bool
+    EXPECT_THAT(find({{"http.status_code", "500"}}), ElementsAre());
+    // All spots at once on the one span, and the span fields.
+    EXPECT_THAT(find({{"http.status_code", "503"},
+                      {"region", "eu"},
+                      {"lib.attr", "l"},
+                      {"exception.type", "IOError"},
+                      {"link.kind", "batch"},
+                      {"error", "true"},
+                      {"span.kind", "server"}}),
+                ElementsAre(42));
+    // Each tag holds on some span of the trace, but not both on one span.
+    EXPECT_THAT(find({{"db.system", "postgresql"}}), ElementsAre(42));
+    EXPECT_THAT(find({{"db.system", "postgresql"}, {"link.kind", "batch"}}), ElementsAre());
+    EXPECT_THAT(find({{"db.system", "postgresql"}, {"error", "true"}}), ElementsAre());
+    EXPECT_THAT(find({{"db.system", "postgresql"}, {"error", "false"}}), ElementsAre(42));
+    // A resource tag is shared by both spans; the operation narrows to one.
+    JaegerQuery q;
+    q.service = "svc";
+    q.operation = "op";
+    q.tags = {{"resource.region", "eu"}, {"db.system", "postgresql"}};
+    EXPECT_THAT(Find(q), ElementsAre());  // db.system is on the other span, not on "op"
+    q.tags = {{"resource.region", "eu"}, {"event", "exception"}};
+    EXPECT_THAT(Find(q), ElementsAre(42));
+  }
+}
+
+// The plan a Jaeger search runs: one filter, the service and operation as structured fields,
+// each tag an `||` over its spots, the tags `&&`-ed.
+TEST(JaegerSearchTest, TraceQueryPlan) {
+  JaegerQuery q;
+  q.service = "svc";
+  q.operation = "op";
+  q.min_duration_nanos = 5;
+  q.tags = {{"http.status_code", "500"}, {"resource.region", "eu"}};
+  const TraceQuery plan = JaegerTraceQuery(q);
+  EXPECT_EQ(plan.spansets.op, SpansetOp::kFilter);
+  EXPECT_TRUE(plan.pipeline.empty());
+  const SpanQuery& f = plan.spansets.filter;
+  EXPECT_THAT(f.services, ElementsAre("svc"));
+  EXPECT_THAT(f.names, ElementsAre("op"));
+  EXPECT_EQ(f.min_duration_nanos, 5u);
+  EXPECT_EQ(f.max_duration_nanos, UINT64_MAX);
+  ASSERT_TRUE(f.filter.has_value());
+  ASSERT_EQ(f.filter->kind, FilterExpr::Kind::kAnd);
+  ASSERT_EQ(f.filter->children.size(), 2u);
+  const FilterExpr& any = f.filter->children[0];
+  EXPECT_EQ(any.kind, FilterExpr::Kind::kOr);
+  for (const FilterExpr& c : any.children) {
+    ASSERT_EQ(c.kind, FilterExpr::Kind::kAttribute);
+    EXPECT_TRUE(c.attribute.as_string);
+  }
+  const FilterExpr& resource = f.filter->children[1];
+  ASSERT_EQ(resource.kind, FilterExpr::Kind::kAttribute);
+  EXPECT_EQ(resource.attribute.scope, AttributeScope::kResource);
+  EXPECT_EQ(resource.attribute.key, "region");
+  // Without tags, no filter expression: the search scans only the columns.
+  q.tags.clear();
+  EXPECT_FALSE(JaegerTraceQuery(q).spansets.filter.filter.has_value());
+}
+
+TEST_F(JaegerStoreTest, MaxScannedSpansBoundsTheSearch) {
+  for (int i = 0; i < 10; ++i) Add(i);
+  JaegerQuery q;
+  q.tags = {{"side", "client"}};
+  EXPECT_EQ(Find(q).size(), 10u);
+  q.max_scanned_spans = 3;
+  EXPECT_LE(Find(q).size(), 3u);
 }
 
 TEST_F(JaegerStoreTest, OperationsByKind) {

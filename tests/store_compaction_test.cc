@@ -134,6 +134,33 @@ TEST(StoreCompaction, SameAnswersBeforeAndAfterAndAcrossReopen) {
 // attribute set) made the block writer emit a block the block reader refused, so every
 // compaction of it failed and the WAL and memtables grew for ever. Compacted, it must read back
 // span for span, with every codec.
+constexpr size_t kColSpanIdForTest = 7;  // BlockColumnNames()[7] == "span_id"
+
+// spanctl stats --codecs: recompressing the columns with the store's own codec gives exactly
+// the bytes the blocks hold, and a sample measures fewer rows.
+TEST(StoreCompaction, MeasureColumnCodecsMatchesTheBlocks) {
+  TempDir dir;
+  RandomSpans gen(2, Small());
+  auto store = OpenOrDie(TestOptions(), dir.path());  // Zstd pages
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(store->Append(gen.NextTrace(1 + i % 9)).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  StoreStats st = store->Stats();
+  auto all = store->MeasureColumnCodecs(0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), BlockColumnNames().size() - 2);  // not meta and trace_index
+  for (const ColumnCodecBytes& c : *all) {
+    EXPECT_EQ(c.rows, st.block_spans) << c.column;
+    EXPECT_EQ(c.zstd, st.column_bytes[c.column]) << c.column;
+    EXPECT_GT(c.lz4, 0u) << c.column;
+  }
+  EXPECT_EQ((*all)[kColSpanIdForTest].raw, 8 * st.block_spans);  // ids do not compress
+  auto sample = store->MeasureColumnCodecs(3);
+  ASSERT_TRUE(sample.ok()) << sample.status();
+  EXPECT_GT((*sample)[0].rows, 0u);
+  EXPECT_LT((*sample)[0].rows, st.block_spans);
+  ASSERT_TRUE(store->Close().ok());
+}
+
 TEST(StoreCompaction, LowEntropySpansCompactAndReadBack) {
   for (Codec codec : {Codec::kNone, Codec::kLz4, Codec::kZstd}) {
     SCOPED_TRACE(static_cast<int>(codec));

@@ -411,6 +411,117 @@ TEST_P(StoreSearchTest, LimitTakesTheMostRecentTraces) {
   }
 }
 
+// Tempo's order (its search combiner sorts by the trace's StartTimeUnixNano, latest first): the
+// `limit` matching traces that started last, ties by trace id -- checked against the reference
+// for every query and several limits.
+TEST_P(StoreSearchTest, ResultsInTempoOrder) {
+  auto before = [](const TraceSummary& a, const TraceSummary& b) {
+    if (a.start_time_unix_nano != b.start_time_unix_nano) {
+      return a.start_time_unix_nano > b.start_time_unix_nano;
+    }
+    return a.trace_id < b.trace_id;
+  };
+  // Besides the suite's queries, intersections whose left side is rare or never holds: with a
+  // limit, Search first reads the right side's traces and falls back to scanning the left side
+  // once too many reads fail; the answer must not change.
+  std::vector<const char*> texts(std::begin(kQueries), std::end(kQueries));
+  for (const char* extra :
+       {"{ name = \"nope\" } > { }", "{ span.k1 = \"zz\" } && { }",
+        "{ span.k1 = \"a\" && kind = server } >> { status = error }",
+        "({ name = \"nope\" } > { }) || ({ kind = client } ~ { kind = server })",
+        "{ span.k2 = 3 } << { } | count() > 1"}) {
+    texts.push_back(extra);
+  }
+  for (const char* text : texts) {
+    SCOPED_TRACE(text);
+    auto q = ParseTraceQuery(text);
+    ASSERT_TRUE(q.ok()) << q.status();
+    std::vector<TraceSummary> expected;
+    for (const RefTrace& t : traces_) {
+      if (!RefQuery(t, *q).empty()) expected.push_back(t.summary);
+    }
+    std::sort(expected.begin(), expected.end(), before);
+    for (size_t limit : {size_t{1}, size_t{3}, size_t{20}, size_t{0}}) {
+      SCOPED_TRACE(limit);
+      SearchOptions options;
+      options.limit = limit;
+      auto got = store_->Search(*q, options);
+      ASSERT_TRUE(got.ok()) << got.status();
+      const size_t n = limit == 0 ? expected.size() : std::min(limit, expected.size());
+      ASSERT_EQ(got->size(), n);
+      for (size_t i = 0; i < n; ++i) {
+        EXPECT_EQ((*got)[i].summary.trace_id, expected[i].trace_id) << i;
+      }
+    }
+  }
+}
+
+// The order is the trace's start, not that of its matching spans: a trace that started earlier
+// but matched later comes after one that started later; equal starts go by trace id. Store::
+// FindTraces and the Jaeger search answer in the same order.
+TEST_P(StoreSearchTest, OrderIsTraceStartNotLatestMatch) {
+  const uint64_t t0 = 1'900'000'000'000'000'000;
+  auto span = [&](uint8_t trace, uint8_t id, uint64_t start, bool match) {
+    Span s;
+    s.trace_id.bytes[0] = 0x66;
+    s.trace_id.bytes[15] = trace;
+    s.span_id.bytes[0] = 0x66;
+    s.span_id.bytes[6] = trace;
+    s.span_id.bytes[7] = id;
+    s.service_name = "order-svc";
+    s.name = match ? "hit" : "other";
+    s.start_time_unix_nano = t0 + start;
+    s.end_time_unix_nano = s.start_time_unix_nano + 10;
+    return s;
+  };
+  // Trace 1 starts first (100) and matches last (500); trace 2 starts at 200 and matches at
+  // 300; traces 3 and 4 both start at 150, 4 matching at 160, 3 at 400.
+  std::vector<Span> spans = {span(1, 1, 100, false), span(1, 2, 500, true), span(2, 1, 200, true),
+                             span(3, 1, 150, false), span(3, 2, 400, true), span(4, 1, 150, false),
+                             span(4, 2, 160, true)};
+  ASSERT_TRUE(store_->Append(spans).ok());
+  if (GetParam() == Where::kBlocks) {
+    ASSERT_TRUE(store_->CompactAll().ok());
+  }
+  auto q = ParseTraceQuery("{ name = \"hit\" } | count() > 0");
+  ASSERT_TRUE(q.ok());
+  auto order = [](const std::vector<TraceId>& ids) {
+    std::vector<int> out;
+    for (const TraceId& id : ids) out.push_back(id.bytes[15]);
+    return out;
+  };
+  for (size_t limit : {size_t{1}, size_t{2}, size_t{3}, size_t{0}}) {
+    SCOPED_TRACE(limit);
+    const std::vector<int> all = {2, 3, 4, 1};
+    const std::vector<int> want(all.begin(), all.begin() + (limit == 0 ? 4 : limit));
+    SearchOptions options;
+    options.limit = limit;
+    auto got = store_->Search(*q, options);
+    ASSERT_TRUE(got.ok()) << got.status();
+    std::vector<TraceId> ids;
+    for (const TraceSearchResult& r : *got) ids.push_back(r.summary.trace_id);
+    EXPECT_EQ(order(ids), want);
+
+    auto one = ParseQuery("{ name = \"hit\" }");
+    ASSERT_TRUE(one.ok());
+    auto summaries = store_->FindTraces(*one, limit);
+    ASSERT_TRUE(summaries.ok()) << summaries.status();
+    ids.clear();
+    for (const TraceSummary& t : *summaries) ids.push_back(t.trace_id);
+    EXPECT_EQ(order(ids), want);
+
+    JaegerQuery jq;
+    jq.service = "order-svc";
+    jq.operation = "hit";
+    jq.limit = limit == 0 ? 100 : limit;
+    auto found = FindJaegerTraces(*store_, jq);
+    ASSERT_TRUE(found.ok()) << found.status();
+    ids.clear();
+    for (const JaegerFoundTrace& f : *found) ids.push_back(f.trace_id);
+    EXPECT_EQ(order(ids), want);
+  }
+}
+
 TEST_P(StoreSearchTest, WindowAndDeadline) {
   auto q = ParseTraceQuery("{ } >> { }");
   ASSERT_TRUE(q.ok());

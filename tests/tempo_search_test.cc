@@ -1,5 +1,8 @@
 // query/tempo_search.cc: Tempo's search parameters and results with span sets.
 
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/store.h"
@@ -97,6 +100,46 @@ TEST(TempoSearchTest, SpanSetsHoldTheMatchingSpans) {
   EXPECT_EQ((*results)[0].matched_spans[1].span_id, trace[2].span_id);
   EXPECT_EQ((*results)[0].summary.root_name, "even");
   ASSERT_TRUE(store->Close().ok());
+}
+
+// Tempo's order, both paths (one filter: FindTraces; more: Search): the `limit` matching traces
+// that started last, latest first, equal starts by trace id -- not the order of the matching
+// spans. Trace 1 starts first but matches last; traces 3 and 4 start together.
+TEST(TempoSearchTest, ResultsByTraceStartLatestFirst) {
+  test::TempDir dir;
+  auto store = *Store::Open(Options(), dir.Sub("db"));
+  auto span = [](uint8_t trace, uint8_t id, uint64_t start, const char* name) {
+    Span s;
+    s.trace_id.bytes[15] = trace;
+    s.span_id.bytes[6] = trace;
+    s.span_id.bytes[7] = id;
+    s.service_name = "svc";
+    s.name = name;
+    s.start_time_unix_nano = 10 * kSecond + start;
+    s.end_time_unix_nano = s.start_time_unix_nano + 10;
+    return s;
+  };
+  ASSERT_TRUE(store
+                  ->Append({span(1, 1, 100, "root"), span(1, 2, 500, "hit"), span(2, 1, 200, "hit"),
+                            span(3, 1, 150, "root"), span(3, 2, 400, "hit"),
+                            span(4, 1, 150, "root"), span(4, 2, 160, "hit")})
+                  .ok());
+  for (const char* q : {R"({ name = "hit" })", R"({ name = "hit" } | count() > 0)"}) {
+    SCOPED_TRACE(q);
+    for (const char* limit : {"2", "20"}) {
+      TempoSearchParams p;
+      p.q = q;
+      p.limit = limit;
+      auto request = ParseTempoSearch(p);
+      ASSERT_TRUE(request.ok()) << request.status();
+      auto results = TempoSearch(*store, *request);
+      ASSERT_TRUE(results.ok()) << results.status();
+      std::vector<int> order;
+      for (const TempoTraceResult& r : *results) order.push_back(r.summary.trace_id.bytes[15]);
+      EXPECT_EQ(order, (std::string(limit) == "2" ? std::vector<int>{2, 3}
+                                                  : std::vector<int>{2, 3, 4, 1}));
+    }
+  }
 }
 
 // q beyond one filter: the structural operator's right-hand spans form the span set, and by()

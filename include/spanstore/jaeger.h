@@ -24,7 +24,9 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "spanstore/export.h"
+#include "spanstore/query.h"
 #include "spanstore/span.h"
+#include "spanstore/traceql.h"
 
 namespace spanstore {
 
@@ -46,8 +48,8 @@ struct SPANSTORE_EXPORT JaegerQuery {
   uint64_t min_duration_nanos = 0;  // span duration bounds, inclusive; 0 = none
   uint64_t max_duration_nanos = 0;
   size_t limit = 100;  // traces to return (Jaeger's default)
-  // A search with tags examines every span the other conditions let through; it stops after
-  // this many (0: no bound), so one search over a huge window cannot run for minutes.
+  // The search's column scans stop after handing over this many matching spans (0: no bound;
+  // SearchOptions::max_scanned_spans), so one search over a huge window cannot run for minutes.
   uint64_t max_scanned_spans = 0;
   // The search fails with DeadlineExceeded past this (SpanQuery::deadline).
   absl::Time deadline = absl::InfiniteFuture();
@@ -66,7 +68,20 @@ struct SPANSTORE_EXPORT JaegerFoundTrace {
 // ("0.5", "1e+21", "1e-7"); bools as "true"/"false"; bytes as base64; arrays and maps as JSON.
 SPANSTORE_EXPORT std::string JaegerValueString(const AnyValue& value);
 
-// Whether `span` carries `tag`. Besides the attribute spots named above, these keys match a
+// The filter that means "a span carries `tag`": an `||` of AttributePredicate::as_string
+// comparisons (JaegerValueString) on the span's and its resource's attributes, its scope's,
+// its events' and its links', and of the span field the key names (below). A key "resource.X"
+// is only the resource attribute X.
+SPANSTORE_EXPORT FilterExpr JaegerTagFilter(const JaegerTag& tag);
+
+// A Jaeger search as a TraceQL plan for Store::Search: one span filter with the service and
+// operation as its structured fields, the duration bounds, and the tags' filters `&&`-ed, so
+// every tag must hold on the same span (as in Jaeger's stores). The window and the limit are
+// the SearchOptions'.
+SPANSTORE_EXPORT TraceQuery JaegerTraceQuery(const JaegerQuery& query);
+
+// Whether `span` carries `tag` (FilterMatches of JaegerTagFilter). Besides the attribute spots
+// named above, these keys match a
 // span field: "error" (true: status error; false: status ok), "span.kind" (server, client...),
 // "span.status" and "otel.status_code" (OK, ERROR, UNSET), "otel.status_description" (the
 // status message), "scope.name"/"otel.scope.name"/"otel.library.name" and "scope.version"/
@@ -78,9 +93,9 @@ SPANSTORE_EXPORT bool JaegerTagMatches(const JaegerTag& tag, const Span& span);
 // Every tag matches `span`.
 SPANSTORE_EXPORT bool JaegerTagsMatch(absl::Span<const JaegerTag> tags, const Span& span);
 
-// The traces with at least one span satisfying `query`, most recent first (by the latest
-// matching span's start), at most query.limit. Without tags the store's own FindTraces answers;
-// with tags the spans passing the structured conditions are scanned and matched one by one.
+// The traces with at least one span satisfying `query`: Store::Search of JaegerTraceQuery, so
+// the query.limit traces that started last, latest first (ties by trace id), each with the
+// whole trace's time range.
 SPANSTORE_EXPORT absl::StatusOr<std::vector<JaegerFoundTrace>> FindJaegerTraces(
     Store& store, const JaegerQuery& query);
 

@@ -75,6 +75,18 @@ struct SPANSTORE_EXPORT StoreStats {
   std::map<std::string, uint64_t> column_bytes;
 };
 
+// What one block column would take under each codec (Store::MeasureColumnCodecs): its bytes
+// before compression, and stored with LZ4 and with Zstd (each column of each row group
+// compressed on its own, stored raw when that is smaller, as block files do; the stored sizes
+// count the column's entry in the group's column table, as StoreStats::column_bytes does).
+struct SPANSTORE_EXPORT ColumnCodecBytes {
+  std::string column;  // a BlockColumnNames() name
+  uint64_t rows = 0;   // rows of the row groups measured
+  uint64_t raw = 0;
+  uint64_t lz4 = 0;
+  uint64_t zstd = 0;
+};
+
 // The names of the parts of a block file that StoreStats::column_bytes counts, in file order:
 // the columns of a row group (predicate columns first), then "meta" and "trace_index".
 SPANSTORE_EXPORT const std::vector<std::string>& BlockColumnNames();

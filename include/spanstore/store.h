@@ -83,12 +83,15 @@ class SPANSTORE_EXPORT Store {
     return Scan(query, visitor);
   }
 
-  // Traces with at least one span matching `query`, most recent first, at most `limit`.
+  // Traces with at least one span matching `query`: the `limit` (0: all) that started last, in
+  // Tempo's search order -- by trace start (the earliest stored span), latest first, ties by
+  // trace id.
   virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                                size_t limit) = 0;
 
-  // Runs a TraceQL query (ParseTraceQuery): the traces it matches, most recent first (by their
-  // latest matching span), at most options.limit, each with its spansets. Errors:
+  // Runs a TraceQL query (ParseTraceQuery): the traces it matches, in FindTraces' order (the
+  // options.limit that started last, latest first, ties by trace id), each with its spansets.
+  // Errors:
   // DeadlineExceeded / Cancelled per options.
   virtual absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
                                                                 const SearchOptions& options) = 0;
@@ -102,6 +105,15 @@ class SPANSTORE_EXPORT Store {
   // Seals the active segment and compacts everything into blocks; returns when done.
   virtual absl::Status CompactAll() = 0;
   virtual StoreStats Stats() = 0;
+  // Recompresses the columns of the blocks' row groups (every group, or about `max_groups`
+  // spread over the blocks when non-zero) with LZ4 and with Zstd at Options::zstd_level, to
+  // show which codec each column pays for and which bytes are the next target. Reads and
+  // decompresses what it measures; writes nothing. One entry per row-group column, in file
+  // order.
+  virtual absl::StatusOr<std::vector<ColumnCodecBytes>> MeasureColumnCodecs(uint64_t max_groups) {
+    (void)max_groups;
+    return absl::UnimplementedError("MeasureColumnCodecs");
+  }
   // Flushes, stops background work and releases the lock. Further calls fail with
   // FailedPrecondition. Idempotent.
   virtual absl::Status Close() = 0;

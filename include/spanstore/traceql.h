@@ -118,7 +118,13 @@ struct SPANSTORE_EXPORT SearchOptions {
   // Span start window, unix nanos, inclusive: a filter matches only spans that start in it.
   uint64_t start_min = 0;
   uint64_t start_max = UINT64_MAX;
-  size_t limit = 20;  // traces, most recent first (0: all)
+  // Traces, most recent first as Tempo orders them: by the trace's start (its earliest stored
+  // span), latest first, ties by trace id; the `limit` latest matching traces (0: all).
+  size_t limit = 20;
+  // The candidate scans stop after handing over this many matching spans (0: no bound), so one
+  // search over a huge window cannot run for minutes; the answer then comes from the traces
+  // found so far.
+  uint64_t max_scanned_spans = 0;
   // As SpanQuery::deadline / cancel: Search returns only the error.
   absl::Time deadline = absl::InfiniteFuture();
   const std::atomic<bool>* cancel = nullptr;

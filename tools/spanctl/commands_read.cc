@@ -259,6 +259,47 @@ int RunServices(const ParsedFlags& flags) {
   return kExitOk;
 }
 
+// The Zstd vs LZ4 split per column and per kind of data (ids, times, attributes, the rest),
+// in bytes per span: which codec each column pays for, and which bytes are the next target.
+void PrintCodecSplit(const std::vector<ColumnCodecBytes>& columns, uint64_t block_spans) {
+  auto kind = [](const std::string& c) -> std::string {
+    if (c == "span_id" || c == "parent_id" || c == "parent") return "ids";
+    if (c == "start.class" || c == "end.class" || c == "time.bits") return "times";
+    if (c == "attr.values" || c == "attr.strings") return "attributes";
+    return "operations, status, events, links, misc";
+  };
+  ColumnCodecBytes total{"total"};
+  std::vector<ColumnCodecBytes> kinds;
+  for (const ColumnCodecBytes& c : columns) {
+    total.raw += c.raw;
+    total.lz4 += c.lz4;
+    total.zstd += c.zstd;
+    const std::string k = kind(c.column);
+    auto it = std::find_if(kinds.begin(), kinds.end(),
+                           [&](const ColumnCodecBytes& x) { return x.column == k; });
+    if (it == kinds.end()) it = kinds.insert(kinds.end(), ColumnCodecBytes{k});
+    it->raw += c.raw;
+    it->lz4 += c.lz4;
+    it->zstd += c.zstd;
+  }
+  total.rows = columns.empty() ? 0 : columns[0].rows;
+  // Per span of the row groups measured.
+  const double spans = static_cast<double>(total.rows);
+  auto per = [&](uint64_t b) { return absl::StrFormat("%.2f", spans > 0 ? b / spans : 0.0); };
+  std::vector<std::vector<std::string>> rows;
+  auto row = [&](const ColumnCodecBytes& c) {
+    rows.push_back({c.column, per(c.raw), per(c.lz4), per(c.zstd),
+                    absl::StrFormat("%.2f", c.lz4 ? static_cast<double>(c.zstd) / c.lz4 : 0.0)});
+  };
+  for (const ColumnCodecBytes& c : columns) row(c);
+  for (const ColumnCodecBytes& c : kinds) row(c);
+  row(total);
+  std::printf("\ncolumns recompressed with each codec, bytes per span (%llu spans%s):\n",
+              static_cast<unsigned long long>(total.rows),
+              total.rows < block_spans ? ", a sample of the row groups" : "");
+  std::fputs(FormatTable({"COLUMN", "RAW", "LZ4", "ZSTD", "ZSTD/LZ4"}, rows).c_str(), stdout);
+}
+
 int RunStats(const ParsedFlags& flags) {
   auto store = OpenStoreForReading(flags);
   if (!store.ok()) return Fail("stats", store.status());
@@ -329,6 +370,13 @@ int RunStats(const ParsedFlags& flags) {
     std::printf("\nbytes per column (%llu spans in blocks):\n",
                 static_cast<unsigned long long>(st.block_spans));
     std::fputs(FormatTable({"COLUMN", "BYTES", "PER SPAN", "SHARE"}, rows).c_str(), stdout);
+  }
+  if (flags.GetBool("codecs") && st.blocks > 0) {
+    auto sample = flags.GetInt("sample-groups", 0, 1'000'000'000);
+    if (!sample.ok()) return Fail("stats", sample.status());
+    auto measured = (*store)->MeasureColumnCodecs(static_cast<uint64_t>(*sample));
+    if (!measured.ok()) return Fail("stats", measured.status());
+    PrintCodecSplit(*measured, st.block_spans);
   }
   std::vector<std::pair<std::string, const KeyStats*>> sorted;
   for (const auto& [k, v] : keys) sorted.push_back({k, &v});
@@ -403,10 +451,14 @@ std::vector<Command> ReadCommands() {
         0},
        RunServices},
       {{"stats",
-        "stats --db DIR [--top N]",
+        "stats --db DIR [--top N] [--codecs [--sample-groups N]]",
         "spans, traces, bytes on disk and the attribute keys that cost the most",
-        "",
-        {DbFlag(), {"top", "N", "15", "how many attribute keys to list"}},
+        "--codecs recompresses the blocks' columns with LZ4 and with Zstd and prints bytes per "
+        "span\nof each, per column and per kind of data (ids, times, attributes, the rest).",
+        {DbFlag(),
+         {"top", "N", "15", "how many attribute keys to list"},
+         {"codecs", "", "", "also measure every column under LZ4 and Zstd"},
+         {"sample-groups", "N", "0", "with --codecs: measure about N row groups (0: all)"}},
         0,
         0},
        RunStats},

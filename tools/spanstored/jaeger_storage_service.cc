@@ -238,7 +238,7 @@ class CapabilitiesService final : public pb::Capabilities::Service {
   grpc::Status GetCapabilities(grpc::ServerContext*, const pb::GetCapabilitiesRequest*,
                                pb::GetCapabilitiesResponse* response) override {
     // A search may leave the service out, and all tags of a query match within one span
-    // (JaegerTagsMatch). No structured filters: Jaeger down-converts them.
+    // (JaegerTraceQuery). No structured filters: Jaeger down-converts them.
     response->mutable_search()->set_without_service_name(true);
     response->mutable_search()->set_same_span_conjunction(true);
     return grpc::Status::OK;
