@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "engine/block_scan.h"
+#include "engine/summary_file.h"
+#include "format/filenames.h"
 
 namespace spanstore {
 
@@ -15,7 +17,27 @@ BlockSource::~BlockSource() {
     reader_.reset();  // close the file first
     // Best effort: a file left behind is an orphan the next Open removes.
     (void)env->RemoveFile(path);
+    const std::string summary = SummaryPathOfBlock(path);
+    if (env->FileExists(summary)) (void)env->RemoveFile(summary);
   }
+}
+
+std::shared_ptr<const AnalysisSummary> BlockSource::summary() const {
+  // The file is read under the lock so that a SetSummary (compaction re-opening traces) is
+  // never overwritten by an older read.
+  port::MutexLock l(&summary_mu_);
+  if (!summary_loaded_) {
+    auto s = ReadBlockSummary(reader_->env(), *reader_);
+    if (s.ok()) summary_ = std::make_shared<const AnalysisSummary>(std::move(*s));
+    summary_loaded_ = true;
+  }
+  return summary_;
+}
+
+void BlockSource::SetSummary(std::shared_ptr<const AnalysisSummary> summary) {
+  port::MutexLock l(&summary_mu_);
+  summary_ = std::move(summary);
+  summary_loaded_ = true;
 }
 
 absl::StatusOr<std::shared_ptr<BlockSource>> BlockSource::Open(Env* env, const std::string& path,

@@ -1,9 +1,9 @@
 // BlockSource: one live block of the store as a query's snapshot sees it (engine/read_source.h).
 //
-// It owns the block's open reader and the file's lifetime: a block is shared by the snapshots
-// that include it, and when compaction replaces it the store calls MarkObsolete; the file is
-// deleted when the last snapshot drops its reference, so a scan that started before the swap
-// keeps reading it.
+// It owns the block's open reader and the file's lifetime (with its summary file): a block is
+// shared by the snapshots that include it, and when compaction replaces it the store calls
+// MarkObsolete; the file is deleted when the last snapshot drops its reference, so a scan that
+// started before the swap keeps reading it.
 //
 // Thread safety: immutable apart from the obsolete flag; every method may be called
 // concurrently.
@@ -18,6 +18,8 @@
 
 #include "engine/read_source.h"
 #include "format/block_reader.h"
+#include "query/analysis_summary.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 
@@ -34,6 +36,13 @@ class BlockSource final : public ReadSource {
   void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
 
   const BlockReader& reader() const { return *reader_; }
+
+  // The block's analysis summary (engine/summary_file.h), read on first use and kept; null
+  // when it is missing, damaged or not this block's (the caller scans the block instead).
+  // Read lazily so that Open stays as cheap as before.
+  std::shared_ptr<const AnalysisSummary> summary() const;
+  // Compaction, having written (or removed) the summary file: what summary() returns from now.
+  void SetSummary(std::shared_ptr<const AnalysisSummary> summary);
   uint64_t number() const { return reader_->number(); }
 
   // ReadSource.
@@ -52,6 +61,9 @@ class BlockSource final : public ReadSource {
  private:
   std::unique_ptr<BlockReader> reader_;
   std::atomic<bool> obsolete_{false};
+  mutable port::Mutex summary_mu_;
+  mutable bool summary_loaded_ = false;
+  mutable std::shared_ptr<const AnalysisSummary> summary_;
 };
 
 }  // namespace spanstore

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "compaction/compactor.h"
 #include "engine/store_impl.h"
+#include "engine/summary_file.h"
 #include "format/filenames.h"
 
 namespace spanstore {
@@ -33,8 +34,8 @@ constexpr double kMergeSharedFraction = 0.05;
 
 ManifestBlock ManifestEntry(const NewBlock& block, uint32_t level) {
   const BlockProperties& p = block.properties;
-  return ManifestBlock{block.number, level, p.rows, p.traces, p.min_start, p.max_start,
-                       p.file_bytes};
+  return ManifestBlock{block.number, level,       p.rows,      p.traces,
+                       p.min_start,  p.max_start, p.file_bytes};
 }
 
 }  // namespace
@@ -172,6 +173,7 @@ absl::Status StoreImpl::OpenBlocks() {
     // can say a block is not live.
     for (const std::string& name : read_only ? std::vector<std::string>() : names) {
       auto number = ParseBlockFileName(name);
+      if (!number.has_value()) number = ParseSummaryFileName(name);  // goes with its block
       const bool orphan =
           number.has_value() ? !live.contains(*number) : absl::EndsWith(name, ".tmp");
       if (orphan) {
@@ -187,6 +189,23 @@ absl::Status StoreImpl::OpenBlocks() {
     if (!s.ok()) return s;
   }
 
+  if (options_.recovery == RecoveryMode::kSalvage && !read_only) {
+    // Repair also writes the analysis summaries that are missing or damaged (blocks written
+    // before summaries existed, a write that failed): they are derived from the block alone.
+    port::MutexLock c(&compaction_mu_);
+    std::vector<std::shared_ptr<BlockSource>> missing, present;
+    for (const auto& b : blocks) {
+      // A newer build's summary (FailedPrecondition) is left alone.
+      const absl::StatusCode code = ReadBlockSummary(env_, b->reader()).status().code();
+      const bool rewrite =
+          code == absl::StatusCode::kNotFound || code == absl::StatusCode::kDataLoss;
+      (rewrite ? missing : present).push_back(b);
+    }
+    if (!missing.empty()) {
+      s = WriteSummaries(missing, present);
+      if (!s.ok()) return s;
+    }
+  }
   port::MutexLock l(&mu_);
   blocks_ = std::move(blocks);
   PublishBlocks();
@@ -247,6 +266,71 @@ absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<Block
   // The manifest is durable: the compacted segments are no longer needed. Queries that still
   // read their memtables hold them in memory, not the files.
   if (segments_done) return RemoveCompactedSegments(manifest_.first_live_segment);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSource>>& fresh,
+                                       const std::vector<std::shared_ptr<BlockSource>>& others) {
+  // Invariant (engine/store_analysis.cc relies on it): a trace that two live blocks may hold
+  // is open in the summary of each. The trace-index filters answer "may hold" from memory.
+  std::vector<const BlockSource*> all;
+  for (const auto& b : others) all.push_back(b.get());
+  for (const auto& b : fresh) all.push_back(b.get());
+  auto held_elsewhere = [&](const BlockSource* self, const TraceId& trace) {
+    const uint64_t hash = TraceIndex::Hash(trace);
+    for (const BlockSource* b : all) {
+      if (b != self && b->reader().trace_index().filter().MayHold(hash)) return true;
+    }
+    return false;
+  };
+  // Writes one block's summary; a summary that cannot be written is removed, so the block is
+  // scanned instead (a stale one could claim a trace closed that another block now shares).
+  auto write = [&](const BlockSource* b) -> absl::Status {
+    auto summary =
+        BuildBlockSummary(b->reader(), [&](const TraceId& t) { return held_elsewhere(b, t); });
+    absl::Status s =
+        summary.ok() ? WriteBlockSummary(env_, b->reader(), *summary) : summary.status();
+    if (s.ok()) {
+      const_cast<BlockSource*>(b)->SetSummary(
+          std::make_shared<const AnalysisSummary>(std::move(*summary)));
+      return s;
+    }
+    {
+      port::MutexLock l(&mu_);
+      ++stats_.summary_write_failures;
+    }
+    const_cast<BlockSource*>(b)->SetSummary(nullptr);
+    const std::string path = SummaryPathOfBlock(b->reader().path());
+    return env_->FileExists(path) ? env_->RemoveFile(path) : absl::OkStatus();
+  };
+  for (const auto& b : fresh) {
+    if (absl::Status s = write(b.get()); !s.ok()) return s;
+  }
+  // The other blocks that share a trace with a fresh one must have it open; usually it is
+  // already (it was running at that block's end, or a span of it lacked its parent there).
+  std::vector<TraceId> shared;
+  for (const auto& o : others) {
+    shared.clear();
+    const TraceIndex::Filter filter = o->reader().trace_index().filter();
+    for (const auto& f : fresh) {
+      f->reader().trace_index().ForEach([&](const TraceId& id, RowRange) {
+        if (filter.MayHold(TraceIndex::Hash(id)) && o->reader().MayContainTrace(id)) {
+          shared.push_back(id);
+        }
+      });
+    }
+    if (shared.empty()) continue;
+    // Read only now: most blocks share nothing with a new one and their summaries stay unread.
+    // A block without a summary in memory is scanned; but a file that failed to read now might
+    // read later (after a reopen), so it is rewritten too.
+    std::shared_ptr<const AnalysisSummary> summary = o->summary();
+    const bool stale = summary == nullptr
+                           ? env_->FileExists(SummaryPathOfBlock(o->reader().path()))
+                           : std::any_of(shared.begin(), shared.end(),
+                                         [&](const TraceId& id) { return !summary->IsOpen(id); });
+    if (!stale) continue;
+    if (absl::Status s = write(o.get()); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -324,6 +408,8 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
     i = j;
   }
   next.next_block_number = manifest_.next_block_number;  // advanced by AllocateBlockFile
+  // Before the manifest names them (Install syncs the directory first).
+  if (s.ok()) s = WriteSummaries(added, live);
   if (!s.ok()) {
     for (const auto& b : added) b->MarkObsolete();  // never named by a manifest
     return s;
@@ -389,6 +475,16 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
       s = block.status();
     }
     (void)env_->RemoveFile(out.path);
+  }
+  if (s.ok()) {
+    std::vector<std::shared_ptr<BlockSource>> others;
+    {
+      port::MutexLock l(&mu_);
+      for (const auto& b : blocks_) {
+        if (std::find(inputs.begin(), inputs.end(), b) == inputs.end()) others.push_back(b);
+      }
+    }
+    s = WriteSummaries(added, others);
   }
   if (!s.ok()) {
     for (const auto& b : added) b->MarkObsolete();

@@ -59,12 +59,15 @@ class StoreImpl final : public Store {
 
   absl::Status Append(absl::Span<const Span> spans) override;
   absl::StatusOr<Trace> GetTrace(const TraceId& trace_id) override;
-  absl::Status Scan(const SpanQuery& query,
-                    absl::FunctionRef<bool(const Span&)> visitor) override;
+  absl::Status Scan(const SpanQuery& query, absl::FunctionRef<bool(const Span&)> visitor) override;
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const SpanQuery& query,
                                                        size_t limit) override;
   absl::StatusOr<std::vector<TraceSearchResult>> Search(const TraceQuery& query,
                                                         const SearchOptions& options) override;
+  // engine/store_analysis.cc.
+  absl::Status ScanForAnalysis(const SpanQuery& query,
+                               absl::FunctionRef<void(const AnalysisSummary*)> summary,
+                               absl::FunctionRef<bool(const Span&)> visitor) override;
   absl::StatusOr<std::vector<std::string>> Services() override;
   absl::StatusOr<std::vector<std::string>> Operations(const std::string& service) override;
   absl::Status Flush() override;
@@ -76,9 +79,9 @@ class StoreImpl final : public Store {
  private:
   // One Append (or a sync request) waiting in the group-commit queue.
   struct Writer {
-    std::string framed;       // the framed WAL record; empty for a sync request
+    std::string framed;  // the framed WAL record; empty for a sync request
     size_t spans = 0;
-    bool sync = false;        // force an fdatasync for this group (Flush, interval sync)
+    bool sync = false;  // force an fdatasync for this group (Flush, interval sync)
     // CompactAll's place holder: no group may take it along; it waits to lead alone.
     bool barrier = false;
     bool done = false;
@@ -146,12 +149,10 @@ class StoreImpl final : public Store {
   // that share traces. *did_work is false when there was nothing to do.
   // Notes the outcome of a compaction step (or CompactAll) for back-pressure and Stats.
   void RecordCompactionResult(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CompactStep(bool* did_work)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status CompactStep(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status FlushMemTables(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
-  absl::Status MergeL0Blocks(bool* did_work)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status MergeL0Blocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
   // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
   absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockSource>> added,
@@ -159,6 +160,13 @@ class StoreImpl final : public Store {
                        const std::vector<std::shared_ptr<BlockSource>>& replaced)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   NewBlock AllocateBlockFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  // Writes the analysis summaries (engine/summary_file.h) of `fresh` blocks, which join the
+  // live `others`, and rewrites those of `others` that now share a trace the summary keeps
+  // closed. A summary that cannot be written is removed (the block is then scanned) and
+  // counted; an error only when even that fails.
+  absl::Status WriteSummaries(const std::vector<std::shared_ptr<BlockSource>>& fresh,
+                              const std::vector<std::shared_ptr<BlockSource>>& others)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   BlockBuildOptions BuildOptions() const;
   // Memory held by memtables. REQUIRES: mu_.
   uint64_t MemTableBytes() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -66,6 +66,15 @@ StoreStats StoreImpl::Stats() {
   }
   auto manifest = env_->GetFileSize(ManifestFileName(dir_));
   st.disk_bytes = st.wal_bytes + st.block_bytes + (manifest.ok() ? *manifest : 0);
+  // The blocks' analysis summaries (a few percent of the blocks) are files of the store too.
+  auto blocks = env_->GetChildren(BlockDirName(dir_));
+  if (blocks.ok()) {
+    for (const std::string& name : *blocks) {
+      if (!ParseSummaryFileName(name)) continue;
+      auto size = env_->GetFileSize(BlockDirName(dir_) + "/" + name);
+      if (size.ok()) st.disk_bytes += *size;
+    }
+  }
   return st;
 }
 

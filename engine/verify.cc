@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/summary_file.h"
 #include "format/block_reader.h"
 #include "format/filenames.h"
 #include "format/group_data.h"
@@ -153,6 +154,22 @@ void CheckBlock(Env* env, const std::string& dir, uint64_t number, const Manifes
                                        absl::StrFormat("%d bytes", block.file_bytes()),
                                        entry ? absl::StrFormat(", level %d", entry->level) : ""));
   }
+  // The analysis summary beside a live block is derived data: without it nothing is lost, the
+  // graph and RED scan the block instead, so its absence or damage is a warning.
+  if (entry == nullptr) return;
+  auto summary = ReadBlockSummary(env, block);
+  if (summary.ok()) return;
+  const std::string sum_name = absl::StrFormat("blocks/%06d.sum", number);
+  const std::string sum_path = SummaryFileName(dir, number);
+  findings->Warning(
+      sum_name,
+      absl::StrFormat("%s: `spanctl graph`/`red` scan this block instead of reading its "
+                      "summary; `spanctl repair --db %s` writes it again",
+                      summary.status().code() == absl::StatusCode::kNotFound
+                          ? "missing (a block written before summaries existed, or the write "
+                            "failed)"
+                          : WithoutPath(summary.status().message(), sum_path),
+                      dir));
 }
 
 // Reads the manifest. Returns nullopt (after reporting) when it is damaged, so the caller checks
@@ -224,6 +241,17 @@ void CheckBlocks(Env* env, const std::string& dir, const std::optional<Manifest>
   for (const std::string& n : names) {
     if (auto number = ParseBlockFileName(n)) {
       present.push_back(*number);
+    } else if (auto sum = ParseSummaryFileName(n)) {
+      // A live block's summary is checked with the block; one without a live block is left
+      // by a compaction or deletion a crash interrupted.
+      const bool live = manifest.has_value() &&
+                        std::any_of(manifest->blocks.begin(), manifest->blocks.end(),
+                                    [&](const ManifestBlock& b) { return b.number == *sum; });
+      if (!live && manifest.has_value()) {
+        findings->Warning("blocks/" + n,
+                          "the analysis summary of a block not in the manifest; the next open "
+                          "deletes it");
+      }
     } else {
       findings->Warning("blocks/" + n, absl::EndsWith(n, ".tmp")
                                            ? "an unfinished file; the next open deletes it"

@@ -3,6 +3,8 @@
 //   DIR/wal/NNNNNN.log    WAL segments, numbered in write order
 //   DIR/MANIFEST          live blocks and the first un-compacted segment (format/manifest.h)
 //   DIR/blocks/NNNNNN.blk compacted column blocks (format/block_format.h)
+//   DIR/blocks/NNNNNN.sum the block's analysis summary, derived and rebuildable
+//                         (engine/summary_file.h)
 
 #ifndef SPANSTORE_FORMAT_FILENAMES_H_
 #define SPANSTORE_FORMAT_FILENAMES_H_
@@ -28,6 +30,16 @@ inline std::string BlockFileName(const std::string& dir, uint64_t number) {
   return absl::StrFormat("%s/blocks/%06d.blk", dir, number);
 }
 
+inline std::string SummaryFileName(const std::string& dir, uint64_t number) {
+  return absl::StrFormat("%s/blocks/%06d.sum", dir, number);
+}
+// The summary beside a block file: "…/NNNNNN.blk" -> "…/NNNNNN.sum".
+inline std::string SummaryPathOfBlock(const std::string& block_path) {
+  std::string p = block_path;
+  if (p.size() >= 4 && p.compare(p.size() - 4, 4, ".blk") == 0) p.resize(p.size() - 4);
+  return p + ".sum";
+}
+
 // The number in a file name "NNNNNN<suffix>", or nullopt for any other name.
 inline std::optional<uint64_t> ParseNumberedFileName(std::string_view name,
                                                      std::string_view suffix) {
@@ -45,6 +57,10 @@ inline std::optional<uint64_t> ParseNumberedFileName(std::string_view name,
 }
 inline std::optional<uint64_t> ParseBlockFileName(std::string_view name) {
   return ParseNumberedFileName(name, ".blk");
+}
+
+inline std::optional<uint64_t> ParseSummaryFileName(std::string_view name) {
+  return ParseNumberedFileName(name, ".sum");
 }
 
 // The number of a segment file name ("000042.log" -> 42), or nullopt for any other name.

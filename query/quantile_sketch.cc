@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "spanstore/analysis.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {
@@ -95,6 +96,49 @@ uint64_t QuantileSketch::Quantile(double q) const {
     }
   }
   return max_;
+}
+
+void QuantileSketch::EncodeTo(std::string* out) const {
+  PutVarint64(out, count_);
+  if (count_ == 0) return;
+  PutVarint64(out, zeros_);
+  PutVarint64(out, min_);
+  PutVarint64(out, max_);
+  PutVarint64(out, buckets_.size());
+  if (buckets_.empty()) return;
+  PutVarint64(out, static_cast<uint64_t>(offset_));  // >= 0: values are whole nanoseconds
+  for (uint64_t b : buckets_) PutVarint64(out, b);
+}
+
+bool QuantileSketch::DecodeFrom(std::string_view* in, QuantileSketch* out) {
+  *out = QuantileSketch();
+  uint64_t count;
+  if (!GetVarint64(in, &count)) return false;
+  if (count == 0) return true;
+  uint64_t zeros, min, max, n;
+  if (!GetVarint64(in, &zeros) || !GetVarint64(in, &min) || !GetVarint64(in, &max) ||
+      !GetVarint64(in, &n) || min > max || zeros > count) {
+    return false;
+  }
+  // Bucket indexes of 1 ns .. 2^64 ns lie in [0, BucketOf(UINT64_MAX)].
+  const int last = BucketOf(UINT64_MAX);
+  if (n > static_cast<uint64_t>(last) + 1 || (n == 0) != (zeros == count)) return false;
+  out->count_ = count;
+  out->zeros_ = zeros;
+  out->min_ = min;
+  out->max_ = max;
+  if (n == 0) return true;
+  uint64_t offset;
+  if (!GetVarint64(in, &offset) || offset + n > static_cast<uint64_t>(last) + 1) return false;
+  out->offset_ = static_cast<int>(offset);
+  out->buckets_.resize(n);
+  uint64_t sum = zeros;
+  for (uint64_t& b : out->buckets_) {
+    if (!GetVarint64(in, &b) || b > count - sum) return false;
+    sum += b;
+  }
+  // Add and Merge keep the range tight: its first and last buckets are used.
+  return sum == count && out->buckets_.front() != 0 && out->buckets_.back() != 0;
 }
 
 }  // namespace spanstore

@@ -1,5 +1,5 @@
-// The service graph and RED metrics: one scan of the window into a SpanTable, then one pass
-// over its traces pairing each span with its parent.
+// The service graph and RED metrics: the window as one AnalysisSummary (block summaries kept
+// at compaction plus a scan of the rest), turned into rows.
 
 #include <algorithm>
 #include <map>
@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "query/analysis_summary.h"
 #include "query/span_table.h"
 #include "spanstore/analysis.h"
 #include "spanstore/formats.h"
@@ -16,80 +17,68 @@
 namespace spanstore {
 namespace {
 
-bool IsEntryKind(SpanKind k) { return k == SpanKind::kServer || k == SpanKind::kConsumer; }
-bool IsUnpairedKind(SpanKind k) { return k == SpanKind::kUnspecified || k == SpanKind::kInternal; }
-
 void AppendSketchQuantiles(const QuantileSketch& s, std::string* out, bool p90) {
   absl::StrAppend(out, ",\"p50_ns\":", s.Quantile(0.5));
   if (p90) absl::StrAppend(out, ",\"p90_ns\":", s.Quantile(0.9));
   absl::StrAppend(out, ",\"p99_ns\":", s.Quantile(0.99));
 }
 
+// The window's spans as one summary: the per-block summaries the store offers for the blocks
+// it can answer that way (Store::ScanForAnalysis), plus a table of the rest, paired within
+// itself. Both paths run AnalysisSummary::AddTable, so they agree span for span.
+absl::Status SummarizeWindow(Store& store, const AnalysisWindow& window, AnalysisSummary* out,
+                             bool* truncated) {
+  if (window.end_unix_nano <= window.start_unix_nano) {
+    return absl::InvalidArgumentError("the time window is empty (start is not before end)");
+  }
+  SpanTable table;
+  auto add = [&](const Span& span) { return table.Add(span, window.max_spans); };
+  absl::Status s;
+  if (window.use_summaries) {
+    s = store.ScanForAnalysis(
+        WindowQuery(window),
+        [&](const AnalysisSummary* block) {
+          out->Merge(*block);
+          block->AddOpenRowsTo(&table);
+        },
+        add);
+  } else {
+    s = store.Scan(WindowQuery(window), add);
+  }
+  if (!s.ok()) return s;
+  table.Finish();
+  out->AddTable(table);
+  *truncated = table.truncated();
+  return absl::OkStatus();
+}
+
+// The seconds a rate is over: the window, or where it is unbounded, the start times found.
+double RateSeconds(const AnalysisWindow& window, const AnalysisSummary& sum) {
+  uint64_t start = window.start_unix_nano, end = window.end_unix_nano;
+  if (start == 0 && sum.spans > 0) start = sum.min_start;
+  if (end == UINT64_MAX) end = sum.spans > 0 ? sum.max_start + 1 : start;
+  const double seconds = end > start ? static_cast<double>(end - start) / 1e9 : 0.0;
+  return std::max(seconds, 1.0);
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceGraph> ComputeServiceGraph(Store& store, const AnalysisWindow& window) {
-  SpanTable table;
-  if (absl::Status s = table.Load(store, window); !s.ok()) return s;
-  // (client, server, server is virtual)
-  std::map<std::tuple<uint32_t, uint32_t, bool>, ServiceEdge> edges;
-  std::vector<bool> seen_service;
-  table.ForEachTrace([&](absl::Span<const SpanRow> rows) {
-    SpanLookup lookup(rows);
-    std::vector<bool> has_child(rows.size(), false);
-    for (ptrdiff_t p : lookup.parents()) {
-      if (p >= 0) has_child[p] = true;
-    }
-    auto node = [&](uint32_t service) {
-      if (service >= seen_service.size()) seen_service.resize(service + 1, false);
-      seen_service[service] = true;
-    };
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const SpanRow& c = rows[i];
-      node(c.service);
-      // A call to an uninstrumented service (a database, a queue, a named peer): no span
-      // answers it, so the edge goes to a virtual node named by the client's attribute.
-      if (c.peer != 0 && !has_child[i] && c.peer != c.service) {
-        node(c.peer);
-        ServiceEdge& e = edges[{c.service, c.peer, true}];
-        ++e.calls;
-        if (c.error()) ++e.errors;
-        e.latency.Add(c.duration());
-      }
-      const ptrdiff_t pi = lookup.parents()[i];
-      if (pi < 0) continue;
-      const SpanRow& p = rows[pi];
-      if (p.service == c.service) continue;
-      uint64_t latency;
-      if (p.kind == SpanKind::kClient && c.kind == SpanKind::kServer) {
-        latency = p.duration();
-      } else if (p.kind == SpanKind::kProducer && c.kind == SpanKind::kConsumer) {
-        latency = c.duration();
-      } else {
-        latency = c.duration();
-      }
-      ServiceEdge& e = edges[{p.service, c.service, false}];
-      ++e.calls;
-      if (p.error() || c.error()) ++e.errors;
-      e.latency.Add(latency);
-    }
-  });
+  AnalysisSummary sum;
   ServiceGraph graph;
-  graph.spans = table.size();
-  graph.truncated = table.truncated();
-  for (uint32_t i = 0; i < seen_service.size(); ++i) {
-    if (seen_service[i]) graph.services.push_back(table.str(i));
-  }
-  std::sort(graph.services.begin(), graph.services.end());
-  for (auto& [key, e] : edges) {
-    e.client = table.str(std::get<0>(key));
-    e.server = table.str(std::get<1>(key));
+  if (absl::Status s = SummarizeWindow(store, window, &sum, &graph.truncated); !s.ok()) return s;
+  graph.spans = sum.spans;
+  graph.services.assign(sum.nodes.begin(), sum.nodes.end());
+  for (auto& [key, cell] : sum.edges) {
+    ServiceEdge& e = graph.edges.emplace_back();
+    e.client = std::get<0>(key);
+    e.server = std::get<1>(key);
     e.virtual_server = std::get<2>(key);
-    graph.edges.push_back(std::move(e));
+    e.calls = cell.calls;
+    e.errors = cell.errors;
+    e.latency = std::move(cell.sketch);
   }
-  std::sort(graph.edges.begin(), graph.edges.end(), [](const ServiceEdge& a, const ServiceEdge& b) {
-    return std::tie(a.client, a.server, a.virtual_server) <
-           std::tie(b.client, b.server, b.virtual_server);
-  });
+  // std::map order: client, server, virtual.
   return graph;
 }
 
@@ -155,53 +144,32 @@ std::string ServiceGraphDot(const ServiceGraph& graph) {
 
 absl::StatusOr<RedReport> ComputeRed(Store& store, const AnalysisWindow& window,
                                      RedGrouping grouping) {
-  SpanTable table;
-  if (absl::Status s = table.Load(store, window); !s.ok()) return s;
-  // Keyed by (service, operation, kind) as interned indexes; the operation is ~0u when grouped
-  // by service.
-  std::map<std::tuple<uint32_t, uint32_t, uint8_t>, RedRow> rows;
-  table.ForEachTrace([&](absl::Span<const SpanRow> trace) {
-    std::optional<SpanLookup> lookup;
-    for (size_t i = 0; i < trace.size(); ++i) {
-      const SpanRow& r = trace[i];
-      std::tuple<uint32_t, uint32_t, uint8_t> key;
-      if (grouping == RedGrouping::kOperation) {
-        key = {r.service, r.operation, static_cast<uint8_t>(r.kind)};
-      } else {
-        bool entry = IsEntryKind(r.kind) || r.is_root();
-        if (!entry && IsUnpairedKind(r.kind)) {
-          if (!lookup) lookup.emplace(trace);
-          const ptrdiff_t p = lookup->parents()[i];
-          entry = p < 0 || trace[p].service != r.service;
-        }
-        if (!entry) continue;
-        key = {r.service, ~0u, 0};
-      }
-      RedRow& row = rows[key];
-      ++row.calls;
-      if (r.error()) ++row.errors;
-      row.duration.Add(r.duration());
-    }
-  });
+  AnalysisSummary sum;
   RedReport report;
-  report.spans = table.size();
-  report.truncated = table.truncated();
-  report.window_seconds = WindowSeconds(window, table);
-  for (auto& [key, row] : rows) {
-    row.service = table.str(std::get<0>(key));
-    if (grouping == RedGrouping::kOperation) {
-      row.operation = table.str(std::get<1>(key));
-      row.kind = static_cast<SpanKind>(std::get<2>(key));
-    }
+  if (absl::Status s = SummarizeWindow(store, window, &sum, &report.truncated); !s.ok()) return s;
+  report.spans = sum.spans;
+  report.window_seconds = RateSeconds(window, sum);
+  auto add = [&](std::string service, std::string operation, SpanKind kind, SummaryCell& cell) {
+    RedRow& row = report.rows.emplace_back();
+    row.service = std::move(service);
+    row.operation = std::move(operation);
+    row.kind = kind;
+    row.calls = cell.calls;
+    row.errors = cell.errors;
+    row.duration = std::move(cell.sketch);
     row.rate_per_s = static_cast<double>(row.calls) / report.window_seconds;
     row.p50_ns = row.duration.Quantile(0.5);
     row.p90_ns = row.duration.Quantile(0.9);
     row.p99_ns = row.duration.Quantile(0.99);
-    report.rows.push_back(std::move(row));
+  };
+  if (grouping == RedGrouping::kOperation) {
+    for (auto& [key, cell] : sum.operations) {
+      add(std::get<0>(key), std::get<1>(key), static_cast<SpanKind>(std::get<2>(key)), cell);
+    }
+  } else {
+    for (auto& [service, cell] : sum.services) add(service, "", SpanKind::kUnspecified, cell);
   }
-  std::sort(report.rows.begin(), report.rows.end(), [](const RedRow& a, const RedRow& b) {
-    return std::tie(a.service, a.operation, a.kind) < std::tie(b.service, b.operation, b.kind);
-  });
+  // std::map order is (service, operation, kind) already.
   return report;
 }
 

@@ -15,49 +15,63 @@ uint32_t SpanTable::Intern(const std::string& s) {
   return it->second;
 }
 
+bool SpanTable::Add(const Span& span, uint64_t max_spans) {
+  if (strings_.empty()) Intern("");  // index 0: "no peer"
+  SpanRow& r = rows_.emplace_back();
+  r.trace = span.trace_id;
+  r.id = span.span_id;
+  r.parent = span.parent_span_id;
+  r.start = span.start_time_unix_nano;
+  r.end = span.end_time_unix_nano;
+  r.service = Intern(span.service_name);
+  r.operation = Intern(span.name);
+  r.kind = span.kind;
+  r.status = span.status_code;
+  if (span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer) {
+    const AnyValue* peer = nullptr;
+    for (const KeyValue& kv : span.attributes) {
+      if (kv.key == "peer.service") {
+        peer = &kv.value;
+        break;
+      }
+      if (kv.key == "db.system") peer = &kv.value;
+    }
+    if (peer != nullptr && peer->type() == AnyValue::Type::kString) {
+      r.peer = Intern(peer->string_value());
+    }
+  }
+  min_start_ = std::min(min_start_, r.start);
+  max_start_ = std::max(max_start_, r.start);
+  if (max_spans != 0 && rows_.size() >= max_spans) {
+    truncated_ = true;
+    return false;
+  }
+  return true;
+}
+
+void SpanTable::AddRow(const SpanRow& row, const std::vector<std::string>& strings) {
+  if (strings_.empty()) Intern("");
+  SpanRow& r = rows_.emplace_back(row);
+  r.service = Intern(strings[row.service]);
+  r.operation = Intern(strings[row.operation]);
+  r.peer = Intern(strings[row.peer]);
+  min_start_ = std::min(min_start_, r.start);
+  max_start_ = std::max(max_start_, r.start);
+}
+
 absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
   if (window.end_unix_nano <= window.start_unix_nano) {
     return absl::InvalidArgumentError("the time window is empty (start is not before end)");
   }
-  SpanQuery q;
-  q.start_min = window.start_unix_nano;
-  // The window is half-open; SpanQuery's is inclusive.
-  q.start_max = window.end_unix_nano == UINT64_MAX ? UINT64_MAX : window.end_unix_nano - 1;
-  q.deadline = window.deadline;
-  Intern("");  // index 0: "no peer"
-  absl::Status s = store.Scan(q, [&](const Span& span) {
-    SpanRow& r = rows_.emplace_back();
-    r.trace = span.trace_id;
-    r.id = span.span_id;
-    r.parent = span.parent_span_id;
-    r.start = span.start_time_unix_nano;
-    r.end = span.end_time_unix_nano;
-    r.service = Intern(span.service_name);
-    r.operation = Intern(span.name);
-    r.kind = span.kind;
-    r.status = span.status_code;
-    if (span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer) {
-      const AnyValue* peer = nullptr;
-      for (const KeyValue& kv : span.attributes) {
-        if (kv.key == "peer.service") {
-          peer = &kv.value;
-          break;
-        }
-        if (kv.key == "db.system") peer = &kv.value;
-      }
-      if (peer != nullptr && peer->type() == AnyValue::Type::kString) {
-        r.peer = Intern(peer->string_value());
-      }
-    }
-    min_start_ = std::min(min_start_, r.start);
-    max_start_ = std::max(max_start_, r.start);
-    if (window.max_spans != 0 && rows_.size() >= window.max_spans) {
-      truncated_ = true;
-      return false;
-    }
-    return true;
-  });
+  absl::Status s = store.Scan(WindowQuery(window),
+                              [&](const Span& span) { return Add(span, window.max_spans); });
   if (!s.ok()) return s;
+  Finish();
+  return absl::OkStatus();
+}
+
+void SpanTable::Finish() {
+  if (strings_.empty()) Intern("");
   std::sort(rows_.begin(), rows_.end(), [](const SpanRow& a, const SpanRow& b) {
     return std::tie(a.trace, a.start, a.id) < std::tie(b.trace, b.start, b.id);
   });
@@ -84,7 +98,15 @@ absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {
     begin = end;
   }
   rows_.resize(out);
-  return absl::OkStatus();
+}
+
+SpanQuery WindowQuery(const AnalysisWindow& window) {
+  SpanQuery q;
+  q.start_min = window.start_unix_nano;
+  // The window is half-open; SpanQuery's is inclusive.
+  q.start_max = window.end_unix_nano == UINT64_MAX ? UINT64_MAX : window.end_unix_nano - 1;
+  q.deadline = window.deadline;
+  return q;
 }
 
 void SpanTable::ForEachTrace(absl::FunctionRef<void(absl::Span<const SpanRow>)> fn) const {

@@ -40,6 +40,7 @@ struct SpanRow {
   // A span that ends before it starts counts as taking no time (SummarizeTrace's rule).
   uint64_t duration() const { return end > start ? end - start : 0; }
   uint64_t clamped_end() const { return end > start ? end : start; }
+  friend bool operator==(const SpanRow&, const SpanRow&) = default;
 };
 
 class SpanTable {
@@ -47,6 +48,14 @@ class SpanTable {
   // Scans the window's spans. Exact duplicates of (trace, span id) keep the first in
   // (start, span id) order, so the table is the same whichever files the spans sit in.
   absl::Status Load(Store& store, const AnalysisWindow& window);
+
+  // Building a table from spans in hand (a block at compaction, the scanned part of a
+  // window): Add each span, then Finish once (sort by trace, drop repeats as Load does).
+  // Returns false when the table has reached `max_spans` (0: no bound) and is truncated.
+  bool Add(const Span& span, uint64_t max_spans = 0);
+  // A row whose string fields index `strings` (another table's, or a summary's open rows).
+  void AddRow(const SpanRow& row, const std::vector<std::string>& strings);
+  void Finish();
 
   const std::string& str(uint32_t i) const { return strings_[i]; }
   uint32_t Intern(const std::string& s);
@@ -81,6 +90,9 @@ class SpanLookup {
   std::vector<uint32_t> by_id_;
   std::vector<ptrdiff_t> parents_;
 };
+
+// The Store query of a window's spans (start times in [start, end), the deadline).
+SpanQuery WindowQuery(const AnalysisWindow& window);
 
 // The seconds a rate is over: the window, or where it is unbounded, the start times found.
 double WindowSeconds(const AnalysisWindow& window, const SpanTable& table);

@@ -2,7 +2,8 @@
 // runs under ASan/UBSan): every file of a small store (MANIFEST, blocks, WAL segments) deleted,
 // truncated and bit-flipped at chosen offsets, then opened under each recovery mode, verified
 // and queried (tests/util/store_damage.h says what must hold). Damage to the MANIFEST, which
-// holds no spans, must cost no span at all once kSalvage has rebuilt it.
+// holds no spans, must cost no span at all once kSalvage has rebuilt it; damage to a block's
+// analysis summary (blocks/NNNNNN.sum) must cost nothing at all.
 
 #include <filesystem>
 #include <fstream>
@@ -67,6 +68,12 @@ TEST_F(StoreDirDamageTest, EveryFileEveryKindOfDamage) {
         EXPECT_FALSE(out.verify_ok);
         ASSERT_TRUE(out.salvage_open_ok);
         EXPECT_THAT(out.salvage_spans, UnorderedElementsAreArray(*written_));
+      } else if (file.size() > 4 && file.compare(file.size() - 4, 4, ".sum") == 0) {
+        // A block's analysis summary is derived data: any damage to it costs no span and no
+        // open; verify only warns.
+        EXPECT_TRUE(out.default_open_ok);
+        EXPECT_TRUE(out.verify_ok);
+        EXPECT_THAT(out.default_spans, UnorderedElementsAreArray(*written_));
       } else if (damage.kind == test::DamageKind::kDelete && file.rfind("blocks/", 0) == 0) {
         EXPECT_FALSE(out.default_open_ok);
         EXPECT_FALSE(out.verify_ok);

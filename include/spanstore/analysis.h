@@ -1,13 +1,21 @@
 // Insight from stored spans: a mergeable quantile sketch, the service graph, RED metrics, a
 // propagation doctor and the critical path in aggregate (issue 17).
 //
-// Everything here is computed from Store::Scan / FindTraces / GetTrace over a time window, so a
-// result is the same whether the spans sit in the WAL, in blocks or both, and after compaction
-// merges blocks. The window selects spans by start time; pairs (client/server, parent/child) are
-// formed among the spans of the window, so a call whose two halves straddle a window edge is
-// not counted. Cost: one scan of the window, about 80 bytes of memory per scanned span (the
-// spans of a window are grouped by trace to pair them). Per-block precomputed summaries, which
-// would answer long windows without a scan, are a design note in README.md, not built.
+// A result is the same whether the spans sit in the WAL, in blocks or both, and after
+// compaction merges blocks. The window selects spans by start time; pairs (client/server,
+// parent/child) are formed among the spans of the window, so a call whose two halves straddle
+// a window edge is not counted.
+//
+// Cost. The service graph and RED (and spanstored's dependencies) read, for each block that
+// lies wholly inside the window, the summary compaction kept beside it (blocks/NNNNNN.sum:
+// calls, errors and sketches per (service, operation, kind), per service and per edge, plus the
+// rows of the traces the block cannot close alone, which are paired at query time), and scan
+// only the rest: the blocks cut by the window's edges, the memtables, a block holding a
+// memtable span's trace, and -- when a block in the window has no usable summary -- the whole
+// window (see Store::ScanForAnalysis). A 24-hour window over settled blocks is answered
+// without reading a span. Scanning costs about 80 bytes of memory per scanned span (the spans
+// are grouped by trace to pair them). The propagation doctor, the critical path and TraceQL
+// metrics need trace ids, whole traces or time steps, which no summary keeps: they always scan.
 //
 // Thread safety: QuantileSketch is a value type (one writer, or external locking); the
 // functions are reentrant and call the Store under its own rules.
@@ -17,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,6 +60,12 @@ class SPANSTORE_EXPORT QuantileSketch {
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ ? min_ : 0; }
   uint64_t max() const { return max_; }
+  // A compact byte form (varints: count, zeros, min, max, first bucket, bucket counts), for
+  // the per-block summaries kept on disk. DecodeFrom consumes one sketch from the front of
+  // *in and returns false, leaving *out unspecified, for bytes EncodeTo could not have
+  // written (counts that do not add up, a bucket range beyond 1 ns .. 2^64 ns).
+  void EncodeTo(std::string* out) const;
+  static bool DecodeFrom(std::string_view* in, QuantileSketch* out);
   friend bool operator==(const QuantileSketch&, const QuantileSketch&) = default;
 
  private:
@@ -73,6 +88,11 @@ struct SPANSTORE_EXPORT AnalysisWindow {
   // The scan gives up with DeadlineExceeded past this (SpanQuery::deadline): a server's guard
   // against a window too large for its time budget.
   absl::Time deadline = absl::InfiniteFuture();
+  // ComputeServiceGraph and ComputeRed answer the blocks that lie wholly inside the window from
+  // the summaries kept at compaction (Store::ScanForAnalysis) and scan only the rest; the
+  // result is the same as with false, which scans every span (tests compare the two).
+  // max_spans bounds only the spans scanned. The doctor and the critical path always scan.
+  bool use_summaries = true;
 };
 
 // ---- Service graph ----

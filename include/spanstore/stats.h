@@ -58,6 +58,9 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t duplicate_spans_dropped = 0;
   uint64_t expired_blocks_dropped = 0;
   uint64_t sampled_out_traces = 0;
+  // Block analysis summaries (blocks/NNNNNN.sum) that could not be written; the analyses scan
+  // those blocks instead (issue 17).
+  uint64_t summary_write_failures = 0;
   uint64_t compaction_backlog_bytes = 0;  // sealed WAL bytes not yet compacted
   bool compaction_behind = false;         // ingest currently outruns compaction
   // Compaction steps that failed in a row (0 once one succeeds), the last failure's message,

@@ -25,6 +25,10 @@
 
 namespace spanstore {
 
+// Internal (query/analysis_summary.h): per-block partial results of the service graph and RED,
+// read only by the analyses of spanstore/analysis.h.
+class AnalysisSummary;
+
 struct SPANSTORE_EXPORT Trace {
   TraceId trace_id;
   std::vector<Span> spans;  // ordered by start time, then span id
@@ -62,6 +66,22 @@ class SPANSTORE_EXPORT Store {
   // returns false. Order: unspecified.
   virtual absl::Status Scan(const SpanQuery& query,
                             absl::FunctionRef<bool(const Span&)> visitor) = 0;
+
+  // For ComputeServiceGraph and ComputeRed (spanstore/analysis.h; an embedder has no use for
+  // it): the spans matching `query` -- which may bound only start times and set a deadline or
+  // cancel flag; anything else is answered by Scan alone -- split in two parts whose union is
+  // exactly what Scan would visit: `summary` is called with (a pointer to) the compaction
+  // summary of each block answered that way, and `visitor` with every other span (until it
+  // returns false). A summary's cells hold only traces that no other part holds; its open rows
+  // (traces it cannot close alone) are to be paired with the visited spans. So merging the
+  // cells, and pairing the open rows and visited spans together, gives the answer a full scan
+  // would. The default has no summaries and scans.
+  virtual absl::Status ScanForAnalysis(const SpanQuery& query,
+                                       absl::FunctionRef<void(const AnalysisSummary*)> summary,
+                                       absl::FunctionRef<bool(const Span&)> visitor) {
+    (void)summary;
+    return Scan(query, visitor);
+  }
 
   // Traces with at least one span matching `query`: the `limit` (0: all) that started last, in
   // Tempo's search order -- by trace start (the earliest stored span), latest first, ties by

@@ -12,6 +12,9 @@
 //                  index checksums), every page's checksum matches, every column of every row
 //                  group decodes, every row is where the trace index says, and the block agrees
 //                  with its manifest entry (rows, traces, bytes, time range)
+//   blocks/N.sum   the analysis summary of each live block reads back (checksum, version, the
+//                  block it describes); missing or damaged is a warning, not damage: it is
+//                  derived data, the graph and RED scan that block instead
 //   wal/N.log      every record's checksum, every span decodes
 // Damage: a file that fails any check, a block the manifest names but that is missing, a
 // MANIFEST that is damaged or missing while block files exist, a WAL segment missing from the

@@ -1,0 +1,134 @@
+// Block summary files: building one from a block's rows, and their byte form.
+
+#include "engine/summary_file.h"
+
+#include <xxhash.h>
+
+#include "absl/strings/str_format.h"
+#include "engine/block_scan.h"
+#include "format/filenames.h"
+#include "query/span_table.h"
+#include "util/coding.h"
+
+namespace spanstore {
+namespace {
+
+constexpr uint32_t kSummaryMagic = 0x4d555353;  // "SSUM"
+// A summary is built a table at a time so memory stays bounded on a 2M-row merged block; a
+// table ends only between traces (rows come in trace order), so no pair is cut.
+constexpr size_t kRowsPerTable = 65536;
+// A trace with a span ending this close to the block's last start may still be running (at
+// most a twentieth of the block's time range, so a short block is not all open).
+constexpr uint64_t kOpenMarginNanos = 10'000'000'000;
+
+}  // namespace
+
+SummaryIdentity IdentityOf(const BlockReader& block) {
+  return SummaryIdentity{block.number(),           block.rows(),
+                         block.traces(),           block.zone().min_start(),
+                         block.zone().max_start(), block.file_bytes()};
+}
+
+absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
+                                                  absl::FunctionRef<bool(const TraceId&)> shared) {
+  const uint64_t last_start = block.zone().max_start();
+  const uint64_t range = last_start - std::min(block.zone().min_start(), last_start);
+  const uint64_t margin = std::min<uint64_t>(kOpenMarginNanos, range / 20);
+  const uint64_t running_after = last_start > margin ? last_start - margin : 0;
+  auto open_fn = [&](absl::Span<const SpanRow> rows) {
+    SpanLookup lookup(rows);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!rows[i].is_root() && lookup.parents()[i] < 0) return true;
+      if (rows[i].clamped_end() >= running_after) return true;
+    }
+    return shared(rows.front().trace);
+  };
+  absl::FunctionRef<bool(absl::Span<const SpanRow>)> is_open = open_fn;
+  AnalysisSummary summary;
+  auto table = std::make_unique<SpanTable>();
+  TraceId last{};
+  bool first = true;
+  absl::Status s = ScanBlock(block, SpanQuery{}, [&](const Span& span) {
+    if (!first && span.trace_id != last && table->size() >= kRowsPerTable) {
+      table->Finish();
+      summary.AddTable(*table, &is_open);
+      table = std::make_unique<SpanTable>();
+    }
+    first = false;
+    last = span.trace_id;
+    table->Add(span);
+    return true;
+  });
+  if (!s.ok()) return s;
+  table->Finish();
+  summary.AddTable(*table, &is_open);
+  return summary;
+}
+
+std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary) {
+  std::string out;
+  PutFixed32(&out, kSummaryMagic);
+  PutFixed32(&out, kSummaryFileVersion);
+  for (uint64_t v : {id.number, id.rows, id.traces, id.min_start, id.max_start, id.file_bytes}) {
+    PutVarint64(&out, v);
+  }
+  std::string payload;
+  summary.EncodeTo(&payload);
+  PutLengthPrefixed(&out, payload);
+  PutFixed64(&out, XXH3_64bits(out.data(), out.size()));
+  return out;
+}
+
+absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, SummaryIdentity* id) {
+  if (data.size() < 16) return absl::DataLossError("summary file: truncated");
+  std::string_view in = data;
+  uint32_t magic, version;
+  GetFixed32(&in, &magic);
+  GetFixed32(&in, &version);
+  if (magic != kSummaryMagic) return absl::DataLossError("summary file: bad magic");
+  std::string_view body = data.substr(0, data.size() - 8);
+  std::string_view tail = data.substr(data.size() - 8);
+  uint64_t checksum;
+  GetFixed64(&tail, &checksum);
+  if (checksum != XXH3_64bits(body.data(), body.size())) {
+    return absl::DataLossError("summary file: checksum mismatch");
+  }
+  if (version > kSummaryFileVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "summary file: version %d is newer than this build's %d", version, kSummaryFileVersion));
+  }
+  if (version != kSummaryFileVersion) return absl::DataLossError("summary file: bad version");
+  in = body.substr(8);
+  std::string_view payload;
+  if (!GetVarint64(&in, &id->number) || !GetVarint64(&in, &id->rows) ||
+      !GetVarint64(&in, &id->traces) || !GetVarint64(&in, &id->min_start) ||
+      !GetVarint64(&in, &id->max_start) || !GetVarint64(&in, &id->file_bytes) ||
+      !GetLengthPrefixed(&in, &payload) || !in.empty()) {
+    return absl::DataLossError("summary file: truncated header");
+  }
+  return AnalysisSummary::Decode(payload);
+}
+
+absl::Status WriteBlockSummary(Env* env, const BlockReader& block, const AnalysisSummary& summary) {
+  return env->WriteFileAtomically(SummaryPathOfBlock(block.path()),
+                                  EncodeSummaryFile(IdentityOf(block), summary));
+}
+
+absl::StatusOr<AnalysisSummary> ReadBlockSummary(Env* env, const BlockReader& block) {
+  const std::string path = SummaryPathOfBlock(block.path());
+  if (!env->FileExists(path)) return absl::NotFoundError(path + ": no analysis summary");
+  auto data = env->ReadFile(path);
+  if (!data.ok()) return data.status();
+  SummaryIdentity id;
+  auto summary = DecodeSummaryFile(*data, &id);
+  if (!summary.ok()) {
+    return absl::Status(summary.status().code(),
+                        absl::StrFormat("%s: %s", path, summary.status().message()));
+  }
+  if (!(id == IdentityOf(block))) {
+    return absl::DataLossError(path + ": the summary of another block (left by a repair?)");
+  }
+  return summary;
+}
+
+}  // namespace spanstore

@@ -1,0 +1,65 @@
+// The analysis summary kept beside each block (DIR/blocks/NNNNNN.sum): the block's
+// AnalysisSummary (query/analysis_summary.h), built at compaction from the block's own rows and
+// written, synced, before the manifest names the block.
+//
+// It is a derived artifact: the block alone holds the data. A missing, damaged, stale or newer
+// summary never fails a query -- the store scans that block instead -- and `verify` reports it
+// as a warning. It lives beside the block rather than inside it so that block files keep their
+// format and a summary's schema can change (or be rebuilt) on its own.
+//
+// File layout (little-endian):
+//   fixed32 magic "SSUM", fixed32 version (kSummaryFileVersion)
+//   the block it describes: varints number, rows, traces, min_start, max_start, file_bytes
+//     (a summary left from another block with the same number -- after a repair -- does not
+//     match and is ignored)
+//   varint payload length, payload (AnalysisSummary::EncodeTo)
+//   fixed64 XXH3_64bits of every byte before it
+//
+// Thread safety: stateless functions.
+
+#ifndef SPANSTORE_ENGINE_SUMMARY_FILE_H_
+#define SPANSTORE_ENGINE_SUMMARY_FILE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "format/block_reader.h"
+#include "query/analysis_summary.h"
+#include "spanstore/env.h"
+
+namespace spanstore {
+
+inline constexpr uint32_t kSummaryFileVersion = 1;
+
+// What a summary file says about the block it was built from.
+struct SummaryIdentity {
+  uint64_t number = 0, rows = 0, traces = 0, min_start = 0, max_start = 0, file_bytes = 0;
+  friend bool operator==(const SummaryIdentity&, const SummaryIdentity&) = default;
+};
+SummaryIdentity IdentityOf(const BlockReader& block);
+
+// Reads every row of `block` (in row order: whole traces, trace by trace) into a summary. A
+// trace is kept open (AnalysisSummary::open_rows) when `shared` says another live block may
+// hold it, when a span of it has its parent outside the block, or when it may still be
+// running at the block's end (a span ends within kOpenMargin of the block's last start):
+// later blocks may get more of it, and opening it now spares rewriting this summary then.
+absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
+                                                  absl::FunctionRef<bool(const TraceId&)> shared);
+
+std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary);
+// DataLoss for damage (bad magic, checksum, truncation, contents Encode could not write);
+// FailedPrecondition for a newer version. Never crashes on any input.
+absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, SummaryIdentity* id);
+
+// Writes the summary of `block` atomically (fsynced) beside it.
+absl::Status WriteBlockSummary(Env* env, const BlockReader& block, const AnalysisSummary& summary);
+// The summary beside `block`: NotFound when there is none; DataLoss when it is damaged or
+// belongs to another block; FailedPrecondition for a newer version.
+absl::StatusOr<AnalysisSummary> ReadBlockSummary(Env* env, const BlockReader& block);
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_ENGINE_SUMMARY_FILE_H_
