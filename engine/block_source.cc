@@ -51,6 +51,12 @@ absl::Status BlockSource::GetTrace(const TraceId& trace_id, std::vector<Span>* o
   return reader_->ReadTrace(trace_id, out);
 }
 
+absl::Status BlockSource::GetTraceFields(const TraceId& trace_id, const SpanFields& fields,
+                                         const std::vector<std::string_view>& keys,
+                                         std::vector<Span>* out) const {
+  return reader_->ReadTraceFields(trace_id, fields, keys, out);
+}
+
 absl::Status BlockSource::Scan(const SpanQuery& query,
                                absl::FunctionRef<bool(const Span&)> visitor) const {
   return ScanBlock(*reader_, query, visitor);

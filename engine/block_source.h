@@ -47,6 +47,9 @@ class BlockSource final : public ReadSource {
 
   // ReadSource.
   absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const override;
+  absl::Status GetTraceFields(const TraceId& trace_id, const SpanFields& fields,
+                              const std::vector<std::string_view>& keys,
+                              std::vector<Span>* out) const override;
   absl::Status Scan(const SpanQuery& query,
                     absl::FunctionRef<bool(const Span&)> visitor) const override;
   // Answers from the predicate columns alone when the query needs nothing else (no attribute

@@ -15,6 +15,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "format/group_data.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
 
@@ -26,6 +27,13 @@ class ReadSource {
 
   // Appends the spans of the trace held by this source (any order).
   virtual absl::Status GetTrace(const TraceId& trace_id, std::vector<Span>* out) const = 0;
+  // GetTrace building only `fields` of each span (and of the attributes, those named in
+  // `keys`) where the source can; the others are whole.
+  virtual absl::Status GetTraceFields(const TraceId& trace_id, const SpanFields& fields,
+                                      const std::vector<std::string_view>& keys,
+                                      std::vector<Span>* out) const {
+    return GetTrace(trace_id, out);
+  }
 
   // Calls `visitor` for every span of this source that satisfies SpanMatches(query, span)
   // (query.limit is the caller's business), until it returns false.

@@ -189,9 +189,11 @@ class StoreImpl final : public Store {
   static absl::Status ScanSnapshot(const Snapshot& snap, const SpanQuery& query,
                                    absl::FunctionRef<bool(const Span&)> visitor);
   // Spans of one trace from a snapshot, sorted by start time then span id, exact duplicates
-  // removed.
+  // removed. With `fields`, spans from blocks are built with only those parts (and of their
+  // attributes, those named in `keys`): what a search evaluates a candidate on.
   static absl::Status CollectTrace(const Snapshot& snap, const TraceId& trace_id,
-                                   std::vector<Span>* spans);
+                                   std::vector<Span>* spans, const SpanFields* fields = nullptr,
+                                   const std::vector<std::string_view>* keys = nullptr);
 
   const Options options_;
   Env* const env_;

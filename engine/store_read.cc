@@ -48,7 +48,8 @@ bool StoreImpl::AppearsEarlier(const Snapshot& snap, size_t source, const Span& 
 }
 
 absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_id,
-                                     std::vector<Span>* spans) {
+                                     std::vector<Span>* spans, const SpanFields* fields,
+                                     const std::vector<std::string_view>* keys) {
   spans->clear();
   // Blocks: test every trace index from memory, their first slots prefetched together (with
   // hundreds of blocks the cache misses are most of a lookup), and read only the blocks that
@@ -58,7 +59,9 @@ absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_
   for (const TraceIndex::Filter& f : filters) f.Prefetch(hash);
   for (size_t i = 0; i < filters.size(); ++i) {
     if (!filters[i].MayHold(hash)) continue;
-    absl::Status s = snap.blocks->blocks[i]->GetTrace(trace_id, spans);
+    absl::Status s = fields != nullptr
+                         ? snap.blocks->blocks[i]->GetTraceFields(trace_id, *fields, *keys, spans)
+                         : snap.blocks->blocks[i]->GetTrace(trace_id, spans);
     if (!s.ok()) return s;
   }
   for (const auto& mem : snap.memtables) {

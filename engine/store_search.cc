@@ -6,10 +6,12 @@
 // the operators need -- `&&` and the structural operators intersect (both sides must be
 // present), `||` unites, a negated structural operator needs only its right side; with a limit
 // the left sides of intersections are first left out (see Search). Then each candidate trace is
-// read (one trace-index probe per block) and the query is evaluated on its
-// spans (EvaluateTraceQuery), in the order RecentTraces gives: the result is the `limit`
-// matching traces that started last (Tempo's order), and the reading stops once no candidate
-// left can enter it, so a search with a limit reads few traces.
+// read (one trace-index probe per block), its spans built with only the parts the query reads
+// (ids, parents and times for the structure, the attributes its filters name...), and the query
+// is evaluated on them (EvaluateTraceQuery), in the order RecentTraces gives: the result is the
+// `limit` matching traces that started last (Tempo's order), and the reading stops once no
+// candidate left can enter it, so a search with a limit reads few traces. Only the traces that
+// match are built whole, for their spansets.
 
 #include <algorithm>
 #include <utility>
@@ -17,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "engine/recent_traces.h"
+#include "engine/span_fields.h"
 #include "engine/store_impl.h"
 
 namespace spanstore {
@@ -69,6 +72,25 @@ bool HasIntersection(const SpansetExpr& e) {
   if (e.op == SpansetOp::kFilter) return false;
   if (IsIntersection(e)) return true;
   return std::any_of(e.children.begin(), e.children.end(), HasIntersection);
+}
+
+// Replaces each span of `spansets` (built with only some parts) by the whole span of `whole`
+// (the same trace read whole, in start-then-id order) with its start and id.
+void BuildWhole(const std::vector<Span>& whole, std::vector<Spanset>* spansets) {
+  auto before = [](const Span& a, const Span& b) {
+    return a.start_time_unix_nano != b.start_time_unix_nano
+               ? a.start_time_unix_nano < b.start_time_unix_nano
+               : a.span_id < b.span_id;
+  };
+  for (Spanset& set : *spansets) {
+    for (Span& span : set.spans) {
+      auto it = std::lower_bound(whole.begin(), whole.end(), span, before);
+      if (it != whole.end() && it->span_id == span.span_id &&
+          it->start_time_unix_nano == span.start_time_unix_nano) {
+        span = *it;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -160,7 +182,13 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
   RecentTraces::Order(&ranked);
   RecentTraces recent(options.limit);
   std::vector<TraceSearchResult> out;
-  std::vector<Span> spans;
+  std::vector<Span> spans, whole;
+  // Late materialisation: a candidate is evaluated on spans built with only the parts the query
+  // reads (ids, times, operation and status, plus the attributes, events, ... its filters and
+  // pipeline name); the spans of a trace that matches are then built whole for its spansets.
+  SpanFields fields;
+  std::vector<std::string_view> keys;
+  const bool partial = TraceQueryFields(query, &fields, &keys);
   bool exact = !lazy;
   size_t reads = 0;
   for (size_t next = 0; next < ranked.size(); ++next) {
@@ -186,12 +214,18 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
     }
     const TraceId trace_id = ranked[next].first;
     if (s = CheckQueryInterrupted(interrupt); !s.ok()) return s;
-    if (s = CollectTrace(snap, trace_id, &spans); !s.ok()) return s;
+    s = CollectTrace(snap, trace_id, &spans, partial ? &fields : nullptr, &keys);
+    if (!s.ok()) return s;
     ++reads;
     TraceSearchResult r;
     r.summary = SummarizeTrace(trace_id, spans);
     r.spansets = EvaluateTraceQuery(query, spans, r.summary, options.start_min, options.start_max);
     if (r.spansets.empty()) continue;
+    if (partial) {
+      if (s = CollectTrace(snap, trace_id, &whole); !s.ok()) return s;
+      r.summary = SummarizeTrace(trace_id, whole);
+      BuildWhole(whole, &r.spansets);
+    }
     for (const Spanset& set : r.spansets) {
       r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());
     }

@@ -281,6 +281,34 @@ absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* 
   return s;
 }
 
+absl::Status BlockReader::ReadTraceFields(const TraceId& trace_id, const SpanFields& fields,
+                                          const std::vector<std::string_view>& keys,
+                                          std::vector<Span>* out) const {
+  const std::optional<size_t> entry = index_.Find(trace_id);
+  if (!entry.has_value()) return absl::OkStatus();
+  const RowRange range = index_.entries()[*entry].rows;
+  const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
+  if (last > rows_) return BlockError(path_, "trace index points past the last row");
+  SpanFields wanted = fields;
+  std::vector<bool> key_ids(tables_.keys.size(), false);
+  for (std::string_view key : keys) {
+    auto it = std::find(tables_.keys.begin(), tables_.keys.end(), key);
+    if (it != tables_.keys.end()) key_ids[it - tables_.keys.begin()] = true;
+  }
+  wanted.keys = &key_ids;
+  out->reserve(out->size() + range.count);
+  absl::Status s;
+  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
+    if (s = data.LoadFields(wanted); !s.ok()) return false;
+    data.SetTraceEntry(*entry);
+    for (uint32_t r = b; r < e; ++r) {
+      if (s = data.MaterializeFields(r, wanted, &out->emplace_back()); !s.ok()) return false;
+    }
+    return true;
+  });
+  return s;
+}
+
 bool BlockReader::Contains(const Span& span) const {
   const std::optional<RowRange> range = index_.Lookup(span.trace_id);
   if (!range.has_value()) return false;

@@ -33,6 +33,7 @@
 namespace spanstore {
 
 class GroupData;
+struct SpanFields;
 
 class BlockReader {
  public:
@@ -62,6 +63,11 @@ class BlockReader {
 
   // Appends the spans of the trace held by this block, in row order (start time, span id).
   absl::Status ReadTrace(const TraceId& trace_id, std::vector<Span>* out) const;
+  // The same with only `fields` built (format/group_data.h), the span attributes among them
+  // limited to those named in `keys`: what a search evaluates a candidate trace on.
+  absl::Status ReadTraceFields(const TraceId& trace_id, const SpanFields& fields,
+                               const std::vector<std::string_view>& keys,
+                               std::vector<Span>* out) const;
   // True if this block holds a span equal to `span` (the same span appended twice). False
   // also when the rows cannot be read: the caller then keeps its copy.
   bool Contains(const Span& span) const;

@@ -344,6 +344,13 @@ class StoreSearchTest : public ::testing::TestWithParam<Where> {
     }
   }
 
+  const Span* ReferenceSpan(const TraceId& trace, const SpanId& id) const {
+    for (const Span& s : spans_) {
+      if (s.trace_id == trace && s.span_id == id) return &s;
+    }
+    return nullptr;
+  }
+
   test::TempDir dir_;
   std::unique_ptr<Store> store_;
   std::vector<Span> spans_;
@@ -371,7 +378,15 @@ TEST_P(StoreSearchTest, EveryOperatorAndScopeAgreesWithTheReference) {
     std::map<TraceId, std::vector<std::vector<std::string>>> actual;
     for (const TraceSearchResult& r : *got) {
       auto& sets = actual[r.summary.trace_id];
-      for (const Spanset& s : r.spansets) sets.push_back(Ids(s.spans));
+      for (const Spanset& s : r.spansets) {
+        sets.push_back(Ids(s.spans));
+        // Candidates are evaluated on spans built in part; the spansets hold them whole.
+        for (const Span& span : s.spans) {
+          const Span* want = ReferenceSpan(span.trace_id, span.span_id);
+          ASSERT_NE(want, nullptr);
+          EXPECT_EQ(span, *want) << "span " << span.span_id.ToHex() << " is not whole";
+        }
+      }
     }
     std::map<TraceId, std::vector<std::vector<std::string>>> expected;
     for (const RefTrace& t : traces_) {
