@@ -76,19 +76,44 @@ bool HasIntersection(const SpansetExpr& e) {
 
 // Replaces each span of `spansets` (built with only some parts) by the whole span of `whole`
 // (the same trace read whole, in start-then-id order) with its start and id.
-void BuildWhole(const std::vector<Span>& whole, std::vector<Spanset>* spansets) {
+void BuildWhole(const std::vector<Span>& whole, const std::vector<std::string_view>& keys,
+                std::vector<Spanset>* spansets) {
   auto before = [](const Span& a, const Span& b) {
     return a.start_time_unix_nano != b.start_time_unix_nano
                ? a.start_time_unix_nano < b.start_time_unix_nano
                : a.span_id < b.span_id;
   };
+  // The same span id may be stored twice with different contents (appended again, changed):
+  // of the whole spans with its start and id, the one holding every attribute, event and
+  // status message the partial span was built with.
+  auto covers = [&](const Span& w, const Span& part) {
+    if (w == part) return true;  // a span read whole already (from a memtable)
+    // w's attributes limited to the keys the partial span was built with must be exactly its.
+    size_t i = 0;
+    for (const KeyValue& kv : w.attributes) {
+      if (std::find(keys.begin(), keys.end(), kv.key) == keys.end()) continue;
+      if (i >= part.attributes.size() || !(part.attributes[i] == kv)) return false;
+      ++i;
+    }
+    return i == part.attributes.size() && (part.events.empty() || part.events == w.events) &&
+           (part.links.empty() || part.links == w.links) &&
+           (part.status_message.empty() || part.status_message == w.status_message) &&
+           (part.resource_attributes.empty() || part.resource_attributes == w.resource_attributes);
+  };
   for (Spanset& set : *spansets) {
     for (Span& span : set.spans) {
       auto it = std::lower_bound(whole.begin(), whole.end(), span, before);
-      if (it != whole.end() && it->span_id == span.span_id &&
-          it->start_time_unix_nano == span.start_time_unix_nano) {
-        span = *it;
+      auto pick = whole.end();
+      for (; it != whole.end() && it->span_id == span.span_id &&
+             it->start_time_unix_nano == span.start_time_unix_nano;
+           ++it) {
+        if (pick == whole.end()) pick = it;
+        if (covers(*it, span)) {
+          pick = it;
+          break;
+        }
       }
+      if (pick != whole.end()) span = *pick;
     }
   }
 }
@@ -224,7 +249,7 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
     if (partial) {
       if (s = CollectTrace(snap, trace_id, &whole); !s.ok()) return s;
       r.summary = SummarizeTrace(trace_id, whole);
-      BuildWhole(whole, &r.spansets);
+      BuildWhole(whole, keys, &r.spansets);
     }
     for (const Spanset& set : r.spansets) {
       r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());
