@@ -96,15 +96,19 @@ std::vector<uint64_t> FilterEntries(const AttributePredicate& p, const AnyValue&
   return entries;
 }
 
-// Whether a resource or scope of the block may hold p's key with a value equal to p's.
+// Whether the encoded bytes of some context (resource + scope) of the block contain `needle`,
+// and so whether a resource or scope of the block may hold p's key with a value equal to p's.
 // Contexts are stored encoded, so this looks for a typed string value in their bytes, and
 // else (an int, which is not stored as text; a Jaeger string form) for the key.
-bool MaybeInContexts(const BlockTables& tables, const AttributePredicate& p) {
-  const std::string_view needle = p.value.type() == AnyValue::Type::kString && !p.as_string
-                                      ? std::string_view(p.value.string_value())
-                                      : std::string_view(p.key);
+bool ContextsMention(const BlockTables& tables, std::string_view needle) {
   return std::any_of(tables.contexts.begin(), tables.contexts.end(),
                      [&](std::string_view c) { return c.find(needle) != std::string_view::npos; });
+}
+
+bool MaybeInContexts(const BlockTables& tables, const AttributePredicate& p) {
+  return ContextsMention(tables, p.value.type() == AnyValue::Type::kString && !p.as_string
+                                     ? std::string_view(p.value.string_value())
+                                     : std::string_view(p.key));
 }
 
 // Whether the operation templates of key `key` have one of `entries`.
@@ -145,11 +149,8 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
     }
   }
   for (const AttributePredicate& p : query.attributes) {
-    const bool span_only =
-        p.scope == AttributeScope::kSpan ||
-        (p.scope == AttributeScope::kAny &&
-         std::none_of(tables.contexts.begin(), tables.contexts.end(),
-                      [&](std::string_view c) { return c.find(p.key) != std::string_view::npos; }));
+    const bool span_only = p.scope == AttributeScope::kSpan ||
+                           (p.scope == AttributeScope::kAny && !ContextsMention(tables, p.key));
     if (span_only) {
       auto key = std::find(tables.keys.begin(), tables.keys.end(), p.key);
       if (key == tables.keys.end()) {
