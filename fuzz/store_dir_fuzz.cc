@@ -57,7 +57,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::copy(p.dir, dir, fs::copy_options::recursive, ec);
-  if (ec) __builtin_trap();
+  if (ec) {
+    // Not a finding about spanstore (the harness could not set the case up), but say why.
+    std::fprintf(stderr, "store_dir_fuzz: copying the pristine store to %s: %s\n", dir.c_str(),
+                 ec.message().c_str());
+    __builtin_trap();
+  }
   const std::string_view in(reinterpret_cast<const char*>(bytes), size);
   for (const auto& damage : spanstore::test::DamagesFromBytes(in, p.files)) {
     spanstore::test::ApplyDamage(dir, damage);
