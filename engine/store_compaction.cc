@@ -125,7 +125,7 @@ absl::Status StoreImpl::OpenBlocks() {
     // later default Open, or the queries that reach the damaged page, fail on it). Salvage is
     // an explicit, rare request, so it reads every page of every block to find out.
     for (const ManifestBlock& b : manifest->blocks) {
-      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
+      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number, &page_cache_);
       absl::Status checked = block.ok() ? (*block)->reader().Verify() : block.status();
       if (checked.ok() || checked.code() == absl::StatusCode::kFailedPrecondition) continue;
       damage = absl::DataLossError(
@@ -148,7 +148,7 @@ absl::Status StoreImpl::OpenBlocks() {
     absl::flat_hash_set<uint64_t> live;
     for (const ManifestBlock& b : manifest->blocks) {
       live.insert(b.number);
-      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number);
+      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number, &page_cache_);
       if (!block.ok()) {
         if (options_.recovery == RecoveryMode::kSalvage) {
           // Leave the file where it is (it stays in the manifest, so nothing deletes it) and
@@ -394,7 +394,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
         env_, BuildOptions(), options_.sampling, spans, existing,
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
     if (s.ok() && !out.path.empty()) {
-      auto block = BlockSource::Open(env_, out.path, out.number);
+      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_);
       if (block.ok()) {
         existing.push_back(&(*block)->reader());  // later segments are checked against it too
         added.push_back(*block);
@@ -467,7 +467,7 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   std::vector<std::shared_ptr<BlockSource>> added;
   for (const NewBlock& out : outs) {
     if (s.ok()) {
-      auto block = BlockSource::Open(env_, out.path, out.number);
+      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_);
       if (block.ok()) {
         added.push_back(*block);
         continue;

@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
 StoreImpl::StoreImpl(const Options& options, std::string dir)
     : options_(options),
       env_(options.env != nullptr ? options.env : Env::Default()),
-      dir_(std::move(dir)) {}
+      dir_(std::move(dir)),
+      page_cache_(options.page_cache_bytes) {}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 

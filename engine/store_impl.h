@@ -38,6 +38,7 @@
 #include "engine/memtable.h"
 #include "engine/read_source.h"
 #include "format/manifest.h"
+#include "format/page_cache.h"
 #include "format/wal_writer.h"
 #include "spanstore/env.h"
 #include "spanstore/store.h"
@@ -198,6 +199,8 @@ class StoreImpl final : public Store {
   const Options options_;
   Env* const env_;
   const std::string dir_;
+  // Before every member that holds block readers, so that it outlives them.
+  PageCache page_cache_;
   std::unique_ptr<FileLock> lock_;
 
   port::Mutex mu_;

@@ -28,6 +28,9 @@ StoreStats StoreImpl::Stats() {
   {
     port::MutexLock l(&mu_);
     st = stats_;
+    st.page_cache_bytes = page_cache_.usage();
+    st.page_cache_hits = page_cache_.hits();
+    st.page_cache_misses = page_cache_.misses();
     auto add = [&](const MemTable& m) {
       st.memtable_spans += m.count();
       st.memtable_bytes += m.bytes();

@@ -9,6 +9,7 @@
 #include "format/block_footer.h"
 #include "format/column_dictionary.h"
 #include "format/group_data.h"
+#include "format/page_cache.h"
 #include "format/page_codec.h"
 #include "format/value_codec.h"
 #include "index/value_filter.h"
@@ -23,14 +24,18 @@ absl::Status BlockError(const std::string& path, std::string_view what) {
 
 }  // namespace
 
-BlockReader::BlockReader(Env* env, std::string path, uint64_t number)
-    : env_(env), path_(std::move(path)), number_(number) {}
+BlockReader::BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache)
+    : env_(env),
+      path_(std::move(path)),
+      number_(number),
+      cache_(cache),
+      cache_id_(cache != nullptr ? PageCache::NewReaderId() : 0) {}
 
 BlockReader::~BlockReader() = default;
 
 absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(Env* env, const std::string& path,
-                                                               uint64_t number) {
-  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number));
+                                                               uint64_t number, PageCache* cache) {
+  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number, cache));
   absl::Status s = block->Load();
   if (!s.ok()) return s;
   return block;
@@ -264,6 +269,7 @@ absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* 
   out->reserve(out->size() + range.count);
   absl::Status s;
   ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
+    data.FillCache();
     // Operations and contexts first, so that the block tables the rows need are on their way
     // into the cache while the other columns decompress (GroupData::PrefetchOps).
     if (s = data.Load(kColOp); !s.ok()) return false;

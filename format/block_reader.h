@@ -13,6 +13,7 @@
 #define SPANSTORE_FORMAT_BLOCK_READER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,7 @@
 namespace spanstore {
 
 class GroupData;
+class PageCache;
 struct SpanFields;
 
 class BlockReader {
@@ -55,8 +57,11 @@ class BlockReader {
 
   // Opens `path` and validates its footer, meta page and index. DataLoss naming the file (and
   // offset) for damage; FailedPrecondition for a block written by a newer format version.
+  // `cache` (optional, not owned, must outlive the reader) keeps decompressed column pages:
+  // trace reads fill it, every read looks there first (format/page_cache.h).
   static absl::StatusOr<std::unique_ptr<BlockReader>> Open(Env* env, const std::string& path,
-                                                           uint64_t number);
+                                                           uint64_t number,
+                                                           PageCache* cache = nullptr);
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
@@ -94,6 +99,13 @@ class BlockReader {
   const TraceIndex& trace_index() const { return index_; }
 
   Env* env() const { return env_; }
+  PageCache* page_cache() const { return cache_; }
+  // This reader's keys in the page cache (PageCache::NewReaderId).
+  uint64_t cache_id() const { return cache_id_; }
+  // False until a page of this reader was cached: a scan of a block no lookup has touched then
+  // skips the cache (a mutex per column) altogether.
+  bool has_cached_pages() const { return has_cached_.load(std::memory_order_relaxed); }
+  void NoteCachedPage() const { has_cached_.store(true, std::memory_order_relaxed); }
   uint64_t number() const { return number_; }
   uint32_t format_version() const { return version_; }
   const std::string& path() const { return path_; }
@@ -118,7 +130,7 @@ class BlockReader {
   size_t GroupOfRow(uint64_t row) const;
 
  private:
-  BlockReader(Env* env, std::string path, uint64_t number);
+  BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache);
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
@@ -131,6 +143,9 @@ class BlockReader {
   Env* const env_;
   const std::string path_;
   const uint64_t number_;
+  PageCache* const cache_;
+  const uint64_t cache_id_;
+  mutable std::atomic<bool> has_cached_{false};
   uint32_t version_ = 0;  // the file's format version
   std::unique_ptr<RandomAccessFile> file_;
   uint64_t file_bytes_ = 0;

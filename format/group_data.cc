@@ -145,9 +145,9 @@ absl::Status GroupData::Load(int column) {
     column = kColStartClass;  // the time columns decode together
   }
   if (loaded_[column]) return absl::OkStatus();
-  absl::Status s = Read();
-  if (!s.ok()) return s;
-  // Columns that refer to others load those first.
+  absl::Status s;
+  // Columns that refer to others load those first. (The page itself is read by Decompress,
+  // only when a column is not in the page cache.)
   std::array<int, 2> needs = {-1, -1};
   switch (column) {
     case kColContext:
@@ -192,12 +192,53 @@ absl::Status GroupData::Load(int column) {
 }
 
 absl::Status GroupData::RawColumn(int column, std::string_view* raw) {
-  absl::Status s = Read();
-  if (!s.ok()) return s;
   return Decompress(column, raw);
 }
 
+// A cached group: per column (offset, size) as two fixed64, then the columns' bytes.
+constexpr size_t kCachedHeaderBytes = 16 * kNumBlockColumns;
+
+absl::Status GroupData::DecompressWholeGroup(std::string* out) {
+  absl::Status s = Read();
+  if (!s.ok()) return s;
+  out->assign(kCachedHeaderBytes, '\0');
+  for (int c = 0; c < kNumBlockColumns; ++c) {
+    const uint64_t claimed = page_.raw_size(c);
+    if (claimed > MaxRawColumnBytes(c, rows_)) {
+      return Corrupt(c, absl::StrFormat("%d bytes for %d rows", claimed, rows_));
+    }
+    std::string_view raw;
+    if (s = page_.Column(c, &c_->scratch[c], &raw); !s.ok()) return s;
+    EncodeFixed64(out->data() + 16 * c, out->size());
+    EncodeFixed64(out->data() + 16 * c + 8, raw.size());
+    out->append(raw);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status GroupData::Decompress(int column, std::string_view* raw) {
+  PageCache* const cache = block_.page_cache();
+  if (cache != nullptr && !cache_checked_) {
+    cache_checked_ = true;
+    if (fill_cache_ || block_.has_cached_pages()) {
+      const PageCache::Key key{block_.cache_id(), group_};
+      cached_ = cache->Lookup(key);
+      if (cached_ == nullptr && fill_cache_) {
+        std::string whole;
+        if (absl::Status s = DecompressWholeGroup(&whole); !s.ok()) return s;
+        cached_ = cache->Insert(key, std::move(whole));
+        block_.NoteCachedPage();
+      }
+    }
+  }
+  if (cached_ != nullptr) {
+    // Built by DecompressWholeGroup from this very file, with the checks below.
+    const char* header = cached_->data() + 16 * column;
+    *raw = std::string_view(*cached_).substr(DecodeFixed64(header), DecodeFixed64(header + 8));
+    return absl::OkStatus();
+  }
+  absl::Status s = Read();
+  if (!s.ok()) return s;
   const uint64_t claimed = page_.raw_size(column);
   if (claimed > MaxRawColumnBytes(column, rows_)) {
     return Corrupt(column, absl::StrFormat("%d bytes for %d rows", claimed, rows_));

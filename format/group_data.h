@@ -26,6 +26,7 @@
 #include "format/block_reader.h"
 #include "format/block_tables.h"
 #include "format/group_page.h"
+#include "format/page_cache.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -61,6 +62,12 @@ class GroupData {
   // of the variable-length columns then stop at `end`, and attribute values are resolved from
   // `begin` on. Call before loading anything.
   void LimitRows(uint32_t begin, uint32_t end);
+
+  // Put this group, every column decompressed, into the block's page cache (when it has one)
+  // on a miss: trace reads do, scans do not (a scan passes over far more groups than a cache
+  // holds, and would evict what lookups read again; it also decompresses only the columns its
+  // predicates need). Every read looks in the cache first, once per GroupData.
+  void FillCache() { fill_cache_ = true; }
 
   // Decodes `column` (reading the page first, and the columns it depends on) unless done.
   // The four time columns decode together.
@@ -124,6 +131,8 @@ class GroupData {
   // The decompressed bytes of `column` (a view into the page or a scratch buffer), after checking its
   // claimed size against the group's row count.
   absl::Status Decompress(int column, std::string_view* raw);
+  // Reads the page and decompresses every column into one buffer: the page cache's entry.
+  absl::Status DecompressWholeGroup(std::string* out);
   absl::Status Parse(int column, std::string_view data);
   absl::Status ParseValues(std::string_view in);
   absl::Status Corrupt(int column, std::string_view what) const;
@@ -136,11 +145,16 @@ class GroupData {
   uint32_t begin_ = 0;
   uint32_t limit_;
   bool read_ = false;
+  bool fill_cache_ = false;
   // The trace index entry trace_id() found last: rows asked for in turn mostly share it.
   mutable size_t entry_ = SIZE_MAX;
   GroupPage page_;
   std::array<bool, kNumBlockColumns> loaded_{};
   std::array<std::string_view, kNumBlockColumns> raw_{};
+  // The group from the page cache that raw_ views point into, held while this object lives;
+  // null when not cached (or no cache). Looked up at the first column decompressed.
+  PageCache::Page cached_;
+  bool cache_checked_ = false;
   std::string_view span_ids_;
 
   static constexpr uint32_t kNoSlot = UINT32_MAX;

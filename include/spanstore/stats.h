@@ -25,6 +25,11 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t wal_segments = 0;
   uint64_t wal_bytes = 0;
   uint64_t disk_bytes = 0;  // every file of the store
+  // The cache of decompressed block pages (Options::page_cache_bytes): bytes held now, and
+  // lookups answered and missed since open.
+  uint64_t page_cache_bytes = 0;
+  uint64_t page_cache_hits = 0;
+  uint64_t page_cache_misses = 0;
 
   // Write path.
   uint64_t appends = 0;            // successful Append calls

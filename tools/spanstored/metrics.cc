@@ -88,6 +88,12 @@ std::string Metrics::Render(const StoreStats& store) const {
   Gauge(&out, "spanstore_wal_segments", "WAL segments on disk.", store.wal_segments);
   Gauge(&out, "spanstore_wal_bytes", "Bytes of WAL segments.", store.wal_bytes);
   Gauge(&out, "spanstore_disk_bytes", "Bytes of every file of the store.", store.disk_bytes);
+  Gauge(&out, "spanstore_page_cache_bytes", "Bytes held by the cache of decompressed pages.",
+        store.page_cache_bytes);
+  Gauge(&out, "spanstore_page_cache_hits", "Page cache lookups answered since open.",
+        store.page_cache_hits);
+  Gauge(&out, "spanstore_page_cache_misses", "Page cache lookups missed since open.",
+        store.page_cache_misses);
   Gauge(&out, "spanstore_appends", "Successful appends since open.", store.appends);
   Gauge(&out, "spanstore_appended_spans", "Spans appended since open.", store.appended_spans);
   Gauge(&out, "spanstore_wal_writes", "WAL writes (group commits) since open.", store.wal_writes);

@@ -1,0 +1,126 @@
+// GetTrace through the cache of decompressed pages (Options::page_cache_bytes) against no
+// cache, in one process, on a compacted checkout store.
+//
+//   SPANSTORE_GET_TRACE_BENCH_SPANS=10000000 build/benchmarks/get_trace_bench
+//
+// The store (checkout generator, seed 1, ~19 spans per trace over one hour, SyncPolicy::kNone,
+// then CompactAll) is generated once into $SPANSTORE_GET_TRACE_BENCH_DIR (default
+// $TMPDIR/spanstore_get_trace_bench_<spans>) and reused. Every benchmark opens it with its own
+// cache budget (the argument, MiB; 0 = off) and looks up trace ids drawn uniformly at random
+// (fixed seed) from every trace of the store -- the cache's worst case: no trace is more popular
+// than another. Counters: the cache's hit rate and the bytes it holds at the end. The OS page
+// cache is warm (every file was read before the timed loop).
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "spanstore/spanstore.h"
+#include "workload/checkout_generator.h"
+
+namespace spanstore {
+namespace {
+
+namespace fs = std::filesystem;
+
+uint64_t TargetSpans() {
+  const char* v = std::getenv("SPANSTORE_GET_TRACE_BENCH_SPANS");
+  return v ? std::strtoull(v, nullptr, 10) : 1'000'000;
+}
+
+std::string StoreDir() {
+  if (const char* d = std::getenv("SPANSTORE_GET_TRACE_BENCH_DIR")) return d;
+  const char* tmp = std::getenv("TMPDIR");
+  return absl::StrCat(tmp ? tmp : "/tmp", "/spanstore_get_trace_bench_", TargetSpans());
+}
+
+Options BenchOptions(uint64_t cache_bytes) {
+  Options o;
+  o.sync = SyncPolicy::kNone;
+  o.background_compaction = false;
+  o.page_cache_bytes = cache_bytes;
+  return o;
+}
+
+// Builds the store unless a previous run left it complete (the marker is written last), and
+// returns the ids of its traces.
+std::vector<TraceId> EnsureStore() {
+  const std::string dir = StoreDir();
+  const bool complete = fs::exists(dir + "/BENCH_COMPLETE");
+  if (!complete) fs::remove_all(dir);
+  std::unique_ptr<Store> store;
+  if (!complete) {
+    auto opened = Store::Open(BenchOptions(0), dir);
+    if (!opened.ok()) std::abort();
+    store = std::move(*opened);
+  }
+  GeneratorOptions g;
+  g.traces = TargetSpans() / 19 + 1;
+  CheckoutGenerator gen(g);
+  std::vector<Span> trace, batch;
+  std::vector<TraceId> ids;
+  uint64_t spans = 0;
+  while (spans < TargetSpans() && gen.NextTrace(&trace)) {
+    ids.push_back(trace.front().trace_id);
+    spans += trace.size();
+    if (complete) continue;
+    batch.insert(batch.end(), trace.begin(), trace.end());
+    if (batch.size() >= 5000) {
+      if (!store->Append(batch).ok()) std::abort();
+      batch.clear();
+    }
+  }
+  if (!complete) {
+    if (!batch.empty() && !store->Append(batch).ok()) std::abort();
+    if (!store->CompactAll().ok() || !store->Close().ok()) std::abort();
+    std::FILE* f = std::fopen((dir + "/BENCH_COMPLETE").c_str(), "w");
+    if (f != nullptr) std::fclose(f);
+  }
+  return ids;
+}
+
+const std::vector<TraceId>& TraceIds() {
+  static const std::vector<TraceId>* ids = new std::vector<TraceId>(EnsureStore());
+  return *ids;
+}
+
+void BM_GetTrace(benchmark::State& state) {
+  const std::vector<TraceId>& ids = TraceIds();
+  const uint64_t cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
+  auto store = Store::Open(BenchOptions(cache_bytes), StoreDir());
+  if (!store.ok()) std::abort();
+  // Warm the OS page cache (not the page cache under test, which starts empty either way).
+  if (!(*store)->Scan(SpanQuery{}, [](const Span&) { return true; }).ok()) std::abort();
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<size_t> pick(0, ids.size() - 1);
+  uint64_t spans = 0;
+  for (auto _ : state) {
+    auto trace = (*store)->GetTrace(ids[pick(rng)]);
+    if (!trace.ok()) std::abort();
+    spans += trace->spans.size();
+    benchmark::DoNotOptimize(trace->spans.data());
+  }
+  const StoreStats st = (*store)->Stats();
+  const double lookups = static_cast<double>(st.page_cache_hits + st.page_cache_misses);
+  state.counters["hit_rate"] = lookups > 0 ? static_cast<double>(st.page_cache_hits) / lookups : 0;
+  state.counters["cache_MiB"] = static_cast<double>(st.page_cache_bytes) / (1 << 20);
+  state.counters["spans_per_trace"] =
+      static_cast<double>(spans) / static_cast<double>(state.iterations());
+  if (!(*store)->Close().ok()) std::abort();
+}
+
+// 0: off; 64: the default; 1024: every decompressed page of a 1M-span store fits.
+BENCHMARK(BM_GetTrace)
+    ->Arg(0)
+    ->Arg(64)
+    ->Arg(1024)
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(100000);
+
+}  // namespace
+}  // namespace spanstore

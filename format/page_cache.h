@@ -1,0 +1,102 @@
+// PageCache: decompressed column pages of block row groups, kept within a byte budget
+// (Options::page_cache_bytes) and evicted least recently used first.
+//
+// Why it exists: a trace lookup decompresses and parses every column of the one or two row
+// groups holding the trace, and with Zstd pages the decompression is about a quarter of the
+// lookup. Lookups cluster (a trace viewed, then its neighbours; a search's candidates read
+// again to build results), so the groups they touch are worth keeping decompressed -- within a
+// bound, because a store holds far more decompressed bytes than any reader should keep.
+//
+// What is cached: one row group with every column decompressed, in one buffer (GroupData lays
+// it out): a lookup costs one hash probe and one lock, and the columns a reader walks through
+// sit next to each other in memory. Keys name the reader that read them (BlockReader::cache_id(), unique
+// in the process), not the block file: a block number reused after a repair, or a reader
+// reopened on a rewritten file, can never see another file's bytes. Entries of closed readers
+// are never looked up again and age out.
+//
+// A reader looks a group up once per query that touches it (GroupData), not once per column.
+//
+// Memory: usage() counts each entry's bytes plus a fixed per-entry overhead; Insert evicts
+// until the shard holding the key is within its share of the budget. A page handed out stays
+// alive while its user holds it (a shared pointer), so the bytes in use can exceed the budget
+// by the pages of the queries running at that moment -- a group per query.
+//
+// Thread safety: every method may be called concurrently (16 shards, a mutex each).
+
+#ifndef SPANSTORE_FORMAT_PAGE_CACHE_H_
+#define SPANSTORE_FORMAT_PAGE_CACHE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "util/port_mutex.h"
+
+namespace spanstore {
+
+class PageCache {
+ public:
+  struct Key {
+    uint64_t reader = 0;  // BlockReader::cache_id()
+    uint64_t group = 0;
+    friend bool operator==(const Key&, const Key&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.reader, k.group);
+    }
+  };
+  using Page = std::shared_ptr<const std::string>;
+
+  // Bytes charged per entry besides its contents: the list node, the map slot, the shared
+  // pointer's control block and the string header, rounded up.
+  static constexpr uint64_t kEntryOverhead = 160;
+
+  // A capacity of 0 keeps nothing (every Lookup misses, Insert returns its page uncached).
+  explicit PageCache(uint64_t capacity_bytes);
+  ~PageCache();
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
+  // The page of `key`, made the most recently used, or nullptr.
+  Page Lookup(const Key& key);
+  // Caches `bytes` under `key` (replacing an entry already there) and returns the page. A page
+  // larger than a shard's budget is returned without being cached.
+  Page Insert(const Key& key, std::string bytes);
+
+  uint64_t capacity() const { return capacity_; }
+  uint64_t usage() const;
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+
+  // A process-wide unique id for a new reader's keys.
+  static uint64_t NewReaderId();
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Entry {
+    Key key;
+    Page page;
+    uint64_t charge = 0;
+  };
+  struct Shard {
+    mutable port::Mutex mu;
+    std::list<Entry> lru ABSL_GUARDED_BY(mu);  // front: most recently used
+    absl::flat_hash_map<Key, std::list<Entry>::iterator> map ABSL_GUARDED_BY(mu);
+    uint64_t usage ABSL_GUARDED_BY(mu) = 0;
+  };
+  Shard& ShardOf(const Key& key);
+
+  const uint64_t capacity_;
+  const uint64_t shard_capacity_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> hits_{0}, misses_{0};
+};
+
+}  // namespace spanstore
+
+#endif  // SPANSTORE_FORMAT_PAGE_CACHE_H_
