@@ -163,12 +163,23 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
 
   std::vector<TraceSummary> out;
   std::vector<Span> spans;
+  // A summary reads ids, parents, times, service, name and status: the parts every partial
+  // span has (SpanFields{}), so no attribute, resource, event or link of the trace is built.
+  const SpanFields summary_fields;
+  const std::vector<std::string_view> no_keys;
   for (const auto& [trace_id, bound] : ranked) {
     if (recent.Done(bound)) break;
     absl::Status s = CheckQueryInterrupted(query);
     if (!s.ok()) return s;
-    s = CollectTrace(snap, trace_id, &spans);
+    s = CollectTrace(snap, trace_id, &spans, &summary_fields, &no_keys);
     if (!s.ok()) return s;
+    // Partial spans cannot tell a span stored twice (or in a memtable and a block) from two
+    // different spans with one id: a trace with a repeated span id is read whole instead.
+    const bool repeated =
+        std::adjacent_find(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+          return a.span_id == b.span_id;
+        }) != spans.end();
+    if (repeated && !(s = CollectTrace(snap, trace_id, &spans)).ok()) return s;
     TraceSummary sum = SummarizeTrace(trace_id, spans);
     sum.matched_spans = hits[trace_id].matched;
     recent.Add(trace_id, sum.start_time_unix_nano);

@@ -9,8 +9,8 @@
 //
 // What is cached: one row group with every column decompressed, in one buffer (GroupData lays
 // it out): a lookup costs one hash probe and one lock, and the columns a reader walks through
-// sit next to each other in memory. Keys name the reader that read them (BlockReader::cache_id(), unique
-// in the process), not the block file: a block number reused after a repair, or a reader
+// sit next to each other in memory. Keys name the reader that read them (BlockReader::cache_id(),
+// unique in the process), not the block file: a block number reused after a repair, or a reader
 // reopened on a rewritten file, can never see another file's bytes. Entries of closed readers
 // are never looked up again and age out.
 //

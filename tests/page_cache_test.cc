@@ -13,9 +13,9 @@
 #include "gtest/gtest.h"
 #include "spanstore/spanstore.h"
 #include "tests/util/block_fixtures.h"
-#include "workload/checkout_generator.h"
 #include "tests/util/random_spans.h"
 #include "tests/util/temp_dir.h"
+#include "workload/checkout_generator.h"
 
 namespace spanstore {
 namespace {
