@@ -140,12 +140,8 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
     ++h.matched;
     return true;
   };
-  // Blocks share no span, so they need no de-duplication and may answer from their columns;
-  // memtable spans are checked against every earlier source.
-  for (size_t i = 0; i < snap.disjoint(); ++i) {
-    absl::Status s = snap.source(i).ScanKeys(query, hit);
-    if (!s.ok()) return s;
-  }
+  // Memtables first: they are small and hold the newest spans. Their spans are checked against
+  // every earlier source.
   for (size_t i = snap.disjoint(); i < snap.size(); ++i) {
     absl::Status s = snap.source(i).Scan(query, [&](const Span& span) {
       if (AppearsEarlier(snap, i, span)) return true;
@@ -153,22 +149,16 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
     });
     if (!s.ok()) return s;
   }
-  // Most recent first, as Search (RecentTraces): the earliest matching span bounds a trace's
-  // start, so reading in that order can stop once no trace left can enter the result.
-  std::vector<RecentTraces::Candidate> ranked;
-  ranked.reserve(hits.size());
-  for (const auto& [trace_id, hit] : hits) ranked.emplace_back(trace_id, hit.first_match_start);
-  RecentTraces::Order(&ranked);
-  RecentTraces recent(limit);
 
-  std::vector<TraceSummary> out;
-  std::vector<Span> spans;
   // A summary reads ids, parents, times, service, name and status: the parts every partial
   // span has (SpanFields{}), so no attribute, resource, event or link of the trace is built.
   const SpanFields summary_fields;
   const std::vector<std::string_view> no_keys;
-  for (const auto& [trace_id, bound] : ranked) {
-    if (recent.Done(bound)) break;
+  absl::flat_hash_map<TraceId, TraceSummary> summaries;
+  std::vector<Span> spans;
+  auto summarize = [&](const TraceId& trace_id) -> absl::StatusOr<const TraceSummary*> {
+    auto it = summaries.find(trace_id);
+    if (it != summaries.end()) return &it->second;
     absl::Status s = CheckQueryInterrupted(query);
     if (!s.ok()) return s;
     s = CollectTrace(snap, trace_id, &spans, &summary_fields, &no_keys);
@@ -180,16 +170,64 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
           return a.span_id == b.span_id;
         }) != spans.end();
     if (repeated && !(s = CollectTrace(snap, trace_id, &spans)).ok()) return s;
-    TraceSummary sum = SummarizeTrace(trace_id, spans);
-    sum.matched_spans = hits[trace_id].matched;
-    recent.Add(trace_id, sum.start_time_unix_nano);
-    out.push_back(std::move(sum));
+    return &summaries.emplace(trace_id, SummarizeTrace(trace_id, spans)).first->second;
+  };
+
+  // Blocks, newest first. Blocks share no span, so they need no de-duplication and may answer
+  // from their columns. A trace starts no later than any of its spans, so once `limit` traces
+  // found so far start after every span the remaining blocks hold, those blocks cannot change
+  // the result: a trace with a span there starts before each of those `limit` traces, and
+  // those have no span there (so their matched_spans are complete).
+  const auto& blocks = snap.blocks->blocks;
+  std::vector<size_t> order(snap.disjoint());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto max_start = [&](size_t i) { return blocks[i]->reader().zone().max_start(); };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return max_start(a) > max_start(b); });
+  size_t scanned = 0;
+  while (scanned < order.size()) {
+    absl::Status s = blocks[order[scanned++]]->ScanKeys(query, hit);
+    if (!s.ok()) return s;
+    if (limit == 0 || scanned == order.size()) continue;
+    const uint64_t rest = std::min(max_start(order[scanned]), query.start_max);
+    std::vector<RecentTraces::Candidate> ahead;  // candidates that may start after `rest`
+    for (const auto& [trace_id, h] : hits) {
+      if (h.first_match_start > rest) ahead.emplace_back(trace_id, h.first_match_start);
+    }
+    if (ahead.size() < limit) continue;
+    RecentTraces::Order(&ahead);
+    RecentTraces found(limit);
+    for (const auto& [trace_id, bound] : ahead) {
+      if (found.Done(bound) || found.Done(rest)) break;
+      auto sum = summarize(trace_id);
+      if (!sum.ok()) return sum.status();
+      found.Add(trace_id, (*sum)->start_time_unix_nano);
+    }
+    if (found.Done(rest)) break;
+  }
+
+  // Most recent first, as Search (RecentTraces): the earliest matching span bounds a trace's
+  // start, so reading in that order can stop once no trace left can enter the result.
+  std::vector<RecentTraces::Candidate> ranked;
+  ranked.reserve(hits.size());
+  for (const auto& [trace_id, hit] : hits) ranked.emplace_back(trace_id, hit.first_match_start);
+  RecentTraces::Order(&ranked);
+  RecentTraces recent(limit);
+  std::vector<TraceSummary> out;
+  for (const auto& [trace_id, bound] : ranked) {
+    if (recent.Done(bound)) break;
+    auto sum = summarize(trace_id);
+    if (!sum.ok()) return sum.status();
+    recent.Add(trace_id, (*sum)->start_time_unix_nano);
+    out.push_back(**sum);
+    out.back().matched_spans = hits[trace_id].matched;
   }
   std::sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
     return RecentTraces::Before(a.start_time_unix_nano, a.trace_id, b.start_time_unix_nano,
                                 b.trace_id);
   });
   if (limit != 0 && out.size() > limit) out.resize(limit);
+
   return out;
 }
 

@@ -248,6 +248,61 @@ TEST_F(StoreTest, FindTracesSummarisesWholeTraces) {
   EXPECT_EQ(store_->FindTraces(SpanQuery(), 1)->size(), 1u);
 }
 
+// FindTraces reads blocks newest first and stops once `limit` traces start after every span
+// of the blocks left. Blocks whose time ranges overlap, traces whose late spans went into a
+// later block, and spans still in the memtable must not change what a limited search returns:
+// it is the head of the unlimited ranking, summaries and match counts included.
+TEST_F(StoreTest, LimitedFindTracesIsTheHeadOfTheFullRanking) {
+  Options o = TestOptions();
+  o.background_compaction = false;
+  Open(o);
+  uint8_t trace = 1;  // an all-zero trace id is invalid
+  for (int block = 0; block < 6; ++block) {
+    std::vector<Span> spans;
+    for (int t = 0; t < 8; ++t, ++trace) {
+      const uint64_t start = 1'000'000 * (block * 5 + t + 1);  // consecutive blocks overlap
+      spans.push_back(MakeSpan(Tid(trace), 1, "frontend", "GET /", start, 50'000));
+      Span child = MakeSpan(Tid(trace), 2, "payment", "charge", start + 10, 20'000,
+                            t % 3 == 0 ? StatusCode::kError : StatusCode::kUnset);
+      child.parent_span_id.bytes[7] = 1;
+      spans.push_back(child);
+    }
+    if (block > 0) {  // a late span of a trace of the block before, in this block
+      Span late = MakeSpan(Tid(trace - 9), 3, "payment", "charge", 1'000'000 * (block * 5 + 2), 10,
+                           StatusCode::kError);
+      late.parent_span_id.bytes[7] = 1;
+      spans.push_back(late);
+    }
+    ASSERT_TRUE(store_->Append(spans).ok());
+    if (block < 5) {
+      ASSERT_TRUE(store_->CompactAll().ok());  // the last stays in the memtable
+    }
+  }
+  std::vector<SpanQuery> queries(3);
+  queries[1].status = StatusCode::kError;
+  queries[2].services = {"payment"};
+  queries[2].start_max = 1'000'000 * 20;
+  for (const SpanQuery& q : queries) {
+    auto all = store_->FindTraces(q, 0);
+    ASSERT_TRUE(all.ok());
+    ASSERT_GT(all->size(), 6u);
+    for (size_t limit : {1, 3, 5, 9}) {
+      auto some = store_->FindTraces(q, limit);
+      ASSERT_TRUE(some.ok());
+      ASSERT_EQ(some->size(), std::min(limit, all->size()));
+      for (size_t i = 0; i < some->size(); ++i) {
+        const TraceSummary& a = (*some)[i];
+        const TraceSummary& b = (*all)[i];
+        EXPECT_EQ(a.trace_id, b.trace_id) << "limit " << limit << " rank " << i;
+        EXPECT_EQ(a.start_time_unix_nano, b.start_time_unix_nano);
+        EXPECT_EQ(a.span_count, b.span_count);
+        EXPECT_EQ(a.error_count, b.error_count);
+        EXPECT_EQ(a.matched_spans, b.matched_spans);
+      }
+    }
+  }
+}
+
 TEST_F(StoreTest, ServicesAndOperations) {
   Open();
   ASSERT_TRUE(store_->Append({MakeSpan(Tid(1), 1, "b", "op2", 1, 1),

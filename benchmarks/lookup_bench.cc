@@ -1,7 +1,8 @@
-// GetTrace through the cache of decompressed pages (Options::page_cache_bytes) against no
-// cache, in one process, on a compacted checkout store.
+// The lookups a trace UI makes, on a compacted checkout store: GetTrace through the cache of
+// decompressed pages (Options::page_cache_bytes) against no cache, and FindTraces for one
+// service and a duration in 10-minute windows (what spanstore_compare asks), in one process.
 //
-//   SPANSTORE_GET_TRACE_BENCH_SPANS=10000000 build/benchmarks/get_trace_bench
+//   SPANSTORE_GET_TRACE_BENCH_SPANS=10000000 build/benchmarks/lookup_bench
 //
 // The store (checkout generator, seed 1, ~19 spans per trace over one hour, SyncPolicy::kNone,
 // then CompactAll) is generated once into $SPANSTORE_GET_TRACE_BENCH_DIR (default
@@ -114,6 +115,35 @@ void BM_GetTrace(benchmark::State& state) {
   if (!(*store)->Close().ok()) std::abort();
 }
 
+// FindTraces `{ resource.service.name = "frontend" && duration > 1s }`, limit 20, over the
+// 10-minute windows starting at minutes 5, 15, 25, 35 and 45 of the generated hour, in turn;
+// the argument is the cache budget in MiB as above.
+void BM_FindTraces(benchmark::State& state) {
+  TraceIds();  // the store exists
+  auto store = Store::Open(BenchOptions(static_cast<uint64_t>(state.range(0)) << 20), StoreDir());
+  if (!store.ok()) std::abort();
+  if (!(*store)->Scan(SpanQuery{}, [](const Span&) { return true; }).ok()) std::abort();
+  auto parsed = ParseQuery(R"({ resource.service.name = "frontend" && duration > 1s })");
+  if (!parsed.ok()) std::abort();
+  std::vector<SpanQuery> windows;
+  const GeneratorOptions g;
+  for (uint64_t minute : {5, 15, 25, 35, 45}) {
+    SpanQuery q = *parsed;
+    q.start_min = g.start_time_unix_nano + minute * 60'000'000'000ull;
+    q.start_max = q.start_min + 10 * 60'000'000'000ull - 1;
+    windows.push_back(std::move(q));
+  }
+  size_t next = 0;
+  uint64_t found = 0;
+  for (auto _ : state) {
+    auto result = (*store)->FindTraces(windows[next++ % windows.size()], 20);
+    if (!result.ok()) std::abort();
+    found += result->size();
+  }
+  state.counters["traces"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  if (!(*store)->Close().ok()) std::abort();
+}
+
 // 0: off; 64: the default; 1024: every decompressed page of a 1M-span store fits.
 BENCHMARK(BM_GetTrace)
     ->Arg(0)
@@ -121,6 +151,7 @@ BENCHMARK(BM_GetTrace)
     ->Arg(1024)
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(100000);
+BENCHMARK(BM_FindTraces)->Arg(0)->Arg(64)->Unit(benchmark::kMillisecond)->Iterations(200);
 
 }  // namespace
 }  // namespace spanstore
