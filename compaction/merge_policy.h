@@ -12,6 +12,11 @@
 // it (blocks merged across far-apart times would be scanned by every query in between and kept
 // until their newest span expires).
 //
+// When block times do not follow arrival (span times spread across every segment, a clock that
+// jumps), outputs land among blocks of other levels and runs stop forming; then a stretch of
+// blocks holding more than (fan_in - 1) per level is merged anyway, the adjacent group with the
+// fewest rows first, so the count stays bounded whatever the times.
+//
 // Three limits, each for a reason:
 //   - max_rows: a merge writes at most this many rows (the longest prefix of the run that fits),
 //     and a block of more than max_rows/2 rows is never merged again (it could not be merged
