@@ -568,25 +568,38 @@ absl::Status StoreImpl::MergeAndInstall(const std::vector<std::shared_ptr<BlockS
 absl::Status StoreImpl::CompactStep(bool* did_work) {
   bool expired = false, flushed = false, merged = false;
   absl::Status s = DropExpiredBlocks(&expired);
-  if (s.ok()) s = FlushMemTables(&flushed);
-  // A merge runs only when no sealed segment waits: flushes come first, so a merge delays a
-  // flush by at most one merge (bounded by kMaxMergedBlockRows), and back-pressure sees it.
+  // Flushes come first, but not always: under sustained ingest a sealed segment is nearly always
+  // waiting, and merges would wait until ingest stops while blocks pile up. So after a flush,
+  // a due merge gets the next turn -- unless memtables hold half of max_memtable_bytes, where
+  // back-pressure is near. A merge delays a flush by at most one merge (at most
+  // kMaxMergedBlockRows rows).
+  bool pressure;
+  {
+    port::MutexLock l(&mu_);
+    pressure = MemTableBytes() > options_.max_memtable_bytes / 2;
+  }
+  const bool merge_first = merge_turn_ && !pressure;
+  if (s.ok() && !merge_first) s = FlushMemTables(&flushed);
   if (s.ok() && !flushed) s = MergeL0Blocks(&merged);
   if (s.ok() && !flushed && !merged) s = MergeTiers(&merged);
+  if (s.ok() && merge_first && !merged) s = FlushMemTables(&flushed);
+  merge_turn_ = flushed;
   *did_work = expired || flushed || merged;
   return s;
 }
 
 void StoreImpl::CompactionLoop() {
+  bool did_work = false;
   while (true) {
     {
       port::MutexLock l(&mu_);
       if (stop_compaction_) return;
-      // Wake for sealed segments; otherwise check retention once a second.
-      if (imm_.empty()) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
+      // Wake for sealed segments; otherwise check retention once a second. A step that did
+      // work may have made a merge due (merges cascade up the levels): look again at once.
+      if (imm_.empty() && !did_work) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
       if (stop_compaction_) return;
     }
-    bool did_work = false;
+    did_work = false;
     absl::Status s;
     {
       port::MutexLock c(&compaction_mu_);

@@ -240,6 +240,8 @@ class StoreImpl final : public Store {
   Manifest manifest_ ABSL_GUARDED_BY(compaction_mu_);
   // The newest L0 block already checked for traces shared with older L0 blocks.
   uint64_t merge_checked_block_ ABSL_GUARDED_BY(compaction_mu_) = 0;
+  // The last step flushed: a due merge goes before the next flush (CompactStep).
+  bool merge_turn_ ABSL_GUARDED_BY(compaction_mu_) = false;
   absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);  // the last failed step, for Stats
 
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
