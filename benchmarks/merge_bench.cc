@@ -309,19 +309,17 @@ std::string Report(const std::vector<Row>& rows) {
     for (const Row& r : rows) md += cell(r) + " | ";
     md += "\n";
   };
-  line("blocks (levels 0..max)", [](const Row& r) {
-    return absl::StrFormat("%d (..%d)", r.stats.blocks, r.max_level);
-  });
-  line("L0 blocks flushed (= blocks without merges)", [](const Row& r) {
-    return absl::StrCat(r.stats.compactions - r.stats.merges);
-  });
+  line("blocks (levels 0..max)",
+       [](const Row& r) { return absl::StrFormat("%d (..%d)", r.stats.blocks, r.max_level); });
+  line("L0 blocks flushed (= blocks without merges)",
+       [](const Row& r) { return absl::StrCat(r.stats.compactions - r.stats.merges); });
   line("merges; spans rewritten per span", [](const Row& r) {
     return absl::StrFormat("%d; %.2f", r.stats.merges,
                            static_cast<double>(r.stats.merged_spans) / r.stats.compacted_spans);
   });
   line("block bytes written ÷ block bytes", [](const Row& r) {
-    return absl::StrFormat("%.2f", static_cast<double>(r.stats.compaction_bytes_written) /
-                                       r.stats.block_bytes);
+    return absl::StrFormat(
+        "%.2f", static_cast<double>(r.stats.compaction_bytes_written) / r.stats.block_bytes);
   });
   line("store bytes per span (blocks + summaries + manifest)", [](const Row& r) {
     return absl::StrFormat("%.1f", static_cast<double>(r.dir_bytes) / r.spans);
@@ -330,18 +328,15 @@ std::string Report(const std::vector<Row>& rows) {
   line("ingest + compaction, wall (CPU, both threads)", [](const Row& r) {
     return absl::StrFormat("%.1f s (%.1f s)", r.ingest_wall, r.ingest_cpu);
   });
-  line("write stalls (Appends that waited)", [](const Row& r) {
-    return absl::StrCat(r.stats.write_stalls);
-  });
+  line("write stalls (Appends that waited)",
+       [](const Row& r) { return absl::StrCat(r.stats.write_stalls); });
   line("open, cold / warm", [](const Row& r) {
     return absl::StrFormat("%.1f / %.1f ms", r.open_cold * 1e3, r.open_warm * 1e3);
   });
-  line("GetTrace p50 / p99", [](const Row& r) {
-    return absl::StrFormat("%.0f / %.0f µs", r.get_p50, r.get_p99);
-  });
-  line("service + duration search, 10 min window (traces)", [](const Row& r) {
-    return absl::StrFormat("%.1f ms (%d)", r.search_ms, r.search_traces);
-  });
+  line("GetTrace p50 / p99",
+       [](const Row& r) { return absl::StrFormat("%.0f / %.0f µs", r.get_p50, r.get_p99); });
+  line("service + duration search, 10 min window (traces)",
+       [](const Row& r) { return absl::StrFormat("%.1f ms (%d)", r.search_ms, r.search_traces); });
   line("needle attribute search, warm / cold", [](const Row& r) {
     return absl::StrFormat("%.1f / %.1f ms", r.needle_ms, r.needle_cold_ms);
   });

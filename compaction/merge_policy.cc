@@ -85,7 +85,9 @@ MergePick PickMerge(const std::vector<ManifestBlock>& blocks, const MergePolicy&
     }
     size_t j = i + 1;
     uint32_t max_level = order[i]->level;
-    while (j < order.size() && !sealed(j) && !gap(j)) max_level = std::max(max_level, order[j++]->level);
+    while (j < order.size() && !sealed(j) && !gap(j)) {
+      max_level = std::max(max_level, order[j++]->level);
+    }
     if (j - i > static_cast<uint64_t>(fan_in - 1) * (max_level + 1)) {
       for (size_t start = i; start + 1 < j; ++start) {
         uint64_t rows;

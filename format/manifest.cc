@@ -18,8 +18,8 @@ constexpr std::string_view kManifestMagicV1 = "SPNMANI1";
 
 std::string Manifest::Encode() const {
   std::string out(kManifestMagic);
-  const bool deep = std::any_of(blocks.begin(), blocks.end(),
-                                [](const ManifestBlock& b) { return b.level > 1; });
+  const bool deep =
+      std::any_of(blocks.begin(), blocks.end(), [](const ManifestBlock& b) { return b.level > 1; });
   PutFixed32(&out, deep ? kManifestFormatVersion : 2);
   PutVarint64(&out, next_block_number);
   PutVarint64(&out, first_live_segment);
@@ -68,7 +68,8 @@ absl::StatusOr<Manifest> Manifest::Decode(std::string_view data, std::string_vie
     return error("malformed header");
   }
   uint32_t version = 1;
-  if (header != kManifestMagicV1.size()) version = DecodeFixed32(data.data() + kManifestMagic.size());
+  if (header != kManifestMagicV1.size())
+    version = DecodeFixed32(data.data() + kManifestMagic.size());
   // Versions 1 and 2 had levels 0 and 1 only.
   const uint64_t max_level = version >= 3 ? kMaxManifestLevel : 1;
   for (uint64_t i = 0; i < count; ++i) {
