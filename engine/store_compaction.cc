@@ -36,7 +36,7 @@ constexpr double kMergeSharedFraction = 0.05;
 
 // Time-window merges (compaction/merge_policy.h) take runs of this many adjacent blocks of one
 // level: each span is rewritten about log_4(kMaxMergedBlockRows / L0 rows) times (twice for
-// 64 MB segments of ~180k spans), and at most three blocks wait at each level.
+// 64 MB segments of ~125k checkout spans), and at most three blocks wait at each level.
 constexpr uint32_t kMergeFanIn = 4;
 
 ManifestBlock ManifestEntry(const NewBlock& block, uint32_t level) {
