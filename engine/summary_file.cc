@@ -45,13 +45,14 @@ absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
   };
   absl::FunctionRef<bool(absl::Span<const SpanRow>)> is_open = open_fn;
   AnalysisSummary summary;
+  AnalysisSummary::SectionBuild sections;
   auto table = std::make_unique<SpanTable>();
   TraceId last{};
   bool first = true;
   absl::Status s = ScanBlock(block, SpanQuery{}, [&](const Span& span) {
     if (!first && span.trace_id != last && table->size() >= kRowsPerTable) {
       table->Finish();
-      summary.AddTable(*table, &is_open);
+      summary.AddTable(*table, &is_open, &sections);
       table = std::make_unique<SpanTable>();
     }
     first = false;
@@ -61,19 +62,28 @@ absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
   });
   if (!s.ok()) return s;
   table->Finish();
-  summary.AddTable(*table, &is_open);
+  summary.AddTable(*table, &is_open, &sections);
+  summary.FinishSections(std::move(sections));
   return summary;
 }
 
-std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary) {
+std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary,
+                              uint32_t version) {
   std::string out;
   PutFixed32(&out, kSummaryMagic);
-  PutFixed32(&out, kSummaryFileVersion);
+  PutFixed32(&out, version);
   for (uint64_t v : {id.number, id.rows, id.traces, id.min_start, id.max_start, id.file_bytes}) {
     PutVarint64(&out, v);
   }
   std::string payload;
-  summary.EncodeTo(&payload);
+  if (version == 1) {
+    AnalysisSummary old = summary;
+    old.sectioned = false;
+    old.EncodeTo(&payload);
+    payload.pop_back();  // the "not sectioned" byte: version 1 has no sections part
+  } else {
+    summary.EncodeTo(&payload);
+  }
   PutLengthPrefixed(&out, payload);
   PutFixed64(&out, XXH3_64bits(out.data(), out.size()));
   return out;
@@ -97,7 +107,7 @@ absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, Summary
     return absl::FailedPreconditionError(absl::StrFormat(
         "summary file: version %d is newer than this build's %d", version, kSummaryFileVersion));
   }
-  if (version != kSummaryFileVersion) return absl::DataLossError("summary file: bad version");
+  if (version == 0) return absl::DataLossError("summary file: bad version");
   in = body.substr(8);
   std::string_view payload;
   if (!GetVarint64(&in, &id->number) || !GetVarint64(&in, &id->rows) ||
@@ -106,7 +116,7 @@ absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, Summary
       !GetLengthPrefixed(&in, &payload) || !in.empty()) {
     return absl::DataLossError("summary file: truncated header");
   }
-  return AnalysisSummary::Decode(payload);
+  return AnalysisSummary::Decode(payload, /*with_sections=*/version >= 2);
 }
 
 absl::Status WriteBlockSummary(Env* env, const BlockReader& block, const AnalysisSummary& summary) {
