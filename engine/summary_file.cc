@@ -4,6 +4,9 @@
 
 #include <xxhash.h>
 
+#include <atomic>
+#include <iterator>
+
 #include "absl/strings/str_format.h"
 #include "engine/block_scan.h"
 #include "format/filenames.h"
@@ -20,8 +23,34 @@ constexpr size_t kRowsPerTable = 65536;
 // A trace with a span ending this close to the block's last start may still be running (at
 // most a twentieth of the block's time range, so a short block is not all open).
 constexpr uint64_t kOpenMarginNanos = 10'000'000'000;
+// The spans a time section's bucket should hold at the block's rate: its cells (sketches of
+// ~100 (service, operation, kind) rows, edges and services) approach ~20 KB at some tens of
+// thousands of spans, ~1 byte a span beside the block's ~24, while an edge scans about one
+// bucket of spans (~10 ms).
+constexpr uint64_t kSpansPerSection = 20'000;
+std::atomic<uint64_t> spans_per_section{kSpansPerSection};  // TEST_SetSpansPerSection
+
+// The narrowest of kSectionBucketMinutes whose buckets hold kSpansPerSection spans at the
+// block's average rate, else the widest.
+uint64_t SectionNanos(const BlockReader& block) {
+  const uint64_t range = block.zone().max_start() - block.zone().min_start() + 1;
+  const double wanted = static_cast<double>(spans_per_section.load(std::memory_order_relaxed));
+  for (uint64_t minutes : kSectionBucketMinutes) {
+    const uint64_t width = minutes * kSectionBucketNanos;
+    if (static_cast<double>(block.rows()) * static_cast<double>(width) /
+            static_cast<double>(range) >=
+        wanted) {
+      return width;
+    }
+  }
+  return std::end(kSectionBucketMinutes)[-1] * kSectionBucketNanos;
+}
 
 }  // namespace
+
+void TEST_SetSpansPerSection(uint64_t spans) {
+  spans_per_section.store(spans == 0 ? kSpansPerSection : spans, std::memory_order_relaxed);
+}
 
 SummaryIdentity IdentityOf(const BlockReader& block) {
   return SummaryIdentity{block.number(),           block.rows(),
@@ -46,6 +75,9 @@ absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
   absl::FunctionRef<bool(absl::Span<const SpanRow>)> is_open = open_fn;
   AnalysisSummary summary;
   AnalysisSummary::SectionBuild sections;
+  if (block.rows() > 0 && block.zone().max_start() >= block.zone().min_start()) {
+    sections.bucket_nanos = SectionNanos(block);
+  }
   auto table = std::make_unique<SpanTable>();
   TraceId last{};
   bool first = true;

@@ -54,6 +54,10 @@ SummaryIdentity IdentityOf(const BlockReader& block);
 absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
                                                   absl::FunctionRef<bool(const TraceId&)> shared);
 
+// Test hook: the spans a time section's bucket should hold at a block's rate (0: the
+// default), so that a test's small blocks get minute buckets (1) as a big store's do.
+void TEST_SetSpansPerSection(uint64_t spans);
+
 // Writes the current version; `version` 1 (without the sections part) only for tests of the
 // old format.
 std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary,

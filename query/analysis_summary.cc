@@ -137,8 +137,8 @@ void AnalysisSummary::AddTable(const SpanTable& table, IsOpenFn* is_open, Sectio
     }
     uint64_t first = UINT64_MAX, last = 0;
     for (const SpanRow& r : rows) {
-      first = std::min(first, r.start / kSectionBucketNanos);
-      last = std::max(last, r.start / kSectionBucketNanos);
+      first = std::min(first, r.start / sections->bucket_nanos);
+      last = std::max(last, r.start / sections->bucket_nanos);
     }
     if (first != last) sections->spread.emplace_back(rows.front().trace, SectionKey{first, last});
     by_section[{first, last}].Fold(rows, &has_child);
@@ -155,6 +155,7 @@ void AnalysisSummary::AddTable(const SpanTable& table, IsOpenFn* is_open, Sectio
 
 void AnalysisSummary::FinishSections(SectionBuild build) {
   sectioned = true;
+  section_nanos = build.bucket_nanos;
   // One string table for all sections: their names repeat from minute to minute.
   std::map<std::string_view, uint32_t> ids;
   auto intern = [&](std::string_view v) { ids.try_emplace(v, 0); };
@@ -217,7 +218,7 @@ ptrdiff_t AnalysisSummary::SectionOf(const TraceId& trace, uint64_t start) const
   if (spread != spread_traces.end() && *spread == trace) {
     return spread_sections[spread - spread_traces.begin()];
   }
-  const SectionKey key{start / kSectionBucketNanos, start / kSectionBucketNanos};
+  const SectionKey key{start / section_nanos, start / section_nanos};
   auto it = std::lower_bound(sections.begin(), sections.end(), key,
                              [](const SummarySection& s, const SectionKey& k) {
                                return SectionKey{s.first, s.last} < k;
@@ -366,10 +367,10 @@ absl::StatusOr<AnalysisSummary> AnalysisSummary::DecodeSection(size_t i) const {
 // index into the open traces, span id and parent as 8 bytes each, start, end, service,
 // operation, peer as open string ids, kind, status). A cell: calls, errors, sketch
 // (QuantileSketch::EncodeTo). Then (summary file version 2) the sections part: a byte, 0 when
-// not sectioned, else 1 and: the section string table (as above); sections (count, then each:
-// first bucket, last - first, min_start, max_start - min_start, spans, length-prefixed keyed
-// cells with ids into the section strings); spread traces (count, 16-byte ids, sorted), then
-// each one's section index.
+// not sectioned, else 1 and: the bucket width in ns; the section string table (as above); sections
+// (count, then each: first bucket, last - first, min_start, max_start - min_start, spans,
+// length-prefixed keyed cells with ids into the section strings); spread traces (count, 16-byte
+// ids, sorted), then each one's section index.
 void AnalysisSummary::EncodeTo(std::string* out) const {
   std::map<std::string_view, uint32_t> ids;
   std::vector<std::string_view> strings;
@@ -409,6 +410,7 @@ void AnalysisSummary::EncodeTo(std::string* out) const {
   }
   out->push_back(sectioned ? 1 : 0);
   if (!sectioned) return;
+  PutVarint64(out, section_nanos);
   PutVarint64(out, section_strings.size());
   for (const std::string& str : section_strings) PutLengthPrefixed(out, str);
   PutVarint64(out, sections.size());
@@ -470,6 +472,7 @@ absl::StatusOr<AnalysisSummary> AnalysisSummary::Decode(std::string_view in, boo
     in.remove_prefix(1);
   }
   if (s.sectioned) {
+    if (!GetVarint64(&in, &s.section_nanos) || s.section_nanos == 0) return bad("section width");
     if (!GetStrings(&in, &s.section_strings)) return bad("section strings");
     if (!GetCount(&in, &n)) return bad("section count");
     s.sections.resize(n);
@@ -488,8 +491,8 @@ absl::StatusOr<AnalysisSummary> AnalysisSummary::Decode(std::string_view in, boo
       sec.cells = std::string(cells);
       // What the builder's keys guarantee: the section's spans start in its first and last
       // buckets, and sections come in (first, last) order.
-      if (sec.spans == 0 || sec.min_start / kSectionBucketNanos != sec.first ||
-          sec.max_start / kSectionBucketNanos != sec.last ||
+      if (sec.spans == 0 || sec.min_start / s.section_nanos != sec.first ||
+          sec.max_start / s.section_nanos != sec.last ||
           (i > 0 && !(SectionKey{s.sections[i - 1].first, s.sections[i - 1].last} <
                       SectionKey{sec.first, sec.last}))) {
         return bad("section key");

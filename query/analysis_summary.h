@@ -14,12 +14,13 @@
 //
 // Time sections. A window's edge may cut a block, and a block may cover hours (merges), so a
 // block's summary also keeps its cells split by start time: each trace folded into the cells
-// belongs to exactly one section, the one of (first, last) kSectionBucketNanos-wide bucket of
-// its spans' start times. A window answers a section lying wholly inside it from the section's
-// cells, skips one wholly outside, and scans only the spans of the sections its edges cut
-// (engine/store_analysis.cc). The trace -> section map is kept only for the traces spread over
-// more than one bucket (a few percent): any other folded trace is in the section of its span's
-// bucket alone. Sections are kept encoded and decoded only when a window cuts the block.
+// belongs to exactly one section, the one of (first, last) bucket of its spans' start times,
+// buckets being section_nanos wide and aligned to the Unix epoch. A window answers a section
+// lying wholly inside it from the section's cells, skips one wholly outside, and scans only
+// the spans of the sections its edges cut (engine/store_analysis.cc). The trace -> section map
+// is kept only for the traces spread over more than one bucket (a few percent): any other
+// folded trace is in the section of its span's bucket alone. Sections are kept encoded and
+// decoded only when a window cuts the block.
 //
 // Thread safety: a value type; const methods may be called concurrently.
 
@@ -63,17 +64,18 @@ struct SummaryCell {
   friend bool operator==(const SummaryCell&, const SummaryCell&) = default;
 };
 
-// The width of a time section's buckets, aligned to the Unix epoch. Why a minute: a window
-// edge costs a scan of the spans of the one or two sections it cuts, about a minute of spans
-// (~70k spans at 100M spans a day: tens of milliseconds), while every section costs its cells
-// (~5-15 KB encoded, ~1/2 byte per span at 10M spans a day); a second would make the cells
-// outweigh the spans, an hour would make each edge scan millions of spans.
+// The narrowest bucket of time sections, and the bucket widths a block's summary chooses from
+// (engine/summary_file.cc picks per block, from its span rate). Why these: an edge costs a
+// scan of the spans of about one bucket, while every section costs its cells, whose sketches
+// take ~20 KB once a section holds some tens of thousands of spans; so a bucket should hold
+// about that many spans -- a minute at 100M spans a day, five at 10M a day.
 inline constexpr uint64_t kSectionBucketNanos = 60'000'000'000;
+inline constexpr uint64_t kSectionBucketMinutes[] = {1, 2, 5, 10, 15, 30, 60};
 
 // One time section of a block summary: the cells of the folded traces whose spans start in
 // buckets first..last (and no other), kept encoded.
 struct SummarySection {
-  uint64_t first = 0, last = 0;           // buckets: start / kSectionBucketNanos
+  uint64_t first = 0, last = 0;           // buckets: start / section_nanos
   uint64_t min_start = 0, max_start = 0;  // of its spans
   uint64_t spans = 0;
   std::string cells;  // operations, services, edges and nodes, ids into section_strings
@@ -144,6 +146,7 @@ class AnalysisSummary {
   // spread_traces (sorted) are the folded traces with spans in more than one bucket, and
   // spread_sections[i] the index of spread_traces[i]'s section.
   bool sectioned = false;
+  uint64_t section_nanos = kSectionBucketNanos;  // the buckets' width
   std::vector<SummarySection> sections;
   std::vector<std::string> section_strings;
   std::vector<TraceId> spread_traces;
@@ -155,6 +158,7 @@ class AnalysisSummary {
 // Sections while a block's summary is built, decoded: AddTable adds to them, FinishSections
 // turns them into the summary's cells and sections.
 struct AnalysisSummary::SectionBuild {
+  uint64_t bucket_nanos = kSectionBucketNanos;  // REQUIRES: > 0
   std::map<SectionKey, AnalysisSummary> cells;
   std::vector<std::pair<TraceId, SectionKey>> spread;  // traces over more than one bucket
 };

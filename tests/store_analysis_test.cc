@@ -347,6 +347,13 @@ TEST_F(StoreAnalysisTest, WhileBackgroundCompactionRuns) {
   EXPECT_GT(Parts(*store, AnalysisWindow()).summaries, 0u);
 }
 
+// Blocks built meanwhile get minute buckets, as a store of 100M spans a day has (the small
+// blocks of a test would otherwise get buckets of up to an hour).
+struct MinuteBuckets {
+  MinuteBuckets() { TEST_SetSpansPerSection(1); }
+  ~MinuteBuckets() { TEST_SetSpansPerSection(0); }
+};
+
 // Traces planted across a bucket boundary: a root in service "edge-a" calling "edge-b", whose
 // client span starts just before the minute and whose server span starts just after it, with
 // a child of the server span a little later; one in five fails.
@@ -433,6 +440,7 @@ uint64_t EdgeBound(const std::vector<Span>& spans, const AnalysisWindow& w) {
 // scan's, and the scan side must visit only the spans of the sections the edges cut -- never
 // the block whole.
 TEST_F(StoreAnalysisTest, EdgesCutABlockAtAnyNanosecondAndScanOnlyTheirSections) {
+  const MinuteBuckets minutes;
   Options o = StoreOptions();
   o.segment_bytes = 256ull << 20;  // one block
   auto store = *Store::Open(o, dir_.Sub("db"));
@@ -466,6 +474,7 @@ TEST_F(StoreAnalysisTest, EdgesCutABlockAtAnyNanosecondAndScanOnlyTheirSections)
 // The same with a dozen blocks, with the WAL holding the straddlers' server halves (so a
 // block's closed traces are shared with a memtable), then compacted and merged.
 TEST_F(StoreAnalysisTest, CutSectionsWithTheWalAndAfterMerges) {
+  const MinuteBuckets minutes;
   auto store = *Store::Open(StoreOptions(), dir_.Sub("db"));
   std::vector<Span> early, late;
   for (const Span& s : SpansAndStraddlers()) {
@@ -486,6 +495,7 @@ TEST_F(StoreAnalysisTest, CutSectionsWithTheWalAndAfterMerges) {
 // A summary file of version 1 (no sections) still answers a block wholly inside a window;
 // a cut block is scanned as before; repair rewrites it as the current version.
 TEST_F(StoreAnalysisTest, VersionOneSummariesStillWorkAndRepairUpgradesThem) {
+  const MinuteBuckets minutes;
   const std::string db = dir_.Sub("db");
   {
     auto store = *Store::Open(StoreOptions(), db);
