@@ -378,9 +378,20 @@ absl::Status ScanBlockForAnalysis(const BlockReader& block,
     auto it = std::find(tables.keys.begin(), tables.keys.end(), key);
     if (it != tables.keys.end()) field_keys[it - tables.keys.begin()] = true;
   }
-  SpanFields fields;
-  fields.attributes = std::find(field_keys.begin(), field_keys.end(), true) != field_keys.end();
-  fields.keys = &field_keys;
+  // The attributes are read only for client and producer spans whose operation has one of
+  // the keys (what SpanTable::Add looks at), and a group's value streams decoded only when a
+  // kept row is such a span.
+  std::vector<bool> op_has_key(tables.ops.size(), false);
+  for (size_t o = 0; o < tables.ops.size(); ++o) {
+    const BlockTables::Op& op = tables.ops[o];
+    if (op.kind != SpanKind::kClient && op.kind != SpanKind::kProducer) continue;
+    for (uint32_t key : tables.keys_of(op)) {
+      if (key < field_keys.size() && field_keys[key]) op_has_key[o] = true;
+    }
+  }
+  SpanFields fields, with_attributes;
+  with_attributes.attributes = true;
+  with_attributes.keys = &field_keys;
   // The range holding `start`, if any: ranges are few (a window's two edges, a few sections).
   auto in_ranges = [&](uint64_t start) {
     for (const auto& [lo, hi] : ranges) {
@@ -407,9 +418,14 @@ absl::Status ScanBlockForAnalysis(const BlockReader& block,
       if (in_ranges(data.start(r)) && keep(data.trace_id(r), data.start(r))) rows.push_back(r);
     }
     if (rows.empty()) continue;
-    if (s = data.LoadFields(fields); !s.ok()) return s;
+    if (s = data.Load(kColOp); !s.ok()) return s;
+    const bool attributes = std::any_of(rows.begin(), rows.end(),
+                                        [&](uint32_t r) { return op_has_key[data.op_id(r)]; });
+    const SpanFields& f = attributes ? with_attributes : fields;
+    if (s = data.LoadFields(f); !s.ok()) return s;
     for (uint32_t r : rows) {
-      if (s = data.MaterializeFields(r, fields, &span); !s.ok()) return s;
+      if (s = data.MaterializeFields(r, f, &span); !s.ok()) return s;
+      if (!attributes || !op_has_key[data.op_id(r)]) span.attributes.clear();
       if (!visitor(span)) return absl::OkStatus();
     }
   }
