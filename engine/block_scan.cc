@@ -366,4 +366,70 @@ absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
       });
 }
 
+absl::Status ScanBlockForAnalysis(const BlockReader& block,
+                                  absl::Span<const std::pair<uint64_t, uint64_t>> ranges,
+                                  absl::Span<const std::string_view> keys, const SpanQuery& query,
+                                  absl::FunctionRef<bool(const TraceId&, uint64_t)> keep,
+                                  absl::FunctionRef<bool(const Span&)> visitor) {
+  if (ranges.empty()) return absl::OkStatus();
+  const BlockTables& tables = block.tables();
+  std::vector<bool> field_keys(tables.keys.size(), false);
+  for (std::string_view key : keys) {
+    auto it = std::find(tables.keys.begin(), tables.keys.end(), key);
+    if (it != tables.keys.end()) field_keys[it - tables.keys.begin()] = true;
+  }
+  // The attributes are read only for client and producer spans whose operation has one of
+  // the keys (what SpanTable::Add looks at), and a group's value streams decoded only when a
+  // kept row is such a span.
+  std::vector<bool> op_has_key(tables.ops.size(), false);
+  for (size_t o = 0; o < tables.ops.size(); ++o) {
+    const BlockTables::Op& op = tables.ops[o];
+    if (op.kind != SpanKind::kClient && op.kind != SpanKind::kProducer) continue;
+    for (uint32_t key : tables.keys_of(op)) {
+      if (key < field_keys.size() && field_keys[key]) op_has_key[o] = true;
+    }
+  }
+  SpanFields fields, with_attributes;
+  with_attributes.attributes = true;
+  with_attributes.keys = &field_keys;
+  // The range holding `start`, if any: ranges are few (a window's two edges, a few sections).
+  auto in_ranges = [&](uint64_t start) {
+    for (const auto& [lo, hi] : ranges) {
+      if (start < lo) return false;
+      if (start <= hi) return true;
+    }
+    return false;
+  };
+  std::vector<uint32_t> rows;
+  Span span;
+  for (size_t g = 0; g < block.groups().size(); ++g) {
+    const ZoneMap& zone = block.groups()[g].zone;
+    if (std::none_of(ranges.begin(), ranges.end(), [&](const std::pair<uint64_t, uint64_t>& r) {
+          return zone.min_start() <= r.second && r.first <= zone.max_start();
+        })) {
+      continue;
+    }
+    absl::Status s = CheckQueryInterrupted(query);
+    if (!s.ok()) return s;
+    GroupData data(block, g);
+    if (s = data.Load(kColStartClass); !s.ok()) return s;
+    rows.clear();
+    for (uint32_t r = 0; r < data.rows(); ++r) {
+      if (in_ranges(data.start(r)) && keep(data.trace_id(r), data.start(r))) rows.push_back(r);
+    }
+    if (rows.empty()) continue;
+    if (s = data.Load(kColOp); !s.ok()) return s;
+    const bool attributes = std::any_of(rows.begin(), rows.end(),
+                                        [&](uint32_t r) { return op_has_key[data.op_id(r)]; });
+    const SpanFields& f = attributes ? with_attributes : fields;
+    if (s = data.LoadFields(f); !s.ok()) return s;
+    for (uint32_t r : rows) {
+      if (s = data.MaterializeFields(r, f, &span); !s.ok()) return s;
+      if (!attributes || !op_has_key[data.op_id(r)]) span.attributes.clear();
+      if (!visitor(span)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace spanstore

@@ -9,9 +9,12 @@
 #define SPANSTORE_ENGINE_BLOCK_SCAN_H_
 
 #include <cstdint>
+#include <string_view>
+#include <utility>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "format/block_reader.h"
 #include "spanstore/query.h"
 #include "spanstore/span.h"
@@ -32,6 +35,18 @@ bool ScanKeysFromColumns(const SpanQuery& query);
 // whole spans only when ScanKeysFromColumns(query) is false).
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t start)> visitor);
+
+// For the service graph and RED (engine/store_analysis.cc): calls `visitor` for every span of
+// `block` whose start lies in one of `ranges` (inclusive [first, second], ascending, disjoint)
+// and for whose trace and start keep(trace, start) holds, until it returns false. Tested on
+// the time column and the trace index before anything is built; a span is built with only
+// the parts every built span has (ids, parent, times, service, name, kind, status) and the
+// span attributes named in `keys`. Honours query's deadline and cancel flag only.
+absl::Status ScanBlockForAnalysis(const BlockReader& block,
+                                  absl::Span<const std::pair<uint64_t, uint64_t>> ranges,
+                                  absl::Span<const std::string_view> keys, const SpanQuery& query,
+                                  absl::FunctionRef<bool(const TraceId&, uint64_t)> keep,
+                                  absl::FunctionRef<bool(const Span&)> visitor);
 
 }  // namespace spanstore
 

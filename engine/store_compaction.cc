@@ -197,15 +197,18 @@ absl::Status StoreImpl::OpenBlocks() {
   }
 
   if (options_.recovery == RecoveryMode::kSalvage && !read_only) {
-    // Repair also writes the analysis summaries that are missing or damaged (blocks written
-    // before summaries existed, a write that failed): they are derived from the block alone.
+    // Repair also writes the analysis summaries that are missing, damaged or of version 1
+    // (blocks written before summaries or their time sections existed, a write that failed):
+    // they are derived from the block alone.
     port::MutexLock c(&compaction_mu_);
     std::vector<std::shared_ptr<BlockSource>> missing, present;
     for (const auto& b : blocks) {
       // A newer build's summary (FailedPrecondition) is left alone.
-      const absl::StatusCode code = ReadBlockSummary(env_, b->reader()).status().code();
-      const bool rewrite =
-          code == absl::StatusCode::kNotFound || code == absl::StatusCode::kDataLoss;
+      auto summary = ReadBlockSummary(env_, b->reader());
+      const absl::StatusCode code = summary.status().code();
+      const bool rewrite = code == absl::StatusCode::kNotFound ||
+                           code == absl::StatusCode::kDataLoss ||
+                           (summary.ok() && !summary->sectioned);
       (rewrite ? missing : present).push_back(b);
     }
     if (!missing.empty()) {

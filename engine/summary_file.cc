@@ -4,6 +4,9 @@
 
 #include <xxhash.h>
 
+#include <atomic>
+#include <iterator>
+
 #include "absl/strings/str_format.h"
 #include "engine/block_scan.h"
 #include "format/filenames.h"
@@ -20,8 +23,34 @@ constexpr size_t kRowsPerTable = 65536;
 // A trace with a span ending this close to the block's last start may still be running (at
 // most a twentieth of the block's time range, so a short block is not all open).
 constexpr uint64_t kOpenMarginNanos = 10'000'000'000;
+// The spans a time section's bucket should hold at the block's rate: its cells (sketches of
+// ~100 (service, operation, kind) rows, edges and services) approach ~20 KB at some tens of
+// thousands of spans, ~1 byte a span beside the block's ~24, while an edge scans about one
+// bucket of spans (~10 ms).
+constexpr uint64_t kSpansPerSection = 20'000;
+std::atomic<uint64_t> spans_per_section{kSpansPerSection};  // TEST_SetSpansPerSection
+
+// The narrowest of kSectionBucketMinutes whose buckets hold kSpansPerSection spans at the
+// block's average rate, else the widest.
+uint64_t SectionNanos(const BlockReader& block) {
+  const uint64_t range = block.zone().max_start() - block.zone().min_start() + 1;
+  const double wanted = static_cast<double>(spans_per_section.load(std::memory_order_relaxed));
+  for (uint64_t minutes : kSectionBucketMinutes) {
+    const uint64_t width = minutes * kSectionBucketNanos;
+    if (static_cast<double>(block.rows()) * static_cast<double>(width) /
+            static_cast<double>(range) >=
+        wanted) {
+      return width;
+    }
+  }
+  return std::end(kSectionBucketMinutes)[-1] * kSectionBucketNanos;
+}
 
 }  // namespace
+
+void TEST_SetSpansPerSection(uint64_t spans) {
+  spans_per_section.store(spans == 0 ? kSpansPerSection : spans, std::memory_order_relaxed);
+}
 
 SummaryIdentity IdentityOf(const BlockReader& block) {
   return SummaryIdentity{block.number(),           block.rows(),
@@ -45,13 +74,17 @@ absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
   };
   absl::FunctionRef<bool(absl::Span<const SpanRow>)> is_open = open_fn;
   AnalysisSummary summary;
+  AnalysisSummary::SectionBuild sections;
+  if (block.rows() > 0 && block.zone().max_start() >= block.zone().min_start()) {
+    sections.bucket_nanos = SectionNanos(block);
+  }
   auto table = std::make_unique<SpanTable>();
   TraceId last{};
   bool first = true;
   absl::Status s = ScanBlock(block, SpanQuery{}, [&](const Span& span) {
     if (!first && span.trace_id != last && table->size() >= kRowsPerTable) {
       table->Finish();
-      summary.AddTable(*table, &is_open);
+      summary.AddTable(*table, &is_open, &sections);
       table = std::make_unique<SpanTable>();
     }
     first = false;
@@ -61,19 +94,28 @@ absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
   });
   if (!s.ok()) return s;
   table->Finish();
-  summary.AddTable(*table, &is_open);
+  summary.AddTable(*table, &is_open, &sections);
+  summary.FinishSections(std::move(sections));
   return summary;
 }
 
-std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary) {
+std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary,
+                              uint32_t version) {
   std::string out;
   PutFixed32(&out, kSummaryMagic);
-  PutFixed32(&out, kSummaryFileVersion);
+  PutFixed32(&out, version);
   for (uint64_t v : {id.number, id.rows, id.traces, id.min_start, id.max_start, id.file_bytes}) {
     PutVarint64(&out, v);
   }
   std::string payload;
-  summary.EncodeTo(&payload);
+  if (version == 1) {
+    AnalysisSummary old = summary;
+    old.sectioned = false;
+    old.EncodeTo(&payload);
+    payload.pop_back();  // the "not sectioned" byte: version 1 has no sections part
+  } else {
+    summary.EncodeTo(&payload);
+  }
   PutLengthPrefixed(&out, payload);
   PutFixed64(&out, XXH3_64bits(out.data(), out.size()));
   return out;
@@ -97,7 +139,7 @@ absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, Summary
     return absl::FailedPreconditionError(absl::StrFormat(
         "summary file: version %d is newer than this build's %d", version, kSummaryFileVersion));
   }
-  if (version != kSummaryFileVersion) return absl::DataLossError("summary file: bad version");
+  if (version == 0) return absl::DataLossError("summary file: bad version");
   in = body.substr(8);
   std::string_view payload;
   if (!GetVarint64(&in, &id->number) || !GetVarint64(&in, &id->rows) ||
@@ -106,7 +148,7 @@ absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, Summary
       !GetLengthPrefixed(&in, &payload) || !in.empty()) {
     return absl::DataLossError("summary file: truncated header");
   }
-  return AnalysisSummary::Decode(payload);
+  return AnalysisSummary::Decode(payload, /*with_sections=*/version >= 2);
 }
 
 absl::Status WriteBlockSummary(Env* env, const BlockReader& block, const AnalysisSummary& summary) {

@@ -12,7 +12,8 @@
 //   the block it describes: varints number, rows, traces, min_start, max_start, file_bytes
 //     (a summary left from another block with the same number -- after a repair -- does not
 //     match and is ignored)
-//   varint payload length, payload (AnalysisSummary::EncodeTo)
+//   varint payload length, payload (AnalysisSummary::EncodeTo; version 1 lacks its sections
+//     part)
 //   fixed64 XXH3_64bits of every byte before it
 //
 // Thread safety: stateless functions.
@@ -32,7 +33,10 @@
 
 namespace spanstore {
 
-inline constexpr uint32_t kSummaryFileVersion = 1;
+// 2: time sections (AnalysisSummary::sections). A version 1 file still reads, unsectioned: its
+// block is answered whole or scanned, as before, until `spanctl repair` or a compaction that
+// touches it writes version 2.
+inline constexpr uint32_t kSummaryFileVersion = 2;
 
 // What a summary file says about the block it was built from.
 struct SummaryIdentity {
@@ -46,10 +50,18 @@ SummaryIdentity IdentityOf(const BlockReader& block);
 // hold it, when a span of it has its parent outside the block, or when it may still be
 // running at the block's end (a span ends within kOpenMargin of the block's last start):
 // later blocks may get more of it, and opening it now spares rewriting this summary then.
+// The summary is sectioned (AnalysisSummary::sections).
 absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
                                                   absl::FunctionRef<bool(const TraceId&)> shared);
 
-std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary);
+// Test hook: the spans a time section's bucket should hold at a block's rate (0: the
+// default), so that a test's small blocks get minute buckets (1) as a big store's do.
+void TEST_SetSpansPerSection(uint64_t spans);
+
+// Writes the current version; `version` 1 (without the sections part) only for tests of the
+// old format.
+std::string EncodeSummaryFile(const SummaryIdentity& id, const AnalysisSummary& summary,
+                              uint32_t version = kSummaryFileVersion);
 // DataLoss for damage (bad magic, checksum, truncation, contents Encode could not write);
 // FailedPrecondition for a newer version. Never crashes on any input.
 absl::StatusOr<AnalysisSummary> DecodeSummaryFile(std::string_view data, SummaryIdentity* id);

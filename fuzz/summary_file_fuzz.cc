@@ -28,6 +28,17 @@ void Check(std::string_view data) {
   summary->AddOpenRowsTo(&table);
   table.Finish();
   merged.AddTable(table);
+  // Sections are decoded only when a window cuts the block: each must decode or fail cleanly.
+  for (size_t k = 0; k < summary->sections.size(); ++k) {
+    auto cells = summary->DecodeSection(k);
+    if (cells.ok()) merged.Merge(*cells);
+  }
+  if (summary->sectioned) {
+    for (const spanstore::SummarySection& s : summary->sections) {
+      (void)summary->SectionOf(spanstore::TraceId{}, s.min_start);
+    }
+    for (const spanstore::TraceId& t : summary->spread_traces) (void)summary->SectionOf(t, 0);
+  }
   spanstore::SummaryIdentity id2;
   auto again = spanstore::DecodeSummaryFile(spanstore::EncodeSummaryFile(id, *summary), &id2);
   if (!again.ok() || !(*again == *summary) || !(id2 == id)) __builtin_trap();

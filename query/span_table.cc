@@ -30,11 +30,11 @@ bool SpanTable::Add(const Span& span, uint64_t max_spans) {
   if (span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer) {
     const AnyValue* peer = nullptr;
     for (const KeyValue& kv : span.attributes) {
-      if (kv.key == "peer.service") {
+      if (kv.key == kSpanTablePeerKeys[0]) {
         peer = &kv.value;
         break;
       }
-      if (kv.key == "db.system") peer = &kv.value;
+      if (kv.key == kSpanTablePeerKeys[1]) peer = &kv.value;
     }
     if (peer != nullptr && peer->type() == AnyValue::Type::kString) {
       r.peer = Intern(peer->string_value());

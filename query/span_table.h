@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,6 +43,10 @@ struct SpanRow {
   uint64_t clamped_end() const { return end > start ? end : start; }
   friend bool operator==(const SpanRow&, const SpanRow&) = default;
 };
+
+// The span attributes SpanTable::Add reads (a client's or producer's peer, in this order of
+// preference): a scan for a table need build no others.
+inline constexpr std::string_view kSpanTablePeerKeys[] = {"peer.service", "db.system"};
 
 class SpanTable {
  public:

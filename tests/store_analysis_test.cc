@@ -2,7 +2,8 @@
 // graph and RED answered from per-block summaries plus a scan of the rest must equal the
 // answer of a scan of every span -- same counts, same sketches -- with the spans in the WAL, in
 // blocks, in both, after L0 merges, with traces split across blocks, over windows that cut
-// blocks, and with summaries missing or damaged.
+// blocks (at any nanosecond: the time sections), with summaries missing, damaged or of the
+// older unsectioned version; and a window's edges scan only the sections they cut.
 
 #include <algorithm>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "engine/summary_file.h"
 #include "gtest/gtest.h"
 #include "spanstore/analysis.h"
 #include "spanstore/store.h"
@@ -143,7 +145,13 @@ void ExpectSame(Store& store, AnalysisWindow w, const std::string& what) {
 std::vector<AnalysisWindow> Windows() {
   std::vector<AnalysisWindow> ws(1);  // unbounded
   for (auto [from, to] : std::vector<std::pair<uint64_t, uint64_t>>{
-           {0, kHour / 2}, {7 * kMinute + 12345, 41 * kMinute + 999}, {kHour / 3, 2 * kHour}}) {
+           {0, kHour / 2},
+           {7 * kMinute + 12345, 41 * kMinute + 999},
+           {kHour / 3, 2 * kHour},
+           // Edges a nanosecond either side of a bucket boundary, and one window inside a
+           // single bucket.
+           {13 * kMinute - 1, 29 * kMinute + 1},
+           {52 * kMinute + 17'000'000'001, 52 * kMinute + 43'999'999'999}}) {
     AnalysisWindow w;
     w.start_unix_nano = kStart + from;
     w.end_unix_nano = kStart + to;
@@ -338,6 +346,207 @@ TEST_F(StoreAnalysisTest, WhileBackgroundCompactionRuns) {
   ASSERT_TRUE(store->CompactAll().ok());
   ExpectSameEverywhere(*store, "after background compaction");
   EXPECT_GT(Parts(*store, AnalysisWindow()).summaries, 0u);
+}
+
+// Blocks built meanwhile get minute buckets, as a store of 100M spans a day has (the small
+// blocks of a test would otherwise get buckets of up to an hour).
+struct MinuteBuckets {
+  MinuteBuckets() { TEST_SetSpansPerSection(1); }
+  ~MinuteBuckets() { TEST_SetSpansPerSection(0); }
+};
+
+// Traces planted across a bucket boundary: a root in service "edge-a" calling "edge-b", whose
+// client span starts just before the minute and whose server span starts just after it, with
+// a child of the server span a little later; one in five fails.
+std::vector<Span> Straddlers() {
+  std::vector<Span> out;
+  for (uint64_t m = 1; m < 60; m += 2) {
+    for (uint64_t k = 0; k < 3; ++k) {
+      const uint64_t boundary = kStart + m * kMinute;
+      const uint64_t t0 = boundary - 3'000'000 + k * 1'000'000;  // 3, 2, 1 ms before
+      TraceId trace{};
+      trace.bytes[0] = 0xee;
+      trace.bytes[1] = static_cast<uint8_t>(m);
+      trace.bytes[2] = static_cast<uint8_t>(k);
+      auto span = [&](uint8_t id, uint8_t parent, const char* service, const char* name,
+                      SpanKind kind, uint64_t start, uint64_t end) {
+        Span s;
+        s.trace_id = trace;
+        s.span_id.bytes[0] = id;
+        if (parent != 0) s.parent_span_id.bytes[0] = parent;
+        s.service_name = service;
+        s.name = name;
+        s.kind = kind;
+        s.start_time_unix_nano = start;
+        s.end_time_unix_nano = end;
+        if ((m + k) % 5 == 0 && id == 3) s.status_code = StatusCode::kError;
+        out.push_back(s);
+      };
+      span(1, 0, "edge-a", "GET /edge", SpanKind::kServer, t0, t0 + 20'000'000);
+      span(2, 1, "edge-a", "call b", SpanKind::kClient, t0 + 1'000'000, t0 + 15'000'000);
+      span(3, 2, "edge-b", "serve", SpanKind::kServer, boundary + 1'000'000, t0 + 14'000'000);
+      span(4, 3, "edge-b", "work", SpanKind::kInternal, boundary + 2'000'000, t0 + 13'000'000);
+    }
+  }
+  return out;
+}
+
+const std::vector<Span>& SpansAndStraddlers() {
+  static const auto* spans = [] {
+    auto* all = new std::vector<Span>(Spans());
+    const std::vector<Span> planted = Straddlers();
+    all->insert(all->end(), planted.begin(), planted.end());
+    std::sort(all->begin(), all->end(), [](const Span& a, const Span& b) {
+      return a.start_time_unix_nano < b.start_time_unix_nano;
+    });
+    return all;
+  }();
+  return *spans;
+}
+
+// Windows with edges at arbitrary nanoseconds, some of them right between a straddler's
+// client and server spans (a bucket boundary), some inside one bucket.
+std::vector<AnalysisWindow> RandomWindows(int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<AnalysisWindow> ws;
+  for (int i = 0; i < count; ++i) {
+    uint64_t a = rng() % (kHour + 2 * kMinute), b = rng() % (kHour + 2 * kMinute);
+    if (i % 3 == 0) a = (a / kMinute) * kMinute + rng() % 2'000'000;  // just after a boundary
+    if (i % 4 == 1) b = a + 1 + rng() % kMinute;                      // within a minute or two
+    if (a > b) std::swap(a, b);
+    if (a == b) ++b;
+    AnalysisWindow w;
+    w.start_unix_nano = kStart + a;
+    w.end_unix_nano = kStart + b;
+    ws.push_back(w);
+  }
+  return ws;
+}
+
+// Spans the scan side may visit for window w at most: the window's spans in the buckets next
+// to its edges (the sections an edge cuts hold traces of at most two adjacent buckets here).
+uint64_t EdgeBound(const std::vector<Span>& spans, const AnalysisWindow& w) {
+  const uint64_t lo_end = (w.start_unix_nano / kMinute + 2) * kMinute;
+  const uint64_t hi_begin = (w.end_unix_nano / kMinute - 1) * kMinute;
+  uint64_t n = 0;
+  for (const Span& s : spans) {
+    const uint64_t t = s.start_time_unix_nano;
+    if (t < w.start_unix_nano || t >= w.end_unix_nano) continue;
+    n += t < lo_end || t >= hi_begin;
+  }
+  return n;
+}
+
+// One block holds the whole hour: every bounded window cuts it. Each answer must equal a full
+// scan's, and the scan side must visit only the spans of the sections the edges cut -- never
+// the block whole.
+TEST_F(StoreAnalysisTest, EdgesCutABlockAtAnyNanosecondAndScanOnlyTheirSections) {
+  const MinuteBuckets minutes;
+  Options o = StoreOptions();
+  o.segment_bytes = 256ull << 20;  // one block
+  auto store = *Store::Open(o, dir_.Sub("db"));
+  const std::vector<Span>& all = SpansAndStraddlers();
+  ASSERT_TRUE(AppendAll(*store, all).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  ASSERT_EQ(store->Stats().blocks, 1u);
+  ExpectSameEverywhere(*store, "one block");
+  uint64_t scanned = 0, in_windows = 0;
+  for (const AnalysisWindow& w : RandomWindows(40, 11)) {
+    const std::string what = absl::StrFormat("[%d, %d)", w.start_unix_nano, w.end_unix_nano);
+    ExpectSame(*store, w, what);
+    const Split p = Parts(*store, w);
+    EXPECT_LE(p.scanned, EdgeBound(all, w)) << what;
+    scanned += p.scanned;
+    for (const Span& s : all) {
+      in_windows +=
+          s.start_time_unix_nano >= w.start_unix_nano && s.start_time_unix_nano < w.end_unix_nano;
+    }
+  }
+  // Summed over the windows, most spans come from the sections' cells.
+  EXPECT_LT(scanned, in_windows / 5) << scanned << " of " << in_windows;
+  // A window from one nanosecond past the first span to one before the last: two edge scans.
+  AnalysisWindow most;
+  most.start_unix_nano = all.front().start_time_unix_nano + 1;
+  most.end_unix_nano = all.back().start_time_unix_nano;
+  ExpectSame(*store, most, "all but the ends");
+  EXPECT_LE(Parts(*store, most).scanned, EdgeBound(all, most));
+}
+
+// The same with a dozen blocks, with the WAL holding the straddlers' server halves (so a
+// block's closed traces are shared with a memtable), then compacted and merged.
+TEST_F(StoreAnalysisTest, CutSectionsWithTheWalAndAfterMerges) {
+  const MinuteBuckets minutes;
+  auto store = *Store::Open(StoreOptions(), dir_.Sub("db"));
+  std::vector<Span> early, late;
+  for (const Span& s : SpansAndStraddlers()) {
+    const bool straddler = s.trace_id.bytes[0] == 0xee;
+    const bool late_half = straddler && s.service_name == "edge-b";
+    (late_half || (!straddler && s.trace_id.bytes[5] % 16 == 0) ? late : early).push_back(s);
+  }
+  ASSERT_TRUE(AppendAll(*store, early).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  ASSERT_TRUE(AppendAll(*store, late).ok());
+  const std::vector<AnalysisWindow> windows = RandomWindows(12, 5);
+  for (const AnalysisWindow& w : windows) ExpectSame(*store, w, "blocks + wal");
+  ASSERT_TRUE(store->CompactAll().ok());
+  for (const AnalysisWindow& w : windows) ExpectSame(*store, w, "compacted");
+  ExpectSameEverywhere(*store, "compacted");
+}
+
+// A summary file of version 1 (no sections) still answers a block wholly inside a window;
+// a cut block is scanned as before; repair rewrites it as the current version.
+TEST_F(StoreAnalysisTest, VersionOneSummariesStillWorkAndRepairUpgradesThem) {
+  const MinuteBuckets minutes;
+  const std::string db = dir_.Sub("db");
+  {
+    auto store = *Store::Open(StoreOptions(), db);
+    ASSERT_TRUE(AppendAll(*store, SpansAndStraddlers()).ok());
+    ASSERT_TRUE(store->CompactAll().ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto version_of = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::string head(8, '\0');
+    f.read(head.data(), 8);
+    return static_cast<uint8_t>(head[4]);
+  };
+  size_t rewritten = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db + "/blocks")) {
+    if (e.path().extension() != ".sum") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    SummaryIdentity id;
+    auto summary = DecodeSummaryFile(data, &id);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    ASSERT_TRUE(summary->sectioned);
+    std::ofstream(e.path(), std::ios::binary | std::ios::trunc)
+        << EncodeSummaryFile(id, *summary, 1);
+    EXPECT_EQ(version_of(e.path()), 1);
+    ++rewritten;
+  }
+  ASSERT_GE(rewritten, 3u);
+  {
+    auto store = *Store::Open(StoreOptions(), db);
+    ExpectSameEverywhere(*store, "version 1");
+    EXPECT_GE(Parts(*store, AnalysisWindow()).summaries, rewritten - 1);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto report = VerifyStore(db);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->warnings, 0u);
+  Options repair = StoreOptions();
+  repair.recovery = RecoveryMode::kSalvage;
+  {
+    auto store = *Store::Open(repair, db);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(db + "/blocks")) {
+    if (e.path().extension() == ".sum") {
+      EXPECT_EQ(version_of(e.path()), kSummaryFileVersion);
+    }
+  }
+  auto store = *Store::Open(StoreOptions(), db);
+  ExpectSameEverywhere(*store, "repaired");
 }
 
 }  // namespace

@@ -16,24 +16,68 @@
 namespace spanstore {
 namespace {
 
-AnalysisSummary MakeSummary() {
-  GeneratorOptions o;
-  o.traces = 300;
-  o.error_rate = 0.05;
-  CheckoutGenerator gen(o);
-  SpanTable table;
-  std::vector<Span> trace;
-  while (gen.NextTrace(&trace)) {
-    for (const Span& s : trace) table.Add(s);
-  }
-  table.Finish();
+const std::vector<Span>& Spans() {
+  static const auto* spans = [] {
+    GeneratorOptions o;
+    o.traces = 300;
+    o.error_rate = 0.05;
+    // 10 minutes: traces of a second or so cross a bucket boundary now and then.
+    o.duration_nanos = 600'000'000'000ull;
+    CheckoutGenerator gen(o);
+    auto* all = new std::vector<Span>;
+    std::vector<Span> trace;
+    for (int i = 0; gen.NextTrace(&trace); ++i) {
+      // Every tenth trace moved to straddle a minute boundary (a spread trace).
+      uint64_t lo = UINT64_MAX, hi = 0;
+      for (const Span& s : trace) {
+        lo = std::min(lo, s.start_time_unix_nano);
+        hi = std::max(hi, s.start_time_unix_nano);
+      }
+      const uint64_t minute = 60'000'000'000ull;
+      if (i % 10 == 0 && hi > lo) {
+        const uint64_t to = (lo / minute + 1) * minute - (hi - lo) / 2 - 1;
+        for (Span& s : trace) {
+          s.start_time_unix_nano += to - lo;
+          s.end_time_unix_nano += to - lo;
+        }
+      }
+      all->insert(all->end(), trace.begin(), trace.end());
+    }
+    return all;
+  }();
+  return *spans;
+}
+
+const SpanTable& Table() {
+  static const SpanTable* table = [] {
+    auto* t = new SpanTable;
+    for (const Span& s : Spans()) t->Add(s);
+    t->Finish();
+    return t;
+  }();
+  return *table;
+}
+
+// Every fifth trace open, so the file holds rows as well as cells.
+bool IsOpenTrace(const TraceId& trace) { return trace.bytes[2] % 5 == 0; }
+
+// With `sectioned`, as compaction builds a block's (two tables, as a big block's is).
+AnalysisSummary MakeSummary(bool sectioned = true) {
+  auto open_fn = [](absl::Span<const SpanRow> rows) { return IsOpenTrace(rows.front().trace); };
+  AnalysisSummary::IsOpenFn is_open = open_fn;
   AnalysisSummary summary;
-  // Every fifth trace open, so the file holds rows as well as cells.
-  auto open_fn = [](absl::Span<const SpanRow> rows) {
-    return rows.front().trace.bytes[2] % 5 == 0;
-  };
-  absl::FunctionRef<bool(absl::Span<const SpanRow>)> is_open = open_fn;
-  summary.AddTable(table, &is_open);
+  if (!sectioned) {
+    summary.AddTable(Table(), &is_open);
+    return summary;
+  }
+  AnalysisSummary::SectionBuild build;
+  SpanTable halves[2];
+  for (const Span& s : Spans()) halves[s.trace_id.bytes[0] % 2].Add(s);
+  for (SpanTable& half : halves) {
+    half.Finish();
+    summary.AddTable(half, &is_open, &build);
+  }
+  summary.FinishSections(std::move(build));
   return summary;
 }
 
@@ -49,6 +93,62 @@ TEST(SummaryFileTest, RoundTrip) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_TRUE(*decoded == summary);
   EXPECT_TRUE(read == id);
+}
+
+// The sections add up to the summary's cells, every folded trace maps to the one section that
+// holds all its spans, and a version 1 file reads back without sections.
+TEST(SummaryFileTest, SectionsAddUpAndMapEveryFoldedTrace) {
+  const AnalysisSummary summary = MakeSummary();
+  ASSERT_TRUE(summary.sectioned);
+  ASSERT_GE(summary.sections.size(), 10u);
+  ASSERT_FALSE(summary.spread_traces.empty());  // traces over a minute boundary
+  AnalysisSummary sum;
+  for (size_t k = 0; k < summary.sections.size(); ++k) {
+    auto cells = summary.DecodeSection(k);
+    ASSERT_TRUE(cells.ok()) << cells.status();
+    EXPECT_EQ(cells->spans, summary.sections[k].spans);
+    sum.Merge(*cells);
+  }
+  EXPECT_EQ(sum.spans, summary.spans);
+  EXPECT_EQ(sum.min_start, summary.min_start);
+  EXPECT_EQ(sum.max_start, summary.max_start);
+  EXPECT_TRUE(sum.operations == summary.operations);
+  EXPECT_TRUE(sum.services == summary.services);
+  EXPECT_TRUE(sum.edges == summary.edges);
+  EXPECT_TRUE(sum.nodes == summary.nodes);
+  uint64_t folded = 0;
+  Table().ForEachTrace([&](absl::Span<const SpanRow> rows) {
+    const TraceId& trace = rows.front().trace;
+    EXPECT_EQ(summary.IsOpen(trace), IsOpenTrace(trace));
+    if (IsOpenTrace(trace)) return;
+    folded += rows.size();
+    const ptrdiff_t k = summary.SectionOf(trace, rows.front().start);
+    ASSERT_GE(k, 0);
+    for (const SpanRow& r : rows) {
+      EXPECT_EQ(summary.SectionOf(trace, r.start), k);
+      EXPECT_GE(r.start, summary.sections[k].min_start);
+      EXPECT_LE(r.start, summary.sections[k].max_start);
+    }
+  });
+  EXPECT_EQ(folded, summary.spans);
+
+  const SummaryIdentity id{7, 1234, 300, 5, 9, 4096};
+  SummaryIdentity read;
+  auto v1 = DecodeSummaryFile(EncodeSummaryFile(id, summary, 1), &read);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_FALSE(v1->sectioned);
+  EXPECT_TRUE(v1->sections.empty());
+  AnalysisSummary unsectioned = summary;
+  unsectioned.sectioned = false;
+  unsectioned.sections.clear();
+  unsectioned.section_strings.clear();
+  unsectioned.spread_traces.clear();
+  unsectioned.spread_sections.clear();
+  EXPECT_TRUE(*v1 == unsectioned);
+  // A scan's summary (not sectioned) also round-trips in the current version.
+  auto plain = DecodeSummaryFile(EncodeSummaryFile(id, MakeSummary(false)), &read);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(*plain == MakeSummary(false));
 }
 
 TEST(SummaryFileTest, NewerVersionIsNotDamage) {
@@ -80,7 +180,7 @@ TEST(SummaryFileTest, DamageGivesAStatusNotACrash) {
   MakeSummary().EncodeTo(&payload);
   std::mt19937_64 rng(3);
   int decoded = 0;
-  for (int round = 0; round < 3000; ++round) {
+  for (int round = 0; round < 6000; ++round) {
     std::string bad = payload;
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
@@ -109,11 +209,18 @@ TEST(SummaryFileTest, DamageGivesAStatusNotACrash) {
       SpanTable table;
       s->AddOpenRowsTo(&table);
       table.Finish();
+      for (size_t k = 0; k < s->sections.size(); ++k) {
+        auto cells = s->DecodeSection(k);
+        if (cells.ok()) sum.Merge(*cells);
+      }
+      if (s->sectioned) {
+        for (const TraceId& t : s->spread_traces) (void)s->SectionOf(t, 0);
+      }
     } else {
       EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
     }
   }
-  EXPECT_LT(decoded, 3000);
+  EXPECT_LT(decoded, 6000);
 }
 
 }  // namespace

@@ -6,15 +6,16 @@
 // parent/child) are formed among the spans of the window, so a call whose two halves straddle
 // a window edge is not counted.
 //
-// Cost. The service graph and RED (and spanstored's dependencies) read, for each block that
-// lies wholly inside the window, the summary compaction kept beside it (blocks/NNNNNN.sum:
-// calls, errors and sketches per (service, operation, kind), per service and per edge, plus the
-// rows of the traces the block cannot close alone, which are paired at query time), and scan
-// only the rest: the blocks cut by the window's edges, the memtables, a block holding a
-// memtable span's trace, and -- when a block in the window has no usable summary -- the whole
-// window (see Store::ScanForAnalysis). A 24-hour window over settled blocks is answered
-// without reading a span. Scanning costs about 80 bytes of memory per scanned span (the spans
-// are grouped by trace to pair them). The propagation doctor, the critical path and TraceQL
+// Cost. The service graph and RED (and spanstored's dependencies) read, for each block in the
+// window, the summary compaction kept beside it (blocks/NNNNNN.sum: calls, errors and
+// sketches per (service, operation, kind), per service and per edge, also split into time
+// sections of 1 to 60 minutes, plus the rows of the traces the block cannot close alone, which
+// are paired at query time), and scan only the rest: the spans of the sections the window's
+// edges cut (about one bucket's worth at each edge), the memtables, the traces of a block a
+// memtable span shares, and -- when a block in the window has no usable summary -- the whole
+// window (see Store::ScanForAnalysis). A 24-hour window over settled blocks reads a few
+// thousand spans. Scanning costs about 80 bytes of memory per scanned span (the spans are
+// grouped by trace to pair them). The propagation doctor, the critical path and TraceQL
 // metrics need trace ids, whole traces or time steps, which no summary keeps: they always scan.
 //
 // Thread safety: QuantileSketch is a value type (one writer, or external locking); the
@@ -88,9 +89,9 @@ struct SPANSTORE_EXPORT AnalysisWindow {
   // The scan gives up with DeadlineExceeded past this (SpanQuery::deadline): a server's guard
   // against a window too large for its time budget.
   absl::Time deadline = absl::InfiniteFuture();
-  // ComputeServiceGraph and ComputeRed answer the blocks that lie wholly inside the window from
-  // the summaries kept at compaction (Store::ScanForAnalysis) and scan only the rest; the
-  // result is the same as with false, which scans every span (tests compare the two).
+  // ComputeServiceGraph and ComputeRed answer the blocks in the window from the summaries (and
+  // their time sections) kept at compaction (Store::ScanForAnalysis) and scan only the rest;
+  // the result is the same as with false, which scans every span (tests compare the two).
   // max_spans bounds only the spans scanned. The doctor and the critical path always scan.
   bool use_summaries = true;
 };

@@ -75,7 +75,9 @@ class SPANSTORE_EXPORT Store {
   // returns false). A summary's cells hold only traces that no other part holds; its open rows
   // (traces it cannot close alone) are to be paired with the visited spans. So merging the
   // cells, and pairing the open rows and visited spans together, gives the answer a full scan
-  // would. The default has no summaries and scans.
+  // would. Visited spans may be built with only what the analyses read: ids, parent, times,
+  // service, name, kind, status and the peer.service and db.system attributes. The default has
+  // no summaries and scans.
   virtual absl::Status ScanForAnalysis(const SpanQuery& query,
                                        absl::FunctionRef<void(const AnalysisSummary*)> summary,
                                        absl::FunctionRef<bool(const Span&)> visitor) {
