@@ -85,6 +85,14 @@ bool ValueFilterValid(std::string_view filter) {
   return k >= 1 && k <= 16;
 }
 
+void ValueFilterPrefetch(std::string_view filter, uint64_t hash) {
+  if (filter.size() < 2) return;
+  const uint64_t m = uint64_t{filter.size() - 1} * 8;
+  const char* bits = filter.data() + 1;
+  __builtin_prefetch(bits + Probe(hash, 0, m) / 8);
+  __builtin_prefetch(bits + Probe(hash, 1, m) / 8);
+}
+
 bool ValueFilterMayContain(std::string_view filter, uint64_t hash) {
   const uint64_t m = uint64_t{filter.size() - 1} * 8;
   if (m == 0) return false;
