@@ -557,7 +557,7 @@ absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> o
     }
   }
   if (!found) return absl::OkStatus();  // no row of the group has the key
-  AnyValue value;
+  AnyValue value, skipped;
   for (uint32_t r = 0; r < limit_; ++r) {
     const uint32_t op_id = c_->op_ids[r];
     const int32_t pos = op_id < op_positions.size() ? op_positions[op_id] : -1;
@@ -587,6 +587,17 @@ absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> o
         return Corrupt(kColumn, "heap string out of range");
       }
       value.set_string(c_->heaps[heap].strings[StringIndexOf(code)]);
+    }
+    // A key repeated within the span (allowed on the wire) has one code per occurrence, in
+    // the operation's key order: lookups see the first, and the others are skipped so the
+    // rows after this one read their own codes.
+    for (uint32_t j = k + 1; j < tables_.ops[op_id].key_end; ++j) {
+      if (tables_.op_keys[j] != key) continue;
+      if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+      if (code == kValueInline && stream.form == kFormGeneric &&
+          !DecodeAnyValue(&stream.codes, &skipped)) {
+        return Corrupt(kColumn, "malformed value");
+      }
     }
     fn(r, value);
   }

@@ -109,8 +109,9 @@ class GroupData {
 
   // Calls fn(row, value) for each row of the group (in order) that has span attribute `key` (a
   // key id), walking only that key's value stream: a scan tests a predicate on one attribute
-  // without decoding the others. op_positions[op id] is the key's position among the
-  // operation's keys, or -1 when the operation lacks it. Validates what it reads (DataLoss).
+  // without decoding the others. op_positions[op id] is the key's first position among the
+  // operation's keys, or -1 when the operation lacks it; a key repeated in a span yields the
+  // first value, as attribute lookups do. Validates what it reads (DataLoss).
   absl::Status ForEachValueOf(uint32_t key, absl::Span<const int32_t> op_positions,
                               absl::FunctionRef<void(uint32_t, const AnyValue&)> fn);
 
