@@ -154,9 +154,11 @@ class BlockBuilder::GroupEncoder {
     // Every value but the templates (which a reader checks in the meta page) is an entry.
     filter_.AddValue(key, v);
     if (v.type() == AnyValue::Type::kInt) {
-      if (column.ints_only) {
-        PutVarint64(&column.int_codes, kValueInline + ZigZagEncode(v.int_value()));
-      }
+      // INT64_MIN zigzags to UINT64_MAX, and kValueInline + that wraps to kValueTemplate: the
+      // int form cannot code it, so its key's column keeps the generic form (an inline value).
+      const uint64_t zigzag = ZigZagEncode(v.int_value());
+      if (zigzag > UINT64_MAX - kValueInline) column.ints_only = false;
+      if (column.ints_only) PutVarint64(&column.int_codes, kValueInline + zigzag);
       PutVarint64(&column.codes, kValueInline);
       EncodeAnyValue(v, &column.codes);
       return;

@@ -82,7 +82,8 @@ inline constexpr uint64_t kNoSuccessor = 0;
 // cost a zero byte, which the compressor all but erases. Other codes, in a generic stream:
 // kValueInline = an encoded value follows (format/value_codec.h), BlockStringCode(i) = block
 // string i of the key, HeapStringCode(i) = heap string i; in an int stream (every non-template
-// value an int): kValueInline + zigzag(value).
+// value an int, none INT64_MIN, whose code would wrap to kValueTemplate): kValueInline +
+// zigzag(value).
 inline constexpr uint64_t kValueTemplate = 0;
 inline constexpr uint64_t kValueInline = 1;
 inline constexpr uint64_t kValueBlockString = 2;  // + 2i

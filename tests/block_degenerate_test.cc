@@ -106,6 +106,11 @@ Span Degenerate(Pattern p, uint64_t i, test::RandomSpans* random) {
       s.end_time_unix_nano = std::numeric_limits<uint64_t>::max();
       s.attributes = {{"i", AnyValue::Int(std::numeric_limits<int64_t>::max())},
                       {"j", AnyValue::Int(std::numeric_limits<int64_t>::min())},
+                      // Extremes that are not the operation's template (its first value): an
+                      // int stream once coded INT64_MIN as the template's code.
+                      {"k", AnyValue::Int(i % 3 == 0   ? 0
+                                          : i % 3 == 1 ? std::numeric_limits<int64_t>::min()
+                                                       : std::numeric_limits<int64_t>::max())},
                       {"d", AnyValue::Double(std::numeric_limits<double>::max())},
                       {"b", AnyValue::Bool(true)}};
       s.dropped_attributes_count = UINT32_MAX;

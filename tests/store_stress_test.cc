@@ -58,6 +58,60 @@ std::string Brief(const Span& s) {
                       s.start_time_unix_nano, " duration ", s.duration_nanos());
 }
 
+std::string AttributesText(const Attributes& attrs) {
+  std::string out;
+  for (const KeyValue& kv : attrs) absl::StrAppend(&out, kv.key, "=", kv.value.ToString(), "; ");
+  return out;
+}
+
+// How `got` differs from `want` (the span appended with its ids), field by field: a changed
+// span is a storage defect, and which part changed says where to look.
+std::string Changes(const Span& got, const Span* want) {
+  if (want == nullptr) return "nobody appended it";
+  std::string out;
+  auto field = [&](const char* name, bool same, const std::string& g, const std::string& w) {
+    if (!same) absl::StrAppend(&out, name, ": got ", g, ", appended ", w, "; ");
+  };
+  field("parent", got.parent_span_id == want->parent_span_id, got.parent_span_id.ToHex(),
+        want->parent_span_id.ToHex());
+  field("trace_state", got.trace_state == want->trace_state, got.trace_state, want->trace_state);
+  field("flags", got.flags == want->flags, absl::StrCat(got.flags), absl::StrCat(want->flags));
+  field("service", got.service_name == want->service_name, got.service_name, want->service_name);
+  field("name", got.name == want->name, got.name, want->name);
+  field("kind", got.kind == want->kind, absl::StrCat(static_cast<int>(got.kind)),
+        absl::StrCat(static_cast<int>(want->kind)));
+  field("times",
+        got.start_time_unix_nano == want->start_time_unix_nano &&
+            got.end_time_unix_nano == want->end_time_unix_nano,
+        absl::StrCat(got.start_time_unix_nano, "..", got.end_time_unix_nano),
+        absl::StrCat(want->start_time_unix_nano, "..", want->end_time_unix_nano));
+  field("status",
+        got.status_code == want->status_code && got.status_message == want->status_message,
+        absl::StrCat(static_cast<int>(got.status_code), " ", got.status_message),
+        absl::StrCat(static_cast<int>(want->status_code), " ", want->status_message));
+  field("attributes", got.attributes == want->attributes, AttributesText(got.attributes),
+        AttributesText(want->attributes));
+  field("resource",
+        got.resource_attributes == want->resource_attributes &&
+            got.resource_schema_url == want->resource_schema_url,
+        AttributesText(got.resource_attributes), AttributesText(want->resource_attributes));
+  field("scope",
+        got.scope_name == want->scope_name && got.scope_version == want->scope_version &&
+            got.scope_attributes == want->scope_attributes &&
+            got.scope_schema_url == want->scope_schema_url,
+        got.scope_name, want->scope_name);
+  field("events", got.events == want->events, absl::StrCat(got.events.size()),
+        absl::StrCat(want->events.size()));
+  field("links", got.links == want->links, absl::StrCat(got.links.size()),
+        absl::StrCat(want->links.size()));
+  field("dropped counts",
+        got.dropped_attributes_count == want->dropped_attributes_count &&
+            got.dropped_events_count == want->dropped_events_count &&
+            got.dropped_links_count == want->dropped_links_count,
+        "", "");
+  return out;
+}
+
 // What appenders appended (registered before Append, so that a span a reader sees before its
 // Append returns is known) and what the store acknowledged (registered after Append returned).
 // Spans are never freed while the registry lives, so readers keep raw pointers.
@@ -344,7 +398,8 @@ class StressRun {
       if (!seen.insert(Key(s)).second) return Fail("GetTrace returned twice: " + Key(s));
       const Span* appended = registry_.Attempted(s);
       if (appended == nullptr || !(*appended == s)) {
-        return Fail("GetTrace returned a span nobody appended (or changed): " + Key(s));
+        return Fail(absl::StrCat("GetTrace returned a span nobody appended (or changed): ", Key(s),
+                                 ": ", Changes(s, appended)));
       }
     }
     for (const Span* s : before) {
@@ -372,7 +427,8 @@ class StressRun {
       if (!seen.insert(Key(span)).second) {
         problem = "returned twice: " + Key(span);
       } else if (const Span* a = registry_.Attempted(span); a == nullptr || !(*a == span)) {
-        problem = "returned a span nobody appended (or changed): " + Key(span);
+        problem = absl::StrCat("returned a span nobody appended (or changed): ", Key(span), ": ",
+                               Changes(span, a));
       } else if (!SpanMatches(q.query, span)) {
         problem = "returned a span that does not match: " + Key(span);
       }
