@@ -1,6 +1,8 @@
 // StoreImpl's compaction: opening blocks at recovery, the background thread, CompactAll, and
-// the three steps -- expire blocks past the retention window, flush sealed memtables into an L0
-// block, merge L0 blocks -- each installed with one atomic manifest write.
+// the steps -- expire blocks past the retention window, flush sealed memtables into an L0
+// block, merge L0 blocks that share traces, merge runs of adjacent blocks of one level
+// (time-window tiers, compaction/merge_policy.h) -- each installed with one atomic manifest
+// write.
 //
 // Crash safety, step by step (StoreCompaction.PowerCutAtEveryIoStep cuts power at each I/O):
 //   1. new block files are written and synced; a crash here leaves orphans that the next Open
@@ -31,6 +33,11 @@ namespace {
 // Blocks that share only a few traces (those cut by a segment boundary) are left alone, so
 // data without late spans is compacted once.
 constexpr double kMergeSharedFraction = 0.05;
+
+// Time-window merges (compaction/merge_policy.h) take runs of this many adjacent blocks of one
+// level: each span is rewritten about log_4(kMaxMergedBlockRows / L0 rows) times (twice for
+// 64 MB segments of ~125k checkout spans), and at most three blocks wait at each level.
+constexpr uint32_t kMergeFanIn = 4;
 
 ManifestBlock ManifestEntry(const NewBlock& block, uint32_t level) {
   const BlockProperties& p = block.properties;
@@ -383,6 +390,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   std::vector<std::shared_ptr<BlockSource>> added;
   Manifest next = manifest_;
   CompactionCounters counters;
+  uint64_t flushed_bytes = 0;
   absl::Status s;
   for (size_t i = 0; i < mems.size() && s.ok();) {
     size_t j = i;
@@ -402,6 +410,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
         existing.push_back(&(*block)->reader());  // later segments are checked against it too
         added.push_back(*block);
         next.blocks.push_back(ManifestEntry(out, /*level=*/0));
+        flushed_bytes += out.properties.file_bytes;
       } else {
         (void)env_->RemoveFile(out.path);
         s = block.status();
@@ -423,6 +432,7 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
   port::MutexLock l(&mu_);
   stats_.compactions += added.size();
   stats_.compacted_spans += counters.output_spans;
+  stats_.compaction_bytes_written += flushed_bytes;
   stats_.duplicate_spans_dropped += counters.duplicates_dropped;
   stats_.sampled_out_traces += counters.sampled_out_traces;
   return absl::OkStatus();
@@ -459,7 +469,50 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
   }
   if (inputs.empty()) return absl::OkStatus();
   inputs.push_back(newest);
+  return MergeAndInstall(inputs, /*level=*/1, did_work);
+}
 
+MergePolicy StoreImpl::TieredMergePolicy() const {
+  MergePolicy p;
+  p.fan_in = kMergeFanIn;
+  p.max_rows = kMaxMergedBlockRows;
+  // Retention drops a block when its newest span expires, so a merged block keeps its oldest
+  // spans for as long past their expiry as its inputs' newest spans lie apart: an eighth of the
+  // retention at most.
+  if (options_.retention > absl::ZeroDuration()) {
+    p.window_nanos = static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.retention) / 8);
+  }
+  return p;
+}
+
+absl::Status StoreImpl::MergeTiers(bool* did_work) {
+  *did_work = false;
+  // The policy sees only blocks that are open (kSalvage may have left one out, which stays in
+  // the manifest untouched).
+  std::vector<ManifestBlock> open;
+  std::vector<std::shared_ptr<BlockSource>> live;
+  {
+    port::MutexLock l(&mu_);
+    live = blocks_;
+  }
+  for (const auto& b : live) {
+    auto it = std::find_if(manifest_.blocks.begin(), manifest_.blocks.end(),
+                           [&](const ManifestBlock& m) { return m.number == b->number(); });
+    if (it != manifest_.blocks.end()) open.push_back(*it);
+  }
+  const MergePick pick = PickMerge(open, TieredMergePolicy());
+  if (pick.numbers.empty()) return absl::OkStatus();
+  std::vector<std::shared_ptr<BlockSource>> inputs;
+  for (uint64_t number : pick.numbers) {
+    for (const auto& b : live) {
+      if (b->number() == number) inputs.push_back(b);
+    }
+  }
+  return MergeAndInstall(inputs, pick.level, did_work);
+}
+
+absl::Status StoreImpl::MergeAndInstall(const std::vector<std::shared_ptr<BlockSource>>& inputs,
+                                        uint32_t level, bool* did_work) {
   std::vector<const BlockReader*> readers;
   for (const auto& b : inputs) readers.push_back(&b->reader());
   std::vector<NewBlock> outs;
@@ -498,12 +551,19 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
     return std::any_of(inputs.begin(), inputs.end(),
                        [&](const auto& b) { return b->number() == m.number; });
   });
-  for (const NewBlock& out : outs) next.blocks.push_back(ManifestEntry(out, /*level=*/1));
+  uint64_t bytes = 0;
+  for (const NewBlock& out : outs) {
+    next.blocks.push_back(ManifestEntry(out, level));
+    bytes += out.properties.file_bytes;
+  }
   s = Install(std::move(next), std::move(added), 0, inputs);
   if (!s.ok()) return s;
   *did_work = true;
   port::MutexLock l(&mu_);
   ++stats_.compactions;
+  ++stats_.merges;
+  stats_.merged_spans += counters.output_spans;
+  stats_.compaction_bytes_written += bytes;
   stats_.duplicate_spans_dropped += counters.duplicates_dropped;
   return absl::OkStatus();
 }
@@ -511,22 +571,38 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
 absl::Status StoreImpl::CompactStep(bool* did_work) {
   bool expired = false, flushed = false, merged = false;
   absl::Status s = DropExpiredBlocks(&expired);
-  if (s.ok()) s = FlushMemTables(&flushed);
+  // Flushes come first, but not always: under sustained ingest a sealed segment is nearly always
+  // waiting, and merges would wait until ingest stops while blocks pile up. So after a flush,
+  // a due merge gets the next turn -- unless memtables hold half of max_memtable_bytes, where
+  // back-pressure is near. A merge delays a flush by at most one merge (at most
+  // kMaxMergedBlockRows rows).
+  bool pressure;
+  {
+    port::MutexLock l(&mu_);
+    pressure = MemTableBytes() > options_.max_memtable_bytes / 2;
+  }
+  const bool merge_first = merge_turn_ && !pressure;
+  if (s.ok() && !merge_first) s = FlushMemTables(&flushed);
   if (s.ok() && !flushed) s = MergeL0Blocks(&merged);
+  if (s.ok() && !flushed && !merged) s = MergeTiers(&merged);
+  if (s.ok() && merge_first && !merged) s = FlushMemTables(&flushed);
+  merge_turn_ = flushed;
   *did_work = expired || flushed || merged;
   return s;
 }
 
 void StoreImpl::CompactionLoop() {
+  bool did_work = false;
   while (true) {
     {
       port::MutexLock l(&mu_);
       if (stop_compaction_) return;
-      // Wake for sealed segments; otherwise check retention once a second.
-      if (imm_.empty()) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
+      // Wake for sealed segments; otherwise check retention once a second. A step that did
+      // work may have made a merge due (merges cascade up the levels): look again at once.
+      if (imm_.empty() && !did_work) compaction_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));
       if (stop_compaction_) return;
     }
-    bool did_work = false;
+    did_work = false;
     absl::Status s;
     {
       port::MutexLock c(&compaction_mu_);

@@ -14,7 +14,8 @@
 // mu_. Entries never move and blocks are immutable, so a long scan never blocks appenders.
 //
 // Compaction (engine/store_compaction.cc): a background thread turns sealed memtables into
-// blocks, merges L0 blocks that share traces, and drops expired ones; each step installs its
+// blocks, merges L0 blocks that share traces and runs of adjacent blocks of one level (time-window
+// tiers, compaction/merge_policy.h), and drops expired ones; each step installs its
 // outputs with one atomic manifest write (format/manifest.h) and a swap under mu_. compaction_mu_
 // serializes compaction steps (the thread and CompactAll); lock order: compaction_mu_, then mu_.
 //
@@ -34,6 +35,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "compaction/compactor.h"
+#include "compaction/merge_policy.h"
 #include "engine/block_source.h"
 #include "engine/memtable.h"
 #include "engine/read_source.h"
@@ -146,14 +148,22 @@ class StoreImpl final : public Store {
   // Deletes WAL segments numbered below `first_live` (already in blocks).
   absl::Status RemoveCompactedSegments(uint64_t first_live);
   void CompactionLoop();
-  // One step of compaction work: expire, flush the oldest sealed segment, or merge L0 blocks
-  // that share traces. *did_work is false when there was nothing to do.
+  // One step of compaction work: expire, flush the sealed segments, or one merge (L0 blocks that
+  // share traces, else a time-window tier). *did_work is false when there was nothing to do.
   // Notes the outcome of a compaction step (or CompactAll) for back-pressure and Stats.
   void RecordCompactionResult(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CompactStep(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status DropExpiredBlocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status FlushMemTables(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   absl::Status MergeL0Blocks(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  // Merges the run of blocks the time-window policy picks (compaction/merge_policy.h), if any.
+  absl::Status MergeTiers(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  MergePolicy TieredMergePolicy() const;
+  // Merges live `inputs` into blocks of `level`, writes their summaries and installs them in
+  // place of the inputs with one manifest write.
+  absl::Status MergeAndInstall(const std::vector<std::shared_ptr<BlockSource>>& inputs,
+                               uint32_t level, bool* did_work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Writes `next` as the manifest, then swaps the live blocks to match it. `flushed` memtables
   // (a prefix of imm_) leave the memtable list; `replaced` blocks become obsolete.
   absl::Status Install(Manifest next, std::vector<std::shared_ptr<BlockSource>> added,
@@ -233,6 +243,8 @@ class StoreImpl final : public Store {
   Manifest manifest_ ABSL_GUARDED_BY(compaction_mu_);
   // The newest L0 block already checked for traces shared with older L0 blocks.
   uint64_t merge_checked_block_ ABSL_GUARDED_BY(compaction_mu_) = 0;
+  // The last step flushed: a due merge goes before the next flush (CompactStep).
+  bool merge_turn_ ABSL_GUARDED_BY(compaction_mu_) = false;
   absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);  // the last failed step, for Stats
 
   StoreStats stats_ ABSL_GUARDED_BY(mu_);

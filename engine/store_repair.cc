@@ -195,7 +195,9 @@ absl::Status StoreImpl::RebuildManifest(const absl::Status& why, bool manifest_i
   for (const auto& b : live) {
     const BlockReader& r = b->reader();
     // Whether a block was an L0 flush or a merge output is not in the file; level 1 keeps the
-    // salvaged blocks out of the L0 merge policy, which only matters for speed.
+    // salvaged blocks out of the L0 late-span merge, which only matters for speed. The tiered
+    // merges may then rewrite some of them once more (runs of level-1 blocks under the size
+    // cap): the count stays bounded, only a little write amplification is spent.
     next.blocks.push_back(ManifestBlock{b->number(), 1, r.rows(), r.traces(), r.zone().min_start(),
                                         r.zone().max_start(), r.file_bytes()});
   }

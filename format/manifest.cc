@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "format/filenames.h"
 #include "util/coding.h"
@@ -16,7 +18,9 @@ constexpr std::string_view kManifestMagicV1 = "SPNMANI1";
 
 std::string Manifest::Encode() const {
   std::string out(kManifestMagic);
-  PutFixed32(&out, kManifestFormatVersion);
+  const bool deep =
+      std::any_of(blocks.begin(), blocks.end(), [](const ManifestBlock& b) { return b.level > 1; });
+  PutFixed32(&out, deep ? kManifestFormatVersion : 2);
   PutVarint64(&out, next_block_number);
   PutVarint64(&out, first_live_segment);
   PutVarint64(&out, blocks.size());
@@ -63,10 +67,15 @@ absl::StatusOr<Manifest> Manifest::Decode(std::string_view data, std::string_vie
       !GetVarint64(&in, &count) || count > in.size()) {
     return error("malformed header");
   }
+  uint32_t version = 1;
+  if (header != kManifestMagicV1.size())
+    version = DecodeFixed32(data.data() + kManifestMagic.size());
+  // Versions 1 and 2 had levels 0 and 1 only.
+  const uint64_t max_level = version >= 3 ? kMaxManifestLevel : 1;
   for (uint64_t i = 0; i < count; ++i) {
     ManifestBlock b;
     uint64_t level;
-    if (!GetVarint64(&in, &b.number) || !GetVarint64(&in, &level) || level > 1 ||
+    if (!GetVarint64(&in, &b.number) || !GetVarint64(&in, &level) || level > max_level ||
         !GetVarint64(&in, &b.rows) || !GetVarint64(&in, &b.traces) ||
         !GetVarint64(&in, &b.min_start) || !GetVarint64(&in, &b.max_start) ||
         !GetVarint64(&in, &b.file_bytes)) {

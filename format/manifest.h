@@ -30,11 +30,19 @@ namespace spanstore {
 inline constexpr std::string_view kManifestMagic = "SPNMANIF";
 // Bump on any incompatible change; Decode refuses a newer version (FailedPrecondition naming
 // the file and both versions) before trusting anything else in the file.
-inline constexpr uint32_t kManifestFormatVersion = 2;
+// Version 3 allows levels above 1 (time-window merges, compaction/merge_policy.h). Encode
+// still writes version 2 while every level is 0 or 1, so a store that never merged twice stays
+// readable by older builds; one that did is refused by them as "newer", not taken as damage.
+inline constexpr uint32_t kManifestFormatVersion = 3;
+// Levels above this are damage: a merge raises the level by one, and with the block-size cap
+// even one-row L0 blocks stop being merged after ~21 levels of fan-in 2.
+inline constexpr uint32_t kMaxManifestLevel = 63;
 
 struct ManifestBlock {
   uint64_t number = 0;
-  uint32_t level = 0;  // 0: written from memtables; 1: the output of a merge
+  // 0: written from memtables; L+1: the output of a merge of level-L blocks (a salvage's
+  // rebuild says 1 for any merged block).
+  uint32_t level = 0;
   uint64_t rows = 0;
   uint64_t traces = 0;
   uint64_t min_start = 0;

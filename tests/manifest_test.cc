@@ -38,9 +38,34 @@ TEST(Manifest, RoundTrips) {
 }
 
 TEST(Manifest, CarriesItsFormatVersion) {
+  // Levels 0 and 1 only: version 2, which older builds read.
   const std::string bytes = Sample().Encode();
   EXPECT_EQ(bytes.substr(0, 8), kManifestMagic);
-  EXPECT_EQ(DecodeFixed32(bytes.data() + 8), kManifestFormatVersion);
+  EXPECT_EQ(DecodeFixed32(bytes.data() + 8), 2u);
+  // A block merged twice needs version 3.
+  Manifest deep = Sample();
+  deep.blocks[1].level = 2;
+  EXPECT_EQ(DecodeFixed32(deep.Encode().data() + 8), kManifestFormatVersion);
+  EXPECT_EQ(kManifestFormatVersion, 3u);
+}
+
+TEST(Manifest, LevelsAboveOneOnlyFromVersionThree) {
+  Manifest deep = Sample();
+  deep.blocks[1].level = kMaxManifestLevel;
+  auto decoded = Manifest::Decode(deep.Encode(), "dir/MANIFEST");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, deep);
+
+  // The same body labelled version 2 (re-checksummed) is damage: version 2 had levels 0, 1.
+  std::string v2 = deep.Encode();
+  EncodeFixed32(v2.data() + 8, 2);
+  v2.resize(v2.size() - 8);
+  PutFixed64(&v2, XXH3_64bits(v2.data(), v2.size()));
+  EXPECT_EQ(Manifest::Decode(v2, "dir/MANIFEST").status().code(), absl::StatusCode::kDataLoss);
+
+  deep.blocks[1].level = kMaxManifestLevel + 1;
+  EXPECT_EQ(Manifest::Decode(deep.Encode(), "dir/MANIFEST").status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(Manifest, ReadsVersionOne) {

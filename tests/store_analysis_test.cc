@@ -184,7 +184,8 @@ TEST_F(StoreAnalysisTest, BlocksOnlyAnswerMostlyFromSummaries) {
   auto store = *Store::Open(StoreOptions(), dir_.Sub("db"));
   ASSERT_TRUE(AppendAll(*store, Spans()).ok());
   ASSERT_TRUE(store->CompactAll().ok());
-  ASSERT_GE(store->Stats().blocks, 5u);
+  // A dozen L0 blocks, which time-window merges (compaction/merge_policy.h) leave as three.
+  ASSERT_GE(store->Stats().blocks, 3u);
   ExpectSameEverywhere(*store, "blocks");
   const Split p = Parts(*store, AnalysisWindow());
   EXPECT_GE(p.summaries, store->Stats().blocks - 1);

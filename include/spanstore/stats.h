@@ -62,6 +62,13 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t compacted_spans = 0;
   uint64_t duplicate_spans_dropped = 0;
   uint64_t expired_blocks_dropped = 0;
+  // Merges of blocks into larger ones (counted in `compactions` too), and the spans they wrote:
+  // merged_spans / compacted_spans is how often a span was rewritten after its flush.
+  uint64_t merges = 0;
+  uint64_t merged_spans = 0;
+  // Block bytes written by flushes and merges since Open (write amplification: this over
+  // block_bytes).
+  uint64_t compaction_bytes_written = 0;
   uint64_t sampled_out_traces = 0;
   // Block analysis summaries (blocks/NNNNNN.sum) that could not be written; the analyses scan
   // those blocks instead (issue 17).

@@ -100,6 +100,9 @@ std::string Metrics::Render(const StoreStats& store) const {
   Gauge(&out, "spanstore_wal_syncs", "WAL fdatasyncs since open.", store.wal_syncs);
   Gauge(&out, "spanstore_write_stalls", "Appends that waited for compaction.", store.write_stalls);
   Gauge(&out, "spanstore_compactions", "Compactions since open.", store.compactions);
+  Gauge(&out, "spanstore_merges", "Block merges since open (in compactions too).", store.merges);
+  Gauge(&out, "spanstore_compaction_bytes_written",
+        "Block bytes written by flushes and merges since open.", store.compaction_bytes_written);
   Gauge(&out, "spanstore_compaction_backlog_bytes", "Sealed WAL bytes not yet compacted.",
         store.compaction_backlog_bytes);
   Gauge(&out, "spanstore_compaction_behind", "1 while ingest outruns compaction.",
