@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <string>
 #include <utility>
@@ -80,7 +81,18 @@ std::vector<Span> ValueSpans(uint64_t seed) {
   std::mt19937_64 rng(seed);
   const std::vector<std::string> common = {"prod", "staging", "eu", "us", "500", "true"};
   auto value = [&](int i) -> AnyValue {
-    switch (rng() % 8) {
+    switch (rng() % 10) {
+      case 8: {
+        // Extremes and signs: what an int stream and double comparisons get wrong first.
+        static const int64_t kInts[] = {std::numeric_limits<int64_t>::min(),
+                                        std::numeric_limits<int64_t>::max(), -1, 0, -500};
+        return AnyValue::Int(kInts[rng() % std::size(kInts)]);
+      }
+      case 9: {
+        static const double kDoubles[] = {-0.0, 0.0, -1.5, 499.5, 1e300, -1e-300};
+        if (rng() % 3 == 0) return AnyValue::String("");
+        return AnyValue::Double(kDoubles[rng() % std::size(kDoubles)]);
+      }
       case 0:
         return AnyValue::String(common[rng() % common.size()]);
       case 1:
@@ -176,11 +188,32 @@ void CheckAttributeSearches(Codec codec, uint32_t version) {
       AnyValue::Int(7),
       AnyValue::Double(500.0),
       AnyValue::Bool(true),
+      AnyValue::Int(0),
+      AnyValue::Int(-1),
+      AnyValue::Int(std::numeric_limits<int64_t>::min()),
+      AnyValue::Double(0.0),
+      AnyValue::Double(-0.0),
+      AnyValue::Double(499.5),
+      AnyValue::String(""),
   };
-  const CompareOp ops[] = {CompareOp::kEq, CompareOp::kEq, CompareOp::kEq,
-                           CompareOp::kNe, CompareOp::kGt, CompareOp::kExists};
+  const CompareOp ops[] = {CompareOp::kEq, CompareOp::kEq,     CompareOp::kEq,      CompareOp::kNe,
+                           CompareOp::kGt, CompareOp::kExists, CompareOp::kLt,      CompareOp::kLe,
+                           CompareOp::kGe, CompareOp::kRegex,  CompareOp::kNotRegex};
+  const char* const patterns[] = {"unique-1.*", "prod|eu", ".*", "", "elem-4.", "5.."};
+  // A predicate's value: a literal, or for a regex a pattern (compiled, as the parser does).
+  auto fill = [&](CompareOp op, AnyValue* value, std::shared_ptr<const Regex>* regex) {
+    if (op != CompareOp::kRegex && op != CompareOp::kNotRegex) {
+      *value = literals[rng() % literals.size()];
+      return;
+    }
+    const char* pattern = patterns[rng() % std::size(patterns)];
+    *value = AnyValue::String(pattern);
+    auto compiled = Regex::Compile(pattern);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    *regex = *compiled;
+  };
   int matched_queries = 0;
-  for (int q = 0; q < 600; ++q) {
+  for (int q = 0; q < 2000; ++q) {
     SpanQuery query;
     const int terms = 1 + static_cast<int>(rng() % 2);
     for (int t = 0; t < terms; ++t) {
@@ -188,8 +221,9 @@ void CheckAttributeSearches(Codec codec, uint32_t version) {
       p.scope = rng() % 2 ? AttributeScope::kSpan : AttributeScope::kAny;
       p.key = std::string(1, static_cast<char>('a' + rng() % 4));  // "d": no span has it
       p.op = ops[rng() % std::size(ops)];
-      p.value = literals[rng() % literals.size()];
-      p.as_string = p.value.type() == AnyValue::Type::kString && rng() % 4 == 0;
+      fill(p.op, &p.value, &p.regex);
+      p.as_string = p.value.type() == AnyValue::Type::kString && p.regex == nullptr &&
+                    (p.op == CompareOp::kEq || p.op == CompareOp::kNe) && rng() % 4 == 0;
       query.attributes.push_back(p);
     }
     // Half the queries also carry a filter expression over attributes, events and intrinsics.
@@ -213,7 +247,7 @@ void CheckAttributeSearches(Codec codec, uint32_t version) {
                 static_cast<AttributeScope>(rng() % 4);  // any, span, resource, event
             e.attribute.key = std::string(1, static_cast<char>('a' + rng() % 3));
             e.attribute.op = ops[rng() % std::size(ops)];
-            e.attribute.value = literals[rng() % literals.size()];
+            fill(e.attribute.op, &e.attribute.value, &e.attribute.regex);
             break;
         }
         return e;
