@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -95,27 +96,55 @@ absl::StatusOr<size_t> FilterEnd(std::string_view text) {
   return absl::InvalidArgumentError("a metrics query starts with a span filter '{ ... }'");
 }
 
-std::string LabelValue(const Span& span, const std::string& name) {
-  if (name == "resource.service.name" || name == ".service.name") return span.service_name;
-  if (name == "name") return span.name;
-  if (name == "status") return std::string(StatusCodeName(span.status_code));
-  if (name == "kind") return std::string(SpanKindName(span.kind));
+// The attribute `name` (span.x, resource.x, .x) of `span`, or nullptr.
+const AnyValue* AttributeValue(const Span& span, std::string_view name) {
   auto find = [](const std::vector<KeyValue>& kvs, std::string_view key) -> const AnyValue* {
     for (const KeyValue& kv : kvs) {
       if (kv.key == key) return &kv.value;
     }
     return nullptr;
   };
-  const AnyValue* v = nullptr;
-  if (name.rfind("span.", 0) == 0) {
-    v = find(span.attributes, std::string_view(name).substr(5));
-  } else if (name.rfind("resource.", 0) == 0) {
-    v = find(span.resource_attributes, std::string_view(name).substr(9));
-  } else if (name.rfind(".", 0) == 0) {
-    v = find(span.attributes, std::string_view(name).substr(1));
-    if (v == nullptr) v = find(span.resource_attributes, std::string_view(name).substr(1));
+  if (name.starts_with("span.")) return find(span.attributes, name.substr(5));
+  if (name.starts_with("resource.")) return find(span.resource_attributes, name.substr(9));
+  if (name.starts_with(".")) {
+    const AnyValue* v = find(span.attributes, name.substr(1));
+    return v != nullptr ? v : find(span.resource_attributes, name.substr(1));
   }
+  return nullptr;
+}
+
+std::string LabelValue(const Span& span, const std::string& name) {
+  if (name == "resource.service.name" || name == ".service.name") return span.service_name;
+  if (name == "name") return span.name;
+  if (name == "status") return std::string(StatusCodeName(span.status_code));
+  if (name == "kind") return std::string(SpanKindName(span.kind));
+  const AnyValue* v = AttributeValue(span, name);
   return v == nullptr ? "" : v->ToString();
+}
+
+// The number sum/min/max/avg_over_time aggregate for `span`: its duration in seconds, or the
+// int or double attribute `name`; false when the span has no such number.
+bool NumericValue(const Span& span, const std::string& name, double* out) {
+  if (name == "duration") {
+    *out = static_cast<double>(span.duration_nanos()) / 1e9;
+    return true;
+  }
+  const AnyValue* v = AttributeValue(span, name);
+  if (v == nullptr) return false;
+  if (v->type() == AnyValue::Type::kInt) {
+    *out = static_cast<double>(v->int_value());
+    return true;
+  }
+  if (v->type() == AnyValue::Type::kDouble && !std::isnan(v->double_value())) {
+    *out = v->double_value();
+    return true;
+  }
+  return false;
+}
+
+bool IsValueFunction(MetricsQuery::Function f) {
+  return f == MetricsQuery::Function::kSumOverTime || f == MetricsQuery::Function::kMinOverTime ||
+         f == MetricsQuery::Function::kMaxOverTime || f == MetricsQuery::Function::kAvgOverTime;
 }
 
 bool ValidLabel(const std::string& name) {
@@ -153,13 +182,29 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
     q.function = MetricsQuery::Function::kQuantileOverTime;
   } else if (fn == "histogram_over_time") {
     q.function = MetricsQuery::Function::kHistogramOverTime;
+  } else if (fn == "sum_over_time") {
+    q.function = MetricsQuery::Function::kSumOverTime;
+  } else if (fn == "min_over_time") {
+    q.function = MetricsQuery::Function::kMinOverTime;
+  } else if (fn == "max_over_time") {
+    q.function = MetricsQuery::Function::kMaxOverTime;
+  } else if (fn == "avg_over_time") {
+    q.function = MetricsQuery::Function::kAvgOverTime;
   } else {
     return c.Error(
-        "rate(), count_over_time(), quantile_over_time(duration, q...) or "
-        "histogram_over_time(duration)",
+        "rate(), count_over_time(), quantile_over_time(duration, q...), "
+        "histogram_over_time(duration) or sum/min/max/avg_over_time(duration or an attribute)",
         fn_pos);
   }
   if (!c.Eat('(')) return c.Error("'('");
+  if (IsValueFunction(q.function)) {
+    const size_t arg_pos = c.pos();
+    q.value = c.Word();
+    if (q.value != "duration" &&
+        (!ValidLabel(q.value) || q.value == "name" || q.value == "status" || q.value == "kind")) {
+      return c.Error("'duration' or a numeric attribute (span.x, resource.x, .x)", arg_pos);
+    }
+  }
   if (q.function == MetricsQuery::Function::kQuantileOverTime ||
       q.function == MetricsQuery::Function::kHistogramOverTime) {
     const size_t arg_pos = c.pos();
@@ -213,8 +258,10 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   SpanQuery q = query.filter;
   q.start_min = std::max(q.start_min, start_unix_nano);
   q.start_max = std::min(q.start_max, end_unix_nano - 1);
+  const bool by_value = IsValueFunction(query.function);
   struct Series {
     std::vector<uint64_t> counts;
+    std::vector<double> sums, mins, maxs;            // sum/min/max/avg_over_time, with counts
     std::vector<QuantileSketch> sketches;            // quantile_over_time
     std::map<int, std::vector<uint64_t>> histogram;  // histogram_over_time: bucket -> counts
   };
@@ -222,7 +269,10 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   MetricsResult result;
   result.start_unix_nano = start_unix_nano;
   result.step_nanos = step_nanos;
+  result.zero_is_empty = !by_value;
   absl::Status s = store.Scan(q, [&](const Span& span) {
+    double number = 0;
+    if (by_value && !NumericValue(span, query.value, &number)) return true;
     std::vector<std::string> key;
     key.reserve(query.by.size());
     for (const std::string& name : query.by) key.push_back(LabelValue(span, name));
@@ -245,6 +295,21 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         ++counts[step];
         break;
       }
+      case MetricsQuery::Function::kSumOverTime:
+      case MetricsQuery::Function::kMinOverTime:
+      case MetricsQuery::Function::kMaxOverTime:
+      case MetricsQuery::Function::kAvgOverTime:
+        if (out.counts.empty()) {
+          out.counts.resize(steps, 0);
+          out.sums.resize(steps, 0);
+          out.mins.resize(steps, std::numeric_limits<double>::infinity());
+          out.maxs.resize(steps, -std::numeric_limits<double>::infinity());
+        }
+        ++out.counts[step];
+        out.sums[step] += number;
+        out.mins[step] = std::min(out.mins[step], number);
+        out.maxs[step] = std::max(out.maxs[step], number);
+        break;
     }
     ++result.spans;
     return true;
@@ -277,6 +342,34 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
           result.series.push_back(std::move(m));
         }
         break;
+      case MetricsQuery::Function::kSumOverTime:
+      case MetricsQuery::Function::kMinOverTime:
+      case MetricsQuery::Function::kMaxOverTime:
+      case MetricsQuery::Function::kAvgOverTime: {
+        MetricsSeries m{labels, {}};
+        for (size_t k = 0; k < acc.counts.size(); ++k) {
+          double v = std::numeric_limits<double>::quiet_NaN();
+          if (acc.counts[k] != 0) {
+            switch (query.function) {
+              case MetricsQuery::Function::kSumOverTime:
+                v = acc.sums[k];
+                break;
+              case MetricsQuery::Function::kMinOverTime:
+                v = acc.mins[k];
+                break;
+              case MetricsQuery::Function::kMaxOverTime:
+                v = acc.maxs[k];
+                break;
+              default:
+                v = acc.sums[k] / static_cast<double>(acc.counts[k]);
+                break;
+            }
+          }
+          m.values.push_back(v);
+        }
+        result.series.push_back(std::move(m));
+        break;
+      }
       case MetricsQuery::Function::kHistogramOverTime:
         for (const auto& [bucket, counts] : acc.histogram) {
           MetricsSeries m{labels, {}};
@@ -306,7 +399,7 @@ std::string MetricsResultJson(const MetricsResult& result) {
     out += "],\"samples\":[";
     bool first = true;
     for (size_t k = 0; k < s.values.size(); ++k) {
-      if (s.values[k] == 0) continue;
+      if (std::isnan(s.values[k]) || (result.zero_is_empty && s.values[k] == 0)) continue;
       const uint64_t ms = (result.start_unix_nano + k * result.step_nanos) / 1'000'000;
       absl::StrAppend(&out, first ? "" : ",", "{\"timestampMs\":\"", ms,
                       "\",\"value\":", absl::StrFormat("%.9g", s.values[k]), "}");

@@ -133,6 +133,20 @@ TEST_F(SpanctlAnalysisE2eTest, Metrics) {
   EXPECT_THAT(r.out, HasSubstr("--start and --end are required"));
   r = Spanctl("metrics --db " + Db() + range + " --step 0s '{ } | rate()'");
   EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = Spanctl("metrics --json --db " + Db() + range +
+              " '{ kind = server } | avg_over_time(duration) by (resource.service.name)'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"stringValue\":\"checkout\""));
+  r = Spanctl("metrics --db " + Db() + range + " '{ } | max_over_time(name)'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("numeric attribute"));
+  // --since: the last hour of wall time, which this 2026-01-01 store has nothing in.
+  r = Spanctl("metrics --db " + Db() + " --since 1h '{ } | rate()'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(", 0 spans"));
+  r = Spanctl("metrics --db " + Db() + range + " --since 1h '{ } | rate()'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--since is instead of --start and --end"));
 }
 
 TEST_F(SpanctlAnalysisE2eTest, UsageErrorsAndMissingStores) {

@@ -1,8 +1,14 @@
 // query/traceql_metrics.cc: parsing the metrics pipeline after a span filter, and evaluating
-// rate, count_over_time, quantile_over_time and histogram_over_time by attributes over steps.
+// rate, count_over_time, quantile_over_time, histogram_over_time and sum/min/max/avg_over_time by
+// attributes over steps.
 
 #include "spanstore/traceql_metrics.h"
 
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/store.h"
@@ -65,6 +71,10 @@ Span MakeSpan(int id, const std::string& service, uint64_t start, uint64_t durat
   s.end_time_unix_nano = start + duration;
   if (error) s.status_code = StatusCode::kError;
   s.attributes.push_back({"http.route", AnyValue::String(service == "a" ? "/x" : "/y")});
+  // A number for sum/min/max/avg_over_time: 0, 100, 200.5 (a double), then a string.
+  if (id <= 2) s.attributes.push_back({"size", AnyValue::Int((id - 1) * 100)});
+  if (id == 3) s.attributes.push_back({"size", AnyValue::Double(200.5)});
+  if (id >= 4) s.attributes.push_back({"size", AnyValue::String("big")});
   return s;
 }
 
@@ -123,6 +133,54 @@ TEST_F(TraceqlMetricsEvalTest, QuantilesAndHistogram) {
   EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("le", "1.024e-06")));
   EXPECT_THAT(r->series[0].values, ElementsAre(1, 0, 0));
   EXPECT_THAT(r->series[2].values, ElementsAre(0, 1, 0));
+}
+
+// Tempo's sum/min/max/avg_over_time: per step over the spans that have the number; durations
+// in seconds; a step without one is NaN, left out of the JSON, while a 0 stays in.
+TEST_F(TraceqlMetricsEvalTest, SumMinMaxAvgOverTime) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto values = [](const MetricsSeries& s) {
+    std::vector<std::string> out;  // NaN != NaN: compare as text
+    for (double v : s.values) out.push_back(absl::StrFormat("%g", v));
+    return out;
+  };
+  auto r = Eval("{ } | avg_over_time(duration)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_THAT(values(r->series[0]),
+              ElementsAre(absl::StrFormat("%g", (1000 + 3000 + 2'000'000) / 3 / 1e9),
+                          absl::StrFormat("%g", 5000 / 1e9), absl::StrFormat("%g", nan)));
+  EXPECT_EQ(r->spans, 4u);
+
+  r = Eval("{ } | min_over_time(span.size) by (resource.service.name)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->spans, 3u);  // span 4's size is a string: left out
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(values(r->series[0]), ElementsAre("0", "nan", "nan"));
+  EXPECT_THAT(values(r->series[1]), ElementsAre("200.5", "nan", "nan"));
+  EXPECT_EQ(MetricsResultJson(*r),
+            R"({"series":[{"labels":[{"key":"resource.service.name","value":{"stringValue":"a"}}],)"
+            R"("samples":[{"timestampMs":"100000","value":0}]},)"
+            R"({"labels":[{"key":"resource.service.name","value":{"stringValue":"b"}}],)"
+            R"("samples":[{"timestampMs":"100000","value":200.5}]}]})");
+
+  r = Eval("{ } | max_over_time(.size)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(values(r->series[0]), ElementsAre("200.5", "nan", "nan"));
+  r = Eval("{ } | sum_over_time(span.size)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(values(r->series[0]), ElementsAre("300.5", "nan", "nan"));
+  r = Eval("{ } | sum_over_time(resource.size)");  // no resource has it
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->series.empty());
+  EXPECT_EQ(MetricsResultJson(*r), R"({"series":[]})");
+
+  for (const char* bad : {"{ } | sum_over_time()", "{ } | max_over_time(name)",
+                          "{ } | avg_over_time(size)", "{ } | min_over_time(duration, 1)"}) {
+    auto q = ParseMetricsQuery(bad);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_THAT(q.status().message(), HasSubstr("column")) << bad;
+  }
 }
 
 TEST_F(TraceqlMetricsEvalTest, BadRanges) {

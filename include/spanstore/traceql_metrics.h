@@ -5,6 +5,8 @@
 //   { status = error } | count_over_time()
 //   { } | quantile_over_time(duration, .5, .99) by (resource.service.name)
 //   { kind = server } | histogram_over_time(duration)
+//   { kind = client } | max_over_time(span.http.response.size) by (resource.service.name)
+//   { } | avg_over_time(duration)
 //
 // The filter is ParseQuery's language; this file parses the pipeline after it. Evaluated by
 // one Store::Scan of the window: every matching span lands in the step its start time falls
@@ -29,10 +31,24 @@ namespace spanstore {
 class Store;
 
 struct SPANSTORE_EXPORT MetricsQuery {
-  enum class Function : uint8_t { kRate, kCountOverTime, kQuantileOverTime, kHistogramOverTime };
+  enum class Function : uint8_t {
+    kRate,
+    kCountOverTime,
+    kQuantileOverTime,
+    kHistogramOverTime,
+    // Per step, over the matching spans that have a numeric `value` (an int or a double
+    // attribute; spans without one are left out); durations in seconds, as Tempo answers.
+    kSumOverTime,
+    kMinOverTime,
+    kMaxOverTime,
+    kAvgOverTime,
+  };
   SpanQuery filter;
   Function function = Function::kRate;
   std::vector<double> quantiles;  // quantile_over_time's, each in [0, 1]
+  // What sum/min/max/avg_over_time aggregate: "duration", or an attribute as TraceQL spells it
+  // (span.x, resource.x, .x: a span's own attribute first, then its resource's).
+  std::string value;
   // by(...): attribute names as TraceQL spells them (resource.service.name, span.http.route,
   // .http.route, name, status, kind).
   std::vector<std::string> by;
@@ -46,14 +62,18 @@ struct SPANSTORE_EXPORT MetricsSeries {
   // (name, value) pairs: the by() attributes, then "p" for a quantile or "le" for a histogram
   // bucket (its upper bound in seconds, a power of two, as Tempo labels them).
   std::vector<std::pair<std::string, std::string>> labels;
-  std::vector<double> values;  // one per step; steps with no span are 0
+  // One per step. Steps with no span are 0 for rate, counts, quantiles and histograms, and NaN
+  // for sum/min/max/avg_over_time (whose 0 is a value).
+  std::vector<double> values;
 };
 
 struct SPANSTORE_EXPORT MetricsResult {
   uint64_t start_unix_nano = 0;
   uint64_t step_nanos = 0;
   std::vector<MetricsSeries> series;  // sorted by labels
-  uint64_t spans = 0;                 // spans that matched
+  uint64_t spans = 0;                 // spans that matched (and had the value aggregated)
+  // False for sum/min/max/avg_over_time: a 0 there is a value, not an empty step.
+  bool zero_is_empty = true;
 };
 
 // Evaluates over [start, end) in steps of `step` (the last step may be partial). At most
@@ -65,7 +85,8 @@ SPANSTORE_EXPORT absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store
                                                                     uint64_t step_nanos);
 
 // Tempo's query_range JSON: {"series":[{"labels":[{"key":k,"value":{"stringValue":v}}],
-// "samples":[{"timestampMs":"...","value":x}]}]}. Steps with no span are left out.
+// "samples":[{"timestampMs":"...","value":x}]}]}. Steps with no span are left out (a 0 of a
+// count-like function, a NaN).
 SPANSTORE_EXPORT std::string MetricsResultJson(const MetricsResult& result);
 
 }  // namespace spanstore

@@ -55,6 +55,31 @@ TEST_F(TempoMetricsTest, InstantQueryBy) {
   EXPECT_THAT(r.body, HasSubstr(R"("value":)"));
 }
 
+// max_over_time(duration) in seconds, per series; an attribute no span has gives no series
+// (never a NaN, which JSON cannot carry).
+TEST_F(TempoMetricsTest, ValueFunctions) {
+  HttpResult r =
+      Get("/api/metrics/query?q=" +
+          UrlEncode("{ } | max_over_time(duration) by (resource.service.name)") + Range());
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::element e;
+  ASSERT_EQ(parser_.parse(r.body).get(e), simdjson::SUCCESS) << r.body;
+  simdjson::dom::array series = e["series"].get_array();
+  ASSERT_EQ(series.size(), 2u) << r.body;
+  for (simdjson::dom::element s : series) {
+    const double v = s["value"].get_double().value();
+    EXPECT_GT(v, 0) << r.body;
+    EXPECT_LT(v, 3600) << "seconds, not nanoseconds: " << r.body;
+  }
+  r = Get("/api/metrics/query?q=" + UrlEncode("{ } | avg_over_time(span.no.such.key)") + Range());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"series":[]})");
+  r = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | sum_over_time(span.no.such.key)") +
+          Range() + "&step=60s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"series":[]})");
+}
+
 TEST_F(TempoMetricsTest, BadRequestsAre400) {
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | nope()") + Range()).status, 400);
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + "&start=x").status,

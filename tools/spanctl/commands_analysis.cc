@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tools/spanctl/commands.h"
 #include "tools/spanctl/render.h"
 
@@ -19,6 +21,8 @@ std::vector<FlagSpec> WindowFlags() {
            "only spans starting at or after TIME: RFC 3339 (2026-01-01T00:00:00Z), unix seconds, "
            "or unix time with a unit (1767225600000ms, ...us, ...ns)"},
           {"end", "TIME", "", "only spans starting before TIME (as --start)"},
+          {"since", "DURATION", "",
+           "the last DURATION up to now (e.g. 15m, 24h); instead of --start and --end"},
           {"max-spans", "N", "0",
            "stop after N spans and say the answer is partial (0: no bound; ~80 bytes of memory "
            "per span)"}};
@@ -26,6 +30,18 @@ std::vector<FlagSpec> WindowFlags() {
 
 absl::StatusOr<AnalysisWindow> WindowFromFlags(const ParsedFlags& flags) {
   AnalysisWindow w;
+  if (flags.Has("since")) {
+    if (flags.Has("start") || flags.Has("end")) {
+      return absl::InvalidArgumentError("--since is instead of --start and --end, not with them");
+    }
+    auto d = ParseDuration(flags.Get("since"));
+    if (!d.ok() || *d == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--since: ", d.ok() ? "must be longer than 0" : d.status().message()));
+    }
+    w.end_unix_nano = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    w.start_unix_nano = w.end_unix_nano > *d ? w.end_unix_nano - *d : 0;
+  }
   for (const char* name : {"start", "end"}) {
     if (!flags.Has(name)) continue;
     auto t = ParseTimestamp(flags.Get(name));
@@ -256,10 +272,15 @@ std::string Sparklines(const MetricsResult& result, bool seconds) {
     for (const auto& [k, v] : s.labels)
       absl::StrAppend(&label, label.empty() ? "" : " ", k, "=", v);
     if (label.empty()) label = "{}";
+    // NaN: a step without a value (sum/min/max/avg_over_time), drawn as a blank.
     double max = 0;
-    for (double v : s.values) max = std::max(max, v);
+    for (double v : s.values) {
+      if (!std::isnan(v)) max = std::max(max, v);
+    }
     std::string line;
-    for (double v : s.values) line += kBars[max > 0 ? static_cast<int>(std::ceil(v / max * 8)) : 0];
+    for (double v : s.values) {
+      line += kBars[max > 0 && v > 0 ? static_cast<int>(std::ceil(v / max * 8)) : 0];
+    }
     rows.push_back({label, line,
                     seconds ? FormatDuration(static_cast<uint64_t>(max * 1e9))
                             : absl::StrFormat("%.4g", max)});
@@ -270,8 +291,9 @@ std::string Sparklines(const MetricsResult& result, bool seconds) {
 int RunMetrics(const ParsedFlags& flags) {
   auto query = ParseMetricsQuery(flags.args[0]);
   if (!query.ok()) return Fail("metrics", query.status());
-  if (!flags.Has("start") || !flags.Has("end")) {
-    return Fail("metrics", absl::InvalidArgumentError("--start and --end are required"));
+  if ((!flags.Has("start") || !flags.Has("end")) && !flags.Has("since")) {
+    return Fail("metrics",
+                absl::InvalidArgumentError("--start and --end are required (or --since)"));
   }
   auto window = WindowFromFlags(flags);
   if (!window.ok()) return Fail("metrics", window.status());
@@ -298,9 +320,11 @@ int RunMetrics(const ParsedFlags& flags) {
   std::printf("%s .. %s, step %s, %llu spans\n", FormatTime(window->start_unix_nano).c_str(),
               FormatTime(window->end_unix_nano).c_str(), FormatDuration(step).c_str(),
               static_cast<unsigned long long>(result->spans));
-  std::fputs(
-      Sparklines(*result, query->function == MetricsQuery::Function::kQuantileOverTime).c_str(),
-      stdout);
+  std::fputs(Sparklines(*result, query->function == MetricsQuery::Function::kQuantileOverTime ||
+                                     (query->value == "duration" &&
+                                      query->function != MetricsQuery::Function::kSumOverTime))
+                 .c_str(),
+             stdout);
   return kExitOk;
 }
 
@@ -314,7 +338,7 @@ std::vector<Command> AnalysisCommands() {
     return all;
   };
   return {
-      {{"graph", "graph --db DIR [--start T] [--end T] [--json|--dot|--svg FILE]",
+      {{"graph", "graph --db DIR [--start T] [--end T] [--since D] [--json|--dot|--svg FILE]",
         "the service graph: which service calls which, with calls, errors and latency",
         "Edges are client/server and producer/consumer span pairs across services, and\n"
         "parent/child spans of different services where kinds are unset (Tempo's service graph\n"
@@ -325,7 +349,7 @@ std::vector<Command> AnalysisCommands() {
                      {"svg", "FILE", "", "render an SVG with Graphviz's dot (if installed)"}}),
         0, 0},
        RunGraph},
-      {{"red", "red --db DIR [--by service|operation] [--start T] [--end T] [--json]",
+      {{"red", "red --db DIR [--by service|operation] [--start T] [--end T] [--since D] [--json]",
         "rate, errors and duration quantiles per service or per operation",
         "--by service counts the requests each service serves (server and consumer spans, roots,\n"
         "and unset-kind spans called from another service); --by operation every span per\n"
@@ -334,7 +358,7 @@ std::vector<Command> AnalysisCommands() {
                      {"json", "", "", "print JSON rows"}}),
         0, 0},
        RunRed},
-      {{"doctor", "doctor --db DIR [--start T] [--end T] [--json]",
+      {{"doctor", "doctor --db DIR [--start T] [--end T] [--since D] [--json]",
         "find broken trace propagation: dropped context, orphans, skewed clocks, gaps",
         "Findings, most traces broken first: dropped_context (a caller whose calls reach no\n"
         "callee span while the callee starts new traces), orphan_span, multiple_roots,\n"
@@ -345,7 +369,7 @@ std::vector<Command> AnalysisCommands() {
         0, 0},
        RunDoctorCommand},
       {{"critical-path",
-        "critical-path --db DIR [FILTER] [--start T] [--end T] [--json]",
+        "critical-path --db DIR [FILTER] [--start T] [--end T] [--since D] [--json]",
         "which services and operations own the critical path of the traces a filter selects",
         "For each trace with a span matching FILTER (a TraceQL span filter), the critical path\n"
         "is the chain of spans the root waited for; each span owns its self time on it. Rows:\n"
@@ -354,6 +378,7 @@ std::vector<Command> AnalysisCommands() {
         {DbFlag(),
          WindowFlags()[0],
          WindowFlags()[1],
+         WindowFlags()[2],
          {"limit", "N", "10000", "at most N traces, most recent first (0: all)"},
          {"top", "N", "20", "rows to print"},
          {"json", "", "", "print JSON"}},
@@ -361,17 +386,22 @@ std::vector<Command> AnalysisCommands() {
         1},
        RunCriticalPath},
       {{"metrics",
-        "metrics --db DIR QUERY --start T --end T [--step D] [--json]",
-        "TraceQL metrics over time: rate, count, quantiles and histograms of span durations",
+        "metrics --db DIR QUERY (--start T --end T | --since D) [--step D] [--json]",
+        "TraceQL metrics over time: rates, counts, quantiles, histograms, sums, extremes",
         "QUERY is a span filter and one function, as in Tempo:\n"
         "  '{ resource.service.name = \"checkout\" } | rate() by (span.http.route)'\n"
         "  '{ status = error } | count_over_time()'\n"
         "  '{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)'\n"
         "  '{ kind = server } | histogram_over_time(duration)'\n"
-        "Prints one sparkline per series, or Tempo's query_range JSON with --json.",
+        "  '{ kind = client } | max_over_time(span.http.response.size) by (name)'\n"
+        "  '{ } | avg_over_time(duration)'   (also sum_over_time, min_over_time)\n"
+        "Durations are in seconds. sum/min/max/avg_over_time skip spans without the number;\n"
+        "a step with none is blank. Prints one sparkline per series, or Tempo's query_range\n"
+        "JSON with --json.",
         {DbFlag(),
          WindowFlags()[0],
          WindowFlags()[1],
+         WindowFlags()[2],
          {"step", "DURATION", "", "the step (default: a 60th of the range, at least 1s)"},
          {"json", "", "", "print Tempo's query_range JSON"}},
         1,

@@ -1,6 +1,8 @@
 // Tempo's TraceQL metrics API: GET /api/metrics/query_range and /api/metrics/query, answered by
 // the library's EvaluateMetricsQuery (spanstore/traceql_metrics.h).
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -66,9 +68,12 @@ HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRe
   if (!instant) return HttpResponse::Json(200, MetricsResultJson(*result));
   // An instant query: one value per series over the whole range.
   std::string body = "{\"series\":[";
-  for (size_t i = 0; i < result->series.size(); ++i) {
-    const MetricsSeries& s = result->series[i];
-    body += i ? ",{\"labels\":[" : "{\"labels\":[";
+  bool first = true;
+  for (const MetricsSeries& s : result->series) {
+    // NaN (sum/min/max/avg_over_time over a range without the value) has no JSON form.
+    if (!s.values.empty() && std::isnan(s.values[0])) continue;
+    body += first ? "{\"labels\":[" : ",{\"labels\":[";
+    first = false;
     for (size_t j = 0; j < s.labels.size(); ++j) {
       body += j ? ",{\"key\":" : "{\"key\":";
       AppendJsonString(s.labels[j].first, &body);
