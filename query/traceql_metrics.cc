@@ -20,6 +20,7 @@ namespace spanstore {
 namespace {
 
 constexpr uint64_t kMaxSteps = 11000;
+constexpr uint32_t kMaxSeriesLimit = 100000;
 
 // A cursor over the pipeline text; columns are reported in the whole query's terms.
 class Cursor {
@@ -38,6 +39,10 @@ class Cursor {
       return true;
     }
     return false;
+  }
+  bool Peek(char c) {
+    SkipSpace();
+    return pos_ < text_.size() && text_[pos_] == c;
   }
   bool AtEnd() {
     SkipSpace();
@@ -147,6 +152,49 @@ bool IsValueFunction(MetricsQuery::Function f) {
          f == MetricsQuery::Function::kMaxOverTime || f == MetricsQuery::Function::kAvgOverTime;
 }
 
+// topk(k) / bottomk(k), as Tempo evaluates them: at each step the k series with the largest
+// (smallest) values there -- ties to the series whose labels sort first -- keep that value;
+// a series kept at no step is dropped, and its values at the steps it was not kept at become
+// empty. Empty steps (NaN; 0 where zero_is_empty) take no part.
+void KeepExtremeSeries(MetricsResult* result, uint32_t k, bool largest) {
+  if (result->series.size() <= k) return;
+  auto empty = [&](double v) { return std::isnan(v) || (result->zero_is_empty && v == 0); };
+  const double empty_value = result->zero_is_empty ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+  size_t steps = 0;
+  for (const MetricsSeries& s : result->series) steps = std::max(steps, s.values.size());
+  std::vector<std::vector<bool>> kept(result->series.size(), std::vector<bool>(steps, false));
+  std::vector<std::pair<double, size_t>> present;
+  for (size_t i = 0; i < steps; ++i) {
+    present.clear();
+    for (size_t j = 0; j < result->series.size(); ++j) {
+      const std::vector<double>& v = result->series[j].values;
+      if (i < v.size() && !empty(v[i])) present.emplace_back(v[i], j);
+    }
+    const size_t n = std::min<size_t>(k, present.size());
+    std::partial_sort(present.begin(), present.begin() + n, present.end(),
+                      [&](const auto& a, const auto& b) {
+                        if (a.first != b.first)
+                          return largest ? a.first > b.first : a.first < b.first;
+                        return a.second < b.second;  // series are sorted by labels
+                      });
+    for (size_t r = 0; r < n; ++r) kept[present[r].second][i] = true;
+  }
+  std::vector<MetricsSeries> out;
+  for (size_t j = 0; j < result->series.size(); ++j) {
+    MetricsSeries& s = result->series[j];
+    bool any = false;
+    for (size_t i = 0; i < s.values.size(); ++i) {
+      if (kept[j][i]) {
+        any = true;
+      } else {
+        s.values[i] = empty_value;
+      }
+    }
+    if (any) out.push_back(std::move(s));
+  }
+  result->series = std::move(out);
+}
+
 bool ValidLabel(const std::string& name) {
   return name == "name" || name == "status" || name == "kind" ||
          (name.size() > 1 && name[0] == '.') || (name.rfind("span.", 0) == 0 && name.size() > 5) ||
@@ -225,9 +273,9 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
     }
   }
   if (!c.Eat(')')) return c.Error("')'");
-  if (!c.AtEnd()) {
+  if (!c.AtEnd() && !c.Peek('|')) {
     const size_t by_pos = c.pos();
-    if (c.Word() != "by") return c.Error("'by (...)' or the end of the query", by_pos);
+    if (c.Word() != "by") return c.Error("'by (...)', '| topk(n)' or the end of the query", by_pos);
     if (!c.Eat('(')) return c.Error("'(' after by");
     do {
       const size_t name_pos = c.pos();
@@ -238,8 +286,25 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
       q.by.push_back(std::move(name));
     } while (c.Eat(','));
     if (!c.Eat(')')) return c.Error("')'");
-    if (!c.AtEnd()) return c.Error("the end of the query");
   }
+  if (c.Eat('|')) {
+    const size_t stage_pos = c.pos();
+    const std::string stage = c.Word();
+    if (stage == "topk") {
+      q.second_stage = MetricsQuery::SecondStage::kTopK;
+    } else if (stage == "bottomk") {
+      q.second_stage = MetricsQuery::SecondStage::kBottomK;
+    } else {
+      return c.Error("topk(n) or bottomk(n)", stage_pos);
+    }
+    if (!c.Eat('(')) return c.Error("'('");
+    const size_t k_pos = c.pos();
+    if (!absl::SimpleAtoi(c.Word(), &q.k) || q.k == 0 || q.k > kMaxSeriesLimit) {
+      return c.Error("a series count from 1 to 100000", k_pos);
+    }
+    if (!c.Eat(')')) return c.Error("')'");
+  }
+  if (!c.AtEnd()) return c.Error("the end of the query");
   return q;
 }
 
@@ -380,6 +445,9 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         }
         break;
     }
+  }
+  if (query.second_stage != MetricsQuery::SecondStage::kNone) {
+    KeepExtremeSeries(&result, query.k, query.second_stage == MetricsQuery::SecondStage::kTopK);
   }
   return result;
 }

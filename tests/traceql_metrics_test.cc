@@ -4,6 +4,7 @@
 
 #include "spanstore/traceql_metrics.h"
 
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -180,6 +181,45 @@ TEST_F(TraceqlMetricsEvalTest, SumMinMaxAvgOverTime) {
     auto q = ParseMetricsQuery(bad);
     EXPECT_FALSE(q.ok()) << bad;
     EXPECT_THAT(q.status().message(), HasSubstr("column")) << bad;
+  }
+}
+
+// Tempo's topk/bottomk: per step, the k series with the largest (smallest) values keep them;
+// series never among those are dropped; ties go to the series whose labels sort first.
+TEST_F(TraceqlMetricsEvalTest, TopkAndBottomkPerStep) {
+  auto q = ParseMetricsQuery("{ } | count_over_time() by (span.size) | topk(1)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->second_stage, MetricsQuery::SecondStage::kTopK);
+  EXPECT_EQ(q->k, 1u);
+  // Series by span.size: "0" (step 0: 1), "100" (step 0: 1), "200.5" (step 0: 1), "big"
+  // (step 1: 1). Step 0 is a three-way tie: the first labels win.
+  auto r = Eval("{ } | count_over_time() by (span.size) | topk(1)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("span.size", "0")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(1, 0, 0));
+  EXPECT_THAT(r->series[1].labels, ElementsAre(Pair("span.size", "big")));
+  EXPECT_THAT(r->series[1].values, ElementsAre(0, 1, 0));
+  // By duration: step 0 holds a (1 µs, 3 µs) and b (2 ms); step 1 holds a (5 µs).
+  r = Eval("{ } | max_over_time(duration) by (resource.service.name) | bottomk(1)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("resource.service.name", "a")));
+  r = Eval("{ } | max_over_time(duration) by (resource.service.name) | topk(1)");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 2u);                  // b wins step 0, a (alone) step 1
+  EXPECT_TRUE(std::isnan(r->series[0].values[0]));  // a lost step 0
+  EXPECT_DOUBLE_EQ(r->series[0].values[1], 5000 / 1e9);
+  EXPECT_DOUBLE_EQ(r->series[1].values[0], 2'000'000 / 1e9);
+  r = Eval("{ } | rate() by (resource.service.name) | topk(5)");  // fewer series than k
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->series.size(), 2u);
+  for (const char* bad :
+       {"{ } | rate() | topk(0)", "{ } | rate() | topk()", "{ } | rate() | top(3)",
+        "{ } | rate() | topk(2) | topk(1)", "{ } | rate() by (name) topk(2)"}) {
+    auto b = ParseMetricsQuery(bad);
+    EXPECT_FALSE(b.ok()) << bad;
+    EXPECT_THAT(b.status().message(), HasSubstr("column")) << bad;
   }
 }
 

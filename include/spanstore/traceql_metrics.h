@@ -7,6 +7,7 @@
 //   { kind = server } | histogram_over_time(duration)
 //   { kind = client } | max_over_time(span.http.response.size) by (resource.service.name)
 //   { } | avg_over_time(duration)
+//   { } | rate() by (resource.service.name) | topk(5)
 //
 // The filter is ParseQuery's language; this file parses the pipeline after it. Evaluated by
 // one Store::Scan of the window: every matching span lands in the step its start time falls
@@ -52,10 +53,15 @@ struct SPANSTORE_EXPORT MetricsQuery {
   // by(...): attribute names as TraceQL spells them (resource.service.name, span.http.route,
   // .http.route, name, status, kind).
   std::vector<std::string> by;
+  // A second stage, "| topk(k)" or "| bottomk(k)": at each step only the k series with the
+  // largest (smallest) values keep theirs; series never among them are dropped.
+  enum class SecondStage : uint8_t { kNone, kTopK, kBottomK };
+  SecondStage second_stage = SecondStage::kNone;
+  uint32_t k = 0;
 };
 
-// Parses "{ filter } | function(...) [by (attr, ...)]". Errors are InvalidArgument naming the
-// column (1-based, in the whole text) and what was expected.
+// Parses "{ filter } | function(...) [by (attr, ...)] [| topk(k) | bottomk(k)]". Errors are
+// InvalidArgument naming the column (1-based, in the whole text) and what was expected.
 SPANSTORE_EXPORT absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text);
 
 struct SPANSTORE_EXPORT MetricsSeries {

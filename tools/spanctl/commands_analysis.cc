@@ -395,6 +395,7 @@ std::vector<Command> AnalysisCommands() {
         "  '{ kind = server } | histogram_over_time(duration)'\n"
         "  '{ kind = client } | max_over_time(span.http.response.size) by (name)'\n"
         "  '{ } | avg_over_time(duration)'   (also sum_over_time, min_over_time)\n"
+        "  '{ } | rate() by (resource.service.name) | topk(5)'   (or bottomk: per step)\n"
         "Durations are in seconds. sum/min/max/avg_over_time skip spans without the number;\n"
         "a step with none is blank. Prints one sparkline per series, or Tempo's query_range\n"
         "JSON with --json.",
