@@ -42,8 +42,11 @@ class Cursor {
   }
   bool Peek(char c) {
     SkipSpace();
-    return pos_ < text_.size() && text_[pos_] == c;
+    return PeekRaw(c);
   }
+  // Without skipping spaces first: the second character of ">=".
+  bool PeekRaw(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  char Next() { return text_[pos_++]; }  // REQUIRES: a Peek was true
   bool AtEnd() {
     SkipSpace();
     return pos_ >= text_.size();
@@ -195,6 +198,43 @@ void KeepExtremeSeries(MetricsResult* result, uint32_t k, bool largest) {
   result->series = std::move(out);
 }
 
+// "... > 10": a data point that does not meet the threshold becomes empty; a series left with
+// none is dropped.
+void KeepPointsMeeting(MetricsResult* result, CompareOp op, double threshold) {
+  auto empty = [&](double v) { return std::isnan(v) || (result->zero_is_empty && v == 0); };
+  const double empty_value = result->zero_is_empty ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+  auto meets = [&](double v) {
+    switch (op) {
+      case CompareOp::kGt:
+        return v > threshold;
+      case CompareOp::kGe:
+        return v >= threshold;
+      case CompareOp::kLt:
+        return v < threshold;
+      case CompareOp::kLe:
+        return v <= threshold;
+      case CompareOp::kNe:
+        return v != threshold;
+      default:
+        return v == threshold;
+    }
+  };
+  std::vector<MetricsSeries> out;
+  for (MetricsSeries& s : result->series) {
+    bool any = false;
+    for (double& v : s.values) {
+      if (empty(v)) continue;
+      if (meets(v)) {
+        any = true;
+      } else {
+        v = empty_value;
+      }
+    }
+    if (any) out.push_back(std::move(s));
+  }
+  result->series = std::move(out);
+}
+
 bool ValidLabel(const std::string& name) {
   return name == "name" || name == "status" || name == "kind" ||
          (name.size() > 1 && name[0] == '.') || (name.rfind("span.", 0) == 0 && name.size() > 5) ||
@@ -273,7 +313,8 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
     }
   }
   if (!c.Eat(')')) return c.Error("')'");
-  if (!c.AtEnd() && !c.Peek('|')) {
+  auto at_threshold = [&] { return c.Peek('>') || c.Peek('<') || c.Peek('=') || c.Peek('!'); };
+  if (!c.AtEnd() && !c.Peek('|') && !at_threshold()) {
     const size_t by_pos = c.pos();
     if (c.Word() != "by") return c.Error("'by (...)', '| topk(n)' or the end of the query", by_pos);
     if (!c.Eat('(')) return c.Error("'(' after by");
@@ -286,6 +327,25 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
       q.by.push_back(std::move(name));
     } while (c.Eat(','));
     if (!c.Eat(')')) return c.Error("')'");
+  }
+  // A threshold: "> 10", keeping only the data points that meet it.
+  if (at_threshold()) {
+    const size_t op_pos = c.pos();
+    std::string op(1, c.Next());
+    if (c.PeekRaw('=')) op += c.Next();
+    static const std::pair<const char*, CompareOp> kOps[] = {
+        {">", CompareOp::kGt},  {">=", CompareOp::kGe}, {"<", CompareOp::kLt},
+        {"<=", CompareOp::kLe}, {"=", CompareOp::kEq},  {"==", CompareOp::kEq},
+        {"!=", CompareOp::kNe}};
+    auto it = std::find_if(std::begin(kOps), std::end(kOps),
+                           [&](const auto& o) { return op == o.first; });
+    if (it == std::end(kOps)) return c.Error("a comparison (>, >=, <, <=, =, !=)", op_pos);
+    q.threshold_op = it->second;
+    const size_t number_pos = c.pos();
+    if (!absl::SimpleAtod(c.Word(), &q.threshold) || std::isnan(q.threshold)) {
+      return c.Error("a number to compare the values with", number_pos);
+    }
+    q.has_threshold = true;
   }
   if (c.Eat('|')) {
     const size_t stage_pos = c.pos();
@@ -446,6 +506,7 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         break;
     }
   }
+  if (query.has_threshold) KeepPointsMeeting(&result, query.threshold_op, query.threshold);
   if (query.second_stage != MetricsQuery::SecondStage::kNone) {
     KeepExtremeSeries(&result, query.k, query.second_stage == MetricsQuery::SecondStage::kTopK);
   }

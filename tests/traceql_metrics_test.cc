@@ -223,6 +223,31 @@ TEST_F(TraceqlMetricsEvalTest, TopkAndBottomkPerStep) {
   }
 }
 
+// "... > x": only the data points that meet the threshold stay; series left empty go.
+TEST_F(TraceqlMetricsEvalTest, ThresholdsKeepThePointsThatMeetThem) {
+  auto r = Eval("{ } | count_over_time() by (resource.service.name) >= 2");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);  // a: 2, 1, 0; b: 1, 0, 0
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("resource.service.name", "a")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(2, 0, 0));
+  r = Eval("{ } | count_over_time()>1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->series[0].values, ElementsAre(3, 0, 0));
+  r = Eval("{ } | min_over_time(span.size) by (resource.service.name) != 0 | topk(5)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);  // a's only value is 0
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("resource.service.name", "b")));
+  r = Eval("{ } | rate() < 0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->series.empty());
+  for (const char* bad :
+       {"{ } | rate() > x", "{ } | rate() >", "{ } | rate() => 1", "{ } | rate() ! 1"}) {
+    auto b = ParseMetricsQuery(bad);
+    EXPECT_FALSE(b.ok()) << bad;
+    EXPECT_THAT(b.status().message(), HasSubstr("column")) << bad;
+  }
+}
+
 TEST_F(TraceqlMetricsEvalTest, BadRanges) {
   auto q = *ParseMetricsQuery("{ } | rate()");
   EXPECT_EQ(EvaluateMetricsQuery(*store_, q, 10, 10, 1).status().code(),

@@ -56,12 +56,18 @@ struct SPANSTORE_EXPORT MetricsQuery {
   // A second stage, "| topk(k)" or "| bottomk(k)": at each step only the k series with the
   // largest (smallest) values keep theirs; series never among them are dropped.
   enum class SecondStage : uint8_t { kNone, kTopK, kBottomK };
+  // A threshold, "... > 10" (before any second stage): data points that do not meet it are
+  // left out (made empty), and series left with none are dropped.
+  bool has_threshold = false;
+  CompareOp threshold_op = CompareOp::kGt;  // kGt, kGe, kLt, kLe, kEq or kNe
+  double threshold = 0;
   SecondStage second_stage = SecondStage::kNone;
   uint32_t k = 0;
 };
 
-// Parses "{ filter } | function(...) [by (attr, ...)] [| topk(k) | bottomk(k)]". Errors are
-// InvalidArgument naming the column (1-based, in the whole text) and what was expected.
+// Parses "{ filter } | function(...) [by (attr, ...)] [> number] [| topk(k) | bottomk(k)]" (any
+// of >, >=, <, <=, =, !=). Errors are InvalidArgument naming the column (1-based, in the whole
+// text) and what was expected.
 SPANSTORE_EXPORT absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text);
 
 struct SPANSTORE_EXPORT MetricsSeries {

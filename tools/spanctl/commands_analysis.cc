@@ -396,6 +396,7 @@ std::vector<Command> AnalysisCommands() {
         "  '{ kind = client } | max_over_time(span.http.response.size) by (name)'\n"
         "  '{ } | avg_over_time(duration)'   (also sum_over_time, min_over_time)\n"
         "  '{ } | rate() by (resource.service.name) | topk(5)'   (or bottomk: per step)\n"
+        "  '{ status = error } | rate() by (resource.service.name) > 0.5'   (a threshold)\n"
         "Durations are in seconds. sum/min/max/avg_over_time skip spans without the number;\n"
         "a step with none is blank. Prints one sparkline per series, or Tempo's query_range\n"
         "JSON with --json.",
