@@ -155,14 +155,42 @@ bool IsValueFunction(MetricsQuery::Function f) {
          f == MetricsQuery::Function::kMaxOverTime || f == MetricsQuery::Function::kAvgOverTime;
 }
 
+// An empty step of `result`: NaN, or 0 for the functions whose 0 means no span (counts, rates,
+// quantiles, histograms).
+bool IsEmptyPoint(const MetricsResult& result, double v) {
+  return std::isnan(v) || (result.zero_is_empty && v == 0);
+}
+double EmptyPoint(const MetricsResult& result) {
+  return result.zero_is_empty ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+}
+
+// Keeps the points for which keep(series index, step) is true, empties the others, and drops
+// the series left with none.
+template <typename Keep>
+void KeepPoints(MetricsResult* result, Keep keep) {
+  std::vector<MetricsSeries> out;
+  for (size_t j = 0; j < result->series.size(); ++j) {
+    MetricsSeries& s = result->series[j];
+    bool any = false;
+    for (size_t i = 0; i < s.values.size(); ++i) {
+      if (IsEmptyPoint(*result, s.values[i])) continue;
+      if (keep(j, i)) {
+        any = true;
+      } else {
+        s.values[i] = EmptyPoint(*result);
+      }
+    }
+    if (any) out.push_back(std::move(s));
+  }
+  result->series = std::move(out);
+}
+
 // topk(k) / bottomk(k), as Tempo evaluates them: at each step the k series with the largest
 // (smallest) values there -- ties to the series whose labels sort first -- keep that value;
 // a series kept at no step is dropped, and its values at the steps it was not kept at become
 // empty. Empty steps (NaN; 0 where zero_is_empty) take no part.
 void KeepExtremeSeries(MetricsResult* result, uint32_t k, bool largest) {
   if (result->series.size() <= k) return;
-  auto empty = [&](double v) { return std::isnan(v) || (result->zero_is_empty && v == 0); };
-  const double empty_value = result->zero_is_empty ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   size_t steps = 0;
   for (const MetricsSeries& s : result->series) steps = std::max(steps, s.values.size());
   std::vector<std::vector<bool>> kept(result->series.size(), std::vector<bool>(steps, false));
@@ -171,39 +199,26 @@ void KeepExtremeSeries(MetricsResult* result, uint32_t k, bool largest) {
     present.clear();
     for (size_t j = 0; j < result->series.size(); ++j) {
       const std::vector<double>& v = result->series[j].values;
-      if (i < v.size() && !empty(v[i])) present.emplace_back(v[i], j);
+      if (i < v.size() && !IsEmptyPoint(*result, v[i])) present.emplace_back(v[i], j);
     }
     const size_t n = std::min<size_t>(k, present.size());
     std::partial_sort(present.begin(), present.begin() + n, present.end(),
                       [&](const auto& a, const auto& b) {
-                        if (a.first != b.first)
+                        if (a.first != b.first) {
                           return largest ? a.first > b.first : a.first < b.first;
+                        }
                         return a.second < b.second;  // series are sorted by labels
                       });
     for (size_t r = 0; r < n; ++r) kept[present[r].second][i] = true;
   }
-  std::vector<MetricsSeries> out;
-  for (size_t j = 0; j < result->series.size(); ++j) {
-    MetricsSeries& s = result->series[j];
-    bool any = false;
-    for (size_t i = 0; i < s.values.size(); ++i) {
-      if (kept[j][i]) {
-        any = true;
-      } else {
-        s.values[i] = empty_value;
-      }
-    }
-    if (any) out.push_back(std::move(s));
-  }
-  result->series = std::move(out);
+  KeepPoints(result, [&](size_t series, size_t step) { return kept[series][step]; });
 }
 
 // "... > 10": a data point that does not meet the threshold becomes empty; a series left with
 // none is dropped.
 void KeepPointsMeeting(MetricsResult* result, CompareOp op, double threshold) {
-  auto empty = [&](double v) { return std::isnan(v) || (result->zero_is_empty && v == 0); };
-  const double empty_value = result->zero_is_empty ? 0.0 : std::numeric_limits<double>::quiet_NaN();
-  auto meets = [&](double v) {
+  KeepPoints(result, [&](size_t series, size_t step) {
+    const double v = result->series[series].values[step];
     switch (op) {
       case CompareOp::kGt:
         return v > threshold;
@@ -218,21 +233,7 @@ void KeepPointsMeeting(MetricsResult* result, CompareOp op, double threshold) {
       default:
         return v == threshold;
     }
-  };
-  std::vector<MetricsSeries> out;
-  for (MetricsSeries& s : result->series) {
-    bool any = false;
-    for (double& v : s.values) {
-      if (empty(v)) continue;
-      if (meets(v)) {
-        any = true;
-      } else {
-        v = empty_value;
-      }
-    }
-    if (any) out.push_back(std::move(s));
-  }
-  result->series = std::move(out);
+  });
 }
 
 bool ValidLabel(const std::string& name) {
@@ -262,22 +263,20 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
   if (!c.Eat('|')) return c.Error("'|' and a metrics function after the span filter");
   const size_t fn_pos = c.pos();
   const std::string fn = c.Word();
-  if (fn == "rate") {
-    q.function = MetricsQuery::Function::kRate;
-  } else if (fn == "count_over_time") {
-    q.function = MetricsQuery::Function::kCountOverTime;
-  } else if (fn == "quantile_over_time") {
-    q.function = MetricsQuery::Function::kQuantileOverTime;
-  } else if (fn == "histogram_over_time") {
-    q.function = MetricsQuery::Function::kHistogramOverTime;
-  } else if (fn == "sum_over_time") {
-    q.function = MetricsQuery::Function::kSumOverTime;
-  } else if (fn == "min_over_time") {
-    q.function = MetricsQuery::Function::kMinOverTime;
-  } else if (fn == "max_over_time") {
-    q.function = MetricsQuery::Function::kMaxOverTime;
-  } else if (fn == "avg_over_time") {
-    q.function = MetricsQuery::Function::kAvgOverTime;
+  using F = MetricsQuery::Function;
+  static const std::pair<const char*, F> kFunctions[] = {
+      {"rate", F::kRate},
+      {"count_over_time", F::kCountOverTime},
+      {"quantile_over_time", F::kQuantileOverTime},
+      {"histogram_over_time", F::kHistogramOverTime},
+      {"sum_over_time", F::kSumOverTime},
+      {"min_over_time", F::kMinOverTime},
+      {"max_over_time", F::kMaxOverTime},
+      {"avg_over_time", F::kAvgOverTime}};
+  auto known = std::find_if(std::begin(kFunctions), std::end(kFunctions),
+                            [&](const auto& f) { return fn == f.first; });
+  if (known != std::end(kFunctions)) {
+    q.function = known->second;
   } else {
     return c.Error(
         "rate(), count_over_time(), quantile_over_time(duration, q...), "
