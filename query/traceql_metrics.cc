@@ -150,6 +150,24 @@ bool NumericValue(const Span& span, const std::string& name, double* out) {
   return false;
 }
 
+// Whether `value` names the span's duration: "duration", or unset (a MetricsQuery built in
+// code before quantile_over_time and histogram_over_time took attributes).
+bool IsDuration(const std::string& value) { return value.empty() || value == "duration"; }
+
+// The sample quantile_over_time and histogram_over_time take from `span`: its duration in
+// nanoseconds, or the attribute `name` when it is an int >= 0 (the sketch and the log2
+// buckets are over unsigned integers, as Tempo's buckets are over ints); false otherwise.
+bool SampleOf(const Span& span, const std::string& name, uint64_t* out) {
+  if (IsDuration(name)) {
+    *out = span.duration_nanos();
+    return true;
+  }
+  const AnyValue* v = AttributeValue(span, name);
+  if (v == nullptr || v->type() != AnyValue::Type::kInt || v->int_value() < 0) return false;
+  *out = static_cast<uint64_t>(v->int_value());
+  return true;
+}
+
 bool IsValueFunction(MetricsQuery::Function f) {
   return f == MetricsQuery::Function::kSumOverTime || f == MetricsQuery::Function::kMinOverTime ||
          f == MetricsQuery::Function::kMaxOverTime || f == MetricsQuery::Function::kAvgOverTime;
@@ -242,11 +260,11 @@ bool ValidLabel(const std::string& name) {
          (name.rfind("resource.", 0) == 0 && name.size() > 9);
 }
 
-// Tempo's histogram buckets: powers of two of nanoseconds, labelled by the upper bound in
-// seconds.
-int Log2Bucket(uint64_t nanos) {
+// Tempo's histogram buckets: powers of two (of nanoseconds for durations), labelled by the
+// upper bound (in seconds for durations).
+int Log2Bucket(uint64_t value) {
   int b = 0;
-  while (b < 63 && (uint64_t{1} << b) < nanos) ++b;
+  while (b < 63 && (uint64_t{1} << b) < value) ++b;
   return b;
 }
 
@@ -279,8 +297,8 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
     q.function = known->second;
   } else {
     return c.Error(
-        "rate(), count_over_time(), quantile_over_time(duration, q...), "
-        "histogram_over_time(duration) or sum/min/max/avg_over_time(duration or an attribute)",
+        "rate(), count_over_time(), quantile_over_time(value, q...), histogram_over_time(value) "
+        "or sum/min/max/avg_over_time(value), the value 'duration' or an attribute",
         fn_pos);
   }
   if (!c.Eat('(')) return c.Error("'('");
@@ -295,8 +313,10 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
   if (q.function == MetricsQuery::Function::kQuantileOverTime ||
       q.function == MetricsQuery::Function::kHistogramOverTime) {
     const size_t arg_pos = c.pos();
-    if (c.Word() != "duration") {
-      return c.Error("'duration' (the only value these functions take)", arg_pos);
+    q.value = c.Word();
+    if (q.value != "duration" &&
+        (!ValidLabel(q.value) || q.value == "name" || q.value == "status" || q.value == "kind")) {
+      return c.Error("'duration' or an int attribute (span.x, resource.x, .x)", arg_pos);
     }
     while (q.function == MetricsQuery::Function::kQuantileOverTime && c.Eat(',')) {
       double v;
@@ -397,12 +417,17 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   absl::Status s = store.Scan(q, [&](const Span& span) {
     double number = 0;
     if (by_value && !NumericValue(span, query.value, &number)) return true;
+    uint64_t sample = 0;
+    if ((query.function == MetricsQuery::Function::kQuantileOverTime ||
+         query.function == MetricsQuery::Function::kHistogramOverTime) &&
+        !SampleOf(span, query.value, &sample)) {
+      return true;
+    }
     std::vector<std::string> key;
     key.reserve(query.by.size());
     for (const std::string& name : query.by) key.push_back(LabelValue(span, name));
     Series& out = series[key];
     const size_t step = (span.start_time_unix_nano - start_unix_nano) / step_nanos;
-    const uint64_t duration = span.duration_nanos();
     switch (query.function) {
       case MetricsQuery::Function::kRate:
       case MetricsQuery::Function::kCountOverTime:
@@ -411,10 +436,10 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         break;
       case MetricsQuery::Function::kQuantileOverTime:
         if (out.sketches.empty()) out.sketches.resize(steps);
-        out.sketches[step].Add(duration);
+        out.sketches[step].Add(sample);
         break;
       case MetricsQuery::Function::kHistogramOverTime: {
-        auto& counts = out.histogram[Log2Bucket(duration)];
+        auto& counts = out.histogram[Log2Bucket(sample)];
         if (counts.empty()) counts.resize(steps, 0);
         ++counts[step];
         break;
@@ -440,6 +465,8 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   });
   if (!s.ok()) return s;
   const double step_seconds = static_cast<double>(step_nanos) / 1e9;
+  // Durations are answered in seconds; attributes in their own unit.
+  const double value_scale = IsDuration(query.value) ? 1e9 : 1.0;
   for (auto& [key, acc] : series) {
     std::vector<std::pair<std::string, std::string>> labels;
     for (size_t i = 0; i < key.size(); ++i) labels.push_back({query.by[i], key[i]});
@@ -459,9 +486,9 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         for (double quantile : query.quantiles) {
           MetricsSeries m{labels, {}};
           m.labels.push_back({"p", absl::StrFormat("%g", quantile)});
-          // Seconds, as Tempo answers duration quantiles.
+          // Seconds for durations, as Tempo answers them; an attribute's own unit.
           for (const QuantileSketch& sk : acc.sketches) {
-            m.values.push_back(static_cast<double>(sk.Quantile(quantile)) / 1e9);
+            m.values.push_back(static_cast<double>(sk.Quantile(quantile)) / value_scale);
           }
           result.series.push_back(std::move(m));
         }
@@ -498,7 +525,8 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         for (const auto& [bucket, counts] : acc.histogram) {
           MetricsSeries m{labels, {}};
           m.labels.push_back(
-              {"le", absl::StrFormat("%g", static_cast<double>(uint64_t{1} << bucket) / 1e9)});
+              {"le",
+               absl::StrFormat("%g", static_cast<double>(uint64_t{1} << bucket) / value_scale)});
           for (uint64_t n : counts) m.values.push_back(static_cast<double>(n));
           result.series.push_back(std::move(m));
         }

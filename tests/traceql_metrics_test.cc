@@ -248,6 +248,25 @@ TEST_F(TraceqlMetricsEvalTest, ThresholdsKeepThePointsThatMeetThem) {
   }
 }
 
+// quantile_over_time and histogram_over_time of an int attribute: in its own unit; doubles,
+// strings and negative ints are left out.
+TEST_F(TraceqlMetricsEvalTest, QuantilesAndHistogramsOfAnAttribute) {
+  auto r = Eval("{ } | quantile_over_time(span.size, 0, 1)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->spans, 2u);  // sizes 0 and 100; 200.5 (a double) and "big" are left out
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(r->series[0].values, ElementsAre(0, 0, 0));
+  ASSERT_EQ(r->series[1].values.size(), 3u);
+  EXPECT_NEAR(r->series[1].values[0], 100, 1);  // within the sketch's 1 %
+  r = Eval("{ } | histogram_over_time(.size)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 2u);  // 0 -> le 1; 100 -> le 128
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("le", "1")));
+  EXPECT_THAT(r->series[1].labels, ElementsAre(Pair("le", "128")));
+  EXPECT_THAT(r->series[1].values, ElementsAre(1, 0, 0));
+  EXPECT_FALSE(ParseMetricsQuery("{ } | histogram_over_time(name)").ok());
+}
+
 TEST_F(TraceqlMetricsEvalTest, BadRanges) {
   auto q = *ParseMetricsQuery("{ } | rate()");
   EXPECT_EQ(EvaluateMetricsQuery(*store_, q, 10, 10, 1).status().code(),

@@ -47,8 +47,11 @@ struct SPANSTORE_EXPORT MetricsQuery {
   SpanQuery filter;
   Function function = Function::kRate;
   std::vector<double> quantiles;  // quantile_over_time's, each in [0, 1]
-  // What sum/min/max/avg_over_time aggregate: "duration", or an attribute as TraceQL spells it
-  // (span.x, resource.x, .x: a span's own attribute first, then its resource's).
+  // What the function aggregates: "duration", or an attribute as TraceQL spells it (span.x,
+  // resource.x, .x: a span's own attribute first, then its resource's). sum/min/max/avg take
+  // int and double attributes; quantile_over_time and histogram_over_time ints >= 0 (their
+  // sketch and log2 buckets are over unsigned integers). Durations are answered in seconds,
+  // attributes in their own unit. Empty means "duration".
   std::string value;
   // by(...): attribute names as TraceQL spells them (resource.service.name, span.http.route,
   // .http.route, name, status, kind).

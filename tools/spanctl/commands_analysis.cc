@@ -392,7 +392,7 @@ std::vector<Command> AnalysisCommands() {
         "  '{ resource.service.name = \"checkout\" } | rate() by (span.http.route)'\n"
         "  '{ status = error } | count_over_time()'\n"
         "  '{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)'\n"
-        "  '{ kind = server } | histogram_over_time(duration)'\n"
+        "  '{ kind = server } | histogram_over_time(duration)'   (or an int attribute)\n"
         "  '{ kind = client } | max_over_time(span.http.response.size) by (name)'\n"
         "  '{ } | avg_over_time(duration)'   (also sum_over_time, min_over_time)\n"
         "  '{ } | rate() by (resource.service.name) | topk(5)'   (or bottomk: per step)\n"
