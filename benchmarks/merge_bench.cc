@@ -40,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "benchmarks/bench_util.h"
 #include "format/manifest.h"
 #include "spanstore/spanstore.h"
 #include "workload/checkout_generator.h"
@@ -63,32 +64,11 @@ struct Flags {
   bool keep = false;
 };
 
-double Seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-double Since(std::chrono::steady_clock::time_point t0) {
-  return Seconds(std::chrono::steady_clock::now() - t0);
-}
-double CpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-void Progress(const std::string& message) {
-  static const auto start = std::chrono::steady_clock::now();
-  std::cerr << absl::StrFormat("[%7.1fs] %s\n", Since(start), message);
-}
-
-bool ParseCount(std::string text, uint64_t* out) {
-  uint64_t scale = 1;
-  if (!text.empty() && (text.back() == 'k' || text.back() == 'K')) scale = 1'000;
-  if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) scale = 1'000'000;
-  if (scale != 1) text.pop_back();
-  double v;
-  if (!absl::SimpleAtod(text, &v) || !(v > 0)) return false;
-  *out = static_cast<uint64_t>(std::llround(v * scale));
-  return true;
-}
+using bench::CpuSeconds;
+using bench::ParseCount;
+using bench::Progress;
+using bench::Seconds;
+using bench::Since;
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   Flags f;
@@ -104,16 +84,18 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
     if (arg == "--spans") {
       f.sizes.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
-        if (!ParseCount(std::string(part), &n)) return absl::InvalidArgumentError(value);
+        if (!ParseCount(std::string(part), &n) || n == 0) {
+          return absl::InvalidArgumentError(value);
+        }
         f.sizes.push_back(n);
       }
     } else if (arg == "--dir") {
       f.dir = value;
     } else if (arg == "--out") {
       f.out = value;
-    } else if (arg == "--lookups" && ParseCount(value, &n)) {
+    } else if (arg == "--lookups" && ParseCount(value, &n) && n > 0) {
       f.lookups = n;
-    } else if (arg == "--repeat" && ParseCount(value, &n)) {
+    } else if (arg == "--repeat" && ParseCount(value, &n) && n > 0) {
       f.repeat = static_cast<int>(n);
     } else {
       return absl::InvalidArgumentError(absl::StrCat(arg, " ", value, ": unknown flag or value"));

@@ -48,6 +48,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "benchmarks/bench_util.h"
 #include "spanstore/formats.h"
 #include "spanstore/spanstore.h"
 #include "workload/checkout_generator.h"
@@ -56,6 +57,10 @@ namespace spanstore {
 namespace {
 
 namespace fs = std::filesystem;
+using bench::CpuSeconds;
+using bench::ParseCount;
+using bench::Progress;
+using bench::Seconds;
 
 // Issue 3's targets.
 constexpr double kMaxBytesPerSpan = 25;
@@ -99,26 +104,6 @@ constexpr char kUsage[] = R"(usage: store_bench [flags]
   --segment-bytes N  Options::segment_bytes (default: ~1/128 of the WAL, from a pilot)
   --keep             keep the working directory
 )";
-
-// Accepts 1000000, 1,000,000, 1_000_000, 1e6, 1M, 1k.
-bool ParseCount(std::string text, uint64_t* out) {
-  text = absl::StrReplaceAll(text, {{",", ""}, {"_", ""}});
-  if (text.empty()) return false;
-  uint64_t scale = 1;
-  const char last = text.back();
-  if (last == 'k' || last == 'K') scale = 1'000;
-  if (last == 'm' || last == 'M') scale = 1'000'000;
-  if (last == 'g' || last == 'G') scale = 1'000'000'000;
-  if (scale != 1) text.pop_back();
-  double value;
-  if (absl::SimpleAtoi(text, out)) {
-    *out *= scale;
-    return true;
-  }
-  if (!absl::SimpleAtod(text, &value) || !(value >= 0) || value * scale > 1e18) return false;
-  *out = static_cast<uint64_t>(std::llround(value * scale));
-  return true;
-}
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   Flags f;
@@ -182,22 +167,6 @@ std::string Commas(uint64_t n) {
     out += digits[i];
   }
   return out;
-}
-
-double Seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-double CpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-
-void Progress(const std::string& message) {
-  static const auto start = std::chrono::steady_clock::now();
-  std::cerr << absl::StrFormat("[%7.1fs] %s\n", Seconds(std::chrono::steady_clock::now() - start),
-                               message);
 }
 
 // Sum of the sizes of every regular file under `dir`: what the store occupies, measured

@@ -5,6 +5,7 @@
 #include "spanstore/traceql_metrics.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -23,6 +24,15 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 constexpr uint64_t kSecond = 1'000'000'000;
+
+// Each of `queries` is refused with an error that names its column.
+void ExpectColumnErrors(std::initializer_list<const char*> queries) {
+  for (const char* bad : queries) {
+    auto q = ParseMetricsQuery(bad);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_THAT(q.status().message(), HasSubstr("column")) << bad;
+  }
+}
 
 TEST(TraceqlMetricsTest, Parses) {
   auto q = ParseMetricsQuery(
@@ -176,12 +186,8 @@ TEST_F(TraceqlMetricsEvalTest, SumMinMaxAvgOverTime) {
   EXPECT_TRUE(r->series.empty());
   EXPECT_EQ(MetricsResultJson(*r), R"({"series":[]})");
 
-  for (const char* bad : {"{ } | sum_over_time()", "{ } | max_over_time(name)",
-                          "{ } | avg_over_time(size)", "{ } | min_over_time(duration, 1)"}) {
-    auto q = ParseMetricsQuery(bad);
-    EXPECT_FALSE(q.ok()) << bad;
-    EXPECT_THAT(q.status().message(), HasSubstr("column")) << bad;
-  }
+  ExpectColumnErrors({"{ } | sum_over_time()", "{ } | max_over_time(name)",
+                      "{ } | avg_over_time(size)", "{ } | min_over_time(duration, 1)"});
 }
 
 // Tempo's topk/bottomk: per step, the k series with the largest (smallest) values keep them;
@@ -214,13 +220,8 @@ TEST_F(TraceqlMetricsEvalTest, TopkAndBottomkPerStep) {
   r = Eval("{ } | rate() by (resource.service.name) | topk(5)");  // fewer series than k
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->series.size(), 2u);
-  for (const char* bad :
-       {"{ } | rate() | topk(0)", "{ } | rate() | topk()", "{ } | rate() | top(3)",
-        "{ } | rate() | topk(2) | topk(1)", "{ } | rate() by (name) topk(2)"}) {
-    auto b = ParseMetricsQuery(bad);
-    EXPECT_FALSE(b.ok()) << bad;
-    EXPECT_THAT(b.status().message(), HasSubstr("column")) << bad;
-  }
+  ExpectColumnErrors({"{ } | rate() | topk(0)", "{ } | rate() | topk()", "{ } | rate() | top(3)",
+                      "{ } | rate() | topk(2) | topk(1)", "{ } | rate() by (name) topk(2)"});
 }
 
 // "... > x": only the data points that meet the threshold stay; series left empty go.
@@ -240,12 +241,8 @@ TEST_F(TraceqlMetricsEvalTest, ThresholdsKeepThePointsThatMeetThem) {
   r = Eval("{ } | rate() < 0");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->series.empty());
-  for (const char* bad :
-       {"{ } | rate() > x", "{ } | rate() >", "{ } | rate() => 1", "{ } | rate() ! 1"}) {
-    auto b = ParseMetricsQuery(bad);
-    EXPECT_FALSE(b.ok()) << bad;
-    EXPECT_THAT(b.status().message(), HasSubstr("column")) << bad;
-  }
+  ExpectColumnErrors(
+      {"{ } | rate() > x", "{ } | rate() >", "{ } | rate() => 1", "{ } | rate() ! 1"});
 }
 
 // quantile_over_time and histogram_over_time of an int attribute: in its own unit; doubles,
