@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <queue>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "format/group_data.h"
 #include "format/span_codec.h"
@@ -62,39 +63,63 @@ bool RefLess(const Ref& a, const Ref& b) {
   return a.span_id < b.span_id;
 }
 
-// Reads the rows of one block in order, a row group at a time.
-class BlockCursor {
+// Reads the traces of one block in row order, each whole (a trace's rows are contiguous), a
+// row group at a time.
+class TraceCursor {
  public:
-  explicit BlockCursor(const BlockReader* block) : block_(block) {}
+  explicit TraceCursor(const BlockReader* block) : block_(block) {}
+
+  // Reads the next trace into spans() and contexts(); valid() turns false past the last one.
   absl::Status Next() {
-    ++row_;
-    while (data_ == nullptr || row_ >= data_->rows()) {
-      if (next_group_ >= block_->groups().size()) {
-        valid_ = false;
-        return absl::OkStatus();
-      }
-      data_ = std::make_unique<GroupData>(*block_, next_group_++);
-      absl::Status s = data_->LoadAll();
-      if (!s.ok()) return s;
-      row_ = 0;
+    used_ = 0;
+    contexts_.clear();
+    const std::vector<TraceIndex::Entry>& entries = block_->trace_index().entries();
+    if (entry_ >= entries.size()) {
+      valid_ = false;
+      return absl::OkStatus();
     }
+    // Open checked that the entries cover the rows in order, so groups only move forward.
+    const RowRange range = entries[entry_].rows;
+    for (uint64_t row = range.first_row; row < uint64_t{range.first_row} + range.count; ++row) {
+      while (data_ == nullptr || row >= group_first_row_ + data_->rows()) {
+        if (next_group_ >= block_->groups().size()) {
+          return absl::DataLossError(block_->path() + ": trace index points past the last row");
+        }
+        group_first_row_ = block_->groups()[next_group_].first_row;
+        data_ = std::make_unique<GroupData>(*block_, next_group_++);
+        absl::Status s = data_->LoadAll();
+        if (!s.ok()) return s;
+      }
+      const uint32_t r = static_cast<uint32_t>(row - group_first_row_);
+      data_->SetTraceEntry(entry_);
+      if (used_ == spans_.size()) spans_.emplace_back();
+      absl::Status s = data_->Materialize(r, &spans_[used_++]);
+      if (!s.ok()) return s;
+      contexts_.push_back(block_->tables().contexts[data_->context_id(r)]);
+    }
+    ++entry_;
     valid_ = true;
-    context_ = block_->tables().contexts[data_->context_id(row_)];
-    return data_->Materialize(row_, &span_);
+    return absl::OkStatus();
   }
   bool valid() const { return valid_; }
-  const Span& span() const { return span_; }
-  // The row's encoded context: a view into the block's meta page.
-  std::string_view context() const { return context_; }
+  const BlockReader& block() const { return *block_; }
+  // The current trace: its spans in row order (start, span id) and each one's encoded context
+  // (a view into the block's meta page).
+  absl::Span<const Span> spans() const { return absl::MakeConstSpan(spans_.data(), used_); }
+  absl::Span<const std::string_view> contexts() const { return contexts_; }
+  const TraceId& trace_id() const { return spans_[0].trace_id; }
+  uint64_t first_start() const { return spans_[0].start_time_unix_nano; }
 
  private:
   const BlockReader* block_;
+  size_t entry_ = 0;  // the next trace's trace index entry
   std::unique_ptr<GroupData> data_;
+  uint64_t group_first_row_ = 0;
   size_t next_group_ = 0;
-  uint32_t row_ = 0;
   bool valid_ = false;
-  Span span_;
-  std::string_view context_;
+  std::vector<Span> spans_;  // reused from trace to trace; the first used_ are the trace
+  size_t used_ = 0;
+  std::vector<std::string_view> contexts_;
 };
 
 }  // namespace
@@ -135,6 +160,22 @@ absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
   }
   counters->input_spans += refs.size();
   std::sort(refs.begin(), refs.end(), RefLess);
+  // Then the traces by their first start (format/block_format.h): the block's row groups then
+  // cover consecutive stretches of time.
+  struct TraceRefs {
+    size_t begin, end;
+  };
+  std::vector<TraceRefs> traces;
+  for (size_t i = 0; i < refs.size();) {
+    size_t j = i + 1;
+    while (j < refs.size() && refs[j].trace_id == refs[i].trace_id) ++j;
+    traces.push_back({i, j});
+    i = j;
+  }
+  std::sort(traces.begin(), traces.end(), [&](const TraceRefs& a, const TraceRefs& b) {
+    return TraceOrderLess(refs[a.begin].start, refs[a.begin].trace_id, refs[b.begin].start,
+                          refs[b.begin].trace_id);
+  });
 
   OutputBlock output(env, options, new_file);
   // The spans of the trace in hand, decoded into objects reused from trace to trace (their
@@ -146,9 +187,7 @@ absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
   size_t used = 0;
   Span with_context;
   std::vector<const BlockReader*> holders;
-  for (size_t i = 0; i < refs.size();) {
-    size_t j = i;
-    while (j < refs.size() && refs[j].trace_id == refs[i].trace_id) ++j;
+  for (const auto [i, j] : traces) {
     // A live block can hold a copy of one of these spans only if its time range covers the
     // span's start (a copy has the same start): blocks are cut from the WAL in arrival order,
     // so this leaves the few blocks of the same time, and the trace index decides the rest.
@@ -219,7 +258,6 @@ absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
       if (!s.ok()) return s;
       ++counters->output_spans;
     }
-    i = j;
   }
   std::vector<NewBlock> written;
   absl::Status s = output.Finish(&written);
@@ -232,42 +270,94 @@ absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
                          absl::Span<const BlockReader* const> inputs, uint64_t max_rows,
                          const NewBlockFile& new_file, std::vector<NewBlock>* out,
                          CompactionCounters* counters) {
-  std::vector<std::unique_ptr<BlockCursor>> cursors;
+  // A k-way merge of the inputs' traces by (first start, trace id), the order each input was
+  // written in (an older block, in trace-id order, merges as correctly, only less clustered).
+  // A trace split between inputs (its spans arrived around a block's cut) is written whole
+  // where it is met first -- at its earliest first start -- with its spans from the other
+  // inputs read through their trace indexes; those inputs skip it when their cursors reach it.
+  // No input has passed it by then: it would have been met, and written, earlier.
+  std::vector<std::unique_ptr<TraceCursor>> cursors;
   auto greater = [&](size_t a, size_t b) {
-    return BlockRowLess(cursors[b]->span(), cursors[a]->span());
+    const TraceCursor& x = *cursors[a];
+    const TraceCursor& y = *cursors[b];
+    if (x.first_start() != y.first_start() || x.trace_id() != y.trace_id()) {
+      return TraceOrderLess(y.first_start(), y.trace_id(), x.first_start(), x.trace_id());
+    }
+    return a > b;
   };
   std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
   for (const BlockReader* block : inputs) {
-    cursors.push_back(std::make_unique<BlockCursor>(block));
+    cursors.push_back(std::make_unique<TraceCursor>(block));
     absl::Status s = cursors.back()->Next();
     if (!s.ok()) return s;
     if (cursors.back()->valid()) heap.push(cursors.size() - 1);
   }
   OutputBlock output(env, options, new_file);
-  bool have_last = false;
-  Span last;
+  // Traces written ahead of some input's cursor, with how many inputs are yet to skip them.
+  absl::flat_hash_map<TraceId, uint32_t> written_ahead;
+  // A split trace's spans from every input that holds it, and their order.
+  std::vector<Span> gathered;
+  std::vector<std::string_view> gathered_contexts;
+  std::vector<size_t> order;
+  auto write = [&](const Span& span, std::string_view context, const Span* previous) {
+    ++counters->input_spans;
+    if (previous != nullptr && *previous == span) {
+      // Live blocks never share a span; this only happens if that invariant was broken.
+      ++counters->duplicates_dropped;
+      return absl::OkStatus();
+    }
+    ++counters->output_spans;
+    return output.Add(span, context);
+  };
   while (!heap.empty()) {
     const size_t c = heap.top();
     heap.pop();
-    const Span& span = cursors[c]->span();
-    ++counters->input_spans;
-    if (have_last && last == span) {
-      // Live blocks never share a span; this only happens if that invariant was broken.
-      ++counters->duplicates_dropped;
+    TraceCursor& cursor = *cursors[c];
+    const TraceId id = cursor.trace_id();
+    if (auto ahead = written_ahead.find(id); ahead != written_ahead.end()) {
+      if (--ahead->second == 0) written_ahead.erase(ahead);
     } else {
-      if (output.rows() >= max_rows && have_last && last.trace_id != span.trace_id) {
+      if (output.rows() >= max_rows) {
         absl::Status s = output.Finish(out);
         if (!s.ok()) return s;
       }
-      absl::Status s = output.Add(span, cursors[c]->context());
-      if (!s.ok()) return s;
-      ++counters->output_spans;
-      last = span;
-      have_last = true;
+      gathered.clear();
+      gathered_contexts.clear();
+      for (size_t d = 0; d < cursors.size(); ++d) {
+        if (d == c || !cursors[d]->valid()) continue;
+        const size_t before = gathered.size();
+        absl::Status s = cursors[d]->block().ReadTrace(id, &gathered);
+        if (!s.ok()) return s;
+        if (gathered.size() == before) continue;
+        // The builder encodes these spans' contexts itself.
+        gathered_contexts.resize(gathered.size());
+        ++written_ahead[id];
+      }
+      absl::Span<const Span> spans = cursor.spans();
+      absl::Span<const std::string_view> contexts = cursor.contexts();
+      if (gathered.empty()) {
+        for (size_t k = 0; k < spans.size(); ++k) {
+          absl::Status s = write(spans[k], contexts[k], k > 0 ? &spans[k - 1] : nullptr);
+          if (!s.ok()) return s;
+        }
+      } else {
+        gathered.insert(gathered.end(), spans.begin(), spans.end());
+        gathered_contexts.insert(gathered_contexts.end(), contexts.begin(), contexts.end());
+        order.resize(gathered.size());
+        for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+          return BlockRowLess(gathered[a], gathered[b]);
+        });
+        for (size_t k = 0; k < order.size(); ++k) {
+          absl::Status s = write(gathered[order[k]], gathered_contexts[order[k]],
+                                 k > 0 ? &gathered[order[k - 1]] : nullptr);
+          if (!s.ok()) return s;
+        }
+      }
     }
-    absl::Status s = cursors[c]->Next();
+    absl::Status s = cursor.Next();
     if (!s.ok()) return s;
-    if (cursors[c]->valid()) heap.push(c);
+    if (cursor.valid()) heap.push(c);
   }
   return output.Finish(out);
 }

@@ -1,13 +1,15 @@
 // The two compaction steps, as functions of their inputs (the store decides when to run them and
 // swaps their outputs in through the manifest, engine/store_compaction.cc):
 //
-//   L0: encoded spans (a sealed memtable's, format/span_codec.h) -> one block, sorted by
-//       (trace id, start, span id), with exact duplicates dropped -- within the input and
+//   L0: encoded spans (a sealed memtable's, format/span_codec.h) -> one block, its traces in
+//       order of their first start (format/block_format.h), each trace's spans by (start,
+//       span id), with exact duplicates dropped -- within the input and
 //       against the live blocks, so live blocks never share a span and a query needs no
 //       cross-block de-duplication -- and the tail-sampling policy applied to each trace in
 //       hand. Contexts given separately are stored in the block as they are, not decoded.
-//   Merge: several blocks -> larger blocks, streamed row by row (k-way merge), so the late
-//       spans of a trace that landed in different L0 blocks end up contiguous in one block.
+//   Merge: several blocks -> larger blocks, streamed trace by trace (a k-way merge in the
+//       same order), so the late spans of a trace that landed in different L0 blocks end up
+//       contiguous in one block, and the output's row groups stay narrow in time.
 //
 // Both write complete, synced files and never touch the manifest.
 //
@@ -64,7 +66,9 @@ absl::Status CompactSpans(Env* env, const BlockBuildOptions& options,
                           CompactionCounters* counters);
 
 // Merges `inputs` into new blocks of at most about `max_rows` rows each (a trace is never split
-// between outputs). Appends the outputs to *out.
+// between outputs). Appends the outputs to *out. Inputs written in the order CompactSpans writes
+// give outputs in that order (blocks of older builds, in trace-id order, merge correctly too).
+// A span in two inputs (which live blocks never share) is written once.
 absl::Status MergeBlocks(Env* env, const BlockBuildOptions& options,
                          absl::Span<const BlockReader* const> inputs, uint64_t max_rows,
                          const NewBlockFile& new_file, std::vector<NewBlock>* out,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,31 @@ bool BlockRowLess(const Span& a, const Span& b) {
     return a.start_time_unix_nano < b.start_time_unix_nano;
   }
   return a.span_id < b.span_id;
+}
+
+void SortBlockRows(std::vector<Span>* spans) {
+  std::sort(spans->begin(), spans->end(), BlockRowLess);
+  struct TraceRows {
+    uint64_t first_start;
+    size_t begin, end;
+  };
+  std::vector<TraceRows> traces;
+  for (size_t i = 0; i < spans->size();) {
+    size_t j = i + 1;
+    while (j < spans->size() && (*spans)[j].trace_id == (*spans)[i].trace_id) ++j;
+    traces.push_back({(*spans)[i].start_time_unix_nano, i, j});
+    i = j;
+  }
+  std::sort(traces.begin(), traces.end(), [&](const TraceRows& a, const TraceRows& b) {
+    return TraceOrderLess(a.first_start, (*spans)[a.begin].trace_id, b.first_start,
+                          (*spans)[b.begin].trace_id);
+  });
+  std::vector<Span> sorted;
+  sorted.reserve(spans->size());
+  for (const TraceRows& t : traces) {
+    for (size_t k = t.begin; k < t.end; ++k) sorted.push_back(std::move((*spans)[k]));
+  }
+  spans->swap(sorted);
 }
 
 // The columns of one row group under construction, uncompressed (block_format.h).
@@ -264,12 +290,13 @@ void BlockBuilder::EndTrace() {
 }
 
 absl::Status BlockBuilder::Add(const Span& span, std::string_view encoded_context) {
-  if (have_last_) {
-    const bool in_order =
-        last_trace_ != span.trace_id
-            ? last_trace_ < span.trace_id
-            : (last_start_ != span.start_time_unix_nano ? last_start_ < span.start_time_unix_nano
-                                                        : !(span.span_id < last_span_));
+  // Any order of traces will do (readers find them through the trace index); within a trace
+  // the time columns and GetTrace rely on start order. A trace resumed after another one
+  // started is caught by Finish (checking here would cost a hash set of every trace).
+  if (have_last_ && last_trace_ == span.trace_id) {
+    const bool in_order = last_start_ != span.start_time_unix_nano
+                              ? last_start_ < span.start_time_unix_nano
+                              : !(span.span_id < last_span_);
     if (!in_order) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: span %s/%s added out of order", path_, span.trace_id.ToHex(),
@@ -314,6 +341,10 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   if (rows_ == 0) return absl::InvalidArgumentError(path_ + ": a block needs at least one row");
   EndTrace();
   have_last_ = false;
+  if (const std::optional<TraceId> repeated = trace_index_.Repeated(); repeated.has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: the rows of trace %s are not contiguous", path_, repeated->ToHex()));
+  }
   absl::Status s = FlushGroup();
   if (!s.ok()) return s;
 

@@ -47,8 +47,21 @@ struct BlockProperties {
   std::array<uint64_t, kNumBlockParts> column_bytes{};
 };
 
-// Row order within a block: trace id, then start time, then span id.
+// Rows in trace-id order: trace id, then start time, then span id. One order the builder
+// accepts (any order does in which each trace's rows are contiguous and sorted by start, then
+// span id); it keeps a trace's spans together, but every row group of a large block then spans
+// the block's whole time range.
 bool BlockRowLess(const Span& a, const Span& b);
+// The order compaction writes traces in (format/block_format.h): by the start of the trace's
+// first span in the block, then by trace id.
+inline bool TraceOrderLess(uint64_t a_first_start, const TraceId& a, uint64_t b_first_start,
+                           const TraceId& b) {
+  if (a_first_start != b_first_start) return a_first_start < b_first_start;
+  return a < b;
+}
+// Sorts `spans` into the rows compaction writes: traces in TraceOrderLess order, each trace's
+// spans by start, then span id.
+void SortBlockRows(std::vector<Span>* spans);
 
 class BlockBuilder {
  public:
@@ -59,13 +72,15 @@ class BlockBuilder {
 
   // Creates the file. Must be called (and succeed) before Add.
   absl::Status Open();
-  // Adds the next row. InvalidArgument when `span` sorts before the previous row (BlockRowLess).
+  // Adds the next row. InvalidArgument when `span` continues the previous row's trace but sorts
+  // before that row (start, then span id); a trace that is resumed after another one started
+  // fails Finish.
   // `encoded_context`, when given, is the span's context as EncodeSpanContext writes it (a
   // memtable or a block holds each distinct one once); the builder then need not encode it.
   // It must stay alive until Finish returns.
   absl::Status Add(const Span& span, std::string_view encoded_context = {});
   // Writes the last group, the meta page, the trace index and the footer, syncs and closes.
-  // InvalidArgument for a block with no rows.
+  // InvalidArgument for a block with no rows or with a trace in two row ranges.
   absl::Status Finish(BlockProperties* properties);
   // Closes and deletes a partly written file (after an error, or when the output is empty).
   void Abandon();

@@ -9,12 +9,15 @@
 //               operation table (service, name, kind, attribute keys, contexts, template
 //               values, successor), per-key block strings, and per group its row count, zone
 //               map and page size
-//   trace index index/trace_index.h: the sorted trace list (carries its own checksum); it
-//               also gives each row its trace id, so the groups do not store trace ids
+//   trace index index/trace_index.h: the trace list in row order (carries its own checksum);
+//               it also gives each row its trace id, so the groups do not store trace ids
 //   footer      kBlockFooterSize bytes: meta offset/size, index offset/size (fixed64 each),
 //               version fixed32, column count fixed32, xxh3 of the 40 bytes before, magic
 //
-// Rows are sorted by (trace id, start time, span id), so a trace is one contiguous row range.
+// A trace is one contiguous row range, its rows sorted by (start time, span id); a trace
+// appears once. Readers assume no order among traces; writers put them in order of (first
+// start, trace id) -- TraceOrderLess -- so that row groups cover narrow, consecutive stretches
+// of time and their zone maps prune time windows.
 //
 // Thread safety: constants and pure functions.
 

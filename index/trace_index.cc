@@ -150,9 +150,19 @@ TraceIndex TraceIndexBuilder::Build() const {
   return index;
 }
 
+std::optional<TraceId> TraceIndexBuilder::Repeated() const {
+  std::vector<TraceId> ids;
+  ids.reserve(entries_.size());
+  for (const auto& [id, rows] : entries_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  auto it = std::adjacent_find(ids.begin(), ids.end());
+  if (it == ids.end()) return std::nullopt;
+  return *it;
+}
+
 void TraceIndexBuilder::Serialize(std::string* out) const {
-  // On disk the index is the list of traces, not the hash table: rows are sorted by trace,
-  // so each range starts where the previous one ended and costs 16 bytes plus two one-byte
+  // On disk the index is the list of traces, not the hash table: a trace's rows are
+  // contiguous, so each range starts where the previous one ended and costs 16 bytes plus two one-byte
   // varints. Parse rebuilds the table in memory.
   const size_t start = out->size();
   PutFixed32(out, static_cast<uint32_t>(entries_.size()));

@@ -1,5 +1,5 @@
-// Per-block trace-id index: which rows of a block hold a trace. Rows are sorted by trace id, so
-// a trace is one contiguous range (first_row, count).
+// Per-block trace-id index: which rows of a block hold a trace. A trace's rows are contiguous
+// (format/block_format.h), so a trace is one range (first_row, count).
 //
 // Serialized form (little-endian): the list of traces, not the table, which Parse rebuilds:
 //   entry_count fixed32
@@ -106,8 +106,11 @@ class TraceIndex {
 class TraceIndexBuilder {
  public:
   // Records that `id` occupies `rows`. InvalidArgument for an empty range. The block writer adds
-  // each trace once (rows are sorted by trace id); an id added again keeps its last range.
+  // each trace once; an id added again keeps its last range (and Repeated reports it).
   absl::Status Add(const TraceId& id, RowRange rows);
+  // An id added more than once, if any (a reader refuses such an index). Sorts a copy of the
+  // ids: 16 bytes per trace for the call's duration.
+  std::optional<TraceId> Repeated() const;
 
   // Appends the serialized index (the list of traces; Parse rebuilds the table) to `out`.
   void Serialize(std::string* out) const;

@@ -26,7 +26,7 @@ std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small) {
       spans.push_back(std::move(s));
     }
   }
-  std::sort(spans.begin(), spans.end(), BlockRowLess);
+  SortBlockRows(&spans);
   return spans;
 }
 

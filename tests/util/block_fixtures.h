@@ -13,9 +13,9 @@
 
 namespace spanstore::test {
 
-// Random traces (RandomSpans) sorted by BlockRowLess, with a few spans whose end precedes their
-// start and some whose parent is not in the block. `small` keeps them short (few attributes,
-// events and links; no awkward values).
+// Random traces (RandomSpans) in the row order compaction writes (SortBlockRows), with a few
+// spans whose end precedes their start and some whose parent is not in the block. `small`
+// keeps them short (few attributes, events and links; no awkward values).
 std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small = false);
 
 // Writes `spans` (in row order) as one block file, of the current format version unless told.
