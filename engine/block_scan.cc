@@ -293,9 +293,12 @@ absl::Status Prefilter(const SpanQuery& query, const Plan& plan, GroupData* data
 
 // Calls visit(data, rows, exact, stop) with each group of `block` that has candidate rows for
 // `query` and those rows (ascending), until visit fails or sets *stop. `exact`: the rows are
-// exactly the group's matches (else each may still fail SpanMatches).
+// exactly the group's matches (else each may still fail SpanMatches). With `newest_first`, the
+// groups go by descending max start, and after each but the last, more(the largest max start
+// of the groups left) false stops.
 template <typename Visit>
-absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query, Visit visit) {
+absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query, Visit visit,
+                                   absl::FunctionRef<bool(uint64_t)>* more = nullptr) {
   if (!block.zone().MayMatch(query)) return absl::OkStatus();
   Plan plan;
   MakePlan(block, query, &plan);
@@ -303,8 +306,18 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   std::vector<uint32_t> rows;
   Span scratch;
   const bool exact = plan.exact_rows || plan.prefilter;
-  for (size_t g = 0; g < block.groups().size(); ++g) {
-    if (!GroupMayMatch(block.groups()[g], query, plan)) continue;
+  const std::vector<BlockReader::Group>& groups = block.groups();
+  std::vector<uint32_t> order(groups.size());
+  for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
+  if (more != nullptr) {
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return groups[a].zone.max_start() > groups[b].zone.max_start();
+    });
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (more != nullptr && i > 0 && !(*more)(groups[order[i]].zone.max_start())) break;
+    const size_t g = order[i];
+    if (!GroupMayMatch(groups[g], query, plan)) continue;
     // Before each group's decoding and matching: the unit of work a stop waits for.
     absl::Status s = CheckQueryInterrupted(query);
     if (!s.ok()) return s;
@@ -348,7 +361,8 @@ bool ScanKeysFromColumns(const SpanQuery& query) {
 }
 
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
-                           absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) {
+                           absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor,
+                           absl::FunctionRef<bool(uint64_t rest)>* more) {
   Span span;
   return ForEachCandidateGroup(
       block, query,
@@ -363,7 +377,8 @@ absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
           *stop = !visitor(data.trace_id(rows[i]), data.start(rows[i]));
         }
         return s;
-      });
+      },
+      more);
 }
 
 absl::Status ScanBlockForAnalysis(const BlockReader& block,

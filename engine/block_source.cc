@@ -68,6 +68,13 @@ absl::Status BlockSource::ScanKeys(
   return ScanBlockKeys(*reader_, query, visitor);
 }
 
+absl::Status BlockSource::ScanKeysNewestFirst(
+    const SpanQuery& query, absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor,
+    absl::FunctionRef<bool(uint64_t rest)> more) const {
+  if (!ScanKeysFromColumns(query)) return ReadSource::ScanKeys(query, visitor);
+  return ScanBlockKeys(*reader_, query, visitor, &more);
+}
+
 bool BlockSource::Contains(const Span& span) const { return reader_->Contains(span); }
 
 void BlockSource::CollectServices(absl::btree_set<std::string>* out) const {

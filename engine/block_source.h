@@ -58,6 +58,11 @@ class BlockSource final : public ReadSource {
   // predicates, no filter expression): no span is built.
   absl::Status ScanKeys(const SpanQuery& query,
                         absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor) const override;
+  // ScanKeys over the row groups newest first, asking more(rest) between two groups
+  // (ScanBlockKeys); a query the columns cannot answer is scanned whole without asking.
+  absl::Status ScanKeysNewestFirst(const SpanQuery& query,
+                                   absl::FunctionRef<bool(const TraceId&, uint64_t)> visitor,
+                                   absl::FunctionRef<bool(uint64_t rest)> more) const;
   bool Contains(const Span& span) const override;
   void CollectServices(absl::btree_set<std::string>* out) const override;
   void CollectOperations(const std::string& service,

@@ -184,17 +184,17 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
   auto max_start = [&](size_t i) { return blocks[i]->reader().zone().max_start(); };
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return max_start(a) > max_start(b); });
-  size_t scanned = 0;
-  while (scanned < order.size()) {
-    absl::Status s = blocks[order[scanned++]]->ScanKeys(query, hit);
-    if (!s.ok()) return s;
-    if (limit == 0 || scanned == order.size()) continue;
-    const uint64_t rest = std::min(max_start(order[scanned]), query.start_max);
+  // The same holds between the row groups of a block (rows are in time order, so its groups
+  // cover consecutive stretches of time): each block is read newest group first, and `rest`
+  // is the latest start of anything not read yet -- the groups left in this block and the
+  // blocks after it.
+  auto done = [&](uint64_t rest) -> absl::StatusOr<bool> {
+    rest = std::min(rest, query.start_max);
     std::vector<RecentTraces::Candidate> ahead;  // candidates that may start after `rest`
     for (const auto& [trace_id, h] : hits) {
       if (h.first_match_start > rest) ahead.emplace_back(trace_id, h.first_match_start);
     }
-    if (ahead.size() < limit) continue;
+    if (ahead.size() < limit) return false;
     RecentTraces::Order(&ahead);
     RecentTraces found(limit);
     for (const auto& [trace_id, bound] : ahead) {
@@ -203,7 +203,30 @@ absl::StatusOr<std::vector<TraceSummary>> StoreImpl::FindTraces(const SpanQuery&
       if (!sum.ok()) return sum.status();
       found.Add(trace_id, (*sum)->start_time_unix_nano);
     }
-    if (found.Done(rest)) break;
+    return found.Done(rest);
+  };
+  size_t scanned = 0;
+  while (scanned < order.size()) {
+    const BlockSource& block = *blocks[order[scanned++]];
+    if (limit == 0) {
+      if (absl::Status s = block.ScanKeys(query, hit); !s.ok()) return s;
+      continue;
+    }
+    const uint64_t next_block = scanned < order.size() ? max_start(order[scanned]) : 0;
+    absl::Status failed;
+    bool stopped = false;
+    absl::Status s = block.ScanKeysNewestFirst(query, hit, [&](uint64_t rest_of_block) {
+      absl::StatusOr<bool> d = done(std::max(rest_of_block, next_block));
+      if (!d.ok()) failed = d.status();
+      stopped = d.ok() && *d;
+      return d.ok() && !*d;
+    });
+    if (!s.ok()) return s;
+    if (!failed.ok()) return failed;
+    if (stopped || scanned == order.size()) break;
+    absl::StatusOr<bool> d = done(next_block);
+    if (!d.ok()) return d.status();
+    if (*d) break;
   }
 
   // Most recent first, as Search (RecentTraces): the earliest matching span bounds a trace's
