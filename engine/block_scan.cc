@@ -293,9 +293,9 @@ absl::Status Prefilter(const SpanQuery& query, const Plan& plan, GroupData* data
 
 // Calls visit(data, rows, exact, stop) with each group of `block` that has candidate rows for
 // `query` and those rows (ascending), until visit fails or sets *stop. `exact`: the rows are
-// exactly the group's matches (else each may still fail SpanMatches). With `newest_first`, the
-// groups go by descending max start, and after each but the last, more(the largest max start
-// of the groups left) false stops.
+// exactly the group's matches (else each may still fail SpanMatches). With `more`, the groups
+// go by descending max start, and before each group that may match, after one that was
+// visited, more(that group's max start: a bound on every match left) false stops.
 template <typename Visit>
 absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& query, Visit visit,
                                    absl::FunctionRef<bool(uint64_t)>* more = nullptr) {
@@ -314,10 +314,14 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
       return groups[a].zone.max_start() > groups[b].zone.max_start();
     });
   }
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (more != nullptr && i > 0 && !(*more)(groups[order[i]].zone.max_start())) break;
-    const size_t g = order[i];
+  // Whether a group visited since more() was last asked: groups the zone maps and filters
+  // skip add no match, so the question waits for the next group that may, whose max start
+  // bounds every match left in the block (they go by descending max start).
+  bool ask = false;
+  for (const uint32_t g : order) {
     if (!GroupMayMatch(groups[g], query, plan)) continue;
+    if (ask && !(*more)(groups[g].zone.max_start())) break;
+    ask = false;
     // Before each group's decoding and matching: the unit of work a stop waits for.
     absl::Status s = CheckQueryInterrupted(query);
     if (!s.ok()) return s;
@@ -330,6 +334,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
     if (rows.empty()) continue;
     bool stop = false;
     if (s = visit(data, rows, exact, &stop); !s.ok() || stop) return s;
+    ask = more != nullptr;
   }
   return absl::OkStatus();
 }

@@ -33,10 +33,11 @@ bool ScanKeysFromColumns(const SpanQuery& query);
 
 // Calls `visitor` with the trace id and start time of every span matching `query` (building
 // whole spans only when ScanKeysFromColumns(query) is false). With `more`, the row groups go
-// newest first (by their zone maps' max start), and between two groups more(rest) -- rest is
-// the largest start the groups left may hold -- false ends the scan: a search for the latest
-// traces stops inside a block once nothing older can enter its result (compaction writes a
-// block's rows in time order, so its groups cover consecutive stretches of time).
+// newest first (by their zone maps' max start), and between two groups more(rest) -- rest
+// bounds the start of every match the groups left may hold -- false ends the scan: a search
+// for the latest traces stops inside a block once nothing older can enter its result
+// (compaction writes a block's rows in time order, so its groups cover consecutive stretches
+// of time).
 absl::Status ScanBlockKeys(const BlockReader& block, const SpanQuery& query,
                            absl::FunctionRef<bool(const TraceId&, uint64_t start)> visitor,
                            absl::FunctionRef<bool(uint64_t rest)>* more = nullptr);

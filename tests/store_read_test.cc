@@ -1,8 +1,11 @@
 // The read path's stopping rules (engine/store_read.cc and the scans under it): a scan gives up
-// at SpanQuery::deadline and when SpanQuery::cancel is set, over blocks and over memtables.
+// at SpanQuery::deadline and when SpanQuery::cancel is set, over blocks and over memtables; a
+// FindTraces with a limit stops early with the same answer.
 
 #include <atomic>
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -129,6 +132,90 @@ TEST_P(StoreReadTest, DeadlineInTheFutureChangesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(BlocksAndMemtable, StoreReadTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Blocks" : "Memtable"; });
+
+}  // namespace
+}  // namespace spanstore
+
+namespace spanstore {
+namespace {
+
+// FindTraces with a limit reads blocks, and the row groups within each, newest first and stops
+// once nothing older can enter the result: its answer must be the first `limit` traces of the
+// unlimited answer, whole (matched_spans included). Traces straddle blocks (late spans flushed
+// with a later batch) and row groups (16 rows each), with long traces whose spans lie far apart.
+TEST(StoreReadStopTest, FindTracesWithALimitIsTheHeadOfTheFullAnswer) {
+  test::TempDir dir;
+  Options o;
+  o.sync = SyncPolicy::kNone;
+  o.background_compaction = false;
+  o.rows_per_group = 16;
+  auto opened = Store::Open(o, dir.path());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Store& store = **opened;
+  std::mt19937_64 rng(7);
+  constexpr uint64_t kBase = 1'700'000'000'000'000'000;
+  constexpr uint64_t kMinute = 60'000'000'000;
+  std::vector<std::vector<Span>> batches(4);
+  for (int t = 0; t < 3000; ++t) {
+    const uint64_t start = kBase + rng() % (60 * kMinute);
+    const int spans = 1 + static_cast<int>(rng() % 6);
+    for (int i = 0; i < spans; ++i) {
+      Span s;
+      s.trace_id.bytes[0] = 2;
+      s.trace_id.bytes[14] = static_cast<uint8_t>(t >> 8);
+      s.trace_id.bytes[15] = static_cast<uint8_t>(t);
+      s.span_id.bytes[6] = static_cast<uint8_t>(i);
+      s.span_id.bytes[7] = 1;
+      s.service_name = rng() % 3 == 0 ? "a" : "b";
+      s.name = "op";
+      // One span in 8 starts up to 40 minutes after its trace (a late or long child).
+      s.start_time_unix_nano = start + (rng() % 8 == 0 ? rng() % (40 * kMinute) : i * 1000);
+      s.end_time_unix_nano = s.start_time_unix_nano + rng() % 2'000'000'000;
+      if (i > 0) s.parent_span_id.bytes[7] = 1;  // the first span, the root
+      // Mostly in the batch of its start's quarter of the hour; some a quarter later.
+      size_t batch = (s.start_time_unix_nano - kBase) / (15 * kMinute);
+      if (rng() % 10 == 0) ++batch;
+      batches[std::min<size_t>(batch, batches.size() - 1)].push_back(std::move(s));
+    }
+  }
+  for (const std::vector<Span>& batch : batches) {
+    ASSERT_TRUE(store.Append(batch).ok());
+    ASSERT_TRUE(store.CompactAll().ok());  // one block per batch (merged as the policy says)
+  }
+  int compared = 0;
+  for (uint64_t window : {uint64_t{0}, 5 * kMinute, 20 * kMinute}) {
+    for (const char* service : {"a", "b"}) {
+      for (uint64_t min_duration : {uint64_t{0}, uint64_t{1'500'000'000}}) {
+        SpanQuery q;
+        q.services = {service};
+        q.min_duration_nanos = min_duration;
+        if (window != 0) {
+          q.start_min = kBase + 30 * kMinute;
+          q.start_max = q.start_min + window;
+        }
+        auto all = store.FindTraces(q, 0);
+        ASSERT_TRUE(all.ok()) << all.status();
+        for (size_t limit : {1, 5, 20, 100}) {
+          SCOPED_TRACE(absl::StrCat(service, " window ", window, " min ", min_duration,
+                                    " limit ", limit));
+          auto some = store.FindTraces(q, limit);
+          ASSERT_TRUE(some.ok()) << some.status();
+          ASSERT_EQ(some->size(), std::min(limit, all->size()));
+          for (size_t i = 0; i < some->size(); ++i) {
+            const TraceSummary& want = (*all)[i];
+            const TraceSummary& got = (*some)[i];
+            EXPECT_EQ(got.trace_id, want.trace_id) << i;
+            EXPECT_EQ(got.start_time_unix_nano, want.start_time_unix_nano) << i;
+            EXPECT_EQ(got.span_count, want.span_count) << i;
+            EXPECT_EQ(got.matched_spans, want.matched_spans) << i;
+          }
+          compared += some->size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 500);
+}
 
 }  // namespace
 }  // namespace spanstore
