@@ -342,8 +342,8 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   EndTrace();
   have_last_ = false;
   if (const std::optional<TraceId> repeated = trace_index_.Repeated(); repeated.has_value()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: the rows of trace %s are not contiguous", path_, repeated->ToHex()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: the rows of trace %s are not contiguous", path_, repeated->ToHex()));
   }
   absl::Status s = FlushGroup();
   if (!s.ok()) return s;

@@ -162,8 +162,8 @@ std::optional<TraceId> TraceIndexBuilder::Repeated() const {
 
 void TraceIndexBuilder::Serialize(std::string* out) const {
   // On disk the index is the list of traces, not the hash table: a trace's rows are
-  // contiguous, so each range starts where the previous one ended and costs 16 bytes plus two one-byte
-  // varints. Parse rebuilds the table in memory.
+  // contiguous, so each range starts where the previous one ended and costs 16 bytes plus two
+  // one-byte varints. Parse rebuilds the table in memory.
   const size_t start = out->size();
   PutFixed32(out, static_cast<uint32_t>(entries_.size()));
   int64_t previous_end = 0;

@@ -22,11 +22,11 @@
 namespace spanstore {
 namespace {
 
-using ::testing::HasSubstr;
 using test::RandomSpans;
 using test::SortedRandomSpans;
 using test::TempDir;
 using test::WriteBlock;
+using ::testing::HasSubstr;
 
 class BlockReaderTest : public ::testing::TestWithParam<Codec> {};
 

@@ -60,10 +60,12 @@ class CompactorTest : public ::testing::Test {
       for (const TraceIndex::Entry& e : (*block)->trace_index().entries()) {
         traces.push_back(e.id);
       }
-      EXPECT_TRUE((*block)->ForEachRow([&](const Span& s, std::string_view) {
-        rows.push_back(s);
-        return true;
-      }).ok());
+      EXPECT_TRUE((*block)
+                      ->ForEachRow([&](const Span& s, std::string_view) {
+                        rows.push_back(s);
+                        return true;
+                      })
+                      .ok());
     }
     std::sort(traces.begin(), traces.end());
     EXPECT_TRUE(std::adjacent_find(traces.begin(), traces.end()) == traces.end())
@@ -153,9 +155,9 @@ TEST_F(CompactorTest, MergeOfIdOrderedInputsWithACopy) {
   }
   std::vector<NewBlock> out;
   CompactionCounters counters;
-  ASSERT_TRUE(MergeBlocks(Env::Default(), BlockBuildOptions(), inputs(), 250, NewFile(), &out,
-                          &counters)
-                  .ok());
+  ASSERT_TRUE(
+      MergeBlocks(Env::Default(), BlockBuildOptions(), inputs(), 250, NewFile(), &out, &counters)
+          .ok());
   EXPECT_EQ(SortedById(ReadAll(out)), SortedById(all));
   EXPECT_EQ(counters.input_spans, all.size() + 1);
   EXPECT_EQ(counters.output_spans, all.size());

@@ -2,8 +2,8 @@
 // at SpanQuery::deadline and when SpanQuery::cancel is set, over blocks and over memtables; a
 // FindTraces with a limit stops early with the same answer.
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <random>
 #include <string>
@@ -196,8 +196,8 @@ TEST(StoreReadStopTest, FindTracesWithALimitIsTheHeadOfTheFullAnswer) {
         auto all = store.FindTraces(q, 0);
         ASSERT_TRUE(all.ok()) << all.status();
         for (size_t limit : {1, 5, 20, 100}) {
-          SCOPED_TRACE(absl::StrCat(service, " window ", window, " min ", min_duration,
-                                    " limit ", limit));
+          SCOPED_TRACE(
+              absl::StrCat(service, " window ", window, " min ", min_duration, " limit ", limit));
           auto some = store.FindTraces(q, limit);
           ASSERT_TRUE(some.ok()) << some.status();
           ASSERT_EQ(some->size(), std::min(limit, all->size()));
