@@ -132,7 +132,9 @@ TEST_F(CompactorTest, MergeOfSplitTracesKeepsTheRowOrder) {
     EXPECT_EQ(counters.input_spans, all.size());
     EXPECT_EQ(counters.output_spans, all.size());
     EXPECT_EQ(counters.duplicates_dropped, 0u);
-    if (max_rows == 500) EXPECT_GT(out.size(), 1u);
+    if (max_rows == 500) {
+      EXPECT_GT(out.size(), 1u);
+    }
   }
 }
 
