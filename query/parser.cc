@@ -4,6 +4,7 @@
 // input ("((((((...") cannot exhaust the stack.
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -239,11 +240,76 @@ class Parser {
     return f;
   }
 
+  // `nestedSetParent OP n`. Tempo numbers a trace's spans as a nested set, and a root's
+  // parent number is -1 while every other span's is its parent's left number (>= 1). Blocks do
+  // not keep the numbering, only whether a span is a root, so a comparison is accepted when
+  // that decides it for every span -- which covers what Grafana sends ("nestedSetParent<0"
+  // for root spans) -- and is an error naming the field otherwise.
+  absl::StatusOr<FilterExpr> NestedSetParentComparison() {
+    const Token field_token = tok_;
+    if (absl::Status s = Advance(); !s.ok()) return s;
+    const Token op_token = tok_;
+    if (absl::Status s = Advance(); !s.ok()) return s;
+    if (tok_.kind != TokenKind::kInt) return Expected("an integer to compare nestedSetParent with");
+    const int64_t n = tok_.int_value;
+    if (absl::Status s = Advance(); !s.ok()) return s;
+    // holds(v): the comparison for a span whose nestedSetParent is v.
+    auto holds = [&](int64_t v) -> std::optional<bool> {
+      switch (op_token.kind) {
+        case TokenKind::kEq:
+          return v == n;
+        case TokenKind::kNe:
+          return v != n;
+        case TokenKind::kLt:
+          return v < n;
+        case TokenKind::kLe:
+          return v <= n;
+        case TokenKind::kGt:
+          return v > n;
+        case TokenKind::kGe:
+          return v >= n;
+        default:
+          return std::nullopt;
+      }
+    };
+    const std::optional<bool> root = holds(-1);
+    if (!root.has_value()) {
+      return Error(op_token, "nestedSetParent is compared with =, !=, <, <=, > or >=");
+    }
+    // A non-root's number is some value >= 1: the answer must be the same for all of them.
+    const bool child = *holds(1);
+    if (n > 1 || (n == 1 && (op_token.kind == TokenKind::kEq || op_token.kind == TokenKind::kNe ||
+                             op_token.kind == TokenKind::kGt || op_token.kind == TokenKind::kLe))) {
+      return Error(field_token,
+                   "nestedSetParent can only be compared with -1, 0 or 1 here: the store keeps "
+                   "which spans are roots (nestedSetParent -1), not the nested-set numbers");
+    }
+    FilterExpr e;
+    if (*root == child) {
+      if (!*root) {
+        FilterExpr never;
+        never.kind = FilterExpr::Kind::kNot;
+        never.children.push_back(std::move(e));
+        return never;
+      }
+      return e;  // kTrue
+    }
+    e.kind = FilterExpr::Kind::kIntrinsic;
+    e.intrinsic = Intrinsic::kParentSpanId;
+    e.op = *root ? CompareOp::kEq : CompareOp::kNe;
+    e.value = AnyValue::String("");  // roots have no parent id
+    return e;
+  }
+
   absl::StatusOr<FilterExpr> Comparison() {
     const Token field_token = tok_;
     if (++terms_ > limits_.max_terms) {
       return Error(tok_,
                    absl::StrFormat("too many comparisons: the limit is %d", limits_.max_terms));
+    }
+    if (tok_.kind == TokenKind::kIdentifier &&
+        (tok_.text == "nestedSetParent" || tok_.text == "span:nestedSetParent")) {
+      return NestedSetParentComparison();
     }
     auto field = ParseField();
     if (!field.ok()) return field.status();

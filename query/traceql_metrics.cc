@@ -4,14 +4,17 @@
 #include "spanstore/traceql_metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "query/traceql_compare.h"
 #include "spanstore/analysis.h"
 #include "spanstore/formats.h"
 #include "spanstore/store.h"
@@ -62,10 +65,31 @@ class Cursor {
     }
     return std::string(text_.substr(begin, pos_ - begin));
   }
+  // Consumes the word `w` when it is next (a whole word), or leaves the cursor where it was.
+  bool EatWord(std::string_view w) {
+    const size_t at = pos();
+    if (Word() == w) return true;
+    pos_ = at;
+    return false;
+  }
+  // A quoted string ("..." with backslash escapes), without its quotes; false when none is next.
+  bool QuotedString(std::string* out) {
+    if (!Peek('"')) return false;
+    out->clear();
+    for (++pos_; pos_ < text_.size() && text_[pos_] != '"'; ++pos_) {
+      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;
+      out->push_back(text_[pos_]);
+    }
+    if (pos_ >= text_.size()) return false;
+    ++pos_;
+    return true;
+  }
   size_t pos() {
     SkipSpace();
     return pos_;
   }
+  void set_pos(size_t pos) { pos_ = pos; }
+  std::string_view text() const { return text_; }
   // An error at `at` (a pos() taken before the offending word was read), or here.
   absl::Status Error(std::string_view what, size_t at = std::string_view::npos) {
     SkipSpace();
@@ -82,11 +106,12 @@ class Cursor {
   size_t pos_;
 };
 
-// The end of the span filter: the '}' that closes the first '{', outside quoted strings.
-absl::StatusOr<size_t> FilterEnd(std::string_view text) {
+// The end of the span filter: the '}' that closes the first '{' at or after `from`, outside
+// quoted strings.
+absl::StatusOr<size_t> FilterEnd(std::string_view text, size_t from = 0) {
   int depth = 0;
   bool seen = false;
-  for (size_t i = 0; i < text.size(); ++i) {
+  for (size_t i = from; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '"' || c == '`') {
       for (++i; i < text.size() && text[i] != c; ++i) {
@@ -130,6 +155,47 @@ std::string LabelValue(const Span& span, const std::string& name) {
   return v == nullptr ? "" : v->ToString();
 }
 
+// The type of the by() label `name`'s value on `span`: an attribute's own type, else string.
+AnyValue::Type LabelType(const Span& span, const std::string& name) {
+  const AnyValue* v = AttributeValue(span, name);
+  if (v == nullptr || name == "resource.service.name") return AnyValue::Type::kString;
+  switch (v->type()) {
+    case AnyValue::Type::kInt:
+    case AnyValue::Type::kDouble:
+    case AnyValue::Type::kBool:
+      return v->type();
+    default:
+      return AnyValue::Type::kString;
+  }
+}
+
+// Picks exemplars as Tempo does: at most `limit`, one per trace, spread over the range --
+// which is cut into limit/2 equal parts of at most two exemplars each, so a burst in one
+// part does not take them all.
+class ExemplarSampler {
+ public:
+  ExemplarSampler(uint32_t limit, uint64_t start, uint64_t end)
+      : limit_(limit), start_(start), end_(end), buckets_(std::max<uint32_t>(1, limit / 2), 0) {}
+
+  bool Want(const Span& span) {
+    if (taken_ >= limit_) return false;
+    const unsigned __int128 offset = span.start_time_unix_nano - start_;
+    const size_t bucket = static_cast<size_t>(offset * buckets_.size() / (end_ - start_));
+    if (bucket >= buckets_.size() || buckets_[bucket] >= 2) return false;
+    if (!traces_.insert(span.trace_id).second) return false;
+    ++buckets_[bucket];
+    ++taken_;
+    return true;
+  }
+
+ private:
+  uint32_t limit_;
+  uint64_t start_, end_;
+  uint32_t taken_ = 0;
+  std::vector<uint8_t> buckets_;
+  absl::flat_hash_set<TraceId> traces_;
+};
+
 // The number sum/min/max/avg_over_time aggregate for `span`: its duration in seconds, or the
 // int or double attribute `name`; false when the span has no such number.
 bool NumericValue(const Span& span, const std::string& name, double* out) {
@@ -148,6 +214,17 @@ bool NumericValue(const Span& span, const std::string& name, double* out) {
     return true;
   }
   return false;
+}
+
+// A JSON number (and a label's text) for a finite double, the shortest text that reads back as the
+// same double (as Go's encoder writes Tempo's); protobuf's JSON mapping spells the others as
+// strings.
+std::string JsonDouble(double v) {
+  if (std::isnan(v)) return "\"NaN\"";
+  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 // Whether `value` names the span's duration: "duration", or unset (a MetricsQuery built in
@@ -268,6 +345,76 @@ int Log2Bucket(uint64_t value) {
   return b;
 }
 
+bool UsesTraceIntrinsics(const FilterExpr& e) {
+  if (e.kind == FilterExpr::Kind::kIntrinsic && IsTraceIntrinsic(e.intrinsic)) return true;
+  return std::any_of(e.children.begin(), e.children.end(), UsesTraceIntrinsics);
+}
+
+// compare()'s arguments after its '(': "{ selection } [, top_n [, start, end]]".
+absl::Status ParseCompareArguments(Cursor& c, MetricsQuery* q) {
+  const size_t filter_pos = c.pos();
+  if (!c.Peek('{')) return c.Error("a span filter '{ ... }' choosing the selection");
+  auto end = FilterEnd(c.text(), filter_pos);
+  if (!end.ok()) return c.Error("a span filter '{ ... }' choosing the selection");
+  auto selection = ParseQuery(c.text().substr(filter_pos, *end - filter_pos));
+  if (!selection.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compare() selection (from column ", filter_pos + 1, "): ", selection.status().message()));
+  }
+  if (selection->filter.has_value() && UsesTraceIntrinsics(*selection->filter)) {
+    return c.Error("a selection of span fields (compare() classifies one span at a time)",
+                   filter_pos);
+  }
+  q->selection = std::move(*selection);
+  c.set_pos(*end);
+  if (!c.Eat(',')) return absl::OkStatus();
+  const size_t n_pos = c.pos();
+  if (!absl::SimpleAtoi(c.Word(), &q->top_n) || q->top_n == 0 || q->top_n > kMaxSeriesLimit) {
+    return c.Error("the number of top values per attribute, from 1 to 100000", n_pos);
+  }
+  if (!c.Eat(',')) return absl::OkStatus();
+  const size_t start_pos = c.pos();
+  int64_t start = 0, end_time = 0;
+  if (!absl::SimpleAtoi(c.Word(), &start) || start <= 0) {
+    return c.Error("the selection's start in unix nanoseconds", start_pos);
+  }
+  if (!c.Eat(',')) return c.Error("',' and the selection's end in unix nanoseconds");
+  const size_t end_pos = c.pos();
+  if (!absl::SimpleAtoi(c.Word(), &end_time) || end_time <= start) {
+    return c.Error("the selection's end in unix nanoseconds, after its start", end_pos);
+  }
+  q->selection_start_unix_nano = static_cast<uint64_t>(start);
+  q->selection_end_unix_nano = static_cast<uint64_t>(end_time);
+  return absl::OkStatus();
+}
+
+// Query hints, "with(exemplars=true, sample=0.1)", after "with".
+absl::Status ParseHints(Cursor& c, MetricsQuery* q) {
+  if (!c.Eat('(')) return c.Error("'(' after with");
+  do {
+    const size_t key_pos = c.pos();
+    const std::string key = c.Word();
+    if (key.empty()) return c.Error("a hint name such as exemplars", key_pos);
+    if (!c.Eat('=')) return c.Error(absl::StrCat("'=' and a value for the hint ", key));
+    std::string value;
+    const size_t value_pos = c.pos();
+    if (!c.QuotedString(&value)) value = c.Word();
+    if (value.empty()) return c.Error(absl::StrCat("a value for the hint ", key), value_pos);
+    if (key == "exemplars") {
+      if (value == "true") {
+        q->exemplars = MetricsQuery::kDefaultExemplars;
+      } else if (value == "false") {
+        q->exemplars = 0;
+      } else {
+        return c.Error("true or false for exemplars", value_pos);
+      }
+    }
+    // Other hints (sample, most_recent, ...) tune how Tempo samples; the answer here is exact.
+  } while (c.Eat(','));
+  if (!c.Eat(')')) return c.Error("')' closing with(...)");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
@@ -290,7 +437,8 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
       {"sum_over_time", F::kSumOverTime},
       {"min_over_time", F::kMinOverTime},
       {"max_over_time", F::kMaxOverTime},
-      {"avg_over_time", F::kAvgOverTime}};
+      {"avg_over_time", F::kAvgOverTime},
+      {"compare", F::kCompare}};
   auto known = std::find_if(std::begin(kFunctions), std::end(kFunctions),
                             [&](const auto& f) { return fn == f.first; });
   if (known != std::end(kFunctions)) {
@@ -298,10 +446,22 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
   } else {
     return c.Error(
         "rate(), count_over_time(), quantile_over_time(value, q...), histogram_over_time(value) "
-        "or sum/min/max/avg_over_time(value), the value 'duration' or an attribute",
+        "sum/min/max/avg_over_time(value) (the value 'duration' or an attribute) or "
+        "compare({ selection })",
         fn_pos);
   }
   if (!c.Eat('(')) return c.Error("'('");
+  if (q.function == MetricsQuery::Function::kCompare) {
+    if (absl::Status s = ParseCompareArguments(c, &q); !s.ok()) return s;
+    if (!c.Eat(')')) return c.Error("')' closing compare(");
+    // Tempo takes neither by(), a threshold nor a second stage after compare(): its series
+    // are already per attribute value.
+    if (c.EatWord("with")) {
+      if (absl::Status s = ParseHints(c, &q); !s.ok()) return s;
+    }
+    if (!c.AtEnd()) return c.Error("the end of the query after compare(...)");
+    return q;
+  }
   if (IsValueFunction(q.function)) {
     const size_t arg_pos = c.pos();
     q.value = c.Word();
@@ -333,9 +493,14 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
   }
   if (!c.Eat(')')) return c.Error("')'");
   auto at_threshold = [&] { return c.Peek('>') || c.Peek('<') || c.Peek('=') || c.Peek('!'); };
-  if (!c.AtEnd() && !c.Peek('|') && !at_threshold()) {
+  const size_t after_function = c.pos();
+  const bool hints_next = c.EatWord("with");
+  c.set_pos(after_function);
+  if (!c.AtEnd() && !c.Peek('|') && !at_threshold() && !hints_next) {
     const size_t by_pos = c.pos();
-    if (c.Word() != "by") return c.Error("'by (...)', '| topk(n)' or the end of the query", by_pos);
+    if (c.Word() != "by") {
+      return c.Error("'by (...)', '| topk(n)', 'with(...)' or the end of the query", by_pos);
+    }
     if (!c.Eat('(')) return c.Error("'(' after by");
     do {
       const size_t name_pos = c.pos();
@@ -383,6 +548,9 @@ absl::StatusOr<MetricsQuery> ParseMetricsQuery(std::string_view text) {
     }
     if (!c.Eat(')')) return c.Error("')'");
   }
+  if (c.EatWord("with")) {
+    if (absl::Status s = ParseHints(c, &q); !s.ok()) return s;
+  }
   if (!c.AtEnd()) return c.Error("the end of the query");
   return q;
 }
@@ -403,17 +571,26 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   q.start_min = std::max(q.start_min, start_unix_nano);
   q.start_max = std::min(q.start_max, end_unix_nano - 1);
   const bool by_value = IsValueFunction(query.function);
+  MetricsResult result;
+  result.start_unix_nano = start_unix_nano;
+  result.step_nanos = step_nanos;
+  result.zero_is_empty = !by_value;
+  if (query.function == MetricsQuery::Function::kCompare) {
+    absl::Status s = EvaluateCompare(store, query, q, start_unix_nano, steps, step_nanos, &result);
+    if (!s.ok()) return s;
+    return result;
+  }
   struct Series {
     std::vector<uint64_t> counts;
     std::vector<double> sums, mins, maxs;            // sum/min/max/avg_over_time, with counts
     std::vector<QuantileSketch> sketches;            // quantile_over_time
     std::map<int, std::vector<uint64_t>> histogram;  // histogram_over_time: bucket -> counts
+    // (histogram bucket or -1, exemplar); a count-like exemplar's value is set at the end.
+    std::vector<std::pair<int, MetricsExemplar>> exemplars;
+    std::vector<AnyValue::Type> label_types;  // of the by() values, from the first span
   };
   std::map<std::vector<std::string>, Series> series;
-  MetricsResult result;
-  result.start_unix_nano = start_unix_nano;
-  result.step_nanos = step_nanos;
-  result.zero_is_empty = !by_value;
+  ExemplarSampler exemplars(query.exemplars, start_unix_nano, end_unix_nano);
   absl::Status s = store.Scan(q, [&](const Span& span) {
     double number = 0;
     if (by_value && !NumericValue(span, query.value, &number)) return true;
@@ -426,8 +603,24 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
     std::vector<std::string> key;
     key.reserve(query.by.size());
     for (const std::string& name : query.by) key.push_back(LabelValue(span, name));
-    Series& out = series[key];
+    auto [it, added] = series.try_emplace(std::move(key));
+    Series& out = it->second;
+    if (added) {
+      for (const std::string& name : query.by) out.label_types.push_back(LabelType(span, name));
+    }
     const size_t step = (span.start_time_unix_nano - start_unix_nano) / step_nanos;
+    if (exemplars.Want(span)) {
+      MetricsExemplar e{span.trace_id, span.span_id, span.start_time_unix_nano, 0};
+      int bucket = -1;
+      if (by_value) {
+        e.value = number;
+      } else if (query.function == MetricsQuery::Function::kQuantileOverTime) {
+        e.value = static_cast<double>(sample) / (IsDuration(query.value) ? 1e9 : 1.0);
+      } else if (query.function == MetricsQuery::Function::kHistogramOverTime) {
+        bucket = Log2Bucket(sample);
+      }
+      out.exemplars.emplace_back(bucket, e);
+    }
     switch (query.function) {
       case MetricsQuery::Function::kRate:
       case MetricsQuery::Function::kCountOverTime:
@@ -459,6 +652,8 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         out.mins[step] = std::min(out.mins[step], number);
         out.maxs[step] = std::max(out.maxs[step], number);
         break;
+      case MetricsQuery::Function::kCompare:  // EvaluateCompare's
+        break;
     }
     ++result.spans;
     return true;
@@ -470,10 +665,12 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   for (auto& [key, acc] : series) {
     std::vector<std::pair<std::string, std::string>> labels;
     for (size_t i = 0; i < key.size(); ++i) labels.push_back({query.by[i], key[i]});
+    const size_t first = result.series.size();
     switch (query.function) {
       case MetricsQuery::Function::kRate:
       case MetricsQuery::Function::kCountOverTime: {
-        MetricsSeries m{labels, {}};
+        MetricsSeries m;
+        m.labels = labels;
         for (uint64_t n : acc.counts) {
           m.values.push_back(query.function == MetricsQuery::Function::kRate
                                  ? static_cast<double>(n) / step_seconds
@@ -484,8 +681,9 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
       }
       case MetricsQuery::Function::kQuantileOverTime:
         for (double quantile : query.quantiles) {
-          MetricsSeries m{labels, {}};
-          m.labels.push_back({"p", absl::StrFormat("%g", quantile)});
+          MetricsSeries m;
+          m.labels = labels;
+          m.labels.push_back({"p", JsonDouble(quantile)});
           // Seconds for durations, as Tempo answers them; an attribute's own unit.
           for (const QuantileSketch& sk : acc.sketches) {
             m.values.push_back(static_cast<double>(sk.Quantile(quantile)) / value_scale);
@@ -497,7 +695,8 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
       case MetricsQuery::Function::kMinOverTime:
       case MetricsQuery::Function::kMaxOverTime:
       case MetricsQuery::Function::kAvgOverTime: {
-        MetricsSeries m{labels, {}};
+        MetricsSeries m;
+        m.labels = labels;
         for (size_t k = 0; k < acc.counts.size(); ++k) {
           double v = std::numeric_limits<double>::quiet_NaN();
           if (acc.counts[k] != 0) {
@@ -523,14 +722,37 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
       }
       case MetricsQuery::Function::kHistogramOverTime:
         for (const auto& [bucket, counts] : acc.histogram) {
-          MetricsSeries m{labels, {}};
+          MetricsSeries m;
+          m.labels = labels;
           m.labels.push_back(
-              {"le",
-               absl::StrFormat("%g", static_cast<double>(uint64_t{1} << bucket) / value_scale)});
+              {"le", JsonDouble(static_cast<double>(uint64_t{1} << bucket) / value_scale)});
           for (uint64_t n : counts) m.values.push_back(static_cast<double>(n));
+          for (const auto& [b, e] : acc.exemplars) {
+            if (b == bucket) m.exemplars.push_back(e);
+          }
           result.series.push_back(std::move(m));
         }
         break;
+      case MetricsQuery::Function::kCompare:  // EvaluateCompare's
+        break;
+    }
+    for (size_t i = first; i < result.series.size(); ++i) {
+      MetricsSeries& m = result.series[i];
+      m.label_types = acc.label_types;
+      if (query.function != MetricsQuery::Function::kHistogramOverTime) {
+        for (const auto& [b, e] : acc.exemplars) m.exemplars.push_back(e);
+      }
+      // Count-like points: an exemplar sits on its series' line.
+      const bool counts = query.function == MetricsQuery::Function::kRate ||
+                          query.function == MetricsQuery::Function::kCountOverTime ||
+                          query.function == MetricsQuery::Function::kHistogramOverTime;
+      for (MetricsExemplar& e : m.exemplars) {
+        if (counts) e.value = m.values[(e.time_unix_nano - start_unix_nano) / step_nanos];
+      }
+      std::sort(m.exemplars.begin(), m.exemplars.end(),
+                [](const MetricsExemplar& a, const MetricsExemplar& b) {
+                  return a.time_unix_nano < b.time_unix_nano;
+                });
     }
   }
   if (query.has_threshold) KeepPointsMeeting(&result, query.threshold_op, query.threshold);
@@ -540,28 +762,84 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   return result;
 }
 
+namespace {
+
+// A label as Tempo's JSON has it: "p" (a quantile) and "__bucket" (a histogram bucket, our
+// "le") are doubles; a by() or compare() value has its attribute's type.
+void AppendLabels(const MetricsSeries& s, std::string* out) {
+  *out += "\"labels\":[";
+  for (size_t j = 0; j < s.labels.size(); ++j) {
+    const auto& [key, value] = s.labels[j];
+    const AnyValue::Type type =
+        j < s.label_types.size() ? s.label_types[j] : AnyValue::Type::kString;
+    double number = 0;
+    int64_t integer = 0;
+    *out += j ? ",{\"key\":" : "{\"key\":";
+    AppendJsonString(key == "le" ? "__bucket" : key, out);
+    if ((key == "p" || key == "le" || type == AnyValue::Type::kDouble) &&
+        absl::SimpleAtod(value, &number) && std::isfinite(number)) {
+      absl::StrAppend(out, ",\"value\":{\"doubleValue\":", JsonDouble(number), "}}");
+    } else if (type == AnyValue::Type::kInt && absl::SimpleAtoi(value, &integer)) {
+      // int64 is a string in protobuf's JSON mapping.
+      absl::StrAppend(out, ",\"value\":{\"intValue\":\"", integer, "\"}}");
+    } else if (type == AnyValue::Type::kBool && (value == "true" || value == "false")) {
+      absl::StrAppend(out, ",\"value\":{\"boolValue\":", value, "}}");
+    } else {
+      *out += ",\"value\":{\"stringValue\":";
+      AppendJsonString(value, out);
+      *out += "}}";
+    }
+  }
+  *out += "]";
+}
+
+}  // namespace
+
 std::string MetricsResultJson(const MetricsResult& result) {
   std::string out = "{\"series\":[";
-  for (size_t i = 0; i < result.series.size(); ++i) {
-    const MetricsSeries& s = result.series[i];
-    out += i ? ",{\"labels\":[" : "{\"labels\":[";
-    for (size_t j = 0; j < s.labels.size(); ++j) {
-      out += j ? ",{\"key\":" : "{\"key\":";
-      AppendJsonString(s.labels[j].first, &out);
-      out += ",\"value\":{\"stringValue\":";
-      AppendJsonString(s.labels[j].second, &out);
-      out += "}}";
-    }
-    out += "],\"samples\":[";
-    bool first = true;
+  bool first_series = true;
+  for (const MetricsSeries& s : result.series) {
+    std::string samples;
     for (size_t k = 0; k < s.values.size(); ++k) {
       if (std::isnan(s.values[k]) || (result.zero_is_empty && s.values[k] == 0)) continue;
       const uint64_t ms = (result.start_unix_nano + k * result.step_nanos) / 1'000'000;
-      absl::StrAppend(&out, first ? "" : ",", "{\"timestampMs\":\"", ms,
-                      "\",\"value\":", absl::StrFormat("%.9g", s.values[k]), "}");
-      first = false;
+      absl::StrAppend(&samples, samples.empty() ? "" : ",", "{\"timestampMs\":\"", ms,
+                      "\",\"value\":", JsonDouble(s.values[k]), "}");
     }
-    out += "]}";
+    if (samples.empty()) continue;  // as Tempo: a series without a sample is not sent
+    out += first_series ? "{" : ",{";
+    first_series = false;
+    AppendLabels(s, &out);
+    absl::StrAppend(&out, ",\"samples\":[", samples, "]");
+    if (!s.exemplars.empty()) {
+      out += ",\"exemplars\":[";
+      for (size_t k = 0; k < s.exemplars.size(); ++k) {
+        const MetricsExemplar& e = s.exemplars[k];
+        absl::StrAppend(&out, k ? "," : "",
+                        "{\"labels\":[{\"key\":\"trace:id\",\"value\":", "{\"stringValue\":\"",
+                        e.trace_id.ToHex(),
+                        "\"}},{\"key\":\"span:id\",\"value\":{\"stringValue\":\"",
+                        e.span_id.ToHex(), "\"}}],\"value\":", JsonDouble(e.value),
+                        ",\"timestampMs\":\"", e.time_unix_nano / 1'000'000, "\"}");
+      }
+      out += "]";
+    }
+    out += "}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string MetricsInstantJson(const MetricsResult& result) {
+  std::string out = "{\"series\":[";
+  bool first = true;
+  for (const MetricsSeries& s : result.series) {
+    // NaN (sum/min/max/avg_over_time over a range without the value) is no value.
+    if (s.values.empty() || std::isnan(s.values[0])) continue;
+    out += first ? "{" : ",{";
+    first = false;
+    AppendLabels(s, &out);
+    absl::StrAppend(&out, ",\"value\":", JsonDouble(s.values[0]), "}");
   }
   out += "]}";
   return out;

@@ -294,5 +294,40 @@ TEST(QueryParserTest, GarbageNeverCrashes) {
   EXPECT_GT(accepted, 0);  // some garbage parses, so SpanMatches ran too
 }
 
+// nestedSetParent: -1 for a root, a parent's (positive) nested-set number otherwise. Only the
+// comparisons that root-ness decides are accepted; Grafana sends "nestedSetParent<0".
+TEST(QueryParserTest, NestedSetParentSelectsRoots) {
+  Span root;
+  root.span_id.bytes[7] = 1;
+  Span child = root;
+  child.span_id.bytes[7] = 2;
+  child.parent_span_id.bytes[7] = 1;
+  struct Case {
+    const char* query;
+    bool root, child;
+  } cases[] = {
+      {"{ nestedSetParent < 0 }", true, false},    {"{ nestedSetParent = -1 }", true, false},
+      {"{ nestedSetParent <= -1 }", true, false},  {"{ nestedSetParent != -1 }", false, true},
+      {"{ nestedSetParent > 0 }", false, true},    {"{ nestedSetParent >= 0 }", false, true},
+      {"{ nestedSetParent >= 1 }", false, true},   {"{ nestedSetParent < 1 }", true, false},
+      {"{ nestedSetParent = 0 }", false, false},   {"{ nestedSetParent > -5 }", true, true},
+      {"{ nestedSetParent < -1 }", false, false},  {"{ nestedSetParent<0 && true }", true, false},
+      {"{ !(nestedSetParent < 0) }", false, true},
+  };
+  for (const Case& c : cases) {
+    auto q = ParseQuery(c.query);
+    ASSERT_TRUE(q.ok()) << c.query << ": " << q.status();
+    EXPECT_EQ(SpanMatches(*q, root), c.root) << c.query;
+    EXPECT_EQ(SpanMatches(*q, child), c.child) << c.query;
+  }
+  for (const char* bad :
+       {"{ nestedSetParent > 3 }", "{ nestedSetParent = 1 }", "{ nestedSetParent <= 1 }",
+        "{ nestedSetParent =~ \"x\" }", "{ nestedSetParent < \"a\" }"}) {
+    auto q = ParseQuery(bad);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_THAT(std::string(q.status().message()), HasSubstr("column")) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace spanstore

@@ -274,5 +274,82 @@ TEST_F(TraceqlMetricsEvalTest, BadRanges) {
               HasSubstr("steps is more than"));
 }
 
+TEST(TraceqlMetricsTest, QueryHints) {
+  auto q = ParseMetricsQuery("{ } | rate() with(exemplars=true)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->exemplars, MetricsQuery::kDefaultExemplars);
+  q = ParseMetricsQuery("{ } | rate() by (name) | topk(2) with(exemplars=false, sample=0.1)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->exemplars, 0u);
+  EXPECT_EQ(q->k, 2u);
+  q = ParseMetricsQuery("{ } | count_over_time() with (most_recent=true)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ExpectColumnErrors({"{ } | rate() with(exemplars=maybe)", "{ } | rate() with(exemplars)",
+                      "{ } | rate() with(exemplars=true", "{ } | rate() with exemplars=true",
+                      "{ } | rate() with(=true)"});
+}
+
+// Exemplars: at most the limit, one per trace, each on the series (and step) its span counted
+// in; for counts the value is the series' value there, for quantiles the span's duration.
+TEST_F(TraceqlMetricsEvalTest, Exemplars) {
+  auto q = ParseMetricsQuery("{ } | count_over_time() by (resource.service.name)");
+  ASSERT_TRUE(q.ok());
+  auto none = EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(none.ok());
+  for (const MetricsSeries& s : none->series) EXPECT_TRUE(s.exemplars.empty());
+  EXPECT_EQ(MetricsResultJson(*none).find("exemplars"), std::string::npos);
+
+  q->exemplars = 100;
+  auto r = EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(r.ok());
+  size_t total = 0;
+  for (const MetricsSeries& s : r->series) {
+    for (const MetricsExemplar& e : s.exemplars) {
+      ++total;
+      const size_t step = (e.time_unix_nano - 100 * kSecond) / (10 * kSecond);
+      EXPECT_EQ(e.value, s.values[step]);
+      EXPECT_EQ(s.labels[0].second, e.trace_id.bytes[0] == 3 ? "b" : "a");
+    }
+  }
+  EXPECT_EQ(total, 4u);  // the four spans in the range, each its own trace
+  const std::string json = MetricsResultJson(*r);
+  EXPECT_THAT(json, HasSubstr(R"("exemplars":[{"labels":[{"key":"trace:id","value":)"
+                              R"({"stringValue":"03000000000000000000000000000001"}},)"
+                              R"({"key":"span:id","value":{"stringValue":"0000000000000001"}}],)"
+                              R"("value":1,"timestampMs":"109000"})"));
+
+  q->exemplars = 1;
+  r = EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(r.ok());
+  total = 0;
+  for (const MetricsSeries& s : r->series) total += s.exemplars.size();
+  EXPECT_EQ(total, 1u);
+
+  q = ParseMetricsQuery("{ } | quantile_over_time(duration, .5) with(exemplars=true)");
+  ASSERT_TRUE(q.ok());
+  r = EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  ASSERT_EQ(r->series[0].exemplars.size(), 4u);
+  EXPECT_DOUBLE_EQ(r->series[0].exemplars[2].value, 2'000'000 / 1e9);  // span 3, in seconds
+}
+
+// Tempo's JSON types label values: "p" and "__bucket" (our "le") are doubles, an int
+// attribute's value an int.
+TEST_F(TraceqlMetricsEvalTest, JsonTypesLabelValues) {
+  auto r = Eval("{ } | histogram_over_time(duration)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(MetricsResultJson(*r), HasSubstr(R"({"key":"__bucket","value":{"doubleValue":)"));
+  r = Eval("{ } | quantile_over_time(duration, .9)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(MetricsResultJson(*r), HasSubstr(R"({"key":"p","value":{"doubleValue":0.9)"));
+  r = Eval("{ span.size = 100 } | count_over_time() by (span.size)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(MetricsResultJson(*r),
+              HasSubstr(R"({"key":"span.size","value":{"intValue":"100"}})"));
+  EXPECT_THAT(MetricsInstantJson(*r),
+              HasSubstr(R"({"key":"span.size","value":{"intValue":"100"}})"));
+}
+
 }  // namespace
 }  // namespace spanstore

@@ -80,6 +80,74 @@ TEST_F(TempoMetricsTest, ValueFunctions) {
   EXPECT_EQ(r.body, R"({"series":[]})");
 }
 
+// The requests Grafana's Traces Drilldown sends: root spans by service, the comparison view
+// (compare()), the duration heatmap (histogram_over_time, read by its "__bucket" label) and
+// exemplars (the `exemplars` parameter).
+TEST_F(TempoMetricsTest, TracesDrilldownRequests) {
+  HttpResult r = Get("/api/metrics/query_range?q=" +
+                     UrlEncode("{nestedSetParent<0 && true} | rate() by(resource.service.name)") +
+                     Range() + "&step=60s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::element e;
+  ASSERT_EQ(parser_.parse(r.body).get(e), simdjson::SUCCESS) << r.body;
+  ASSERT_EQ(e["series"].get_array().size(), 2u) << r.body;  // orders and payments, roots only
+  for (simdjson::dom::element s : e["series"].get_array()) {
+    simdjson::dom::array samples = s["samples"].get_array();
+    ASSERT_EQ(samples.size(), 1u) << r.body;
+    EXPECT_DOUBLE_EQ(samples.at(0)["value"].get_double().value(), 1.0 / 60) << r.body;
+  }
+
+  r = Get("/api/metrics/query_range?q=" + UrlEncode("{true} | compare({status = error})") +
+          Range() + "&step=60s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(parser_.parse(r.body).get(e), simdjson::SUCCESS) << r.body;
+  double selected_errors = 0, baseline_200 = 0, selection_total = 0;
+  for (simdjson::dom::element s : e["series"].get_array()) {
+    simdjson::dom::array labels = s["labels"].get_array();
+    ASSERT_EQ(labels.size(), 2u) << r.body;
+    EXPECT_EQ(std::string_view(labels.at(0)["key"]), "__meta_type");
+    const std::string_view type = labels.at(0)["value"]["stringValue"];
+    const std::string_view key = labels.at(1)["key"];
+    double sum = 0;
+    for (simdjson::dom::element sample : s["samples"].get_array()) {
+      sum += sample["value"].get_double().value();
+    }
+    if (type == "selection" && key == "status") {
+      EXPECT_EQ(std::string_view(labels.at(1)["value"]["stringValue"]), "error");
+      selected_errors += sum;
+    }
+    if (type == "baseline" && key == "span.http.status_code") {
+      EXPECT_EQ(std::string_view(labels.at(1)["value"]["intValue"]), "200") << r.body;
+      baseline_200 += sum;
+    }
+    if (type == "selection_total" && key == "name") selection_total += sum;
+  }
+  EXPECT_EQ(selected_errors, 2);  // the two failed queries
+  EXPECT_EQ(baseline_200, 2);     // the two roots
+  EXPECT_EQ(selection_total, 2);
+
+  r = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | histogram_over_time(duration)") +
+          Range() + "&step=60s");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr(R"({"key":"__bucket","value":{"doubleValue":0.268435456}})"));
+
+  r = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() +
+          "&step=60s&exemplars=10");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(parser_.parse(r.body).get(e), simdjson::SUCCESS) << r.body;
+  simdjson::dom::array exemplars = e["series"].at(0)["exemplars"].get_array();
+  EXPECT_EQ(exemplars.size(), 2u) << r.body;  // one per trace
+  for (simdjson::dom::element x : exemplars) {
+    EXPECT_EQ(std::string_view(x["labels"].at(0)["key"]), "trace:id");
+    EXPECT_EQ(std::string_view(x["labels"].at(0)["value"]["stringValue"]).size(), 32u);
+    EXPECT_GT(x["value"].get_double().value(), 0);
+  }
+  EXPECT_EQ(
+      Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() + "&exemplars=lots")
+          .status,
+      400);
+}
+
 TEST_F(TempoMetricsTest, BadRequestsAre400) {
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | nope()") + Range()).status, 400);
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + "&start=x").status,

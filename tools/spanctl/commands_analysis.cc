@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -288,6 +289,50 @@ std::string Sparklines(const MetricsResult& result, bool seconds) {
   return FormatTable({"SERIES", "STEPS", "MAX"}, rows);
 }
 
+// compare()'s answer as a person reads it: per attribute value, its share of the selection's
+// spans that have the attribute against its share of the baseline's, the values most
+// over-represented in the selection first (what sets the selection apart).
+std::string CompareTable(const MetricsResult& result, size_t max_rows) {
+  auto sum = [](const std::vector<double>& v) {
+    double t = 0;
+    for (double x : v) t += x;
+    return t;
+  };
+  // (attribute, value) -> {selection count, baseline count}; attribute -> totals
+  std::map<std::pair<std::string, std::string>, std::pair<double, double>> counts;
+  std::map<std::string, std::pair<double, double>> totals;
+  for (const MetricsSeries& s : result.series) {
+    if (s.labels.size() != 2 || s.labels[0].first != "__meta_type") continue;
+    const std::string& type = s.labels[0].second;
+    const auto& [attribute, value] = s.labels[1];
+    const double n = sum(s.values);
+    if (type == "selection") counts[{attribute, value}].first = n;
+    if (type == "baseline") counts[{attribute, value}].second = n;
+    if (type == "selection_total") totals[attribute].first = n;
+    if (type == "baseline_total") totals[attribute].second = n;
+  }
+  struct Row {
+    double diff;
+    std::vector<std::string> cells;
+  };
+  std::vector<Row> rows;
+  for (const auto& [key, n] : counts) {
+    const auto& [sel_total, base_total] = totals[key.first];
+    const double sel = sel_total > 0 ? n.first / sel_total : 0;
+    const double base = base_total > 0 ? n.second / base_total : 0;
+    rows.push_back({sel - base,
+                    {key.first, key.second, absl::StrFormat("%.0f (%.1f%%)", n.first, 100 * sel),
+                     absl::StrFormat("%.0f (%.1f%%)", n.second, 100 * base),
+                     absl::StrFormat("%+.1f", 100 * (sel - base))}});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.diff > b.diff; });
+  if (rows.size() > max_rows) rows.resize(max_rows);
+  std::vector<std::vector<std::string>> cells;
+  for (Row& r : rows) cells.push_back(std::move(r.cells));
+  return FormatTable({"ATTRIBUTE", "VALUE", "SELECTION", "BASELINE", "DIFF (PP)"}, cells);
+}
+
 int RunMetrics(const ParsedFlags& flags) {
   auto query = ParseMetricsQuery(flags.args[0]);
   if (!query.ok()) return Fail("metrics", query.status());
@@ -320,6 +365,10 @@ int RunMetrics(const ParsedFlags& flags) {
   std::printf("%s .. %s, step %s, %llu spans\n", FormatTime(window->start_unix_nano).c_str(),
               FormatTime(window->end_unix_nano).c_str(), FormatDuration(step).c_str(),
               static_cast<unsigned long long>(result->spans));
+  if (query->function == MetricsQuery::Function::kCompare) {
+    std::fputs(CompareTable(*result, 30).c_str(), stdout);
+    return kExitOk;
+  }
   std::fputs(Sparklines(*result, query->function == MetricsQuery::Function::kQuantileOverTime ||
                                      (query->value == "duration" &&
                                       query->function != MetricsQuery::Function::kSumOverTime))
@@ -397,9 +446,12 @@ std::vector<Command> AnalysisCommands() {
         "  '{ } | avg_over_time(duration)'   (also sum_over_time, min_over_time)\n"
         "  '{ } | rate() by (resource.service.name) | topk(5)'   (or bottomk: per step)\n"
         "  '{ status = error } | rate() by (resource.service.name) > 0.5'   (a threshold)\n"
+        "  '{ kind = server } | compare({ status = error })'   (what sets errors apart)\n"
+        "  '{ nestedSetParent < 0 } | rate() with(exemplars=true)'   (root spans; exemplars)\n"
         "Durations are in seconds. sum/min/max/avg_over_time skip spans without the number;\n"
-        "a step with none is blank. Prints one sparkline per series, or Tempo's query_range\n"
-        "JSON with --json.",
+        "a step with none is blank. Prints one sparkline per series (for compare(), the 30 "
+        "attribute\n"
+        "values most over-represented in the selection), or Tempo's query_range JSON with --json.",
         {DbFlag(),
          WindowFlags()[0],
          WindowFlags()[1],

@@ -1,13 +1,13 @@
 // Tempo's TraceQL metrics API: GET /api/metrics/query_range and /api/metrics/query, answered by
 // the library's EvaluateMetricsQuery (spanstore/traceql_metrics.h).
 
-#include <cmath>
+#include <algorithm>
+#include <cstdint>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "spanstore/formats.h"
 #include "spanstore/timestamp.h"
 #include "spanstore/traceql_metrics.h"
 #include "tools/spanstored/handlers.h"
@@ -63,29 +63,22 @@ HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRe
     }
     step = *d;
   }
+  // Grafana asks for exemplars with `exemplars=N`; the query's with(exemplars=true) asks for
+  // the default. Capped as Tempo caps them.
+  const std::string_view exemplars_param = request.Param("exemplars");
+  if (!instant && !exemplars_param.empty()) {
+    uint32_t n = 0;
+    if (!absl::SimpleAtoi(absl::string_view(exemplars_param.data(), exemplars_param.size()), &n)) {
+      return HttpResponse::Text(
+          400, absl::StrCat("exemplars: '", std::string(exemplars_param), "' is not a count"));
+    }
+    if (n > 0) query->exemplars = std::min(n, MetricsQuery::kDefaultExemplars);
+  }
+  if (instant) query->exemplars = 0;  // an instant answer has no points to hang them on
   auto result = EvaluateMetricsQuery(*store, *query, *start, *end, step);
   if (!result.ok()) return BadRequest(result.status());
-  if (!instant) return HttpResponse::Json(200, MetricsResultJson(*result));
-  // An instant query: one value per series over the whole range.
-  std::string body = "{\"series\":[";
-  bool first = true;
-  for (const MetricsSeries& s : result->series) {
-    // NaN (sum/min/max/avg_over_time over a range without the value) has no JSON form.
-    if (!s.values.empty() && std::isnan(s.values[0])) continue;
-    body += first ? "{\"labels\":[" : ",{\"labels\":[";
-    first = false;
-    for (size_t j = 0; j < s.labels.size(); ++j) {
-      body += j ? ",{\"key\":" : "{\"key\":";
-      AppendJsonString(s.labels[j].first, &body);
-      body += ",\"value\":{\"stringValue\":";
-      AppendJsonString(s.labels[j].second, &body);
-      body += "}}";
-    }
-    absl::StrAppend(
-        &body, "],\"value\":", absl::StrFormat("%.9g", s.values.empty() ? 0.0 : s.values[0]), "}");
-  }
-  body += "]}";
-  return HttpResponse::Json(200, std::move(body));
+  return HttpResponse::Json(200,
+                            instant ? MetricsInstantJson(*result) : MetricsResultJson(*result));
 }
 
 }  // namespace spanstore::spanstored
