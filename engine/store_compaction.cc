@@ -293,11 +293,16 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
     }
     return false;
   };
-  // Writes one block's summary; a summary that cannot be written is removed, so the block is
-  // scanned instead (a stale one could claim a trace closed that another block now shares).
-  auto write = [&](const BlockSource* b) -> absl::Status {
+  // Writes one block's summary -- `reopened` when given, else one built from the whole block; a
+  // summary that cannot be written is removed, so the block is scanned instead (a stale one
+  // could claim a trace closed that another block now shares).
+  auto write = [&](const BlockSource* b,
+                   absl::StatusOr<AnalysisSummary> reopened =
+                       absl::FailedPreconditionError("none")) -> absl::Status {
     auto summary =
-        BuildBlockSummary(b->reader(), [&](const TraceId& t) { return held_elsewhere(b, t); });
+        reopened.ok() ? std::move(reopened) : BuildBlockSummary(b->reader(), [&](const TraceId& t) {
+          return held_elsewhere(b, t);
+        });
     absl::Status s =
         summary.ok() ? WriteBlockSummary(env_, b->reader(), *summary) : summary.status();
     if (s.ok()) {
@@ -316,8 +321,9 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
   for (const auto& b : fresh) {
     if (absl::Status s = write(b.get()); !s.ok()) return s;
   }
-  // The other blocks that share a trace with a fresh one must have it open; usually it is
-  // already (it was running at that block's end, or a span of it lacked its parent there).
+  // The other blocks that share a trace with a fresh one must have it open. It is already when
+  // a span of it lacked its parent there; a trace that was running at that block's end is
+  // opened now, by folding again only the sections that held it (ReopenTraces).
   std::vector<TraceId> shared;
   for (const auto& o : others) {
     shared.clear();
@@ -339,7 +345,9 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
                            : std::any_of(shared.begin(), shared.end(),
                                          [&](const TraceId& id) { return !summary->IsOpen(id); });
     if (!stale) continue;
-    if (absl::Status s = write(o.get()); !s.ok()) return s;
+    absl::StatusOr<AnalysisSummary> reopened = absl::FailedPreconditionError("no summary");
+    if (summary != nullptr) reopened = ReopenTraces(o->reader(), *summary, shared);
+    if (absl::Status s = write(o.get(), std::move(reopened)); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <iterator>
+#include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "engine/block_scan.h"
 #include "format/filenames.h"
@@ -20,9 +22,6 @@ constexpr uint32_t kSummaryMagic = 0x4d555353;  // "SSUM"
 // A summary is built a table at a time so memory stays bounded on a 2M-row merged block; a
 // table ends only between traces (rows come in trace order), so no pair is cut.
 constexpr size_t kRowsPerTable = 65536;
-// A trace with a span ending this close to the block's last start may still be running (at
-// most a twentieth of the block's time range, so a short block is not all open).
-constexpr uint64_t kOpenMarginNanos = 10'000'000'000;
 // The spans a time section's bucket should hold at the block's rate: its cells (sketches of
 // ~100 (service, operation, kind) rows, edges and services) approach ~20 KB at some tens of
 // thousands of spans, ~1 byte a span beside the block's ~24, while an edge scans about one
@@ -52,6 +51,54 @@ void TEST_SetSpansPerSection(uint64_t spans) {
   spans_per_section.store(spans == 0 ? kSpansPerSection : spans, std::memory_order_relaxed);
 }
 
+absl::StatusOr<AnalysisSummary> ReopenTraces(const BlockReader& block,
+                                             const AnalysisSummary& summary,
+                                             absl::Span<const TraceId> traces) {
+  if (!summary.sectioned) {
+    return absl::FailedPreconditionError("an unsectioned summary is rebuilt whole");
+  }
+  AnalysisSummary out = summary;
+  absl::flat_hash_set<TraceId> reopened;
+  std::set<size_t> sections;  // the sections to fold again
+  SpanTable rows;             // the reopened traces' rows
+  std::vector<Span> spans;
+  for (const TraceId& trace : traces) {
+    if (summary.IsOpen(trace) || reopened.contains(trace)) continue;
+    spans.clear();
+    if (absl::Status s = block.ReadTrace(trace, &spans); !s.ok()) return s;
+    if (spans.empty()) continue;  // the block does not hold it
+    const ptrdiff_t k = summary.SectionOf(trace, spans.front().start_time_unix_nano);
+    if (k < 0) return absl::DataLossError("a closed trace in no section of the summary");
+    sections.insert(static_cast<size_t>(k));
+    reopened.insert(trace);
+    for (const Span& span : spans) rows.Add(span);
+  }
+  if (reopened.empty()) return out;
+  for (size_t k : sections) {
+    const SummarySection& sec = summary.sections[k];
+    const std::pair<uint64_t, uint64_t> range{sec.min_start, sec.max_start};
+    static constexpr std::string_view kKeys[] = {kSpanTablePeerKeys[0], kSpanTablePeerKeys[1]};
+    SpanTable table;
+    absl::Status s = ScanBlockForAnalysis(
+        block, absl::MakeConstSpan(&range, 1), kKeys, SpanQuery{},
+        [&](const TraceId& trace, uint64_t start) {
+          return !summary.IsOpen(trace) && !reopened.contains(trace) &&
+                 summary.SectionOf(trace, start) == static_cast<ptrdiff_t>(k);
+        },
+        [&](const Span& span) { return table.Add(span); });
+    if (!s.ok()) return s;
+    table.Finish();
+    AnalysisSummary cells;
+    cells.AddTable(table);
+    if (absl::Status r = out.ReplaceSection(k, cells); !r.ok()) return r;
+  }
+  rows.Finish();
+  auto all_open = [](absl::Span<const SpanRow>) { return true; };
+  AnalysisSummary::IsOpenFn open = all_open;
+  out.AddTable(rows, &open);
+  return out;
+}
+
 SummaryIdentity IdentityOf(const BlockReader& block) {
   return SummaryIdentity{block.number(),           block.rows(),
                          block.traces(),           block.zone().min_start(),
@@ -60,15 +107,10 @@ SummaryIdentity IdentityOf(const BlockReader& block) {
 
 absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
                                                   absl::FunctionRef<bool(const TraceId&)> shared) {
-  const uint64_t last_start = block.zone().max_start();
-  const uint64_t range = last_start - std::min(block.zone().min_start(), last_start);
-  const uint64_t margin = std::min<uint64_t>(kOpenMarginNanos, range / 20);
-  const uint64_t running_after = last_start > margin ? last_start - margin : 0;
   auto open_fn = [&](absl::Span<const SpanRow> rows) {
     SpanLookup lookup(rows);
     for (size_t i = 0; i < rows.size(); ++i) {
       if (!rows[i].is_root() && lookup.parents()[i] < 0) return true;
-      if (rows[i].clamped_end() >= running_after) return true;
     }
     return shared(rows.front().trace);
   };

@@ -27,6 +27,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "format/block_reader.h"
 #include "query/analysis_summary.h"
 #include "spanstore/env.h"
@@ -47,12 +48,26 @@ SummaryIdentity IdentityOf(const BlockReader& block);
 
 // Reads every row of `block` (in row order: whole traces, trace by trace) into a summary. A
 // trace is kept open (AnalysisSummary::open_rows) when `shared` says another live block may
-// hold it, when a span of it has its parent outside the block, or when it may still be
-// running at the block's end (a span ends within kOpenMargin of the block's last start):
-// later blocks may get more of it, and opening it now spares rewriting this summary then.
+// hold it, or when a span of it has its parent outside the block. A trace still running at the
+// block's end is not opened in advance: every open row costs each window over the block a
+// pairing, and opening the traces of a margin at the end did so for ~10 s of spans per block
+// (≈9k rows at 100M spans a day: most of a day's graph over 90 blocks). When a later block
+// gets more of such a trace, compaction opens it here then (ReopenTraces).
 // The summary is sectioned (AnalysisSummary::sections).
 absl::StatusOr<AnalysisSummary> BuildBlockSummary(const BlockReader& block,
                                                   absl::FunctionRef<bool(const TraceId&)> shared);
+
+// `summary` (of `block`) with `traces` open: those it has folded into a section are taken out
+// (each such section is folded again from the block's rows of its other traces) and their rows
+// added to the open rows; traces already open, or not in the block, are left as they are. It
+// reads only the row groups of the sections it changes -- a compaction that finds a newer block
+// sharing a few traces with this one (the traces running at the older one's end) rewrites its
+// summary at the cost of a minute or so of its spans, not of the whole block. Errors (an
+// unsectioned summary, a trace it places in no section, a read error): the caller builds the
+// summary whole instead.
+absl::StatusOr<AnalysisSummary> ReopenTraces(const BlockReader& block,
+                                             const AnalysisSummary& summary,
+                                             absl::Span<const TraceId> traces);
 
 // Test hook: the spans a time section's bucket should hold at a block's rate (0: the
 // default), so that a test's small blocks get minute buckets (1) as a big store's do.

@@ -206,7 +206,7 @@ void AnalysisSummary::Merge(const AnalysisSummary& o) {
 }
 
 void AnalysisSummary::AddOpenRowsTo(SpanTable* table) const {
-  for (const SpanRow& r : open_rows) table->AddRow(r, open_strings);
+  table->AddRows(open_rows, open_strings);
 }
 
 bool AnalysisSummary::IsOpen(const TraceId& trace) const {
@@ -343,6 +343,52 @@ bool GetTraceIds(std::string_view* in, std::vector<TraceId>* out) {
 }
 
 }  // namespace
+
+absl::Status AnalysisSummary::ReplaceSection(size_t i, const AnalysisSummary& cells) {
+  if (!sectioned || i >= sections.size()) {
+    return absl::InvalidArgumentError("analysis summary: no such section");
+  }
+  absl::flat_hash_map<std::string_view, uint32_t> ids;
+  for (uint32_t k = 0; k < section_strings.size(); ++k) ids.try_emplace(section_strings[k], k);
+  bool missing = false;
+  std::string encoded;
+  EncodeKeyedCells(cells, &encoded, [&](std::string_view v) {
+    auto it = ids.find(v);
+    if (it == ids.end()) {
+      missing = true;
+      return uint32_t{0};
+    }
+    return it->second;
+  });
+  if (missing) {
+    return absl::InvalidArgumentError("analysis summary: a new string in a replaced section");
+  }
+  // Decode every section before changing any, so a failure leaves the summary as it was.
+  std::vector<AnalysisSummary> decoded;
+  for (size_t k = 0; k < sections.size(); ++k) {
+    if (k == i) continue;
+    auto d = DecodeSection(k);
+    if (!d.ok()) return d.status();
+    decoded.push_back(std::move(*d));
+  }
+  SummarySection& sec = sections[i];
+  sec.cells = std::move(encoded);
+  sec.spans = cells.spans;
+  if (cells.spans > 0) {
+    sec.min_start = cells.min_start;
+    sec.max_start = cells.max_start;
+  }
+  spans = 0;
+  min_start = UINT64_MAX;
+  max_start = 0;
+  operations.clear();
+  services.clear();
+  edges.clear();
+  nodes.clear();
+  for (const AnalysisSummary& d : decoded) Merge(d);
+  Merge(cells);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<AnalysisSummary> AnalysisSummary::DecodeSection(size_t i) const {
   AnalysisSummary s;

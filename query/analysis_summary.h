@@ -121,6 +121,12 @@ class AnalysisSummary {
   // DataLoss for cells Encode could not have written, never crashes.
   absl::StatusOr<AnalysisSummary> DecodeSection(size_t i) const;
 
+  // Makes the cells of sections[i] those of `cells` (a summary of the section's folded traces,
+  // unsectioned: spans, start range and keyed cells), then the summary's cells the sum of its
+  // sections again. For taking traces out of a section (engine/summary_file.h, ReopenTraces).
+  // InvalidArgument when `cells` names a string the section strings lack.
+  absl::Status ReplaceSection(size_t i, const AnalysisSummary& cells);
+
   // The byte form (versioned by the file that holds it); Decode returns DataLoss for bytes
   // Encode could not have written, never crashes. `with_sections`: the bytes end with the
   // sections part (summary file version 2; version 1 has none, and decodes unsectioned).

@@ -49,14 +49,22 @@ bool SpanTable::Add(const Span& span, uint64_t max_spans) {
   return true;
 }
 
-void SpanTable::AddRow(const SpanRow& row, const std::vector<std::string>& strings) {
+void SpanTable::AddRows(absl::Span<const SpanRow> rows, const std::vector<std::string>& strings) {
   if (strings_.empty()) Intern("");
-  SpanRow& r = rows_.emplace_back(row);
-  r.service = Intern(strings[row.service]);
-  r.operation = Intern(strings[row.operation]);
-  r.peer = Intern(strings[row.peer]);
-  min_start_ = std::min(min_start_, r.start);
-  max_start_ = std::max(max_start_, r.start);
+  constexpr uint32_t kUnmapped = UINT32_MAX;
+  std::vector<uint32_t> mapped(strings.size(), kUnmapped);
+  auto map = [&](uint32_t i) {
+    if (mapped[i] == kUnmapped) mapped[i] = Intern(strings[i]);
+    return mapped[i];
+  };
+  for (const SpanRow& row : rows) {
+    SpanRow& r = rows_.emplace_back(row);
+    r.service = map(row.service);
+    r.operation = map(row.operation);
+    r.peer = map(row.peer);
+    min_start_ = std::min(min_start_, r.start);
+    max_start_ = std::max(max_start_, r.start);
+  }
 }
 
 absl::Status SpanTable::Load(Store& store, const AnalysisWindow& window) {

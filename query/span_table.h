@@ -58,8 +58,9 @@ class SpanTable {
   // window): Add each span, then Finish once (sort by trace, drop repeats as Load does).
   // Returns false when the table has reached `max_spans` (0: no bound) and is truncated.
   bool Add(const Span& span, uint64_t max_spans = 0);
-  // A row whose string fields index `strings` (another table's, or a summary's open rows).
-  void AddRow(const SpanRow& row, const std::vector<std::string>& strings);
+  // Rows whose string fields index `strings` (a summary's open rows): each string is interned
+  // once, not per row (a block's open rows share a few dozen strings).
+  void AddRows(absl::Span<const SpanRow> rows, const std::vector<std::string>& strings);
   void Finish();
 
   const std::string& str(uint32_t i) const { return strings_[i]; }

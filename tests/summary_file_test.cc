@@ -7,10 +7,17 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <random>
+#include <tuple>
 
+#include "format/block_builder.h"
+#include "format/block_reader.h"
 #include "gtest/gtest.h"
 #include "query/span_table.h"
+#include "spanstore/env.h"
+#include "tests/util/block_fixtures.h"
+#include "tests/util/temp_dir.h"
 #include "workload/checkout_generator.h"
 
 namespace spanstore {
@@ -221,6 +228,80 @@ TEST(SummaryFileTest, DamageGivesAStatusNotACrash) {
     }
   }
   EXPECT_LT(decoded, 6000);
+}
+
+// ReopenTraces (what compaction does when a newer block shares traces an older block's summary
+// folded) gives the summary that building it with those traces open would: the same cells, per
+// section and in total, the same open traces, the same open rows.
+TEST(SummaryFileTest, ReopenTracesEqualsBuildingWithThemOpen) {
+  test::TempDir dir;
+  std::vector<Span> rows = Spans();
+  SortBlockRows(&rows);
+  BlockProperties props;
+  ASSERT_TRUE(test::WriteBlock(dir.Sub("b.blk"), rows, Codec::kZstd, 64, &props).ok());
+  auto block = BlockReader::Open(Env::Default(), dir.Sub("b.blk"), 1);
+  ASSERT_TRUE(block.ok()) << block.status();
+  TEST_SetSpansPerSection(300);  // minute sections over the ten minutes
+  auto none = [](const TraceId&) { return false; };
+  auto before = BuildBlockSummary(**block, none);
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_GT(before->sections.size(), 5u);
+  // Every seventh trace closed in `before` (spread ones among them), and one the block lacks.
+  std::vector<TraceId> reopen;
+  int closed = 0;
+  (*block)->trace_index().ForEach([&](const TraceId& id, RowRange) {
+    if (!before->IsOpen(id) && closed++ % 7 == 0) reopen.push_back(id);
+  });
+  ASSERT_GT(reopen.size(), 20u);
+  TraceId absent;
+  absent.bytes.fill(0xee);
+  reopen.push_back(absent);
+  auto reopened = ReopenTraces(**block, *before, reopen);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  auto built = BuildBlockSummary(**block, [&](const TraceId& t) {
+    return std::find(reopen.begin(), reopen.end(), t) != reopen.end();
+  });
+  TEST_SetSpansPerSection(0);
+  ASSERT_TRUE(built.ok()) << built.status();
+
+  EXPECT_EQ(reopened->spans, built->spans);
+  EXPECT_EQ(reopened->min_start, built->min_start);
+  EXPECT_EQ(reopened->max_start, built->max_start);
+  EXPECT_TRUE(reopened->operations == built->operations);
+  EXPECT_TRUE(reopened->services == built->services);
+  EXPECT_TRUE(reopened->edges == built->edges);
+  EXPECT_EQ(reopened->nodes, built->nodes);
+  EXPECT_EQ(reopened->open_traces, built->open_traces);
+  ASSERT_EQ(reopened->sections.size(), built->sections.size());
+  for (size_t k = 0; k < built->sections.size(); ++k) {
+    SCOPED_TRACE(k);
+    auto a = reopened->DecodeSection(k);
+    auto b = built->DecodeSection(k);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->spans, b->spans);
+    EXPECT_TRUE(a->operations == b->operations);
+    EXPECT_TRUE(a->edges == b->edges);
+    EXPECT_TRUE(a->services == b->services);
+  }
+  // Open rows: the same spans, with the same strings.
+  auto open_rows = [](const AnalysisSummary& s) {
+    std::vector<std::tuple<TraceId, SpanId, std::string, std::string, std::string>> out;
+    for (const SpanRow& r : s.open_rows) {
+      out.emplace_back(r.trace, r.id, s.open_strings[r.service], s.open_strings[r.operation],
+                       s.open_strings[r.peer]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(open_rows(*reopened), open_rows(*built));
+  // What decodes back is what was encoded.
+  SummaryIdentity id;
+  auto file = DecodeSummaryFile(EncodeSummaryFile(IdentityOf(**block), *reopened), &id);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE(*file == *reopened);
+  // An unsectioned summary is built again whole, not patched.
+  EXPECT_EQ(ReopenTraces(**block, MakeSummary(false), reopen).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
