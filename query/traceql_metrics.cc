@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -146,13 +147,18 @@ const AnyValue* AttributeValue(const Span& span, std::string_view name) {
   return nullptr;
 }
 
-std::string LabelValue(const Span& span, const std::string& name) {
-  if (name == "resource.service.name" || name == ".service.name") return span.service_name;
+// The by() value `name` of `span`; nullopt (TraceQL's nil) when the span lacks the attribute.
+std::optional<std::string> LabelValue(const Span& span, const std::string& name) {
+  if (name == "resource.service.name" || name == ".service.name") {
+    if (span.service_name.empty()) return std::nullopt;
+    return span.service_name;
+  }
   if (name == "name") return span.name;
   if (name == "status") return std::string(StatusCodeName(span.status_code));
   if (name == "kind") return std::string(SpanKindName(span.kind));
   const AnyValue* v = AttributeValue(span, name);
-  return v == nullptr ? "" : v->ToString();
+  if (v == nullptr) return std::nullopt;
+  return v->ToString();
 }
 
 // The type of the by() label `name`'s value on `span`: an attribute's own type, else string.
@@ -589,7 +595,7 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
     std::vector<std::pair<int, MetricsExemplar>> exemplars;
     std::vector<AnyValue::Type> label_types;  // of the by() values, from the first span
   };
-  std::map<std::vector<std::string>, Series> series;
+  std::map<std::vector<std::optional<std::string>>, Series> series;
   ExemplarSampler exemplars(query.exemplars, start_unix_nano, end_unix_nano);
   absl::Status s = store.Scan(q, [&](const Span& span) {
     double number = 0;
@@ -600,7 +606,7 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
         !SampleOf(span, query.value, &sample)) {
       return true;
     }
-    std::vector<std::string> key;
+    std::vector<std::optional<std::string>> key;
     key.reserve(query.by.size());
     for (const std::string& name : query.by) key.push_back(LabelValue(span, name));
     auto [it, added] = series.try_emplace(std::move(key));
@@ -663,8 +669,20 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
   // Durations are answered in seconds; attributes in their own unit.
   const double value_scale = IsDuration(query.value) ? 1e9 : 1.0;
   for (auto& [key, acc] : series) {
+    // As Tempo labels them: a by() attribute the spans lack (nil) is left out, and when all
+    // are, the first is kept with the value "nil".
     std::vector<std::pair<std::string, std::string>> labels;
-    for (size_t i = 0; i < key.size(); ++i) labels.push_back({query.by[i], key[i]});
+    std::vector<AnyValue::Type> label_types;
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (!key[i].has_value()) continue;
+      labels.push_back({query.by[i], *key[i]});
+      label_types.push_back(acc.label_types[i]);
+    }
+    if (labels.empty() && !query.by.empty()) {
+      labels.push_back({query.by[0], "nil"});
+      label_types.push_back(AnyValue::Type::kString);
+    }
+    acc.label_types = std::move(label_types);
     const size_t first = result.series.size();
     switch (query.function) {
       case MetricsQuery::Function::kRate:
@@ -755,6 +773,17 @@ absl::StatusOr<MetricsResult> EvaluateMetricsQuery(Store& store, const MetricsQu
                 });
     }
   }
+  // Sorted by the by() labels (nil ones left out changed the map's order); a key's quantile or
+  // bucket series stay in their order.
+  const bool extra_label = query.function == MetricsQuery::Function::kQuantileOverTime ||
+                           query.function == MetricsQuery::Function::kHistogramOverTime;
+  std::stable_sort(result.series.begin(), result.series.end(),
+                   [&](const MetricsSeries& a, const MetricsSeries& b) {
+                     const size_t na = a.labels.size() - (extra_label ? 1 : 0);
+                     const size_t nb = b.labels.size() - (extra_label ? 1 : 0);
+                     return std::lexicographical_compare(a.labels.begin(), a.labels.begin() + na,
+                                                         b.labels.begin(), b.labels.begin() + nb);
+                   });
   if (query.has_threshold) KeepPointsMeeting(&result, query.threshold_op, query.threshold);
   if (query.second_stage != MetricsQuery::SecondStage::kNone) {
     KeepExtremeSeries(&result, query.k, query.second_stage == MetricsQuery::SecondStage::kTopK);

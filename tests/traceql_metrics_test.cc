@@ -351,5 +351,26 @@ TEST_F(TraceqlMetricsEvalTest, JsonTypesLabelValues) {
               HasSubstr(R"({"key":"span.size","value":{"intValue":"100"}})"));
 }
 
+// A by() attribute a span lacks is TraceQL's nil: Tempo leaves that label out, and when every
+// by() value is nil keeps the first with the value "nil" (never an empty string).
+TEST_F(TraceqlMetricsEvalTest, NilByValuesAreLeftOut) {
+  // span.size is an int on spans 1, 2, a double on 3, a string on 4: no span lacks it, and
+  // none has span.missing.
+  auto r = Eval("{ } | count_over_time() by (span.missing)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("span.missing", "nil")));
+  EXPECT_THAT(r->series[0].values, ElementsAre(3, 1, 0));
+  r = Eval("{ } | count_over_time() by (span.missing, resource.service.name)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("resource.service.name", "a")));
+  EXPECT_THAT(r->series[1].labels, ElementsAre(Pair("resource.service.name", "b")));
+  r = Eval("{ } | quantile_over_time(duration, .5) by (span.missing)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_THAT(r->series[0].labels, ElementsAre(Pair("span.missing", "nil"), Pair("p", "0.5")));
+}
+
 }  // namespace
 }  // namespace spanstore
