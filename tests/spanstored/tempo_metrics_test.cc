@@ -148,6 +148,19 @@ TEST_F(TempoMetricsTest, TracesDrilldownRequests) {
       400);
 }
 
+// step as Prometheus takes it, a number of seconds, as well as a duration.
+TEST_F(TempoMetricsTest, StepInSeconds) {
+  HttpResult a = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | count_over_time()") +
+                     Range() + "&step=60");
+  HttpResult b = Get("/api/metrics/query_range?q=" + UrlEncode("{ } | count_over_time()") +
+                     Range() + "&step=1m");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(
+      Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + Range() + "&step=-5").status,
+      400);
+}
+
 TEST_F(TempoMetricsTest, BadRequestsAre400) {
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | nope()") + Range()).status, 400);
   EXPECT_EQ(Get("/api/metrics/query_range?q=" + UrlEncode("{ } | rate()") + "&start=x").status,

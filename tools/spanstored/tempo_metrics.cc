@@ -56,7 +56,14 @@ HttpResponse TempoMetrics(Store* store, const ServerConfig& config, const HttpRe
       instant ? *end - *start : std::max<uint64_t>((*end - *start) / 100, 1'000'000'000);
   const std::string_view step_param = request.Param("step");
   if (!instant && !step_param.empty()) {
-    auto d = ParseDuration(step_param);
+    // A duration ("30s"), or a number of seconds as Prometheus takes it ("30", "0.5").
+    absl::StatusOr<uint64_t> d = ParseDuration(step_param);
+    double seconds = 0;
+    if (!d.ok() &&
+        absl::SimpleAtod(absl::string_view(step_param.data(), step_param.size()), &seconds) &&
+        seconds > 0 && seconds < 1e9) {
+      d = static_cast<uint64_t>(seconds * 1e9);
+    }
     if (!d.ok() || *d == 0) {
       return HttpResponse::Text(
           400, absl::StrCat("step: '", std::string(step_param), "' is not a duration"));
