@@ -62,8 +62,14 @@ absl::StatusOr<AnalysisSummary> ReopenTraces(const BlockReader& block,
   std::set<size_t> sections;  // the sections to fold again
   SpanTable rows;             // the reopened traces' rows
   std::vector<Span> spans;
+  // Each trace is a lookup (a row group read): past this many, reading the block once is
+  // cheaper.
+  constexpr size_t kMaxTraces = 4096;
   for (const TraceId& trace : traces) {
     if (summary.IsOpen(trace) || reopened.contains(trace)) continue;
+    if (reopened.size() == kMaxTraces) {
+      return absl::FailedPreconditionError("too many traces to reopen one by one");
+    }
     spans.clear();
     if (absl::Status s = block.ReadTrace(trace, &spans); !s.ok()) return s;
     if (spans.empty()) continue;  // the block does not hold it
@@ -74,6 +80,7 @@ absl::StatusOr<AnalysisSummary> ReopenTraces(const BlockReader& block,
     for (const Span& span : spans) rows.Add(span);
   }
   if (reopened.empty()) return out;
+  std::vector<std::pair<size_t, AnalysisSummary>> replacements;
   for (size_t k : sections) {
     const SummarySection& sec = summary.sections[k];
     const std::pair<uint64_t, uint64_t> range{sec.min_start, sec.max_start};
@@ -88,10 +95,10 @@ absl::StatusOr<AnalysisSummary> ReopenTraces(const BlockReader& block,
         [&](const Span& span) { return table.Add(span); });
     if (!s.ok()) return s;
     table.Finish();
-    AnalysisSummary cells;
+    AnalysisSummary& cells = replacements.emplace_back(k, AnalysisSummary()).second;
     cells.AddTable(table);
-    if (absl::Status r = out.ReplaceSection(k, cells); !r.ok()) return r;
   }
+  if (absl::Status r = out.ReplaceSections(replacements); !r.ok()) return r;
   rows.Finish();
   auto all_open = [](absl::Span<const SpanRow>) { return true; };
   AnalysisSummary::IsOpenFn open = all_open;

@@ -344,39 +344,39 @@ bool GetTraceIds(std::string_view* in, std::vector<TraceId>* out) {
 
 }  // namespace
 
-absl::Status AnalysisSummary::ReplaceSection(size_t i, const AnalysisSummary& cells) {
-  if (!sectioned || i >= sections.size()) {
-    return absl::InvalidArgumentError("analysis summary: no such section");
-  }
+absl::Status AnalysisSummary::ReplaceSections(
+    absl::Span<const std::pair<size_t, AnalysisSummary>> replacements) {
+  if (!sectioned) return absl::InvalidArgumentError("analysis summary: not sectioned");
   absl::flat_hash_map<std::string_view, uint32_t> ids;
   for (uint32_t k = 0; k < section_strings.size(); ++k) ids.try_emplace(section_strings[k], k);
-  bool missing = false;
-  std::string encoded;
-  EncodeKeyedCells(cells, &encoded, [&](std::string_view v) {
-    auto it = ids.find(v);
-    if (it == ids.end()) {
-      missing = true;
-      return uint32_t{0};
+  // Everything is checked and encoded before anything changes.
+  std::vector<AnalysisSummary> cells(sections.size());
+  std::vector<std::string> encoded(sections.size());
+  std::vector<bool> replaced(sections.size(), false);
+  for (const auto& [i, with] : replacements) {
+    if (i >= sections.size())
+      return absl::InvalidArgumentError("analysis summary: no such section");
+    bool missing = false;
+    encoded[i].clear();
+    EncodeKeyedCells(with, &encoded[i], [&](std::string_view v) {
+      auto it = ids.find(v);
+      if (it == ids.end()) {
+        missing = true;
+        return uint32_t{0};
+      }
+      return it->second;
+    });
+    if (missing) {
+      return absl::InvalidArgumentError("analysis summary: a new string in a replaced section");
     }
-    return it->second;
-  });
-  if (missing) {
-    return absl::InvalidArgumentError("analysis summary: a new string in a replaced section");
+    cells[i] = with;
+    replaced[i] = true;
   }
-  // Decode every section before changing any, so a failure leaves the summary as it was.
-  std::vector<AnalysisSummary> decoded;
   for (size_t k = 0; k < sections.size(); ++k) {
-    if (k == i) continue;
+    if (replaced[k]) continue;
     auto d = DecodeSection(k);
-    if (!d.ok()) return d.status();
-    decoded.push_back(std::move(*d));
-  }
-  SummarySection& sec = sections[i];
-  sec.cells = std::move(encoded);
-  sec.spans = cells.spans;
-  if (cells.spans > 0) {
-    sec.min_start = cells.min_start;
-    sec.max_start = cells.max_start;
+    if (!d.ok()) return absl::InvalidArgumentError(d.status().message());
+    cells[k] = std::move(*d);
   }
   spans = 0;
   min_start = UINT64_MAX;
@@ -385,8 +385,18 @@ absl::Status AnalysisSummary::ReplaceSection(size_t i, const AnalysisSummary& ce
   services.clear();
   edges.clear();
   nodes.clear();
-  for (const AnalysisSummary& d : decoded) Merge(d);
-  Merge(cells);
+  for (size_t k = 0; k < sections.size(); ++k) {
+    if (replaced[k]) {
+      SummarySection& sec = sections[k];
+      sec.cells = std::move(encoded[k]);
+      sec.spans = cells[k].spans;
+      if (cells[k].spans > 0) {  // an emptied section keeps its old (wider) start range
+        sec.min_start = cells[k].min_start;
+        sec.max_start = cells[k].max_start;
+      }
+    }
+    Merge(cells[k]);
+  }
   return absl::OkStatus();
 }
 

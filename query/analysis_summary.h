@@ -121,11 +121,12 @@ class AnalysisSummary {
   // DataLoss for cells Encode could not have written, never crashes.
   absl::StatusOr<AnalysisSummary> DecodeSection(size_t i) const;
 
-  // Makes the cells of sections[i] those of `cells` (a summary of the section's folded traces,
-  // unsectioned: spans, start range and keyed cells), then the summary's cells the sum of its
-  // sections again. For taking traces out of a section (engine/summary_file.h, ReopenTraces).
-  // InvalidArgument when `cells` names a string the section strings lack.
-  absl::Status ReplaceSection(size_t i, const AnalysisSummary& cells);
+  // For each (i, cells): makes the cells of sections[i] those of `cells` (a summary of the
+  // section's folded traces, unsectioned: spans, start range and keyed cells); then the
+  // summary's cells the sum of its sections again. For taking traces out of sections
+  // (engine/summary_file.h, ReopenTraces). InvalidArgument, and the summary unchanged, when a
+  // replacement names a string the section strings lack or a section does not decode.
+  absl::Status ReplaceSections(absl::Span<const std::pair<size_t, AnalysisSummary>> replacements);
 
   // The byte form (versioned by the file that holds it); Decode returns DataLoss for bytes
   // Encode could not have written, never crashes. `with_sections`: the bytes end with the
