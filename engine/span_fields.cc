@@ -75,6 +75,10 @@ bool FilterFields(const FilterExpr& e, SpanFields* f, std::vector<std::string_vi
         case Intrinsic::kTraceDuration:
         case Intrinsic::kTraceRootService:
         case Intrinsic::kTraceRootName:
+        // The nested-set numbers come from ids and parents, which every span has.
+        case Intrinsic::kNestedSetLeft:
+        case Intrinsic::kNestedSetRight:
+        case Intrinsic::kNestedSetParent:
           return true;
       }
       return false;

@@ -21,6 +21,7 @@
 #include "engine/recent_traces.h"
 #include "engine/span_fields.h"
 #include "engine/store_impl.h"
+#include "query/nested_set.h"
 
 namespace spanstore {
 namespace {
@@ -251,6 +252,7 @@ absl::StatusOr<std::vector<TraceSearchResult>> StoreImpl::Search(const TraceQuer
       r.summary = SummarizeTrace(trace_id, whole);
       BuildWhole(whole, keys, &r.spansets);
     }
+    AddSelectedNestedSet(query, spans, &r.spansets);
     for (const Spanset& set : r.spansets) {
       r.summary.matched_spans += static_cast<uint32_t>(set.spans.size());
     }

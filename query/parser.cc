@@ -193,6 +193,10 @@ class Parser {
         {"traceDuration", Intrinsic::kTraceDuration},
         {"rootServiceName", Intrinsic::kTraceRootService},
         {"rootName", Intrinsic::kTraceRootName},
+        // select() only (NestedSetParentComparison takes nestedSetParent in a filter).
+        {"nestedSetLeft", Intrinsic::kNestedSetLeft},
+        {"nestedSetRight", Intrinsic::kNestedSetRight},
+        {"nestedSetParent", Intrinsic::kNestedSetParent},
     };
     for (const Named& n : kIntrinsics) {
       if (t == n.name) {
@@ -313,6 +317,12 @@ class Parser {
     }
     auto field = ParseField();
     if (!field.ok()) return field.status();
+    if (!field->is_attribute && (field->intrinsic == Intrinsic::kNestedSetLeft ||
+                                 field->intrinsic == Intrinsic::kNestedSetRight)) {
+      return Error(tok_,
+                   "nestedSetLeft and nestedSetRight can be selected, not compared: the "
+                   "store does not keep the nested-set numbers");
+    }
     if (absl::Status s = Advance(); !s.ok()) return s;
 
     CompareOp op;

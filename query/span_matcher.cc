@@ -225,6 +225,10 @@ bool IntrinsicMatches(const FilterExpr& e, const Span& span, const TraceSummary*
       return StringIntrinsic(span.span_id.ToHex(), e);
     case Intrinsic::kParentSpanId:
       return StringIntrinsic(span.is_root() ? "" : span.parent_span_id.ToHex(), e);
+    case Intrinsic::kNestedSetLeft:  // the parser lets none of them into a filter
+    case Intrinsic::kNestedSetRight:
+    case Intrinsic::kNestedSetParent:
+      return false;
     case Intrinsic::kStatus:
       return IntIntrinsic(static_cast<int64_t>(span.status_code), e);
     case Intrinsic::kKind:

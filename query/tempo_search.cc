@@ -135,6 +135,15 @@ absl::StatusOr<TempoSearchRequest> ParseTempoSearch(const TempoSearchParams& par
           request.mentions.kinds.push_back(SpanKind::kUnspecified);
         } else if (f.intrinsic == Intrinsic::kServiceName) {
           request.mentions.services.push_back("");
+        } else if (f.intrinsic == Intrinsic::kNestedSetLeft ||
+                   f.intrinsic == Intrinsic::kNestedSetRight ||
+                   f.intrinsic == Intrinsic::kNestedSetParent) {
+          // Search adds them to the spans as attributes (query/nested_set.h).
+          AttributePredicate p;
+          p.scope = AttributeScope::kSpan;
+          p.key = f.text;
+          p.op = CompareOp::kExists;
+          request.mentions.attributes.push_back(std::move(p));
         }
       }
       request.traceql = *std::move(traceql);

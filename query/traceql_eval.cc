@@ -308,6 +308,10 @@ AnyValue FieldValue(const TraceQLField& f, const Span& span, const TraceSummary&
       return AnyValue::String(trace.root_service);
     case Intrinsic::kTraceRootName:
       return AnyValue::String(trace.root_name);
+    case Intrinsic::kNestedSetLeft:  // need the trace's tree: query/nested_set.h
+    case Intrinsic::kNestedSetRight:
+    case Intrinsic::kNestedSetParent:
+      return AnyValue();
   }
   return AnyValue();
 }

@@ -108,6 +108,13 @@ enum class Intrinsic : uint8_t {
   kTraceDuration,     // trace:duration: the trace's latest end - earliest start, ns
   kTraceRootService,  // trace:rootService
   kTraceRootName,     // trace:rootName
+  // Tempo's nested-set numbers of a span in its trace's tree (a depth-first walk from each root
+  // in trace order: left on the way down, right on the way up; a span's parent number is its
+  // parent's left, -1 for a root, 0 for a span no root reaches). Computed per trace at search
+  // for select(); a filter may compare nestedSetParent only where root-ness decides it.
+  kNestedSetLeft,
+  kNestedSetRight,
+  kNestedSetParent,
 };
 
 // True for the intrinsics that depend on the whole trace (trace:duration, trace:rootName,

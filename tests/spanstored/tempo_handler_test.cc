@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include <map>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spanstore/otlp_proto.h"
@@ -143,6 +145,43 @@ TEST_F(TempoHandlerTest, TraceQLSearchWithSpanSets) {
   // Grafana before 10 reads "spanSet".
   EXPECT_EQ(t["spanSet"]["matched"].get_uint64().value(), 1u);
   EXPECT_TRUE(body["metrics"].is_object());
+}
+
+// Grafana Traces Drilldown's structure view: root spans over error spans, with the nested-set
+// numbers it builds the tree from, as span attributes.
+TEST_F(TempoHandlerTest, StructureSearchSelectsNestedSetNumbers) {
+  const std::string q = UrlEncode(
+      "{nestedSetParent<0 && true} &>> {status = error} | select(status, resource.service.name, "
+      "name, nestedSetParent, nestedSetLeft, nestedSetRight)");
+  simdjson::dom::element body = Json(Get("/api/search?q=" + q + "&limit=20&spss=10" + Window()));
+  simdjson::dom::array traces = body["traces"];
+  ASSERT_EQ(traces.size(), 3u);
+  for (simdjson::dom::element t : traces) {
+    simdjson::dom::array spans = t["spanSets"].at(0)["spans"];
+    ASSERT_EQ(spans.size(), 2u);  // the root and its failed child
+    for (simdjson::dom::element span : spans) {
+      std::map<std::string, int64_t> numbers;
+      for (simdjson::dom::element a : span["attributes"].get_array()) {
+        const std::string key = std::string(std::string_view(a["key"]));
+        std::string_view v;
+        if (key.rfind("nestedSet", 0) == 0 && a["value"]["intValue"].get(v) == simdjson::SUCCESS) {
+          numbers[key] = std::stoll(std::string(v));
+        }
+      }
+      const bool root = std::string_view(span["spanID"]) == orders_[0].span_id.ToHex() ||
+                        std::string_view(span["spanID"]) == payments_[0].span_id.ToHex() ||
+                        std::string_view(span["spanID"]) == routed_[0].span_id.ToHex();
+      if (root) {
+        EXPECT_EQ(numbers,
+                  (std::map<std::string, int64_t>{
+                      {"nestedSetLeft", 1}, {"nestedSetParent", -1}, {"nestedSetRight", 4}}));
+      } else {
+        EXPECT_EQ(numbers,
+                  (std::map<std::string, int64_t>{
+                      {"nestedSetLeft", 2}, {"nestedSetParent", 1}, {"nestedSetRight", 3}}));
+      }
+    }
+  }
 }
 
 TEST_F(TempoHandlerTest, SearchWindowsLimitsAndErrors) {
