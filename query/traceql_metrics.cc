@@ -840,10 +840,20 @@ std::string MetricsResultJson(const MetricsResult& result) {
     first_series = false;
     AppendLabels(s, &out);
     absl::StrAppend(&out, ",\"samples\":[", samples, "]");
-    if (!s.exemplars.empty()) {
+    // An exemplar at a step left empty (by a threshold or topk) goes with it, as in Tempo.
+    std::vector<const MetricsExemplar*> exemplars;
+    for (const MetricsExemplar& e : s.exemplars) {
+      if (result.step_nanos == 0 || e.time_unix_nano < result.start_unix_nano) continue;
+      const uint64_t k = (e.time_unix_nano - result.start_unix_nano) / result.step_nanos;
+      if (k < s.values.size() && !std::isnan(s.values[k]) &&
+          !(result.zero_is_empty && s.values[k] == 0)) {
+        exemplars.push_back(&e);
+      }
+    }
+    if (!exemplars.empty()) {
       out += ",\"exemplars\":[";
-      for (size_t k = 0; k < s.exemplars.size(); ++k) {
-        const MetricsExemplar& e = s.exemplars[k];
+      for (size_t k = 0; k < exemplars.size(); ++k) {
+        const MetricsExemplar& e = *exemplars[k];
         absl::StrAppend(&out, k ? "," : "",
                         "{\"labels\":[{\"key\":\"trace:id\",\"value\":", "{\"stringValue\":\"",
                         e.trace_id.ToHex(),

@@ -318,6 +318,21 @@ TEST_F(TraceqlMetricsEvalTest, Exemplars) {
                               R"({"key":"span:id","value":{"stringValue":"0000000000000001"}}],)"
                               R"("value":1,"timestampMs":"109000"})"));
 
+  // An exemplar at a step a threshold emptied is not sent.
+  auto t = ParseMetricsQuery("{ } | count_over_time() > 2 with(exemplars=true)");
+  ASSERT_TRUE(t.ok());
+  auto kept = EvaluateMetricsQuery(*store_, *t, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->series.size(), 1u);
+  EXPECT_EQ(kept->series[0].exemplars.size(), 4u);  // kept in the result ...
+  const std::string kept_json = MetricsResultJson(*kept);
+  size_t sent = 0;
+  for (size_t at = kept_json.find("trace:id"); at != std::string::npos;
+       at = kept_json.find("trace:id", at + 1)) {
+    ++sent;
+  }
+  EXPECT_EQ(sent, 3u);  // ... but only step 0's three (count 3 > 2) are sent
+
   q->exemplars = 1;
   r = EvaluateMetricsQuery(*store_, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
   ASSERT_TRUE(r.ok());
