@@ -4,6 +4,7 @@
 #include "query/traceql_compare.h"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,7 +12,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "spanstore/store.h"
 
 namespace spanstore {
@@ -64,10 +64,14 @@ void ValueKey(const AnyValue& v, std::string* key) {
       key->push_back('i');
       absl::StrAppend(key, v.int_value());
       return;
-    case AnyValue::Type::kDouble:
+    case AnyValue::Type::kDouble: {
+      // The shortest text that reads back as the same double (115.21, not 115.20999999999999).
       key->push_back('d');
-      absl::StrAppend(key, absl::StrFormat("%.17g", v.double_value()));
+      char buf[32];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.double_value());
+      key->append(buf, ec == std::errc() ? end : buf);
       return;
+    }
     case AnyValue::Type::kBool:
       key->push_back('b');
       key->append(v.bool_value() ? "true" : "false");

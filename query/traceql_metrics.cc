@@ -147,6 +147,17 @@ const AnyValue* AttributeValue(const Span& span, std::string_view name) {
   return nullptr;
 }
 
+// A JSON number (and a label's text) for a finite double, the shortest text that reads back as the
+// same double (as Go's encoder writes Tempo's); protobuf's JSON mapping spells the others as
+// strings.
+std::string JsonDouble(double v) {
+  if (std::isnan(v)) return "\"NaN\"";
+  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
+
 // The by() value `name` of `span`; nullopt (TraceQL's nil) when the span lacks the attribute.
 std::optional<std::string> LabelValue(const Span& span, const std::string& name) {
   if (name == "resource.service.name" || name == ".service.name") {
@@ -158,6 +169,10 @@ std::optional<std::string> LabelValue(const Span& span, const std::string& name)
   if (name == "kind") return std::string(SpanKindName(span.kind));
   const AnyValue* v = AttributeValue(span, name);
   if (v == nullptr) return std::nullopt;
+  // A double in its shortest round-trip form, as Tempo's JSON number (115.21).
+  if (v->type() == AnyValue::Type::kDouble && std::isfinite(v->double_value())) {
+    return JsonDouble(v->double_value());
+  }
   return v->ToString();
 }
 
@@ -220,17 +235,6 @@ bool NumericValue(const Span& span, const std::string& name, double* out) {
     return true;
   }
   return false;
-}
-
-// A JSON number (and a label's text) for a finite double, the shortest text that reads back as the
-// same double (as Go's encoder writes Tempo's); protobuf's JSON mapping spells the others as
-// strings.
-std::string JsonDouble(double v) {
-  if (std::isnan(v)) return "\"NaN\"";
-  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 // Whether `value` names the span's duration: "duration", or unset (a MetricsQuery built in

@@ -38,6 +38,7 @@ Span MakeSpan(int i) {
   if (error) s.status_code = StatusCode::kError;
   s.attributes.push_back({"route", AnyValue::String(std::string("/") + char('a' + i % 5))});
   s.attributes.push_back({"code", AnyValue::Int(error ? 500 : 200)});
+  s.attributes.push_back({"amount", AnyValue::Double(115.21)});
   return s;
 }
 
@@ -105,6 +106,9 @@ TEST_F(TraceqlCompareTest, CountsEveryAttributeOnEachSide) {
   EXPECT_THAT(json, HasSubstr(R"([{"key":"__meta_type","value":{"stringValue":"selection"}},)"
                               R"({"key":"span.code","value":{"intValue":"500"}}])"));
   EXPECT_THAT(json, HasSubstr(R"({"key":"span.route","value":{"stringValue":"nil"}})"));
+  // Doubles in their shortest form, typed.
+  EXPECT_THAT(by["selection span.amount=115.21"], ElementsAre(4, 3, 3));
+  EXPECT_THAT(json, HasSubstr(R"({"key":"span.amount","value":{"doubleValue":115.21}})"));
 }
 
 TEST_F(TraceqlCompareTest, TopNKeepsTheMostFrequentValuesAndTotalsKeepAll) {
