@@ -364,6 +364,11 @@ TEST_F(TraceqlMetricsEvalTest, JsonTypesLabelValues) {
               HasSubstr(R"({"key":"span.size","value":{"intValue":"100"}})"));
   EXPECT_THAT(MetricsInstantJson(*r),
               HasSubstr(R"({"key":"span.size","value":{"intValue":"100"}})"));
+  // A double attribute's value: typed, and in its shortest form.
+  r = Eval("{ span.size = 200.5 } | count_over_time() by (span.size)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_THAT(MetricsResultJson(*r),
+              HasSubstr(R"({"key":"span.size","value":{"doubleValue":200.5}})"));
 }
 
 // A by() attribute a span lacks is TraceQL's nil: Tempo leaves that label out, and when every
