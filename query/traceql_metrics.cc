@@ -195,8 +195,13 @@ AnyValue::Type LabelType(const Span& span, const std::string& name) {
 // part does not take them all.
 class ExemplarSampler {
  public:
+  // A huge limit (a library caller's; spanstored caps it at 100) spreads over this many parts.
+  static constexpr uint32_t kMaxBuckets = 4096;
   ExemplarSampler(uint32_t limit, uint64_t start, uint64_t end)
-      : limit_(limit), start_(start), end_(end), buckets_(std::max<uint32_t>(1, limit / 2), 0) {}
+      : limit_(limit),
+        start_(start),
+        end_(end),
+        buckets_(std::clamp<uint32_t>(limit / 2, 1, kMaxBuckets), 0) {}
 
   bool Want(const Span& span) {
     if (taken_ >= limit_) return false;
