@@ -105,6 +105,8 @@ struct Side {
 
 class Counter {
  public:
+  static constexpr size_t kMaxValuesPerAttribute = 100'000;
+
   explicit Counter(uint64_t steps) : steps_(steps) {}
 
   void Add(Side& side, uint32_t step, std::string_view scope, std::string_view key,
@@ -118,10 +120,16 @@ class Counter {
       attr = side.values.try_emplace(attribute_).first;
       side.totals[attribute_].assign(steps_, 0);
     }
-    auto v = attr->second.find(value_);
-    if (v == attr->second.end()) v = attr->second.try_emplace(value_).first;
-    v->second.Add(step, steps_);
     ++side.totals.find(attribute_)->second[step];
+    auto v = attr->second.find(value_);
+    if (v == attr->second.end()) {
+      // Memory is bounded: past kMaxValuesPerAttribute distinct values (ids, URLs) a new value
+      // counts only in the attribute's total. A value frequent enough to be in the top N has
+      // almost surely been met before then.
+      if (attr->second.size() >= kMaxValuesPerAttribute) return;
+      v = attr->second.try_emplace(value_).first;
+    }
+    v->second.Add(step, steps_);
   }
 
   // Every attribute of `span` Tempo's compare() counts: the span's intrinsics that are

@@ -166,6 +166,44 @@ TEST_F(TraceqlCompareTest, SameAnswerFromBlocks) {
   EXPECT_EQ(MetricsResultJson(*wal), MetricsResultJson(*blocks));
 }
 
+// Memory stays bounded with an attribute unique to every span: past 100,000 values per
+// attribute and side, new values count only in the total.
+TEST(TraceqlCompareMemoryTest, DistinctValuesPerAttributeAreCapped) {
+  test::TempDir dir;
+  auto store = *Store::Open(Options(), dir.Sub("db"));
+  constexpr int kSpans = 100'005;
+  std::vector<Span> batch;
+  for (int i = 0; i < kSpans; ++i) {
+    Span s = MakeSpan(i % 30);
+    s.trace_id.bytes[4] = static_cast<uint8_t>(i);
+    s.trace_id.bytes[5] = static_cast<uint8_t>(i >> 8);
+    s.trace_id.bytes[6] = static_cast<uint8_t>(i >> 16);
+    s.status_code = StatusCode::kUnset;  // all baseline
+    s.attributes.push_back({"uid", AnyValue::Int(i)});
+    batch.push_back(std::move(s));
+    if (batch.size() == 10'000) {
+      ASSERT_TRUE(store->Append(batch).ok());
+      batch.clear();
+    }
+  }
+  ASSERT_TRUE(store->Append(batch).ok());
+  auto q = ParseMetricsQuery("{ } | compare({ status = error }, 100000)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  auto r = EvaluateMetricsQuery(*store, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(r.ok()) << r.status();
+  size_t uid_series = 0;
+  double total = 0;
+  for (const MetricsSeries& s : r->series) {
+    if (s.labels[1].first != "span.uid") continue;
+    if (s.labels[0].second == "baseline") ++uid_series;
+    if (s.labels[0].second == "baseline_total") {
+      for (double v : s.values) total += v;
+    }
+  }
+  EXPECT_EQ(uid_series, 100'000u);
+  EXPECT_EQ(total, kSpans);
+}
+
 TEST(TraceqlCompareParseTest, ArgumentsAndErrors) {
   auto q = ParseMetricsQuery("{ kind = server } | compare({ status = error }, 5, 100, 200)");
   ASSERT_TRUE(q.ok()) << q.status();
