@@ -100,12 +100,15 @@ AnyValue::Type KeyType(std::string_view key) {
 struct Side {
   // attribute (as TraceQL names it) -> value key -> steps
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, StepCounts>> values;
-  absl::flat_hash_map<std::string, std::vector<uint64_t>> totals;  // attribute -> per step
+  absl::flat_hash_map<std::string, StepCounts> totals;  // attribute -> per step
 };
 
 class Counter {
  public:
   static constexpr size_t kMaxValuesPerAttribute = 100'000;
+  // And past this many attributes (keys made of ids, in hostile or careless data) a new one is
+  // not counted at all.
+  static constexpr size_t kMaxAttributes = 10'000;
 
   explicit Counter(uint64_t steps) : steps_(steps) {}
 
@@ -117,10 +120,10 @@ class Counter {
     ValueKey(value, &value_);
     auto attr = side.values.find(attribute_);
     if (attr == side.values.end()) {
+      if (side.values.size() >= kMaxAttributes) return;
       attr = side.values.try_emplace(attribute_).first;
-      side.totals[attribute_].assign(steps_, 0);
     }
-    ++side.totals.find(attribute_)->second[step];
+    side.totals[attribute_].Add(step, steps_);
     auto v = attr->second.find(value_);
     if (v == attr->second.end()) {
       // Memory is bounded: past kMaxValuesPerAttribute distinct values (ids, URLs) a new value
@@ -189,7 +192,7 @@ void AddSeries(const Side& side, std::string_view type, uint32_t top_n, uint64_t
   for (const auto& [attribute, totals] : side.totals) {
     MetricsSeries s;
     s.labels = {{"__meta_type", std::string(type) + "_total"}, {attribute, "nil"}};
-    s.values.assign(totals.begin(), totals.end());
+    s.values = totals.Values(steps);
     result->series.push_back(std::move(s));
   }
 }

@@ -204,6 +204,31 @@ TEST(TraceqlCompareMemoryTest, DistinctValuesPerAttributeAreCapped) {
   EXPECT_EQ(total, kSpans);
 }
 
+// Keys made of ids (11,000 distinct attributes here): at most 10,000 attributes are counted.
+TEST(TraceqlCompareMemoryTest, AttributesAreCapped) {
+  test::TempDir dir;
+  auto store = *Store::Open(Options(), dir.Sub("db"));
+  std::vector<Span> spans;
+  for (int i = 0; i < 1000; ++i) {
+    Span s = MakeSpan(i % 30);
+    s.trace_id.bytes[4] = static_cast<uint8_t>(i);
+    s.trace_id.bytes[5] = static_cast<uint8_t>(i >> 8);
+    s.status_code = StatusCode::kUnset;
+    for (int k = 0; k < 11; ++k) {
+      s.attributes.push_back({"k" + std::to_string(i * 11 + k), AnyValue::Bool(true)});
+    }
+    spans.push_back(std::move(s));
+  }
+  ASSERT_TRUE(store->Append(spans).ok());
+  auto q = ParseMetricsQuery("{ } | compare({ status = error })");
+  ASSERT_TRUE(q.ok());
+  auto r = EvaluateMetricsQuery(*store, *q, 100 * kSecond, 130 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(r.ok()) << r.status();
+  size_t totals = 0;
+  for (const MetricsSeries& s : r->series) totals += s.labels[0].second == "baseline_total";
+  EXPECT_EQ(totals, 10'000u);
+}
+
 TEST(TraceqlCompareParseTest, ArgumentsAndErrors) {
   auto q = ParseMetricsQuery("{ kind = server } | compare({ status = error }, 5, 100, 200)");
   ASSERT_TRUE(q.ok()) << q.status();
