@@ -28,11 +28,11 @@ std::vector<Span> Trace() {
 TEST(NestedSetTest, DepthFirstFromEachRootInTraceOrder) {
   const std::vector<NestedSetNumbers> n = NumberNestedSet(Trace());
   ASSERT_EQ(n.size(), 6u);
-  EXPECT_EQ(n[0], (NestedSetNumbers{1, 8, -1}));  // A
-  EXPECT_EQ(n[1], (NestedSetNumbers{2, 5, 1}));   // B
-  EXPECT_EQ(n[3], (NestedSetNumbers{3, 4, 2}));   // D, under B
-  EXPECT_EQ(n[2], (NestedSetNumbers{6, 7, 1}));   // C
-  EXPECT_EQ(n[4], (NestedSetNumbers{0, 0, 0}));   // E: no root reaches it
+  EXPECT_EQ(n[0], (NestedSetNumbers{1, 8, -1}));   // A
+  EXPECT_EQ(n[1], (NestedSetNumbers{2, 5, 1}));    // B
+  EXPECT_EQ(n[3], (NestedSetNumbers{3, 4, 2}));    // D, under B
+  EXPECT_EQ(n[2], (NestedSetNumbers{6, 7, 1}));    // C
+  EXPECT_EQ(n[4], (NestedSetNumbers{0, 0, 0}));    // E: no root reaches it
   EXPECT_EQ(n[5], (NestedSetNumbers{9, 10, -1}));  // F
 }
 
