@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "query/filter_parser.h"
 #include "query/lexer.h"
+#include "query/span_matcher.h"
 #include "spanstore/query.h"
 #include "spanstore/traceql.h"
 
@@ -257,24 +258,16 @@ class Parser {
     if (tok_.kind != TokenKind::kInt) return Expected("an integer to compare nestedSetParent with");
     const int64_t n = tok_.int_value;
     if (absl::Status s = Advance(); !s.ok()) return s;
+    static constexpr std::pair<TokenKind, CompareOp> kOps[] = {
+        {TokenKind::kEq, CompareOp::kEq}, {TokenKind::kNe, CompareOp::kNe},
+        {TokenKind::kLt, CompareOp::kLt}, {TokenKind::kLe, CompareOp::kLe},
+        {TokenKind::kGt, CompareOp::kGt}, {TokenKind::kGe, CompareOp::kGe}};
+    const auto* op = std::find_if(std::begin(kOps), std::end(kOps),
+                                  [&](const auto& o) { return o.first == op_token.kind; });
     // holds(v): the comparison for a span whose nestedSetParent is v.
     auto holds = [&](int64_t v) -> std::optional<bool> {
-      switch (op_token.kind) {
-        case TokenKind::kEq:
-          return v == n;
-        case TokenKind::kNe:
-          return v != n;
-        case TokenKind::kLt:
-          return v < n;
-        case TokenKind::kLe:
-          return v <= n;
-        case TokenKind::kGt:
-          return v > n;
-        case TokenKind::kGe:
-          return v >= n;
-        default:
-          return std::nullopt;
-      }
+      if (op == std::end(kOps)) return std::nullopt;
+      return CompareNumbers(static_cast<double>(v), op->second, static_cast<double>(n));
     };
     const std::optional<bool> root = holds(-1);
     if (!root.has_value()) {

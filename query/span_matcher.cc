@@ -327,4 +327,6 @@ absl::Status CheckQueryInterrupted(const SpanQuery& query) {
   return absl::OkStatus();
 }
 
+bool CompareNumbers(double a, CompareOp op, double b) { return Compare(a, op, b); }
+
 }  // namespace spanstore

@@ -16,6 +16,10 @@ namespace spanstore {
 // element by element).
 bool AttributeValueMatches(const AttributePredicate& p, const AnyValue& value);
 
+// `a op b` for the ordering operators (=, !=, <, <=, >, >=); false for any other op. The one
+// numeric comparison of TraceQL's filters, pipelines and metrics thresholds.
+bool CompareNumbers(double a, CompareOp op, double b);
+
 }  // namespace spanstore
 
 #endif  // SPANSTORE_QUERY_SPAN_MATCHER_H_

@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "query/span_matcher.h"
 #include "spanstore/traceql.h"
 
 namespace spanstore {
@@ -177,25 +178,6 @@ std::string AggregateText(const PipelineStage& s) {
   static constexpr const char* kNames[] = {"count", "avg", "min", "max", "sum"};
   return absl::StrCat(kNames[static_cast<int>(s.fn)], "(",
                       s.fn == AggregateFn::kCount ? "" : s.field.text, ")");
-}
-
-bool CompareNumbers(double a, CompareOp op, double b) {
-  switch (op) {
-    case CompareOp::kEq:
-      return a == b;
-    case CompareOp::kNe:
-      return a != b;
-    case CompareOp::kLt:
-      return a < b;
-    case CompareOp::kLe:
-      return a <= b;
-    case CompareOp::kGt:
-      return a > b;
-    case CompareOp::kGe:
-      return a >= b;
-    default:
-      return false;
-  }
 }
 
 // The aggregate of a spanset, or nullopt when no span has a numeric value of the field.

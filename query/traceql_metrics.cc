@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "query/span_matcher.h"
 #include "query/traceql_compare.h"
 #include "spanstore/analysis.h"
 #include "spanstore/formats.h"
@@ -223,21 +224,7 @@ void KeepExtremeSeries(MetricsResult* result, uint32_t k, bool largest) {
 // none is dropped.
 void KeepPointsMeeting(MetricsResult* result, CompareOp op, double threshold) {
   KeepPoints(result, [&](size_t series, size_t step) {
-    const double v = result->series[series].values[step];
-    switch (op) {
-      case CompareOp::kGt:
-        return v > threshold;
-      case CompareOp::kGe:
-        return v >= threshold;
-      case CompareOp::kLt:
-        return v < threshold;
-      case CompareOp::kLe:
-        return v <= threshold;
-      case CompareOp::kNe:
-        return v != threshold;
-      default:
-        return v == threshold;
-    }
+    return CompareNumbers(result->series[series].values[step], op, threshold);
   });
 }
 
