@@ -47,6 +47,8 @@ struct Plan {
     uint64_t other_types;
   };
   std::vector<HeapCheck> heap_checks;
+  // The block's value filters by group, when there are filter or heap checks (else null).
+  const std::vector<std::string_view>* filters = nullptr;
   // Attribute predicates decided from the attribute columns, before any span is built: those
   // on span attributes, and unscoped ones whose key no resource of the block has.
   struct ColumnCheck {
@@ -201,12 +203,14 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
   }
 }
 
-bool GroupMayMatch(const BlockReader::Group& g, const SpanQuery& query, const Plan& plan) {
+bool GroupMayMatch(const BlockReader::Group& g, size_t group, const SpanQuery& query,
+                   const Plan& plan) {
   if (!g.zone.MayMatchExceptServices(query)) return false;
-  if (g.has_filter) {
+  if (g.has_filter && !plan.filter_checks.empty()) {
+    const std::string_view filter = (*plan.filters)[group];
     for (const std::vector<uint64_t>& entries : plan.filter_checks) {
       if (std::none_of(entries.begin(), entries.end(),
-                       [&](uint64_t e) { return ValueFilterMayContain(g.filter, e); })) {
+                       [&](uint64_t e) { return ValueFilterMayContain(filter, e); })) {
         return false;
       }
     }
@@ -222,7 +226,9 @@ absl::Status CandidateRows(const SpanQuery& query, const Plan& plan, GroupData* 
   // Then the heaps of the keys asked for, decompressing attr.strings only.
   const BlockReader::Group& group = data->block().groups()[data->group()];
   for (const Plan::HeapCheck& c : plan.heap_checks) {
-    if (!group.has_filter || ValueFilterMayContain(group.filter, c.other_types)) continue;
+    if (!group.has_filter || ValueFilterMayContain((*plan.filters)[data->group()], c.other_types)) {
+      continue;
+    }
     if (s = data->Load(kColAttrStrings); !s.ok()) return s;
     if (!data->HeapHasString(c.key, c.value)) return absl::OkStatus();
   }
@@ -303,6 +309,11 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   Plan plan;
   MakePlan(block, query, &plan);
   if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
+  if (!plan.filter_checks.empty() || !plan.heap_checks.empty()) {
+    auto filters = block.ValueFilters();  // read on the block's first value search
+    if (!filters.ok()) return filters.status();
+    plan.filters = *filters;
+  }
   std::vector<uint32_t> rows;
   Span scratch;
   const bool exact = plan.exact_rows || plan.prefilter;
@@ -331,7 +342,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
     for (const std::vector<uint64_t>& entries : plan.filter_checks) {
       for (uint64_t e : entries) {
         if (issued++ == kPrefetchHashes) return;
-        ValueFilterPrefetch(grp.filter, e);
+        ValueFilterPrefetch((*plan.filters)[order[i]], e);
       }
     }
   };
@@ -339,7 +350,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   for (size_t i = 0; i < order.size(); ++i) {
     prefetch(i + kPrefetchAhead);
     const uint32_t g = order[i];
-    if (!GroupMayMatch(groups[g], query, plan)) continue;
+    if (!GroupMayMatch(groups[g], g, query, plan)) continue;
     if (ask && !(*more)(groups[g].zone.max_start())) break;
     ask = false;
     // Before each group's decoding and matching: the unit of work a stop waits for.

@@ -1,5 +1,7 @@
 #include "format/block_builder.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -348,6 +350,21 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   absl::Status s = FlushGroup();
   if (!s.ok()) return s;
 
+  // Version 4: the filters' section, raw (Bloom bits do not compress), before the meta page.
+  if (options_.format_version >= 4) {
+    std::string_view filters = group_filters_;
+    scratch_.clear();
+    for (size_t g = 0; g < group_zones_.size(); ++g) {
+      std::string_view filter;
+      GetLengthPrefixed(&filters, &filter);  // cannot fail: FinishFilter wrote it
+      scratch_.append(filter);
+    }
+    PutFixed64(&scratch_, XXH3_64bits(scratch_.data(), scratch_.size()));
+    column_bytes_[kNumBlockColumns] = scratch_.size();
+    s = file_->Append(scratch_);
+    if (!s.ok()) return s;
+  }
+
   std::string meta;
   PutVarint64(&meta, rows_);
   PutVarint64(&meta, group_zones_.size());
@@ -361,7 +378,8 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
     PutVarint64(&meta, group_sizes_[g]);
     std::string_view filter;
     GetLengthPrefixed(&filters, &filter);  // cannot fail: FinishFilter wrote it
-    if (options_.format_version >= 3) PutLengthPrefixed(&meta, filter);
+    if (options_.format_version == 3) PutLengthPrefixed(&meta, filter);
+    if (options_.format_version >= 4) PutVarint64(&meta, filter.size());
   }
   for (int c = 0; c < kNumBlockColumns; ++c) PutVarint64(&meta, column_bytes_[c]);
   scratch_.clear();
@@ -369,7 +387,7 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   if (!s.ok()) return s;
   const uint64_t meta_offset = file_->Size();
   const uint64_t meta_size = scratch_.size();
-  column_bytes_[kNumBlockColumns] = meta_size;
+  column_bytes_[kNumBlockColumns] += meta_size;  // the filters' section counts as meta
   s = file_->Append(scratch_);
   if (!s.ok()) return s;
 

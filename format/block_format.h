@@ -4,11 +4,14 @@
 //   row groups  for each group of up to Options::rows_per_group rows: one group page
 //               (format/group_page.h) holding every column of the group, each column
 //               compressed on its own, and one checksum
+//   filters     (version 4) the row groups' value filters (index/value_filter.h), raw, one
+//               after another, then fixed64 XXH3_64bits of them: read on a block's first
+//               attribute search, not at open
 //   meta        one page (format/page_codec.h): row count, the block zone map, the
 //               block-wide dictionaries (services, span names, attribute keys, contexts), the
 //               operation table (service, name, kind, attribute keys, contexts, template
 //               values, successor), per-key block strings, and per group its row count, zone
-//               map and page size
+//               map, page size and value filter (version 3: the filter; version 4: its size)
 //   trace index index/trace_index.h: the trace list in row order (carries its own checksum);
 //               it also gives each row its trace id, so the groups do not store trace ids
 //   footer      kBlockFooterSize bytes: meta offset/size, index offset/size (fixed64 each),
@@ -34,8 +37,11 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // Bump on any incompatible change; a reader refuses a newer version with a clear message.
 // Version 3 adds each row group's value filter (index/value_filter.h) to the meta page;
 // version 2 blocks are still read (their groups have no filter, so value searches read them).
-// Version 1 (one page per column, trace ids in every group) is no longer read.
-inline constexpr uint32_t kBlockFormatVersion = 3;
+// Version 4 moves the filters out of the (compressed) meta page into a raw section of their own
+// before it, so that opening a block reads and decompresses no filter (they were ~90% of the
+// meta page: Bloom bits do not compress) and a store that is never searched by attribute value
+// never holds them. Version 1 (one page per column, trace ids in every group) is no longer read.
+inline constexpr uint32_t kBlockFormatVersion = 4;
 inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;

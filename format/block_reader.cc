@@ -1,5 +1,7 @@
 #include "format/block_reader.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -124,7 +126,7 @@ absl::Status BlockReader::Load() {
   s = file_->Read(index_offset, index_size, buffer.data(), &got);
   if (!s.ok()) return s;
   if (got.size() != index_size) return BlockError(path_, "short read of the trace index");
-  column_bytes_[kNumBlockColumns] = meta_size;
+  column_bytes_[kNumBlockColumns] = meta_size + filter_section_bytes_;  // as the writer counts
   column_bytes_[kNumBlockColumns + 1] = index_size;
   auto index = TraceIndex::Parse(got, path_);
   if (!index.ok()) return index.status();
@@ -172,11 +174,24 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
         !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
     }
-    if (version_ >= 3) {
-      if (!GetLengthPrefixed(&in, &g.filter) || !ValueFilterValid(g.filter)) {
+    if (version_ == 3) {
+      std::string_view filter;
+      if (!GetLengthPrefixed(&in, &filter) || !ValueFilterValid(filter)) {
         return BlockError(path_, "meta page: bad row group value filter");
       }
+      filters_.push_back(filter);
       g.has_filter = true;
+    } else if (version_ >= 4) {
+      uint64_t filter_size;
+      if (!GetVarint64(&in, &filter_size) || filter_size > UINT32_MAX ||
+          filter_size > meta_offset - filter_section_bytes_) {
+        return BlockError(path_, "meta page: bad row group value filter size");
+      }
+      filter_sizes_.push_back(static_cast<uint32_t>(filter_size));
+      filter_section_bytes_ += filter_size;
+      g.has_filter = true;
+    } else {
+      filters_.emplace_back();
     }
     g.first_row = next_row;
     g.rows = static_cast<uint32_t>(g.zone.rows());
@@ -185,6 +200,18 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     next_offset += g.size;
   }
   if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
+  if (version_ >= 4) {
+    // The filters' section fills the bytes between the last group page and the meta page.
+    filter_offset_ = next_offset;
+    filter_section_bytes_ += 8;
+    if (filter_section_bytes_ != meta_offset - next_offset) {
+      return BlockError(path_, absl::StrFormat("meta page: the value filters take %d bytes, but "
+                                               "%d lie between the row groups and the meta page",
+                                               filter_section_bytes_, meta_offset - next_offset));
+    }
+  } else {
+    filters_loaded_.store(true, std::memory_order_release);  // in the meta page, or none
+  }
   group_first_rows_.resize(groups_.size());
   for (size_t g = 0; g < groups_.size(); ++g) group_first_rows_[g] = groups_[g].first_row;
   for (int c = 0; c < kNumBlockColumns; ++c) {
@@ -214,11 +241,56 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters() const {
+  if (filters_loaded_.load(std::memory_order_acquire)) return &filters_;
+  port::MutexLock lock(&filters_mu_);
+  if (filters_loaded_.load(std::memory_order_relaxed)) return &filters_;
+  std::string section(filter_section_bytes_, '\0');
+  std::string_view got;
+  absl::Status s = file_->Read(filter_offset_, filter_section_bytes_, section.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != filter_section_bytes_) {
+    return BlockError(path_, absl::StrFormat("offset %d: short read of the value filters (%d of "
+                                             "%d bytes)",
+                                             filter_offset_, got.size(), filter_section_bytes_));
+  }
+  if (got.data() != section.data()) std::memmove(section.data(), got.data(), got.size());
+  const size_t body = section.size() - 8;  // ParseMeta: at least the checksum's 8 bytes
+  const uint64_t stored = DecodeFixed64(section.data() + body);
+  const uint64_t computed = XXH3_64bits(section.data(), body);
+  if (stored != computed) {
+    return BlockError(path_, absl::StrFormat("offset %d: value filters: checksum mismatch "
+                                             "(stored %016x, computed %016x)",
+                                             filter_offset_, stored, computed));
+  }
+  filter_section_ = std::move(section);  // not read by others until filters_loaded_
+  std::vector<std::string_view> filters;
+  filters.reserve(filter_sizes_.size());
+  size_t at = 0;
+  for (size_t g = 0; g < filter_sizes_.size(); ++g) {
+    const std::string_view filter(filter_section_.data() + at, filter_sizes_[g]);
+    if (!ValueFilterValid(filter)) {
+      return BlockError(path_, absl::StrFormat("offset %d: the value filter of row group %d is "
+                                               "malformed",
+                                               filter_offset_ + at, g));
+    }
+    filters.push_back(filter);
+    at += filter_sizes_[g];
+  }
+  filters_ = std::move(filters);
+  filters_loaded_.store(true, std::memory_order_release);
+  return &filters_;
+}
+
 uint64_t BlockReader::memory_bytes() const {
   uint64_t group_services = 0;
   for (const Group& g : groups_) group_services += g.services.size() * sizeof(uint32_t);
+  uint64_t filters = 0;
+  if (filters_loaded_.load(std::memory_order_acquire)) {
+    filters = filter_section_.size() + filters_.size() * sizeof(std::string_view);
+  }
   return index_.MemoryBytes() + groups_.size() * sizeof(Group) + group_services + meta_.size() +
-         tables_.MemoryBytes();
+         tables_.MemoryBytes() + filters;
 }
 
 absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {
@@ -365,6 +437,8 @@ absl::Status BlockReader::Verify() const {
     entries.AddValue(tables_.op_keys[k], tables_.op_templates[k]);
     template_hashes.insert(entries.hashes().begin(), entries.hashes().end());
   }
+  auto filters = ValueFilters();
+  if (!filters.ok()) return filters.status();
   ValueFilterBuilder entries;
   uint64_t row = 0;
   absl::Status misplaced;
@@ -381,7 +455,8 @@ absl::Status BlockReader::Verify() const {
       }
       entries.AddValue(key->second, kv.value);
       for (uint64_t hash : entries.hashes()) {
-        if (!template_hashes.contains(hash) && !ValueFilterMayContain(g.filter, hash)) {
+        if (!template_hashes.contains(hash) &&
+            !ValueFilterMayContain((**filters)[GroupOfRow(row)], hash)) {
           misplaced = BlockError(path_, absl::StrFormat("row %d: the value filter of row group "
                                                         "%d lacks the value of %s",
                                                         row, GroupOfRow(row), kv.key));

@@ -30,6 +30,7 @@
 #include "index/trace_index.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
+#include "util/port_mutex.h"
 
 namespace spanstore {
 
@@ -49,9 +50,7 @@ class BlockReader {
     std::vector<uint32_t> services;
     uint64_t offset = 0;  // of the group page in the file
     uint64_t size = 0;
-    // The group's value filter (index/value_filter.h), a view into the meta page; empty in a
-    // version 2 block, which has none (has_filter false).
-    std::string_view filter;
+    // Whether the group has a value filter (ValueFilters()): false in a version 2 block.
     bool has_filter = false;
   };
 
@@ -91,6 +90,14 @@ class BlockReader {
   // page, valid while this reader lives), so a merge need not re-encode it.
   absl::Status ForEachRow(
       absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const;
+
+  // The row groups' value filters (index/value_filter.h), by group; an empty view for a group
+  // without one (Group::has_filter false). A version 4 block reads them on the first call --
+  // one read of its filters' section, whose checksum and every filter are checked -- and keeps
+  // them while it lives, so a store never searched by attribute value never holds them; a
+  // version 3 block has them in its meta page. DataLoss naming the file and offset for damage;
+  // a failed read is returned and tried again by the next call.
+  absl::StatusOr<const std::vector<std::string_view>*> ValueFilters() const;
 
   // Reads every page, checks every checksum and decodes every column of every row group.
   absl::Status Verify() const;
@@ -160,6 +167,16 @@ class BlockReader {
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
   TraceIndex index_;
   std::array<uint64_t, kNumBlockParts> column_bytes_{};
+  // The value filters: where a version 4 block keeps them, and once read (filters_loaded_, set
+  // with release after filters_ is complete) the section and a view per group into it (for a
+  // version 3 block, into meta_).
+  uint64_t filter_offset_ = 0;
+  uint64_t filter_section_bytes_ = 0;  // with the checksum
+  std::vector<uint32_t> filter_sizes_;
+  mutable port::Mutex filters_mu_;
+  mutable std::atomic<bool> filters_loaded_{false};
+  mutable std::string filter_section_;
+  mutable std::vector<std::string_view> filters_;
 };
 
 }  // namespace spanstore

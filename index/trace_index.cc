@@ -92,8 +92,8 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
     return IndexError(file, absl::StrFormat("%d traces cannot fit in %d bytes", entry_count,
                                             in.size()));
   }
-  TraceIndexBuilder builder;
-  builder.entries_.reserve(entry_count);
+  TraceIndex index;
+  index.entries_.reserve(entry_count);
   int64_t previous_end = 0;
   for (uint32_t i = 0; i < entry_count; ++i) {
     TraceId id;
@@ -114,12 +114,13 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
     if (first < 0 || static_cast<uint64_t>(first) + count > UINT32_MAX) {
       return IndexError(file, absl::StrFormat("entry %d: row range out of bounds", i));
     }
-    builder.entries_.emplace_back(
-        id, RowRange{static_cast<uint32_t>(first), static_cast<uint32_t>(count)});
+    index.entries_.push_back(
+        {id, RowRange{static_cast<uint32_t>(first), static_cast<uint32_t>(count)}});
     previous_end = first + static_cast<int64_t>(count);
   }
   if (!in.empty()) return IndexError(file, "trailing bytes");
-  return builder.Build();
+  index.BuildTable();
+  return index;
 }
 
 absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
@@ -130,23 +131,31 @@ absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
   return absl::OkStatus();
 }
 
+void TraceIndex::BuildTable() {
+  slots_.assign(SlotCountFor(entries_.size()), 0);
+  distinct_ = 0;
+  const size_t mask = slots_.size() - 1;
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    const TraceId& id = entries_[e].id;
+    const uint64_t hash = HashId(id);
+    const uint64_t fingerprint = hash >> 32;
+    size_t i = hash & mask;
+    // Fingerprints first: an occupied slot of another trace is passed over without reading
+    // its entry (a cache miss) but for a 1 in 2^32 fingerprint collision.
+    while (slots_[i] != 0 &&
+           ((slots_[i] >> 32) != fingerprint || entries_[(slots_[i] & 0xffffffff) - 1].id != id)) {
+      i = (i + 1) & mask;
+    }
+    if (slots_[i] == 0) ++distinct_;
+    slots_[i] = fingerprint << 32 | (e + 1);  // a repeated id keeps its last range
+  }
+}
+
 TraceIndex TraceIndexBuilder::Build() const {
   TraceIndex index;
   index.entries_.reserve(entries_.size());
   for (const auto& [id, rows] : entries_) index.entries_.push_back({id, rows});
-  index.slots_.assign(SlotCountFor(entries_.size()), 0);
-  const size_t mask = index.slots_.size() - 1;
-  for (size_t e = 0; e < entries_.size(); ++e) {
-    const TraceId& id = entries_[e].first;
-    const uint64_t hash = HashId(id);
-    size_t i = hash & mask;
-    while (index.slots_[i] != 0 &&
-           index.entries_[(index.slots_[i] & 0xffffffff) - 1].id != id) {
-      i = (i + 1) & mask;
-    }
-    if (index.slots_[i] == 0) ++index.distinct_;
-    index.slots_[i] = (hash >> 32) << 32 | (e + 1);  // a repeated id keeps its last range
-  }
+  index.BuildTable();
   return index;
 }
 

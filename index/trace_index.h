@@ -97,6 +97,8 @@ class TraceIndex {
 
  private:
   friend class TraceIndexBuilder;
+  // Builds slots_ and distinct_ from entries_.
+  void BuildTable();
   std::vector<Entry> entries_;
   // Power-of-two table: 0 empty, else fingerprint << 32 | (entry index + 1).
   std::vector<uint64_t> slots_;

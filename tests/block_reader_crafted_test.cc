@@ -135,7 +135,7 @@ std::string OneSpanBlock(const TempDir& dir) {
 
 // The parts of a block file, as its footer locates them.
 struct BlockParts {
-  std::string pages;  // header and group pages: everything before the meta page
+  std::string pages;  // header, group pages and value filters: everything before the meta page
   std::string meta;   // the decoded meta page
   std::string index;  // the trace index, with its checksum
 };
@@ -371,7 +371,8 @@ std::string HandMadeGroupPage(const GroupColumns& columns) {
 
 // The only group page of the one-group `block`.
 std::string OnlyGroupPage(const std::string& block) {
-  return SplitBlock(block).pages.substr(kBlockHeaderSize);
+  const BlockParts parts = SplitBlock(block);
+  return parts.pages.substr(kBlockHeaderSize, ParseMetaFields(parts.meta).page_sizes.at(0));
 }
 
 // Replaces the only group page of the one-group `block` by `page`, fixing the page size in the
@@ -380,11 +381,13 @@ std::string ReplaceOnlyGroupPage(const std::string& block, std::string_view page
   const BlockParts parts = SplitBlock(block);
   MetaFields meta = ParseMetaFields(parts.meta);
   EXPECT_EQ(meta.page_sizes.size(), 1u);
+  const uint64_t old_size = meta.page_sizes[0];
   meta.page_sizes[0] = page.size();
   std::string meta_page;
   EXPECT_TRUE(EncodePage(Codec::kNone, 0, SerializeMetaFields(meta), &meta_page).ok());
   std::string pages = parts.pages.substr(0, kBlockHeaderSize);
   pages += page;
+  pages += parts.pages.substr(kBlockHeaderSize + old_size);  // the value filters
   return JoinBlock(pages, meta_page, parts.index);
 }
 

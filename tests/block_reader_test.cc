@@ -18,6 +18,7 @@
 #include "tests/util/block_fixtures.h"
 #include "tests/util/random_spans.h"
 #include "tests/util/temp_dir.h"
+#include "util/coding.h"
 
 namespace spanstore {
 namespace {
@@ -271,6 +272,62 @@ TEST(BlockReader, ReadsVersion2Blocks) {
   ASSERT_TRUE((*block)->ReadTrace(spans.front().trace_id, &got).ok());
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(got.front(), spans.front());
+}
+
+// Version 4 keeps the groups' value filters in a section of their own, read on the first call
+// of ValueFilters (a block's first attribute search), not at Open: damage there is found then
+// (and by Verify), naming the file and offset, and does not stop trace lookups.
+TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
+  TempDir dir;
+  const std::string path = dir.Sub("7.blk");
+  const std::vector<Span> spans = SortedRandomSpans(7, 40);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kZstd, 8, &props).ok());
+  {
+    auto block = BlockReader::Open(Env::Default(), path, 7);
+    ASSERT_TRUE(block.ok()) << block.status();
+    ASSERT_EQ((*block)->format_version(), 4u);
+    const uint64_t before = (*block)->memory_bytes();
+    auto filters = (*block)->ValueFilters();
+    ASSERT_TRUE(filters.ok()) << filters.status();
+    ASSERT_EQ((*filters)->size(), (*block)->groups().size());
+    for (std::string_view f : **filters) EXPECT_FALSE(f.empty());
+    EXPECT_GT((*block)->memory_bytes(), before);
+  }
+  std::string data = *Env::Default()->ReadFile(path);
+  const uint64_t meta_offset = DecodeFixed64(data.data() + data.size() - kBlockFooterSize);
+  data[meta_offset - 9] ^= 0x10;  // the last filter's last byte, before the section's checksum
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto block = BlockReader::Open(Env::Default(), path, 7);
+  ASSERT_TRUE(block.ok()) << block.status();
+  std::vector<Span> got;
+  ASSERT_TRUE((*block)->ReadTrace(spans.front().trace_id, &got).ok());
+  EXPECT_EQ(got.front(), spans.front());
+  for (int attempt = 0; attempt < 2; ++attempt) {  // a failure is not remembered as success
+    auto filters = (*block)->ValueFilters();
+    ASSERT_EQ(filters.status().code(), absl::StatusCode::kDataLoss) << filters.status();
+    EXPECT_THAT(std::string(filters.status().message()),
+                ::testing::AllOf(::testing::HasSubstr(path), ::testing::HasSubstr("value filters"),
+                                 ::testing::HasSubstr("checksum")));
+  }
+  EXPECT_EQ((*block)->Verify().code(), absl::StatusCode::kDataLoss);
+}
+
+// Version 3 blocks (filters in the meta page) are read, verified and searched as before.
+TEST(BlockReader, ReadsVersion3Blocks) {
+  TempDir dir;
+  const std::string path = dir.Sub("8.blk");
+  const std::vector<Span> spans = SortedRandomSpans(8, 20);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kZstd, 8, &props, 3).ok());
+  auto block = BlockReader::Open(Env::Default(), path, 8);
+  ASSERT_TRUE(block.ok()) << block.status();
+  EXPECT_EQ((*block)->format_version(), 3u);
+  auto filters = (*block)->ValueFilters();
+  ASSERT_TRUE(filters.ok()) << filters.status();
+  ASSERT_EQ((*filters)->size(), (*block)->groups().size());
+  for (const BlockReader::Group& g : (*block)->groups()) EXPECT_TRUE(g.has_filter);
+  ASSERT_TRUE((*block)->Verify().ok());
 }
 
 TEST(BlockReader, RefusesAnOlderFormatVersion) {

@@ -154,9 +154,9 @@ void CheckAttributeSearches(Codec codec, uint32_t version);
 
 // Equality searches skip row groups by their value filters and test attribute predicates on
 // the columns before building spans: neither may lose a match, whatever the value's form. A
-// version 2 block (no filters) answers the same.
+// version 3 block (filters in the meta page) and a version 2 block (no filters) answer the same.
 TEST_P(BlockScanTest, AttributeSearchesEqualBruteForce) {
-  for (uint32_t version : {kBlockFormatVersion, kOldestBlockFormatVersion}) {
+  for (uint32_t version : {kBlockFormatVersion, 3u, kOldestBlockFormatVersion}) {
     SCOPED_TRACE(version);
     CheckAttributeSearches(GetParam(), version);
   }
