@@ -15,6 +15,8 @@
 // (BlockSource::MarkObsolete).
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -72,6 +74,37 @@ NewBlock StoreImpl::AllocateBlockFile() {
   b.number = manifest_.next_block_number++;
   b.path = BlockFileName(dir_, b.number);
   return b;
+}
+
+std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> StoreImpl::OpenBlocksInParallel(
+    const std::vector<ManifestBlock>& blocks) {
+  // Opening a block parses its trace index (a hash per trace) and meta page: CPU work that
+  // grows with the store (~5M traces at 100M spans), so a big store spreads it over a few
+  // threads. A small one opens on this thread: a thread costs more than a few blocks take.
+  constexpr size_t kMinBlocksPerThread = 8;
+  constexpr size_t kMaxThreads = 4;
+  std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> opened(
+      blocks.size(), absl::UnknownError("not opened"));
+  auto open = [&](size_t i) {
+    opened[i] = BlockSource::Open(env_, BlockFileName(dir_, blocks[i].number), blocks[i].number,
+                                  &page_cache_);
+  };
+  const size_t threads =
+      std::min<size_t>({kMaxThreads, std::max(1u, std::thread::hardware_concurrency()),
+                        blocks.size() / kMinBlocksPerThread});
+  if (threads <= 1) {
+    for (size_t i = 0; i < blocks.size(); ++i) open(i);
+    return opened;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < blocks.size(); i = next.fetch_add(1)) open(i);
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  return opened;
 }
 
 absl::Status StoreImpl::OpenBlocks() {
@@ -153,9 +186,12 @@ absl::Status StoreImpl::OpenBlocks() {
     if (!s.ok()) return s;
   } else {
     absl::flat_hash_set<uint64_t> live;
-    for (const ManifestBlock& b : manifest->blocks) {
+    std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> opened =
+        OpenBlocksInParallel(manifest->blocks);
+    for (size_t i = 0; i < manifest->blocks.size(); ++i) {
+      const ManifestBlock& b = manifest->blocks[i];
       live.insert(b.number);
-      auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number, &page_cache_);
+      absl::StatusOr<std::shared_ptr<BlockSource>>& block = opened[i];
       if (!block.ok()) {
         if (options_.recovery == RecoveryMode::kSalvage) {
           // Leave the file where it is (it stays in the manifest, so nothing deletes it) and

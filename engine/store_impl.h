@@ -145,6 +145,9 @@ class StoreImpl final : public Store {
   // Opens the blocks the manifest names and deletes files a crash left behind. Called by
   // Recover before the WAL is replayed; sets first_live_segment_.
   absl::Status OpenBlocks();
+  // BlockSource::Open of each of `blocks`, in order, on up to four threads for a big store.
+  std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> OpenBlocksInParallel(
+      const std::vector<ManifestBlock>& blocks);
   // Deletes WAL segments numbered below `first_live` (already in blocks).
   absl::Status RemoveCompactedSegments(uint64_t first_live);
   void CompactionLoop();

@@ -439,6 +439,48 @@ TEST(StoreCompaction, ADamagedBlockFailsOpenWithItsName) {
   EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr(block));
 }
 
+void StartAt(std::vector<Span>* trace, uint64_t start);
+
+// A store of many blocks opens them on several threads (StoreImpl::OpenBlocksInParallel):
+// every span is there after the reopen, and a damaged block still fails Open with its name.
+TEST(StoreCompaction, ManyBlocksOpenOnSeveralThreads) {
+  TempDir dir;
+  RandomSpans gen(9, Small());
+  Options o = TestOptions();
+  o.retention = absl::Hours(80);  // merges only blocks within 10 hours of each other
+  const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  constexpr int kBlocks = 24;
+  std::vector<Span> before;
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (int i = 0; i < kBlocks; ++i) {
+      std::vector<Span> trace = gen.NextTrace(3);
+      StartAt(&trace, now + static_cast<uint64_t>(i) * 11 * 3600 * 1'000'000'000ull);
+      ASSERT_TRUE(store->Append(trace).ok());
+      ASSERT_TRUE(store->CompactAll().ok());
+    }
+    ASSERT_EQ(store->Stats().blocks, static_cast<uint64_t>(kBlocks));
+    before = AllSpans(store.get());
+  }
+  {
+    auto store = OpenOrDie(o, dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Stats().blocks, static_cast<uint64_t>(kBlocks));
+    EXPECT_EQ(AllSpans(store.get()), before);
+    for (const Span& s : before) EXPECT_TRUE(store->GetTrace(s.trace_id).ok());
+  }
+  auto manifest = ReadManifest(Env::Default(), dir.path());
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  const std::string path = BlockFileName(dir.path(), manifest->blocks[kBlocks / 2].number);
+  std::string data = *Env::Default()->ReadFile(path);
+  data[data.size() - 3] ^= 1;  // the footer magic
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto store = Store::Open(o, dir.path());
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_THAT(std::string(store.status().message()),
+              ::testing::HasSubstr(path.substr(path.rfind('/') + 1)));
+}
+
 // Moves a trace's times so that it starts at `start` (offsets within the trace are kept).
 void StartAt(std::vector<Span>* trace, uint64_t start) {
   uint64_t first = UINT64_MAX;
