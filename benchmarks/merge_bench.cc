@@ -17,7 +17,11 @@
 //      window of the hour, and the needle `{ span.http.host = "payments.staging.internal" }`
 //      over the whole store (exactly one trace), both limit 20, median of --repeat; the needle
 //      also once right after evicting the files again.
-// Wrong answers exit 1.
+// Wrong answers exit 1. `--keep` leaves each store in place; `--reuse DIR --spans N` measures
+// steps 2 and 3 again on such a store (N its size), without writing: its cold open is then the
+// first open of a fresh process, which is what a restarted server pays.
+//
+//   build-rel/benchmarks/merge_bench --spans 100M --reuse /work/tmp/merge_bench.<pid>.100000000
 
 #include <fcntl.h>
 #include <time.h>
@@ -62,6 +66,9 @@ struct Flags {
   uint64_t lookups = 2000;
   int repeat = 5;
   bool keep = false;
+  // A store an earlier --keep run left, reused for the read measurements (one size only): the
+  // generator runs again for the trace ids and span counts, nothing is written.
+  std::string reuse;
 };
 
 using bench::CpuSeconds;
@@ -91,6 +98,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       }
     } else if (arg == "--dir") {
       f.dir = value;
+    } else if (arg == "--reuse") {
+      f.reuse = value;
     } else if (arg == "--out") {
       f.out = value;
     } else if (arg == "--lookups" && ParseCount(value, &n) && n > 0) {
@@ -140,6 +149,7 @@ struct Row {
   double get_p50 = 0, get_p99 = 0;
   double search_ms = 0, needle_ms = 0, needle_cold_ms = 0;
   uint64_t search_traces = 0;
+  bool reused = false;  // --reuse: no ingest, so no write-side figures
 };
 
 Options StoreOptions() {
@@ -158,6 +168,50 @@ absl::StatusOr<double> TimeFind(Store* store, const SpanQuery& q, int repeat, ui
     *found = r->size();
   }
   return Percentile(ms, 0.5);
+}
+
+// What the write side hands the read side: the row so far, and every trace's id and span count.
+struct Written {
+  Row row;
+  std::vector<TraceId> ids;
+  std::vector<uint32_t> sizes;
+};
+
+absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, const std::string& dir,
+                             absl::StatusOr<Written> written);
+
+// --reuse: the ids and counts from the generator, the store's own figures from Stats().
+absl::StatusOr<Written> ReuseStore(const GeneratorOptions& g, const std::string& dir,
+                                   std::vector<TraceId>* ids, std::vector<uint32_t>* sizes) {
+  Written w;
+  w.row.reused = true;
+  CheckoutGenerator gen(g);
+  std::vector<Span> trace;
+  while (gen.NextTrace(&trace)) {
+    ids->push_back(trace.front().trace_id);
+    sizes->push_back(static_cast<uint32_t>(trace.size()));
+    w.row.spans += trace.size();
+  }
+  w.row.traces = ids->size();
+  // From the manifest, not an Open: the timed cold open below is then this process's first.
+  auto manifest = ReadManifest(Env::Default(), dir);
+  if (!manifest.ok()) return manifest.status();
+  uint64_t rows = 0;
+  for (const ManifestBlock& b : manifest->blocks) {
+    w.row.max_level = std::max(w.row.max_level, b.level);
+    rows += b.rows;
+  }
+  w.row.stats.blocks = manifest->blocks.size();
+  if (rows != w.row.spans) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s holds %d spans in blocks, the generator makes %d: not a compacted --keep store of "
+        "this size",
+        dir, rows, w.row.spans));
+  }
+  w.row.dir_bytes = DirectoryBytes(dir);
+  w.ids = std::move(*ids);
+  w.sizes = std::move(*sizes);
+  return w;
 }
 
 absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::string& dir) {
@@ -179,6 +233,7 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
   ids.reserve(g.traces);
   sizes.reserve(g.traces);
 
+  if (!flags.reuse.empty()) return ReadSide(flags, g, dir, ReuseStore(g, dir, &ids, &sizes));
   auto opened = Store::Open(StoreOptions(), dir);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<Store> store = std::move(*opened);
@@ -217,7 +272,18 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
   row.dir_bytes = DirectoryBytes(dir);
   Progress(absl::StrFormat("%d spans in %d blocks, ingest + compaction %.1f s", row.spans,
                            row.stats.blocks, row.ingest_wall));
+  return ReadSide(flags, g, dir, Written{std::move(row), std::move(ids), std::move(sizes)});
+}
 
+absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, const std::string& dir,
+                             absl::StatusOr<Written> written) {
+  if (!written.ok()) return written.status();
+  Row row = std::move(written->row);
+  const std::vector<TraceId>& ids = written->ids;
+  const std::vector<uint32_t>& sizes = written->sizes;
+  absl::StatusOr<std::unique_ptr<Store>> opened;
+  std::unique_ptr<Store> store;
+  auto t0 = std::chrono::steady_clock::now();
   Options read = StoreOptions();
   read.background_compaction = false;
   Evict(dir);
@@ -293,13 +359,17 @@ std::string Report(const std::vector<Row>& rows) {
   };
   line("blocks (levels 0..max)",
        [](const Row& r) { return absl::StrFormat("%d (..%d)", r.stats.blocks, r.max_level); });
-  line("L0 blocks flushed (= blocks without merges)",
-       [](const Row& r) { return absl::StrCat(r.stats.compactions - r.stats.merges); });
+  line("L0 blocks flushed (= blocks without merges)", [](const Row& r) {
+    if (r.reused) return std::string("(reused store)");
+    return absl::StrCat(r.stats.compactions - r.stats.merges);
+  });
   line("merges; spans rewritten per span", [](const Row& r) {
+    if (r.reused) return std::string("(reused store)");
     return absl::StrFormat("%d; %.2f", r.stats.merges,
                            static_cast<double>(r.stats.merged_spans) / r.stats.compacted_spans);
   });
   line("block bytes written ÷ block bytes", [](const Row& r) {
+    if (r.reused) return std::string("(reused store)");
     return absl::StrFormat(
         "%.2f", static_cast<double>(r.stats.compaction_bytes_written) / r.stats.block_bytes);
   });
@@ -308,10 +378,13 @@ std::string Report(const std::vector<Row>& rows) {
   });
   line("store size", [](const Row& r) { return absl::StrFormat("%.2f GB", r.dir_bytes / 1e9); });
   line("ingest + compaction, wall (CPU, both threads)", [](const Row& r) {
+    if (r.reused) return std::string("(reused store)");
     return absl::StrFormat("%.1f s (%.1f s)", r.ingest_wall, r.ingest_cpu);
   });
-  line("write stalls (Appends that waited)",
-       [](const Row& r) { return absl::StrCat(r.stats.write_stalls); });
+  line("write stalls (Appends that waited)", [](const Row& r) {
+    if (r.reused) return std::string("(reused store)");
+    return absl::StrCat(r.stats.write_stalls);
+  });
   line("open, cold / warm", [](const Row& r) {
     return absl::StrFormat("%.1f / %.1f ms", r.open_cold * 1e3, r.open_warm * 1e3);
   });
@@ -333,11 +406,13 @@ int Main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   for (uint64_t spans : flags->sizes) {
-    const std::string dir = absl::StrFormat("%s/merge_bench.%d.%d", flags->dir, ::getpid(), spans);
+    const std::string dir = !flags->reuse.empty() ? flags->reuse
+                                                  : absl::StrFormat("%s/merge_bench.%d.%d",
+                                                                    flags->dir, ::getpid(), spans);
     Progress(absl::StrFormat("%d spans into %s", spans, dir));
     auto row = RunSize(*flags, spans, dir);
     std::error_code ec;
-    if (!flags->keep) fs::remove_all(dir, ec);
+    if (!flags->keep && flags->reuse.empty()) fs::remove_all(dir, ec);
     if (!row.ok()) {
       std::cerr << "merge_bench: " << row.status() << "\n";
       return 1;

@@ -73,7 +73,12 @@ class TraceCursor {
   absl::Status Next() {
     used_ = 0;
     contexts_.clear();
-    const std::vector<TraceIndex::Entry>& entries = block_->trace_index().entries();
+    if (index_ == nullptr) {
+      auto index = block_->LoadTraceIndex();
+      if (!index.ok()) return index.status();
+      index_ = *index;
+    }
+    const std::vector<TraceIndex::Entry>& entries = index_->entries();
     if (entry_ >= entries.size()) {
       valid_ = false;
       return absl::OkStatus();
@@ -112,6 +117,7 @@ class TraceCursor {
 
  private:
   const BlockReader* block_;
+  const TraceIndex* index_ = nullptr;  // the block's, read by the first Next
   size_t entry_ = 0;  // the next trace's trace index entry
   std::unique_ptr<GroupData> data_;
   uint64_t group_first_row_ = 0;

@@ -149,12 +149,12 @@ absl::Status StoreImpl::ScanForAnalysis(const SpanQuery& query,
   if (stopped) return absl::OkStatus();
   // Per block, the closed traces a memtable shares with it.
   std::vector<std::vector<TraceId>> shared(n);
-  const std::vector<TraceIndex::Filter>& filters = snap.blocks->filters;
+  const std::vector<const BlockReader*>& readers = snap.blocks->readers;
   for (const TraceId& trace : memtable_traces) {
     const uint64_t hash = TraceIndex::Hash(trace);
     for (size_t i = 0; i < n; ++i) {
-      if ((use[i] == Use::kSummary || use[i] == Use::kSections) && filters[i].MayHold(hash) &&
-          !sums[i]->IsOpen(trace)) {
+      if ((use[i] == Use::kSummary || use[i] == Use::kSections) && readers[i]->MayHoldTrace(hash) &&
+          !sums[i]->IsOpen(trace) && readers[i]->MayContainTrace(trace)) {
         shared[i].push_back(trace);
       }
     }

@@ -261,7 +261,7 @@ absl::Status StoreImpl::OpenBlocks() {
 void StoreImpl::PublishBlocks() {
   auto list = std::make_shared<BlockList>();
   list->blocks.assign(blocks_.begin(), blocks_.end());
-  for (const auto& b : blocks_) list->filters.push_back(b->reader().trace_index().filter());
+  for (const auto& b : blocks_) list->readers.push_back(&b->reader());
   block_list_ = std::move(list);
 }
 
@@ -318,14 +318,17 @@ absl::Status StoreImpl::Install(Manifest next, std::vector<std::shared_ptr<Block
 absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSource>>& fresh,
                                        const std::vector<std::shared_ptr<BlockSource>>& others) {
   // Invariant (engine/store_analysis.cc relies on it): a trace that two live blocks may hold
-  // is open in the summary of each. The trace-index filters answer "may hold" from memory.
+  // is open in the summary of each. The trace filters answer "may hold" from memory, and the
+  // trace indexes (read if need be) settle their false positives.
   std::vector<const BlockSource*> all;
   for (const auto& b : others) all.push_back(b.get());
   for (const auto& b : fresh) all.push_back(b.get());
   auto held_elsewhere = [&](const BlockSource* self, const TraceId& trace) {
     const uint64_t hash = TraceIndex::Hash(trace);
     for (const BlockSource* b : all) {
-      if (b != self && b->reader().trace_index().filter().MayHold(hash)) return true;
+      if (b != self && b->reader().MayHoldTrace(hash) && b->reader().MayContainTrace(trace)) {
+        return true;
+      }
     }
     return false;
   };
@@ -363,10 +366,11 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
   std::vector<TraceId> shared;
   for (const auto& o : others) {
     shared.clear();
-    const TraceIndex::Filter filter = o->reader().trace_index().filter();
     for (const auto& f : fresh) {
-      f->reader().trace_index().ForEach([&](const TraceId& id, RowRange) {
-        if (filter.MayHold(TraceIndex::Hash(id)) && o->reader().MayContainTrace(id)) {
+      auto index = f->reader().LoadTraceIndex();
+      if (!index.ok()) return index.status();
+      (*index)->ForEach([&](const TraceId& id, RowRange) {
+        if (o->reader().MayHoldTrace(TraceIndex::Hash(id)) && o->reader().MayContainTrace(id)) {
           shared.push_back(id);
         }
       });
@@ -504,9 +508,11 @@ absl::Status StoreImpl::MergeL0Blocks(bool* did_work) {
       2,
       static_cast<uint64_t>(kMergeSharedFraction * static_cast<double>(newest->reader().traces())));
   std::vector<std::shared_ptr<BlockSource>> inputs;
+  auto newest_index = newest->reader().LoadTraceIndex();
+  if (!newest_index.ok()) return newest_index.status();
   for (size_t i = 0; i + 1 < level0.size(); ++i) {
     uint64_t shared = 0;
-    newest->reader().trace_index().ForEach([&](const TraceId& id, RowRange) {
+    (*newest_index)->ForEach([&](const TraceId& id, RowRange) {
       if (level0[i]->reader().MayContainTrace(id)) ++shared;
     });
     if (shared >= needed) inputs.push_back(level0[i]);

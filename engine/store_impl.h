@@ -100,9 +100,8 @@ class StoreImpl final : public Store {
   // set), so taking a snapshot copies one pointer, not one per block.
   struct BlockList {
     std::vector<std::shared_ptr<const BlockSource>> blocks;
-    // The slot tables of blocks[i]->reader().trace_index(), side by side, so that a trace lookup
-    // across hundreds of blocks walks one array instead of touching every block object.
-    std::vector<TraceIndex::Filter> filters;
+    // blocks[i]->reader(), side by side, for the trace lookups that ask every block.
+    std::vector<const BlockReader*> readers;
   };
   struct Snapshot {
     std::shared_ptr<const BlockList> blocks;

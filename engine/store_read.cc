@@ -55,10 +55,10 @@ absl::Status StoreImpl::CollectTrace(const Snapshot& snap, const TraceId& trace_
   // hundreds of blocks the cache misses are most of a lookup), and read only the blocks that
   // may hold the trace.
   const uint64_t hash = TraceIndex::Hash(trace_id);
-  const std::vector<TraceIndex::Filter>& filters = snap.blocks->filters;
-  for (const TraceIndex::Filter& f : filters) f.Prefetch(hash);
-  for (size_t i = 0; i < filters.size(); ++i) {
-    if (!filters[i].MayHold(hash)) continue;
+  const std::vector<const BlockReader*>& readers = snap.blocks->readers;
+  for (const BlockReader* r : readers) r->PrefetchTrace(hash);
+  for (size_t i = 0; i < readers.size(); ++i) {
+    if (!readers[i]->MayHoldTrace(hash)) continue;
     absl::Status s = fields != nullptr
                          ? snap.blocks->blocks[i]->GetTraceFields(trace_id, *fields, *keys, spans)
                          : snap.blocks->blocks[i]->GetTrace(trace_id, spans);

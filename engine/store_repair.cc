@@ -36,7 +36,9 @@ bool ShareASpan(const BlockReader& a, const BlockReader& b) {
   const BlockReader& large = &small == &a ? b : a;
   bool shared = false;
   std::vector<Span> spans;
-  small.trace_index().ForEach([&](const TraceId& id, RowRange) {
+  auto index = small.LoadTraceIndex();
+  if (!index.ok()) return false;  // its spans cannot be read to compare either
+  (*index)->ForEach([&](const TraceId& id, RowRange) {
     if (shared || !large.MayContainTrace(id)) return;
     spans.clear();
     if (!small.ReadTrace(id, &spans).ok()) return;

@@ -289,6 +289,7 @@ void BlockBuilder::EndTrace() {
   (void)trace_index_.Add(last_trace_, RowRange{static_cast<uint32_t>(trace_first_row_),
                                                static_cast<uint32_t>(rows_ - trace_first_row_)});
   ++traces_;
+  trace_filter_.Add(TraceIndex::Hash(last_trace_));
 }
 
 absl::Status BlockBuilder::Add(const Span& span, std::string_view encoded_context) {
@@ -382,6 +383,14 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
     if (options_.format_version >= 4) PutVarint64(&meta, filter.size());
   }
   for (int c = 0; c < kNumBlockColumns; ++c) PutVarint64(&meta, column_bytes_[c]);
+  if (options_.format_version >= 4) {
+    // What a reader needs of the trace index at open: the trace count and a filter of the ids,
+    // so that it reads the index itself only when a lookup or scan needs this block.
+    PutVarint64(&meta, traces_);
+    std::string filter;
+    trace_filter_.Finish(&filter);
+    PutLengthPrefixed(&meta, filter);
+  }
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;

@@ -20,6 +20,7 @@
 #include "format/block_format.h"
 #include "format/block_tables.h"
 #include "index/trace_index.h"
+#include "index/value_filter.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
 #include "spanstore/options.h"
@@ -111,6 +112,7 @@ class BlockBuilder {
   std::array<uint64_t, kNumBlockParts> column_bytes_{};
 
   TraceIndexBuilder trace_index_;
+  ValueFilterBuilder trace_filter_;  // version 4: a Bloom filter of the trace ids, in the meta page
   uint64_t traces_ = 0;
   bool have_last_ = false;
   TraceId last_trace_;

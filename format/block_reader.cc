@@ -16,6 +16,7 @@
 #include "format/value_codec.h"
 #include "index/value_filter.h"
 #include "util/coding.h"
+#include "util/prefault.h"
 
 namespace spanstore {
 namespace {
@@ -112,7 +113,10 @@ absl::Status BlockReader::Load() {
     return BlockError(path_, "footer offsets out of range");
   }
 
-  std::string buffer(meta_size, '\0');
+  std::string buffer;
+  buffer.reserve(meta_size);
+  PrefaultForWrite(buffer.data(), buffer.capacity());  // util/prefault.h
+  buffer.resize(meta_size);
   s = file_->Read(meta_offset, meta_size, buffer.data(), &got);
   if (!s.ok()) return s;
   if (got.size() != meta_size) return BlockError(path_, "short read of the meta page");
@@ -121,23 +125,72 @@ absl::Status BlockReader::Load() {
   if (!s.ok()) return s;
   s = ParseMeta(meta_, meta_offset);
   if (!s.ok()) return s;
-
-  buffer.resize(index_size);
-  s = file_->Read(index_offset, index_size, buffer.data(), &got);
-  if (!s.ok()) return s;
-  if (got.size() != index_size) return BlockError(path_, "short read of the trace index");
   column_bytes_[kNumBlockColumns] = meta_size + filter_section_bytes_;  // as the writer counts
   column_bytes_[kNumBlockColumns + 1] = index_size;
+  index_offset_ = index_offset;
+  index_size_ = index_size;
+  if (version_ >= 4) return absl::OkStatus();  // the trace index is read on first use
+  auto index = ReadTraceIndex();
+  if (!index.ok()) return index.status();
+  trace_count_ = index->size();
+  index_ = std::move(*index);
+  index_loaded_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TraceIndex> BlockReader::ReadTraceIndex() const {
+  std::string buffer;
+  buffer.reserve(index_size_);
+  PrefaultForWrite(buffer.data(), buffer.capacity());
+  buffer.resize(index_size_);
+  std::string_view got;
+  absl::Status s = file_->Read(index_offset_, index_size_, buffer.data(), &got);
+  if (!s.ok()) return s;
+  if (got.size() != index_size_) return BlockError(path_, "short read of the trace index");
   auto index = TraceIndex::Parse(got, path_);
   if (!index.ok()) return index.status();
-  index_ = std::move(*index);
   // Every row belongs to exactly one trace, in row order: the groups take their rows' trace
   // ids from the index.
-  if (index_.size() == 0 || index_.size() != index_.entries().size() ||
-      !index_.CoversRowsInOrder(rows_)) {
+  if (index->size() == 0 || index->size() != index->entries().size() ||
+      !index->CoversRowsInOrder(rows_)) {
     return BlockError(path_, "trace index does not match the rows");
   }
-  return absl::OkStatus();
+  if (version_ >= 4 && index->size() != trace_count_) {
+    return BlockError(path_, absl::StrFormat("the trace index holds %d traces, the meta page "
+                                             "says %d",
+                                             index->size(), trace_count_));
+  }
+  return index;
+}
+
+absl::StatusOr<const TraceIndex*> BlockReader::LoadTraceIndex() const {
+  if (index_loaded_.load(std::memory_order_acquire)) return &index_;
+  port::MutexLock lock(&index_mu_);
+  if (index_loaded_.load(std::memory_order_relaxed)) return &index_;
+  auto index = ReadTraceIndex();
+  if (!index.ok()) return index.status();
+  index_ = std::move(*index);
+  index_loaded_.store(true, std::memory_order_release);
+  return &index_;
+}
+
+bool BlockReader::MayHoldTrace(uint64_t hash) const {
+  if (index_loaded_.load(std::memory_order_acquire)) return index_.filter().MayHold(hash);
+  return ValueFilterMayContain(trace_filter_, hash);
+}
+
+void BlockReader::PrefetchTrace(uint64_t hash) const {
+  if (index_loaded_.load(std::memory_order_acquire)) {
+    index_.filter().Prefetch(hash);
+  } else {
+    ValueFilterPrefetch(trace_filter_, hash);
+  }
+}
+
+bool BlockReader::MayContainTrace(const TraceId& id) const {
+  if (!MayHoldTrace(TraceIndex::Hash(id))) return false;
+  auto index = LoadTraceIndex();
+  return !index.ok() || (*index)->Lookup(id).has_value();
 }
 
 absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
@@ -165,6 +218,8 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     return BlockError(path_, "meta page: bad block zone map");
   }
   if (!tables_.Parse(&in, rows)) return BlockError(path_, "meta page: malformed tables");
+  groups_.reserve(groups);
+  PrefaultForWrite(groups_.data(), groups * sizeof(Group));
   groups_.resize(groups);
   uint64_t next_row = 0;
   uint64_t next_offset = kBlockHeaderSize;
@@ -217,6 +272,15 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   for (int c = 0; c < kNumBlockColumns; ++c) {
     if (!GetVarint64(&in, &column_bytes_[c])) {
       return BlockError(path_, "meta page: bad column sizes");
+    }
+  }
+  if (version_ >= 4) {
+    if (!GetVarint64(&in, &trace_count_) || trace_count_ == 0 || trace_count_ > rows) {
+      return BlockError(path_, "meta page: bad trace count");
+    }
+    if (!GetLengthPrefixed(&in, &trace_filter_) || trace_filter_.empty() ||
+        !ValueFilterValid(trace_filter_)) {
+      return BlockError(path_, "meta page: bad trace id filter");
     }
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
@@ -289,7 +353,8 @@ uint64_t BlockReader::memory_bytes() const {
   if (filters_loaded_.load(std::memory_order_acquire)) {
     filters = filter_section_.size() + filters_.size() * sizeof(std::string_view);
   }
-  return index_.MemoryBytes() + groups_.size() * sizeof(Group) + group_services + meta_.size() +
+  const uint64_t index = index_loaded_.load(std::memory_order_acquire) ? index_.MemoryBytes() : 0;
+  return index + groups_.size() * sizeof(Group) + group_services + meta_.size() +
          tables_.MemoryBytes() + filters;
 }
 
@@ -333,9 +398,11 @@ void BlockReader::ForEachGroupOfRows(
 }
 
 absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* out) const {
-  const std::optional<size_t> entry = index_.Find(trace_id);
+  auto index = LoadTraceIndex();
+  if (!index.ok()) return index.status();
+  const std::optional<size_t> entry = (*index)->Find(trace_id);
   if (!entry.has_value()) return absl::OkStatus();
-  const RowRange range = index_.entries()[*entry].rows;
+  const RowRange range = (*index)->entries()[*entry].rows;
   const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   out->reserve(out->size() + range.count);
@@ -362,9 +429,11 @@ absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* 
 absl::Status BlockReader::ReadTraceFields(const TraceId& trace_id, const SpanFields& fields,
                                           const std::vector<std::string_view>& keys,
                                           std::vector<Span>* out) const {
-  const std::optional<size_t> entry = index_.Find(trace_id);
+  auto index = LoadTraceIndex();
+  if (!index.ok()) return index.status();
+  const std::optional<size_t> entry = (*index)->Find(trace_id);
   if (!entry.has_value()) return absl::OkStatus();
-  const RowRange range = index_.entries()[*entry].rows;
+  const RowRange range = (*index)->entries()[*entry].rows;
   const uint64_t first = range.first_row, last = first + range.count;  // [first, last)
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   SpanFields wanted = fields;
@@ -388,7 +457,10 @@ absl::Status BlockReader::ReadTraceFields(const TraceId& trace_id, const SpanFie
 }
 
 bool BlockReader::Contains(const Span& span) const {
-  const std::optional<RowRange> range = index_.Lookup(span.trace_id);
+  if (!MayHoldTrace(TraceIndex::Hash(span.trace_id))) return false;
+  auto index = LoadTraceIndex();
+  if (!index.ok()) return false;  // as documented: the caller keeps its copy
+  const std::optional<RowRange> range = (*index)->Lookup(span.trace_id);
   if (!range.has_value()) return false;
   const uint64_t first = range->first_row, last = first + range->count;
   if (last > rows_) return false;
@@ -439,6 +511,18 @@ absl::Status BlockReader::Verify() const {
   }
   auto filters = ValueFilters();
   if (!filters.ok()) return filters.status();
+  auto index = LoadTraceIndex();
+  if (!index.ok()) return index.status();
+  // A trace the meta page's filter lacks would be missed by every lookup until the index is
+  // loaded.
+  if (!trace_filter_.empty()) {
+    for (const TraceIndex::Entry& e : (*index)->entries()) {
+      if (!ValueFilterMayContain(trace_filter_, TraceIndex::Hash(e.id))) {
+        return BlockError(path_,
+                          absl::StrFormat("the trace id filter lacks trace %s", e.id.ToHex()));
+      }
+    }
+  }
   ValueFilterBuilder entries;
   uint64_t row = 0;
   absl::Status misplaced;
@@ -465,7 +549,7 @@ absl::Status BlockReader::Verify() const {
       }
       entries.Clear();
     }
-    const std::optional<RowRange> range = index_.Lookup(span.trace_id);
+    const std::optional<RowRange> range = (*index)->Lookup(span.trace_id);
     if (!range.has_value() || row < range->first_row ||
         row >= uint64_t{range->first_row} + range->count) {
       misplaced = BlockError(path_, absl::StrFormat("row %d (trace %s) is not where the trace "

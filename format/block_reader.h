@@ -1,9 +1,14 @@
-// BlockReader: an open block file (format/block_format.h): its footer, meta page and trace
-// index in memory, its row groups read and decoded on demand (format/group_data.h).
+// BlockReader: an open block file (format/block_format.h): its footer and meta page in memory,
+// its trace index and value filters read on first use, its row groups read and decoded on
+// demand (format/group_data.h).
 //
-// Open reads the footer, the meta page and the trace index -- a few bytes per trace and per row
-// group, and the block-wide tables -- and keeps them in memory; group pages are read and
-// decompressed per call. So ReadTrace on a block without the trace touches no file at all.
+// Open reads the footer and the meta page -- a few bytes per row group, the block-wide tables,
+// and (format 4) the trace count and a Bloom filter of the trace ids -- and keeps them in
+// memory. The trace index (~18 bytes per trace on disk, ~35 in memory) is read when a lookup
+// that the filter lets through, a scan or a merge first needs it (older formats: at Open), and
+// the value filters on the first attribute search; both are then kept. Group pages are read
+// and decompressed per call. So opening a store costs per block, not per trace, and ReadTrace
+// on a block without the trace touches no file at all once the index is in memory.
 // Planning and running span queries over the columns is the engine's business
 // (engine/block_scan.h), as is the file's lifetime (engine/block_source.h).
 //
@@ -102,8 +107,21 @@ class BlockReader {
   // Reads every page, checks every checksum and decodes every column of every row group.
   absl::Status Verify() const;
 
-  bool MayContainTrace(const TraceId& id) const { return index_.Lookup(id).has_value(); }
-  const TraceIndex& trace_index() const { return index_; }
+  // The trace index (index/trace_index.h). A version 4 block reads it on the first call --
+  // a lookup, scan or merge that needs this block -- and keeps it: Open reads only the trace
+  // count and a filter of the ids from the meta page, so opening a store does not grow with
+  // its traces. Older blocks read it at Open. DataLoss naming the file for damage; a failed
+  // read is returned and tried again by the next call.
+  absl::StatusOr<const TraceIndex*> LoadTraceIndex() const;
+  // Whether the block may hold the trace with this TraceIndex::Hash: from the index's slot
+  // table once it is loaded (exact but for a 32-bit fingerprint collision), before that from
+  // the meta page's filter (about 1% false positives). False is certain. A store asks every
+  // block; PrefetchTrace for all of them first overlaps the cache misses.
+  bool MayHoldTrace(uint64_t hash) const;
+  void PrefetchTrace(uint64_t hash) const;
+  // Whether the block holds trace `id`: exact, but true also when the index cannot be read
+  // (the caller's read of the trace then reports why).
+  bool MayContainTrace(const TraceId& id) const;
 
   Env* env() const { return env_; }
   PageCache* page_cache() const { return cache_; }
@@ -117,7 +135,7 @@ class BlockReader {
   uint32_t format_version() const { return version_; }
   const std::string& path() const { return path_; }
   uint64_t rows() const { return rows_; }
-  uint64_t traces() const { return index_.size(); }
+  uint64_t traces() const { return trace_count_; }
   uint64_t file_bytes() const { return file_bytes_; }
   const ZoneMap& zone() const { return zone_; }
   const std::vector<Group>& groups() const { return groups_; }
@@ -141,6 +159,8 @@ class BlockReader {
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
+  // Reads, parses and checks the trace index (LoadTraceIndex keeps it).
+  absl::StatusOr<TraceIndex> ReadTraceIndex() const;
   // Calls fn(data, begin, end) for each row group holding rows of [first, last), the group's
   // rows limited to those ([begin, end), numbered within the group), until fn returns false.
   // REQUIRES: last <= rows().
@@ -165,8 +185,17 @@ class BlockReader {
   // Per key id: the string values among the operations' templates.
   std::vector<std::vector<std::string_view>> template_strings_;
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
-  TraceIndex index_;
   std::array<uint64_t, kNumBlockParts> column_bytes_{};
+  // The trace index, and where a version 4 block keeps it until LoadTraceIndex reads it
+  // (index_loaded_ is set with release once index_ is complete). trace_filter_ is a view into
+  // meta_ (version 4; empty before).
+  uint64_t trace_count_ = 0;
+  std::string_view trace_filter_;
+  uint64_t index_offset_ = 0;
+  uint64_t index_size_ = 0;
+  mutable port::Mutex index_mu_;
+  mutable std::atomic<bool> index_loaded_{false};
+  mutable TraceIndex index_;
   // The value filters: where a version 4 block keeps them, and once read (filters_loaded_, set
   // with release after filters_ is complete) the section and a view per group into it (for a
   // version 3 block, into meta_).

@@ -141,6 +141,12 @@ absl::Status GroupData::LoadAll() {
 }
 
 absl::Status GroupData::Load(int column) {
+  if (index_ == nullptr) {
+    // The rows' trace ids come from the block's trace index (format/block_format.h).
+    auto index = block_.LoadTraceIndex();
+    if (!index.ok()) return index.status();
+    index_ = *index;
+  }
   if (column == kColEndClass || column == kColTimeBits) {
     column = kColStartClass;  // the time columns decode together
   }
@@ -201,17 +207,23 @@ constexpr size_t kCachedHeaderBytes = 16 * kNumBlockColumns;
 absl::Status GroupData::DecompressWholeGroup(std::string* out) {
   absl::Status s = Read();
   if (!s.ok()) return s;
-  out->assign(kCachedHeaderBytes, '\0');
+  uint64_t total = kCachedHeaderBytes;
   for (int c = 0; c < kNumBlockColumns; ++c) {
     const uint64_t claimed = page_.raw_size(c);
     if (claimed > MaxRawColumnBytes(c, rows_)) {
       return Corrupt(c, absl::StrFormat("%d bytes for %d rows", claimed, rows_));
     }
-    std::string_view raw;
-    if (s = page_.Column(c, &c_->scratch[c], &raw); !s.ok()) return s;
-    EncodeFixed64(out->data() + 16 * c, out->size());
-    EncodeFixed64(out->data() + 16 * c + 8, raw.size());
-    out->append(raw);
+    total += claimed;
+  }
+  // Each column decompresses straight to its place in the cached copy.
+  out->resize(total);
+  uint64_t at = kCachedHeaderBytes;
+  for (int c = 0; c < kNumBlockColumns; ++c) {
+    const uint64_t size = page_.raw_size(c);
+    if (s = page_.ColumnInto(c, out->data() + at); !s.ok()) return s;
+    EncodeFixed64(out->data() + 16 * c, at);
+    EncodeFixed64(out->data() + 16 * c + 8, size);
+    at += size;
   }
   return absl::OkStatus();
 }
@@ -466,7 +478,7 @@ absl::Status GroupData::ParseValues(std::string_view in) {
 }
 
 const TraceId& GroupData::trace_id(uint32_t row) const {
-  const TraceIndex& index = block_.trace_index();
+  const TraceIndex& index = *index_;
   const uint64_t r = first_row_ + row;
   if (entry_ < index.entries().size()) {
     const RowRange& range = index.entries()[entry_].rows;

@@ -88,7 +88,8 @@ class GroupData {
   uint32_t context_id(uint32_t row) const {
     return tables_.op_contexts[op(row).context_begin + c_->context_ranks[row]];
   }
-  // Needs nothing loaded: the trace index gives every row its trace.
+  // From the block's trace index, which gives every row its trace (no column needed).
+  // REQUIRES: a Load succeeded (the first one reads the index if it is not in memory yet).
   const TraceId& trace_id(uint32_t row) const;
   // A hint for trace_id(): the rows asked for belong to trace index entry `entry`.
   void SetTraceEntry(size_t entry) { entry_ = entry; }
@@ -149,6 +150,7 @@ class GroupData {
   bool fill_cache_ = false;
   // The trace index entry trace_id() found last: rows asked for in turn mostly share it.
   mutable size_t entry_ = SIZE_MAX;
+  const TraceIndex* index_ = nullptr;  // the block's, set by the first Load
   GroupPage page_;
   std::array<bool, kNumBlockColumns> loaded_{};
   std::array<std::string_view, kNumBlockColumns> raw_{};

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 #include "util/coding.h"
 
@@ -97,6 +99,19 @@ absl::Status GroupPage::Column(int c, std::string* scratch, std::string_view* ra
                                              BlockColumnName(c), e.raw_size));
   }
   *raw = *scratch;
+  return absl::OkStatus();
+}
+
+absl::Status GroupPage::ColumnInto(int c, char* out) const {
+  const Entry& e = entries_[c];
+  if (e.codec == Codec::kNone) {
+    std::memcpy(out, e.payload.data(), e.payload.size());
+    return absl::OkStatus();
+  }
+  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, out)) {
+    return PageError(where_, absl::StrFormat("column %s: payload does not decode to %d bytes",
+                                             BlockColumnName(c), e.raw_size));
+  }
   return absl::OkStatus();
 }
 

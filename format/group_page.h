@@ -53,6 +53,8 @@ class GroupPage {
   // The decompressed bytes of column `c`: a view into the page for an uncompressed column,
   // else into *scratch (replaced). DataLoss when the payload does not decompress to its size.
   absl::Status Column(int c, std::string* scratch, std::string_view* raw) const;
+  // The same, written to out[0, raw_size(c)) (the caller sized it): no intermediate copy.
+  absl::Status ColumnInto(int c, char* out) const;
 
   uint64_t raw_size(int c) const { return entries_[c].raw_size; }
 

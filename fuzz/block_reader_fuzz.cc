@@ -147,8 +147,9 @@ void Exercise(const std::string& data) {
   ids.push_back(from_input);
   for (const TraceId& id : ids) {
     std::vector<Span> trace;
-    block.trace_index().filter().Prefetch(TraceIndex::Hash(id));
-    (void)block.trace_index().filter().MayHold(TraceIndex::Hash(id));
+    block.PrefetchTrace(TraceIndex::Hash(id));
+    (void)block.MayHoldTrace(TraceIndex::Hash(id));
+    (void)block.LoadTraceIndex();
     (void)block.MayContainTrace(id);
     (void)source.GetTrace(id, &trace);
   }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "util/coding.h"
+#include "util/prefault.h"
 
 namespace spanstore {
 namespace {
@@ -94,6 +95,7 @@ absl::StatusOr<TraceIndex> TraceIndex::Parse(std::string_view data, std::string_
   }
   TraceIndex index;
   index.entries_.reserve(entry_count);
+  PrefaultForWrite(index.entries_.data(), entry_count * sizeof(Entry));
   int64_t previous_end = 0;
   for (uint32_t i = 0; i < entry_count; ++i) {
     TraceId id;
@@ -132,7 +134,10 @@ absl::Status TraceIndexBuilder::Add(const TraceId& id, RowRange rows) {
 }
 
 void TraceIndex::BuildTable() {
-  slots_.assign(SlotCountFor(entries_.size()), 0);
+  const size_t slots = SlotCountFor(entries_.size());
+  slots_.reserve(slots);
+  PrefaultForWrite(slots_.data(), slots * sizeof(uint64_t));
+  slots_.assign(slots, 0);
   distinct_ = 0;
   const size_t mask = slots_.size() - 1;
   for (size_t e = 0; e < entries_.size(); ++e) {

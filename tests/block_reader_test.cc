@@ -14,6 +14,7 @@
 #include "format/value_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "index/trace_index.h"
 #include "spanstore/env.h"
 #include "tests/util/block_fixtures.h"
 #include "tests/util/random_spans.h"
@@ -310,6 +311,52 @@ TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
                 ::testing::AllOf(::testing::HasSubstr(path), ::testing::HasSubstr("value filters"),
                                  ::testing::HasSubstr("checksum")));
   }
+  EXPECT_EQ((*block)->Verify().code(), absl::StatusCode::kDataLoss);
+}
+
+// Version 4 reads the trace index on first use: Open holds only the meta page's trace count and
+// id filter, a lookup the filter turns away reads nothing, the first one it lets through reads
+// the index, and damage in the index is found then (and by Verify), not at Open.
+TEST(BlockReader, TraceIndexIsReadOnFirstUse) {
+  TempDir dir;
+  const std::string path = dir.Sub("9.blk");
+  const std::vector<Span> spans = SortedRandomSpans(9, 60);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kZstd, 8, &props).ok());
+  {
+    auto block = BlockReader::Open(Env::Default(), path, 9);
+    ASSERT_TRUE(block.ok()) << block.status();
+    EXPECT_EQ((*block)->traces(), props.traces);
+    for (const Span& s : spans) EXPECT_TRUE((*block)->MayHoldTrace(TraceIndex::Hash(s.trace_id)));
+    const uint64_t before = (*block)->memory_bytes();
+    int turned_away = 0;
+    for (uint8_t i = 0; i < 100; ++i) {
+      TraceId absent;
+      absent.bytes.fill(i);
+      if (!(*block)->MayHoldTrace(TraceIndex::Hash(absent))) ++turned_away;
+    }
+    EXPECT_GT(turned_away, 90);  // ~1% false positives
+    EXPECT_EQ((*block)->memory_bytes(), before) << "probing the filter read the index";
+    std::vector<Span> got;
+    ASSERT_TRUE((*block)->ReadTrace(spans.back().trace_id, &got).ok());
+    EXPECT_EQ(got.back(), spans.back());
+    EXPECT_GT((*block)->memory_bytes(), before);
+    auto index = (*block)->LoadTraceIndex();
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_EQ((*index)->size(), props.traces);
+    EXPECT_TRUE((*block)->Verify().ok());
+  }
+  std::string data = *Env::Default()->ReadFile(path);
+  const uint64_t index_offset = DecodeFixed64(data.data() + data.size() - kBlockFooterSize + 16);
+  data[index_offset + 4] ^= 0x01;  // the first trace id
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  auto block = BlockReader::Open(Env::Default(), path, 9);
+  ASSERT_TRUE(block.ok()) << block.status();
+  std::vector<Span> got;
+  const absl::Status read = (*block)->ReadTrace(spans.front().trace_id, &got);
+  EXPECT_EQ(read.code(), absl::StatusCode::kDataLoss) << read;
+  EXPECT_THAT(std::string(read.message()), ::testing::HasSubstr("trace index"));
+  EXPECT_TRUE((*block)->MayContainTrace(spans.front().trace_id));  // unreadable: "may"
   EXPECT_EQ((*block)->Verify().code(), absl::StatusCode::kDataLoss);
 }
 

@@ -57,7 +57,10 @@ class CompactorTest : public ::testing::Test {
       EXPECT_TRUE(block.ok()) << block.status();
       if (!block.ok()) continue;
       EXPECT_TRUE((*block)->Verify().ok());
-      for (const TraceIndex::Entry& e : (*block)->trace_index().entries()) {
+      auto index = (*block)->LoadTraceIndex();
+      EXPECT_TRUE(index.ok()) << index.status();
+      if (!index.ok()) continue;
+      for (const TraceIndex::Entry& e : (*index)->entries()) {
         traces.push_back(e.id);
       }
       EXPECT_TRUE((*block)

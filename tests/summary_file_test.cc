@@ -249,7 +249,9 @@ TEST(SummaryFileTest, ReopenTracesEqualsBuildingWithThemOpen) {
   // Every seventh trace closed in `before` (spread ones among them), and one the block lacks.
   std::vector<TraceId> reopen;
   int closed = 0;
-  (*block)->trace_index().ForEach([&](const TraceId& id, RowRange) {
+  auto index = (*block)->LoadTraceIndex();
+  ASSERT_TRUE(index.ok()) << index.status();
+  (*index)->ForEach([&](const TraceId& id, RowRange) {
     if (!before->IsOpen(id) && closed++ % 7 == 0) reopen.push_back(id);
   });
   ASSERT_GT(reopen.size(), 20u);
