@@ -5,9 +5,9 @@
 // Every part of a block is checksummed, so a mutation almost never gets past the checksums. Each
 // input therefore runs twice: as it is (footer, framing and checksum checks), and with every
 // checksum recomputed -- footer, meta page, trace index, then every group page the meta page
-// names -- which takes mutations through to the meta page parser, the trace index and the
-// column decoders, as a file crafted with valid checksums would. Seeds: fuzz/corpus/block_reader/
-// (written by tests/fuzz_corpus_test.cc).
+// names and (format 4) the value filters' section -- which takes mutations through to the meta page
+// parser, the trace index and the column decoders, as a file crafted with valid checksums would.
+// Seeds: fuzz/corpus/block_reader/ (written by tests/fuzz_corpus_test.cc).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -86,6 +86,12 @@ void FixFixedChecksums(std::string* data) {
 
 void FixPageChecksums(const BlockReader& block, std::string* data) {
   for (const BlockReader::Group& g : block.groups()) FixChecksum(data, g.offset, g.size);
+  // Format 4: the value filters' section, from the last group page to the meta page.
+  if (block.format_version() >= 4 && !block.groups().empty() && data->size() >= kBlockFooterSize) {
+    const uint64_t filters = block.groups().back().offset + block.groups().back().size;
+    const uint64_t meta = DecodeFixed64(data->data() + data->size() - kBlockFooterSize);
+    if (meta > filters) FixChecksum(data, filters, meta - filters);
+  }
 }
 
 // Queries built from the block's first row, so that the dictionary, zone map and attribute
