@@ -203,8 +203,9 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
   }
 }
 
-bool GroupMayMatch(const BlockReader::Group& g, size_t group, const SpanQuery& query,
+bool GroupMayMatch(const BlockReader& block, size_t group, const SpanQuery& query,
                    const Plan& plan) {
+  const BlockReader::Group& g = block.groups()[group];
   if (!g.zone.MayMatchExceptServices(query)) return false;
   if (g.has_filter && !plan.filter_checks.empty()) {
     const std::string_view filter = (*plan.filters)[group];
@@ -215,7 +216,8 @@ bool GroupMayMatch(const BlockReader::Group& g, size_t group, const SpanQuery& q
       }
     }
   }
-  return plan.services.empty() || std::any_of(g.services.begin(), g.services.end(),
+  const absl::Span<const uint32_t> services = block.group_services(g);
+  return plan.services.empty() || std::any_of(services.begin(), services.end(),
                                               [&](uint32_t id) { return plan.services[id]; });
 }
 
@@ -350,7 +352,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   for (size_t i = 0; i < order.size(); ++i) {
     prefetch(i + kPrefetchAhead);
     const uint32_t g = order[i];
-    if (!GroupMayMatch(groups[g], g, query, plan)) continue;
+    if (!GroupMayMatch(block, g, query, plan)) continue;
     if (ask && !(*more)(groups[g].zone.max_start())) break;
     ask = false;
     // Before each group's decoding and matching: the unit of work a stop waits for.

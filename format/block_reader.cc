@@ -223,12 +223,17 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   groups_.resize(groups);
   uint64_t next_row = 0;
   uint64_t next_offset = kBlockHeaderSize;
+  std::vector<uint32_t> services;
   for (Group& g : groups_) {
-    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services.size(), &g.services) ||
+    if (!g.zone.ParseCompact(&in, zone_.min_start(), tables_.services.size(), &services) ||
         g.zone.rows() > rows - next_row || g.zone.rows() > kMaxRowsPerGroup ||
         !GetVarint64(&in, &g.size) || g.size > meta_offset - next_offset) {
       return BlockError(path_, "meta page: bad row group entry");
     }
+    // ParseCompact bounds the count by the group's rows, and those add up to at most `rows`.
+    g.services_begin = static_cast<uint32_t>(group_service_ids_.size());
+    g.services_count = static_cast<uint32_t>(services.size());
+    group_service_ids_.insert(group_service_ids_.end(), services.begin(), services.end());
     if (version_ == 3) {
       std::string_view filter;
       if (!GetLengthPrefixed(&in, &filter) || !ValueFilterValid(filter)) {
@@ -347,8 +352,7 @@ absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters()
 }
 
 uint64_t BlockReader::memory_bytes() const {
-  uint64_t group_services = 0;
-  for (const Group& g : groups_) group_services += g.services.size() * sizeof(uint32_t);
+  const uint64_t group_services = group_service_ids_.capacity() * sizeof(uint32_t);
   uint64_t filters = 0;
   if (filters_loaded_.load(std::memory_order_acquire)) {
     filters = filter_section_.size() + filters_.size() * sizeof(std::string_view);
