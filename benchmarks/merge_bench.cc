@@ -22,6 +22,9 @@
 // first open of a fresh process, which is what a restarted server pays.
 //
 //   build-rel/benchmarks/merge_bench --spans 100M --reuse /work/tmp/merge_bench.<pid>.100000000
+//
+// `--memtable-mb N` writes with Options::max_memtable_bytes = N MiB (the back-pressure bound,
+// most of the writer's memory) instead of the default.
 
 #include <fcntl.h>
 #include <time.h>
@@ -65,6 +68,7 @@ struct Flags {
   std::string out;
   uint64_t lookups = 2000;
   int repeat = 5;
+  uint64_t memtable_mb = 0;  // --memtable-mb: Options::max_memtable_bytes (0: the default)
   bool keep = false;
   // A store an earlier --keep run left, reused for the read measurements (one size only): the
   // generator runs again for the trace ids and span counts, nothing is written.
@@ -104,6 +108,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       f.out = value;
     } else if (arg == "--lookups" && ParseCount(value, &n) && n > 0) {
       f.lookups = n;
+    } else if (arg == "--memtable-mb" && ParseCount(value, &n) && n > 0) {
+      f.memtable_mb = n;
     } else if (arg == "--repeat" && ParseCount(value, &n) && n > 0) {
       f.repeat = static_cast<int>(n);
     } else {
@@ -234,7 +240,9 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
   sizes.reserve(g.traces);
 
   if (!flags.reuse.empty()) return ReadSide(flags, g, dir, ReuseStore(g, dir, &ids, &sizes));
-  auto opened = Store::Open(StoreOptions(), dir);
+  Options write = StoreOptions();
+  if (flags.memtable_mb > 0) write.max_memtable_bytes = flags.memtable_mb << 20;
+  auto opened = Store::Open(write, dir);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<Store> store = std::move(*opened);
   const double cpu0 = CpuSeconds();
