@@ -78,9 +78,10 @@ NewBlock StoreImpl::AllocateBlockFile() {
 
 std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> StoreImpl::OpenBlocksInParallel(
     const std::vector<ManifestBlock>& blocks) {
-  // Opening a block parses its trace index (a hash per trace) and meta page: CPU work that
-  // grows with the store (~5M traces at 100M spans), so a big store spreads it over a few
-  // threads. A small one opens on this thread: a thread costs more than a few blocks take.
+  // Opening a block decodes its meta page (a zone map per row group: ~400k at 100M spans) and,
+  // before block format 4, parses its whole trace index (a hash per trace): CPU work that grows
+  // with the store, so a big store spreads it over a few threads. A small one opens on this
+  // thread: a thread costs more than a few blocks take.
   constexpr size_t kMinBlocksPerThread = 8;
   constexpr size_t kMaxThreads = 4;
   std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> opened(
