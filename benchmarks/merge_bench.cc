@@ -187,18 +187,19 @@ absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, cons
                              absl::StatusOr<Written> written);
 
 // --reuse: the ids and counts from the generator, the store's own figures from Stats().
-absl::StatusOr<Written> ReuseStore(const GeneratorOptions& g, const std::string& dir,
-                                   std::vector<TraceId>* ids, std::vector<uint32_t>* sizes) {
+absl::StatusOr<Written> ReuseStore(const GeneratorOptions& g, const std::string& dir) {
   Written w;
   w.row.reused = true;
+  w.ids.reserve(g.traces);
+  w.sizes.reserve(g.traces);
   CheckoutGenerator gen(g);
   std::vector<Span> trace;
   while (gen.NextTrace(&trace)) {
-    ids->push_back(trace.front().trace_id);
-    sizes->push_back(static_cast<uint32_t>(trace.size()));
+    w.ids.push_back(trace.front().trace_id);
+    w.sizes.push_back(static_cast<uint32_t>(trace.size()));
     w.row.spans += trace.size();
   }
-  w.row.traces = ids->size();
+  w.row.traces = w.ids.size();
   // From the manifest, not an Open: the timed cold open below is then this process's first.
   auto manifest = ReadManifest(Env::Default(), dir);
   if (!manifest.ok()) return manifest.status();
@@ -215,8 +216,6 @@ absl::StatusOr<Written> ReuseStore(const GeneratorOptions& g, const std::string&
         dir, rows, w.row.spans));
   }
   w.row.dir_bytes = DirectoryBytes(dir);
-  w.ids = std::move(*ids);
-  w.sizes = std::move(*sizes);
   return w;
 }
 
@@ -234,12 +233,12 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
     while (gen.NextTrace(&t)) n += t.size();
     g.traces = std::max<uint64_t>(1, spans * pilot.traces / n);
   }
+  if (!flags.reuse.empty()) return ReadSide(flags, g, dir, ReuseStore(g, dir));
   std::vector<TraceId> ids;
   std::vector<uint32_t> sizes;
   ids.reserve(g.traces);
   sizes.reserve(g.traces);
 
-  if (!flags.reuse.empty()) return ReadSide(flags, g, dir, ReuseStore(g, dir, &ids, &sizes));
   Options write = StoreOptions();
   if (flags.memtable_mb > 0) write.max_memtable_bytes = flags.memtable_mb << 20;
   auto opened = Store::Open(write, dir);
@@ -289,14 +288,11 @@ absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, cons
   Row row = std::move(written->row);
   const std::vector<TraceId>& ids = written->ids;
   const std::vector<uint32_t>& sizes = written->sizes;
-  absl::StatusOr<std::unique_ptr<Store>> opened;
-  std::unique_ptr<Store> store;
-  auto t0 = std::chrono::steady_clock::now();
   Options read = StoreOptions();
   read.background_compaction = false;
   Evict(dir);
-  t0 = std::chrono::steady_clock::now();
-  opened = Store::Open(read, dir);
+  auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(read, dir);
   row.open_cold = Since(t0);
   if (!opened.ok()) return opened.status();
   opened->reset();
@@ -309,7 +305,7 @@ absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, cons
     if (i < 2) opened->reset();
   }
   row.open_warm = Percentile(opens, 0.5);
-  store = std::move(*opened);
+  std::unique_ptr<Store> store = std::move(*opened);
 
   std::mt19937_64 rng(1);
   std::vector<double> micros;

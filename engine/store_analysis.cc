@@ -153,8 +153,10 @@ absl::Status StoreImpl::ScanForAnalysis(const SpanQuery& query,
   for (const TraceId& trace : memtable_traces) {
     const uint64_t hash = TraceIndex::Hash(trace);
     for (size_t i = 0; i < n; ++i) {
+      // The filter first (MayHoldTrace), so that the exact check that may read the block's
+      // trace index runs only for traces the summary has closed.
       if ((use[i] == Use::kSummary || use[i] == Use::kSections) && readers[i]->MayHoldTrace(hash) &&
-          !sums[i]->IsOpen(trace) && readers[i]->MayContainTrace(trace)) {
+          !sums[i]->IsOpen(trace) && readers[i]->MayContainTrace(trace, hash)) {
         shared[i].push_back(trace);
       }
     }

@@ -327,9 +327,7 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
   auto held_elsewhere = [&](const BlockSource* self, const TraceId& trace) {
     const uint64_t hash = TraceIndex::Hash(trace);
     for (const BlockSource* b : all) {
-      if (b != self && b->reader().MayHoldTrace(hash) && b->reader().MayContainTrace(trace)) {
-        return true;
-      }
+      if (b != self && b->reader().MayContainTrace(trace, hash)) return true;
     }
     return false;
   };
@@ -371,9 +369,7 @@ absl::Status StoreImpl::WriteSummaries(const std::vector<std::shared_ptr<BlockSo
       auto index = f->reader().LoadTraceIndex();
       if (!index.ok()) return index.status();
       (*index)->ForEach([&](const TraceId& id, RowRange) {
-        if (o->reader().MayHoldTrace(TraceIndex::Hash(id)) && o->reader().MayContainTrace(id)) {
-          shared.push_back(id);
-        }
+        if (o->reader().MayContainTrace(id)) shared.push_back(id);
       });
     }
     if (shared.empty()) continue;

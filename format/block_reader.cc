@@ -114,13 +114,9 @@ absl::Status BlockReader::Load() {
   }
 
   std::string buffer;
-  buffer.reserve(meta_size);
-  PrefaultForWrite(buffer.data(), buffer.capacity());  // util/prefault.h
-  buffer.resize(meta_size);
-  s = file_->Read(meta_offset, meta_size, buffer.data(), &got);
+  s = ReadExactly(meta_offset, meta_size, "the meta page", &buffer);
   if (!s.ok()) return s;
-  if (got.size() != meta_size) return BlockError(path_, "short read of the meta page");
-  std::string_view in = got;
+  std::string_view in = buffer;
   s = DecodePage(&in, PageLocation{path_, UINT64_MAX, meta_offset}, &meta_);
   if (!s.ok()) return s;
   s = ParseMeta(meta_, meta_offset);
@@ -140,14 +136,9 @@ absl::Status BlockReader::Load() {
 
 absl::StatusOr<TraceIndex> BlockReader::ReadTraceIndex() const {
   std::string buffer;
-  buffer.reserve(index_size_);
-  PrefaultForWrite(buffer.data(), buffer.capacity());
-  buffer.resize(index_size_);
-  std::string_view got;
-  absl::Status s = file_->Read(index_offset_, index_size_, buffer.data(), &got);
+  absl::Status s = ReadExactly(index_offset_, index_size_, "the trace index", &buffer);
   if (!s.ok()) return s;
-  if (got.size() != index_size_) return BlockError(path_, "short read of the trace index");
-  auto index = TraceIndex::Parse(got, path_);
+  auto index = TraceIndex::Parse(buffer, path_);
   if (!index.ok()) return index.status();
   // Every row belongs to exactly one trace, in row order: the groups take their rows' trace
   // ids from the index.
@@ -187,8 +178,8 @@ void BlockReader::PrefetchTrace(uint64_t hash) const {
   }
 }
 
-bool BlockReader::MayContainTrace(const TraceId& id) const {
-  if (!MayHoldTrace(TraceIndex::Hash(id))) return false;
+bool BlockReader::MayContainTrace(const TraceId& id, uint64_t hash) const {
+  if (!MayHoldTrace(hash)) return false;
   auto index = LoadTraceIndex();
   return !index.ok() || (*index)->Lookup(id).has_value();
 }
@@ -314,16 +305,10 @@ absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters()
   if (filters_loaded_.load(std::memory_order_acquire)) return &filters_;
   port::MutexLock lock(&filters_mu_);
   if (filters_loaded_.load(std::memory_order_relaxed)) return &filters_;
-  std::string section(filter_section_bytes_, '\0');
-  std::string_view got;
-  absl::Status s = file_->Read(filter_offset_, filter_section_bytes_, section.data(), &got);
+  std::string section;
+  absl::Status s =
+      ReadExactly(filter_offset_, filter_section_bytes_, "the value filters", &section);
   if (!s.ok()) return s;
-  if (got.size() != filter_section_bytes_) {
-    return BlockError(path_, absl::StrFormat("offset %d: short read of the value filters (%d of "
-                                             "%d bytes)",
-                                             filter_offset_, got.size(), filter_section_bytes_));
-  }
-  if (got.data() != section.data()) std::memmove(section.data(), got.data(), got.size());
   const size_t body = section.size() - 8;  // ParseMeta: at least the checksum's 8 bytes
   const uint64_t stored = DecodeFixed64(section.data() + body);
   const uint64_t computed = XXH3_64bits(section.data(), body);
@@ -364,13 +349,20 @@ uint64_t BlockReader::memory_bytes() const {
 
 absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {
   const Group& g = groups_[group];
-  out->resize(g.size);
+  return ReadExactly(g.offset, g.size, "a row group page", out);  // the offset names it
+}
+
+absl::Status BlockReader::ReadExactly(uint64_t offset, uint64_t size, std::string_view what,
+                                      std::string* out) const {
+  out->reserve(size);
+  PrefaultForWrite(out->data(), out->capacity());  // util/prefault.h: big, fresh buffers
+  out->resize(size);
   std::string_view got;
-  absl::Status s = file_->Read(g.offset, g.size, out->data(), &got);
+  absl::Status s = file_->Read(offset, size, out->data(), &got);
   if (!s.ok()) return s;
-  if (got.size() != g.size) {
-    return BlockError(path_, absl::StrFormat("offset %d: short read (%d of %d bytes)", g.offset,
-                                             got.size(), g.size));
+  if (got.size() != size) {
+    return BlockError(path_, absl::StrFormat("offset %d: short read of %s (%d of %d bytes)", offset,
+                                             what, got.size(), size));
   }
   if (got.data() != out->data()) std::memmove(out->data(), got.data(), got.size());
   return absl::OkStatus();

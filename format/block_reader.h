@@ -124,7 +124,12 @@ class BlockReader {
   void PrefetchTrace(uint64_t hash) const;
   // Whether the block holds trace `id`: exact, but true also when the index cannot be read
   // (the caller's read of the trace then reports why).
-  bool MayContainTrace(const TraceId& id) const;
+  // The filter is asked first, so callers need not: with `hash` (TraceIndex::Hash(id)) when the
+  // caller has it.
+  bool MayContainTrace(const TraceId& id) const {
+    return MayContainTrace(id, TraceIndex::Hash(id));
+  }
+  bool MayContainTrace(const TraceId& id, uint64_t hash) const;
 
   Env* env() const { return env_; }
   PageCache* page_cache() const { return cache_; }
@@ -167,6 +172,10 @@ class BlockReader {
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
+  // Reads [offset, offset + size) of the file into *out; DataLoss naming `what` if the file
+  // ends first.
+  absl::Status ReadExactly(uint64_t offset, uint64_t size, std::string_view what,
+                           std::string* out) const;
   // Reads, parses and checks the trace index (LoadTraceIndex keeps it).
   absl::StatusOr<TraceIndex> ReadTraceIndex() const;
   // Calls fn(data, begin, end) for each row group holding rows of [first, last), the group's
