@@ -34,7 +34,11 @@ struct Plan {
   // Equalities on span attributes (a string or an int) whose value no operation template of
   // the block holds: a group whose value filter lacks the value cannot match. The filter
   // hashes, worked out with the block's key ids.
-  std::vector<std::vector<uint64_t>> filter_checks;  // each: one of these entries
+  struct FilterCheck {
+    uint32_t key;
+    std::vector<uint64_t> entries;  // a group (or block) must hold one of these
+  };
+  std::vector<FilterCheck> filter_checks;
   // A predicate names an attribute key no span of the block has.
   bool missing_key = false;
   // The second, exact stage for a typed string equality whose value is not a block string of
@@ -181,7 +185,7 @@ void MakePlan(const BlockReader& block, const SpanQuery& query, Plan* plan) {
     const uint32_t id = static_cast<uint32_t>(key - tables.keys.begin());
     std::vector<uint64_t> entries = FilterEntries(p, *value, id);
     if (TemplatesHold(tables, id, entries)) continue;  // templates are not in the filters
-    plan->filter_checks.push_back(std::move(entries));
+    plan->filter_checks.push_back({id, std::move(entries)});
     if (value->type() == AnyValue::Type::kString && !p.as_string) {
       const auto& shared = tables.strings_of(id);
       if (std::find(shared.begin(), shared.end(), value->string_value()) == shared.end()) {
@@ -209,8 +213,8 @@ bool GroupMayMatch(const BlockReader& block, size_t group, const SpanQuery& quer
   if (!g.zone.MayMatchExceptServices(query)) return false;
   if (g.has_filter && !plan.filter_checks.empty()) {
     const std::string_view filter = (*plan.filters)[group];
-    for (const std::vector<uint64_t>& entries : plan.filter_checks) {
-      if (std::none_of(entries.begin(), entries.end(),
+    for (const Plan::FilterCheck& c : plan.filter_checks) {
+      if (std::none_of(c.entries.begin(), c.entries.end(),
                        [&](uint64_t e) { return ValueFilterMayContain(filter, e); })) {
         return false;
       }
@@ -311,6 +315,19 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   Plan plan;
   MakePlan(block, query, &plan);
   if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
+  if (!plan.filter_checks.empty()) {
+    // The block value filter decides for the whole block, for the keys of few values it
+    // covers, before the groups' filters are read at all.
+    auto block_filter = block.LoadBlockValueFilter();
+    if (!block_filter.ok()) return block_filter.status();
+    for (const Plan::FilterCheck& c : plan.filter_checks) {
+      if ((*block_filter)->Covers(c.key) &&
+          std::none_of(c.entries.begin(), c.entries.end(),
+                       [&](uint64_t e) { return (*block_filter)->MayContain(e); })) {
+        return absl::OkStatus();
+      }
+    }
+  }
   if (!plan.filter_checks.empty() || !plan.heap_checks.empty()) {
     auto filters = block.ValueFilters();  // read on the block's first value search
     if (!filters.ok()) return filters.status();
@@ -341,8 +358,8 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
     const BlockReader::Group& grp = groups[order[i]];
     if (!grp.has_filter) return;
     size_t issued = 0;
-    for (const std::vector<uint64_t>& entries : plan.filter_checks) {
-      for (uint64_t e : entries) {
+    for (const Plan::FilterCheck& c : plan.filter_checks) {
+      for (uint64_t e : c.entries) {
         if (issued++ == kPrefetchHashes) return;
         ValueFilterPrefetch((*plan.filters)[order[i]], e);
       }

@@ -17,6 +17,7 @@
 #include "format/page_codec.h"
 #include "format/time_columns.h"
 #include "format/value_codec.h"
+#include "index/block_value_filter.h"
 #include "index/value_filter.h"
 #include "util/coding.h"
 
@@ -68,7 +69,9 @@ void SortBlockRows(std::vector<Span>* spans) {
 // The columns of one row group under construction, uncompressed (block_format.h).
 class BlockBuilder::GroupEncoder {
  public:
-  explicit GroupEncoder(BlockTablesBuilder* tables) : tables_(tables) {}
+  // `block_filter`: where the entries go for the block value filter too (null: version < 5).
+  GroupEncoder(BlockTablesBuilder* tables, BlockValueFilterBuilder* block_filter)
+      : tables_(tables), block_filter_(block_filter) {}
 
   size_t rows() const { return starts_.size(); }
   const ZoneMap& zone() const { return zone_; }
@@ -180,7 +183,10 @@ class BlockBuilder::GroupEncoder {
       return;
     }
     // Every value but the templates (which a reader checks in the meta page) is an entry.
-    filter_.AddValue(key, v);
+    ForEachValueFilterEntry(key, v, [&](uint64_t hash) {
+      filter_.Add(hash);
+      if (block_filter_ != nullptr) block_filter_->Add(key, hash);
+    });
     if (v.type() == AnyValue::Type::kInt) {
       // INT64_MIN zigzags to UINT64_MAX, and kValueInline + that wraps to kValueTemplate: the
       // int form cannot code it, so its key's column keeps the generic form (an inline value).
@@ -232,6 +238,7 @@ class BlockBuilder::GroupEncoder {
   }
 
   BlockTablesBuilder* const tables_;
+  BlockValueFilterBuilder* const block_filter_;
   ZoneMap zone_;
   ValueFilterBuilder filter_;
   TraceId last_trace_;
@@ -252,6 +259,11 @@ class BlockBuilder::GroupEncoder {
 
 namespace {
 
+// How many entries the block value filter may hold: one per 16 rows (at 10 bits each, under
+// 0.1 byte per span, against ~2 for the row groups' filters), and at least enough for the
+// common keys of a small block.
+size_t BlockValueFilterBudget(uint64_t rows) { return std::max<uint64_t>(1024, rows / 16); }
+
 // Readers refuse a group of more than kMaxRowsPerGroup rows (and the time columns assume the
 // bound), so the builder never writes one, whatever it is asked for.
 BlockBuildOptions Clamped(BlockBuildOptions options) {
@@ -268,7 +280,8 @@ BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& 
       path_(std::move(path)),
       options_(Clamped(options)),
       tables_(new BlockTablesBuilder),
-      group_(new GroupEncoder(tables_.get())) {}
+      group_(new GroupEncoder(tables_.get(),
+                              options_.format_version >= 5 ? &block_filter_ : nullptr)) {}
 
 BlockBuilder::~BlockBuilder() = default;
 
@@ -351,7 +364,10 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   absl::Status s = FlushGroup();
   if (!s.ok()) return s;
 
-  // Version 4: the filters' section, raw (Bloom bits do not compress), before the meta page.
+  // Version 4: the filters' section, raw (Bloom bits do not compress), before the meta page:
+  // the groups' filters and their checksum, then (version 5) the block value filter, over the
+  // keys of few values, and its own checksum, so that a search reads it alone first.
+  uint64_t block_filter_bytes = 0;
   if (options_.format_version >= 4) {
     std::string_view filters = group_filters_;
     scratch_.clear();
@@ -361,6 +377,14 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
       scratch_.append(filter);
     }
     PutFixed64(&scratch_, XXH3_64bits(scratch_.data(), scratch_.size()));
+    if (options_.format_version >= 5) {
+      const size_t at = scratch_.size();
+      block_filter_.Finish(tables_->key_count(), BlockValueFilterBudget(rows_), &scratch_);
+      if (scratch_.size() > at) {
+        PutFixed64(&scratch_, XXH3_64bits(scratch_.data() + at, scratch_.size() - at));
+      }
+      block_filter_bytes = scratch_.size() - at;
+    }
     column_bytes_[kNumBlockColumns] = scratch_.size();
     s = file_->Append(scratch_);
     if (!s.ok()) return s;
@@ -391,6 +415,7 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
     trace_filter_.Finish(&filter);
     PutLengthPrefixed(&meta, filter);
   }
+  if (options_.format_version >= 5) PutVarint64(&meta, block_filter_bytes);
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;

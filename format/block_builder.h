@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "format/block_format.h"
 #include "format/block_tables.h"
+#include "index/block_value_filter.h"
 #include "index/trace_index.h"
 #include "index/value_filter.h"
 #include "index/zone_map.h"
@@ -113,6 +114,7 @@ class BlockBuilder {
 
   TraceIndexBuilder trace_index_;
   ValueFilterBuilder trace_filter_;  // version 4: a Bloom filter of the trace ids, in the meta page
+  BlockValueFilterBuilder block_filter_;  // version 5: the keys of few values, block-wide
   uint64_t traces_ = 0;
   bool have_last_ = false;
   TraceId last_trace_;

@@ -40,8 +40,11 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // Version 4 moves the filters out of the (compressed) meta page into a raw section of their own
 // before it, so that opening a block reads and decompresses no filter (they were ~90% of the
 // meta page: Bloom bits do not compress) and a store that is never searched by attribute value
-// never holds them. Version 1 (one page per column, trace ids in every group) is no longer read.
-inline constexpr uint32_t kBlockFormatVersion = 4;
+// never holds them. Version 5 ends that section with a block value filter
+// (index/block_value_filter.h) over the keys of few distinct values, so that a search for a
+// rare value of such a key skips a block in one probe rather than one per row group. Version 1
+// (one page per column, trace ids in every group) is no longer read.
+inline constexpr uint32_t kBlockFormatVersion = 5;
 inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;

@@ -121,7 +121,8 @@ absl::Status BlockReader::Load() {
   if (!s.ok()) return s;
   s = ParseMeta(meta_, meta_offset);
   if (!s.ok()) return s;
-  column_bytes_[kNumBlockColumns] = meta_size + filter_section_bytes_;  // as the writer counts
+  // As the writer counts: the filters' section is meta.
+  column_bytes_[kNumBlockColumns] = meta_size + filter_section_bytes_ + block_filter_bytes_;
   column_bytes_[kNumBlockColumns + 1] = index_size;
   index_offset_ = index_offset;
   index_size_ = index_size;
@@ -253,13 +254,9 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   if (next_row != rows) return BlockError(path_, "meta page: rows disagree");
   if (version_ >= 4) {
     // The filters' section fills the bytes between the last group page and the meta page.
+    // (checked once the block value filter's size is known, below).
     filter_offset_ = next_offset;
     filter_section_bytes_ += 8;
-    if (filter_section_bytes_ != meta_offset - next_offset) {
-      return BlockError(path_, absl::StrFormat("meta page: the value filters take %d bytes, but "
-                                               "%d lie between the row groups and the meta page",
-                                               filter_section_bytes_, meta_offset - next_offset));
-    }
   } else {
     filters_loaded_.store(true, std::memory_order_release);  // in the meta page, or none
   }
@@ -278,6 +275,24 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
         !ValueFilterValid(trace_filter_)) {
       return BlockError(path_, "meta page: bad trace id filter");
     }
+  }
+  if (version_ >= 5) {
+    if (!GetVarint64(&in, &block_filter_bytes_) ||
+        block_filter_bytes_ > meta_offset - filter_offset_ ||
+        (block_filter_bytes_ != 0 && block_filter_bytes_ < 8)) {
+      return BlockError(path_, "meta page: bad block value filter size");
+    }
+    block_filter_offset_ = filter_offset_ + filter_section_bytes_;
+  }
+  if (block_filter_bytes_ == 0) {
+    block_filter_loaded_.store(true, std::memory_order_release);  // none: it covers no key
+  }
+  if (version_ >= 4 &&
+      filter_section_bytes_ + block_filter_bytes_ != meta_offset - filter_offset_) {
+    return BlockError(path_, absl::StrFormat("meta page: the value filters take %d bytes, but "
+                                             "%d lie between the row groups and the meta page",
+                                             filter_section_bytes_ + block_filter_bytes_,
+                                             meta_offset - filter_offset_));
   }
   if (!in.empty()) return BlockError(path_, "meta page: trailing bytes");
 
@@ -336,11 +351,40 @@ absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters()
   return &filters_;
 }
 
+absl::StatusOr<const BlockValueFilter*> BlockReader::LoadBlockValueFilter() const {
+  if (block_filter_loaded_.load(std::memory_order_acquire)) return &block_filter_;
+  port::MutexLock lock(&filters_mu_);
+  if (block_filter_loaded_.load(std::memory_order_relaxed)) return &block_filter_;
+  std::string data;
+  absl::Status s =
+      ReadExactly(block_filter_offset_, block_filter_bytes_, "the block value filter", &data);
+  if (!s.ok()) return s;
+  const size_t body = data.size() - 8;  // ParseMeta: at least the checksum's 8 bytes
+  const uint64_t stored = DecodeFixed64(data.data() + body);
+  const uint64_t computed = XXH3_64bits(data.data(), body);
+  if (stored != computed) {
+    return BlockError(path_, absl::StrFormat("offset %d: block value filter: checksum mismatch "
+                                             "(stored %016x, computed %016x)",
+                                             block_filter_offset_, stored, computed));
+  }
+  data.resize(body);
+  block_filter_data_ = std::move(data);  // not read by others until block_filter_loaded_
+  if (!block_filter_.Parse(block_filter_data_, tables_.keys.size())) {
+    return BlockError(path_, absl::StrFormat("offset %d: the block value filter is malformed",
+                                             block_filter_offset_));
+  }
+  block_filter_loaded_.store(true, std::memory_order_release);
+  return &block_filter_;
+}
+
 uint64_t BlockReader::memory_bytes() const {
   const uint64_t group_services = group_service_ids_.capacity() * sizeof(uint32_t);
   uint64_t filters = 0;
   if (filters_loaded_.load(std::memory_order_acquire)) {
     filters = filter_section_.size() + filters_.size() * sizeof(std::string_view);
+  }
+  if (block_filter_loaded_.load(std::memory_order_acquire)) {
+    filters += block_filter_data_.capacity() + block_filter_.MemoryBytes();
   }
   const uint64_t index = index_loaded_.load(std::memory_order_acquire) ? index_.MemoryBytes() : 0;
   return index + groups_.size() * sizeof(Group) + group_services + meta_.size() +
@@ -507,6 +551,8 @@ absl::Status BlockReader::Verify() const {
   }
   auto filters = ValueFilters();
   if (!filters.ok()) return filters.status();
+  auto block_filter = LoadBlockValueFilter();
+  if (!block_filter.ok()) return block_filter.status();
   auto index = LoadTraceIndex();
   if (!index.ok()) return index.status();
   // A trace the meta page's filter lacks would be missed by every lookup until the index is
@@ -540,6 +586,13 @@ absl::Status BlockReader::Verify() const {
           misplaced = BlockError(path_, absl::StrFormat("row %d: the value filter of row group "
                                                         "%d lacks the value of %s",
                                                         row, GroupOfRow(row), kv.key));
+          return false;
+        }
+        if (block_filter_.Covers(key->second) && !template_hashes.contains(hash) &&
+            !block_filter_.MayContain(hash)) {
+          misplaced = BlockError(path_, absl::StrFormat("row %d: the block value filter lacks "
+                                                        "the value of %s",
+                                                        row, kv.key));
           return false;
         }
       }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -33,6 +34,7 @@
 #include "format/block_builder.h"
 #include "format/block_format.h"
 #include "format/block_tables.h"
+#include "index/block_value_filter.h"
 #include "index/trace_index.h"
 #include "index/zone_map.h"
 #include "spanstore/env.h"
@@ -106,6 +108,19 @@ class BlockReader {
   // version 3 block has them in its meta page. DataLoss naming the file and offset for damage;
   // a failed read is returned and tried again by the next call.
   absl::StatusOr<const std::vector<std::string_view>*> ValueFilters() const;
+  // The block value filter (index/block_value_filter.h): a version 5 block reads it (a few
+  // kilobytes, with a checksum of its own) on the first call and keeps it; a search asks it
+  // before the groups' filters, so a block it rules out never reads those. Covers no key before
+  // version 5. Errors as ValueFilters.
+  absl::StatusOr<const BlockValueFilter*> LoadBlockValueFilter() const;
+  // Where the filters' parts lie in the file (offset, bytes with their checksum; 0 bytes:
+  // none), for tools that rewrite checksums (the fuzzer).
+  std::pair<uint64_t, uint64_t> group_filters_extent() const {
+    return {filter_offset_, filter_section_bytes_};
+  }
+  std::pair<uint64_t, uint64_t> block_filter_extent() const {
+    return {block_filter_offset_, block_filter_bytes_};
+  }
 
   // Reads every page, checks every checksum and decodes every column of every row group.
   absl::Status Verify() const;
@@ -221,10 +236,18 @@ class BlockReader {
   uint64_t filter_offset_ = 0;
   uint64_t filter_section_bytes_ = 0;  // with the checksum
   std::vector<uint32_t> filter_sizes_;
+  // Version 5: the block value filter, after the groups' filters and their checksum, with a
+  // checksum of its own (so it is read without them); once read (block_filter_loaded_) its
+  // bytes and the parsed filter.
+  uint64_t block_filter_offset_ = 0;
+  uint64_t block_filter_bytes_ = 0;  // with the checksum; 0: none
+  mutable std::atomic<bool> block_filter_loaded_{false};
+  mutable std::string block_filter_data_;
   mutable port::Mutex filters_mu_;
   mutable std::atomic<bool> filters_loaded_{false};
   mutable std::string filter_section_;
   mutable std::vector<std::string_view> filters_;
+  mutable BlockValueFilter block_filter_;
 };
 
 }  // namespace spanstore

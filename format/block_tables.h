@@ -113,6 +113,7 @@ class BlockTablesBuilder {
 
   const BlockOp& op(uint32_t id) const { return ops_[id]; }
   uint32_t service_id(std::string_view service) { return services_.Add(service); }
+  uint32_t key_count() const { return static_cast<uint32_t>(keys_.size()); }
   // Records that `next` followed `prev` (first time only) and returns the successor in force
   // before this call.
   uint32_t Follow(uint32_t prev, uint32_t next);

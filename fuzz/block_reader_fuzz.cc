@@ -86,11 +86,11 @@ void FixFixedChecksums(std::string* data) {
 
 void FixPageChecksums(const BlockReader& block, std::string* data) {
   for (const BlockReader::Group& g : block.groups()) FixChecksum(data, g.offset, g.size);
-  // Format 4: the value filters' section, from the last group page to the meta page.
-  if (block.format_version() >= 4 && !block.groups().empty() && data->size() >= kBlockFooterSize) {
-    const uint64_t filters = block.groups().back().offset + block.groups().back().size;
-    const uint64_t meta = DecodeFixed64(data->data() + data->size() - kBlockFooterSize);
-    if (meta > filters) FixChecksum(data, filters, meta - filters);
+  // Format 4: the groups' value filters; format 5: the block value filter after them.
+  if (block.format_version() >= 4) {
+    for (const auto& [offset, size] : {block.group_filters_extent(), block.block_filter_extent()}) {
+      FixChecksum(data, offset, size);
+    }
   }
 }
 

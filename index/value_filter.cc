@@ -39,29 +39,6 @@ uint64_t ValueFilterHash(uint32_t key, int64_t int_value) {
 
 uint64_t ValueFilterOtherTypesHash(uint32_t key) { return HashTagged(key, kOtherTag, "", 0); }
 
-void ValueFilterBuilder::AddValue(uint32_t key, const AnyValue& value) {
-  switch (value.type()) {
-    case AnyValue::Type::kString:
-      Add(ValueFilterHash(key, value.string_value()));
-      break;
-    case AnyValue::Type::kInt:
-      Add(ValueFilterHash(key, value.int_value()));
-      break;
-    case AnyValue::Type::kArray:
-      Add(ValueFilterOtherTypesHash(key));
-      // One level, as TraceQL compares array elements; nested arrays are not searched.
-      for (const AnyValue& e : value.array_value()) {
-        if (e.type() == AnyValue::Type::kString || e.type() == AnyValue::Type::kInt) {
-          AddValue(key, e);
-        }
-      }
-      break;
-    default:
-      Add(ValueFilterOtherTypesHash(key));
-      break;
-  }
-}
-
 void ValueFilterBuilder::Finish(std::string* out) {
   std::sort(hashes_.begin(), hashes_.end());
   hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());

@@ -40,6 +40,31 @@ uint64_t ValueFilterHash(uint32_t key, int64_t int_value);
 // The marker entry of a key that has a value of another type than string and int.
 uint64_t ValueFilterOtherTypesHash(uint32_t key);
 
+// Calls add(hash) with each entry of `value` for key `key`: the value itself if a string or an
+// int; else the key's marker and, for an array, its string and int elements (one level, as
+// TraceQL compares array elements; nested arrays are not searched).
+template <typename Add>
+void ForEachValueFilterEntry(uint32_t key, const AnyValue& value, Add add) {
+  switch (value.type()) {
+    case AnyValue::Type::kString:
+      add(ValueFilterHash(key, value.string_value()));
+      break;
+    case AnyValue::Type::kInt:
+      add(ValueFilterHash(key, value.int_value()));
+      break;
+    case AnyValue::Type::kArray:
+      add(ValueFilterOtherTypesHash(key));
+      for (const AnyValue& e : value.array_value()) {
+        if (e.type() == AnyValue::Type::kString) add(ValueFilterHash(key, e.string_value()));
+        if (e.type() == AnyValue::Type::kInt) add(ValueFilterHash(key, e.int_value()));
+      }
+      break;
+    default:
+      add(ValueFilterOtherTypesHash(key));
+      break;
+  }
+}
+
 class ValueFilterBuilder {
  public:
   static constexpr int kBitsPerEntry = 10;
@@ -56,7 +81,9 @@ class ValueFilterBuilder {
   }
   // Adds the entries of `value`: itself if a string or an int; else the key's marker and, for
   // an array, its string and int elements.
-  void AddValue(uint32_t key, const AnyValue& value);
+  void AddValue(uint32_t key, const AnyValue& value) {
+    ForEachValueFilterEntry(key, value, [this](uint64_t hash) { Add(hash); });
+  }
   // The hashes added so far (duplicates included), and forgetting them.
   const std::vector<uint64_t>& hashes() const { return hashes_; }
   void Clear() {

@@ -3,6 +3,8 @@
 
 #include "format/block_reader.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "index/trace_index.h"
+#include "index/value_filter.h"
 #include "spanstore/env.h"
 #include "tests/util/block_fixtures.h"
 #include "tests/util/random_spans.h"
@@ -287,7 +290,7 @@ TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
   {
     auto block = BlockReader::Open(Env::Default(), path, 7);
     ASSERT_TRUE(block.ok()) << block.status();
-    ASSERT_EQ((*block)->format_version(), 4u);
+    ASSERT_EQ((*block)->format_version(), kBlockFormatVersion);
     const uint64_t before = (*block)->memory_bytes();
     auto filters = (*block)->ValueFilters();
     ASSERT_TRUE(filters.ok()) << filters.status();
@@ -295,9 +298,15 @@ TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
     for (std::string_view f : **filters) EXPECT_FALSE(f.empty());
     EXPECT_GT((*block)->memory_bytes(), before);
   }
+  uint64_t last_filter_byte = 0;
+  {
+    auto block = BlockReader::Open(Env::Default(), path, 7);
+    ASSERT_TRUE(block.ok()) << block.status();
+    const auto [offset, size] = (*block)->group_filters_extent();
+    last_filter_byte = offset + size - 9;  // before the groups' filters' checksum
+  }
   std::string data = *Env::Default()->ReadFile(path);
-  const uint64_t meta_offset = DecodeFixed64(data.data() + data.size() - kBlockFooterSize);
-  data[meta_offset - 9] ^= 0x10;  // the last filter's last byte, before the section's checksum
+  data[last_filter_byte] ^= 0x10;
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
   auto block = BlockReader::Open(Env::Default(), path, 7);
   ASSERT_TRUE(block.ok()) << block.status();
@@ -375,6 +384,71 @@ TEST(BlockReader, ReadsVersion3Blocks) {
   ASSERT_EQ((*filters)->size(), (*block)->groups().size());
   for (const BlockReader::Group& g : (*block)->groups()) EXPECT_TRUE(g.has_filter);
   ASSERT_TRUE((*block)->Verify().ok());
+}
+
+// Version 5 ends the filters' section with a block value filter over the keys of few values: a
+// host is covered, a per-span id is not, every host of the block is in it, and Verify finds a
+// filter that lacks one (a search would skip the block).
+TEST(BlockReader, BlockValueFilterCoversTheKeysOfFewValues) {
+  TempDir dir;
+  const std::string path = dir.Sub("10.blk");
+  std::vector<Span> spans(3000);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    Span& s = spans[i];
+    s.trace_id.bytes.fill(0);
+    s.trace_id.bytes[0] = static_cast<uint8_t>(1 + i / 4 / 256);
+    s.trace_id.bytes[1] = static_cast<uint8_t>(i / 4 % 256);
+    s.span_id.bytes.fill(0);
+    s.span_id.bytes[6] = static_cast<uint8_t>((i + 1) / 256);
+    s.span_id.bytes[7] = static_cast<uint8_t>((i + 1) % 256);
+    s.start_time_unix_nano = 1'700'000'000'000'000'000 + i;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000;
+    s.service_name = "checkout";
+    s.name = "GET /cart";
+    s.attributes = {{"http.host", AnyValue::String("host-" + std::to_string(i % 200))},
+                    {"user.id", AnyValue::String("user-" + std::to_string(i))}};
+  }
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kZstd, 64, &props).ok());
+  {
+    auto block = BlockReader::Open(Env::Default(), path, 10);
+    ASSERT_TRUE(block.ok()) << block.status();
+    const uint64_t before = (*block)->memory_bytes();
+    auto loaded = (*block)->LoadBlockValueFilter();
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_LT((*block)->memory_bytes() - before, 4096u) << "the groups' filters were read too";
+    const BlockTables& tables = (*block)->tables();
+    const auto key = [&](std::string_view k) {
+      return static_cast<uint32_t>(std::find(tables.keys.begin(), tables.keys.end(), k) -
+                                   tables.keys.begin());
+    };
+    const BlockValueFilter& f = **loaded;
+    EXPECT_TRUE(f.Covers(key("http.host")));
+    EXPECT_FALSE(f.Covers(key("user.id")));  // 3000 values, over the budget
+    for (int h = 1; h < 200; ++h) {          // host-0 is the operation's template: in no filter
+      EXPECT_TRUE(f.MayContain(ValueFilterHash(key("http.host"), "host-" + std::to_string(h))));
+    }
+    EXPECT_FALSE(f.MayContain(ValueFilterHash(key("http.host"), "payments.staging.internal")));
+    ASSERT_TRUE((*block)->Verify().ok());
+  }
+  // Clear the last 64 bytes of the block filter's bits (~a quarter of the hosts' probes), and
+  // give it a checksum that matches again.
+  auto block = BlockReader::Open(Env::Default(), path, 10);
+  ASSERT_TRUE(block.ok()) << block.status();
+  const auto [offset, size] = (*block)->block_filter_extent();
+  ASSERT_GT(size, 64u + 8);
+  std::string data = *Env::Default()->ReadFile(path);
+  const uint64_t end = offset + size - 8;
+  std::memset(&data[end - 64], 0, 64);
+  EncodeFixed64(&data[end], XXH3_64bits(data.data() + offset, size - 8));
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  block = BlockReader::Open(Env::Default(), path, 10);
+  ASSERT_TRUE(block.ok()) << block.status();
+  ASSERT_TRUE((*block)->LoadBlockValueFilter().ok());
+  const absl::Status verify = (*block)->Verify();
+  EXPECT_EQ(verify.code(), absl::StatusCode::kDataLoss) << verify;
+  EXPECT_THAT(std::string(verify.message()), HasSubstr("block value filter lacks the value of "
+                                                       "http.host"));
 }
 
 TEST(BlockReader, RefusesAnOlderFormatVersion) {

@@ -156,7 +156,7 @@ void CheckAttributeSearches(Codec codec, uint32_t version);
 // the columns before building spans: neither may lose a match, whatever the value's form. A
 // version 3 block (filters in the meta page) and a version 2 block (no filters) answer the same.
 TEST_P(BlockScanTest, AttributeSearchesEqualBruteForce) {
-  for (uint32_t version : {kBlockFormatVersion, 3u, kOldestBlockFormatVersion}) {
+  for (uint32_t version : {kBlockFormatVersion, 4u, 3u, kOldestBlockFormatVersion}) {
     SCOPED_TRACE(version);
     CheckAttributeSearches(GetParam(), version);
   }
@@ -284,6 +284,44 @@ void CheckAttributeSearches(Codec codec, uint32_t version) {
     ASSERT_EQ(got_keys, want_keys) << "query " << q;
   }
   EXPECT_GT(matched_queries, 100);  // the queries do find things
+}
+
+// A search for a value of a key the block value filter covers, that the block lacks, is decided
+// by that filter alone: the groups' filters are not even read. A value the block holds is found
+// through them as before.
+TEST(BlockScan, BlockValueFilterRulesOutABlockAlone) {
+  TempDir dir;
+  const std::vector<Span> spans = ValueSpans(7);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(dir.Sub("4.blk"), spans, Codec::kZstd, 16, &props).ok());
+  auto block = BlockReader::Open(Env::Default(), dir.Sub("4.blk"), 4);
+  ASSERT_TRUE(block.ok()) << block.status();
+  const BlockTables& tables = (*block)->tables();
+  const uint32_t key_a = static_cast<uint32_t>(
+      std::find(tables.keys.begin(), tables.keys.end(), "a") - tables.keys.begin());
+  auto filter = (*block)->LoadBlockValueFilter();
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  ASSERT_TRUE((*filter)->Covers(key_a));
+  const uint64_t before = (*block)->memory_bytes();
+  auto search = [&](std::string value) {
+    SpanQuery query;
+    AttributePredicate p;
+    p.scope = AttributeScope::kSpan;
+    p.key = "a";
+    p.value = AnyValue::String(std::move(value));
+    query.attributes.push_back(p);
+    size_t found = 0;
+    EXPECT_TRUE(ScanBlock(**block, query, [&](const Span&) { return ++found > 0; }).ok());
+    return found;
+  };
+  EXPECT_EQ(search("payments.staging.internal"), 0u);
+  EXPECT_EQ((*block)->memory_bytes(), before) << "the groups' filters were read";
+  const Span& holder = *std::find_if(spans.begin() + 1, spans.end(), [](const Span& s) {
+    return s.attributes[0].value.type() == AnyValue::Type::kString &&
+           s.attributes[0].value.string_value().rfind("unique-", 0) == 0;
+  });
+  EXPECT_GT(search(holder.attributes[0].value.string_value()), 0u);
+  EXPECT_GT((*block)->memory_bytes(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, BlockScanTest,
