@@ -14,12 +14,19 @@ void BlockValueFilterBuilder::Add(uint32_t key, uint64_t hash) {
   recent = {hash, key, true};
   if (key >= keys_.size()) keys_.resize(size_t{key} + 1);
   KeyEntries& entries = keys_[key];
-  if (entries.over) return;
-  entries.hashes.insert(hash);
-  if (entries.hashes.size() > kMaxEntriesPerKey) {
-    entries.over = true;
-    absl::flat_hash_set<uint64_t>().swap(entries.hashes);  // release its memory now
+  if (entries.dropped) return;
+  if (!entries.hashes.insert(hash).second) return;
+  if (++tracked_ > kMaxTrackedEntries) DropLargestKey();
+}
+
+void BlockValueFilterBuilder::DropLargestKey() {
+  KeyEntries* largest = nullptr;
+  for (KeyEntries& k : keys_) {
+    if (largest == nullptr || k.hashes.size() > largest->hashes.size()) largest = &k;
   }
+  tracked_ -= largest->hashes.size();
+  largest->dropped = true;
+  absl::flat_hash_set<uint64_t>().swap(largest->hashes);  // release its memory now
 }
 
 void BlockValueFilterBuilder::Finish(uint32_t key_count, size_t max_entries, std::string* out) {
@@ -28,7 +35,7 @@ void BlockValueFilterBuilder::Finish(uint32_t key_count, size_t max_entries, std
   for (uint32_t key = 0; key < key_count; ++key) {
     if (key >= keys_.size()) {
       candidates.emplace_back(0, key);
-    } else if (!keys_[key].over) {
+    } else if (!keys_[key].dropped) {
       candidates.emplace_back(keys_[key].hashes.size(), key);
     }
   }
@@ -51,9 +58,10 @@ void BlockValueFilterBuilder::Finish(uint32_t key_count, size_t max_entries, std
       if (covered[i] >= keys_.size()) continue;
       for (uint64_t hash : keys_[covered[i]].hashes) filter.Add(hash);
     }
-    filter.Finish(out);
+    filter.Finish(out, /*blocked=*/true);
   }
   keys_.clear();
+  tracked_ = 0;
   recent_.fill(Recent{});
 }
 

@@ -1,17 +1,16 @@
-// Block value filter: one Bloom filter over the attribute values of a whole block, for the keys
-// that have few distinct values in it, so that a search for a rare value of such a key ("the
-// spans whose http.host is payments.staging.internal") skips a block without it in one probe,
-// instead of probing the value filter of each of its thousands of row groups.
+// Block value filter: one Bloom filter over the attribute values of a whole block, so that a
+// search for a rare value ("the spans whose http.host is payments.staging.internal", "the
+// traces of user u-00012345") skips a block without it in one probe, instead of probing the
+// value filter of each of its thousands of row groups.
 //
-// Why only the keys of few values: a block's row-group filters already cost ~2 bytes per span,
-// almost all of it the keys whose values are local to a trace (user, session and order ids,
-// random sizes and ports). A block-wide filter over those would cost nearly as much again, and
-// they are the keys a group filter answers well anyway (a value sits in one group or two).
-// The keys of few values (hosts, routes, methods, status codes, table names, regions) are the
-// ones whose group filters say "maybe" for the value's usual neighbours and are probed in every
-// group; covering them costs a few kilobytes per block. The builder covers the keys in order of
-// fewest distinct entries while the total stays within a budget the caller gives (a fraction of
-// the rows), and lists the keys it covers, so a probe for any other key says "maybe".
+// Why it is cheap: the row groups' filters cost ~2 bytes per span because a value is counted
+// again in every group it appears in (a host, a status code, a random body size recur in
+// thousands of groups). Counted once per block, the distinct values are few: ~320k entries
+// for 1.5M checkout spans, ~0.26 bytes per span at 10 bits each. Still, a block whose keys
+// hold a unique value per span (request ids, timestamps as strings) could cost as much as the
+// group filters again, so the builder covers the keys in order of fewest distinct entries while
+// the total stays within a budget the caller gives (a fraction of the rows), and lists the keys
+// it covers: a probe for any other key says "maybe", and the groups' filters answer as before.
 //
 // The entries are those of the row groups' filters (index/value_filter.h: strings and ints, a
 // marker for other types, an array's string and int elements; not the operations' template
@@ -20,7 +19,7 @@
 //
 // Serialized form (empty: no key is covered): varint covered key count (>= 1), the covered key
 // ids ascending as varint deltas (the first from 0, then each minus the previous, >= 1), then a
-// value filter (index/value_filter.h) of the covered keys' entries.
+// value filter (index/value_filter.h, blocked layout) of the covered keys' entries.
 //
 // Thread safety: BlockValueFilterBuilder is thread-compatible; a parsed BlockValueFilter is
 // immutable and may be probed from any number of threads.
@@ -41,9 +40,10 @@ namespace spanstore {
 
 class BlockValueFilterBuilder {
  public:
-  // A key with more distinct entries than this in the block is not covered (and its entries
-  // are no longer tracked), which bounds the builder's memory by keys × this.
-  static constexpr size_t kMaxEntriesPerKey = 4096;
+  // Entries tracked at most (~16 MB): past it the key with the most entries is dropped (not
+  // covered, its entries no longer tracked), which bounds the builder's memory whatever the
+  // block holds.
+  static constexpr size_t kMaxTrackedEntries = 1 << 20;
 
   // Adds the entry `hash` (ValueFilterHash and friends) of key `key` (the block's key id).
   void Add(uint32_t key, uint64_t hash);
@@ -55,9 +55,10 @@ class BlockValueFilterBuilder {
 
  private:
   struct KeyEntries {
-    bool over = false;  // more than kMaxEntriesPerKey: not covered
+    bool dropped = false;  // for kMaxTrackedEntries: not covered
     absl::flat_hash_set<uint64_t> hashes;
   };
+  void DropLargestKey();
   // Most entries repeat (a host on every span of a route): a direct-mapped cache of the last
   // (key, hash) pairs keeps repeats away from the hash sets.
   struct Recent {
@@ -65,8 +66,9 @@ class BlockValueFilterBuilder {
     uint32_t key = 0;
     bool used = false;
   };
-  static constexpr size_t kRecent = 256;
+  static constexpr size_t kRecent = 1024;
   std::vector<KeyEntries> keys_;  // by key id
+  size_t tracked_ = 0;            // entries in keys_' sets
   std::array<Recent, kRecent> recent_{};
 };
 

@@ -12,11 +12,17 @@
 // only for equality, and only on values the writer offered (block_format.md says which: not
 // the operations' template values).
 //
-// Serialized form: u8 probe count k (1..16), then the bit array (m = 8 * bytes bits, LSB first
-// within each byte). Zero bytes of bits: the group holds no entry. Entry i sets bits
-// (h1 + j * h2) mod m for j < k, with h1, h2 the halves of the entry's 64-bit hash
-// (ValueFilterHash). With 10 bits per distinct entry and k = 7 a probe is wrong (says "maybe"
-// for an absent entry) about 1% of the time; it is never wrong the other way.
+// Serialized form: u8 header, then the bit array (m = 8 * bytes bits, LSB first within each
+// byte). Zero bytes of bits: the group holds no entry. Two layouts, told apart by the header:
+//  - standard (header = k, the probe count, 1..16): entry h sets bits (h1 + j * h2) mod m for
+//    j < k, with h1, h2 the halves of the entry's 64-bit hash (ValueFilterHash);
+//  - blocked (header = 0x80 | k; block format 5 on): the bits are 32-byte blocks; entry h sets
+//    k bits of one block, block (h1 * blocks) >> 32, bit positions the top 8 bits of x after
+//    each of k steps x *= 0x9e3779b9 (x = h2, 32-bit arithmetic). A probe then reads one block
+//    (one or two cache lines) instead of k scattered lines: a search that asks thousands of
+//    groups' filters is bound by the lines it reads.
+// With 10 bits per distinct entry and k = 7 a probe is wrong (says "maybe" for an absent entry)
+// about 1% of the time (a little more, blocked); it is never wrong the other way.
 //
 // Thread safety: ValueFilterBuilder is thread-compatible; ValueFilterMayContain is pure.
 
@@ -92,8 +98,8 @@ class ValueFilterBuilder {
   }
 
   // Appends the serialized filter of the entries added (duplicates counted once) to *out and
-  // starts over.
-  void Finish(std::string* out);
+  // starts over. Blocked: the blocked layout (a multiple of 32 bytes of bits).
+  void Finish(std::string* out, bool blocked = false);
 
  private:
   static constexpr size_t kRecent = 64;

@@ -25,7 +25,7 @@ std::string Build(BlockValueFilterBuilder* b, uint32_t keys, size_t budget) {
 TEST(BlockValueFilter, CoversTheKeysOfFewestValuesWithinTheBudget) {
   BlockValueFilterBuilder b;
   // Key 0: 3 hosts on many rows; key 1: 500 ids; key 2: 50 routes; key 3: never added (only
-  // template values); key 4: more distinct values than any block filter tracks.
+  // template values); key 4: a session id per row.
   for (int row = 0; row < 20000; ++row) {
     b.Add(0, ValueFilterHash(0, "host-" + std::to_string(row % 3)));
     b.Add(1, ValueFilterHash(1, static_cast<int64_t>(row % 500)));
@@ -61,6 +61,25 @@ TEST(BlockValueFilter, CoversTheKeysOfFewestValuesWithinTheBudget) {
   EXPECT_TRUE(f.Covers(1));
   for (int row = 0; row < 2000; ++row) {
     ASSERT_TRUE(f.MayContain(ValueFilterHash(1, static_cast<int64_t>(row))));
+  }
+}
+
+// The builder's memory is bounded: past kMaxTrackedEntries the key with the most entries is
+// dropped (never covered), and the others are still covered and complete.
+TEST(BlockValueFilter, DropsTheLargestKeyPastTheTrackingBound) {
+  BlockValueFilterBuilder b;
+  const size_t n = BlockValueFilterBuilder::kMaxTrackedEntries + 10;
+  for (size_t i = 0; i < n; ++i) {
+    b.Add(1, ValueFilterHash(1, static_cast<int64_t>(i)));
+    if (i % 1000 == 0) b.Add(0, ValueFilterHash(0, static_cast<int64_t>(i)));
+  }
+  BlockValueFilter f;
+  const std::string data = Build(&b, 2, n);
+  ASSERT_TRUE(f.Parse(data, 2));
+  EXPECT_TRUE(f.Covers(0));
+  EXPECT_FALSE(f.Covers(1));
+  for (size_t i = 0; i < n; i += 1000) {
+    ASSERT_TRUE(f.MayContain(ValueFilterHash(0, static_cast<int64_t>(i))));
   }
 }
 

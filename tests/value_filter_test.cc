@@ -12,7 +12,10 @@
 namespace spanstore {
 namespace {
 
-TEST(ValueFilter, FindsEveryEntryAdded) {
+// Both layouts: standard (false) and blocked (true, block format 5).
+class ValueFilterLayoutTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ValueFilterLayoutTest, FindsEveryEntryAdded) {
   std::mt19937_64 rng(1);
   for (int round = 0; round < 50; ++round) {
     ValueFilterBuilder b;
@@ -26,26 +29,32 @@ TEST(ValueFilter, FindsEveryEntryAdded) {
       added.push_back(h);
     }
     std::string filter;
-    b.Finish(&filter);
+    b.Finish(&filter, GetParam());
     ASSERT_TRUE(ValueFilterValid(filter));
+    if (GetParam() && n > 0) {
+      EXPECT_EQ(static_cast<uint8_t>(filter[0]), 0x80 | ValueFilterBuilder::kProbes);
+      EXPECT_EQ((filter.size() - 1) % 32, 0u);
+    }
     for (uint64_t h : added) ASSERT_TRUE(ValueFilterMayContain(filter, h));
   }
 }
 
-TEST(ValueFilter, RejectsMostAbsentEntries) {
+TEST_P(ValueFilterLayoutTest, RejectsMostAbsentEntries) {
   ValueFilterBuilder b;
   for (int i = 0; i < 1000; ++i) b.Add(ValueFilterHash(1, "present-" + std::to_string(i)));
   std::string filter;
-  b.Finish(&filter);
-  EXPECT_LE(filter.size(), 1 + 1000 * ValueFilterBuilder::kBitsPerEntry / 8 + 1);
+  b.Finish(&filter, GetParam());
+  EXPECT_LE(filter.size(), 1 + 1000 * ValueFilterBuilder::kBitsPerEntry / 8 + 32);
   int false_positives = 0;
   for (int i = 0; i < 100000; ++i) {
     false_positives +=
         ValueFilterMayContain(filter, ValueFilterHash(1, "absent-" + std::to_string(i)));
   }
-  // 10 bits and 7 probes per entry: about 0.8 %.
+  // 10 bits and 7 probes per entry: about 0.8 % (standard), ~1.2 % (blocked).
   EXPECT_LT(false_positives, 2000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Layouts, ValueFilterLayoutTest, ::testing::Bool());
 
 TEST(ValueFilter, TypesAndKeysAreDistinctEntries) {
   EXPECT_NE(ValueFilterHash(1, "500"), ValueFilterHash(1, int64_t{500}));
@@ -82,6 +91,15 @@ TEST(ValueFilter, EmptyFilterHoldsNothingAndBadFormsAreRefused) {
   EXPECT_FALSE(ValueFilterValid(""));
   EXPECT_FALSE(ValueFilterValid(std::string(1, '\0')));    // no probes
   EXPECT_FALSE(ValueFilterValid(std::string(1, '\x11')));  // 17 probes
+  filter.clear();
+  b.Finish(&filter, /*blocked=*/true);
+  ASSERT_TRUE(ValueFilterValid(filter));
+  EXPECT_FALSE(ValueFilterMayContain(filter, ValueFilterHash(0, "x")));
+  EXPECT_TRUE(ValueFilterValid(std::string("\x87") + std::string(64, '\0')));
+  EXPECT_FALSE(
+      ValueFilterValid(std::string("\x87") + std::string(40, '\0')));  // not 32-byte blocks
+  EXPECT_FALSE(ValueFilterValid(std::string(1, '\x80')));              // blocked, no probes
+  EXPECT_FALSE(ValueFilterValid(std::string(1, '\x91')));              // blocked, 17 probes
 }
 
 }  // namespace
