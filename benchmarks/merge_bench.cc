@@ -16,7 +16,9 @@
 //      FindTraces `{ resource.service.name = "frontend" && duration > 1s }` over a 10-minute
 //      window of the hour, and the needle `{ span.http.host = "payments.staging.internal" }`
 //      over the whole store (exactly one trace), both limit 20, median of --repeat; the needle
-//      also once right after evicting the files again.
+//      also once right after evicting the files again. Then the same for the planted trace's
+//      user, `{ span.app.user.id = "u-…" }` (a key of ~5M values, which the block value filter
+//      does not cover: each row group's filter is asked; the planted trace must be found).
 // Wrong answers exit 1. `--keep` leaves each store in place; `--reuse DIR --spans N` measures
 // steps 2 and 3 again on such a store (N its size), without writing: its cold open is then the
 // first open of a fresh process, which is what a restarted server pays.
@@ -154,6 +156,8 @@ struct Row {
   double open_cold = 0, open_warm = 0;
   double get_p50 = 0, get_p99 = 0;
   double search_ms = 0, needle_ms = 0, needle_cold_ms = 0;
+  double user_ms = 0, user_cold_ms = 0;
+  uint64_t user_traces = 0;
   uint64_t search_traces = 0;
   bool reused = false;  // --reuse: no ingest, so no write-side figures
 };
@@ -181,7 +185,26 @@ struct Written {
   Row row;
   std::vector<TraceId> ids;
   std::vector<uint32_t> sizes;
+  TraceId planted;
+  std::string planted_user;  // the planted trace's app.user.id
 };
+
+// Notes the planted trace and its user once the generator has made it (`trace` is its latest).
+void NotePlanted(const CheckoutGenerator& gen, const std::vector<Span>& trace, Written* w) {
+  if (!w->planted_user.empty() || !gen.planted_trace_id().has_value() ||
+      *gen.planted_trace_id() != trace.front().trace_id) {
+    return;
+  }
+  w->planted = trace.front().trace_id;
+  for (const Span& s : trace) {
+    for (const KeyValue& kv : s.attributes) {
+      if (kv.key == "app.user.id" && kv.value.type() == AnyValue::Type::kString) {
+        w->planted_user = kv.value.string_value();
+        return;
+      }
+    }
+  }
+}
 
 absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, const std::string& dir,
                              absl::StatusOr<Written> written);
@@ -195,6 +218,7 @@ absl::StatusOr<Written> ReuseStore(const GeneratorOptions& g, const std::string&
   CheckoutGenerator gen(g);
   std::vector<Span> trace;
   while (gen.NextTrace(&trace)) {
+    NotePlanted(gen, trace, &w);
     w.ids.push_back(trace.front().trace_id);
     w.sizes.push_back(static_cast<uint32_t>(trace.size()));
     w.row.spans += trace.size();
@@ -234,8 +258,9 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
     g.traces = std::max<uint64_t>(1, spans * pilot.traces / n);
   }
   if (!flags.reuse.empty()) return ReadSide(flags, g, dir, ReuseStore(g, dir));
-  std::vector<TraceId> ids;
-  std::vector<uint32_t> sizes;
+  Written w;
+  std::vector<TraceId>& ids = w.ids;
+  std::vector<uint32_t>& sizes = w.sizes;
   ids.reserve(g.traces);
   sizes.reserve(g.traces);
 
@@ -250,6 +275,7 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
   std::vector<Span> trace, batch;
   uint64_t next_progress = 5'000'000;
   while (gen.NextTrace(&trace)) {
+    NotePlanted(gen, trace, &w);
     ids.push_back(trace.front().trace_id);
     sizes.push_back(static_cast<uint32_t>(trace.size()));
     row.spans += trace.size();
@@ -279,7 +305,8 @@ absl::StatusOr<Row> RunSize(const Flags& flags, uint64_t spans, const std::strin
   row.dir_bytes = DirectoryBytes(dir);
   Progress(absl::StrFormat("%d spans in %d blocks, ingest + compaction %.1f s", row.spans,
                            row.stats.blocks, row.ingest_wall));
-  return ReadSide(flags, g, dir, Written{std::move(row), std::move(ids), std::move(sizes)});
+  w.row = std::move(row);
+  return ReadSide(flags, g, dir, std::move(w));
 }
 
 absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, const std::string& dir,
@@ -346,6 +373,23 @@ absl::StatusOr<Row> ReadSide(const Flags& flags, const GeneratorOptions& g, cons
   if (found != 1) {
     return absl::InternalError(absl::StrFormat("the needle found %d traces, not 1", found));
   }
+  if (written->planted_user.empty()) return absl::InternalError("no planted trace");
+  auto user = ParseQuery(absl::StrFormat(R"({ span.app.user.id = "%s" })", written->planted_user));
+  if (!user.ok()) return user.status();
+  Evict(dir);
+  ms = TimeFind(store.get(), *user, 1, &found);
+  if (!ms.ok()) return ms.status();
+  row.user_cold_ms = *ms;
+  ms = TimeFind(store.get(), *user, flags.repeat, &found);
+  if (!ms.ok()) return ms.status();
+  row.user_ms = *ms;
+  row.user_traces = found;
+  auto users = store->FindTraces(*user, kLimit);
+  if (!users.ok()) return users.status();
+  if (std::none_of(users->begin(), users->end(),
+                   [&](const TraceSummary& t) { return t.trace_id == written->planted; })) {
+    return absl::InternalError("the user search missed the planted trace");
+  }
   if (absl::Status s = store->Close(); !s.ok()) return s;
   return row;
 }
@@ -398,6 +442,9 @@ std::string Report(const std::vector<Row>& rows) {
        [](const Row& r) { return absl::StrFormat("%.1f ms (%d)", r.search_ms, r.search_traces); });
   line("needle attribute search, warm / cold", [](const Row& r) {
     return absl::StrFormat("%.1f / %.1f ms", r.needle_ms, r.needle_cold_ms);
+  });
+  line("user id search, warm / cold (traces)", [](const Row& r) {
+    return absl::StrFormat("%.1f / %.1f ms (%d)", r.user_ms, r.user_cold_ms, r.user_traces);
   });
   return md;
 }
