@@ -91,8 +91,11 @@ struct SPANSTORE_EXPORT Options {
 
   // Upper bound on the bytes of spans held in memory (active + sealed-but-uncompacted
   // memtables). When compaction falls behind, Append waits (back-pressure) rather than growing
-  // memory without bound; Stats().write_stalls counts the waits.
-  uint64_t max_memtable_bytes = 512ull << 20;
+  // memory without bound; Stats().write_stalls counts the waits. 256 MiB holds ~600k typical
+  // spans (~420 bytes each in a memtable), a burst of a second or two at full ingest speed;
+  // twice that bought no throughput in the 100M-span benchmark (the run was slower: more
+  // level-0 blocks waited for merges) and cost 0.2 GB of peak RSS.
+  uint64_t max_memtable_bytes = 256ull << 20;
 
   // Compression of block columns (Zstd at zstd_level).
   Codec codec = Codec::kZstd;
