@@ -102,7 +102,7 @@ store:
   --sync POLICY           every-batch (default: a 2xx/OK means fdatasync'd, group-committed
                           across concurrent requests), interval (100 ms loss window on a
                           machine crash) or none
-  --max-memtable-bytes N  memory for spans not yet compacted (default 512MiB); ingest is
+  --max-memtable-bytes N  memory for spans not yet compacted (default 256MiB); ingest is
                           answered 503/UNAVAILABLE with Retry-After when it is nearly full
 
 limits:
