@@ -322,16 +322,8 @@ absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters()
   if (filters_loaded_.load(std::memory_order_relaxed)) return &filters_;
   std::string section;
   absl::Status s =
-      ReadExactly(filter_offset_, filter_section_bytes_, "the value filters", &section);
+      ReadChecksummed(filter_offset_, filter_section_bytes_, "value filters", &section);
   if (!s.ok()) return s;
-  const size_t body = section.size() - 8;  // ParseMeta: at least the checksum's 8 bytes
-  const uint64_t stored = DecodeFixed64(section.data() + body);
-  const uint64_t computed = XXH3_64bits(section.data(), body);
-  if (stored != computed) {
-    return BlockError(path_, absl::StrFormat("offset %d: value filters: checksum mismatch "
-                                             "(stored %016x, computed %016x)",
-                                             filter_offset_, stored, computed));
-  }
   filter_section_ = std::move(section);  // not read by others until filters_loaded_
   std::vector<std::string_view> filters;
   filters.reserve(filter_sizes_.size());
@@ -357,17 +349,8 @@ absl::StatusOr<const BlockValueFilter*> BlockReader::LoadBlockValueFilter() cons
   if (block_filter_loaded_.load(std::memory_order_relaxed)) return &block_filter_;
   std::string data;
   absl::Status s =
-      ReadExactly(block_filter_offset_, block_filter_bytes_, "the block value filter", &data);
+      ReadChecksummed(block_filter_offset_, block_filter_bytes_, "block value filter", &data);
   if (!s.ok()) return s;
-  const size_t body = data.size() - 8;  // ParseMeta: at least the checksum's 8 bytes
-  const uint64_t stored = DecodeFixed64(data.data() + body);
-  const uint64_t computed = XXH3_64bits(data.data(), body);
-  if (stored != computed) {
-    return BlockError(path_, absl::StrFormat("offset %d: block value filter: checksum mismatch "
-                                             "(stored %016x, computed %016x)",
-                                             block_filter_offset_, stored, computed));
-  }
-  data.resize(body);
   block_filter_data_ = std::move(data);  // not read by others until block_filter_loaded_
   if (!block_filter_.Parse(block_filter_data_, tables_.keys.size())) {
     return BlockError(path_, absl::StrFormat("offset %d: the block value filter is malformed",
@@ -409,6 +392,22 @@ absl::Status BlockReader::ReadExactly(uint64_t offset, uint64_t size, std::strin
                                              what, got.size(), size));
   }
   if (got.data() != out->data()) std::memmove(out->data(), got.data(), got.size());
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::ReadChecksummed(uint64_t offset, uint64_t size, std::string_view what,
+                                          std::string* out) const {
+  absl::Status s = ReadExactly(offset, size, what, out);
+  if (!s.ok()) return s;
+  const size_t body = out->size() - 8;  // ParseMeta: at least the checksum's 8 bytes
+  const uint64_t stored = DecodeFixed64(out->data() + body);
+  const uint64_t computed = XXH3_64bits(out->data(), body);
+  if (stored != computed) {
+    return BlockError(path_, absl::StrFormat("offset %d: %s: checksum mismatch (stored %016x, "
+                                             "computed %016x)",
+                                             offset, what, stored, computed));
+  }
+  out->resize(body);
   return absl::OkStatus();
 }
 

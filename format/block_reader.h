@@ -191,6 +191,10 @@ class BlockReader {
   // ends first.
   absl::Status ReadExactly(uint64_t offset, uint64_t size, std::string_view what,
                            std::string* out) const;
+  // ReadExactly of an extent that ends with the xxh3 of its other bytes, checked and removed.
+  // REQUIRES: size >= 8.
+  absl::Status ReadChecksummed(uint64_t offset, uint64_t size, std::string_view what,
+                               std::string* out) const;
   // Reads, parses and checks the trace index (LoadTraceIndex keeps it).
   absl::StatusOr<TraceIndex> ReadTraceIndex() const;
   // Calls fn(data, begin, end) for each row group holding rows of [first, last), the group's

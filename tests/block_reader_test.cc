@@ -440,6 +440,13 @@ TEST(BlockReader, BlockValueFilterCoversTheKeysOfFewValues) {
   std::string data = *Env::Default()->ReadFile(path);
   const uint64_t end = offset + size - 8;
   std::memset(&data[end - 64], 0, 64);
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
+  block = BlockReader::Open(Env::Default(), path, 10);  // the filter is not read at Open
+  ASSERT_TRUE(block.ok()) << block.status();
+  const absl::Status damaged = (*block)->LoadBlockValueFilter().status();
+  EXPECT_EQ(damaged.code(), absl::StatusCode::kDataLoss) << damaged;
+  EXPECT_THAT(std::string(damaged.message()),
+              ::testing::AllOf(HasSubstr(path), HasSubstr("block value filter: checksum")));
   EncodeFixed64(&data[end], XXH3_64bits(data.data() + offset, size - 8));
   ASSERT_TRUE(Env::Default()->WriteFileAtomically(path, data).ok());
   block = BlockReader::Open(Env::Default(), path, 10);
