@@ -316,8 +316,8 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   MakePlan(block, query, &plan);
   if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
   if (!plan.filter_checks.empty()) {
-    // The block value filter decides for the whole block, for the keys of few values it
-    // covers, before the groups' filters are read at all.
+    // The block value filter decides for the whole block, for the keys it covers, before the
+    // groups' filters are read at all.
     auto block_filter = block.LoadBlockValueFilter();
     if (!block_filter.ok()) return block_filter.status();
     for (const Plan::FilterCheck& c : plan.filter_checks) {

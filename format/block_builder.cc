@@ -366,8 +366,8 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
   if (!s.ok()) return s;
 
   // Version 4: the filters' section, raw (Bloom bits do not compress), before the meta page:
-  // the groups' filters and their checksum, then (version 5) the block value filter, over the
-  // keys of few values, and its own checksum, so that a search reads it alone first.
+  // the groups' filters and their checksum, then (version 5) the block value filter and its own
+  // checksum, so that a search reads it alone first (index/block_value_filter.h).
   uint64_t block_filter_bytes = 0;
   if (options_.format_version >= 4) {
     std::string_view filters = group_filters_;

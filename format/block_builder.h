@@ -114,7 +114,7 @@ class BlockBuilder {
 
   TraceIndexBuilder trace_index_;
   ValueFilterBuilder trace_filter_;  // version 4: a Bloom filter of the trace ids, in the meta page
-  BlockValueFilterBuilder block_filter_;  // version 5: the keys of few values, block-wide
+  BlockValueFilterBuilder block_filter_;  // version 5: the block's attribute values, block-wide
   uint64_t traces_ = 0;
   bool have_last_ = false;
   TraceId last_trace_;

@@ -41,9 +41,10 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // before it, so that opening a block reads and decompresses no filter (they were ~90% of the
 // meta page: Bloom bits do not compress) and a store that is never searched by attribute value
 // never holds them. Version 5 ends that section with a block value filter
-// (index/block_value_filter.h) over the keys of few distinct values, so that a search for a
-// rare value of such a key skips a block in one probe rather than one per row group. Version 1
-// (one page per column, trace ids in every group) is no longer read.
+// (index/block_value_filter.h) over the block's distinct values (of the keys that fit its
+// budget), so that a search for a rare value skips a block in one probe rather than one per row
+// group, and writes the filters in a blocked layout (one or two cache lines per probe). Version
+// 1 (one page per column, trace ids in every group) is no longer read.
 inline constexpr uint32_t kBlockFormatVersion = 5;
 inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;

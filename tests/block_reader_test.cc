@@ -386,10 +386,11 @@ TEST(BlockReader, ReadsVersion3Blocks) {
   ASSERT_TRUE((*block)->Verify().ok());
 }
 
-// Version 5 ends the filters' section with a block value filter over the keys of few values: a
-// host is covered, a per-span id is not, every host of the block is in it, and Verify finds a
-// filter that lacks one (a search would skip the block).
-TEST(BlockReader, BlockValueFilterCoversTheKeysOfFewValues) {
+// Version 5 ends the filters' section with a block value filter over the keys whose values fit
+// its budget (rows / 4, fewest first): a host is covered, a per-span id is not, every host of
+// the block is in it, Verify finds a filter that lacks one (a search would skip the block), and
+// damage is found when the filter is first read.
+TEST(BlockReader, BlockValueFilterCoversTheKeysWithinItsBudget) {
   TempDir dir;
   const std::string path = dir.Sub("10.blk");
   std::vector<Span> spans(3000);
