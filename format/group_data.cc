@@ -234,8 +234,10 @@ absl::Status GroupData::Decompress(int column, std::string_view* raw) {
     cache_checked_ = true;
     if (fill_cache_ || block_.has_cached_pages()) {
       const PageCache::Key key{block_.cache_id(), group_};
-      cached_ = cache->Lookup(key);
-      if (cached_ == nullptr && fill_cache_) {
+      bool admit = false;
+      // Only reads that would fill count towards admission (a scan's misses do not).
+      cached_ = cache->Lookup(key, fill_cache_ ? &admit : nullptr);
+      if (cached_ == nullptr && fill_cache_ && admit) {
         std::string whole;
         if (absl::Status s = DecompressWholeGroup(&whole); !s.ok()) return s;
         cached_ = cache->Insert(key, std::move(whole));
@@ -658,6 +660,10 @@ absl::Status GroupData::MaterializeFields(uint32_t row, const SpanFields& fields
     // The span's KeyValues are overwritten in place, so their strings keep their capacity
     // from one row to the next.
     size_t n = 0;
+    // One allocation for the span's list: growing it one attribute at a time allocated five
+    // times for a dozen attributes, the last two large enough to make glibc consolidate its
+    // free lists each time.
+    if (fields.keys == nullptr) span->attributes.reserve(o.key_end - o.key_begin);
     const ValueRef* ref = c_->refs.data() + c_->attr_first[row - begin_];
     for (uint32_t k = o.key_begin; k < o.key_end; ++k, ++ref) {
       const uint32_t key = tables_.op_keys[k];

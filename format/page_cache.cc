@@ -1,5 +1,6 @@
 #include "format/page_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -16,13 +17,31 @@ PageCache::Shard& PageCache::ShardOf(const Key& key) {
   return shards_[absl::Hash<Key>()(key) >> 60];
 }
 
-PageCache::Page PageCache::Lookup(const Key& key) {
+bool PageCache::NoteMiss(Shard& shard, const Key& key) {
+  const uint64_t seq = ++shard.miss_seq;
+  auto [it, inserted] = shard.recent_misses.try_emplace(key, seq);
+  const bool seen = !inserted;
+  it->second = seq;
+  shard.recent_order.emplace_back(key, seq);
+  const size_t window = std::max(kMinRecentMisses, 2 * shard.map.size());
+  while (shard.recent_order.size() > window) {
+    const auto& [old_key, old_seq] = shard.recent_order.front();
+    auto old = shard.recent_misses.find(old_key);
+    if (old != shard.recent_misses.end() && old->second == old_seq) shard.recent_misses.erase(old);
+    shard.recent_order.pop_front();
+  }
+  return seen;
+}
+
+PageCache::Page PageCache::Lookup(const Key& key, bool* admit) {
+  if (admit != nullptr) *admit = false;
   if (capacity_ == 0) return nullptr;
   Shard& shard = ShardOf(key);
   port::MutexLock l(&shard.mu);
   auto it = shard.map.find(key);
   if (it == shard.map.end()) {
     misses_.fetch_add(1, std::memory_order_relaxed);
+    if (admit != nullptr) *admit = NoteMiss(shard, key);
     return nullptr;
   }
   hits_.fetch_add(1, std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 
 #include "format/page_cache.h"
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +77,38 @@ TEST(PageCache, ZeroCapacityAndOversizedPagesAreNotKept) {
   EXPECT_EQ(small.usage(), 0u);
 }
 
+// Admission: a key is worth inserting on its second miss within the shard's window of recent
+// misses, and only misses of callers that would insert count.
+TEST(PageCache, AdmitsAKeyOnItsSecondRecentMiss) {
+  PageCache cache(1 << 20);
+  bool admit = true;
+  EXPECT_EQ(cache.Lookup(KeyOf(7), &admit), nullptr);
+  EXPECT_FALSE(admit);
+  EXPECT_EQ(cache.Lookup(KeyOf(7), &admit), nullptr);
+  EXPECT_TRUE(admit);
+  cache.Insert(KeyOf(7), "seven");
+  EXPECT_NE(cache.Lookup(KeyOf(7), &admit), nullptr);
+  EXPECT_FALSE(admit);  // a hit admits nothing
+
+  // A lookup that would not insert (a scan's) leaves no trace.
+  EXPECT_EQ(cache.Lookup(KeyOf(8)), nullptr);
+  EXPECT_EQ(cache.Lookup(KeyOf(8), &admit), nullptr);
+  EXPECT_FALSE(admit);
+
+  // A miss ages out of the window: 16 shards of at least 64 keys each, so after 16,384 other
+  // keys missed (~1,000 a shard) key 8's first miss is forgotten, and its next one is a first.
+  for (uint32_t i = 1000; i < 1000 + 16384; ++i) cache.Lookup(KeyOf(i), &admit);
+  EXPECT_EQ(cache.Lookup(KeyOf(8), &admit), nullptr);
+  EXPECT_FALSE(admit);
+  EXPECT_EQ(cache.Lookup(KeyOf(8), &admit), nullptr);
+  EXPECT_TRUE(admit);
+
+  PageCache off(0);
+  EXPECT_EQ(off.Lookup(KeyOf(1), &admit), nullptr);
+  EXPECT_EQ(off.Lookup(KeyOf(1), &admit), nullptr);
+  EXPECT_FALSE(admit);
+}
+
 TEST(PageCache, KeysOfDifferentReadersNeverMeet) {
   EXPECT_NE(PageCache::NewReaderId(), PageCache::NewReaderId());
   PageCache cache(1 << 20);
@@ -139,7 +172,8 @@ TEST_P(BlockReaderCacheTest, ReadsThroughTheCacheAreExact) {
       ASSERT_EQ(got, std::vector<Span>(spans.begin() + i, spans.begin() + j));
       i = j;
     }
-    // The block is a few hundred KiB decompressed: the second round misses nothing.
+    // The block is a few hundred KiB decompressed, and every group holds several traces (so
+    // is read more than once in the first round, and cached): the second round misses nothing.
     if (round == 1) {
       EXPECT_EQ(cache.misses(), misses_before);
     }
@@ -167,6 +201,35 @@ TEST_P(BlockReaderCacheTest, ReadsThroughTheCacheAreExact) {
 
 INSTANTIATE_TEST_SUITE_P(Codecs, BlockReaderCacheTest,
                          ::testing::Values(Codec::kNone, Codec::kLz4, Codec::kZstd));
+
+// A trace read once leaves its groups uncached; read again, they are cached, and a third read
+// is answered from the cache.
+TEST(BlockReaderCache, CachesAGroupOnItsSecondRead) {
+  TempDir dir;
+  const std::vector<Span> spans = SortedRandomSpans(13, 100);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(dir.Sub("3.blk"), spans, Codec::kZstd, 16, &props).ok());
+  PageCache cache(64 << 20);
+  auto block = BlockReader::Open(Env::Default(), dir.Sub("3.blk"), 3, &cache);
+  ASSERT_TRUE(block.ok());
+  const TraceId& id = spans.back().trace_id;
+  const size_t trace_spans =
+      std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
+  std::vector<Span> got;
+  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
+  EXPECT_EQ(got.size(), trace_spans);
+  EXPECT_EQ(cache.usage(), 0u);
+  EXPECT_EQ(cache.hits(), 0u);
+  got.clear();
+  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
+  EXPECT_EQ(got.size(), trace_spans);
+  EXPECT_GT(cache.usage(), 0u);
+  EXPECT_EQ(cache.hits(), 0u);
+  std::vector<Span> again;
+  ASSERT_TRUE((*block)->ReadTrace(id, &again).ok());
+  EXPECT_EQ(again, got);
+  EXPECT_GT(cache.hits(), 0u);
+}
 
 // Scans do not fill the cache: a lookup's pages are not pushed out by a pass over the store.
 TEST(BlockReaderCache, ScansDoNotFillTheCache) {
