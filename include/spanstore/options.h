@@ -107,8 +107,9 @@ struct SPANSTORE_EXPORT Options {
   uint32_t rows_per_group = 256;
   // Byte budget of the cache of decompressed block pages (one column of one row group each),
   // shared by every reader of the store and evicted least recently used first. Trace lookups
-  // fill it and every read looks there first; scans do not fill it, so a long scan does not
-  // evict what lookups keep reading. A page in use by a running query stays alive past its
+  // fill it with a row group the second time they miss it recently (a group read once is not
+  // worth the fill), and every read looks there first; scans do not fill it, so a long scan
+  // does not evict what lookups keep reading. A page in use by a running query stays alive past its
   // eviction, so memory can exceed the budget by the groups of the queries in flight. 0 turns
   // the cache off: every read decompresses.
   uint64_t page_cache_bytes = 64ull << 20;
