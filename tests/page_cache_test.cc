@@ -202,16 +202,24 @@ TEST_P(BlockReaderCacheTest, ReadsThroughTheCacheAreExact) {
 INSTANTIATE_TEST_SUITE_P(Codecs, BlockReaderCacheTest,
                          ::testing::Values(Codec::kNone, Codec::kLz4, Codec::kZstd));
 
+// Block `number` in `dir` holding `spans` (Zstd, 16-row groups), opened to read through `cache`.
+absl::StatusOr<std::unique_ptr<BlockReader>> CachedBlock(const TempDir& dir, uint64_t number,
+                                                         const std::vector<Span>& spans,
+                                                         PageCache* cache) {
+  const std::string path = dir.Sub(absl::StrCat(number, ".blk"));
+  BlockProperties props;
+  if (absl::Status s = WriteBlock(path, spans, Codec::kZstd, 16, &props); !s.ok()) return s;
+  return BlockReader::Open(Env::Default(), path, number, cache);
+}
+
 // A trace read once leaves its groups uncached; read again, they are cached, and a third read
 // is answered from the cache.
 TEST(BlockReaderCache, CachesAGroupOnItsSecondRead) {
   TempDir dir;
   const std::vector<Span> spans = SortedRandomSpans(13, 100);
-  BlockProperties props;
-  ASSERT_TRUE(WriteBlock(dir.Sub("3.blk"), spans, Codec::kZstd, 16, &props).ok());
   PageCache cache(64 << 20);
-  auto block = BlockReader::Open(Env::Default(), dir.Sub("3.blk"), 3, &cache);
-  ASSERT_TRUE(block.ok());
+  auto block = CachedBlock(dir, 3, spans, &cache);
+  ASSERT_TRUE(block.ok()) << block.status();
   const TraceId& id = spans.back().trace_id;
   const size_t trace_spans =
       std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
@@ -235,11 +243,9 @@ TEST(BlockReaderCache, CachesAGroupOnItsSecondRead) {
 TEST(BlockReaderCache, ScansDoNotFillTheCache) {
   TempDir dir;
   const std::vector<Span> spans = SortedRandomSpans(12, 100);
-  BlockProperties props;
-  ASSERT_TRUE(WriteBlock(dir.Sub("2.blk"), spans, Codec::kZstd, 16, &props).ok());
   PageCache cache(8 << 20);
-  auto block = BlockReader::Open(Env::Default(), dir.Sub("2.blk"), 2, &cache);
-  ASSERT_TRUE(block.ok());
+  auto block = CachedBlock(dir, 2, spans, &cache);
+  ASSERT_TRUE(block.ok()) << block.status();
   ASSERT_TRUE(ScanBlock(**block, SpanQuery{}, [](const Span&) { return true; }).ok());
   EXPECT_EQ(cache.usage(), 0u);
   EXPECT_FALSE((*block)->has_cached_pages());
