@@ -132,29 +132,31 @@ uint64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-// Drops the store's files from the page cache (their pages are clean once the store is closed
-// or its files synced), so the next read goes to the disk.
-void Evict(const std::string& dir) {
+// Calls fn(fd) with each file of the store opened for reading.
+template <typename Fn>
+void ForEachFile(const std::string& dir, Fn fn) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     const int fd = ::open(e.path().c_str(), O_RDONLY);
     if (fd < 0) continue;
-    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    fn(fd);
     ::close(fd);
   }
+}
+
+// Drops the store's files from the page cache (their pages are clean once the store is closed
+// or its files synced), so the next read goes to the disk.
+void Evict(const std::string& dir) {
+  ForEachFile(dir, [](int fd) { (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); });
 }
 
 // Reads every file of the store once, into the OS page cache.
 void ReadFiles(const std::string& dir) {
   std::vector<char> buf(1 << 20);
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    const int fd = ::open(e.path().c_str(), O_RDONLY);
-    if (fd < 0) continue;
+  ForEachFile(dir, [&](int fd) {
     while (::read(fd, buf.data(), buf.size()) > 0) {
     }
-    ::close(fd);
-  }
+  });
 }
 
 double Percentile(std::vector<double> v, double p) {

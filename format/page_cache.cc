@@ -18,19 +18,15 @@ PageCache::Shard& PageCache::ShardOf(const Key& key) {
 }
 
 bool PageCache::NoteMiss(Shard& shard, const Key& key) {
-  const uint64_t seq = ++shard.miss_seq;
-  auto [it, inserted] = shard.recent_misses.try_emplace(key, seq);
-  const bool seen = !inserted;
-  it->second = seq;
-  shard.recent_order.emplace_back(key, seq);
+  if (shard.recent_misses.contains(key)) return true;
+  shard.recent_misses.insert(key);
+  shard.recent_order.push_back(key);
   const size_t window = std::max(kMinRecentMisses, 2 * shard.map.size());
   while (shard.recent_order.size() > window) {
-    const auto& [old_key, old_seq] = shard.recent_order.front();
-    auto old = shard.recent_misses.find(old_key);
-    if (old != shard.recent_misses.end() && old->second == old_seq) shard.recent_misses.erase(old);
+    shard.recent_misses.erase(shard.recent_order.front());
     shard.recent_order.pop_front();
   }
-  return seen;
+  return false;
 }
 
 PageCache::Page PageCache::Lookup(const Key& key, bool* admit) {

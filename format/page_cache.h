@@ -49,6 +49,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "util/port_mutex.h"
 
 namespace spanstore {
@@ -105,13 +106,13 @@ class PageCache {
     std::list<Entry> lru ABSL_GUARDED_BY(mu);  // front: most recently used
     absl::flat_hash_map<Key, std::list<Entry>::iterator> map ABSL_GUARDED_BY(mu);
     uint64_t usage ABSL_GUARDED_BY(mu) = 0;
-    // Keys of recent misses, oldest first, and the sequence number of each key's latest miss
-    // (a key missed twice is in the queue twice; only its latest entry removes it).
-    std::deque<std::pair<Key, uint64_t>> recent_order ABSL_GUARDED_BY(mu);
-    absl::flat_hash_map<Key, uint64_t> recent_misses ABSL_GUARDED_BY(mu);
-    uint64_t miss_seq ABSL_GUARDED_BY(mu) = 0;
+    // Keys of recent misses (each once, from its first miss in the window on), oldest first,
+    // and the same keys as a set.
+    std::deque<Key> recent_order ABSL_GUARDED_BY(mu);
+    absl::flat_hash_set<Key> recent_misses ABSL_GUARDED_BY(mu);
   };
-  // Records a miss of `key`; true if it missed within the window already.
+  // Records a miss of `key`; true if it missed within the window already (the key then stays
+  // where its first miss put it: the caller is about to insert the page).
   static bool NoteMiss(Shard& shard, const Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   Shard& ShardOf(const Key& key);
 
