@@ -183,8 +183,9 @@ absl::Status GroupData::Load(int column) {
       s = Decompress(c, &parts[c - kColStartClass]);
       if (!s.ok()) return s;
     }
-    if (!DecodeTimes(c_->parent_rows, block_.groups()[group_].zone.min_start(), parts[0], parts[1],
-                     parts[2], &c_->starts, &c_->ends)) {
+    // Only rows before limit_ (format/time_columns.h says when that equals a whole decode).
+    if (!DecodeTimesPrefix(c_->parent_rows, limit_, block_.groups()[group_].zone.min_start(),
+                           parts[0], parts[1], parts[2], &c_->starts, &c_->ends)) {
       return Corrupt(column, "malformed time columns");
     }
   } else {
@@ -262,11 +263,15 @@ absl::Status GroupData::Decompress(int column, std::string_view* raw) {
 
 absl::Status GroupData::Parse(int column, std::string_view in) {
   const uint32_t n = rows_;
+  // The row-ordered columns are decoded up to limit_ only (LimitRows): a trace read needs a
+  // few rows, and the rows after them are other traces'. Only a whole decode can tell that a
+  // column has no bytes left over.
+  const bool whole = limit_ == n;
   switch (column) {
     case kColParent: {
       c_->parent_rows.assign(n, -1);
       c_->parent_kinds.assign(n, kNoParent);
-      for (uint32_t r = 0; r < n; ++r) {
+      for (uint32_t r = 0; r < limit_; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
         if (code == kParentNone) continue;
@@ -279,12 +284,12 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
         c_->parent_rows[r] = static_cast<int32_t>(r - back);
         c_->parent_kinds[r] = kParentInGroup;
       }
-      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      return in.empty() || !whole ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColOp: {
       c_->op_ids.resize(n);
       const uint64_t ops = tables_.ops.size();
-      for (uint32_t r = 0; r < n; ++r) {
+      for (uint32_t r = 0; r < limit_; ++r) {
         uint64_t code;
         if (!GetVarint64(&in, &code)) return Corrupt(column, "malformed code");
         if (code == kOpSuccessor) {
@@ -296,13 +301,13 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
           c_->op_ids[r] = static_cast<uint32_t>(code - kOpIdBias);
         }
       }
-      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      return in.empty() || !whole ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColContext:
       if (!GetBitPacked(&in, n, &c_->context_ranks) || !in.empty()) {
         return Corrupt(column, "malformed");
       }
-      for (uint32_t r = 0; r < n; ++r) {
+      for (uint32_t r = 0; r < limit_; ++r) {  // op ids are known up to limit_
         if (c_->context_ranks[r] >= op(r).context_end - op(r).context_begin) {
           return Corrupt(column, "context out of range");
         }
@@ -322,7 +327,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       return absl::OkStatus();
     case kColParentId: {
       c_->parents.assign(n, SpanId());
-      for (uint32_t r = 0; r < n; ++r) {
+      for (uint32_t r = 0; r < limit_; ++r) {
         if (c_->parent_kinds[r] == kExplicitParent) {
           if (in.size() < 8) return Corrupt(column, "short explicit id");
           std::memcpy(c_->parents[r].bytes.data(), in.data(), 8);
@@ -331,7 +336,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
           c_->parents[r] = span_id(static_cast<uint32_t>(c_->parent_rows[r]));
         }
       }
-      return in.empty() ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      return in.empty() || !whole ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColMisc: {
       c_->misc_offsets.resize(limit_);
@@ -343,7 +348,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
           return Corrupt(column, "malformed row");
         }
       }
-      return in.empty() || limit_ < n ? absl::OkStatus() : Corrupt(column, "trailing bytes");
+      return in.empty() || !whole ? absl::OkStatus() : Corrupt(column, "trailing bytes");
     }
     case kColAttrStrings: {
       uint64_t count;
@@ -370,7 +375,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
       return ParseValues(in);
     case kColEvents: {
       std::vector<SpanEvent> scratch;
-      if (!RowOffsets(in, limit_, limit_ == n, &c_->event_offsets,
+      if (!RowOffsets(in, limit_, whole, &c_->event_offsets,
                       [&](std::string_view* s) { return DecodeEventList(s, 0, &scratch); })) {
         return Corrupt(column, "malformed events");
       }
@@ -378,7 +383,7 @@ absl::Status GroupData::Parse(int column, std::string_view in) {
     }
     case kColLinks: {
       std::vector<SpanLink> scratch;
-      if (!RowOffsets(in, limit_, limit_ == n, &c_->link_offsets,
+      if (!RowOffsets(in, limit_, whole, &c_->link_offsets,
                       [&](std::string_view* s) { return DecodeLinkList(s, &scratch); })) {
         return Corrupt(column, "malformed links");
       }

@@ -153,8 +153,16 @@ void EncodeTimes(std::span<const int32_t> parent_row, std::span<const uint64_t> 
 bool DecodeTimes(std::span<const int32_t> parent_row, uint64_t base, std::string_view start_classes,
                  std::string_view end_classes, std::string_view bits, std::vector<uint64_t>* starts,
                  std::vector<uint64_t>* ends) {
+  return DecodeTimesPrefix(parent_row, parent_row.size(), base, start_classes, end_classes, bits,
+                           starts, ends);
+}
+
+bool DecodeTimesPrefix(std::span<const int32_t> parent_row, size_t rows, uint64_t base,
+                       std::string_view start_classes, std::string_view end_classes,
+                       std::string_view bits, std::vector<uint64_t>* starts,
+                       std::vector<uint64_t>* ends) {
   const size_t n = parent_row.size();
-  if (n > kMaxRowsPerGroup || start_classes.size() != n || end_classes.size() != n) {
+  if (n > kMaxRowsPerGroup || rows > n || start_classes.size() != n || end_classes.size() != n) {
     return false;
   }
   uint64_t total_bits = 0;
@@ -176,15 +184,18 @@ bool DecodeTimes(std::span<const int32_t> parent_row, uint64_t base, std::string
     uint32_t subtree_end;
     uint32_t end_bits_offset;
   };
-  std::vector<RowInfo> info(n);  // zeroed; the one allocation
-  starts->resize(n);
-  ends->assign(n, 0);
+  std::vector<RowInfo> info(rows);  // zeroed; the one allocation
+  starts->resize(rows);
+  ends->assign(rows, 0);
   uint64_t* const s = starts->data();
   uint64_t* const e = ends->data();
   const auto* const classes_s = reinterpret_cast<const uint8_t*>(start_classes.data());
   const auto* const classes_e = reinterpret_cast<const uint8_t*>(end_classes.data());
+  // The end residuals' raw bits are in row order at the stream's tail: those of the rows not
+  // decoded come last.
   uint64_t end_offset = total_bits;
-  for (size_t r = n; r-- > 0;) {
+  for (size_t r = rows; r < n; ++r) end_offset -= RawBits(classes_e[r]);
+  for (size_t r = rows; r-- > 0;) {
     const int32_t p = parent_row[r];
     if (p < -1 || p >= static_cast<int64_t>(r)) return false;
     const uint32_t subtree_end = std::max(info[r].subtree_end, static_cast<uint32_t>(r));
@@ -208,7 +219,7 @@ bool DecodeTimes(std::span<const int32_t> parent_row, uint64_t base, std::string
   const auto* const raw = reinterpret_cast<const uint8_t*>(bits.data());
   const size_t raw_size = bits.size();
   uint64_t start_offset = 0;
-  for (size_t r = 0; r < n; ++r) {
+  for (size_t r = 0; r < rows; ++r) {
     const uint64_t src = s[r];
     const uint64_t predicted = r > 0 ? ((src & 1) ? e : s)[src >> 1] : base;
     const uint64_t start = predicted + static_cast<uint64_t>(ZigZagDecode(ReadResidual(

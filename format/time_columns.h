@@ -75,6 +75,17 @@ bool DecodeTimes(std::span<const int32_t> parent_row, uint64_t base, std::string
                  std::string_view end_classes, std::string_view bits, std::vector<uint64_t>* starts,
                  std::vector<uint64_t>* ends);
 
+// DecodeTimes for rows [0, rows) only (rows <= n; *starts and *ends resized to rows), for a
+// trace read that needs a group's first rows: the rows after them are not walked. The input
+// is validated as a whole all the same (the classes and the bit stream's length; the parent
+// rows of [0, rows)). The times are those DecodeTimes gives when no row at or after `rows`
+// has its parent before it -- true of what BlockBuilder writes when `rows` ends a trace's
+// rows, since a parent row is always of the same trace and a trace's rows are consecutive.
+bool DecodeTimesPrefix(std::span<const int32_t> parent_row, size_t rows, uint64_t base,
+                       std::string_view start_classes, std::string_view end_classes,
+                       std::string_view bits, std::vector<uint64_t>* starts,
+                       std::vector<uint64_t>* ends);
+
 }  // namespace spanstore
 
 #endif  // SPANSTORE_FORMAT_TIME_COLUMNS_H_

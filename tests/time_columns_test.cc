@@ -299,6 +299,46 @@ TEST(TimeColumns, RoundTripsRealisticTraces) {
   }
 }
 
+// A trace read decodes a group's rows up to the end of its trace only: at every boundary
+// between traces (no parent crosses it) the prefix equals the whole decode's first rows.
+TEST(TimeColumns, DecodesAPrefixEndingAtATraceBoundary) {
+  std::mt19937_64 rng(20261207);
+  for (int iter = 0; iter < 300; ++iter) {
+    Rows rows;
+    rows.base = kEpoch;
+    std::vector<size_t> boundaries = {0};
+    while (rows.parent.size() < 256) {
+      // One trace: rows [first, first + k), parents inside it.
+      const int32_t first = static_cast<int32_t>(rows.parent.size());
+      const int k = 1 + static_cast<int>(rng() % 30);
+      for (int i = 0; i < k; ++i) {
+        const int32_t parent =
+            i == 0 || rng() % 7 == 0 ? -1 : first + static_cast<int32_t>(rng() % i);
+        const uint64_t start = kEpoch + rng() % 1'000'000'000;
+        rows.Add(parent, start, start + rng() % 5'000'000);
+      }
+      boundaries.push_back(rows.parent.size());
+    }
+    const TimeColumns cols = Encode(rows);
+    for (size_t prefix : boundaries) {
+      std::vector<uint64_t> starts = {7}, ends;
+      ASSERT_TRUE(DecodeTimesPrefix(rows.parent, prefix, rows.base, cols.start_classes,
+                                    cols.end_classes, cols.bits, &starts, &ends));
+      ASSERT_EQ(starts, std::vector<uint64_t>(rows.starts.begin(), rows.starts.begin() + prefix))
+          << iter << " " << prefix;
+      ASSERT_EQ(ends, std::vector<uint64_t>(rows.ends.begin(), rows.ends.begin() + prefix))
+          << iter << " " << prefix;
+    }
+    // The input is still checked whole: a prefix cannot hide a damaged tail.
+    std::vector<uint64_t> starts, ends;
+    EXPECT_FALSE(DecodeTimesPrefix(rows.parent, 1, rows.base, cols.start_classes,
+                                   cols.end_classes, cols.bits + "x", &starts, &ends));
+    EXPECT_FALSE(DecodeTimesPrefix(rows.parent, rows.parent.size() + 1, rows.base,
+                                   cols.start_classes, cols.end_classes, cols.bits, &starts,
+                                   &ends));
+  }
+}
+
 TEST(TimeColumns, RealisticTracesCostFewBytesPerRow) {
   Rows rows;
   TraceGenerator gen(7, &rows);
