@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev          # fuzzing and sanitizers
   clang-format git                  # scripts/check_format.sh
   librocksdb-dev libsqlite3-dev     # peer baselines in benchmarks/
+  libtcmalloc-minimal4              # the programs' allocator (CMakeLists.txt: SPANSTORE_WITH_TCMALLOC)
   # spanstored (tools/spanstored): gRPC and protobuf for its gRPC listeners, Boost 1.81 for
   # Beast/Asio (HTTP) and URL. Only 1.81: its -dev package conflicts with the 1.74 ones.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libboost1.81-dev
