@@ -217,6 +217,13 @@ class StoreImpl final : public Store {
 
   port::Mutex mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  // Group commit under kEveryBatch (WriteGroup): the size the last synced groups reached, and
+  // the last fdatasync's duration. A leader that finds fewer writers queued than that waits
+  // for them (a fraction of a sync at most); group_cv_ tells it of each arrival.
+  size_t group_target_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Duration last_sync_ ABSL_GUARDED_BY(mu_);
+  bool leader_waiting_ ABSL_GUARDED_BY(mu_) = false;
+  port::CondVar group_cv_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   // Sticky: set by a failed fdatasync (or a failed cleanup of a failed write); every later
   // write fails with it.

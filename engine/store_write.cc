@@ -16,6 +16,8 @@ namespace {
 
 // A group never grows past this many bytes, so one slow giant group cannot starve the queue.
 constexpr size_t kMaxGroupBytes = 8 << 20;
+// The longest a leader waits for the writers it expects (WriteGroup), however slow the disk.
+constexpr int64_t kMaxGroupWaitMs = 1;
 
 }  // namespace
 
@@ -137,6 +139,7 @@ void StoreImpl::SetBackgroundError(const absl::Status& s) {
 absl::Status StoreImpl::Commit(Writer* w) {
   port::MutexLock l(&mu_);
   writers_.push_back(w);
+  if (leader_waiting_) group_cv_.Signal();
   while (!w->done && w != writers_.front()) w->cv.Wait(&mu_);
   if (w->done) return w->status;
 
@@ -190,6 +193,24 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
       return writers_.front();
     }
   }
+  // Closed-loop appenders (each waits for its Append, then appends again) otherwise split into
+  // two alternating groups: the writers released by one sync come back while the next group,
+  // formed from those that queued during the sync, is already syncing. So under kEveryBatch a
+  // leader that finds fewer writers queued than the last groups held waits for the others,
+  // for at most half the last sync: a group then shares one fdatasync among all of them. A
+  // lone appender never waits (its target is 1), and a wait that times out lowers the target
+  // to what arrived.
+  bool waited_out = false;
+  if (options_.sync == SyncPolicy::kEveryBatch && writers_.size() < group_target_ &&
+      !writers_.front()->barrier) {
+    const absl::Time deadline =
+        absl::Now() + std::min(last_sync_ / 2, absl::Milliseconds(kMaxGroupWaitMs));
+    leader_waiting_ = true;
+    while (writers_.size() < group_target_ && !closed_ && !waited_out) {
+      waited_out = group_cv_.WaitWithTimeout(&mu_, deadline - absl::Now());
+    }
+    leader_waiting_ = false;
+  }
   std::vector<Writer*> group;
   size_t bytes = 0;
   bool sync = options_.sync == SyncPolicy::kEveryBatch;
@@ -201,6 +222,9 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
     sync = sync || x->sync;
   }
   sync = sync && (bytes > 0 || unsynced_bytes_ > 0);
+  if (options_.sync == SyncPolicy::kEveryBatch) {
+    group_target_ = waited_out ? group.size() : std::max(group_target_, group.size());
+  }
   MemTable* const mem = mem_.get();
   const uint64_t before = wal_->size();
 
@@ -214,7 +238,12 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   }
   if (s.ok() && bytes > 0) s = wal_->Flush();
   const bool wrote = s.ok();
-  if (wrote && sync) s = wal_->Sync();
+  absl::Duration sync_time;
+  if (wrote && sync) {
+    const absl::Time sync_start = absl::Now();
+    s = wal_->Sync();
+    sync_time = absl::Now() - sync_start;
+  }
   size_t spans = 0;
   if (s.ok()) {
     SpanBatchView encoded;
@@ -238,6 +267,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
     SetBackgroundError(s);
   } else {
     unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + bytes;
+    if (sync) last_sync_ = sync_time;
     ++stats_.wal_writes;
     stats_.wal_bytes_written += bytes;
     if (sync) ++stats_.wal_syncs;
