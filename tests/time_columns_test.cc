@@ -331,8 +331,8 @@ TEST(TimeColumns, DecodesAPrefixEndingAtATraceBoundary) {
     }
     // The input is still checked whole: a prefix cannot hide a damaged tail.
     std::vector<uint64_t> starts, ends;
-    EXPECT_FALSE(DecodeTimesPrefix(rows.parent, 1, rows.base, cols.start_classes,
-                                   cols.end_classes, cols.bits + "x", &starts, &ends));
+    EXPECT_FALSE(DecodeTimesPrefix(rows.parent, 1, rows.base, cols.start_classes, cols.end_classes,
+                                   cols.bits + "x", &starts, &ends));
     EXPECT_FALSE(DecodeTimesPrefix(rows.parent, rows.parent.size() + 1, rows.base,
                                    cols.start_classes, cols.end_classes, cols.bits, &starts,
                                    &ends));
