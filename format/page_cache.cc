@@ -18,8 +18,7 @@ PageCache::Shard& PageCache::ShardOf(const Key& key) {
 }
 
 bool PageCache::NoteMiss(Shard& shard, const Key& key) {
-  if (shard.recent_misses.contains(key)) return true;
-  shard.recent_misses.insert(key);
+  if (!shard.recent_misses.insert(key).second) return true;
   shard.recent_order.push_back(key);
   const size_t window = std::max(kMinRecentMisses, 2 * shard.map.size());
   while (shard.recent_order.size() > window) {
