@@ -28,6 +28,11 @@ bool PageCache::NoteMiss(Shard& shard, const Key& key) {
   return false;
 }
 
+bool PageCache::HasRoom(const Shard& shard) const {
+  if (shard.map.empty()) return true;
+  return shard.usage + shard.usage / shard.map.size() <= shard_capacity_;
+}
+
 PageCache::Page PageCache::Lookup(const Key& key, bool* admit) {
   if (admit != nullptr) *admit = false;
   if (capacity_ == 0) return nullptr;
@@ -36,7 +41,7 @@ PageCache::Page PageCache::Lookup(const Key& key, bool* admit) {
   auto it = shard.map.find(key);
   if (it == shard.map.end()) {
     misses_.fetch_add(1, std::memory_order_relaxed);
-    if (admit != nullptr) *admit = NoteMiss(shard, key);
+    if (admit != nullptr) *admit = NoteMiss(shard, key) || HasRoom(shard);
     return nullptr;
   }
   hits_.fetch_add(1, std::memory_order_relaxed);

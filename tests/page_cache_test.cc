@@ -77,16 +77,39 @@ TEST(PageCache, ZeroCapacityAndOversizedPagesAreNotKept) {
   EXPECT_EQ(small.usage(), 0u);
 }
 
-// Admission: a key is worth inserting on its second miss within the shard's window of recent
-// misses, and only misses of callers that would insert count.
-TEST(PageCache, AdmitsAKeyOnItsSecondRecentMiss) {
+// Fills every shard of `cache` (16 shards) with pages of `page_bytes` under keys of reader 999,
+// so that no shard has room for another page of that size.
+void FillEveryShard(PageCache* cache, size_t page_bytes) {
+  for (uint32_t i = 0; i < 4096; ++i) {
+    cache->Insert(PageCache::Key{999, i}, std::string(page_bytes, 'x'));
+  }
+}
+
+// Admission: while a shard has room, a key is inserted on its first miss (nothing is evicted
+// for it).
+TEST(PageCache, AdmitsAKeyOnItsFirstMissWhileThereIsRoom) {
   PageCache cache(1 << 20);
+  bool admit = false;
+  EXPECT_EQ(cache.Lookup(KeyOf(7), &admit), nullptr);
+  EXPECT_TRUE(admit);
+  cache.Insert(KeyOf(7), "seven");
+  EXPECT_NE(cache.Lookup(KeyOf(7), &admit), nullptr);
+  EXPECT_FALSE(admit);  // a hit admits nothing
+  EXPECT_EQ(cache.Lookup(KeyOf(8), &admit), nullptr);
+  EXPECT_TRUE(admit);
+}
+
+// Once a shard is full, a key is worth inserting on its second miss within the shard's window
+// of recent misses, and only misses of callers that would insert count.
+TEST(PageCache, AdmitsAKeyOnItsSecondRecentMissOnceFull) {
+  PageCache cache(16 * 4000);    // 4,000 bytes a shard
+  FillEveryShard(&cache, 1500);  // two pages of ~1,660 bytes a shard: no room for a third
   bool admit = true;
   EXPECT_EQ(cache.Lookup(KeyOf(7), &admit), nullptr);
   EXPECT_FALSE(admit);
   EXPECT_EQ(cache.Lookup(KeyOf(7), &admit), nullptr);
   EXPECT_TRUE(admit);
-  cache.Insert(KeyOf(7), "seven");
+  cache.Insert(KeyOf(7), std::string(1500, '7'));
   EXPECT_NE(cache.Lookup(KeyOf(7), &admit), nullptr);
   EXPECT_FALSE(admit);  // a hit admits nothing
 
@@ -212,9 +235,9 @@ absl::StatusOr<std::unique_ptr<BlockReader>> CachedBlock(const TempDir& dir, uin
   return BlockReader::Open(Env::Default(), path, number, cache);
 }
 
-// A trace read once leaves its groups uncached; read again, they are cached, and a third read
-// is answered from the cache.
-TEST(BlockReaderCache, CachesAGroupOnItsSecondRead) {
+// A trace read through a cache with room is cached on its first read, and the second read is
+// answered from the cache.
+TEST(BlockReaderCache, CachesAGroupOnItsFirstReadWhileThereIsRoom) {
   TempDir dir;
   const std::vector<Span> spans = SortedRandomSpans(13, 100);
   PageCache cache(64 << 20);
@@ -226,12 +249,37 @@ TEST(BlockReaderCache, CachesAGroupOnItsSecondRead) {
   std::vector<Span> got;
   ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
   EXPECT_EQ(got.size(), trace_spans);
-  EXPECT_EQ(cache.usage(), 0u);
+  EXPECT_GT(cache.usage(), 0u);
+  EXPECT_EQ(cache.hits(), 0u);
+  std::vector<Span> again;
+  ASSERT_TRUE((*block)->ReadTrace(id, &again).ok());
+  EXPECT_EQ(again, got);
+  EXPECT_GT(cache.hits(), 0u);
+}
+
+// In a full cache, a trace read once leaves its groups uncached; read again, they are cached,
+// and a third read is answered from the cache.
+TEST(BlockReaderCache, CachesAGroupOnItsSecondReadOnceFull) {
+  TempDir dir;
+  const std::vector<Span> spans = SortedRandomSpans(13, 100);
+  PageCache cache(16 << 20);          // 1 MiB a shard
+  FillEveryShard(&cache, 400 << 10);  // two pages a shard: no room for a third
+  const uint64_t filled = cache.usage();
+  auto block = CachedBlock(dir, 3, spans, &cache);
+  ASSERT_TRUE(block.ok()) << block.status();
+  const TraceId& id = spans.back().trace_id;
+  const size_t trace_spans =
+      std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
+  std::vector<Span> got;
+  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
+  EXPECT_EQ(got.size(), trace_spans);
+  EXPECT_EQ(cache.usage(), filled);
+  EXPECT_FALSE((*block)->has_cached_pages());
   EXPECT_EQ(cache.hits(), 0u);
   got.clear();
   ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
   EXPECT_EQ(got.size(), trace_spans);
-  EXPECT_GT(cache.usage(), 0u);
+  EXPECT_TRUE((*block)->has_cached_pages());
   EXPECT_EQ(cache.hits(), 0u);
   std::vector<Span> again;
   ASSERT_TRUE((*block)->ReadTrace(id, &again).ok());

@@ -107,11 +107,12 @@ struct SPANSTORE_EXPORT Options {
   uint32_t rows_per_group = 256;
   // Byte budget of the cache of decompressed block pages (one row group, every column, each),
   // shared by every reader of the store and evicted least recently used first. Trace lookups
-  // fill it with a row group the second time they miss it recently (a group read once is not
-  // worth the fill), and every read looks there first; scans do not fill it, so a long scan
-  // does not evict what lookups keep reading. A page in use by a running query stays alive
-  // past its eviction, so memory can exceed the budget by the groups of the queries in
-  // flight. 0 turns the cache off: every read decompresses.
+  // fill it with the row groups they read while it has room, and once it is full with a group
+  // the second time they miss it recently (a group read once is then not worth an eviction).
+  // Every read looks there first; scans do not fill it, so a long scan does not evict what
+  // lookups keep reading. A page in use by a running query stays alive past its eviction, so
+  // memory can exceed the budget by the groups of the queries in flight. 0 turns the cache
+  // off: every read decompresses.
   uint64_t page_cache_bytes = 64ull << 20;
   // The old name of rows_per_group, from when blocks had one page per column. 0 (the default):
   // unset; any other value is used instead of rows_per_group.
