@@ -179,6 +179,38 @@ void BM_NeedleFindTraces(benchmark::State& state) {
   if (!(*store)->Close().ok()) std::abort();
 }
 
+// A user's traces, `{ span.app.user.id = "u-..." }` (a user of the middle trace), limit 20:
+// app.user.id has ~5M values, too many for the block value filter's budget, so every block's
+// row-group filters are probed. The argument is Options::value_filter_cache_bytes in MiB: 256
+// (the default) keeps every block's filters after the first search; 0 keeps none, so each
+// search reads and checks every block's filters again -- the cost of a filter cache too small
+// for the store. Counter: the filter bytes held at the end.
+void BM_UserFindTraces(benchmark::State& state) {
+  const std::vector<TraceId>& ids = TraceIds();
+  Options options = BenchOptions(64 << 20);
+  options.value_filter_cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
+  auto store = Store::Open(options, StoreDir());
+  if (!store.ok()) std::abort();
+  auto trace = (*store)->GetTrace(ids[ids.size() / 2]);
+  if (!trace.ok()) std::abort();
+  std::string user;
+  for (const Span& span : trace->spans) {
+    const AnyValue* v = FindAttribute(span.attributes, "app.user.id");
+    if (v != nullptr && v->type() == AnyValue::Type::kString) user = v->string_value();
+  }
+  if (user.empty()) std::abort();
+  auto query = ParseQuery(absl::StrCat(R"({ span.app.user.id = ")", user, R"(" })"));
+  if (!query.ok()) std::abort();
+  for (auto _ : state) {
+    auto result = (*store)->FindTraces(*query, 20);
+    if (!result.ok() || result->empty()) std::abort();
+  }
+  const StoreStats st = (*store)->Stats();
+  state.counters["filters_MiB"] = static_cast<double>(st.value_filter_cache_bytes) / (1 << 20);
+  state.counters["blocks"] = static_cast<double>(st.blocks);
+  if (!(*store)->Close().ok()) std::abort();
+}
+
 // 0: off; 64: the default; 1024: every decompressed page of a 1M-span store fits.
 BENCHMARK(BM_GetTrace)
     ->Arg(0)
@@ -188,6 +220,7 @@ BENCHMARK(BM_GetTrace)
     ->Iterations(100000);
 BENCHMARK(BM_FindTraces)->Arg(0)->Arg(64)->Unit(benchmark::kMillisecond)->Iterations(200);
 BENCHMARK(BM_NeedleFindTraces)->Unit(benchmark::kMillisecond)->Iterations(100);
+BENCHMARK(BM_UserFindTraces)->Arg(256)->Arg(0)->Unit(benchmark::kMillisecond)->Iterations(50);
 
 }  // namespace
 }  // namespace spanstore

@@ -315,6 +315,7 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   Plan plan;
   MakePlan(block, query, &plan);
   if (plan.no_op_matches || plan.missing_key) return absl::OkStatus();
+  GroupValueFilters held_filters;
   if (!plan.filter_checks.empty()) {
     // The block value filter decides for the whole block, for the keys it covers, before the
     // groups' filters are read at all.
@@ -331,7 +332,8 @@ absl::Status ForEachCandidateGroup(const BlockReader& block, const SpanQuery& qu
   if (!plan.filter_checks.empty() || !plan.heap_checks.empty()) {
     auto filters = block.ValueFilters();  // read on the block's first value search
     if (!filters.ok()) return filters.status();
-    plan.filters = *filters;
+    held_filters = *std::move(filters);  // keeps a cached section alive while the groups go by
+    plan.filters = &held_filters.get();
   }
   std::vector<uint32_t> rows;
   Span scratch;

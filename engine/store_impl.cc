@@ -19,7 +19,10 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
     : options_(options),
       env_(options.env != nullptr ? options.env : Env::Default()),
       dir_(std::move(dir)),
-      page_cache_(options.page_cache_bytes) {}
+      page_cache_(options.page_cache_bytes),
+      // One shard: a few entries of a few MB (a block's filters), touched once per block per
+      // search.
+      filter_cache_(options.value_filter_cache_bytes, 1) {}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 

@@ -211,8 +211,10 @@ class StoreImpl final : public Store {
   const Options options_;
   Env* const env_;
   const std::string dir_;
-  // Before every member that holds block readers, so that it outlives them.
+  // Before every member that holds block readers, so that they outlive them.
   PageCache page_cache_;
+  PageCache
+      filter_cache_;  // the blocks' row-group value filters (Options::value_filter_cache_bytes)
   std::unique_ptr<FileLock> lock_;
 
   port::Mutex mu_;

@@ -31,6 +31,7 @@ StoreStats StoreImpl::Stats() {
     st.page_cache_bytes = page_cache_.usage();
     st.page_cache_hits = page_cache_.hits();
     st.page_cache_misses = page_cache_.misses();
+    st.value_filter_cache_bytes = filter_cache_.usage();
     auto add = [&](const MemTable& m) {
       st.memtable_spans += m.count();
       st.memtable_bytes += m.bytes();

@@ -25,20 +25,30 @@ absl::Status BlockError(const std::string& path, std::string_view what) {
   return absl::DataLossError(absl::StrFormat("block %s: %s", path, what));
 }
 
+// A reader's key in the filter cache: its one entry, the whole filters' section.
+constexpr uint64_t kFilterSectionKey = 0;
+
 }  // namespace
 
-BlockReader::BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache)
+BlockReader::BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache,
+                         PageCache* filter_cache)
     : env_(env),
       path_(std::move(path)),
       number_(number),
       cache_(cache),
-      cache_id_(cache != nullptr ? PageCache::NewReaderId() : 0) {}
+      filter_cache_(filter_cache),
+      cache_id_(cache != nullptr || filter_cache != nullptr ? PageCache::NewReaderId() : 0) {}
 
-BlockReader::~BlockReader() = default;
+BlockReader::~BlockReader() {
+  // A closed reader's filters are never asked for again: free them now rather than when the
+  // cache's LRU order reaches them (a merge closes the readers of every block it replaced).
+  if (filter_cache_ != nullptr) filter_cache_->Erase(PageCache::Key{cache_id_, kFilterSectionKey});
+}
 
 absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(Env* env, const std::string& path,
-                                                               uint64_t number, PageCache* cache) {
-  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number, cache));
+                                                               uint64_t number, PageCache* cache,
+                                                               PageCache* filter_cache) {
+  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number, cache, filter_cache));
   absl::Status s = block->Load();
   if (!s.ok()) return s;
   return block;
@@ -316,31 +326,68 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<const std::vector<std::string_view>*> BlockReader::ValueFilters() const {
-  if (filters_loaded_.load(std::memory_order_acquire)) return &filters_;
-  port::MutexLock lock(&filters_mu_);
-  if (filters_loaded_.load(std::memory_order_relaxed)) return &filters_;
-  std::string section;
-  absl::Status s =
-      ReadChecksummed(filter_offset_, filter_section_bytes_, "value filters", &section);
+absl::Status BlockReader::ReadValueFilters(std::string* section) const {
+  absl::Status s = ReadChecksummed(filter_offset_, filter_section_bytes_, "value filters", section);
   if (!s.ok()) return s;
-  filter_section_ = std::move(section);  // not read by others until filters_loaded_
-  std::vector<std::string_view> filters;
-  filters.reserve(filter_sizes_.size());
   size_t at = 0;
   for (size_t g = 0; g < filter_sizes_.size(); ++g) {
-    const std::string_view filter(filter_section_.data() + at, filter_sizes_[g]);
-    if (!ValueFilterValid(filter)) {
+    if (!ValueFilterValid(std::string_view(section->data() + at, filter_sizes_[g]))) {
       return BlockError(path_, absl::StrFormat("offset %d: the value filter of row group %d is "
                                                "malformed",
                                                filter_offset_ + at, g));
     }
-    filters.push_back(filter);
     at += filter_sizes_[g];
   }
-  filters_ = std::move(filters);
-  filters_loaded_.store(true, std::memory_order_release);
-  return &filters_;
+  return absl::OkStatus();
+}
+
+void BlockReader::SplitValueFilters(std::string_view section,
+                                    std::vector<std::string_view>* views) const {
+  views->clear();
+  views->reserve(filter_sizes_.size());
+  size_t at = 0;
+  for (uint32_t size : filter_sizes_) {
+    views->push_back(section.substr(at, size));
+    at += size;
+  }
+}
+
+absl::StatusOr<GroupValueFilters> BlockReader::ValueFilters() const {
+  GroupValueFilters out;
+  if (filter_cache_ == nullptr || filters_loaded_.load(std::memory_order_acquire)) {
+    // Kept by the reader: a version 3 block's (in the meta page), or any without a cache.
+    if (!filters_loaded_.load(std::memory_order_acquire)) {
+      port::MutexLock lock(&filters_mu_);
+      if (!filters_loaded_.load(std::memory_order_relaxed)) {
+        std::string section;
+        absl::Status s = ReadValueFilters(&section);
+        if (!s.ok()) return s;
+        filter_section_ = std::move(section);  // not read by others until filters_loaded_
+        SplitValueFilters(filter_section_, &filters_);
+        filters_loaded_.store(true, std::memory_order_release);
+      }
+    }
+    out.resident_ = &filters_;
+    return out;
+  }
+  // In the filter cache: a search holds the section while it probes, even if evicted meanwhile.
+  const PageCache::Key key{cache_id_, kFilterSectionKey};
+  PageCache::Page section = filter_cache_->Lookup(key);
+  if (section == nullptr) {
+    // One read per block at a time: concurrent first searches wait for it rather than each
+    // reading the section.
+    port::MutexLock lock(&filters_mu_);
+    section = filter_cache_->Lookup(key);
+    if (section == nullptr) {
+      std::string bytes;
+      absl::Status s = ReadValueFilters(&bytes);
+      if (!s.ok()) return s;
+      section = filter_cache_->Insert(key, std::move(bytes));
+    }
+  }
+  SplitValueFilters(*section, &out.views_);
+  out.section_ = std::move(section);
+  return out;
 }
 
 absl::StatusOr<const BlockValueFilter*> BlockReader::LoadBlockValueFilter() const {
@@ -581,7 +628,7 @@ absl::Status BlockReader::Verify() const {
       entries.AddValue(key->second, kv.value);
       for (uint64_t hash : entries.hashes()) {
         if (!template_hashes.contains(hash) &&
-            !ValueFilterMayContain((**filters)[GroupOfRow(row)], hash)) {
+            !ValueFilterMayContain(filters->get()[GroupOfRow(row)], hash)) {
           misplaced = BlockError(path_, absl::StrFormat("row %d: the value filter of row group "
                                                         "%d lacks the value of %s",
                                                         row, GroupOfRow(row), kv.key));

@@ -5,8 +5,10 @@
 // Open reads the footer and the meta page -- a few bytes per row group, the block-wide tables,
 // and (format 4) the trace count and a Bloom filter of the trace ids -- and keeps them in
 // memory. The trace index (~18 bytes per trace on disk, ~35 in memory) is read when a lookup
-// that the filter lets through, a scan or a merge first needs it (older formats: at Open), and
-// the value filters on the first attribute search; both are then kept. Group pages are read
+// that the filter lets through, a scan or a merge first needs it (older formats: at Open) and
+// then kept; the row groups' value filters (~2 bytes per span) are read on the first attribute
+// search and kept in the store's filter cache, within its byte budget (or, without a cache, for
+// the reader's life). Group pages are read
 // and decompressed per call. So opening a store costs per block, not per trace, and ReadTrace
 // on a block without the trace touches no file at all once the index is in memory.
 // Planning and running span queries over the columns is the engine's business
@@ -34,6 +36,7 @@
 #include "format/block_builder.h"
 #include "format/block_format.h"
 #include "format/block_tables.h"
+#include "format/page_cache.h"
 #include "index/block_value_filter.h"
 #include "index/trace_index.h"
 #include "index/zone_map.h"
@@ -43,8 +46,24 @@
 namespace spanstore {
 
 class GroupData;
-class PageCache;
 struct SpanFields;
+
+// The row groups' value filters of one block, by group, as BlockReader::ValueFilters hands them
+// out: the views stay valid while this object lives (it holds the bytes when they come from a
+// cache that may evict them meanwhile).
+class GroupValueFilters {
+ public:
+  GroupValueFilters() = default;
+  const std::vector<std::string_view>& get() const {
+    return resident_ != nullptr ? *resident_ : views_;
+  }
+
+ private:
+  friend class BlockReader;
+  const std::vector<std::string_view>* resident_ = nullptr;  // the reader's own, if it keeps them
+  PageCache::Page section_;                                  // else the cached bytes
+  std::vector<std::string_view> views_;                      // and views into them
+};
 
 class BlockReader {
  public:
@@ -67,10 +86,13 @@ class BlockReader {
   // Opens `path` and validates its footer, meta page and index. DataLoss naming the file (and
   // offset) for damage; FailedPrecondition for a block written by a newer format version.
   // `cache` (optional, not owned, must outlive the reader) keeps decompressed column pages:
-  // trace reads fill it, every read looks there first (format/page_cache.h).
+  // trace reads fill it, every read looks there first (format/page_cache.h). `filter_cache`
+  // (optional, likewise) keeps the row groups' value filters once a search read them, within
+  // its budget; without one the reader keeps them for its life.
   static absl::StatusOr<std::unique_ptr<BlockReader>> Open(Env* env, const std::string& path,
                                                            uint64_t number,
-                                                           PageCache* cache = nullptr);
+                                                           PageCache* cache = nullptr,
+                                                           PageCache* filter_cache = nullptr);
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
@@ -104,10 +126,11 @@ class BlockReader {
   // The row groups' value filters (index/value_filter.h), by group; an empty view for a group
   // without one (Group::has_filter false). A version 4 block reads them on the first call --
   // one read of its filters' section, whose checksum and every filter are checked -- and keeps
-  // them while it lives, so a store never searched by attribute value never holds them; a
-  // version 3 block has them in its meta page. DataLoss naming the file and offset for damage;
-  // a failed read is returned and tried again by the next call.
-  absl::StatusOr<const std::vector<std::string_view>*> ValueFilters() const;
+  // them in the filter cache (read again once evicted) or, without one, while it lives; so a
+  // store never searched by attribute value never holds them. A version 3 block has them in
+  // its meta page. DataLoss naming the file and offset for damage; a failed read is returned
+  // and tried again by the next call.
+  absl::StatusOr<GroupValueFilters> ValueFilters() const;
   // The block value filter (index/block_value_filter.h): a version 5 block reads it (a few
   // kilobytes, with a checksum of its own) on the first call and keeps it; a search asks it
   // before the groups' filters, so a block it rules out never reads those. Covers no key before
@@ -183,7 +206,12 @@ class BlockReader {
   size_t GroupOfRow(uint64_t row) const;
 
  private:
-  BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache);
+  BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache,
+              PageCache* filter_cache);
+  // Reads the filters' section and checks each filter; *views get one view per group into
+  // `section`.
+  absl::Status ReadValueFilters(std::string* section) const;
+  void SplitValueFilters(std::string_view section, std::vector<std::string_view>* views) const;
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);
@@ -207,7 +235,8 @@ class BlockReader {
   const std::string path_;
   const uint64_t number_;
   PageCache* const cache_;
-  const uint64_t cache_id_;
+  PageCache* const filter_cache_;
+  const uint64_t cache_id_;  // this reader's keys in both caches
   mutable std::atomic<bool> has_cached_{false};
   uint32_t version_ = 0;  // the file's format version
   std::unique_ptr<RandomAccessFile> file_;

@@ -7,14 +7,16 @@
 
 namespace spanstore {
 
-PageCache::PageCache(uint64_t capacity_bytes)
-    : capacity_(capacity_bytes), shard_capacity_(capacity_bytes / kShards) {}
+PageCache::PageCache(uint64_t capacity_bytes, size_t shards)
+    : capacity_(capacity_bytes),
+      shard_count_(std::clamp<size_t>(shards, 1, kShards)),
+      shard_capacity_(capacity_bytes / shard_count_) {}
 
 PageCache::~PageCache() = default;
 
 PageCache::Shard& PageCache::ShardOf(const Key& key) {
   // The top bits: absl::Hash mixes them well, and the map inside the shard uses the low ones.
-  return shards_[absl::Hash<Key>()(key) >> 60];
+  return shards_[(absl::Hash<Key>()(key) >> 60) % shard_count_];
 }
 
 bool PageCache::NoteMiss(Shard& shard, const Key& key) {
@@ -70,6 +72,16 @@ PageCache::Page PageCache::Insert(const Key& key, std::string bytes) {
     shard.lru.pop_back();
   }
   return page;
+}
+
+void PageCache::Erase(const Key& key) {
+  Shard& shard = ShardOf(key);
+  port::MutexLock l(&shard.mu);
+  auto it = shard.map.find(key);
+  if (it == shard.map.end()) return;
+  shard.usage -= it->second->charge;
+  shard.lru.erase(it->second);
+  shard.map.erase(it);
 }
 
 uint64_t PageCache::usage() const {

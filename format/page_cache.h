@@ -34,7 +34,7 @@
 // alive while its user holds it (a shared pointer), so the bytes in use can exceed the budget
 // by the pages of the queries running at that moment -- a group per query.
 //
-// Thread safety: every method may be called concurrently (16 shards, a mutex each).
+// Thread safety: every method may be called concurrently (up to 16 shards, a mutex each).
 
 #ifndef SPANSTORE_FORMAT_PAGE_CACHE_H_
 #define SPANSTORE_FORMAT_PAGE_CACHE_H_
@@ -73,7 +73,9 @@ class PageCache {
   static constexpr uint64_t kEntryOverhead = 160;
 
   // A capacity of 0 keeps nothing (every Lookup misses, Insert returns its page uncached).
-  explicit PageCache(uint64_t capacity_bytes);
+  // `shards` (1..16) splits the budget: fewer suit a few large entries (a store's value
+  // filters, a few MB per block), which would crowd some shards while others stay empty.
+  explicit PageCache(uint64_t capacity_bytes, size_t shards = kShards);
   ~PageCache();
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
@@ -85,6 +87,8 @@ class PageCache {
   // Caches `bytes` under `key` (replacing an entry already there) and returns the page. A page
   // larger than a shard's budget is returned without being cached.
   Page Insert(const Key& key, std::string bytes);
+  // Drops the entry of `key`, if any (its page lives on while a user holds it).
+  void Erase(const Key& key);
 
   uint64_t capacity() const { return capacity_; }
   uint64_t usage() const;
@@ -94,8 +98,9 @@ class PageCache {
   // A process-wide unique id for a new reader's keys.
   static uint64_t NewReaderId();
 
- private:
   static constexpr size_t kShards = 16;
+
+ private:
   static constexpr size_t kMinRecentMisses = 64;  // per shard
   struct Entry {
     Key key;
@@ -120,6 +125,7 @@ class PageCache {
   Shard& ShardOf(const Key& key);
 
   const uint64_t capacity_;
+  const size_t shard_count_;
   const uint64_t shard_capacity_;
   std::array<Shard, kShards> shards_;
   std::atomic<uint64_t> hits_{0}, misses_{0};

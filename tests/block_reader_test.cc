@@ -294,8 +294,8 @@ TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
     const uint64_t before = (*block)->memory_bytes();
     auto filters = (*block)->ValueFilters();
     ASSERT_TRUE(filters.ok()) << filters.status();
-    ASSERT_EQ((*filters)->size(), (*block)->groups().size());
-    for (std::string_view f : **filters) EXPECT_FALSE(f.empty());
+    ASSERT_EQ(filters->get().size(), (*block)->groups().size());
+    for (std::string_view f : filters->get()) EXPECT_FALSE(f.empty());
     EXPECT_GT((*block)->memory_bytes(), before);
   }
   uint64_t last_filter_byte = 0;
@@ -321,6 +321,84 @@ TEST(BlockReader, ValueFiltersAreReadOnFirstUse) {
                                  ::testing::HasSubstr("checksum")));
   }
   EXPECT_EQ((*block)->Verify().code(), absl::StatusCode::kDataLoss);
+}
+
+// With a filter cache, a block's value filters live there (within its budget) rather than in
+// the reader: read once, then answered from the cache, read again once evicted -- always the
+// same filters -- and a damaged section is reported on every call and never cached.
+TEST(BlockReader, ValueFiltersLiveInTheFilterCacheWithinItsBudget) {
+  TempDir dir;
+  const std::string path = dir.Sub("9.blk");
+  const std::vector<Span> spans = SortedRandomSpans(9, 40);
+  BlockProperties props;
+  ASSERT_TRUE(WriteBlock(path, spans, Codec::kZstd, 8, &props).ok());
+  auto plain = BlockReader::Open(Env::Default(), path, 9);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto expected = (*plain)->ValueFilters();
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  const std::vector<std::string> want(expected->get().begin(), expected->get().end());
+  auto same = [&](const GroupValueFilters& got) {
+    return std::equal(want.begin(), want.end(), got.get().begin(), got.get().end());
+  };
+
+  PageCache cache(64 << 20, 1);
+  auto block = BlockReader::Open(Env::Default(), path, 9, nullptr, &cache);
+  ASSERT_TRUE(block.ok()) << block.status();
+  const uint64_t memory = (*block)->memory_bytes();
+  auto first = (*block)->ValueFilters();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(same(*first));
+  EXPECT_GT(cache.usage(), 0u);
+  EXPECT_EQ(cache.hits(), 0u);
+  EXPECT_EQ((*block)->memory_bytes(), memory);  // held by the cache, not the reader
+  auto second = (*block)->ValueFilters();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(same(*second));
+  EXPECT_EQ(cache.hits(), 1u);
+  {
+    // A closed reader's filters leave the cache at once.
+    auto another = BlockReader::Open(Env::Default(), path, 9, nullptr, &cache);
+    ASSERT_TRUE(another.ok()) << another.status();
+    const uint64_t before = cache.usage();
+    ASSERT_TRUE((*another)->ValueFilters().ok());
+    EXPECT_GT(cache.usage(), before);
+    another->reset();
+    EXPECT_EQ(cache.usage(), before);
+  }
+
+  // A budget smaller than the filters: nothing is kept, every call reads them, and what a
+  // caller holds stays valid.
+  PageCache tiny(16, 1);
+  auto small = BlockReader::Open(Env::Default(), path, 9, nullptr, &tiny);
+  ASSERT_TRUE(small.ok()) << small.status();
+  auto held = (*small)->ValueFilters();
+  ASSERT_TRUE(held.ok()) << held.status();
+  for (int i = 0; i < 3; ++i) {
+    auto again = (*small)->ValueFilters();
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(same(*again));
+  }
+  EXPECT_TRUE(same(*held));
+  EXPECT_EQ(tiny.usage(), 0u);
+  EXPECT_EQ(tiny.hits(), 0u);
+  ASSERT_TRUE((*small)->Verify().ok());
+
+  const auto [offset, size] = (*block)->group_filters_extent();
+  std::string data = *Env::Default()->ReadFile(path);
+  data[offset + size - 9] ^= 0x10;  // the last filter byte, before the section's checksum
+  const std::string damaged = dir.Sub("10.blk");
+  ASSERT_TRUE(Env::Default()->WriteFileAtomically(damaged, data).ok());
+  PageCache other(64 << 20, 1);
+  auto bad = BlockReader::Open(Env::Default(), damaged, 10, nullptr, &other);
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto filters = (*bad)->ValueFilters();
+    ASSERT_EQ(filters.status().code(), absl::StatusCode::kDataLoss) << filters.status();
+    EXPECT_THAT(
+        std::string(filters.status().message()),
+        ::testing::AllOf(::testing::HasSubstr(damaged), ::testing::HasSubstr("value filters")));
+  }
+  EXPECT_EQ(other.usage(), 0u);
 }
 
 // Version 4 reads the trace index on first use: Open holds only the meta page's trace count and
@@ -381,7 +459,7 @@ TEST(BlockReader, ReadsVersion3Blocks) {
   EXPECT_EQ((*block)->format_version(), 3u);
   auto filters = (*block)->ValueFilters();
   ASSERT_TRUE(filters.ok()) << filters.status();
-  ASSERT_EQ((*filters)->size(), (*block)->groups().size());
+  ASSERT_EQ(filters->get().size(), (*block)->groups().size());
   for (const BlockReader::Group& g : (*block)->groups()) EXPECT_TRUE(g.has_filter);
   ASSERT_TRUE((*block)->Verify().ok());
 }

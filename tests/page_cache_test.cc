@@ -132,6 +132,21 @@ TEST(PageCache, AdmitsAKeyOnItsSecondRecentMissOnceFull) {
   EXPECT_FALSE(admit);
 }
 
+TEST(PageCache, EraseDropsAnEntryButNotAPageInUse) {
+  PageCache cache(1 << 20);
+  PageCache::Page held = cache.Insert(KeyOf(1), "one");
+  cache.Insert(KeyOf(2), "two");
+  const uint64_t both = cache.usage();
+  cache.Erase(KeyOf(1));
+  EXPECT_EQ(cache.Lookup(KeyOf(1)), nullptr);
+  EXPECT_NE(cache.Lookup(KeyOf(2)), nullptr);
+  EXPECT_LT(cache.usage(), both);
+  EXPECT_EQ(*held, "one");
+  cache.Erase(KeyOf(1));  // absent: nothing happens
+  cache.Erase(KeyOf(2));
+  EXPECT_EQ(cache.usage(), 0u);
+}
+
 TEST(PageCache, KeysOfDifferentReadersNeverMeet) {
   EXPECT_NE(PageCache::NewReaderId(), PageCache::NewReaderId());
   PageCache cache(1 << 20);

@@ -305,7 +305,13 @@ const char* const kQueries[] = {
     "{ } >> { } | by(span.k1) | avg(duration) < 60ms",
 };
 
-enum class Where { kWal, kBlocks, kMix };
+// kBlocksNoFilterCache: in blocks, with Options::value_filter_cache_bytes 0, so every search
+// reads the value filters it probes.
+enum class Where { kWal, kBlocks, kMix, kBlocksNoFilterCache };
+
+bool InBlocks(Where where) {
+  return where == Where::kBlocks || where == Where::kBlocksNoFilterCache;
+}
 
 class StoreSearchTest : public ::testing::TestWithParam<Where> {
  protected:
@@ -313,6 +319,7 @@ class StoreSearchTest : public ::testing::TestWithParam<Where> {
     Options o;
     o.sync = SyncPolicy::kNone;
     o.background_compaction = false;
+    if (GetParam() == Where::kBlocksNoFilterCache) o.value_filter_cache_bytes = 0;
     auto store = Store::Open(o, dir_.path());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -408,6 +415,47 @@ TEST_P(StoreSearchTest, EveryOperatorAndScopeAgreesWithTheReference) {
   EXPECT_GT(matched_somewhere, static_cast<int>(std::size(kQueries)) * 2 / 3);
 }
 
+// The value filters an attribute search read stay in the filter cache (Stats reports them),
+// unless its budget is 0; either way the answer is right (and the reference test above runs
+// with no filter cache too).
+TEST_P(StoreSearchTest, ValueFiltersStayInTheFilterCacheWithinItsBudget) {
+  // One value per span of one operation: none but the first is the operation's template, so a
+  // search for a later one asks the filters.
+  std::vector<Span> spans;
+  for (int i = 0; i < 50; ++i) {
+    Span s;
+    s.trace_id.bytes[0] = 9;
+    s.span_id.bytes[7] = static_cast<uint8_t>(i + 1);
+    s.service_name = "needles";
+    s.name = "pick";
+    s.start_time_unix_nano = 1'700'000'000'000'000'000 + static_cast<uint64_t>(i);
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000;
+    s.attributes.push_back({"req.id", AnyValue::String(absl::StrCat("r-", i))});
+    spans.push_back(std::move(s));
+  }
+  ASSERT_TRUE(store_->Append(spans).ok());
+  if (InBlocks(GetParam())) {
+    ASSERT_TRUE(store_->CompactAll().ok());
+  }
+  EXPECT_EQ(store_->Stats().value_filter_cache_bytes, 0u);
+  auto q = ParseTraceQuery("{ span.req.id = \"r-37\" }");
+  ASSERT_TRUE(q.ok()) << q.status();
+  SearchOptions options;
+  options.limit = 0;
+  auto got = store_->Search(*q, options);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().summary.trace_id, spans.front().trace_id);
+  const uint64_t held = store_->Stats().value_filter_cache_bytes;
+  // (Mix: the needles are in the memtable, and the block lacks their key.)
+  if (GetParam() != Where::kBlocks) {
+    EXPECT_EQ(held, 0u);
+  } else {
+    EXPECT_GT(held, 0u);
+    EXPECT_LE(held, Options().value_filter_cache_bytes);
+  }
+}
+
 TEST_P(StoreSearchTest, LimitTakesTheMostRecentTraces) {
   auto q = ParseTraceQuery("{ status = error } | count() > 0");
   ASSERT_TRUE(q.ok());
@@ -495,7 +543,7 @@ TEST_P(StoreSearchTest, OrderIsTraceStartNotLatestMatch) {
                              span(3, 1, 150, false), span(3, 2, 400, true), span(4, 1, 150, false),
                              span(4, 2, 160, true)};
   ASSERT_TRUE(store_->Append(spans).ok());
-  if (GetParam() == Where::kBlocks) {
+  if (InBlocks(GetParam())) {
     ASSERT_TRUE(store_->CompactAll().ok());
   }
   auto q = ParseTraceQuery("{ name = \"hit\" } | count() > 0");
@@ -601,7 +649,7 @@ TEST_P(StoreSearchTest, JaegerStyleTagsInEverySpot) {
     spans.push_back(std::move(s));
   }
   ASSERT_TRUE(store_->Append(spans).ok());
-  if (GetParam() == Where::kBlocks) {
+  if (InBlocks(GetParam())) {
     ASSERT_TRUE(store_->CompactAll().ok());
   }
   JaegerQuery jq;
@@ -641,11 +689,13 @@ TEST_P(StoreSearchTest, JaegerStyleTagsInEverySpot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WalBlocksMix, StoreSearchTest,
-                         ::testing::Values(Where::kWal, Where::kBlocks, Where::kMix),
+                         ::testing::Values(Where::kWal, Where::kBlocks, Where::kMix,
+                                           Where::kBlocksNoFilterCache),
                          [](const auto& info) {
                            return info.param == Where::kWal      ? "Wal"
                                   : info.param == Where::kBlocks ? "Blocks"
-                                                                 : "Mix";
+                                  : info.param == Where::kMix    ? "Mix"
+                                                                 : "BlocksNoFilterCache";
                          });
 
 }  // namespace

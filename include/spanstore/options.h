@@ -114,6 +114,14 @@ struct SPANSTORE_EXPORT Options {
   // memory can exceed the budget by the groups of the queries in flight. 0 turns the cache
   // off: every read decompresses.
   uint64_t page_cache_bytes = 64ull << 20;
+  // Byte budget of the blocks' row-group value filters (Bloom filters of each row group's
+  // attribute values, ~2 bytes per span) held in memory for attribute searches: a block's are
+  // read on its first search and kept, least recently used evicted beyond the budget, then
+  // read again (one read and checksum of a few MB per block) by the next search that needs
+  // them. The default holds a 100M-span store's. A search holds the filters it probes past
+  // their eviction, so memory can exceed the budget by those of the searches in flight. 0
+  // keeps none: every search reads them.
+  uint64_t value_filter_cache_bytes = 256ull << 20;
   // The old name of rows_per_group, from when blocks had one page per column. 0 (the default):
   // unset; any other value is used instead of rows_per_group.
   [[deprecated("use rows_per_group")]] uint32_t rows_per_page = 0;

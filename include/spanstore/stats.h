@@ -30,6 +30,9 @@ struct SPANSTORE_EXPORT StoreStats {
   uint64_t page_cache_bytes = 0;
   uint64_t page_cache_hits = 0;
   uint64_t page_cache_misses = 0;
+  // The blocks' row-group value filters held for attribute searches
+  // (Options::value_filter_cache_bytes): bytes held now.
+  uint64_t value_filter_cache_bytes = 0;
 
   // Write path.
   uint64_t appends = 0;            // successful Append calls

@@ -94,6 +94,9 @@ std::string Metrics::Render(const StoreStats& store) const {
         store.page_cache_hits);
   Gauge(&out, "spanstore_page_cache_misses", "Page cache lookups missed since open.",
         store.page_cache_misses);
+  Gauge(&out, "spanstore_value_filter_cache_bytes",
+        "Bytes of row-group value filters held for attribute searches.",
+        store.value_filter_cache_bytes);
   Gauge(&out, "spanstore_appends", "Successful appends since open.", store.appends);
   Gauge(&out, "spanstore_appended_spans", "Spans appended since open.", store.appended_spans);
   Gauge(&out, "spanstore_wal_writes", "WAL writes (group commits) since open.", store.wal_writes);
