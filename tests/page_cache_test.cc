@@ -250,6 +250,19 @@ absl::StatusOr<std::unique_ptr<BlockReader>> CachedBlock(const TempDir& dir, uin
   return BlockReader::Open(Env::Default(), path, number, cache);
 }
 
+// The spans of trace `id` in `block`, which must be `expected` many.
+std::vector<Span> ReadWholeTrace(const BlockReader& block, const TraceId& id, size_t expected) {
+  std::vector<Span> got;
+  absl::Status s = block.ReadTrace(id, &got);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(got.size(), expected);
+  return got;
+}
+
+size_t SpansOf(const std::vector<Span>& spans, const TraceId& id) {
+  return std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
+}
+
 // A trace read through a cache with room is cached on its first read, and the second read is
 // answered from the cache.
 TEST(BlockReaderCache, CachesAGroupOnItsFirstReadWhileThereIsRoom) {
@@ -259,16 +272,10 @@ TEST(BlockReaderCache, CachesAGroupOnItsFirstReadWhileThereIsRoom) {
   auto block = CachedBlock(dir, 3, spans, &cache);
   ASSERT_TRUE(block.ok()) << block.status();
   const TraceId& id = spans.back().trace_id;
-  const size_t trace_spans =
-      std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
-  std::vector<Span> got;
-  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
-  EXPECT_EQ(got.size(), trace_spans);
+  const std::vector<Span> got = ReadWholeTrace(**block, id, SpansOf(spans, id));
   EXPECT_GT(cache.usage(), 0u);
   EXPECT_EQ(cache.hits(), 0u);
-  std::vector<Span> again;
-  ASSERT_TRUE((*block)->ReadTrace(id, &again).ok());
-  EXPECT_EQ(again, got);
+  EXPECT_EQ(ReadWholeTrace(**block, id, got.size()), got);
   EXPECT_GT(cache.hits(), 0u);
 }
 
@@ -283,22 +290,13 @@ TEST(BlockReaderCache, CachesAGroupOnItsSecondReadOnceFull) {
   auto block = CachedBlock(dir, 3, spans, &cache);
   ASSERT_TRUE(block.ok()) << block.status();
   const TraceId& id = spans.back().trace_id;
-  const size_t trace_spans =
-      std::count_if(spans.begin(), spans.end(), [&](const Span& s) { return s.trace_id == id; });
-  std::vector<Span> got;
-  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
-  EXPECT_EQ(got.size(), trace_spans);
+  const std::vector<Span> got = ReadWholeTrace(**block, id, SpansOf(spans, id));
   EXPECT_EQ(cache.usage(), filled);
   EXPECT_FALSE((*block)->has_cached_pages());
-  EXPECT_EQ(cache.hits(), 0u);
-  got.clear();
-  ASSERT_TRUE((*block)->ReadTrace(id, &got).ok());
-  EXPECT_EQ(got.size(), trace_spans);
+  EXPECT_EQ(ReadWholeTrace(**block, id, got.size()), got);
   EXPECT_TRUE((*block)->has_cached_pages());
   EXPECT_EQ(cache.hits(), 0u);
-  std::vector<Span> again;
-  ASSERT_TRUE((*block)->ReadTrace(id, &again).ok());
-  EXPECT_EQ(again, got);
+  EXPECT_EQ(ReadWholeTrace(**block, id, got.size()), got);
   EXPECT_GT(cache.hits(), 0u);
 }
 
