@@ -40,9 +40,13 @@ BlockReader::BlockReader(Env* env, std::string path, uint64_t number, PageCache*
       cache_id_(cache != nullptr || filter_cache != nullptr ? PageCache::NewReaderId() : 0) {}
 
 BlockReader::~BlockReader() {
-  // A closed reader's filters are never asked for again: free them now rather than when the
-  // cache's LRU order reaches them (a merge closes the readers of every block it replaced).
+  // A closed reader's pages and filters are never asked for again: free them now rather than
+  // when the caches' LRU order reaches them (a merge closes the readers of every block it
+  // replaced), so the budget holds live blocks only.
   if (filter_cache_ != nullptr) filter_cache_->Erase(PageCache::Key{cache_id_, kFilterSectionKey});
+  if (cache_ != nullptr && has_cached_pages()) {
+    for (uint64_t g = 0; g < groups_.size(); ++g) cache_->Erase(PageCache::Key{cache_id_, g});
+  }
 }
 
 absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(Env* env, const std::string& path,

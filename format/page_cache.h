@@ -11,8 +11,8 @@
 // it out): a lookup costs one hash probe and one lock, and the columns a reader walks through
 // sit next to each other in memory. Keys name the reader that read them (BlockReader::cache_id(),
 // unique in the process), not the block file: a block number reused after a repair, or a reader
-// reopened on a rewritten file, can never see another file's bytes. Entries of closed readers
-// are never looked up again and age out.
+// reopened on a rewritten file, can never see another file's bytes. A reader erases its entries
+// when it closes (they would never be looked up again).
 //
 // A reader looks a group up once per query that touches it (GroupData), not once per column.
 //

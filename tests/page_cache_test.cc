@@ -277,6 +277,8 @@ TEST(BlockReaderCache, CachesAGroupOnItsFirstReadWhileThereIsRoom) {
   EXPECT_EQ(cache.hits(), 0u);
   EXPECT_EQ(ReadWholeTrace(**block, id, got.size()), got);
   EXPECT_GT(cache.hits(), 0u);
+  block->reset();  // a closed reader's pages leave the cache at once
+  EXPECT_EQ(cache.usage(), 0u);
 }
 
 // In a full cache, a trace read once leaves its groups uncached; read again, they are cached,
