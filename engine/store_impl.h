@@ -213,8 +213,8 @@ class StoreImpl final : public Store {
   const std::string dir_;
   // Before every member that holds block readers, so that they outlive them.
   PageCache page_cache_;
-  PageCache
-      filter_cache_;  // the blocks' row-group value filters (Options::value_filter_cache_bytes)
+  // The blocks' row-group value filters (Options::value_filter_cache_bytes).
+  PageCache filter_cache_;
   std::unique_ptr<FileLock> lock_;
 
   port::Mutex mu_;
