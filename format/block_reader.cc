@@ -356,21 +356,24 @@ void BlockReader::SplitValueFilters(std::string_view section,
   }
 }
 
+absl::Status BlockReader::LoadResidentValueFilters() const {
+  if (filters_loaded_.load(std::memory_order_acquire)) return absl::OkStatus();
+  port::MutexLock lock(&filters_mu_);
+  if (filters_loaded_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  std::string section;
+  absl::Status s = ReadValueFilters(&section);
+  if (!s.ok()) return s;
+  filter_section_ = std::move(section);  // not read by others until filters_loaded_
+  SplitValueFilters(filter_section_, &filters_);
+  filters_loaded_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<GroupValueFilters> BlockReader::ValueFilters() const {
   GroupValueFilters out;
+  // Kept by the reader: a version 3 block's (in the meta page), or any block's without a cache.
   if (filter_cache_ == nullptr || filters_loaded_.load(std::memory_order_acquire)) {
-    // Kept by the reader: a version 3 block's (in the meta page), or any without a cache.
-    if (!filters_loaded_.load(std::memory_order_acquire)) {
-      port::MutexLock lock(&filters_mu_);
-      if (!filters_loaded_.load(std::memory_order_relaxed)) {
-        std::string section;
-        absl::Status s = ReadValueFilters(&section);
-        if (!s.ok()) return s;
-        filter_section_ = std::move(section);  // not read by others until filters_loaded_
-        SplitValueFilters(filter_section_, &filters_);
-        filters_loaded_.store(true, std::memory_order_release);
-      }
-    }
+    if (absl::Status s = LoadResidentValueFilters(); !s.ok()) return s;
     out.resident_ = &filters_;
     return out;
   }

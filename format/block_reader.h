@@ -208,10 +208,12 @@ class BlockReader {
  private:
   BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache,
               PageCache* filter_cache);
-  // Reads the filters' section and checks each filter; *views get one view per group into
-  // `section`.
+  // Reads the filters' section into *section and checks each filter in it.
   absl::Status ReadValueFilters(std::string* section) const;
+  // Replaces *views with one view per group into `section`.
   void SplitValueFilters(std::string_view section, std::vector<std::string_view>* views) const;
+  // ValueFilters without a filter cache: reads them once into filters_ (filters_loaded_).
+  absl::Status LoadResidentValueFilters() const;
   absl::Status Load();
   // The decoded meta page of a block whose meta page starts at `meta_offset`.
   absl::Status ParseMeta(std::string_view meta, uint64_t meta_offset);

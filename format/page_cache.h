@@ -98,9 +98,8 @@ class PageCache {
   // A process-wide unique id for a new reader's keys.
   static uint64_t NewReaderId();
 
-  static constexpr size_t kShards = 16;
-
  private:
+  static constexpr size_t kShards = 16;
   static constexpr size_t kMinRecentMisses = 64;  // per shard
   struct Entry {
     Key key;
