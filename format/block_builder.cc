@@ -17,6 +17,7 @@
 #include "format/page_codec.h"
 #include "format/time_columns.h"
 #include "format/value_codec.h"
+#include "format/value_codes.h"
 #include "index/block_value_filter.h"
 #include "index/value_filter.h"
 #include "util/coding.h"
@@ -71,8 +72,9 @@ class BlockBuilder::GroupEncoder {
  public:
   // `block_filter`: where the entries go for the block value filter too, and the group filters
   // take the blocked layout (version 5; null before).
-  GroupEncoder(BlockTablesBuilder* tables, BlockValueFilterBuilder* block_filter)
-      : tables_(tables), block_filter_(block_filter) {}
+  // `pack_values`: key streams may take the packed form (version 6).
+  GroupEncoder(BlockTablesBuilder* tables, BlockValueFilterBuilder* block_filter, bool pack_values)
+      : tables_(tables), block_filter_(block_filter), pack_values_(pack_values) {}
 
   size_t rows() const { return starts_.size(); }
   const ZoneMap& zone() const { return zone_; }
@@ -156,8 +158,16 @@ class BlockBuilder::GroupEncoder {
     PutVarint64(&strings, heaps);
     for (const auto& [key, column] : key_columns_) {
       PutVarint64(&values, key);
-      values.push_back(static_cast<char>(column->ints_only ? kFormInts : kFormGeneric));
-      PutLengthPrefixed(&values, column->ints_only ? column->int_codes : column->codes);
+      const uint8_t form = column->ints_only ? kFormInts : kFormGeneric;
+      const std::string& codes = column->ints_only ? column->int_codes : column->codes;
+      packed_.clear();
+      if (pack_values_ && PackValueCodes(codes, column->ints_only, &pack_scratch_, &packed_)) {
+        values.push_back(static_cast<char>(form | kFormPacked));
+        PutLengthPrefixed(&values, packed_);
+      } else {
+        values.push_back(static_cast<char>(form));
+        PutLengthPrefixed(&values, codes);
+      }
       if (column->heap.size() == 0) continue;
       PutVarint64(&strings, key);
       column->heap.Serialize(&strings);
@@ -240,6 +250,7 @@ class BlockBuilder::GroupEncoder {
 
   BlockTablesBuilder* const tables_;
   BlockValueFilterBuilder* const block_filter_;
+  const bool pack_values_;
   ZoneMap zone_;
   ValueFilterBuilder filter_;
   TraceId last_trace_;
@@ -247,6 +258,8 @@ class BlockBuilder::GroupEncoder {
   std::string parent_codes_, parent_ids_;
   std::vector<int32_t> parent_rows_;
   std::string op_codes_;
+  std::string packed_;                  // a key stream's packed form, reused
+  std::vector<uint64_t> pack_scratch_;  // PackValueCodes' codes, reused
   uint32_t last_op_ = kNoOp;
   std::vector<uint32_t> context_ranks_, statuses_;
   std::vector<uint64_t> starts_, ends_;
@@ -282,7 +295,8 @@ BlockBuilder::BlockBuilder(Env* env, std::string path, const BlockBuildOptions& 
       options_(Clamped(options)),
       tables_(new BlockTablesBuilder),
       group_(new GroupEncoder(tables_.get(),
-                              options_.format_version >= 5 ? &block_filter_ : nullptr)) {}
+                              options_.format_version >= 5 ? &block_filter_ : nullptr,
+                              /*pack_values=*/options_.format_version >= 6)) {}
 
 BlockBuilder::~BlockBuilder() = default;
 

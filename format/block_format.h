@@ -44,8 +44,9 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // (index/block_value_filter.h) over the block's distinct values (of the keys that fit its
 // budget), so that a search for a rare value skips a block in one probe rather than one per row
 // group, and writes the filters in a blocked layout (one or two cache lines per probe). Version
-// 1 (one page per column, trace ids in every group) is no longer read.
-inline constexpr uint32_t kBlockFormatVersion = 5;
+// 1 (one page per column, trace ids in every group) is no longer read. Version 6 may store an
+// attribute key's value codes packed (format/value_codes.h: kFormPacked) rather than as varints.
+inline constexpr uint32_t kBlockFormatVersion = 6;
 inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
@@ -108,8 +109,11 @@ constexpr bool IsBlockStringCode(uint64_t code) { return code % 2 == kValueBlock
 constexpr uint64_t StringIndexOf(uint64_t code) { return (code - kValueBlockString) / 2; }
 static_assert(StringIndexOf(BlockStringCode(7)) == 7 && StringIndexOf(HeapStringCode(7)) == 7 &&
               IsBlockStringCode(BlockStringCode(3)) && !IsBlockStringCode(HeapStringCode(3)));
-// How a key's stream in kColAttrValues is coded (the byte before it).
-enum AttrStreamForm : uint8_t { kFormGeneric = 0, kFormInts = 1 };
+// How a key's stream in kColAttrValues is coded (the byte before it): the codes' form, generic
+// or ints, or'ed with kFormPacked when they are bit-packed (version 6; format/value_codes.h)
+// rather than varints.
+enum AttrStreamForm : uint8_t { kFormGeneric = 0, kFormInts = 1, kFormPacked = 2 };
+inline constexpr uint8_t kMaxAttrStreamForm = kFormInts | kFormPacked;
 
 // The codec byte of a page (format/page_codec.h) and of a group-page column
 // (format/group_page.h).

@@ -405,16 +405,10 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   c_->stream_slots.assign(tables_.keys.size(), kNoSlot);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t key;
-    if (!GetVarint64(&in, &key) || key >= tables_.keys.size() || c_->stream_slots[key] != kNoSlot ||
-        in.empty()) {
+    if (!ParseStreamHeader(&in, &key, &c_->streams[i]) || c_->stream_slots[key] != kNoSlot) {
       return Corrupt(kColumn, "malformed key column");
     }
     c_->stream_slots[key] = static_cast<uint32_t>(i);
-    c_->streams[i].form = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    if (c_->streams[i].form > kFormInts || !GetLengthPrefixed(&in, &c_->streams[i].codes)) {
-      return Corrupt(kColumn, "malformed key column");
-    }
   }
   if (!in.empty()) return Corrupt(kColumn, "trailing bytes");
   const char* const base = raw_[kColumn].data();
@@ -432,10 +426,14 @@ absl::Status GroupData::ParseValues(std::string_view in) {
         const uint32_t slot = c_->stream_slots[*k];
         if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
         Stream& stream = c_->streams[slot];
+        if (stream.codes.packed()) {
+          if (!stream.codes.SkipPacked()) return StreamError(stream);
+          continue;
+        }
         uint64_t code;
-        if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
-        if (code == kValueInline && stream.form == kFormGeneric &&
-            !DecodeAnyValue(&stream.codes, &scratch)) {
+        if (!stream.codes.Next(&code)) return StreamError(stream);
+        if (code == kValueInline && !stream.ints &&
+            !DecodeAnyValue(stream.codes.varint_rest(), &scratch)) {
           return Corrupt(kColumn, "malformed value");
         }
       }
@@ -448,17 +446,19 @@ absl::Status GroupData::ParseValues(std::string_view in) {
       if (slot == kNoSlot) return Corrupt(kColumn, "no column for a key");
       Stream& stream = c_->streams[slot];
       uint64_t code;
-      if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+      if (!stream.codes.Next(&code)) return StreamError(stream);
       ValueRef& ref = c_->refs.emplace_back();
       if (code == kValueTemplate) {
         ref.kind = ValueRef::kTemplate;
-      } else if (stream.form == kFormInts) {
+      } else if (stream.ints) {
         ref.kind = ValueRef::kInt;
         ref.value = static_cast<uint64_t>(ZigZagDecode(code - kValueInline));
       } else if (code == kValueInline) {
         ref.kind = ValueRef::kInline;
-        ref.value = static_cast<uint64_t>(stream.codes.data() - base);
-        if (!DecodeAnyValue(&stream.codes, &scratch)) return Corrupt(kColumn, "malformed value");
+        ref.value = static_cast<uint64_t>(stream.codes.varint_rest()->data() - base);
+        if (!DecodeAnyValue(stream.codes.varint_rest(), &scratch)) {
+          return Corrupt(kColumn, "malformed value");
+        }
       } else if (IsBlockStringCode(code)) {
         ref.kind = ValueRef::kBlockString;
         ref.value = StringIndexOf(code);
@@ -478,7 +478,7 @@ absl::Status GroupData::ParseValues(std::string_view in) {
   c_->attr_first[limit_ - begin_] = static_cast<uint32_t>(c_->refs.size());
   if (limit_ == rows_) {
     for (const Stream& s : c_->streams) {
-      if (!s.codes.empty()) return Corrupt(kColumn, "values left over");
+      if (!s.codes.Done()) return Corrupt(kColumn, "values left over");
     }
   }
   return absl::OkStatus();
@@ -543,6 +543,28 @@ bool GroupData::HeapHasString(uint32_t key, std::string_view value) const {
   return std::find(strings.begin(), strings.end(), value) != strings.end();
 }
 
+bool GroupData::ParseStreamHeader(std::string_view* in, uint64_t* key, Stream* stream) const {
+  if (!GetVarint64(in, key) || *key >= tables_.keys.size() || in->empty()) return false;
+  const uint8_t form = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  std::string_view bytes;
+  if (form > kMaxAttrStreamForm || !GetLengthPrefixed(in, &bytes)) return false;
+  stream->ints = (form & kFormInts) != 0;
+  if ((form & kFormPacked) == 0) {
+    stream->codes.ResetVarint(bytes);
+    return true;
+  }
+  // Packed streams came with version 6; an older block holding one is damaged.
+  return block_.format_version() >= 6 && stream->codes.ResetPacked(bytes, stream->ints);
+}
+
+absl::Status GroupData::StreamError(const Stream& stream) const {
+  // A packed stream with codes left failed on a generic code that claims an inline value.
+  return Corrupt(kColAttrValues, stream.codes.packed() && !stream.codes.Done()
+                                     ? "inline value code in a packed stream"
+                                     : "values run out");
+}
+
 absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> op_positions,
                                        absl::FunctionRef<void(uint32_t, const AnyValue&)> fn) {
   constexpr int kColumn = kColAttrValues;
@@ -562,14 +584,7 @@ absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> o
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t k;
     Stream st;
-    if (!GetVarint64(&in, &k) || k >= tables_.keys.size() || in.empty()) {
-      return Corrupt(kColumn, "malformed key column");
-    }
-    st.form = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    if (st.form > kFormInts || !GetLengthPrefixed(&in, &st.codes)) {
-      return Corrupt(kColumn, "malformed key column");
-    }
+    if (!ParseStreamHeader(&in, &k, &st)) return Corrupt(kColumn, "malformed key column");
     if (k == key && !found) {
       stream = st;
       found = true;
@@ -583,17 +598,19 @@ absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> o
     if (pos < 0) continue;
     const uint32_t k = tables_.ops[op_id].key_begin + static_cast<uint32_t>(pos);
     uint64_t code;
-    if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
+    if (!stream.codes.Next(&code)) return StreamError(stream);
     if (code == kValueTemplate) {
       if (tables_.op_templates[k].type() == AnyValue::Type::kString) {
         value.set_string(tables_.op_template_strings[k]);
       } else {
         value = tables_.op_templates[k];
       }
-    } else if (stream.form == kFormInts) {
+    } else if (stream.ints) {
       value.set_int(ZigZagDecode(code - kValueInline));
     } else if (code == kValueInline) {
-      if (!DecodeAnyValue(&stream.codes, &value)) return Corrupt(kColumn, "malformed value");
+      if (!DecodeAnyValue(stream.codes.varint_rest(), &value)) {
+        return Corrupt(kColumn, "malformed value");
+      }
     } else if (IsBlockStringCode(code)) {
       const auto& strings = tables_.strings_of(key);
       if (StringIndexOf(code) >= strings.size()) {
@@ -612,9 +629,9 @@ absl::Status GroupData::ForEachValueOf(uint32_t key, absl::Span<const int32_t> o
     // rows after this one read their own codes.
     for (uint32_t j = k + 1; j < tables_.ops[op_id].key_end; ++j) {
       if (tables_.op_keys[j] != key) continue;
-      if (!GetVarint64(&stream.codes, &code)) return Corrupt(kColumn, "values run out");
-      if (code == kValueInline && stream.form == kFormGeneric &&
-          !DecodeAnyValue(&stream.codes, &skipped)) {
+      if (!stream.codes.Next(&code)) return StreamError(stream);
+      if (code == kValueInline && !stream.ints &&
+          !DecodeAnyValue(stream.codes.varint_rest(), &skipped)) {
         return Corrupt(kColumn, "malformed value");
       }
     }

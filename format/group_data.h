@@ -27,6 +27,7 @@
 #include "format/block_tables.h"
 #include "format/group_page.h"
 #include "format/page_cache.h"
+#include "format/value_codes.h"
 #include "spanstore/span.h"
 
 namespace spanstore {
@@ -174,9 +175,13 @@ class GroupData {
     uint64_t value = 0;  // string id, offset into attr.values (kInline), or int bits
   };
   struct Stream {
-    uint8_t form = kFormGeneric;
-    std::string_view codes;
+    bool ints = false;  // kFormInts codes
+    ValueCodeReader codes;
   };
+  // Reads a key stream's header in attr.values (key id, form, bytes) into *key and *stream.
+  bool ParseStreamHeader(std::string_view* in, uint64_t* key, Stream* stream) const;
+  // Why a stream's next code could not be read.
+  absl::Status StreamError(const Stream& stream) const;
   // Where a row's parent id comes from (decoded from kColParent).
   enum ParentKind : uint8_t { kNoParent, kExplicitParent, kParentInGroup };
   // The buffers of the decoded columns. They come from a per-thread pool and go back to it,

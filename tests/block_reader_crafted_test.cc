@@ -112,7 +112,7 @@ constexpr size_t kMiB = size_t{1} << 20;
 
 // A valid one-span block with uncompressed pages. The span has one string attribute, so the
 // key dictionary and the attribute columns are not empty.
-std::string OneSpanBlock(const TempDir& dir) {
+std::string OneSpanBlock(const TempDir& dir, uint32_t version = kBlockFormatVersion) {
   Span span;
   span.trace_id.bytes[15] = 1;
   span.span_id.bytes[7] = 1;
@@ -123,6 +123,7 @@ std::string OneSpanBlock(const TempDir& dir) {
   span.attributes.push_back({"http.route", AnyValue::String("/cart")});
   BlockBuildOptions options;
   options.codec = Codec::kNone;
+  options.format_version = version;
   BlockBuilder builder(Env::Default(), dir.Sub("one.blk"), options);
   BlockProperties props;
   EXPECT_TRUE(builder.Open().ok());
@@ -152,8 +153,8 @@ BlockParts SplitBlock(const std::string& block) {
   return parts;
 }
 
-// A block file of `pages`, the encoded meta page `meta_page`, `index` and a footer naming them,
-// every checksum valid.
+// A block file of `pages`, the encoded meta page `meta_page`, `index` and a footer naming them
+// and the version in the header that starts `pages`, every checksum valid.
 std::string JoinBlock(std::string_view pages, std::string_view meta_page, std::string_view index) {
   std::string out(pages);
   out += meta_page;
@@ -163,7 +164,7 @@ std::string JoinBlock(std::string_view pages, std::string_view meta_page, std::s
   PutFixed64(&footer, meta_page.size());
   PutFixed64(&footer, pages.size() + meta_page.size());
   PutFixed64(&footer, index.size());
-  PutFixed32(&footer, kBlockFormatVersion);
+  PutFixed32(&footer, DecodeFixed32(pages.data() + kBlockMagic.size()));
   PutFixed32(&footer, kNumBlockColumns);
   PutFixed64(&footer, XXH3_64bits(footer.data(), footer.size()));
   footer.append(kBlockMagic);
@@ -791,6 +792,44 @@ TEST(BlockReaderCraftedTest, InlineValueElementCountIsNotAllocatedAhead) {
     // The page itself, read whole, into a pooled buffer that may grow to twice the previous
     // page (a string's capacity doubles): never the 40-72 MB the counts claim.
     EXPECT_LT(watch.largest(), 3 * kMiB);
+  }
+}
+
+// Packed value streams (format/value_codes.h) came with version 6: an older block holding
+// one is damaged, and a packed generic stream cannot hold an inline value (no encoded value
+// follows its code). Both are DataLoss naming the column, never a read of bytes that are not
+// there.
+TEST(BlockReaderCraftedTest, PackedValueStreamsAreCheckedAgainstTheVersionAndTheirForm) {
+  struct Case {
+    uint32_t version;
+    uint64_t base;  // the one occurrence's code
+    std::string_view error;
+  };
+  for (const Case& c : {Case{5, BlockStringCode(0), "malformed key column"},
+                        Case{kBlockFormatVersion, kValueInline, "inline value code"},
+                        Case{kBlockFormatVersion, HeapStringCode(3), "heap string out of range"}}) {
+    SCOPED_TRACE(c.version);
+    TempDir dir;
+    const std::string block = OneSpanBlock(dir, c.version);
+    std::string packed;
+    packed.push_back(0);  // no bitmap
+    packed.push_back(0);  // width 0: every code is the base
+    packed.push_back(0);
+    PutVarint64(&packed, c.base);
+    PutVarint64(&packed, 1);
+    std::string values;
+    PutVarint64(&values, 1);  // one stream: key 0 (http.route)
+    PutVarint64(&values, 0);
+    values.push_back(static_cast<char>(kFormGeneric | kFormPacked));
+    PutLengthPrefixed(&values, packed);
+    GroupColumns columns = DecodedColumns(OnlyGroupPage(block));
+    SetRawColumn(&columns, kColAttrValues, values);
+    auto opened = OpenCrafted(dir, ReplaceOnlyGroupPage(block, HandMadeGroupPage(columns)));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    const absl::Status s = (*opened)->Verify();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_NE(std::string(s.message()).find("attr.values"), std::string::npos) << s;
+    EXPECT_NE(std::string(s.message()).find(c.error), std::string::npos) << s;
   }
 }
 
