@@ -97,10 +97,12 @@ absl::StatusOr<std::vector<ColumnCodecBytes>> StoreImpl::MeasureColumnCodecs(uin
   std::vector<ColumnCodecBytes> out(kNumBlockColumns);
   for (int c = 0; c < kNumBlockColumns; ++c) out[c].column = std::string(BlockColumnName(c));
   std::string compressed;
-  auto stored = [&](Codec codec, std::string_view raw) -> absl::StatusOr<uint64_t> {
+  // Zstd with the block's dictionary for the column where it has one, as its writer did.
+  auto stored = [&](Codec codec, std::string_view raw,
+                    const ZSTD_CDict* dict = nullptr) -> absl::StatusOr<uint64_t> {
     compressed.clear();
-    absl::StatusOr<Codec> used =
-        CompressPayload(codec, options_.zstd_level, raw, /*bare_zstd=*/true, &compressed);
+    absl::StatusOr<Codec> used = CompressPayload(codec, options_.zstd_level, raw,
+                                                 /*bare_zstd=*/true, &compressed, dict);
     if (!used.ok()) return used.status();
     const uint64_t payload = *used == Codec::kNone ? raw.size() : compressed.size();
     // As StoreStats::column_bytes counts a column: its entry in the group page's column table
@@ -109,6 +111,8 @@ absl::StatusOr<std::vector<ColumnCodecBytes>> StoreImpl::MeasureColumnCodecs(uin
   };
   uint64_t seen = 0;
   for (const auto& b : blocks) {
+    const std::unique_ptr<ZstdDictionaries> dicts =
+        b->reader().dictionaries()->ForCompression(options_.zstd_level);
     for (size_t g = 0; g < b->reader().groups().size(); ++g, ++seen) {
       if (seen % stride != 0) continue;
       GroupData data(b->reader(), g);
@@ -119,7 +123,7 @@ absl::StatusOr<std::vector<ColumnCodecBytes>> StoreImpl::MeasureColumnCodecs(uin
         if (!s.ok()) return s;
         absl::StatusOr<uint64_t> lz4 = stored(Codec::kLz4, raw);
         if (!lz4.ok()) return lz4.status();
-        absl::StatusOr<uint64_t> zstd = stored(Codec::kZstd, raw);
+        absl::StatusOr<uint64_t> zstd = stored(Codec::kZstd, raw, dicts->compress_dict(c));
         if (!zstd.ok()) return zstd.status();
         out[c].raw += raw.size();
         out[c].lz4 += *lz4;

@@ -114,7 +114,7 @@ void CheckBlock(Env* env, const std::string& dir, uint64_t number, const Manifes
     const BlockReader::Group& group = block.groups()[g];
     absl::Status s = block.ReadGroup(g, &bytes);
     GroupPage page;
-    if (s.ok()) s = page.Parse(bytes, PageLocation{path, g, group.offset});
+    if (s.ok()) s = page.Parse(bytes, PageLocation{path, g, group.offset}, block.dictionaries());
     if (s.ok()) continue;
     if (++bad_pages <= kMaxPagesListed) {
       findings->Damaged(

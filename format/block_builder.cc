@@ -358,10 +358,35 @@ absl::Status BlockBuilder::FlushGroup() {
   group_zones_.push_back(group_->zone());
   group_->FinishFilter(&group_filters_);
   group_->Finish(&columns_);
+  if (!TrainsDictionaries() || dictionaries_trained_) return WriteGroupPage(columns_);
+  // The first groups wait for the dictionaries they train (and will be compressed with).
+  pending_groups_.push_back(std::move(columns_));
+  columns_ = {};
+  if (pending_groups_.size() < ZstdDictionaries::kTrainingGroups) return absl::OkStatus();
+  return TrainDictionaries(/*more_groups_follow=*/true);
+}
+
+bool BlockBuilder::TrainsDictionaries() const {
+  return options_.format_version >= 7 && options_.codec == Codec::kZstd;
+}
+
+absl::Status BlockBuilder::TrainDictionaries(bool more_groups_follow) {
+  dictionaries_.Train(pending_groups_, options_.zstd_level, more_groups_follow);
+  dictionaries_trained_ = true;
+  for (const auto& group : pending_groups_) {
+    if (absl::Status s = WriteGroupPage(group); !s.ok()) return s;
+  }
+  pending_groups_.clear();
+  pending_groups_.shrink_to_fit();
+  return absl::OkStatus();
+}
+
+absl::Status BlockBuilder::WriteGroupPage(
+    const std::array<std::string, kNumBlockColumns>& columns) {
   scratch_.clear();
   std::array<uint64_t, kNumBlockColumns> stored{};
-  absl::Status s = EncodeGroupPage(options_.codec, options_.zstd_level, columns_, &scratch_,
-                                   &stored);
+  absl::Status s = EncodeGroupPage(options_.codec, options_.zstd_level, columns, &scratch_, &stored,
+                                   &dictionaries_);
   if (!s.ok()) return s;
   for (int c = 0; c < kNumBlockColumns; ++c) column_bytes_[c] += stored[c];
   group_sizes_.push_back(scratch_.size());
@@ -377,6 +402,9 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
         absl::StrFormat("%s: the rows of trace %s are not contiguous", path_, repeated->ToHex()));
   }
   absl::Status s = FlushGroup();
+  if (s.ok() && TrainsDictionaries() && !dictionaries_trained_) {
+    s = TrainDictionaries(/*more_groups_follow=*/false);  // a block of few groups
+  }
   if (!s.ok()) return s;
 
   // Version 4: the filters' section, raw (Bloom bits do not compress), before the meta page:
@@ -431,6 +459,7 @@ absl::Status BlockBuilder::Finish(BlockProperties* properties) {
     PutLengthPrefixed(&meta, filter);
   }
   if (options_.format_version >= 5) PutVarint64(&meta, block_filter_bytes);
+  if (options_.format_version >= 7) dictionaries_.Serialize(&meta);
   scratch_.clear();
   s = EncodePage(options_.codec, options_.zstd_level, meta, &scratch_);
   if (!s.ok()) return s;

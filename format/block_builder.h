@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "format/block_format.h"
 #include "format/block_tables.h"
+#include "format/zstd_dictionaries.h"
 #include "index/block_value_filter.h"
 #include "index/trace_index.h"
 #include "index/value_filter.h"
@@ -88,13 +89,19 @@ class BlockBuilder {
   void Abandon();
 
   uint64_t rows() const { return rows_; }
-  // Bytes written to the file so far (the current group is not counted until it is flushed).
+  // Bytes written to the file so far (the current group is not counted until it is flushed,
+  // nor, in a version 7 Zstd block, the first groups until their dictionaries are trained).
   uint64_t file_bytes() const;
   const std::string& path() const { return path_; }
 
  private:
   class GroupEncoder;
   absl::Status FlushGroup();
+  // Version 7 with Zstd: the first groups train a dictionary per column (TrainDictionaries,
+  // then every group page is written with them).
+  bool TrainsDictionaries() const;
+  absl::Status TrainDictionaries(bool more_groups_follow);
+  absl::Status WriteGroupPage(const std::array<std::string, kNumBlockColumns>& columns);
   void EndTrace();
 
   Env* const env_;
@@ -123,6 +130,9 @@ class BlockBuilder {
   uint64_t trace_first_row_ = 0;
   std::string scratch_;
   std::array<std::string, kNumBlockColumns> columns_;
+  ZstdDictionaries dictionaries_;
+  bool dictionaries_trained_ = false;
+  std::vector<std::array<std::string, kNumBlockColumns>> pending_groups_;  // awaiting them
 };
 
 }  // namespace spanstore

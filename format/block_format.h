@@ -46,7 +46,9 @@ inline constexpr std::string_view kBlockMagic = "SPNBLOCK";
 // group, and writes the filters in a blocked layout (one or two cache lines per probe). Version
 // 1 (one page per column, trace ids in every group) is no longer read. Version 6 may store an
 // attribute key's value codes packed (format/value_codes.h: kFormPacked) rather than as varints.
-inline constexpr uint32_t kBlockFormatVersion = 6;
+// Version 7 ends the meta page with a Zstd dictionary per column (format/zstd_dictionaries.h),
+// and a group page's column may be compressed with it (kCodecZstdDict).
+inline constexpr uint32_t kBlockFormatVersion = 7;
 inline constexpr uint32_t kOldestBlockFormatVersion = 2;
 inline constexpr size_t kBlockHeaderSize = 16;
 inline constexpr size_t kBlockFooterSize = 8 * 4 + 4 + 4 + 8 + 8;
@@ -118,6 +120,8 @@ inline constexpr uint8_t kMaxAttrStreamForm = kFormInts | kFormPacked;
 // The codec byte of a page (format/page_codec.h) and of a group-page column
 // (format/group_page.h).
 enum CodecByte : uint8_t { kCodecNone = 0, kCodecLz4 = 1, kCodecZstd = 2 };
+// A group-page column compressed with Zstd and its block's dictionary for the column (version 7).
+inline constexpr uint8_t kCodecZstdDict = 3;
 
 // A key's block-wide string dictionary stops growing at this many values, and a block's
 // dictionaries of strings at this many bytes (they are held in memory by readers).

@@ -298,6 +298,9 @@ absl::Status BlockReader::ParseMeta(std::string_view in, uint64_t meta_offset) {
     }
     block_filter_offset_ = filter_offset_ + filter_section_bytes_;
   }
+  if (version_ >= 7 && !dictionaries_.Parse(&in)) {
+    return BlockError(path_, "meta page: bad column dictionaries");
+  }
   if (block_filter_bytes_ == 0) {
     block_filter_loaded_.store(true, std::memory_order_release);  // none: it covers no key
   }
@@ -425,7 +428,7 @@ uint64_t BlockReader::memory_bytes() const {
   }
   const uint64_t index = index_loaded_.load(std::memory_order_acquire) ? index_.MemoryBytes() : 0;
   return index + groups_.size() * sizeof(Group) + group_services + meta_.size() +
-         tables_.MemoryBytes() + filters;
+         dictionaries_.MemoryBytes() + tables_.MemoryBytes() + filters;
 }
 
 absl::Status BlockReader::ReadGroup(size_t group, std::string* out) const {

@@ -37,6 +37,7 @@
 #include "format/block_format.h"
 #include "format/block_tables.h"
 #include "format/page_cache.h"
+#include "format/zstd_dictionaries.h"
 #include "index/block_value_filter.h"
 #include "index/trace_index.h"
 #include "index/zone_map.h"
@@ -179,6 +180,8 @@ class BlockReader {
   void NoteCachedPage() const { has_cached_.store(true, std::memory_order_relaxed); }
   uint64_t number() const { return number_; }
   uint32_t format_version() const { return version_; }
+  // The columns' Zstd dictionaries (version 7; empty before), for GroupPage::Parse.
+  const ZstdDictionaries* dictionaries() const { return &dictionaries_; }
   const std::string& path() const { return path_; }
   uint64_t rows() const { return rows_; }
   uint64_t traces() const { return trace_count_; }
@@ -241,6 +244,7 @@ class BlockReader {
   const uint64_t cache_id_;  // this reader's keys in both caches
   mutable std::atomic<bool> has_cached_{false};
   uint32_t version_ = 0;  // the file's format version
+  ZstdDictionaries dictionaries_;
   std::unique_ptr<RandomAccessFile> file_;
   uint64_t file_bytes_ = 0;
   uint64_t rows_ = 0;

@@ -126,7 +126,8 @@ absl::Status GroupData::Read() {
   absl::Status s = block_.ReadGroup(group_, &c_->page_bytes);
   if (!s.ok()) return s;
   const BlockReader::Group& g = block_.groups()[group_];
-  s = page_.Parse(c_->page_bytes, PageLocation{block_.path(), group_, g.offset});
+  s = page_.Parse(c_->page_bytes, PageLocation{block_.path(), group_, g.offset},
+                  block_.dictionaries());
   if (!s.ok()) return s;
   read_ = true;
   return absl::OkStatus();

@@ -20,22 +20,24 @@ absl::Status PageError(const PageLocation& where, std::string_view what) {
 
 absl::Status EncodeGroupPage(Codec codec, int zstd_level,
                              const std::array<std::string, kNumBlockColumns>& columns,
-                             std::string* out,
-                             std::array<uint64_t, kNumBlockColumns>* stored_bytes) {
+                             std::string* out, std::array<uint64_t, kNumBlockColumns>* stored_bytes,
+                             const ZstdDictionaries* dicts) {
   thread_local std::string payloads;
   payloads.clear();
-  std::array<Codec, kNumBlockColumns> used{};
+  std::array<uint8_t, kNumBlockColumns> used{};
   std::array<size_t, kNumBlockColumns> sizes{};
   for (int c = 0; c < kNumBlockColumns; ++c) {
     const size_t before = payloads.size();
-    absl::StatusOr<Codec> u = CompressPayload(codec, zstd_level, columns[c], true, &payloads);
+    const ZSTD_CDict* dict =
+        codec == Codec::kZstd && dicts != nullptr ? dicts->compress_dict(c) : nullptr;
+    absl::StatusOr<Codec> u = CompressPayload(codec, zstd_level, columns[c], true, &payloads, dict);
     if (!u.ok()) return u.status();
-    used[c] = *u;
+    used[c] = *u == Codec::kZstd && dict != nullptr ? kCodecZstdDict : ToCodecByte(*u);
     sizes[c] = payloads.size() - before;
   }
   const size_t start = out->size();
   for (int c = 0; c < kNumBlockColumns; ++c) {
-    out->push_back(static_cast<char>(ToCodecByte(used[c])));
+    out->push_back(static_cast<char>(used[c]));
     PutVarint64(out, columns[c].size());
     PutVarint64(out, sizes[c]);
     (*stored_bytes)[c] = 1 + VarintLength(columns[c].size()) + VarintLength(sizes[c]) + sizes[c];
@@ -45,7 +47,8 @@ absl::Status EncodeGroupPage(Codec codec, int zstd_level,
   return absl::OkStatus();
 }
 
-absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where) {
+absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where,
+                              const ZstdDictionaries* dicts) {
   where_ = where;
   if (data.size() < 8) return PageError(where, "shorter than its checksum");
   const size_t checked = data.size() - 8;
@@ -65,8 +68,17 @@ absl::Status GroupPage::Parse(std::string_view data, const PageLocation& where) 
     if (!GetVarint64(&in, &e.raw_size) || !GetVarint64(&in, &stored[c])) {
       return PageError(where, "truncated column table");
     }
-    if (!FromCodecByte(codec_byte, &e.codec)) {
-      return PageError(where, absl::StrFormat("column %s: unknown codec %d (expected 0, 1 or 2)",
+    e.dict = nullptr;
+    if (codec_byte == kCodecZstdDict) {
+      e.codec = Codec::kZstd;
+      e.dict = dicts != nullptr ? dicts->decompress_dict(c) : nullptr;
+      if (e.dict == nullptr) {
+        return PageError(where, absl::StrFormat("column %s: compressed with a dictionary the "
+                                                "block does not have",
+                                                BlockColumnName(c)));
+      }
+    } else if (!FromCodecByte(codec_byte, &e.codec)) {
+      return PageError(where, absl::StrFormat("column %s: unknown codec %d (expected 0 to 3)",
                                               BlockColumnName(c), codec_byte));
     }
     // Checked here, before Column sizes a buffer by raw_size.
@@ -94,7 +106,7 @@ absl::Status GroupPage::Column(int c, std::string* scratch, std::string_view* ra
     return absl::OkStatus();
   }
   scratch->resize(e.raw_size);
-  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, scratch->data())) {
+  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, scratch->data(), e.dict)) {
     return PageError(where_, absl::StrFormat("column %s: payload does not decode to %d bytes",
                                              BlockColumnName(c), e.raw_size));
   }
@@ -108,7 +120,7 @@ absl::Status GroupPage::ColumnInto(int c, char* out) const {
     std::memcpy(out, e.payload.data(), e.payload.size());
     return absl::OkStatus();
   }
-  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, out)) {
+  if (!DecompressPayload(e.codec, e.payload, true, e.raw_size, out, e.dict)) {
     return PageError(where_, absl::StrFormat("column %s: payload does not decode to %d bytes",
                                              BlockColumnName(c), e.raw_size));
   }

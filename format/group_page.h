@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "format/block_format.h"
 #include "format/page_codec.h"
+#include "format/zstd_dictionaries.h"
 #include "spanstore/options.h"
 
 namespace spanstore {
@@ -39,16 +40,21 @@ namespace spanstore {
 // takes in the page (its payload and its share of the table). Codec per column: `codec`, or
 // none when compression does not shrink the column. InvalidArgument for a column over
 // kMaxPageRawSize.
+// `dicts` (optional): a column that has a dictionary there is compressed with it
+// (kCodecZstdDict) when `codec` is Zstd.
 absl::Status EncodeGroupPage(Codec codec, int zstd_level,
                              const std::array<std::string, kNumBlockColumns>& columns,
-                             std::string* out,
-                             std::array<uint64_t, kNumBlockColumns>* stored_bytes);
+                             std::string* out, std::array<uint64_t, kNumBlockColumns>* stored_bytes,
+                             const ZstdDictionaries* dicts = nullptr);
 
 class GroupPage {
  public:
   // Verifies the checksum and the column table of the page in `data` (which must stay alive
-  // while this object is used). DataLoss naming `where` on any damage.
-  absl::Status Parse(std::string_view data, const PageLocation& where);
+  // while this object is used). DataLoss naming `where` on any damage, and for a column
+  // compressed with a dictionary `dicts` (the block's; optional, must outlive this object)
+  // lacks.
+  absl::Status Parse(std::string_view data, const PageLocation& where,
+                     const ZstdDictionaries* dicts = nullptr);
 
   // The decompressed bytes of column `c`: a view into the page for an uncompressed column,
   // else into *scratch (replaced). DataLoss when the payload does not decompress to its size.
@@ -61,6 +67,7 @@ class GroupPage {
  private:
   struct Entry {
     Codec codec = Codec::kNone;
+    const ZSTD_DDict* dict = nullptr;  // kCodecZstdDict
     uint64_t raw_size = 0;
     std::string_view payload;
   };

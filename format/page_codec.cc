@@ -45,7 +45,7 @@ absl::Status PageError(const PageLocation& where, std::string_view what) {
 }  // namespace
 
 absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_view raw,
-                                      bool bare_zstd, std::string* out) {
+                                      bool bare_zstd, std::string* out, const ZSTD_CDict* dict) {
   if (raw.size() > kMaxPageRawSize) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "page of %d bytes exceeds the limit of %d bytes", raw.size(), kMaxPageRawSize));
@@ -69,6 +69,10 @@ absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_v
       ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
       // raw_size is stored beside the payload; the frame need not repeat it.
       if (bare_zstd) ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+      if (dict != nullptr) {
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_dictIDFlag, 0);
+        ZSTD_CCtx_refCDict(cctx, dict);  // dropped by the next call's reset
+      }
       out->resize(start + ZSTD_compressBound(raw.size()));
       const size_t n = ZSTD_compress2(cctx, out->data() + start, out->size() - start,
                                       raw.data(), raw.size());
@@ -117,7 +121,7 @@ bool PayloadMayDecodeTo(Codec codec, uint64_t stored_size, uint64_t raw_size) {
 }
 
 bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,
-                       char* dst) {
+                       char* dst, const ZSTD_DDict* dict) {
   switch (codec) {
     case Codec::kNone:
       if (payload.size() != raw_size) return false;
@@ -138,8 +142,11 @@ bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, si
         with_magic.append(payload);
         frame = with_magic;
       }
-      const size_t n =
-          ZSTD_decompressDCtx(ZstdDecompressContext(), dst, raw_size, frame.data(), frame.size());
+      const size_t n = dict != nullptr
+                           ? ZSTD_decompress_usingDDict(ZstdDecompressContext(), dst, raw_size,
+                                                        frame.data(), frame.size(), dict)
+                           : ZSTD_decompressDCtx(ZstdDecompressContext(), dst, raw_size,
+                                                 frame.data(), frame.size());
       return !ZSTD_isError(n) && n == raw_size;
     }
   }

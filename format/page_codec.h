@@ -25,6 +25,10 @@
 #include "format/block_format.h"
 #include "spanstore/options.h"
 
+// <zstd.h>'s handles, declared here so that includers need not see Zstd.
+typedef struct ZSTD_CDict_s ZSTD_CDict;
+typedef struct ZSTD_DDict_s ZSTD_DDict;
+
 namespace spanstore {
 
 // Upper bound on a page's (or a group-page column's) decompressed size. A column holds
@@ -80,8 +84,11 @@ absl::Status EncodePage(Codec codec, int zstd_level, std::string_view raw, std::
 // compressed with `codec` to *out and returns the codec used: kNone (raw bytes appended) when
 // compression does not shrink it. `bare_zstd` drops the Zstd frame's magic number and content
 // size, which the caller stores itself.
+// `dict` (Zstd only; block format 7, format/zstd_dictionaries.h): compress with this trained
+// dictionary, and leave its id out of the frame (the caller knows which it is).
 absl::StatusOr<Codec> CompressPayload(Codec codec, int zstd_level, std::string_view raw,
-                                      bool bare_zstd, std::string* out);
+                                      bool bare_zstd, std::string* out,
+                                      const ZSTD_CDict* dict = nullptr);
 // False when no payload of `stored_size` bytes can decompress to `raw_size` bytes with `codec`
 // (or the codec is unknown). A stored payload is its own size; LZ4 turns a byte into at most
 // 255 (a match grows by 255 per length byte); a Zstd block decodes to at most 128 KiB and takes
@@ -91,8 +98,9 @@ bool PayloadMayDecodeTo(Codec codec, uint64_t stored_size, uint64_t raw_size);
 
 // Decompresses `payload` into exactly `raw_size` bytes at `dst`; false when it does not
 // decode to exactly that many (damage), never writing past dst + raw_size.
+// `dict`: the dictionary a Zstd payload was compressed with (CompressPayload's).
 bool DecompressPayload(Codec codec, std::string_view payload, bool bare_zstd, size_t raw_size,
-                       char* dst);
+                       char* dst, const ZSTD_DDict* dict = nullptr);
 
 // Decodes the page at the start of `*in`, verifies its checksum and decompresses it into `*raw`
 // (replacing its contents), then advances `*in` past the page. Any damage (short input, bad
