@@ -284,6 +284,8 @@ BlockBuildOptions Clamped(BlockBuildOptions options) {
   options.rows_per_group = std::clamp<uint32_t>(options.rows_per_group, 1, kMaxRowsPerGroup);
   options.format_version =
       std::clamp<uint32_t>(options.format_version, kOldestBlockFormatVersion, kBlockFormatVersion);
+  options.max_dictionary_bytes =
+      std::min(options.max_dictionary_bytes, ZstdDictionaries::kMaxDictionaryBytes);
   return options;
 }
 
@@ -371,7 +373,8 @@ bool BlockBuilder::TrainsDictionaries() const {
 }
 
 absl::Status BlockBuilder::TrainDictionaries(bool more_groups_follow) {
-  dictionaries_.Train(pending_groups_, options_.zstd_level, more_groups_follow);
+  dictionaries_.Train(pending_groups_, options_.zstd_level, more_groups_follow,
+                      options_.max_dictionary_bytes);
   dictionaries_trained_ = true;
   for (const auto& group : pending_groups_) {
     if (absl::Status s = WriteGroupPage(group); !s.ok()) return s;

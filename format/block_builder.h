@@ -37,6 +37,9 @@ struct BlockBuildOptions {
   // kBlockFormatVersion, or kOldestBlockFormatVersion (2: no value filters) so that tests can
   // write the blocks an older build wrote and check that this one still reads them.
   uint32_t format_version = kBlockFormatVersion;
+  // Version 7, Zstd: the largest column dictionary to train (ZstdDictionaries::Train); smaller
+  // only in tests and fuzz seeds, to keep their blocks small.
+  size_t max_dictionary_bytes = ZstdDictionaries::kMaxDictionaryBytes;
 };
 
 // What a finished block holds: recorded in the manifest and summed into StoreStats.

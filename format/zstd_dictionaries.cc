@@ -3,15 +3,19 @@
 #include <zdict.h>
 #include <zstd.h>
 
+#include <algorithm>
+
 #include "util/coding.h"
 
 namespace spanstore {
 namespace {
 
-// Less than this is too little to learn from (Zdict's training wants several samples and
-// some KB of them).
+// Less than this is too little to learn from (Zdict's training wants several samples, and
+// some KB of them for a dictionary of 16 KiB).
 constexpr size_t kMinSamples = 4;  // of the even groups
-constexpr size_t kMinSampleBytes = 4096;
+size_t MinSampleBytes(size_t max_dictionary_bytes) {
+  return std::max<size_t>(1024, max_dictionary_bytes / 4);
+}
 
 }  // namespace
 
@@ -28,7 +32,8 @@ void ZstdDictionaries::Clear() {
 }
 
 void ZstdDictionaries::Train(const std::vector<GroupColumns>& groups, int zstd_level,
-                             bool more_groups_follow) {
+                             bool more_groups_follow, size_t max_bytes) {
+  max_bytes = std::min(max_bytes, kMaxDictionaryBytes);
   Clear();
   std::string samples, dict, payload;
   std::vector<size_t> sizes;
@@ -42,8 +47,8 @@ void ZstdDictionaries::Train(const std::vector<GroupColumns>& groups, int zstd_l
       samples += groups[i][c];
       sizes.push_back(groups[i][c].size());
     }
-    if (sizes.size() < kMinSamples || samples.size() < kMinSampleBytes) continue;
-    dict.resize(kMaxDictionaryBytes);
+    if (sizes.size() < kMinSamples || samples.size() < MinSampleBytes(max_bytes)) continue;
+    dict.resize(max_bytes);
     const size_t n = ZDICT_trainFromBuffer(dict.data(), dict.size(), samples.data(), sizes.data(),
                                            static_cast<unsigned>(sizes.size()));
     if (ZDICT_isError(n)) continue;  // nothing to learn (random bytes such as span ids)

@@ -44,7 +44,9 @@ class ZstdDictionaries {
   // Trains a dictionary per column on half of `groups` (their uncompressed columns) and keeps
   // those that pay for themselves on the other half: the bytes saved, doubled, exceed the
   // dictionary's size (an eighth of it when `more_groups_follow`, which it will also serve).
-  void Train(const std::vector<GroupColumns>& groups, int zstd_level, bool more_groups_follow);
+  // A dictionary takes at most `max_bytes` (<= kMaxDictionaryBytes).
+  void Train(const std::vector<GroupColumns>& groups, int zstd_level, bool more_groups_follow,
+             size_t max_bytes = kMaxDictionaryBytes);
 
   // Reads what Serialize wrote and advances *in; false when malformed or a dictionary is
   // refused by Zstd.

@@ -37,6 +37,7 @@ struct BlockSeed {
   Codec codec;
   uint32_t rows_per_group;
   std::vector<Span> spans;  // in block row order
+  size_t max_dictionary_bytes = 0;  // 0: the default
 };
 
 std::vector<Span> RandomTraces(uint64_t seed, int traces, int max_spans) {
@@ -77,6 +78,8 @@ std::vector<BlockSeed> BlockSeeds() {
       {"checkout_none.blk", Codec::kNone, 8, CheckoutTraces(2, 2, 14)},
       {"random_lz4.blk", Codec::kLz4, 8, RandomTraces(3, 6, 5)},
       {"checkout_zstd.blk", Codec::kZstd, 32, CheckoutTraces(4, 3, 200)},
+      // Enough groups to train column dictionaries (small ones): the fuzzer reaches them.
+      {"checkout_zstd_dicts.blk", Codec::kZstd, 8, CheckoutTraces(7, 40, 200), 512},
       {"one_span.blk", Codec::kNone, 4096, {}},
   };
   Span one;
@@ -112,6 +115,7 @@ absl::Status WriteBlock(const std::string& path, const BlockSeed& seed) {
   BlockBuildOptions options;
   options.codec = seed.codec;
   options.rows_per_group = seed.rows_per_group;
+  if (seed.max_dictionary_bytes != 0) options.max_dictionary_bytes = seed.max_dictionary_bytes;
   BlockBuilder builder(Env::Default(), path, options);
   absl::Status s = builder.Open();
   for (const Span& span : seed.spans) {
@@ -156,6 +160,9 @@ TEST(FuzzCorpusTest, GeneratedSeedsAreValidAndSmall) {
       auto block = BlockReader::Open(Env::Default(), tmp.Sub("block_reader/" + seed.name), 1);
       ASSERT_TRUE(block.ok());
       EXPECT_GT((*block)->groups().size(), 1u) << seed.name;
+      if (seed.max_dictionary_bytes != 0) {
+        EXPECT_FALSE((*block)->dictionaries()->empty()) << seed.name;
+      }
     }
   }
   for (const auto& [name, manifest] : ManifestSeeds()) {
