@@ -56,7 +56,8 @@ class ValueCodeReader {
     varint_ = codes;
   }
   // A packed stream (`ints`: its code form); false if its header, bitmap or length is malformed
-  // (the length must be exactly what the header and bitmap require).
+  // (the length must be exactly what the header and bitmap require). The reader keeps views
+  // into `bytes` (as into a varint stream's): they must outlive its reads.
   bool ResetPacked(std::string_view bytes, bool ints);
 
   // The next code; false when the stream has no more, or (packed) a generic code is

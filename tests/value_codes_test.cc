@@ -167,7 +167,9 @@ std::string Header(uint8_t flags, uint8_t width, uint8_t shift, uint64_t base, u
 TEST(ValueCodes, MalformedPackedStreamsAreRefused) {
   ValueCodeReader reader;
   uint64_t code;
-  EXPECT_TRUE(reader.ResetPacked(Header(0, 4, 0, 2, 2) + "\x21", false));
+  // The reader keeps views into the bytes: they must outlive its reads.
+  const std::string two = Header(0, 4, 0, 2, 2) + "\x21";
+  EXPECT_TRUE(reader.ResetPacked(two, false));
   EXPECT_TRUE(reader.Next(&code));
   EXPECT_EQ(code, 3u);
   EXPECT_TRUE(reader.Next(&code));
@@ -192,17 +194,19 @@ TEST(ValueCodes, MalformedPackedStreamsAreRefused) {
   EXPECT_FALSE(reader.Next(&code));  // a refused stream gives nothing
 
   // A bitmap: occurrences 0 and 2 carry values, 1 is the template.
-  EXPECT_TRUE(reader.ResetPacked(Header(1, 4, 1, 3, 3) + "\x05" + "\x21", true));
+  const std::string with_bitmap = Header(1, 4, 1, 3, 3) + "\x05" + "\x21";
+  EXPECT_TRUE(reader.ResetPacked(with_bitmap, true));
   std::vector<uint64_t> got;
   while (reader.Next(&code)) got.push_back(code);
   EXPECT_EQ(got, (std::vector<uint64_t>{3 + 2, 0, 3 + 4}));
   EXPECT_TRUE(reader.Done());
 
   // A generic packed stream may not claim an inline value (no bytes follow to decode).
-  EXPECT_TRUE(reader.ResetPacked(Header(0, 0, 0, kValueInline, 1), false));
+  const std::string inline_code = Header(0, 0, 0, kValueInline, 1);
+  EXPECT_TRUE(reader.ResetPacked(inline_code, false));
   EXPECT_FALSE(reader.Next(&code));
   EXPECT_FALSE(reader.Done());
-  EXPECT_TRUE(reader.ResetPacked(Header(0, 0, 0, kValueInline, 1), true));  // the int 0
+  EXPECT_TRUE(reader.ResetPacked(inline_code, true));  // the int 0
   EXPECT_TRUE(reader.Next(&code));
 }
 
