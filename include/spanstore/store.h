@@ -108,7 +108,8 @@ class SPANSTORE_EXPORT Store {
   virtual absl::Status CompactAll() = 0;
   virtual StoreStats Stats() = 0;
   // Recompresses the columns of the blocks' row groups (every group, or about `max_groups`
-  // spread over the blocks when non-zero) with LZ4 and with Zstd at Options::zstd_level, to
+  // spread over the blocks when non-zero) with LZ4 and with Zstd at Options::zstd_level (with
+  // the block's trained dictionary for the column where it has one, as its writer did), to
   // show which codec each column pays for and which bytes are the next target. Reads and
   // decompresses what it measures; writes nothing. One entry per row-group column, in file
   // order.

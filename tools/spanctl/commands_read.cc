@@ -453,8 +453,9 @@ std::vector<Command> ReadCommands() {
       {{"stats",
         "stats --db DIR [--top N] [--codecs [--sample-groups N]]",
         "spans, traces, bytes on disk and the attribute keys that cost the most",
-        "--codecs recompresses the blocks' columns with LZ4 and with Zstd and prints bytes per "
-        "span\nof each, per column and per kind of data (ids, times, attributes, the rest).",
+        "--codecs recompresses the blocks' columns with LZ4 and with Zstd (with each block's\n"
+        "column dictionaries, as stored) and prints bytes per span of each, per column and per\n"
+        "kind of data (ids, times, attributes, the rest).",
         {DbFlag(),
          {"top", "N", "15", "how many attribute keys to list"},
          {"codecs", "", "", "also measure every column under LZ4 and Zstd"},
