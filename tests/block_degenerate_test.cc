@@ -165,13 +165,7 @@ TEST_P(BlockDegenerateTest, WhatTheWriterWritesTheReaderReads) {
   ASSERT_TRUE(block.ok()) << block.status() << " (" << props.file_bytes << " bytes for "
                           << props.rows << " rows)";
   ASSERT_TRUE((*block)->Verify().ok());
-  std::vector<Span> all;
-  ASSERT_TRUE((*block)
-                  ->ForEachRow([&](const Span& s, std::string_view) {
-                    all.push_back(s);
-                    return true;
-                  })
-                  .ok());
+  const std::vector<Span> all = test::AllRows(**block);
   ASSERT_EQ(all.size(), spans.size());
   for (size_t i = 0; i < spans.size(); ++i) ASSERT_EQ(all[i], spans[i]) << "row " << i;
   std::vector<Span> trace;

@@ -149,14 +149,7 @@ TEST(ZstdDictionaries, ABlockUsesThemForEveryGroup) {
   EXPECT_GT((*block)->groups().size(), ZstdDictionaries::kTrainingGroups);
   EXPECT_FALSE((*block)->dictionaries()->empty());
   ASSERT_TRUE((*block)->Verify().ok());
-  std::vector<Span> all;
-  ASSERT_TRUE((*block)
-                  ->ForEachRow([&](const Span& s, std::string_view) {
-                    all.push_back(s);
-                    return true;
-                  })
-                  .ok());
-  EXPECT_EQ(all, spans);
+  EXPECT_EQ(test::AllRows(**block), spans);
   // LZ4 blocks have none.
   BlockProperties lz4;
   ASSERT_TRUE(test::WriteBlock(dir.Sub("l.blk"), spans, Codec::kLz4, 16, &lz4).ok());

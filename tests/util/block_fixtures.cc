@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gtest/gtest.h"
 #include "spanstore/env.h"
 #include "tests/util/random_spans.h"
 
@@ -43,6 +44,16 @@ absl::Status WriteBlock(const std::string& path, const std::vector<Span>& spans,
   }
   if (s.ok()) s = builder.Finish(props);
   return s;
+}
+
+std::vector<Span> AllRows(const BlockReader& block) {
+  std::vector<Span> all;
+  const absl::Status s = block.ForEachRow([&](const Span& span, std::string_view) {
+    all.push_back(span);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return all;
 }
 
 }  // namespace spanstore::test

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "format/block_builder.h"
+#include "format/block_reader.h"
 #include "spanstore/span.h"
 
 namespace spanstore::test {
@@ -22,6 +23,9 @@ std::vector<Span> SortedRandomSpans(uint64_t seed, int traces, bool small = fals
 absl::Status WriteBlock(const std::string& path, const std::vector<Span>& spans, Codec codec,
                         uint32_t rows_per_group, BlockProperties* props,
                         uint32_t format_version = kBlockFormatVersion);
+
+// Every row of `block`, in row order (ForEachRow); empty with a test failure on an error.
+std::vector<Span> AllRows(const BlockReader& block);
 
 }  // namespace spanstore::test
 
