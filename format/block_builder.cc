@@ -259,7 +259,7 @@ class BlockBuilder::GroupEncoder {
   std::vector<int32_t> parent_rows_;
   std::string op_codes_;
   std::string packed_;                  // a key stream's packed form, reused
-  std::vector<uint64_t> pack_scratch_;  // PackValueCodes' codes, reused
+  PackScratch pack_scratch_;
   uint32_t last_op_ = kNoOp;
   std::vector<uint32_t> context_ranks_, statuses_;
   std::vector<uint64_t> starts_, ends_;

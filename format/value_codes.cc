@@ -65,9 +65,9 @@ bool VarintsCompressBetter(std::span<const uint64_t> values, int width,
 
 }  // namespace
 
-bool PackValueCodes(std::string_view varint_codes, bool ints, std::vector<uint64_t>* scratch,
+bool PackValueCodes(std::string_view varint_codes, bool ints, PackScratch* scratch,
                     std::string* out) {
-  std::vector<uint64_t>& codes = *scratch;
+  std::vector<uint64_t>& codes = scratch->codes;
   codes.clear();
   uint64_t templates = 0;
   while (!varint_codes.empty()) {
@@ -97,8 +97,7 @@ bool PackValueCodes(std::string_view varint_codes, bool ints, std::vector<uint64
   const int shift = even ? 1 : 0;
   const int width = std::bit_width((*max_it - base) >> shift);
   if (width > kMaxPackedWidth) return false;
-  std::vector<uint64_t> sorted;
-  if (width > 0 && VarintsCompressBetter(values, width, &sorted)) return false;
+  if (width > 0 && VarintsCompressBetter(values, width, &scratch->sorted)) return false;
 
   out->push_back(static_cast<char>(bitmap ? 1 : 0));
   out->push_back(static_cast<char>(width));
@@ -160,23 +159,6 @@ bool ValueCodeReader::ResetPacked(std::string_view in, bool ints) {
   shift_ = shift;
   count_ = n;
   return true;
-}
-
-bool ValueCodeReader::NextVarint(uint64_t* code) { return GetVarint64(&varint_, code); }
-
-uint64_t ValueCodeReader::Unpack(uint64_t i) const {
-  if (width_ == 0) return 0;
-  // i < m, and ResetPacked checked that m values fit the bytes.
-  const uint64_t bit = i * static_cast<uint64_t>(width_);
-  const uint64_t byte = bit / 8;
-  uint64_t word = 0;
-  if (byte + 8 <= value_bytes_) {
-    word = DecodeFixed64(reinterpret_cast<const char*>(values_) + byte);
-  } else {
-    for (uint64_t k = byte; k < value_bytes_; ++k) word |= uint64_t{values_[k]} << (8 * (k - byte));
-  }
-  // bit % 8 + width <= 63: one word holds the value.
-  return (word >> (bit % 8)) & ((uint64_t{1} << width_) - 1);
 }
 
 }  // namespace spanstore

@@ -31,18 +31,26 @@
 #include <string_view>
 #include <vector>
 
+#include "util/coding.h"
+
 namespace spanstore {
 
 // Widths above this stay varints: the reader takes any value with one 8-byte load.
 inline constexpr int kMaxPackedWidth = 56;
+
+// PackValueCodes' buffers, reused from call to call (a block builder packs every key stream of
+// every row group).
+struct PackScratch {
+  std::vector<uint64_t> codes, sorted;
+};
 
 // Appends the packed form of `varint_codes` (a stream in its varint form, generic or ints) to
 // *out and returns true when packing is expected to store it in fewer bytes after page
 // compression: every code equal (an all-template stream), or codes that neither repeat much
 // (which the compressor's matches exploit in the varint form) nor spread unevenly over their
 // range. Returns false (and appends nothing) otherwise, and for a generic stream with an inline
-// value. `scratch` is reused between calls.
-bool PackValueCodes(std::string_view varint_codes, bool ints, std::vector<uint64_t>* scratch,
+// value.
+bool PackValueCodes(std::string_view varint_codes, bool ints, PackScratch* scratch,
                     std::string* out);
 
 // Reads a stream's codes in order, whichever its form. Never reads outside the stream's bytes.
@@ -92,8 +100,23 @@ class ValueCodeReader {
   std::string_view* varint_rest() { return &varint_; }
 
  private:
-  bool NextVarint(uint64_t* code);
-  uint64_t Unpack(uint64_t i) const;
+  // Inline, as GetVarint64 was before packed streams: ParseValues reads every code of a group.
+  bool NextVarint(uint64_t* code) { return GetVarint64(&varint_, code); }
+  uint64_t Unpack(uint64_t i) const {
+    if (width_ == 0) return 0;
+    // i < m, and ResetPacked checked that m values fit the bytes.
+    const uint64_t bit = i * static_cast<uint64_t>(width_);
+    const uint64_t byte = bit / 8;
+    uint64_t word = 0;
+    if (byte + 8 <= value_bytes_) {
+      word = DecodeFixed64(reinterpret_cast<const char*>(values_) + byte);
+    } else {
+      for (uint64_t k = byte; k < value_bytes_; ++k)
+        word |= uint64_t{values_[k]} << (8 * (k - byte));
+    }
+    // bit % 8 + width <= 63: one word holds the value.
+    return (word >> (bit % 8)) & ((uint64_t{1} << width_) - 1);
+  }
 
   bool packed_ = false;
   bool ints_ = false;

@@ -28,7 +28,7 @@ std::vector<uint64_t> ReadAll(std::string_view packed, bool ints, bool* done) {
 
 // Packs `codes` if PackValueCodes chooses to, and checks the round trip either way.
 bool PackedRoundTrip(const std::vector<uint64_t>& codes, bool ints, std::string* packed) {
-  std::vector<uint64_t> scratch;
+  PackScratch scratch;
   packed->clear();
   if (!PackValueCodes(Varints(codes), ints, &scratch, packed)) {
     EXPECT_TRUE(packed->empty());
@@ -91,7 +91,7 @@ TEST(ValueCodes, RepeatingOrSkewedCodesStayVarints) {
 }
 
 TEST(ValueCodes, InlineValuesWideCodesAndEmptyStreamsAreNotPacked) {
-  std::vector<uint64_t> scratch;
+  PackScratch scratch;
   std::string packed;
   // A generic stream with an inline value (code 1, then its encoding) cannot be packed.
   std::string with_inline = Varints({BlockStringCode(1), kValueInline});
@@ -121,7 +121,7 @@ TEST(ValueCodes, EveryWidthAndLengthRoundTrips) {
       // Written directly (PackValueCodes may prefer varints for some): the reader must take
       // any width at any bit offset, up to the last byte.
       std::string packed;
-      std::vector<uint64_t> scratch;
+      PackScratch scratch;
       if (!PackValueCodes(Varints(codes), true, &scratch, &packed)) continue;
       bool done = false;
       EXPECT_EQ(ReadAll(packed, true, &done), codes) << width << " " << n;
