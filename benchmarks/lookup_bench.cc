@@ -132,6 +132,30 @@ void BM_GetTrace(benchmark::State& state) {
   if (!(*store)->Close().ok()) std::abort();
 }
 
+// GetTrace (page cache at its default) under a budget for the blocks' trace indexes
+// (Options::trace_index_cache_bytes, the argument in MiB): 256, the default, holds every index
+// of a 100M-span store; 1 holds none of a 1M-span store's blocks, so every lookup reads and
+// parses its block's index again -- what a lookup costs once the indexes outgrow the budget.
+void BM_GetTraceIndexBudget(benchmark::State& state) {
+  const std::vector<TraceId>& ids = TraceIds();
+  Options options = BenchOptions(64 << 20);
+  options.trace_index_cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
+  auto store = Store::Open(options, StoreDir());
+  if (!store.ok()) std::abort();
+  if (!(*store)->Scan(SpanQuery{}, [](const Span&) { return true; }).ok()) std::abort();
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<size_t> pick(0, ids.size() - 1);
+  for (auto _ : state) {
+    auto trace = (*store)->GetTrace(ids[pick(rng)]);
+    if (!trace.ok()) std::abort();
+    benchmark::DoNotOptimize(trace->spans.data());
+  }
+  const StoreStats st = (*store)->Stats();
+  state.counters["index_MiB"] = static_cast<double>(st.trace_index_cache_bytes) / (1 << 20);
+  state.counters["blocks"] = static_cast<double>(st.blocks);
+  if (!(*store)->Close().ok()) std::abort();
+}
+
 // FindTraces `{ resource.service.name = "frontend" && duration > 1s }`, limit 20, over the
 // 10-minute windows starting at minutes 5, 15, 25, 35 and 45 of the generated hour, in turn;
 // the argument is the cache budget in MiB as above.
@@ -218,6 +242,11 @@ BENCHMARK(BM_GetTrace)
     ->Arg(1024)
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(100000);
+BENCHMARK(BM_GetTraceIndexBudget)
+    ->Arg(256)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(20000);
 BENCHMARK(BM_FindTraces)->Arg(0)->Arg(64)->Unit(benchmark::kMillisecond)->Iterations(200);
 BENCHMARK(BM_NeedleFindTraces)->Unit(benchmark::kMillisecond)->Iterations(100);
 BENCHMARK(BM_UserFindTraces)->Arg(256)->Arg(0)->Unit(benchmark::kMillisecond)->Iterations(50);

@@ -74,9 +74,10 @@ class TraceCursor {
     used_ = 0;
     contexts_.clear();
     if (index_ == nullptr) {
-      auto index = block_->LoadTraceIndex();
+      // Not kept: the merge reads this block once, and is about to replace it.
+      auto index = block_->LoadTraceIndex(/*keep=*/false);
       if (!index.ok()) return index.status();
-      index_ = *index;
+      index_ = std::move(*index);
     }
     const std::vector<TraceIndex::Entry>& entries = index_->entries();
     if (entry_ >= entries.size()) {
@@ -117,7 +118,7 @@ class TraceCursor {
 
  private:
   const BlockReader* block_;
-  const TraceIndex* index_ = nullptr;  // the block's, read by the first Next
+  TraceIndexCache::Ref index_;  // the block's, read by the first Next
   size_t entry_ = 0;  // the next trace's trace index entry
   std::unique_ptr<GroupData> data_;
   uint64_t group_first_row_ = 0;

@@ -42,8 +42,9 @@ void BlockSource::SetSummary(std::shared_ptr<const AnalysisSummary> summary) {
 
 absl::StatusOr<std::shared_ptr<BlockSource>> BlockSource::Open(Env* env, const std::string& path,
                                                                uint64_t number, PageCache* cache,
-                                                               PageCache* filter_cache) {
-  auto reader = BlockReader::Open(env, path, number, cache, filter_cache);
+                                                               PageCache* filter_cache,
+                                                               TraceIndexCache* index_cache) {
+  auto reader = BlockReader::Open(env, path, number, cache, filter_cache, index_cache);
   if (!reader.ok()) return reader.status();
   return std::make_shared<BlockSource>(std::move(*reader));
 }

@@ -29,12 +29,13 @@ class BlockSource final : public ReadSource {
   ~BlockSource() override;
 
   // Opens the block file `path` (BlockReader::Open's errors), reading through `cache` and
-  // keeping its value filters in `filter_cache` when given (not owned; must outlive the
-  // source).
+  // keeping its value filters in `filter_cache` and its trace index in `index_cache` when
+  // given (not owned; must outlive the source).
   static absl::StatusOr<std::shared_ptr<BlockSource>> Open(Env* env, const std::string& path,
                                                            uint64_t number,
                                                            PageCache* cache = nullptr,
-                                                           PageCache* filter_cache = nullptr);
+                                                           PageCache* filter_cache = nullptr,
+                                                           TraceIndexCache* index_cache = nullptr);
 
   // The file is deleted when the last reference to this source goes away.
   void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }

@@ -88,7 +88,7 @@ std::vector<absl::StatusOr<std::shared_ptr<BlockSource>>> StoreImpl::OpenBlocksI
       blocks.size(), absl::UnknownError("not opened"));
   auto open = [&](size_t i) {
     opened[i] = BlockSource::Open(env_, BlockFileName(dir_, blocks[i].number), blocks[i].number,
-                                  &page_cache_, &filter_cache_);
+                                  &page_cache_, &filter_cache_, &index_cache_);
   };
   const size_t threads =
       std::min<size_t>({kMaxThreads, std::max(1u, std::thread::hardware_concurrency()),
@@ -167,7 +167,7 @@ absl::Status StoreImpl::OpenBlocks() {
     // an explicit, rare request, so it reads every page of every block to find out.
     for (const ManifestBlock& b : manifest->blocks) {
       auto block = BlockSource::Open(env_, BlockFileName(dir_, b.number), b.number, &page_cache_,
-                                     &filter_cache_);
+                                     &filter_cache_, &index_cache_);
       absl::Status checked = block.ok() ? (*block)->reader().Verify() : block.status();
       if (checked.ok() || checked.code() == absl::StatusCode::kFailedPrecondition) continue;
       damage = absl::DataLossError(
@@ -451,7 +451,8 @@ absl::Status StoreImpl::FlushMemTables(bool* did_work) {
         env_, BuildOptions(), options_.sampling, spans, existing,
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &out, &counters);
     if (s.ok() && !out.path.empty()) {
-      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_, &filter_cache_);
+      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_, &filter_cache_,
+                                     &index_cache_);
       if (block.ok()) {
         existing.push_back(&(*block)->reader());  // later segments are checked against it too
         added.push_back(*block);
@@ -571,7 +572,8 @@ absl::Status StoreImpl::MergeAndInstall(const std::vector<std::shared_ptr<BlockS
   std::vector<std::shared_ptr<BlockSource>> added;
   for (const NewBlock& out : outs) {
     if (s.ok()) {
-      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_, &filter_cache_);
+      auto block = BlockSource::Open(env_, out.path, out.number, &page_cache_, &filter_cache_,
+                                     &index_cache_);
       if (block.ok()) {
         added.push_back(*block);
         continue;

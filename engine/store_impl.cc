@@ -22,7 +22,8 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       page_cache_(options.page_cache_bytes),
       // One shard: a few entries of a few MB (a block's filters), touched once per block per
       // search.
-      filter_cache_(options.value_filter_cache_bytes, 1) {}
+      filter_cache_(options.value_filter_cache_bytes, 1),
+      index_cache_(options.trace_index_cache_bytes) {}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 

@@ -41,6 +41,7 @@
 #include "engine/read_source.h"
 #include "format/manifest.h"
 #include "format/page_cache.h"
+#include "format/trace_index_cache.h"
 #include "format/wal_writer.h"
 #include "spanstore/env.h"
 #include "spanstore/store.h"
@@ -215,6 +216,8 @@ class StoreImpl final : public Store {
   PageCache page_cache_;
   // The blocks' row-group value filters (Options::value_filter_cache_bytes).
   PageCache filter_cache_;
+  // The blocks' trace indexes (Options::trace_index_cache_bytes).
+  TraceIndexCache index_cache_;
   std::unique_ptr<FileLock> lock_;
 
   port::Mutex mu_;

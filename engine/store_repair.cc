@@ -91,8 +91,8 @@ absl::Status StoreImpl::RebuildManifest(const absl::Status& why, bool manifest_i
   uint64_t next_number = 1;
   for (uint64_t number : numbers) {
     next_number = std::max(next_number, number + 1);
-    auto block =
-        BlockSource::Open(env_, BlockFileName(dir_, number), number, &page_cache_, &filter_cache_);
+    auto block = BlockSource::Open(env_, BlockFileName(dir_, number), number, &page_cache_,
+                                   &filter_cache_, &index_cache_);
     absl::Status s = block.ok() ? (*block)->reader().Verify() : block.status();
     if (s.code() == absl::StatusCode::kFailedPrecondition) return s;
     if (s.ok()) {
@@ -169,7 +169,8 @@ absl::Status StoreImpl::RebuildManifest(const absl::Status& why, bool manifest_i
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllocateBlockFile(); }, &outs, &counters);
     for (const NewBlock& o : outs) {
       if (s.ok()) {
-        auto block = BlockSource::Open(env_, o.path, o.number, &page_cache_, &filter_cache_);
+        auto block =
+            BlockSource::Open(env_, o.path, o.number, &page_cache_, &filter_cache_, &index_cache_);
         if (block.ok()) {
           live.push_back(std::move(*block));
           continue;

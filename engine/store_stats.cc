@@ -32,6 +32,7 @@ StoreStats StoreImpl::Stats() {
     st.page_cache_hits = page_cache_.hits();
     st.page_cache_misses = page_cache_.misses();
     st.value_filter_cache_bytes = filter_cache_.usage();
+    st.trace_index_cache_bytes = index_cache_.usage();
     auto add = [&](const MemTable& m) {
       st.memtable_spans += m.count();
       st.memtable_bytes += m.bytes();

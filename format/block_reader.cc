@@ -31,19 +31,23 @@ constexpr uint64_t kFilterSectionKey = 0;
 }  // namespace
 
 BlockReader::BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache,
-                         PageCache* filter_cache)
+                         PageCache* filter_cache, TraceIndexCache* index_cache)
     : env_(env),
       path_(std::move(path)),
       number_(number),
       cache_(cache),
       filter_cache_(filter_cache),
-      cache_id_(cache != nullptr || filter_cache != nullptr ? PageCache::NewReaderId() : 0) {}
+      index_cache_(index_cache),
+      cache_id_(cache != nullptr || filter_cache != nullptr || index_cache != nullptr
+                    ? PageCache::NewReaderId()
+                    : 0) {}
 
 BlockReader::~BlockReader() {
   // A closed reader's pages and filters are never asked for again: free them now rather than
   // when the caches' LRU order reaches them (a merge closes the readers of every block it
   // replaced), so the budget holds live blocks only.
   if (filter_cache_ != nullptr) filter_cache_->Erase(PageCache::Key{cache_id_, kFilterSectionKey});
+  if (index_cache_ != nullptr) index_cache_->Erase(cache_id_);
   if (cache_ != nullptr && has_cached_pages()) {
     for (uint64_t g = 0; g < groups_.size(); ++g) cache_->Erase(PageCache::Key{cache_id_, g});
   }
@@ -51,8 +55,10 @@ BlockReader::~BlockReader() {
 
 absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(Env* env, const std::string& path,
                                                                uint64_t number, PageCache* cache,
-                                                               PageCache* filter_cache) {
-  std::unique_ptr<BlockReader> block(new BlockReader(env, path, number, cache, filter_cache));
+                                                               PageCache* filter_cache,
+                                                               TraceIndexCache* index_cache) {
+  std::unique_ptr<BlockReader> block(
+      new BlockReader(env, path, number, cache, filter_cache, index_cache));
   absl::Status s = block->Load();
   if (!s.ok()) return s;
   return block;
@@ -169,15 +175,28 @@ absl::StatusOr<TraceIndex> BlockReader::ReadTraceIndex() const {
   return index;
 }
 
-absl::StatusOr<const TraceIndex*> BlockReader::LoadTraceIndex() const {
-  if (index_loaded_.load(std::memory_order_acquire)) return &index_;
+absl::StatusOr<TraceIndexCache::Ref> BlockReader::LoadTraceIndex(bool keep) const {
+  // An index the reader keeps itself is handed out as a pointer that owns nothing (the
+  // reader outlives its callers), so the common case pays no reference count.
+  const auto resident = [this] { return TraceIndexCache::Ref(TraceIndexCache::Ref(), &index_); };
+  if (index_loaded_.load(std::memory_order_acquire)) return resident();
+  if (index_cache_ == nullptr) {
+    port::MutexLock lock(&index_mu_);
+    if (index_loaded_.load(std::memory_order_relaxed)) return resident();
+    auto index = ReadTraceIndex();
+    if (!index.ok()) return index.status();
+    index_ = std::move(*index);
+    index_loaded_.store(true, std::memory_order_release);
+    return resident();
+  }
+  if (TraceIndexCache::Ref cached = index_cache_->Lookup(cache_id_)) return cached;
+  // Concurrent misses read the index once: the others find it cached after the lock.
   port::MutexLock lock(&index_mu_);
-  if (index_loaded_.load(std::memory_order_relaxed)) return &index_;
+  if (TraceIndexCache::Ref cached = index_cache_->Lookup(cache_id_)) return cached;
   auto index = ReadTraceIndex();
   if (!index.ok()) return index.status();
-  index_ = std::move(*index);
-  index_loaded_.store(true, std::memory_order_release);
-  return &index_;
+  if (!keep) return std::make_shared<const TraceIndex>(std::move(*index));
+  return index_cache_->Insert(cache_id_, std::move(*index));
 }
 
 bool BlockReader::MayHoldTrace(uint64_t hash) const {
@@ -481,10 +500,11 @@ size_t BlockReader::GroupOfRow(uint64_t row) const {
 }
 
 void BlockReader::ForEachGroupOfRows(
-    uint64_t first, uint64_t last,
+    uint64_t first, uint64_t last, const TraceIndexCache::Ref& index,
     absl::FunctionRef<bool(GroupData&, uint32_t, uint32_t)> fn) const {
   for (size_t g = GroupOfRow(first); g < groups_.size() && groups_[g].first_row < last; ++g) {
     GroupData data(*this, g);
+    data.SetTraceIndex(index);
     const uint64_t base = data.first_row();
     const uint32_t begin = static_cast<uint32_t>(std::max(first, base) - base);
     const uint32_t end = static_cast<uint32_t>(std::min(last, base + data.rows()) - base);
@@ -503,7 +523,7 @@ absl::Status BlockReader::ReadTrace(const TraceId& trace_id, std::vector<Span>* 
   if (last > rows_) return BlockError(path_, "trace index points past the last row");
   out->reserve(out->size() + range.count);
   absl::Status s;
-  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
+  ForEachGroupOfRows(first, last, *index, [&](GroupData& data, uint32_t b, uint32_t e) {
     data.FillCache();
     // Operations and contexts first, so that the block tables the rows need are on their way
     // into the cache while the other columns decompress (GroupData::PrefetchOps).
@@ -541,7 +561,7 @@ absl::Status BlockReader::ReadTraceFields(const TraceId& trace_id, const SpanFie
   wanted.keys = &key_ids;
   out->reserve(out->size() + range.count);
   absl::Status s;
-  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
+  ForEachGroupOfRows(first, last, *index, [&](GroupData& data, uint32_t b, uint32_t e) {
     if (s = data.LoadFields(wanted); !s.ok()) return false;
     data.SetTraceEntry(*entry);
     for (uint32_t r = b; r < e; ++r) {
@@ -562,7 +582,7 @@ bool BlockReader::Contains(const Span& span) const {
   if (last > rows_) return false;
   Span candidate;
   bool found = false;
-  ForEachGroupOfRows(first, last, [&](GroupData& data, uint32_t b, uint32_t e) {
+  ForEachGroupOfRows(first, last, *index, [&](GroupData& data, uint32_t b, uint32_t e) {
     if (!data.Load(kColSpanId).ok()) return false;
     for (uint32_t r = b; r < e; ++r) {
       if (data.span_id(r) != span.span_id) continue;
@@ -579,9 +599,13 @@ bool BlockReader::Contains(const Span& span) const {
 
 absl::Status BlockReader::ForEachRow(
     absl::FunctionRef<bool(const Span&, std::string_view context)> visitor) const {
+  // Not kept: a pass over every row (verify) reads the block once.
+  auto index = LoadTraceIndex(/*keep=*/false);
+  if (!index.ok()) return index.status();
   Span span;
   for (size_t g = 0; g < groups_.size(); ++g) {
     GroupData data(*this, g);
+    data.SetTraceIndex(*index);
     absl::Status s = data.LoadAll();
     if (!s.ok()) return s;
     for (uint32_t r = 0; r < data.rows(); ++r) {
@@ -609,7 +633,7 @@ absl::Status BlockReader::Verify() const {
   if (!filters.ok()) return filters.status();
   auto block_filter = LoadBlockValueFilter();
   if (!block_filter.ok()) return block_filter.status();
-  auto index = LoadTraceIndex();
+  auto index = LoadTraceIndex(/*keep=*/false);
   if (!index.ok()) return index.status();
   // A trace the meta page's filter lacks would be missed by every lookup until the index is
   // loaded.

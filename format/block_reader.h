@@ -37,6 +37,7 @@
 #include "format/block_format.h"
 #include "format/block_tables.h"
 #include "format/page_cache.h"
+#include "format/trace_index_cache.h"
 #include "format/zstd_dictionaries.h"
 #include "index/block_value_filter.h"
 #include "index/trace_index.h"
@@ -89,11 +90,13 @@ class BlockReader {
   // `cache` (optional, not owned, must outlive the reader) keeps decompressed column pages:
   // trace reads fill it, every read looks there first (format/page_cache.h). `filter_cache`
   // (optional, likewise) keeps the row groups' value filters once a search read them, within
-  // its budget; without one the reader keeps them for its life.
+  // its budget; without one the reader keeps them for its life. `index_cache` (optional,
+  // likewise) keeps the trace index once read (LoadTraceIndex).
   static absl::StatusOr<std::unique_ptr<BlockReader>> Open(Env* env, const std::string& path,
                                                            uint64_t number,
                                                            PageCache* cache = nullptr,
-                                                           PageCache* filter_cache = nullptr);
+                                                           PageCache* filter_cache = nullptr,
+                                                           TraceIndexCache* index_cache = nullptr);
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
@@ -150,15 +153,18 @@ class BlockReader {
   absl::Status Verify() const;
 
   // The trace index (index/trace_index.h). A version 4 block reads it on the first call --
-  // a lookup, scan or merge that needs this block -- and keeps it: Open reads only the trace
-  // count and a filter of the ids from the meta page, so opening a store does not grow with
-  // its traces. Older blocks read it at Open. DataLoss naming the file for damage; a failed
-  // read is returned and tried again by the next call.
-  absl::StatusOr<const TraceIndex*> LoadTraceIndex() const;
+  // a lookup, scan or merge that needs this block -- and keeps it: in the index cache when
+  // Open was given one (read again once evicted), else for the reader's life. Open reads only
+  // the trace count and a filter of the ids from the meta page, so opening a store does not
+  // grow with its traces. Older blocks read it at Open and keep it. `keep` false (a merge or
+  // verify reads the block once, end to end) takes a cached index but does not cache one it
+  // reads. The index stays valid while the caller holds it, evicted or not. DataLoss naming
+  // the file for damage; a failed read is returned and tried again by the next call.
+  absl::StatusOr<TraceIndexCache::Ref> LoadTraceIndex(bool keep = true) const;
   // Whether the block may hold the trace with this TraceIndex::Hash: from the index's slot
-  // table once it is loaded (exact but for a 32-bit fingerprint collision), before that from
-  // the meta page's filter (about 1% false positives). False is certain. A store asks every
-  // block; PrefetchTrace for all of them first overlaps the cache misses.
+  // table when the reader keeps its index (exact but for a 32-bit fingerprint collision),
+  // else from the meta page's filter (about 1% false positives). False is certain. A store
+  // asks every block; PrefetchTrace for all of them first overlaps the cache misses.
   bool MayHoldTrace(uint64_t hash) const;
   void PrefetchTrace(uint64_t hash) const;
   // Whether the block holds trace `id`: exact, but true also when the index cannot be read
@@ -197,7 +203,8 @@ class BlockReader {
   // trace index.
   const std::array<uint64_t, kNumBlockParts>& column_bytes() const { return column_bytes_; }
   const BlockTables& tables() const { return tables_; }
-  // Bytes of index structures and tables held in memory.
+  // Bytes of index structures and tables held in memory (the trace index only while the reader
+  // keeps it itself: the index cache counts the ones it holds).
   uint64_t memory_bytes() const;
 
   // For GroupData: reads the bytes of one group page into *out.
@@ -210,7 +217,7 @@ class BlockReader {
 
  private:
   BlockReader(Env* env, std::string path, uint64_t number, PageCache* cache,
-              PageCache* filter_cache);
+              PageCache* filter_cache, TraceIndexCache* index_cache);
   // Reads the filters' section into *section and checks each filter in it.
   absl::Status ReadValueFilters(std::string* section) const;
   // Replaces *views with one view per group into `section`.
@@ -233,7 +240,8 @@ class BlockReader {
   // Calls fn(data, begin, end) for each row group holding rows of [first, last), the group's
   // rows limited to those ([begin, end), numbered within the group), until fn returns false.
   // REQUIRES: last <= rows().
-  void ForEachGroupOfRows(uint64_t first, uint64_t last,
+  // `index` is the block's trace index, handed to each group.
+  void ForEachGroupOfRows(uint64_t first, uint64_t last, const TraceIndexCache::Ref& index,
                           absl::FunctionRef<bool(GroupData&, uint32_t, uint32_t)> fn) const;
 
   Env* const env_;
@@ -241,7 +249,8 @@ class BlockReader {
   const uint64_t number_;
   PageCache* const cache_;
   PageCache* const filter_cache_;
-  const uint64_t cache_id_;  // this reader's keys in both caches
+  TraceIndexCache* const index_cache_;
+  const uint64_t cache_id_;  // this reader's keys in the caches
   mutable std::atomic<bool> has_cached_{false};
   uint32_t version_ = 0;  // the file's format version
   ZstdDictionaries dictionaries_;
@@ -259,9 +268,10 @@ class BlockReader {
   std::vector<std::vector<std::string_view>> template_strings_;
   absl::btree_map<std::string, absl::btree_set<std::string>> operations_;
   std::array<uint64_t, kNumBlockParts> column_bytes_{};
-  // The trace index, and where a version 4 block keeps it until LoadTraceIndex reads it
-  // (index_loaded_ is set with release once index_ is complete). trace_filter_ is a view into
-  // meta_ (version 4; empty before).
+  // Where a version 4 block keeps the trace index until LoadTraceIndex reads it, and the
+  // index once read when the reader keeps it itself (no index cache, or a block older than
+  // version 4; index_loaded_ is set with release once index_ is complete). trace_filter_ is a
+  // view into meta_ (version 4; empty before).
   uint64_t trace_count_ = 0;
   std::string_view trace_filter_;
   uint64_t index_offset_ = 0;

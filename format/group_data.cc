@@ -146,7 +146,7 @@ absl::Status GroupData::Load(int column) {
     // The rows' trace ids come from the block's trace index (format/block_format.h).
     auto index = block_.LoadTraceIndex();
     if (!index.ok()) return index.status();
-    index_ = *index;
+    index_ = std::move(*index);
   }
   if (column == kColEndClass || column == kColTimeBits) {
     column = kColStartClass;  // the time columns decode together

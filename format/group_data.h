@@ -70,6 +70,10 @@ class GroupData {
   // predicates need). Every read looks in the cache first, once per GroupData.
   void FillCache() { fill_cache_ = true; }
 
+  // The block's trace index, which gives the rows their trace ids, for a caller that holds it
+  // already: Load otherwise asks the block for it (BlockReader::LoadTraceIndex).
+  void SetTraceIndex(TraceIndexCache::Ref index) { index_ = std::move(index); }
+
   // Decodes `column` (reading the page first, and the columns it depends on) unless done.
   // The four time columns decode together.
   absl::Status Load(int column);
@@ -151,7 +155,7 @@ class GroupData {
   bool fill_cache_ = false;
   // The trace index entry trace_id() found last: rows asked for in turn mostly share it.
   mutable size_t entry_ = SIZE_MAX;
-  const TraceIndex* index_ = nullptr;  // the block's, set by the first Load
+  TraceIndexCache::Ref index_;  // the block's, set by the first Load (or SetTraceIndex)
   GroupPage page_;
   std::array<bool, kNumBlockColumns> loaded_{};
   std::array<std::string_view, kNumBlockColumns> raw_{};

@@ -14,9 +14,15 @@
 namespace spanstore {
 namespace {
 
-TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
+// The parameter is Options::trace_index_cache_bytes: the default, and a budget of a few KB
+// under which the blocks' trace indexes evict each other while lookups, scans and merges use
+// them.
+class StoreConcurrencyTest : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
   test::TempDir dir;
   Options o;
+  o.trace_index_cache_bytes = GetParam();
   o.sync = SyncPolicy::kInterval;
   o.sync_interval = absl::Milliseconds(2);
   o.segment_bytes = 64 << 10;  // rotate often while readers run
@@ -82,6 +88,9 @@ TEST(StoreConcurrencyTest, ReadersSeeEveryAcknowledgedSpanExactlyOnce) {
   const StoreStats st = store->Stats();
   EXPECT_GT(st.wal_segments + st.compactions, 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(TraceIndexBudgets, StoreConcurrencyTest,
+                         ::testing::Values(Options().trace_index_cache_bytes, uint64_t{4096}));
 
 }  // namespace
 }  // namespace spanstore

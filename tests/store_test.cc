@@ -93,6 +93,41 @@ TEST_F(StoreTest, AppendGetTraceAndReopen) {
   EXPECT_EQ(store_->Stats().recovered_spans, 20u);
 }
 
+// Options::trace_index_cache_bytes: opening reads no trace index, a lookup keeps its block's,
+// and under a budget smaller than one index every lookup reads it again and answers the same.
+TEST_F(StoreTest, TraceIndexesStayWithinTheirBudget) {
+  Options o = TestOptions();
+  o.background_compaction = false;
+  Open(o);
+  test::RandomSpans gen(5);
+  std::vector<std::vector<Span>> traces;
+  for (int block = 0; block < 3; ++block) {
+    for (int t = 0; t < 20; ++t) {
+      traces.push_back(gen.NextTrace(1 + t % 4));
+      ASSERT_TRUE(store_->Append(traces.back()).ok());
+    }
+    ASSERT_TRUE(store_->CompactAll().ok());
+  }
+  for (const uint64_t budget : {o.trace_index_cache_bytes, uint64_t{64}}) {
+    SCOPED_TRACE(budget);
+    o.trace_index_cache_bytes = budget;
+    Reopen(o);
+    ASSERT_GT(store_->Stats().blocks, 0u);
+    EXPECT_EQ(store_->Stats().trace_index_cache_bytes, 0u);
+    for (const std::vector<Span>& trace : traces) {
+      auto got = store_->GetTrace(trace[0].trace_id);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(got->spans.size(), trace.size());
+    }
+    const uint64_t held = store_->Stats().trace_index_cache_bytes;
+    if (budget == 64) {
+      EXPECT_EQ(held, 0u);
+    } else {
+      EXPECT_GT(held, 0u);
+    }
+  }
+}
+
 TEST_F(StoreTest, MissingTraceIsNotFound) {
   Open();
   EXPECT_EQ(store_->GetTrace(Tid(9)).status().code(), absl::StatusCode::kNotFound);

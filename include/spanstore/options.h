@@ -122,6 +122,16 @@ struct SPANSTORE_EXPORT Options {
   // their eviction, so memory can exceed the budget by those of the searches in flight. 0
   // keeps none: every search reads them.
   uint64_t value_filter_cache_bytes = 256ull << 20;
+  // Byte budget of the blocks' trace indexes (which rows of a block hold a trace; ~35 bytes per
+  // trace, ~2 bytes per span on typical traces) held in memory: a block's is read on the first
+  // lookup, search or merge that needs it and kept, least recently used evicted beyond the
+  // budget, then read again (one read and parse of ~18 bytes per trace: a few ms for a
+  // million-span block) by the next lookup that needs it. Opening a block reads none: the meta
+  // page's trace-id filter answers for blocks without the trace. The default holds a
+  // 100M-span store's (~190 MB). A query holds the index it uses past its eviction, so memory
+  // can exceed the budget by those of the queries in flight. 0 keeps none: every lookup reads
+  // the index of the block it reads.
+  uint64_t trace_index_cache_bytes = 256ull << 20;
   // The old name of rows_per_group, from when blocks had one page per column. 0 (the default):
   // unset; any other value is used instead of rows_per_group.
   [[deprecated("use rows_per_group")]] uint32_t rows_per_page = 0;

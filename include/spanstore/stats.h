@@ -33,6 +33,9 @@ struct SPANSTORE_EXPORT StoreStats {
   // The blocks' row-group value filters held for attribute searches
   // (Options::value_filter_cache_bytes): bytes held now.
   uint64_t value_filter_cache_bytes = 0;
+  // The blocks' trace indexes held for lookups (Options::trace_index_cache_bytes): bytes held
+  // now.
+  uint64_t trace_index_cache_bytes = 0;
 
   // Write path.
   uint64_t appends = 0;            // successful Append calls

@@ -97,6 +97,8 @@ std::string Metrics::Render(const StoreStats& store) const {
   Gauge(&out, "spanstore_value_filter_cache_bytes",
         "Bytes of row-group value filters held for attribute searches.",
         store.value_filter_cache_bytes);
+  Gauge(&out, "spanstore_trace_index_cache_bytes", "Bytes of block trace indexes held for lookups.",
+        store.trace_index_cache_bytes);
   Gauge(&out, "spanstore_appends", "Successful appends since open.", store.appends);
   Gauge(&out, "spanstore_appended_spans", "Spans appended since open.", store.appended_spans);
   Gauge(&out, "spanstore_wal_writes", "WAL writes (group commits) since open.", store.wal_writes);
