@@ -24,6 +24,8 @@
 #include "engine/block_source.h"
 #include "format/block_format.h"
 #include "format/block_reader.h"
+#include "format/page_cache.h"
+#include "format/trace_index_cache.h"
 #include "spanstore/env.h"
 #include "spanstore/query.h"
 #include "util/coding.h"
@@ -131,8 +133,12 @@ std::vector<SpanQuery> Queries(const std::optional<Span>& first) {
 }
 
 void Exercise(const std::string& data) {
-  // Through the engine's BlockSource, so the query paths over the columns are fuzzed too.
-  auto opened = BlockSource::Open(Env::Default(), TempPath(), 1);
+  // Through the engine's BlockSource, so the query paths over the columns are fuzzed too, with
+  // the caches a store gives its readers (small ones: an index or a page may not fit).
+  PageCache pages(256 << 10);
+  PageCache filters(256 << 10, 1);
+  TraceIndexCache indexes(64 << 10);
+  auto opened = BlockSource::Open(Env::Default(), TempPath(), 1, &pages, &filters, &indexes);
   if (!opened.ok()) return;
   const BlockSource& source = **opened;
   const BlockReader& block = source.reader();
