@@ -116,9 +116,10 @@ size_t MemTable::Add(const SpanBatchView& batch) {
     }
     // The in-body context reference is batch-local; compare spans by bytes after it plus the
     // interned context.
-    std::vector<uint32_t>& trace = traces_[TraceIdOf(span)];
+    const auto [chain, new_trace] =
+        traces_.try_emplace(TraceIdOf(span), TraceChain{kNoEntry, kNoEntry});
     bool duplicate = false;
-    for (uint32_t i : trace) {
+    for (uint32_t i = chain->second.first; i != kNoEntry; i = next_[i]) {
       const Entry& other = blocks_[i / kEntriesPerBlock].load(std::memory_order_relaxed)[i % kEntriesPerBlock];
       if (other.context == context && SameSpanId(std::string_view(other.data, other.size), span) &&
           SameBody(std::string_view(other.data, other.size), span)) {
@@ -135,7 +136,13 @@ size_t MemTable::Add(const SpanBatchView& batch) {
     }
     const std::string_view copy = CopyToArena(span);
     block[n % kEntriesPerBlock] = Entry{copy.data(), static_cast<uint32_t>(copy.size()), context};
-    trace.push_back(static_cast<uint32_t>(n));
+    next_.push_back(kNoEntry);  // next_.size() == n: entries are numbered in order
+    if (new_trace) {
+      chain->second.first = static_cast<uint32_t>(n);
+    } else {
+      next_[chain->second.last] = static_cast<uint32_t>(n);
+    }
+    chain->second.last = static_cast<uint32_t>(n);
 
     std::string_view service, name;
     if (PeekServiceAndName(span, &service, &name).ok()) {
@@ -160,8 +167,9 @@ void MemTable::GetTrace(const TraceId& trace_id, size_t limit,
   port::MutexLock lock(&mu_);
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;
-  for (uint32_t i : it->second) {
-    if (i < limit) out->push_back(entry(i));
+  // Entries are numbered in insertion order, so the chain's first `limit` are a prefix.
+  for (uint32_t i = it->second.first; i != kNoEntry && i < limit; i = next_[i]) {
+    out->push_back(entry(i));
   }
 }
 

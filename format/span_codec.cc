@@ -104,8 +104,8 @@ size_t SpanBatchEncoder::Add(const Span& span) {
   if (last_ >= 0 && SameContext(*representatives_[last_], span)) {
     id = last_;
   } else {
-    std::vector<uint32_t>& candidates = by_signature_[ContextSignature(span)];
-    for (uint32_t c : candidates) {
+    const auto head = by_signature_.try_emplace(ContextSignature(span), kNone).first;
+    for (uint32_t c = head->second; c != kNone; c = next_same_[c]) {
       if (SameContext(*representatives_[c], span)) {
         id = c;
         break;
@@ -114,10 +114,11 @@ size_t SpanBatchEncoder::Add(const Span& span) {
     if (id < 0) {
       id = static_cast<int64_t>(representatives_.size());
       representatives_.push_back(&span);
-      candidates.push_back(static_cast<uint32_t>(id));
-      std::string encoded;
-      EncodeSpanContext(span, &encoded);
-      PutLengthPrefixed(&contexts_, encoded);
+      next_same_.push_back(head->second);
+      head->second = static_cast<uint32_t>(id);
+      scratch_.clear();
+      EncodeSpanContext(span, &scratch_);
+      PutLengthPrefixed(&contexts_, scratch_);
     }
   }
   last_ = id;

@@ -48,6 +48,10 @@ void EncodeSpan(const Span& span, std::string* out);
 // schema url and the instrumentation scope, which repeat for every span of a service instance
 // and are most of a span's bytes -- once; spans refer to it by index. Layout: varint span count,
 // the spans, varint context count, the contexts (length-prefixed).
+//
+// Allocation: a handful per batch (the tables below grow by doubling), none per span or per
+// context -- a context is encoded into a scratch buffer the encoder keeps, and contexts that
+// share a signature are chained through an array instead of a vector per signature.
 class SpanBatchEncoder {
  public:
   // Appends to *out, which must outlive the encoder; exactly `count` spans must be added.
@@ -58,10 +62,16 @@ class SpanBatchEncoder {
   void Finish();
 
  private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
   std::string* out_;
   std::string contexts_;
+  std::string scratch_;                       // one context's encoding
   std::vector<const Span*> representatives_;  // one span per distinct context
-  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> by_signature_;
+  // Signature -> the latest context with it; next_same_[c] is the context before c with c's
+  // signature (kNone: none).
+  absl::flat_hash_map<uint64_t, uint32_t> by_signature_;
+  std::vector<uint32_t> next_same_;
   int64_t last_ = -1;
 };
 
