@@ -105,7 +105,8 @@ size_t MemTable::Add(const SpanBatchView& batch) {
   uint64_t added_bytes = 0;
   port::MutexLock lock(&mu_);
   // Batch-local context index -> memtable context index, interned on first use.
-  std::vector<uint32_t> contexts(batch.contexts.size(), kNoContext);
+  std::vector<uint32_t>& contexts = batch_contexts_;
+  contexts.assign(batch.contexts.size(), kNoContext);
   for (size_t k = 0; k < batch.spans.size(); ++k) {
     if (n >= kMaxEntries) break;  // callers rotate before this; never overflow the index
     const std::string_view span = batch.spans[k];

@@ -93,6 +93,7 @@ class MemTable {
   const uint64_t segment_number_;
 
   // Writer-only state.
+  std::vector<uint32_t> batch_contexts_;  // Add's map of batch context -> interned context
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* chunk_ptr_ = nullptr;
   size_t chunk_left_ = 0;

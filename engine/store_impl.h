@@ -238,6 +238,7 @@ class StoreImpl final : public Store {
   std::unique_ptr<WalWriter> wal_;
   uint64_t wal_number_ = 0;
   uint64_t unsynced_bytes_ = 0;
+  SpanBatchView leader_batch_view_;  // WriteGroup's split of each record, its vectors reused
 
   std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<MemTable>> imm_ ABSL_GUARDED_BY(mu_);

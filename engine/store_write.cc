@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "engine/store_impl.h"
 #include "format/filenames.h"
@@ -98,7 +99,10 @@ absl::Status StoreImpl::Append(absl::Span<const Span> spans) {
   // Room for the record header, then the payload encoded in place (no second copy).
   w.framed.reserve(wal::kRecordHeaderSize + 64 + spans.size() * 384);
   w.framed.resize(wal::kRecordHeaderSize);
-  SpanBatchEncoder encoder(spans.size(), &w.framed);
+  // The encoder's tables too are kept per thread (SpanBatchEncoder::Tables), so an Append
+  // allocates nothing of its own once its thread has appended a batch as large.
+  thread_local SpanBatchEncoder::Tables tables;
+  SpanBatchEncoder encoder(spans.size(), &w.framed, &tables);
   for (const Span& span : spans) {
     absl::Status s = ValidateSpan(options_, span);
     if (!s.ok()) return s;
@@ -211,7 +215,8 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
     }
     leader_waiting_ = false;
   }
-  std::vector<Writer*> group;
+  // Inline up to 16 writers: a group is formed on every write, and appenders rarely number more.
+  absl::InlinedVector<Writer*, 16> group;
   size_t bytes = 0;
   bool sync = options_.sync == SyncPolicy::kEveryBatch;
   for (Writer* x : writers_) {
@@ -246,7 +251,7 @@ StoreImpl::Writer* StoreImpl::WriteGroup(absl::Status* status) {
   }
   size_t spans = 0;
   if (s.ok()) {
-    SpanBatchView encoded;
+    SpanBatchView& encoded = leader_batch_view_;  // only the leader gets here: reuse its vectors
     for (Writer* x : group) {
       if (x->framed.empty()) continue;
       const std::string_view payload = std::string_view(x->framed).substr(wal::kRecordHeaderSize);

@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "format/row_format.h"
@@ -73,7 +75,25 @@ void EncodeSpanImpl(const Span& span, int64_t context_id, std::string* out) {
 
 void EncodeSpan(const Span& span, std::string* out) { EncodeSpanImpl(span, -1, out); }
 
-SpanBatchEncoder::SpanBatchEncoder(size_t count, std::string* out) : out_(out) {
+void SpanBatchEncoder::Tables::Clear() {
+  // Keeping capacity is the point; but not that of one huge batch for the thread's lifetime.
+  const auto reset = [](auto& x) {
+    if (x.capacity() * sizeof(x[0]) > kMaxKeptBytes) {
+      std::remove_reference_t<decltype(x)>().swap(x);
+    } else {
+      x.clear();
+    }
+  };
+  reset(contexts);
+  reset(scratch);
+  reset(representatives);
+  reset(next_same);
+  by_signature.clear();  // keeps its array while small (absl), frees it when large
+}
+
+SpanBatchEncoder::SpanBatchEncoder(size_t count, std::string* out, Tables* tables)
+    : out_(out), t_(tables != nullptr ? tables : &own_) {
+  t_->Clear();
   PutVarint64(out_, count);
 }
 
@@ -101,24 +121,25 @@ uint64_t ContextSignature(const Span& span) {
 size_t SpanBatchEncoder::Add(const Span& span) {
   // Spans of one resource and scope usually arrive together: try the last context first.
   int64_t id = -1;
-  if (last_ >= 0 && SameContext(*representatives_[last_], span)) {
+  Tables& t = *t_;
+  if (last_ >= 0 && SameContext(*t.representatives[last_], span)) {
     id = last_;
   } else {
-    const auto head = by_signature_.try_emplace(ContextSignature(span), kNone).first;
-    for (uint32_t c = head->second; c != kNone; c = next_same_[c]) {
-      if (SameContext(*representatives_[c], span)) {
+    const auto head = t.by_signature.try_emplace(ContextSignature(span), Tables::kNone).first;
+    for (uint32_t c = head->second; c != Tables::kNone; c = t.next_same[c]) {
+      if (SameContext(*t.representatives[c], span)) {
         id = c;
         break;
       }
     }
     if (id < 0) {
-      id = static_cast<int64_t>(representatives_.size());
-      representatives_.push_back(&span);
-      next_same_.push_back(head->second);
+      id = static_cast<int64_t>(t.representatives.size());
+      t.representatives.push_back(&span);
+      t.next_same.push_back(head->second);
       head->second = static_cast<uint32_t>(id);
-      scratch_.clear();
-      EncodeSpanContext(span, &scratch_);
-      PutLengthPrefixed(&contexts_, scratch_);
+      t.scratch.clear();
+      EncodeSpanContext(span, &t.scratch);
+      PutLengthPrefixed(&t.contexts, t.scratch);
     }
   }
   last_ = id;
@@ -128,8 +149,8 @@ size_t SpanBatchEncoder::Add(const Span& span) {
 }
 
 void SpanBatchEncoder::Finish() {
-  PutVarint64(out_, representatives_.size());
-  out_->append(contexts_);
+  PutVarint64(out_, t_->representatives.size());
+  out_->append(t_->contexts);
 }
 
 void EncodeSpanBatch(absl::Span<const Span> spans, std::string* out) {

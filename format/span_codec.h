@@ -49,29 +49,41 @@ void EncodeSpan(const Span& span, std::string* out);
 // and are most of a span's bytes -- once; spans refer to it by index. Layout: varint span count,
 // the spans, varint context count, the contexts (length-prefixed).
 //
-// Allocation: a handful per batch (the tables below grow by doubling), none per span or per
-// context -- a context is encoded into a scratch buffer the encoder keeps, and contexts that
-// share a signature are chained through an array instead of a vector per signature.
+// Allocation: none per span or per context -- a context is encoded into a scratch buffer, and
+// contexts that share a signature are chained through an array instead of a vector per
+// signature. The tables that do this grow by doubling; a caller that encodes batch after batch
+// passes its own Tables, whose memory the next batch reuses, so that a batch allocates nothing
+// once they have grown to its size (without them: a handful of allocations per batch).
 class SpanBatchEncoder {
  public:
+  struct Tables {
+    static constexpr uint32_t kNone = UINT32_MAX;
+    // Empties the tables for the next batch, keeping their memory unless a huge batch grew
+    // them past kMaxKeptBytes.
+    void Clear();
+    static constexpr size_t kMaxKeptBytes = 4u << 20;
+
+    std::string contexts;                      // the batch's contexts, length-prefixed
+    std::string scratch;                       // one context's encoding
+    std::vector<const Span*> representatives;  // one span per distinct context
+    // Signature -> the latest context with it; next_same[c] is the context before c with c's
+    // signature (kNone: none).
+    absl::flat_hash_map<uint64_t, uint32_t> by_signature;
+    std::vector<uint32_t> next_same;
+  };
+
   // Appends to *out, which must outlive the encoder; exactly `count` spans must be added.
-  SpanBatchEncoder(size_t count, std::string* out);
+  // `tables` (optional, cleared here) must outlive the encoder too.
+  SpanBatchEncoder(size_t count, std::string* out, Tables* tables = nullptr);
   // Encodes one span; returns the bytes it took (without its context). The span must stay
   // alive until Finish (its context is compared with later spans').
   size_t Add(const Span& span);
   void Finish();
 
  private:
-  static constexpr uint32_t kNone = UINT32_MAX;
-
   std::string* out_;
-  std::string contexts_;
-  std::string scratch_;                       // one context's encoding
-  std::vector<const Span*> representatives_;  // one span per distinct context
-  // Signature -> the latest context with it; next_same_[c] is the context before c with c's
-  // signature (kNone: none).
-  absl::flat_hash_map<uint64_t, uint32_t> by_signature_;
-  std::vector<uint32_t> next_same_;
+  Tables own_;  // used when the caller passes none
+  Tables* t_;
   int64_t last_ = -1;
 };
 
