@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -107,29 +108,42 @@ const std::vector<TraceId>& TraceIds() {
   return *ids;
 }
 
-void BM_GetTrace(benchmark::State& state) {
-  const std::vector<TraceId>& ids = TraceIds();
-  const uint64_t cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
-  auto store = Store::Open(BenchOptions(cache_bytes), StoreDir());
+// Opens the store with `options` and reads every span once, which warms the OS page cache (not
+// the caches under test, which start empty either way).
+std::unique_ptr<Store> OpenWarm(const Options& options) {
+  auto store = Store::Open(options, StoreDir());
   if (!store.ok()) std::abort();
-  // Warm the OS page cache (not the page cache under test, which starts empty either way).
   if (!(*store)->Scan(SpanQuery{}, [](const Span&) { return true; }).ok()) std::abort();
+  return std::move(*store);
+}
+
+// The timed loop: GetTrace of trace ids drawn uniformly (fixed seed). Returns the spans read.
+uint64_t LookUpUniformly(benchmark::State& state, Store* store) {
+  const std::vector<TraceId>& ids = TraceIds();
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<size_t> pick(0, ids.size() - 1);
   uint64_t spans = 0;
   for (auto _ : state) {
-    auto trace = (*store)->GetTrace(ids[pick(rng)]);
+    auto trace = store->GetTrace(ids[pick(rng)]);
     if (!trace.ok()) std::abort();
     spans += trace->spans.size();
     benchmark::DoNotOptimize(trace->spans.data());
   }
-  const StoreStats st = (*store)->Stats();
+  return spans;
+}
+
+void BM_GetTrace(benchmark::State& state) {
+  TraceIds();  // the store exists, outside the timed loop
+  const uint64_t cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
+  const std::unique_ptr<Store> store = OpenWarm(BenchOptions(cache_bytes));
+  const uint64_t spans = LookUpUniformly(state, store.get());
+  const StoreStats st = store->Stats();
   const double lookups = static_cast<double>(st.page_cache_hits + st.page_cache_misses);
   state.counters["hit_rate"] = lookups > 0 ? static_cast<double>(st.page_cache_hits) / lookups : 0;
   state.counters["cache_MiB"] = static_cast<double>(st.page_cache_bytes) / (1 << 20);
   state.counters["spans_per_trace"] =
       static_cast<double>(spans) / static_cast<double>(state.iterations());
-  if (!(*store)->Close().ok()) std::abort();
+  if (!store->Close().ok()) std::abort();
 }
 
 // GetTrace (page cache at its default) under a budget for the blocks' trace indexes
@@ -137,23 +151,15 @@ void BM_GetTrace(benchmark::State& state) {
 // of a 100M-span store; 1 holds none of a 1M-span store's blocks, so every lookup reads and
 // parses its block's index again -- what a lookup costs once the indexes outgrow the budget.
 void BM_GetTraceIndexBudget(benchmark::State& state) {
-  const std::vector<TraceId>& ids = TraceIds();
+  TraceIds();  // the store exists, outside the timed loop
   Options options = BenchOptions(64 << 20);
   options.trace_index_cache_bytes = static_cast<uint64_t>(state.range(0)) << 20;
-  auto store = Store::Open(options, StoreDir());
-  if (!store.ok()) std::abort();
-  if (!(*store)->Scan(SpanQuery{}, [](const Span&) { return true; }).ok()) std::abort();
-  std::mt19937_64 rng(7);
-  std::uniform_int_distribution<size_t> pick(0, ids.size() - 1);
-  for (auto _ : state) {
-    auto trace = (*store)->GetTrace(ids[pick(rng)]);
-    if (!trace.ok()) std::abort();
-    benchmark::DoNotOptimize(trace->spans.data());
-  }
-  const StoreStats st = (*store)->Stats();
+  const std::unique_ptr<Store> store = OpenWarm(options);
+  LookUpUniformly(state, store.get());
+  const StoreStats st = store->Stats();
   state.counters["index_MiB"] = static_cast<double>(st.trace_index_cache_bytes) / (1 << 20);
   state.counters["blocks"] = static_cast<double>(st.blocks);
-  if (!(*store)->Close().ok()) std::abort();
+  if (!store->Close().ok()) std::abort();
 }
 
 // FindTraces `{ resource.service.name = "frontend" && duration > 1s }`, limit 20, over the
